@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+//
+// Kiln — keeps the media of dynamic NFTs true to their on-chain state.
+// Module map: ../shared/DESIGN.md (see README.md, "Modules").
+
+import PackageDescription
+
+let package = Package(
+    name: "Kiln",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kiln", targets: ["kiln"]),
+        .library(name: "KilnCore", targets: ["KilnCore"]),
+        .library(name: "KilnCrypto", targets: ["KilnCrypto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+    ],
+    targets: [
+        // MARK: - C libraries (not API: see README "Modules")
+        .systemLibrary(
+            name: "CSecp256k1",
+            pkgConfig: "libsecp256k1",
+            providers: [.apt(["libsecp256k1-dev"]), .brew(["secp256k1"])]
+        ),
+
+        // MARK: - Library modules
+        .target(
+            name: "KilnCore",
+            dependencies: [.product(name: "BigInt", package: "BigInt")]
+        ),
+        .target(
+            name: "KilnCrypto",
+            dependencies: ["KilnCore", "CSecp256k1"]
+        ),
+
+        // MARK: - The CLI
+        .executableTarget(
+            name: "kiln",
+            dependencies: [
+                "KilnCore",
+                "KilnCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Test support and tests
+        .target(
+            name: "KilnTesting",
+            dependencies: ["KilnCore"],
+            path: "Sources/KilnTesting"
+        ),
+        .testTarget(
+            name: "KilnCoreTests",
+            dependencies: ["KilnCore", "KilnTesting", .product(name: "BigInt", package: "BigInt")],
+            resources: [.copy("Vectors")]
+        ),
+        .testTarget(
+            name: "KilnCryptoTests",
+            dependencies: ["KilnCrypto", "KilnCore", "KilnTesting"]
+        ),
+        .testTarget(
+            name: "kilnTests",
+            dependencies: ["KilnTesting"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+// MARK: - STANDARD SETTINGS
+// Applied to every Swift target, as swift-nio's "STANDARD CROSS-REPO SETTINGS" block does.
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0335-existential-any.md
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0444-member-import-visibility.md
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0409-access-level-on-imports.md
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

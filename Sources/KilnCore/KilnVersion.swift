@@ -1,0 +1,6 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+/// Kiln's version, written into every manifest and metadata file Kiln produces.
+public enum KilnVersion {
+    public static let current = "0.1.0"
+}

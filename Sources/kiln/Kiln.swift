@@ -1,0 +1,19 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+import ArgumentParser
+import KilnCore
+
+@main
+struct Kiln: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kiln",
+        abstract: "Keep the media of dynamic NFTs true to their on-chain state.",
+        discussion: """
+            Kiln watches token state on chain, asks inference nodes for the generative part of each picture, \
+            accepts an answer only when restaked operators signed it, renders the image and publishes it \
+            content-addressed. This build has the Ethereum foundations; the pipeline commands follow.
+            """,
+        version: KilnVersion.current,
+        subcommands: [KeyCommand.self, EventCommand.self]
+    )
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+# Kiln — Apache-2.0. See LICENSE.
+"""Independent Ethereum implementations for Kiln's cross-check tests.
+
+Reads one JSON request {"op": ..., ...} on stdin and prints one JSON answer. Used only by tests, never by Kiln.
+Libraries: eth-hash (pycryptodome), eth-account, eth-abi, eth-utils.
+"""
+import json
+import sys
+
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_account.messages import _hash_eip191_message, encode_defunct, encode_typed_data
+from eth_hash.auto import keccak
+from eth_utils import to_checksum_address
+
+
+def h(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def unhex(s: str) -> bytes:
+    return bytes.fromhex(s[2:] if s.startswith("0x") else s)
+
+
+def typed_data(item):
+    m = item["message"]
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "InferenceAttestation": [
+                {"name": "jobId", "type": "bytes32"},
+                {"name": "modelId", "type": "bytes32"},
+                {"name": "inputHash", "type": "bytes32"},
+                {"name": "outputHash", "type": "bytes32"},
+                {"name": "referenceBlock", "type": "uint64"},
+            ],
+        },
+        "primaryType": "InferenceAttestation",
+        "domain": {
+            "name": "Kiln",
+            "version": "1",
+            "chainId": int(item["chainId"]),
+            "verifyingContract": to_checksum_address(item["verifyingContract"]),
+        },
+        "message": {
+            "jobId": unhex(m["jobId"]),
+            "modelId": unhex(m["modelId"]),
+            "inputHash": unhex(m["inputHash"]),
+            "outputHash": unhex(m["outputHash"]),
+            "referenceBlock": int(m["referenceBlock"]),
+        },
+    }
+
+
+def abi_value(t: str, v):
+    if t.startswith("uint") or t.startswith("int"):
+        return int(v)
+    if t == "address":
+        return to_checksum_address(v)
+    if t == "bool":
+        return bool(v)
+    if t == "string":
+        return v
+    return unhex(v)  # bytes, bytesN
+
+
+def op_keccak(req):
+    return [h(keccak(unhex(x))) for x in req["inputs"]]
+
+
+def op_checksum(req):
+    return [to_checksum_address(a) for a in req["addresses"]]
+
+
+def op_sign(req):
+    out = []
+    for item in req["items"]:
+        acct = Account.from_key(unhex(item["key"]))
+        sig = Account.unsafe_sign_hash(unhex(item["digest"]), acct.key)
+        out.append({"address": acct.address, "signature": h(sig.signature)})
+    return out
+
+
+def op_recover(req):
+    return [Account._recover_hash(unhex(i["digest"]), signature=unhex(i["signature"])) for i in req["items"]]
+
+
+def op_eip712(req):
+    out = []
+    for item in req["items"]:
+        signable = encode_typed_data(full_message=typed_data(item))
+        digest = _hash_eip191_message(signable)
+        signed = Account.sign_message(signable, unhex(item["key"]))
+        out.append({
+            "domainSeparator": h(signable.header),
+            "structHash": h(signable.body),
+            "digest": h(digest),
+            "signature": h(signed.signature),
+        })
+    return out
+
+
+def op_personal(req):
+    out = []
+    for item in req["items"]:
+        signable = encode_defunct(primitive=unhex(item["message"]))
+        signed = Account.sign_message(signable, unhex(item["key"]))
+        out.append({"digest": h(_hash_eip191_message(signable)), "signature": h(signed.signature)})
+    return out
+
+
+def op_abi_log(req):
+    """Encodes an event log with eth-abi: indexed values as topics, the rest as data."""
+    out = []
+    for item in req["items"]:
+        params = item["params"]
+        topics = [item["topic0"]]
+        data_types, data_values = [], []
+        for p in params:
+            v = abi_value(p["type"], p["value"])
+            if p["indexed"]:
+                if p["type"] == "string":
+                    topics.append(h(keccak(v.encode("utf-8"))))
+                elif p["type"] == "bytes":
+                    topics.append(h(keccak(v)))
+                else:
+                    topics.append(h(abi_encode([p["type"]], [v])))
+            else:
+                data_types.append(p["type"])
+                data_values.append(v)
+        out.append({"topics": topics, "data": h(abi_encode(data_types, data_values))})
+    return out
+
+
+def op_json(req):
+    return [json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for v in req["values"]]
+
+
+OPS = {
+    "keccak": op_keccak,
+    "checksum": op_checksum,
+    "sign": op_sign,
+    "recover": op_recover,
+    "eip712": op_eip712,
+    "personal": op_personal,
+    "abi_log": op_abi_log,
+    "json": op_json,
+}
+
+if __name__ == "__main__":
+    request = json.load(sys.stdin)
+    json.dump({"result": OPS[request["op"]](request)}, sys.stdout)
