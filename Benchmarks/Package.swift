@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+//
+// Kiln's benchmarks, a package of their own so that the main build and CI never build the benchmark tooling.
+// Run from this folder:  swift package benchmark   (release mode; see ../README.md, "Benchmarks")
+
+import PackageDescription
+
+import class Foundation.ProcessInfo
+import struct Foundation.URL
+
+/// SwiftPM names a path dependency after its folder, which is whatever the clone was called.
+let kiln = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "KilnBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: "../"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "KilnCoreBenchmarks",
+            dependencies: [
+                .product(name: "KilnCore", package: kiln),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/KilnCoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "KilnCryptoBenchmarks",
+            dependencies: [
+                .product(name: "KilnCore", package: kiln),
+                .product(name: "KilnCrypto", package: kiln),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/KilnCryptoBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
