@@ -12,10 +12,12 @@ let package = Package(
         .executable(name: "kiln", targets: ["kiln"]),
         .library(name: "KilnCore", targets: ["KilnCore"]),
         .library(name: "KilnCrypto", targets: ["KilnCrypto"]),
+        .library(name: "KilnImage", targets: ["KilnImage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // MARK: - C libraries (not API: see README "Modules")
@@ -23,6 +25,22 @@ let package = Package(
             name: "CSecp256k1",
             pkgConfig: "libsecp256k1",
             providers: [.apt(["libsecp256k1-dev"]), .brew(["secp256k1"])]
+        ),
+        .systemLibrary(
+            name: "CLibPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"]), .brew(["libpng"])]
+        ),
+        .systemLibrary(
+            name: "CJPEG",
+            pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]
+        ),
+        // setjmp/longjmp error handling for libpng and libjpeg, so no Swift frame is ever jumped over.
+        .target(
+            name: "CKilnShims",
+            dependencies: ["CLibPNG", "CJPEG"],
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]
         ),
 
         // MARK: - Library modules
@@ -33,6 +51,10 @@ let package = Package(
         .target(
             name: "KilnCrypto",
             dependencies: ["KilnCore", "CSecp256k1"]
+        ),
+        .target(
+            name: "KilnImage",
+            dependencies: ["CKilnShims"]
         ),
 
         // MARK: - The CLI
@@ -61,6 +83,10 @@ let package = Package(
             dependencies: ["KilnCrypto", "KilnCore", "KilnTesting"]
         ),
         .testTarget(
+            name: "KilnImageTests",
+            dependencies: ["KilnImage", "KilnTesting", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
             name: "kilnTests",
             dependencies: ["KilnTesting"]
         ),
@@ -70,7 +96,7 @@ let package = Package(
 
 // MARK: - STANDARD SETTINGS
 // Applied to every Swift target, as swift-nio's "STANDARD CROSS-REPO SETTINGS" block does.
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CKilnShims" {
     var settings = target.swiftSettings ?? []
     // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0335-existential-any.md
     settings.append(.enableUpcomingFeature("ExistentialAny"))

@@ -1,0 +1,90 @@
+// Kiln — Apache-2.0. See LICENSE.
+//
+// Why this target exists: libpng and libjpeg report errors by longjmp. A longjmp across Swift frames is
+// undefined behaviour, so every libpng/libjpeg call happens here, in C, under a setjmp in the same C
+// function. Failures come back as a non-zero return code and a NUL-terminated message; no Swift frame is
+// ever jumped over. Not API: only KilnImage calls these.
+
+#ifndef CKILNSHIMS_H
+#define CKILNSHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CKILNSHIMS_MESSAGE_SIZE 200
+
+// MARK: - PNG decoding (two phases, so Swift can check the size before it allocates)
+
+typedef struct CKilnShims_png_decoder CKilnShims_png_decoder;
+
+typedef struct {
+    uint32_t width;
+    uint32_t height;
+    int bit_depth;
+    int color_type;
+    int interlaced;
+} CKilnShims_png_info;
+
+/// A decoder over `size` bytes at `data` (not copied: keep them alive). NULL only when out of memory.
+/// Dimensions above the limits are refused by libpng itself while reading the header.
+CKilnShims_png_decoder *CKilnShims_png_decoder_create(const uint8_t *data, size_t size, uint32_t max_width,
+                                                      uint32_t max_height);
+/// Reads the signature and every chunk up to the first IDAT. 0 on success.
+int CKilnShims_png_read_info(CKilnShims_png_decoder *decoder, CKilnShims_png_info *info);
+/// Decodes the image as 8-bit straight RGBA into `pixels` (height rows of `stride` bytes), then checks the
+/// rest of the file up to IEND. 16-bit samples are reduced to their high byte. 0 on success.
+int CKilnShims_png_read_rgba8(CKilnShims_png_decoder *decoder, uint8_t *pixels, size_t stride);
+/// The message of the last failure.
+const char *CKilnShims_png_message(const CKilnShims_png_decoder *decoder);
+void CKilnShims_png_decoder_destroy(CKilnShims_png_decoder *decoder);
+
+// MARK: - PNG encoding
+
+/// Encodes 8-bit pixels, 4 bytes each (straight RGBA). With `channels` 3 the fourth byte is dropped and
+/// an RGB PNG is written. `filters` is a mask of PNG_FILTER_* values; `level` 0…9; `strategy` a zlib
+/// strategy. No tIME, text or other ancillary chunks are written. On success `*out` holds `*out_size` bytes
+/// to release with CKilnShims_free. Returns 0 on success.
+int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride, int channels,
+                          int level, int filters, int strategy, uint8_t **out, size_t *out_size, char *message);
+
+// MARK: - JPEG decoding
+
+typedef struct CKilnShims_jpeg_decoder CKilnShims_jpeg_decoder;
+
+typedef struct {
+    uint32_t width;
+    uint32_t height;
+    int components;
+    /// libjpeg's J_COLOR_SPACE of the file.
+    int color_space;
+    int progressive;
+    /// 1 when an Adobe marker says CMYK values are stored inverted.
+    int adobe_inverted;
+} CKilnShims_jpeg_info;
+
+CKilnShims_jpeg_decoder *CKilnShims_jpeg_decoder_create(const uint8_t *data, size_t size, int max_scans);
+int CKilnShims_jpeg_read_info(CKilnShims_jpeg_decoder *decoder, CKilnShims_jpeg_info *info);
+/// Decodes into 4-byte pixels: RGBA (alpha 255) for gray, YCbCr and RGB files; C, M, Y, K for CMYK and YCCK
+/// files (as stored: see `adobe_inverted`). Any libjpeg warning (corrupt or truncated data) is an error.
+int CKilnShims_jpeg_read_pixels(CKilnShims_jpeg_decoder *decoder, uint8_t *pixels, size_t stride);
+const char *CKilnShims_jpeg_message(const CKilnShims_jpeg_decoder *decoder);
+void CKilnShims_jpeg_decoder_destroy(CKilnShims_jpeg_decoder *decoder);
+
+// MARK: - JPEG encoding
+
+/// Encodes 4-byte pixels (RGBX: the fourth byte is ignored) as a baseline JFIF JPEG with optimized Huffman
+/// tables, 4:2:0 chroma subsampling below quality 90 and 4:4:4 from 90, the accurate integer DCT.
+int CKilnShims_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride, int quality,
+                           uint8_t **out, size_t *out_size, char *message);
+
+// MARK: - Memory and versions
+
+void CKilnShims_free(void *pointer);
+/// libpng's version string, e.g. "1.6.39".
+const char *CKilnShims_png_version(void);
+/// libjpeg's version, e.g. 62 (the API) and libjpeg-turbo's own, e.g. 2001005 when known (else 0).
+int CKilnShims_jpeg_lib_version(void);
+/// zlib's version string, e.g. "1.2.13": PNG bytes depend on it (see README, "Determinism").
+const char *CKilnShims_zlib_version(void);
+
+#endif

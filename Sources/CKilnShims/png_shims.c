@@ -1,0 +1,223 @@
+// Kiln — Apache-2.0. See LICENSE.
+// libpng behind setjmp: see include/CKilnShims.h for why this file exists.
+
+#include "CKilnShims.h"
+
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static void copy_message(char *message, const char *text) {
+    strncpy(message, text, CKILNSHIMS_MESSAGE_SIZE - 1);
+    message[CKILNSHIMS_MESSAGE_SIZE - 1] = '\0';
+}
+
+// MARK: - Decoding
+
+struct CKilnShims_png_decoder {
+    png_structp png;
+    png_infop info;
+    const uint8_t *data;
+    size_t size;
+    size_t offset;
+    char message[CKILNSHIMS_MESSAGE_SIZE];
+    char warning[CKILNSHIMS_MESSAGE_SIZE];
+};
+
+// libpng calls this on a fatal error; it must not return. Keep the message, jump to the shim's setjmp.
+// libpng often says why in a warning just before a generic error ("Invalid IHDR data"): keep both.
+static void decoder_error(png_structp png, png_const_charp text) {
+    CKilnShims_png_decoder *decoder = (CKilnShims_png_decoder *)png_get_error_ptr(png);
+    if (decoder->warning[0]) {
+        snprintf(decoder->message, CKILNSHIMS_MESSAGE_SIZE, "%s (%s)", text, decoder->warning);
+    } else {
+        copy_message(decoder->message, text);
+    }
+    png_longjmp(png, 1);
+}
+
+// Warnings (a bad ancillary chunk, an sRGB profile mismatch) don't stop decoding; libpng drops the chunk.
+// The last one is kept for the message of an error that may follow.
+static void decoder_warning(png_structp png, png_const_charp text) {
+    CKilnShims_png_decoder *decoder = (CKilnShims_png_decoder *)png_get_error_ptr(png);
+    copy_message(decoder->warning, text);
+}
+
+static void read_from_memory(png_structp png, png_bytep out, size_t count) {
+    CKilnShims_png_decoder *decoder = (CKilnShims_png_decoder *)png_get_io_ptr(png);
+    if (count > decoder->size - decoder->offset) {
+        png_error(png, "unexpected end of file (truncated)");
+    }
+    memcpy(out, decoder->data + decoder->offset, count);
+    decoder->offset += count;
+}
+
+CKilnShims_png_decoder *CKilnShims_png_decoder_create(const uint8_t *data, size_t size, uint32_t max_width,
+                                                      uint32_t max_height) {
+    CKilnShims_png_decoder *decoder = calloc(1, sizeof(CKilnShims_png_decoder));
+    if (!decoder) return NULL;
+    decoder->data = data;
+    decoder->size = size;
+    decoder->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, decoder, decoder_error, decoder_warning);
+    if (!decoder->png) {
+        free(decoder);
+        return NULL;
+    }
+    decoder->info = png_create_info_struct(decoder->png);
+    if (!decoder->info) {
+        png_destroy_read_struct(&decoder->png, NULL, NULL);
+        free(decoder);
+        return NULL;
+    }
+    png_set_read_fn(decoder->png, decoder, read_from_memory);
+    png_set_user_limits(decoder->png, max_width, max_height);
+    // Bound what ancillary chunks may allocate (a zTXt or iCCP "bomb") and how many may be kept.
+    png_set_chunk_malloc_max(decoder->png, 8 * 1024 * 1024);
+    png_set_chunk_cache_max(decoder->png, 1000);
+    return decoder;
+}
+
+int CKilnShims_png_read_info(CKilnShims_png_decoder *decoder, CKilnShims_png_info *info) {
+    if (decoder->size < 8 || png_sig_cmp(decoder->data, 0, 8) != 0) {
+        copy_message(decoder->message, "not a PNG file (bad signature)");
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(decoder->png))) return -1;
+    png_read_info(decoder->png, decoder->info);
+    png_uint_32 width = 0, height = 0;
+    int bit_depth = 0, color_type = 0, interlace = 0;
+    png_get_IHDR(decoder->png, decoder->info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
+    info->width = width;
+    info->height = height;
+    info->bit_depth = bit_depth;
+    info->color_type = color_type;
+    info->interlaced = interlace != PNG_INTERLACE_NONE;
+    return 0;
+}
+
+int CKilnShims_png_read_rgba8(CKilnShims_png_decoder *decoder, uint8_t *pixels, size_t stride) {
+    png_structp png = decoder->png;
+    png_infop info = decoder->info;
+    png_bytep *volatile rows = NULL;
+    if (setjmp(png_jmpbuf(png))) {
+        free(rows);
+        return -1;
+    }
+    int color_type = png_get_color_type(png, info);
+    int bit_depth = png_get_bit_depth(png, info);
+    // Everything becomes 8-bit RGBA: palette → RGB, gray < 8 bits → 8, tRNS → alpha, 16 → high byte.
+    if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    if (bit_depth == 16) png_set_strip_16(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    png_set_add_alpha(png, 0xFF, PNG_FILLER_AFTER);  // no effect when the image already has alpha
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    if (png_get_rowbytes(png, info) != (size_t)png_get_image_width(png, info) * 4) {
+        png_error(png, "internal: transformed rows are not RGBA8");
+    }
+    png_uint_32 height = png_get_image_height(png, info);
+    rows = malloc(sizeof(png_bytep) * (height ? height : 1));
+    if (!rows) png_error(png, "out of memory");
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + (size_t)y * stride;
+    png_read_image(png, rows);
+    // Read up to IEND so that a file cut after its image data, or corrupt there, is an error too.
+    png_read_end(png, NULL);
+    free(rows);
+    return 0;
+}
+
+const char *CKilnShims_png_message(const CKilnShims_png_decoder *decoder) { return decoder->message; }
+
+void CKilnShims_png_decoder_destroy(CKilnShims_png_decoder *decoder) {
+    if (!decoder) return;
+    png_destroy_read_struct(&decoder->png, &decoder->info, NULL);
+    free(decoder);
+}
+
+// MARK: - Encoding
+
+typedef struct {
+    uint8_t *data;
+    size_t size;
+    size_t capacity;
+    char *message;
+} write_buffer;
+
+static void encoder_error(png_structp png, png_const_charp text) {
+    write_buffer *buffer = (write_buffer *)png_get_error_ptr(png);
+    copy_message(buffer->message, text);
+    png_longjmp(png, 1);
+}
+
+static void encoder_warning(png_structp png, png_const_charp text) {
+    (void)png;
+    (void)text;
+}
+
+static void write_to_memory(png_structp png, png_bytep bytes, size_t count) {
+    write_buffer *buffer = (write_buffer *)png_get_io_ptr(png);
+    if (count > buffer->capacity - buffer->size) {
+        size_t capacity = buffer->capacity ? buffer->capacity : 65536;
+        while (capacity - buffer->size < count) {
+            if (capacity > SIZE_MAX / 2) png_error(png, "output too large");
+            capacity *= 2;
+        }
+        uint8_t *grown = realloc(buffer->data, capacity);
+        if (!grown) png_error(png, "out of memory");
+        buffer->data = grown;
+        buffer->capacity = capacity;
+    }
+    memcpy(buffer->data + buffer->size, bytes, count);
+    buffer->size += count;
+}
+
+static void flush_memory(png_structp png) { (void)png; }
+
+int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride, int channels,
+                          int level, int filters, int strategy, uint8_t **out, size_t *out_size, char *message) {
+    write_buffer buffer = {NULL, 0, 0, message};
+    write_buffer *volatile held = &buffer;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &buffer, encoder_error, encoder_warning);
+    if (!png) {
+        copy_message(message, "out of memory");
+        return -1;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_write_struct(&png, NULL);
+        copy_message(message, "out of memory");
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        free(held->data);
+        png_destroy_write_struct(&png, &info);
+        return -1;
+    }
+    png_set_write_fn(png, &buffer, write_to_memory, flush_memory);
+    png_set_IHDR(png, info, width, height, 8, channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);
+    png_set_compression_level(png, level);
+    png_set_compression_strategy(png, strategy);
+    png_write_info(png, info);
+    if (channels == 3) png_set_filler(png, 0, PNG_FILLER_AFTER);  // on write: drop the 4th byte of each pixel
+    for (uint32_t y = 0; y < height; y++) png_write_row(png, pixels + (size_t)y * stride);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    *out = buffer.data;
+    *out_size = buffer.size;
+    return 0;
+}
+
+// MARK: - Memory and versions
+
+void CKilnShims_free(void *pointer) { free(pointer); }
+
+const char *CKilnShims_png_version(void) { return png_get_libpng_ver(NULL); }
+
+const char *CKilnShims_zlib_version(void) { return zlibVersion(); }

@@ -1,0 +1,101 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+/// An RGBA8 canvas with premultiplied alpha: what Kiln composites, fills, scales and draws text on.
+///
+/// Rows are `stride` bytes apart (`stride == width × 4`); each pixel is `(r·a, g·a, b·a, a)` rounded, so that
+/// compositing needs no division. A value type: copies share storage until one of them is written.
+///
+/// ```swift
+/// var canvas = Raster(width: 512, height: 512, color: try Color(hex: "#202030"))
+/// try canvas.composite(layer, at: (x: 64, y: 64), mode: .screen, opacity: 0.8)
+/// let png = try PNGEncoder().encode(canvas.rgbaImage)
+/// ```
+public struct Raster: Hashable, Sendable {
+    public let width: Int
+    public let height: Int
+    /// Bytes per row.
+    public var stride: Int { width * 4 }
+    /// Premultiplied RGBA, `height × stride` bytes.
+    public internal(set) var pixels: [UInt8]
+
+    /// The largest side a raster may have.
+    public static let maxSide = 8192
+
+    /// A raster filled with `color` (default transparent).
+    public init(width: Int, height: Int, color: Color = .clear) {
+        precondition(width > 0 && height > 0 && width <= Self.maxSide && height <= Self.maxSide,
+                     "Raster size \(width)×\(height) outside 1…\(Self.maxSide); check with ImageLimits first")
+        self.width = width
+        self.height = height
+        let (r, g, b, a) = color.premultiplied
+        if r == 0 && g == 0 && b == 0 && a == 0 {
+            pixels = [UInt8](repeating: 0, count: width * height * 4)
+        } else {
+            pixels = [UInt8](unsafeUninitializedCapacity: width * height * 4) { buffer, count in
+                var index = 0
+                while index < buffer.count {
+                    buffer[index] = r
+                    buffer[index + 1] = g
+                    buffer[index + 2] = b
+                    buffer[index + 3] = a
+                    index += 4
+                }
+                count = buffer.count
+            }
+        }
+    }
+
+    /// A raster of premultiplied pixels the caller has checked (`width × height × 4` bytes, `c ≤ a`).
+    init(width: Int, height: Int, premultiplied pixels: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// A raster from a validated straight image: premultiplies each pixel once, `c' = round(c · a / 255)`.
+    public init(_ image: RGBAImage) {
+        var pixels = image.pixels
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            var index = 0
+            while index < buffer.count {
+                let a = UInt32(buffer[index + 3])
+                if a != 255 {
+                    buffer[index] = div255(UInt32(buffer[index]) * a)
+                    buffer[index + 1] = div255(UInt32(buffer[index + 1]) * a)
+                    buffer[index + 2] = div255(UInt32(buffer[index + 2]) * a)
+                }
+                index += 4
+            }
+        }
+        self.init(width: image.width, height: image.height, premultiplied: pixels)
+    }
+
+    /// The straight image for encoders: `c = round(c' · 255 / a)` (0 where `a` is 0), once.
+    public var rgbaImage: RGBAImage {
+        var out = pixels
+        out.withUnsafeMutableBufferPointer { buffer in
+            var index = 0
+            while index < buffer.count {
+                let a = UInt32(buffer[index + 3])
+                if a == 0 {
+                    buffer[index] = 0
+                    buffer[index + 1] = 0
+                    buffer[index + 2] = 0
+                } else if a != 255 {
+                    let half = a / 2
+                    buffer[index] = UInt8(min(255, (UInt32(buffer[index]) * 255 + half) / a))
+                    buffer[index + 1] = UInt8(min(255, (UInt32(buffer[index + 1]) * 255 + half) / a))
+                    buffer[index + 2] = UInt8(min(255, (UInt32(buffer[index + 2]) * 255 + half) / a))
+                }
+                index += 4
+            }
+        }
+        return RGBAImage(unchecked: width, height, out)
+    }
+
+    /// The premultiplied pixel at `(x, y)`: `(r, g, b, a)`.
+    public func premultipliedPixel(x: Int, y: Int) -> (UInt8, UInt8, UInt8, UInt8) {
+        let offset = y * stride + x * 4
+        return (pixels[offset], pixels[offset + 1], pixels[offset + 2], pixels[offset + 3])
+    }
+}
