@@ -63,6 +63,7 @@ let package = Package(
             dependencies: [
                 "KilnCore",
                 "KilnCrypto",
+                "KilnImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

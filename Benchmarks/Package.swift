@@ -38,6 +38,21 @@ let package = Package(
             path: "Benchmarks/KilnCryptoBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "KilnImageBenchmarks",
+            dependencies: [
+                .product(name: "KilnImage", package: kiln),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/KilnImageBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Kiln's half of compare_pillow.py: the same work as Pillow's half, timed in one run.
+        .executableTarget(
+            name: "KilnImageCompare",
+            dependencies: [.product(name: "KilnImage", package: kiln)],
+            path: "Benchmarks/KilnImageCompare"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

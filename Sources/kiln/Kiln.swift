@@ -14,6 +14,6 @@ struct Kiln: AsyncParsableCommand {
             content-addressed. This build has the Ethereum foundations; the pipeline commands follow.
             """,
         version: KilnVersion.current,
-        subcommands: [KeyCommand.self, EventCommand.self]
+        subcommands: [KeyCommand.self, EventCommand.self, ImageCommand.self]
     )
 }

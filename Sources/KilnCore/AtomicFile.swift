@@ -1,0 +1,63 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writing files so that readers see either the old file or the whole new one, never half of it.
+public enum AtomicFile {
+    /// An error writing `path`; the message names the path and the system's reason.
+    public struct WriteError: Error, CustomStringConvertible, Sendable {
+        public var path: String
+        public var description: String
+    }
+
+    /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it over `path`.
+    /// - Parameter mode: the new file's permission bits (default `0644`).
+    /// - Throws: ``WriteError``; on failure the temporary file is removed and `path` is untouched.
+    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: UInt32 = 0o644) throws(WriteError) {
+        let bytes = Array(bytes)
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        var template = Array("\(directory.isEmpty ? "/" : directory)/.\(name).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw failure(path, "Unable to create a temporary file beside '\(path)'") }
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + written, $0.count - written) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                let error = failure(path, "Unable to write '\(path)'")
+                close(fd)
+                unlink(temporary)
+                throw error
+            }
+            written += result
+        }
+        guard fchmod(fd, mode_t(mode)) == 0, fsync(fd) == 0 else {
+            let error = failure(path, "Unable to write '\(path)'")
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let error = failure(path, "Unable to replace '\(path)'")
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    private static func failure(_ path: String, _ message: String) -> WriteError {
+        WriteError(path: path, description: "\(message): \(String(cString: strerror(errno)))")
+    }
+}
+
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#else
+private let systemWrite = Darwin.write
+#endif

@@ -1,0 +1,225 @@
+import Foundation
+@testable import KilnImage
+import KilnTesting
+import Testing
+
+struct CompositeTests {
+    /// The straightforward reference: straight colours, the W3C formulas in Double, rounded once.
+    static func reference(
+        canvas: Raster, layer: Raster, x: Int, y: Int, mode: BlendMode, opacity: Double, mask: Mask?
+    ) -> [UInt8] {
+        var out = canvas.pixels
+        let coverage = (opacity * 255).rounded()
+        for cy in 0..<canvas.height {
+            for cx in 0..<canvas.width {
+                let lx = cx - x, ly = cy - y
+                guard lx >= 0, ly >= 0, lx < layer.width, ly < layer.height else { continue }
+                var m = coverage
+                if let mask {
+                    if lx >= mask.raster.width || ly >= mask.raster.height {
+                        m = 0
+                    } else {
+                        let (r, g, b, a) = mask.raster.premultipliedPixel(x: lx, y: ly)
+                        let value = mask.channel == .alpha ? Double(a) : Double((77 * Int(r) + 150 * Int(g) + 29 * Int(b) + 128) >> 8)
+                        m = (coverage * value / 255).rounded()
+                    }
+                }
+                let (r, g, b, a) = layer.premultipliedPixel(x: lx, y: ly)
+                let sa = (Double(a) * m / 255).rounded()
+                let source = [r, g, b].map { (Double($0) * m / 255).rounded() }
+                let o = cy * canvas.stride + cx * 4
+                let ba = Double(out[o + 3])
+                guard sa > 0 else { continue }
+                let outAlpha = (sa + ba - sa * ba / 255).rounded()
+                for channel in 0..<3 {
+                    let cs = source[channel], cb = Double(out[o + channel])
+                    let Cs = cs / sa, Cb = ba > 0 ? cb / ba : 0
+                    let B: Double
+                    switch mode {
+                    case .normal: B = Cs
+                    case .multiply: B = Cs * Cb
+                    case .screen: B = Cs + Cb - Cs * Cb
+                    case .overlay: B = Cb <= 0.5 ? 2 * Cs * Cb : 1 - 2 * (1 - Cs) * (1 - Cb)
+                    case .add: B = min(1, Cs + Cb)
+                    }
+                    let co = cs / 255 * (1 - ba / 255) + cb / 255 * (1 - sa / 255) + (sa / 255) * (ba / 255) * B
+                    out[o + channel] = UInt8(min((co * 255).rounded(), outAlpha))
+                }
+                out[o + 3] = UInt8(outAlpha)
+            }
+        }
+        return out
+    }
+
+    static func randomRaster(_ generator: inout SeededGenerator, maxSide: Int = 18) -> Raster {
+        let width = Int.random(in: 1...maxSide, using: &generator)
+        let height = Int.random(in: 1...maxSide, using: &generator)
+        return Raster(randomImage(width: width, height: height, opaque: Int.random(in: 0..<4, using: &generator) == 0, &generator))
+    }
+
+    @Test func matchesTheFloatReferenceForRandomLayers() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
+        for round in 0..<600 {
+            var canvas = Self.randomRaster(&generator)
+            let layer = Self.randomRaster(&generator)
+            let x = Int.random(in: -layer.width...canvas.width, using: &generator)
+            let y = Int.random(in: -layer.height...canvas.height, using: &generator)
+            let mode = BlendMode.allCases[round % BlendMode.allCases.count]
+            let opacity = [0, 1, 1, Double.random(in: 0...1, using: &generator)][Int.random(in: 0..<4, using: &generator)]
+            let mask = Bool.random(using: &generator)
+                ? Mask(Self.randomRaster(&generator), channel: Bool.random(using: &generator) ? .alpha : .luminance) : nil
+            let expected = Self.reference(canvas: canvas, layer: layer, x: x, y: y, mode: mode, opacity: opacity, mask: mask)
+            try canvas.composite(layer, x: x, y: y, mode: mode, opacity: opacity, mask: mask)
+            if let index = canvas.pixels.indices.first(where: { canvas.pixels[$0] != expected[$0] }) {
+                let pixel = index / 4
+                Issue.record("""
+                    seed \(seed), round \(round): \(mode) at (\(x), \(y)), opacity \(opacity), mask \(mask?.channel.rawValue ?? "none"): \
+                    pixel (\(pixel % canvas.width), \(pixel / canvas.width)) is \(canvas.pixels[pixel * 4..<pixel * 4 + 4]), \
+                    reference \(expected[pixel * 4..<pixel * 4 + 4])
+                    """)
+                break
+            }
+        }
+    }
+
+    @Test func resultsStayPremultiplied() throws {
+        var generator = SeededGenerator(seed: 99)
+        for mode in BlendMode.allCases {
+            var canvas = Self.randomRaster(&generator, maxSide: 40)
+            for _ in 0..<5 {
+                try canvas.composite(Self.randomRaster(&generator, maxSide: 40), x: 0, y: 0, mode: mode, opacity: 0.7)
+            }
+            for index in stride(from: 0, to: canvas.pixels.count, by: 4) {
+                let a = canvas.pixels[index + 3]
+                #expect(canvas.pixels[index] <= a && canvas.pixels[index + 1] <= a && canvas.pixels[index + 2] <= a, "\(mode)")
+            }
+        }
+    }
+
+    @Test func clipsAtEveryEdge() throws {
+        let base = Raster(width: 4, height: 3, color: .black)
+        let red = Raster(width: 2, height: 2, color: try Color(hex: "#ff0000"))
+        for (x, y) in [(-2, 0), (4, 0), (0, -2), (0, 3), (-100, -100), (100, 100)] {
+            var canvas = base
+            try canvas.composite(red, x: x, y: y)
+            #expect(canvas == base, "entirely outside at (\(x), \(y))")
+        }
+        var canvas = base
+        try canvas.composite(red, x: -1, y: 2)  // only its top-right pixel lands, at (0, 2)
+        for y in 0..<3 {
+            for x in 0..<4 {
+                let expected: (UInt8, UInt8, UInt8, UInt8) = (x, y) == (0, 2) ? (255, 0, 0, 255) : (0, 0, 0, 255)
+                #expect(canvas.premultipliedPixel(x: x, y: y) == expected, "(\(x), \(y))")
+            }
+        }
+        canvas = base
+        try canvas.composite(red, x: 3, y: -1)  // its bottom-left pixel, at (3, 0)
+        #expect(canvas.premultipliedPixel(x: 3, y: 0) == (255, 0, 0, 255))
+        #expect(canvas.premultipliedPixel(x: 3, y: 1) == (0, 0, 0, 255))
+    }
+
+    @Test func refusesBadOpacity() {
+        var canvas = Raster(width: 1, height: 1)
+        for opacity in [-0.1, 1.5, Double.nan] {
+            #expect(throws: ImageError(.invalidArgument, "Unable to composite: opacity \(opacity) is outside 0…1")) {
+                try canvas.composite(canvas, x: 0, y: 0, opacity: opacity)
+            }
+        }
+    }
+
+    @Test func straightAlphaConversionHappensOnceAndIsExactWhenOpaque() throws {
+        var generator = SeededGenerator(seed: 12)
+        let opaque = randomImage(width: 20, height: 20, opaque: true, &generator)
+        #expect(Raster(opaque).rgbaImage == opaque)
+        #expect(Raster(opaque).pixels == opaque.pixels, "opaque pixels are their own premultiplied form")
+        let half = try RGBAImage(width: 2, height: 1, pixels: [200, 100, 51, 128, 9, 9, 9, 0])
+        let raster = Raster(half)
+        #expect(raster.pixels == [100, 50, 26, 128, 0, 0, 0, 0])  // round(200·128/255) = 100, …
+        #expect(raster.rgbaImage.pixels == [199, 100, 52, 128, 0, 0, 0, 0])  // round(100·255/128) = 199
+    }
+}
+
+struct ResizeTests {
+    static func gray(_ values: [UInt8], width: Int) -> Raster {
+        Raster(try! RGBAImage(width: width, height: values.count / width, pixels: values.flatMap { [$0, $0, $0, 255] }))
+    }
+    static func grays(_ raster: Raster) -> [UInt8] { stride(from: 0, to: raster.pixels.count, by: 4).map { raster.pixels[$0] } }
+
+    @Test func areaAverageByHand() throws {
+        // 4 → 2: pairs; 41 + 30 = 71 / 2 = 35.5 → 36 (halves round up).
+        #expect(Self.grays(try Self.gray([10, 20, 30, 41], width: 4).downscaled(width: 2, height: 1)) == [15, 36])
+        // 3 → 2: each output covers 1.5 source pixels: (2·0 + 90) / 3 = 30, (90 + 2·255) / 3 = 200.
+        #expect(Self.grays(try Self.gray([0, 90, 255], width: 3).downscaled(width: 2, height: 1)) == [30, 200])
+        // 2×2 → 1×1: the mean, 10+20+30+40 = 100 / 4 = 25.
+        #expect(Self.grays(try Self.gray([10, 20, 30, 40], width: 2).downscaled(width: 1, height: 1)) == [25])
+        // 5×1 → 3×1: covers 5/3 each: (3·a + 2·b)/5, (1·b + 3·c + 1·d)/5, (2·d + 3·e)/5.
+        #expect(Self.grays(try Self.gray([0, 50, 100, 150, 200], width: 5).downscaled(width: 3, height: 1)) == [20, 100, 180])
+    }
+
+    @Test func areaAverageWeighsAlpha() throws {
+        // Premultiplied averaging: a transparent pixel does not darken its opaque neighbour's colour.
+        let raster = Raster(try RGBAImage(width: 2, height: 1, pixels: [255, 0, 0, 255, 0, 0, 0, 0]))
+        let small = try raster.downscaled(width: 1, height: 1)
+        #expect(small.premultipliedPixel(x: 0, y: 0) == (128, 0, 0, 128))
+        #expect(small.rgbaImage[0, 0] == Color(red: 255, green: 0, blue: 0, alpha: 128))
+    }
+
+    @Test func bilinearByHand() throws {
+        // 2 → 4: centres at −¼ (clamped), ¼, ¾, 1¼ (clamped) of the way: 0, 50, 150, 200.
+        #expect(Self.grays(try Self.gray([0, 200], width: 2).scaled(width: 4, height: 1)) == [0, 50, 150, 200])
+        // 4 → 2: centres halfway between pairs: 50, (200 + 255)/2 = 227.5 → 228.
+        #expect(Self.grays(try Self.gray([0, 100, 200, 255], width: 4).scaled(width: 2, height: 1)) == [50, 228])
+        // 1×2 → 1×3 vertically: centres at −⅙ (clamped), ½, 1⅙ (clamped): 10, 55, 100.
+        #expect(Self.grays(try Self.gray([10, 100], width: 1).scaled(width: 1, height: 3)) == [10, 55, 100])
+        // Same size is the identity.
+        let same = Self.gray([1, 2, 3, 4], width: 2)
+        #expect(try same.scaled(width: 2, height: 2) == same)
+    }
+
+    @Test func refusesBadSizes() {
+        let raster = Raster(width: 4, height: 4)
+        #expect(throws: ImageError(.invalidArgument, "Unable to downscale 4×4 to 5×1: the target must be 1…source on each side")) {
+            try raster.downscaled(width: 5, height: 1)
+        }
+        #expect(throws: ImageError(.invalidArgument, "Unable to scale to 0×3: each side must be 1…8192")) {
+            try raster.scaled(width: 0, height: 3)
+        }
+    }
+}
+
+struct GradientTests {
+    @Test func horizontalByHand() throws {
+        let gradient = try LinearGradient(start: (0, 0), end: (4, 0), stops: [.init(offset: 0, color: .black), .init(offset: 1, color: .white)])
+        let raster = Raster(width: 4, height: 2, gradient: gradient)
+        // Pixel centres at ⅛, ⅜, ⅝, ⅞ of the way: 255·t = 31.9, 95.6, 159.4, 223.1.
+        #expect(ResizeTests.grays(raster) == [32, 96, 159, 223, 32, 96, 159, 223])
+    }
+
+    @Test func stopsAndClamping() throws {
+        let red = try Color(hex: "#ff0000"), blue = try Color(hex: "#0000ff")
+        let gradient = try LinearGradient(
+            start: (0, 2), end: (0, 6), stops: [.init(offset: 0.5, color: blue), .init(offset: 0, color: red)])
+        #expect(gradient.stops.map(\.offset) == [0, 0.5], "stops are sorted")
+        let raster = Raster(width: 1, height: 8, gradient: gradient)
+        #expect(raster.premultipliedPixel(x: 0, y: 0) == (255, 0, 0, 255), "before the start: the first stop")
+        #expect(raster.premultipliedPixel(x: 0, y: 7) == (0, 0, 255, 255), "after the last stop: the last stop")
+        #expect(raster.premultipliedPixel(x: 0, y: 2) == (191, 0, 64, 255), "t = ⅛ → a quarter of the way to blue")
+    }
+
+    @Test func interpolatesInPremultipliedSpace() throws {
+        // From transparent to opaque white: the midpoint is half-transparent white, not grey.
+        let gradient = try LinearGradient(start: (0, 0), end: (2, 0), stops: [.init(offset: 0, color: .clear), .init(offset: 1, color: .white)])
+        let raster = Raster(width: 2, height: 1, gradient: gradient)
+        #expect(raster.rgbaImage[0, 0] == Color(red: 255, green: 255, blue: 255, alpha: 64))
+    }
+
+    @Test func refusesBadStops() {
+        #expect(throws: ImageError(.invalidArgument, "Unable to make a gradient without colour stops")) {
+            try LinearGradient(start: (0, 0), end: (1, 1), stops: [])
+        }
+        #expect(throws: ImageError(.invalidArgument, "Unable to make a gradient: stop offset 1.5 is outside 0…1")) {
+            try LinearGradient(start: (0, 0), end: (1, 1), stops: [.init(offset: 1.5, color: .white)])
+        }
+    }
+}
