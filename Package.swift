@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "KilnCore", targets: ["KilnCore"]),
         .library(name: "KilnCrypto", targets: ["KilnCrypto"]),
         .library(name: "KilnImage", targets: ["KilnImage"]),
+        .library(name: "KilnContent", targets: ["KilnContent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -56,6 +57,10 @@ let package = Package(
             name: "KilnImage",
             dependencies: ["CKilnShims"]
         ),
+        .target(
+            name: "KilnContent",
+            dependencies: ["KilnCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
 
         // MARK: - The CLI
         .executableTarget(
@@ -64,6 +69,7 @@ let package = Package(
                 "KilnCore",
                 "KilnCrypto",
                 "KilnImage",
+                "KilnContent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -86,6 +92,10 @@ let package = Package(
         .testTarget(
             name: "KilnImageTests",
             dependencies: ["KilnImage", "KilnTesting", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "KilnContentTests",
+            dependencies: ["KilnContent", "KilnCore", "KilnTesting"]
         ),
         .testTarget(
             name: "kilnTests",

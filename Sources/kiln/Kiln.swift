@@ -14,6 +14,9 @@ struct Kiln: AsyncParsableCommand {
             content-addressed. This build has the Ethereum foundations; the pipeline commands follow.
             """,
         version: KilnVersion.current,
-        subcommands: [KeyCommand.self, EventCommand.self, ImageCommand.self]
+        subcommands: [
+            CIDCommand.self, AddCommand.self, ExportCommand.self, CARCommand.self, ImageCommand.self, KeyCommand.self,
+            EventCommand.self,
+        ]
     )
 }

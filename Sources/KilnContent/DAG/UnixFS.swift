@@ -1,0 +1,53 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+/// The UnixFS `Data` message carried in a dag-pb node's data (fields in spec order: Type, Data, filesize,
+/// blocksizes).
+public struct UnixFSData: Hashable, Sendable {
+    public enum Kind: UInt64, Sendable {
+        case raw = 0, directory = 1, file = 2, metadata = 3, symlink = 4, hamtShard = 5
+    }
+
+    public var kind: Kind
+    public var data: [UInt8]?
+    public var fileSize: UInt64?
+    public var blockSizes: [UInt64]
+
+    public init(kind: Kind, data: [UInt8]? = nil, fileSize: UInt64? = nil, blockSizes: [UInt64] = []) {
+        self.kind = kind
+        self.data = data
+        self.fileSize = fileSize
+        self.blockSizes = blockSizes
+    }
+
+    /// The encoding: empty `Data` is left out (as kubo does for an empty file).
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        Protobuf.varintField(1, kind.rawValue, into: &out)
+        if let data, !data.isEmpty { Protobuf.bytesField(2, data, into: &out) }
+        if let fileSize { Protobuf.varintField(3, fileSize, into: &out) }
+        for size in blockSizes { Protobuf.varintField(4, size, into: &out) }
+        return out
+    }
+
+    public init(decoding bytes: [UInt8]) throws(ContentError) {
+        var kind: Kind?
+        var data: [UInt8]?
+        var fileSize: UInt64?
+        var blockSizes: [UInt64] = []
+        for (field, value) in try Protobuf.fields(bytes, 0..<bytes.count, message: "UnixFS data") {
+            switch (field, value) {
+            case (1, .varint(let raw)):
+                guard let decoded = Kind(rawValue: raw) else {
+                    throw ContentError(.invalidBlock, "Unable to decode UnixFS data: unknown type \(raw)")
+                }
+                kind = decoded
+            case (2, .bytes(let range)): data = Array(bytes[range])
+            case (3, .varint(let size)): fileSize = size
+            case (4, .varint(let size)): blockSizes.append(size)
+            default: continue  // hashType, fanout, mode, mtime: not used by Kiln
+            }
+        }
+        guard let kind else { throw ContentError(.invalidBlock, "Unable to decode UnixFS data: no Type") }
+        self.init(kind: kind, data: data, fileSize: fileSize, blockSizes: blockSizes)
+    }
+}

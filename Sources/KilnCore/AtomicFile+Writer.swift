@@ -1,0 +1,64 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension AtomicFile {
+    /// Writes a large file in pieces to a temporary file beside its destination; ``commit()`` flushes and
+    /// renames it into place. Dropping the writer without committing removes the temporary file.
+    public final class Writer {
+        public let path: String
+        private let temporary: String
+        private var file: UnsafeMutablePointer<FILE>?
+        /// Bytes written so far.
+        public private(set) var count = 0
+
+        public init(path: String) throws(WriteError) {
+            self.path = path
+            let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            var template = Array("\(directory.isEmpty ? "/" : directory)/.\(name).tmp-XXXXXX".utf8CString)
+            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard fd >= 0, let file = fdopen(fd, "wb") else {
+                throw WriteError(path: path, description: "Unable to create a temporary file beside '\(path)': \(String(cString: strerror(errno)))")
+            }
+            self.file = file
+            temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        }
+
+        /// Appends `bytes`.
+        public func write(_ bytes: some Collection<UInt8>) throws(WriteError) {
+            guard let file else { return }
+            let array = Array(bytes)
+            let written = array.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+            guard written == array.count else {
+                throw WriteError(path: path, description: "Unable to write '\(path)': \(String(cString: strerror(errno)))")
+            }
+            count += written
+        }
+
+        /// Flushes to disk and renames the file into place (mode `0644`).
+        public func commit() throws(WriteError) {
+            guard let file else { return }
+            self.file = nil
+            let fd = fileno(file)
+            let ok = fflush(file) == 0 && fchmod(fd, 0o644) == 0 && fsync(fd) == 0
+            fclose(file)
+            guard ok, rename(temporary, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(temporary)
+                throw WriteError(path: path, description: "Unable to write '\(path)': \(reason)")
+            }
+        }
+
+        deinit {
+            if let file {
+                fclose(file)
+                unlink(temporary)
+            }
+        }
+    }
+}
