@@ -34,17 +34,18 @@ public final class CARReader {
         guard let file = fopen(path, "rb") else { throw ioError("Unable to read '\(path)'") }
         self.path = path
         self.file = file
+        // Until `header` is set, a failure must close the file here (deinit runs only for a whole object).
         let length: UInt64
         do throws(ContentError) {
             guard let value = try Self.readVarint(file, offset: 0) else {
-                fclose(file)
                 throw ContentError(.invalidCAR, "Unable to read CAR '\(path)': the file is empty", offset: 0)
             }
             length = value.value
             offset = value.length
         } catch {
             fclose(file)
-            throw error
+            if error.code == .invalidCAR { throw error }
+            throw ContentError(.invalidCAR, "Unable to read CAR '\(path)': header length: \(error.message)", offset: 0)
         }
         guard length > 0, length <= 1 << 20, let bytes = Self.read(file, Int(length)) else {
             fclose(file)

@@ -40,7 +40,13 @@ public struct CID: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// - Throws: ``ContentError`` saying what is wrong with the text.
     public init(_ text: String) throws(ContentError) {
         if text.count == 46 && text.hasPrefix("Qm") {
-            try self.init(bytes: try Multibase.decodeBase58(text), text: text)
+            let bytes: [UInt8]
+            do {
+                bytes = try Multibase.decodeBase58(text)
+            } catch {
+                throw ContentError(error.code, "Unable to parse CID '\(text)': \(error.message)")
+            }
+            try self.init(bytes: bytes, text: text)
             return
         }
         guard let prefix = text.first else { throw ContentError(.invalidCID, "Unable to parse CID '': empty") }

@@ -131,20 +131,8 @@ struct CARCommand: ParsableCommand {
         var file: String
 
         func run() throws {
-            let reader = try CARReader(path: file)
-            var count = 0
-            var bytes = 0
-            var seen: Set<KilnContent.CID> = []
-            while let section = try reader.next() {
-                count += 1
-                bytes += section.block.count
-                seen.insert(section.cid.v1)
-            }
-            let missing = reader.header.roots.filter { !seen.contains($0.v1) }
-            guard missing.isEmpty else {
-                throw CLIError("\(file): \(count) blocks verified, but root \(missing[0]) is not in the file")
-            }
-            print("\(file): OK, \(count) blocks (\(bytes) bytes) match their CIDs; \(reader.header.roots.count) roots present")
+            let summary = try CARReader.verify(path: file)
+            print("\(file): OK, \(summary.blocks) blocks (\(summary.bytes) bytes) match their CIDs; \(summary.roots.count) roots present")
         }
     }
 }

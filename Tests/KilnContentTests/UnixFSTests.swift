@@ -1,0 +1,152 @@
+import Foundation
+import KilnContent
+import KilnCore
+import KilnTesting
+import Testing
+
+struct UnixFSTests {
+    /// The sizes that exercise the layout: empty, one byte, around one chunk, 174 and 175 chunks (one and two
+    /// levels), 50 MiB, and for the 1 MiB profile around its chunk.
+    static let sizes = [0, 1, 12, 262_143, 262_144, 262_145, 524_295, 174 * 262_144, 174 * 262_144 + 1, 1_048_577, 50 << 20]
+
+    @Test func filesMatchIndependentImplementations() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var paths: [String] = []
+        for (index, size) in Self.sizes.enumerated() {
+            let url = folder.appendingPathComponent("file-\(size)")
+            try writeFile(url, count: size, seed: UInt64(index))
+            paths.append(url.path)
+        }
+        // hello world, as in kubo's docs.
+        let hello = folder.appendingPathComponent("hello").path
+        try Data("hello world\n".utf8).write(to: URL(fileURLWithPath: hello))
+        paths.append(hello)
+
+        // Raw-leaf profiles against the Python importer (multiformats).
+        for profile in [ImportProfile.kuboV1, .unixfsV1_2025] {
+            let answers = try PythonBench.run(
+                "content.py", ["op": "add", "paths": .array(paths.map { .string($0) }), "profile": profile.json])["result"]!.items
+            for (path, answer) in zip(paths, answers) {
+                let entry = try Importer(profile: profile).add(path: path)
+                #expect(entry.cid.description == answer["cid"]?.stringValue, "\(profile) \(path)")
+                #expect(.number(entry.tsize) == answer["tsize"], "\(profile) \(path) Tsize")
+            }
+        }
+        // kubo-v0 against Debian's ipfs_cid (kubo's plain `ipfs add` DAG), which shares no code with Kiln.
+        for path in paths {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/ipfs_cid")
+            process.arguments = [path]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let answer = try JSONValue.parse(bytes: Array(data))
+            let entry = try Importer(profile: .kuboV0).add(path: path)
+            #expect(entry.cid.description == answer["CIDv0"]?.stringValue, "kubo-v0 \(path)")
+            #expect(entry.cid.v1.description == answer["CIDv1"]?.stringValue, "kubo-v0 as CIDv1 \(path)")
+        }
+        #expect(try Importer(profile: .kuboV1).add(path: hello).cid.description == "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4")
+        #expect(try Importer(profile: .kuboV0).add(path: hello).cid.description == "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    }
+
+    @Test func bytesInMemoryGiveTheSameCIDsAsFiles() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for size in [0, 100, 262_145, 600_000] {
+            let url = folder.appendingPathComponent("f\(size)")
+            try writeFile(url, count: size, seed: 9)
+            let bytes = Array(try Data(contentsOf: url))
+            for profile in ImportProfile.all {
+                #expect(try Importer(profile: profile).add(bytes: bytes) == (try Importer(profile: profile).add(path: url.path)))
+            }
+        }
+    }
+
+    @Test func nestedDirectoriesMatchThePythonImporter() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let layout = ["a/empty", "a/b/empty", "a/b/c/empty.txt", "B", "ä", "a-b", "z/file", ".hidden", "a/.git/config", "empty-dir/"]
+        for item in layout {
+            let url = root.appendingPathComponent(item)
+            if item.hasSuffix("/") {
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+                continue
+            }
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(item.hasSuffix("empty") || item.hasSuffix("empty.txt") ? [] : Array(item.utf8)).write(to: url)
+        }
+        for profile in ImportProfile.all {
+            let answer = try PythonBench.run("content.py", ["op": "add", "paths": [.string(root.path)], "profile": profile.json])["result"]!.items[0]
+            let entry = try Importer(profile: profile).add(path: root.path)
+            #expect(entry.cid.description == answer["cid"]?.stringValue, "\(profile)")
+            #expect(.number(entry.tsize) == answer["tsize"], "\(profile)")
+        }
+        // Hidden entries are left out unless asked for, as `ipfs add -r` does.
+        let withHidden = try Importer(profile: .kuboV1, includeHidden: true).add(path: root.path)
+        #expect(withHidden.cid != (try Importer(profile: .kuboV1).add(path: root.path)).cid)
+    }
+
+    @Test func refusesDirectoriesThatKuboWouldShard() throws {
+        let leaf = try Importer().add(bytes: [1])
+        var entries: [String: FileDAGBuilder.Entry] = [:]
+        for index in 0..<3000 { entries[String(repeating: "n", count: 60) + String(index)] = leaf }
+        #expect { try Importer().directory(entries, path: "big") } throws: { error in
+            let error = error as! ContentError
+            return error.code == .hamtRequired && error.message.hasPrefix("Refusing directory 'big': 3000 entries (")
+                && error.message.hasSuffix("exceed kubo's HAMT threshold of 262144; kubo would shard it and Kiln does not, so its CID would differ")
+        }
+        entries = Dictionary(uniqueKeysWithValues: entries.prefix(100).map { ($0.key, $0.value) })
+        #expect(throws: Never.self) { try Importer().directory(entries) }
+    }
+
+    @Test func refusesSymbolicLinksAndMissingPaths() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let link = folder.appendingPathComponent("link").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/hostname")
+        #expect { try Importer().add(path: link) } throws: {
+            ($0 as! ContentError).message == "Unable to add '\(link)': symbolic links are not supported (kubo stores them as UnixFS symlinks)"
+        }
+        #expect { try Importer().add(path: "/nonexistent/x") } throws: {
+            ($0 as! ContentError).message == "Unable to read '/nonexistent/x': No such file or directory"
+        }
+    }
+
+    @Test func aGibibyteImportsInBoundedMemory() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("sparse-1g").path
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        #expect(truncate(path, 1 << 30) == 0)
+        // 200 MB of address space in all: reading the file whole would need five times that.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "ulimit -v 200000 && exec \"$0\" cid \"$1\"", KilnProcess.executable.path, path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        // The expected root, built by hand from the balanced layout's shape: 4096 identical zero leaves →
+        // 23 full nodes of 174 leaves and one of 94 → a root of 24 links.
+        let chunk = UInt64(262_144)
+        let leaf = CID.of([UInt8](repeating: 0, count: Int(chunk)), codec: CID.raw)
+        func node(_ children: [(CID, UInt64, UInt64)]) -> (CID, UInt64, UInt64) {
+            let size = children.reduce(0) { $0 + $1.2 }
+            let block = DagPBNode(
+                links: children.map { DagPBLink(cid: $0.0, name: "", tsize: $0.1) },
+                data: UnixFSData(kind: .file, fileSize: size, blockSizes: children.map(\.2)).bytes).bytes
+            return (CID.of(block, codec: CID.dagPB), UInt64(block.count) + children.reduce(0) { $0 + $1.1 }, size)
+        }
+        let full = node(Array(repeating: (leaf, chunk, chunk), count: 174))
+        let last = node(Array(repeating: (leaf, chunk, chunk), count: 4096 - 23 * 174))
+        let root = node(Array(repeating: full, count: 23) + [last])
+        #expect(root.2 == 1 << 30)
+        #expect(String(decoding: data, as: UTF8.self) == "\(root.0)\n")
+    }
+}
