@@ -14,11 +14,13 @@ let package = Package(
         .library(name: "KilnCrypto", targets: ["KilnCrypto"]),
         .library(name: "KilnImage", targets: ["KilnImage"]),
         .library(name: "KilnContent", targets: ["KilnContent"]),
+        .library(name: "KilnTemplates", targets: ["KilnTemplates"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // MARK: - C libraries (not API: see README "Modules")
@@ -61,6 +63,14 @@ let package = Package(
             name: "KilnContent",
             dependencies: ["KilnCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .target(
+            name: "KilnTemplates",
+            dependencies: [
+                "KilnCore", "KilnImage", "KilnContent",
+                .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
 
         // MARK: - The CLI
         .executableTarget(
@@ -70,6 +80,8 @@ let package = Package(
                 "KilnCrypto",
                 "KilnImage",
                 "KilnContent",
+                "KilnTemplates",
+                .product(name: "BigInt", package: "BigInt"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -96,6 +108,10 @@ let package = Package(
         .testTarget(
             name: "KilnContentTests",
             dependencies: ["KilnContent", "KilnCore", "KilnTesting"]
+        ),
+        .testTarget(
+            name: "KilnTemplatesTests",
+            dependencies: ["KilnTemplates", "KilnCore", "KilnImage", "KilnTesting", .product(name: "BigInt", package: "BigInt")]
         ),
         .testTarget(
             name: "kilnTests",

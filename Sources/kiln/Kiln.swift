@@ -15,7 +15,7 @@ struct Kiln: AsyncParsableCommand {
             """,
         version: KilnVersion.current,
         subcommands: [
-            CIDCommand.self, AddCommand.self, ExportCommand.self, CARCommand.self, ImageCommand.self, KeyCommand.self,
+            TemplateCommand.self, RenderCommand.self, CIDCommand.self, AddCommand.self, ExportCommand.self, CARCommand.self, ImageCommand.self, KeyCommand.self,
             EventCommand.self,
         ]
     )

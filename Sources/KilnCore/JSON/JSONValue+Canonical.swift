@@ -78,7 +78,7 @@ extension JSONValue {
     }
 
     /// Formats a finite double as ECMAScript's `Number.prototype.toString` does (RFC 8785 §3.2.2.3).
-    static func ecmaScriptNumber(_ value: Double) throws(FormatError) -> String {
+    public static func ecmaScriptNumber(_ value: Double) throws(FormatError) -> String {
         guard value.isFinite else {
             throw FormatError(.unsupportedJSON, "Unable to write '\(value)' as canonical JSON: numbers must be finite")
         }

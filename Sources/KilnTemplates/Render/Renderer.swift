@@ -1,0 +1,128 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import KilnCore
+public import KilnImage
+
+/// Renders a token's picture from a template, its state and (optionally) the attested inference output.
+///
+/// Deterministic: the same template files, state and inference bytes give the same pixels, and so — through
+/// ``PNGEncoder`` — the same PNG bytes and CID.
+public struct Renderer: Sendable {
+    public let template: Template
+    public var limits: ImageLimits
+
+    public init(template: Template, limits: ImageLimits = .default) {
+        self.template = template
+        self.limits = limits
+    }
+
+    /// The result of a render: the picture, and whether an inference layer had to be a placeholder.
+    public struct Output: Sendable {
+        public var raster: Raster
+        public var usedPlaceholder: Bool
+    }
+
+    /// Renders `state` (traits and derived traits) for `token`.
+    /// - Parameter inference: the inference output; `nil` draws a marked placeholder where it goes.
+    /// - Throws: ``TemplateError`` naming the layer, for a rule the state breaks, an asset that is missing or
+    ///   can't be decoded, or an expression failing at run time.
+    public func render(state: [String: Value], token: TokenRef, inference: RGBAImage?) throws(TemplateError) -> Output {
+        if let rule = template.violations(of: state).first {
+            throw TemplateError(rule.location, "token \(token.id) breaks the rule '\(rule)'")
+        }
+        let env = Environment(tokenId: token.id, contract: token.contract.lowercased, state: state)
+        var canvas: Raster
+        switch template.background {
+        case .color(let color)?: canvas = Raster(width: template.width, height: template.height, color: color)
+        case .gradient(let gradient)?: canvas = Raster(width: template.width, height: template.height, gradient: gradient)
+        case nil: canvas = Raster(width: template.width, height: template.height)
+        }
+        var usedPlaceholder = false
+        for layer in template.layers {
+            if let when = layer.when, case .bool(false) = try when.evaluate(in: env) { continue }
+            do {
+                try draw(layer, on: &canvas, env: env, inference: inference, usedPlaceholder: &usedPlaceholder)
+            } catch let error as TemplateError {
+                throw error
+            } catch let error as ImageError {
+                throw TemplateError(layer.location, error.message)
+            } catch {
+                throw TemplateError(layer.location, "\(error)")
+            }
+        }
+        return Output(raster: canvas, usedPlaceholder: usedPlaceholder)
+    }
+
+    private func draw(_ layer: Template.Layer, on canvas: inout Raster, env: Environment, inference: RGBAImage?, usedPlaceholder: inout Bool) throws {
+        var mask: Mask?
+        if let (path, channel) = layer.mask {
+            var image = try loadAsset(try path.evaluate(in: env), layer: layer)
+            if let w = layer.width, let h = layer.height, (image.width, image.height) != (w, h) { image = try image.scaled(width: w, height: h) }
+            mask = Mask(image, channel: channel)
+        }
+        switch layer.kind {
+        case .image(let path):
+            var image = try loadAsset(try path.evaluate(in: env), layer: layer)
+            if let w = layer.width, let h = layer.height, (image.width, image.height) != (w, h) { image = try image.scaled(width: w, height: h) }
+            try canvas.composite(image, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
+        case .inference:
+            let spec = template.inference!
+            let w = layer.width ?? spec.width, h = layer.height ?? spec.height
+            var image: Raster
+            if let inference {
+                image = Raster(inference)
+            } else {
+                usedPlaceholder = true
+                image = Self.placeholder(width: spec.width, height: spec.height)
+            }
+            if (image.width, image.height) != (w, h) { image = try image.scaled(width: w, height: h) }
+            try canvas.composite(image, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
+        case .fill(let fill):
+            let w = layer.width ?? template.width - layer.x, h = layer.height ?? template.height - layer.y
+            guard w > 0, h > 0 else { return }
+            let raster: Raster
+            switch fill {
+            case .color(let color): raster = Raster(width: w, height: h, color: color)
+            case .gradient(let gradient): raster = Raster(width: w, height: h, gradient: gradient)
+            }
+            try canvas.composite(raster, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
+        case .text(let text, let color, let scale):
+            let string = try text.evaluate(in: env)
+            if layer.blend == .normal && layer.opacity == 1 && mask == nil {
+                try canvas.draw(text: string, font: .fixed6x13, x: layer.x, y: layer.y, color: color, scale: scale)
+            } else {
+                let size = BitmapFont.fixed6x13.measure(string, scale: scale)
+                guard size.width > 0 else { return }
+                var label = Raster(width: min(Raster.maxSide, size.width), height: size.height)
+                try label.draw(text: string, font: .fixed6x13, x: 0, y: 0, color: color, scale: scale)
+                try canvas.composite(label, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
+            }
+        }
+    }
+
+    private func loadAsset(_ path: String, layer: Template.Layer) throws -> Raster {
+        let full: String
+        do {
+            full = try AssetPath.resolve(path, in: template.folder)
+        } catch {
+            throw TemplateError(layer.location, error.diagnostics.first?.message ?? "asset '\(path)'")
+        }
+        return Raster(try ImageFile.decode(try ImageFile.readBytes(full), source: path, limits: limits))
+    }
+
+    /// A grey checkerboard labelled "INFERENCE": plainly not art, so a placeholder is never mistaken for output.
+    public static func placeholder(width: Int, height: Int) -> Raster {
+        var raster = Raster(width: width, height: height, color: Color(red: 120, green: 120, blue: 120))
+        let light = Raster(width: 16, height: 16, color: Color(red: 170, green: 170, blue: 170))
+        for y in stride(from: 0, to: height, by: 16) {
+            for x in stride(from: (y / 16) % 2 == 0 ? 0 : 16, to: width, by: 32) {
+                try? raster.composite(light, x: x, y: y)
+            }
+        }
+        let scale = max(1, min(4, width / 60))
+        let size = BitmapFont.fixed6x13.measure("INFERENCE", scale: scale)
+        try? raster.draw(text: "INFERENCE", font: .fixed6x13, x: (width - size.width) / 2, y: (height - size.height) / 2,
+                         color: Color(red: 255, green: 40, blue: 90), scale: scale)
+        return raster
+    }
+}

@@ -1,0 +1,44 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import BigInt
+public import KilnCore
+
+extension Template {
+    /// What `count` tokens (ids 1…count, default state) would draw: per derived `pick()` trait, how often
+    /// each value comes up; how many distinct combinations appear; how many tokens break each rule.
+    public struct Stats: Sendable {
+        public var count: Int
+        /// Trait name → value → tokens.
+        public var distributions: [(trait: String, counts: [(value: String, tokens: Int)])]
+        public var combinations: Int
+        /// Rule → tokens that break it.
+        public var violations: [(rule: Rule, tokens: Int)]
+    }
+
+    public func stats(count: Int, contract: Address) throws(TemplateError) -> Stats {
+        let picked = derived.filter { $0.choices != nil }
+        var counts: [String: [String: Int]] = [:]
+        var combinations: Set<[String]> = []
+        var broken = [Int](repeating: 0, count: rules.count)
+        for id in 1...max(1, count) {
+            let token = TokenRef(contract: contract, id: BigUInt(id))
+            let state = try derive(initialState, token: token)
+            var combination: [String] = []
+            for item in picked {
+                let value = state[item.name]?.description ?? ""
+                counts[item.name, default: [:]][value, default: 0] += 1
+                combination.append(value)
+            }
+            combinations.insert(combination)
+            let violated = violations(of: state)
+            for (index, rule) in rules.enumerated() where violated.contains(where: { $0.location == rule.location }) { broken[index] += 1 }
+        }
+        return Stats(
+            count: count,
+            distributions: picked.map { item in
+                (item.name, (item.choices ?? []).map { ($0, counts[item.name]?[$0] ?? 0) })
+            },
+            combinations: combinations.count,
+            violations: zip(rules, broken).map { ($0, $1) })
+    }
+}
