@@ -49,9 +49,9 @@ struct GoldenRenderTests {
 
     @Test func referenceRenderIsByteIdentical() throws {
         let png = try PNGEncoder().encode(try Self.referenceRender().rgbaImage)
-        // To look at the render when reviewing a change: KILN_GOLDEN_OUT=/tmp/golden.png swift test --filter Golden
-        if let path = ProcessInfo.processInfo.environment["KILN_GOLDEN_OUT"] {
-            try Data(png).write(to: URL(fileURLWithPath: path))
+        // To look at the render when reviewing a change: KILN_GOLDEN_OUT=/tmp swift test --filter Golden
+        if let folder = ProcessInfo.processInfo.environment["KILN_GOLDEN_OUT"] {
+            try Data(png).write(to: URL(fileURLWithPath: folder + "/reference.png"))
         }
         #expect(Self.sha256(png) == Self.goldenSHA256, "PNG of the reference render changed (\(png.count) bytes)")
     }

@@ -22,6 +22,12 @@ extension Template {
         guard let text = readText(path) else {
             throw TemplateError(SourceLocation(file: path, line: 1, column: 1), "no template here: '\(path)' can't be read (\(String(cString: strerror(errno))))")
         }
+        return try parse(text, folder: folder, file: path)
+    }
+
+    /// Checks template text as if it were `folder/template.yml` (assets are read from `folder`).
+    public static func parse(_ text: String, folder: String, file: String? = nil) throws(TemplateError) -> Template {
+        let path = file ?? folder + "/" + fileName
         var loader = TemplateLoader(folder: folder, file: path)
         let template = loader.load(try YAMLNode.parse(text, file: path))
         guard loader.problems.isEmpty, let template else { throw TemplateError(loader.problems) }
@@ -213,8 +219,7 @@ struct TemplateLoader {
         let rules = top["rules"].map { readRules($0, traits: traits, derived: derived) } ?? []
         return Template(
             folder: folder, name: name, width: width, height: height, background: background, traits: traits, derived: derived,
-            events: events, inference: inference, layers: layers, metadata: metadata, rules: rules,
-            contentHash: TemplateLoader.contentHash(folder: folder))
+            events: events, inference: inference, layers: layers, metadata: metadata, rules: rules)
     }
 
     mutating func readTraits(_ node: YAMLNode) -> [Template.Trait] {
@@ -316,6 +321,8 @@ struct TemplateLoader {
             if let tokenNode = spec["token"], let name = string(tokenNode, "token") {
                 if parameterTypes[name] == .int {
                     tokenParameter = name
+                } else if let type = parameterTypes[name] {
+                    report(tokenNode.textLocation, "token must name an integer parameter of \(signature.name); '\(name)' is a \(type)")
                 } else {
                     report(tokenNode.textLocation, "token must name an integer parameter of \(signature.name)"
                         + didYouMean(name, signature.parameters.map(\.name)))

@@ -2,6 +2,7 @@
 
 internal import KilnCore
 internal import KilnImage
+internal import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -109,10 +110,11 @@ extension TemplateLoader {
         for candidate in candidates {
             do {
                 let full = try AssetPath.resolve(candidate, in: folder)
-                let image = try ImageFile.decode(try ImageFile.readBytes(full), source: candidate)
-                sizes.append((image.width, image.height))
+                sizes.append(try AssetCache.shared.size(of: full, name: candidate))
             } catch let error as TemplateError {
                 report(location, error.diagnostics.first?.message ?? "\(error)")
+            } catch let error as ImageError {
+                report(location, error.message)
             } catch {
                 report(location, "asset '\(candidate)': \(error)")
             }
@@ -242,6 +244,22 @@ extension TemplateLoader {
             hasher.update(bytes)
         }
         return hasher.finalize()
+    }
+}
+
+/// Sizes of assets already decoded by this process, keyed by path, size and modification time, so that
+/// checking a template again (an editor loop, the fuzz test) does not decode every image again.
+final class AssetCache: Sendable {
+    static let shared = AssetCache()
+    private let sizes = Mutex<[String: (Int, Int)]>([:])
+
+    func size(of path: String, name: String) throws -> (Int, Int) {
+        var info = stat()
+        let key = stat(path, &info) == 0 ? "\(path)\u{0}\(info.st_size)\u{0}\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)" : path
+        if let known = sizes.withLock({ $0[key] }) { return known }
+        let image = try ImageFile.decode(try ImageFile.readBytes(path), source: name)
+        sizes.withLock { $0[key] = (image.width, image.height) }
+        return (image.width, image.height)
     }
 }
 

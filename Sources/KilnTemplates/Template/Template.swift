@@ -100,8 +100,8 @@ public struct Template: Sendable {
     public var metadata: Metadata
     public var rules: [Rule]
     /// Keccak-256 over every file of the template folder (path and bytes, sorted by path): a change to any file
-    /// is a new template version.
-    public var contentHash: Bytes32
+    /// is a new template version. Reads the folder each time it is called.
+    public func contentHash() -> Bytes32 { TemplateLoader.contentHash(folder: folder) }
 
     /// The types of every state name (traits and derived traits).
     public var stateTypes: [String: ValueType] {
