@@ -15,12 +15,18 @@ let package = Package(
         .library(name: "KilnImage", targets: ["KilnImage"]),
         .library(name: "KilnContent", targets: ["KilnContent"]),
         .library(name: "KilnTemplates", targets: ["KilnTemplates"]),
+        .library(name: "KilnInference", targets: ["KilnInference"]),
+        .library(name: "KilnAVS", targets: ["KilnAVS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: - C libraries (not API: see README "Modules")
@@ -71,6 +77,27 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "KilnInference",
+            dependencies: [
+                "KilnCore", "KilnCrypto", "KilnImage",
+                .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "KilnAVS",
+            dependencies: [
+                "KilnCore", "KilnCrypto", "KilnInference",
+                .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // MARK: - The CLI
         .executableTarget(
@@ -81,7 +108,11 @@ let package = Package(
                 "KilnImage",
                 "KilnContent",
                 "KilnTemplates",
+                "KilnInference",
+                "KilnAVS",
                 .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -112,6 +143,15 @@ let package = Package(
         .testTarget(
             name: "KilnTemplatesTests",
             dependencies: ["KilnTemplates", "KilnCore", "KilnImage", "KilnTesting", .product(name: "BigInt", package: "BigInt")]
+        ),
+        .testTarget(
+            name: "KilnInferenceTests",
+            dependencies: [
+                "KilnInference", "KilnAVS", "KilnCore", "KilnCrypto", "KilnImage", "KilnTesting",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "BigInt", package: "BigInt"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "kilnTests",

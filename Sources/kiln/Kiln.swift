@@ -15,7 +15,8 @@ struct Kiln: AsyncParsableCommand {
             """,
         version: KilnVersion.current,
         subcommands: [
-            TemplateCommand.self, RenderCommand.self, CIDCommand.self, AddCommand.self, ExportCommand.self, CARCommand.self, ImageCommand.self, KeyCommand.self,
+            TemplateCommand.self, RenderCommand.self, InferCommand.self, VerifyAttestationCommand.self, NodeCommand.self,
+            OperatorsCommand.self, ModelCommand.self, CIDCommand.self, AddCommand.self, ExportCommand.self, CARCommand.self, ImageCommand.self, KeyCommand.self,
             EventCommand.self,
         ]
     )

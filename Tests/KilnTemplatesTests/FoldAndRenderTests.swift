@@ -83,7 +83,7 @@ struct FoldTests {
         let state = try template.derive(try template.fold([levelUp(7, 3)], token: token), token: token)
         let (json, hash) = try #require(try template.inferenceInput(state: state, token: token))
         let text = try json.canonicalString()
-        #expect(text == #"{"level":3,"palette":"\#(state["armor"]!)","seed":7}"#)
+        #expect(text == #"{"height":160,"level":3,"palette":"\#(state["armor"]!)","seed":7,"width":160}"#)
         #expect(hash == Keccak256.hash(utf8: text))
     }
 }

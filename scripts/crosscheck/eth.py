@@ -106,6 +106,15 @@ def op_eip712(req):
     return out
 
 
+def op_recover712(req):
+    """Recovers the signer of InferenceAttestation typed data (what a Kiln node returns)."""
+    out = []
+    for item in req["items"]:
+        signable = encode_typed_data(full_message=typed_data(item))
+        out.append(Account.recover_message(signable, signature=unhex(item["signature"])))
+    return out
+
+
 def op_personal(req):
     out = []
     for item in req["items"]:
@@ -149,6 +158,7 @@ OPS = {
     "recover": op_recover,
     "eip712": op_eip712,
     "personal": op_personal,
+    "recover712": op_recover712,
     "abi_log": op_abi_log,
     "json": op_json,
 }

@@ -1,0 +1,113 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import BigInt
+internal import Foundation
+public import KilnCore
+internal import Yams
+
+/// A registered operator: who signs, where its node listens, and its stake (weight) in wei.
+public struct Operator: Hashable, Sendable {
+    public var address: Address
+    public var endpoint: String
+    public var stake: BigUInt
+
+    public init(address: Address, endpoint: String, stake: BigUInt) {
+        self.address = address
+        self.endpoint = endpoint
+        self.stake = stake
+    }
+}
+
+/// The operators and the rules of agreement at one reference block.
+public struct StakeTable: Hashable, Sendable {
+    public var operators: [Operator]
+    /// Accept when signed stake × 10 000 ≥ total stake × this.
+    public var thresholdBps: Int
+    /// The EIP-712 domain attestations must be signed in.
+    public var domain: EIP712Domain
+    public var referenceBlock: UInt64
+
+    public var totalStake: BigUInt { operators.reduce(0) { $0 + $1.stake } }
+
+    public init(operators: [Operator], thresholdBps: Int, domain: EIP712Domain, referenceBlock: UInt64) {
+        self.operators = operators
+        self.thresholdBps = thresholdBps
+        self.domain = domain
+        self.referenceBlock = referenceBlock
+    }
+
+    /// Whether `signed` out of the total reaches the threshold (exact integers).
+    public func reaches(_ signed: BigUInt) -> Bool {
+        totalStake > 0 && signed * 10_000 >= totalStake * BigUInt(thresholdBps)
+    }
+}
+
+/// Where operators and stakes come from: a file now, an on-chain registry (the chain issue) behind the same call.
+public protocol OperatorRegistry: Sendable {
+    /// The stake table at `block` (a file registry ignores the block).
+    func stakeTable(at block: UInt64) async throws(AVSError) -> StakeTable
+}
+
+/// An error from the AVS layer: registry, quorum, bundles.
+public struct AVSError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// `operators.yml`:
+/// ```yaml
+/// chainId: 31337
+/// verifyingContract: "0x…"      # the EIP-712 domain's contract (the stake registry)
+/// thresholdBps: 6667            # optional, default 6667 (⅔)
+/// operators:
+///   - {address: "0x…", endpoint: "http://127.0.0.1:8101", stake: "40000000000000000000"}
+/// ```
+public struct FileOperatorRegistry: OperatorRegistry {
+    public let table: StakeTable
+
+    public init(path: String) throws(AVSError) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw AVSError("Unable to read operators file '\(path)'") }
+        try self.init(yaml: String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    public init(yaml: String, source: String = "operators.yml") throws(AVSError) {
+        func fail(_ message: String) -> AVSError { AVSError("\(source): \(message)") }
+        let root: Any?
+        do { root = try Yams.load(yaml: yaml) } catch { throw fail("not valid YAML: \(error)") }
+        guard let map = root as? [String: Any] else { throw fail("expected a mapping with chainId, verifyingContract, operators") }
+        for key in map.keys where !["chainId", "verifyingContract", "thresholdBps", "operators"].contains(key) {
+            throw fail("unknown key '\(key)'")
+        }
+        guard let chainId = map["chainId"] as? Int, chainId > 0 else { throw fail("'chainId' must be a positive whole number") }
+        guard let contractText = map["verifyingContract"] as? String, let contract = try? Address(hex: contractText) else {
+            throw fail("'verifyingContract' must be an address")
+        }
+        let threshold = map["thresholdBps"] as? Int ?? 6667
+        guard (1...10_000).contains(threshold) else { throw fail("'thresholdBps' must be 1…10000") }
+        guard let list = map["operators"] as? [[String: Any]], !list.isEmpty else { throw fail("'operators' must be a non-empty list") }
+        var operators: [Operator] = []
+        for (index, entry) in list.enumerated() {
+            guard let addressText = entry["address"] as? String, let address = try? Address(hex: addressText) else {
+                throw fail("operators[\(index)].address must be an address")
+            }
+            guard let endpoint = entry["endpoint"] as? String, endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
+                throw fail("operators[\(index)].endpoint must be an http(s) URL")
+            }
+            let stakeText = (entry["stake"] as? String) ?? (entry["stake"] as? Int).map(String.init) ?? ""
+            guard let stake = BigUInt(stakeText, radix: 10), stake.bitWidth <= 256 else {
+                throw fail("operators[\(index)].stake must be a decimal string of wei (uint256)")
+            }
+            guard !operators.contains(where: { $0.address == address }) else { throw fail("operator \(address) is listed twice") }
+            operators.append(Operator(address: address, endpoint: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint, stake: stake))
+        }
+        table = StakeTable(
+            operators: operators, thresholdBps: threshold, domain: .kiln(chainId: UInt64(chainId), verifyingContract: contract), referenceBlock: 0)
+    }
+
+    public func stakeTable(at block: UInt64) async throws(AVSError) -> StakeTable {
+        var table = table
+        table.referenceBlock = block
+        return table
+    }
+}

@@ -1,0 +1,124 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import BigInt
+public import KilnCore
+public import KilnCrypto
+public import KilnInference
+
+/// What happened with one operator in a round.
+public enum Outcome: Hashable, Sendable {
+    /// Signed the accepted output.
+    case agreed
+    /// Validly signed a different output.
+    case disagreed
+    /// Answered, but the answer does not verify (the reason says why).
+    case invalid(String)
+    /// Could not be reached or answered with an error.
+    case failed(String)
+    case timedOut
+    /// Signed two different outputs for this job: its signatures are dropped.
+    case equivocated
+    /// Not waited for: the quorum was already certain.
+    case notNeeded
+
+    public var label: String {
+        switch self {
+        case .agreed: "agreed"
+        case .disagreed: "disagreed"
+        case .invalid: "invalid"
+        case .failed: "failed"
+        case .timedOut: "timeout"
+        case .equivocated: "equivocated"
+        case .notNeeded: "not-needed"
+        }
+    }
+
+    public var reason: String? {
+        switch self {
+        case .invalid(let r), .failed(let r): r
+        default: nil
+        }
+    }
+}
+
+/// A signed answer that verified: the attestation, its signature and the output bytes.
+public struct SignedAnswer: Hashable, Sendable {
+    public var attestation: InferenceAttestation
+    public var signature: Signature
+    public var output: [UInt8]
+}
+
+/// Two different outputs signed by one operator for one job: anyone can check both signatures.
+public struct EquivocationEvidence: Hashable, Sendable {
+    public var `operator`: Address
+    public var first: SignedAnswer
+    public var second: SignedAnswer
+}
+
+/// Remembers every verified signed answer per operator and job, across rounds and retries, to catch equivocation.
+public actor SignatureLog {
+    private var seen: [String: SignedAnswer] = [:]
+    public private(set) var evidence: [EquivocationEvidence] = []
+
+    public init() {}
+
+    /// Records an answer; returns evidence when the operator signed a different output for this job before.
+    func record(_ address: Address, _ answer: SignedAnswer) -> EquivocationEvidence? {
+        let key = address.lowercased + answer.attestation.jobId.hex
+        guard let earlier = seen[key] else {
+            seen[key] = answer
+            return nil
+        }
+        guard earlier.attestation.outputHash != answer.attestation.outputHash else { return nil }
+        let found = EquivocationEvidence(operator: address, first: earlier, second: answer)
+        if !evidence.contains(where: { $0.operator == address && $0.first.attestation.jobId == answer.attestation.jobId }) {
+            evidence.append(found)
+        }
+        return found
+    }
+
+    func hasEquivocated(_ address: Address, job: Bytes32) -> Bool {
+        evidence.contains { $0.operator == address && $0.first.attestation.jobId == job }
+    }
+}
+
+/// The result of a round: per operator what happened, and the accepted output if the quorum was reached.
+public struct QuorumReport: Sendable {
+    public var request: JobRequest
+    public var table: StakeTable
+    public var outcomes: [(operator: Operator, outcome: Outcome, answer: SignedAnswer?)]
+    public var accepted: (output: [UInt8], outputHash: Bytes32, signers: [Address], signedStake: BigUInt)?
+    public var evidence: [EquivocationEvidence]
+
+    /// One paragraph a person can read: who agreed, who didn't and why, and the verdict.
+    public var summary: String {
+        var lines: [String] = []
+        let total = table.totalStake
+        for (op, outcome, answer) in outcomes {
+            var line = "  \(op.address.checksummed)  stake \(Self.percent(op.stake, of: total))  \(outcome.label)"
+            if let answer, outcome != .agreed { line += "  output \(answer.attestation.outputHash.hex.prefix(18))…" }
+            if let reason = outcome.reason { line += "  (\(reason))" }
+            lines.append(line)
+        }
+        if let accepted {
+            lines.append("quorum reached: \(accepted.signers.count) of \(table.operators.count) operators holding \(Self.percent(accepted.signedStake, of: total)) "
+                + "of stake (threshold \(Double(table.thresholdBps) / 100) %) signed output \(accepted.outputHash.hex)")
+        } else {
+            lines.append("quorum NOT reached: no output was signed by operators holding \(Double(table.thresholdBps) / 100) % of stake")
+        }
+        for item in evidence {
+            lines.append("equivocation: \(item.operator.checksummed) signed \(item.first.attestation.outputHash.hex.prefix(18))… and \(item.second.attestation.outputHash.hex.prefix(18))… for job \(item.first.attestation.jobId.hex.prefix(18))…")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func percent(_ part: BigUInt, of whole: BigUInt) -> String {
+        guard whole > 0 else { return "0 %" }
+        let basis = part * 10_000 / whole
+        return "\(basis / 100).\(String(Int(basis % 100)).leftPadded(2)) %"
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

@@ -1,0 +1,149 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import BigInt
+public import KilnCore
+internal import KilnCrypto
+public import KilnInference
+public import Logging
+
+/// Runs one inference round: asks every registered node for the same job, verifies every answer, and accepts
+/// the output that operators holding at least the threshold of stake signed.
+public struct QuorumRound: Sendable {
+    public var client: NodeClient
+    public var log: SignatureLog
+    /// Per-node timeout of one attempt.
+    public var timeout: Duration = .seconds(20)
+    /// Attempts per node for transport failures and 5xx (with backoff 250 ms, 500 ms, …).
+    public var attempts = 2
+    /// Nodes asked at once.
+    public var maxConcurrent = 16
+    /// Wait for every node even when the result is already certain (for diagnostics: every outcome is known).
+    public var waitForAll = false
+    public var logger: Logger
+
+    public init(client: NodeClient = NodeClient(), log: SignatureLog = SignatureLog(), logger: Logger = Logger(label: "kiln.avs")) {
+        self.client = client
+        self.log = log
+        self.logger = logger
+    }
+
+    /// Asks the nodes in `table` for `request` and returns the report. Finishes as soon as the result is
+    /// certain: an output reached the threshold, or no output can reach it any more.
+    public func run(_ request: JobRequest, table: StakeTable) async -> QuorumReport {
+        let operators = table.operators.filter { $0.stake > 0 }
+        var outcomes: [Address: (Outcome, SignedAnswer?)] = [:]
+        var stakeFor: [Bytes32: BigUInt] = [:]
+        var signers: [Bytes32: [Address]] = [:]
+        var acceptedHash: Bytes32?
+        var pendingStake = operators.reduce(BigUInt(0)) { $0 + $1.stake }
+
+        await withTaskGroup(of: (Operator, Outcome, SignedAnswer?).self) { group in
+            var queue = operators[...]
+            func startNext() {
+                guard let op = queue.popFirst() else { return }
+                group.addTask { await ask(op, request, table) }
+            }
+            for _ in 0..<min(maxConcurrent, operators.count) { startNext() }
+            for await (op, outcome, answer) in group {
+                pendingStake -= op.stake
+                var outcome = outcome
+                if let answer, case .agreed = outcome {
+                    if let evidence = await log.record(op.address, answer) {
+                        logger.warning("equivocation", metadata: ["operator": "\(op.address)", "job": "\(request.jobId.hex)"])
+                        _ = evidence
+                    }
+                    if await log.hasEquivocated(op.address, job: request.jobId) {
+                        outcome = .equivocated
+                    } else {
+                        let hash = answer.attestation.outputHash
+                        stakeFor[hash, default: 0] += op.stake
+                        signers[hash, default: []].append(op.address)
+                    }
+                }
+                outcomes[op.address] = (outcome, answer)
+                if let best = stakeFor.first(where: { table.reaches($0.value) }) {
+                    acceptedHash = best.key
+                    if !waitForAll {
+                        group.cancelAll()
+                        break
+                    }
+                }
+                let leader = stakeFor.values.max() ?? 0
+                if !waitForAll && !table.reaches(leader + pendingStake) {
+                    group.cancelAll()
+                    break  // no output can reach the threshold any more
+                }
+                startNext()
+            }
+        }
+        var rows: [(operator: Operator, outcome: Outcome, answer: SignedAnswer?)] = []
+        for op in table.operators {
+            guard let (outcome, answer) = outcomes[op.address] else {
+                rows.append((op, op.stake == 0 ? .invalid("no stake at block \(table.referenceBlock)") : .notNeeded, nil))
+                continue
+            }
+            if case .agreed = outcome, let answer, let accepted = acceptedHash, answer.attestation.outputHash != accepted {
+                rows.append((op, .disagreed, answer))
+            } else if case .agreed = outcome, acceptedHash == nil {
+                rows.append((op, .disagreed, answer))
+            } else {
+                rows.append((op, outcome, answer))
+            }
+        }
+        var accepted: QuorumReport.Accepted?
+        if let hash = acceptedHash, let output = rows.first(where: { $0.answer?.attestation.outputHash == hash })?.answer?.output {
+            accepted = (output, hash, signers[hash] ?? [], stakeFor[hash] ?? 0)
+        }
+        let evidence = await log.evidence.filter { $0.first.attestation.jobId == request.jobId }
+        return QuorumReport(request: request, table: table, outcomes: rows, accepted: accepted, evidence: evidence)
+    }
+
+    /// One node: ask (with retries), then verify the answer against the request and the registry.
+    func ask(_ op: Operator, _ request: JobRequest, _ table: StakeTable) async -> (Operator, Outcome, SignedAnswer?) {
+        var lastError: InferenceError?
+        for attempt in 0..<max(1, attempts) {
+            if Task.isCancelled { return (op, .notNeeded, nil) }
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(250 << (attempt - 1))) }
+            do {
+                let response = try await client.submit(request, to: op.endpoint, timeout: timeout)
+                switch Self.verify(response, for: request, from: op, in: table) {
+                case .success(let answer): return (op, .agreed, answer)
+                case .failure(let reason): return (op, .invalid(reason.message), nil)
+                }
+            } catch {
+                lastError = error
+                // 4xx answers are the node's final word; retry only transport failures and 5xx.
+                if error.message.hasPrefix("HTTP 4") || error.code == .badResponse { break }
+                if error.code == .timeout { break }
+            }
+        }
+        if Task.isCancelled { return (op, .notNeeded, nil) }
+        guard let lastError else { return (op, .failed("no attempt made"), nil) }
+        return (op, lastError.code == .timeout ? .timedOut : .failed(lastError.message), nil)
+    }
+
+    /// The checks every answer must pass before its signature counts.
+    public static func verify(_ response: JobResponse, for request: JobRequest, from op: Operator, in table: StakeTable) -> Result<SignedAnswer, AVSError> {
+        let a = response.attestation
+        guard a.jobId == request.jobId else { return .failure(AVSError("answered job \(a.jobId.hex), not \(request.jobId.hex)")) }
+        guard a.modelId == request.modelId else { return .failure(AVSError("signed another model id")) }
+        guard a.inputHash == request.inputHash else { return .failure(AVSError("signed another input hash \(a.inputHash.hex)")) }
+        guard a.referenceBlock == request.referenceBlock else { return .failure(AVSError("signed reference block \(a.referenceBlock), not \(request.referenceBlock)")) }
+        guard Keccak256.hash(response.output) == a.outputHash else { return .failure(AVSError("the output does not hash to the signed outputHash")) }
+        let signer: Address
+        do {
+            signer = try response.signature.recoverAddress(digest: a.signingDigest(domain: table.domain))
+        } catch {
+            return .failure(AVSError("signature: \(error.message)"))
+        }
+        guard signer == op.address else {
+            return .failure(AVSError("signature recovers to \(signer.checksummed), not the operator \(op.address.checksummed)"))
+        }
+        guard op.stake > 0 else { return .failure(AVSError("no stake at block \(table.referenceBlock)")) }
+        return .success(SignedAnswer(attestation: a, signature: response.signature, output: response.output))
+    }
+}
+
+extension QuorumReport {
+    public typealias Accepted = (output: [UInt8], outputHash: Bytes32, signers: [Address], signedStake: BigUInt)
+}

@@ -1,0 +1,48 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import KilnCore
+
+/// A model an inference node can run: JSON input → output bytes (an image file).
+public protocol InferenceModel: Sendable {
+    /// The model id, e.g. `kiln/cppn-v1`. Its Keccak-256 is the `modelId` operators sign.
+    var id: String { get }
+    /// A one-line description for `GET /v1/models`.
+    var summary: String { get }
+    /// Runs the model. Must be deterministic: the same input gives the same bytes on every machine.
+    func run(input: JSONValue) async throws(InferenceError) -> [UInt8]
+}
+
+/// An error from running a model or talking to a node.
+public struct InferenceError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable { case badInput, modelFailed, transport, badResponse, timeout }
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+        /// The input is not what the model takes.
+        public static let badInput = Code(.badInput)
+        /// The model (or its upstream server) failed.
+        public static let modelFailed = Code(.modelFailed)
+        /// The node could not be reached, or answered with an HTTP error.
+        public static let transport = Code(.transport)
+        /// The node answered with something that is not a valid job response.
+        public static let badResponse = Code(.badResponse)
+        /// No answer in time.
+        public static let timeout = Code(.timeout)
+        public var description: String { String(describing: wrapped) }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+extension InferenceModel {
+    /// `keccak256(id)`: the `modelId` in an ``InferenceAttestation``.
+    public var modelHash: Bytes32 { Keccak256.hash(utf8: id) }
+}
