@@ -48,9 +48,8 @@ public struct QuorumRound: Sendable {
                 pendingStake -= op.stake
                 var outcome = outcome
                 if let answer, case .agreed = outcome {
-                    if let evidence = await log.record(op.address, answer) {
+                    if await log.record(op.address, answer) != nil {
                         logger.warning("equivocation", metadata: ["operator": "\(op.address)", "job": "\(request.jobId.hex)"])
-                        _ = evidence
                     }
                     if await log.hasEquivocated(op.address, job: request.jobId) {
                         outcome = .equivocated

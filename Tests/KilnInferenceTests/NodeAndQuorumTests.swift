@@ -50,6 +50,18 @@ func job(_ n: UInt64 = 1, seed: Int = 5) -> JobRequest {
 
 func outcomes(_ report: QuorumReport) -> [String] { report.outcomes.map(\.outcome.label) }
 
+/// A signed answer as `scripts/crosscheck/eth.py recover712` takes it (eth-account recovers the signer).
+func ethAccountItem(_ answer: SignedAnswer, contract: Address) -> JSONValue {
+    [
+        "chainId": 31337, "verifyingContract": .string(contract.lowercased), "signature": .string(answer.signature.hex),
+        "message": [
+            "jobId": .string(answer.attestation.jobId.hex), "modelId": .string(answer.attestation.modelId.hex),
+            "inputHash": .string(answer.attestation.inputHash.hex), "outputHash": .string(answer.attestation.outputHash.hex),
+            "referenceBlock": .number(answer.attestation.referenceBlock),
+        ],
+    ]
+}
+
 struct QuorumTests {
     @Test func allHonestAcceptedWithAllFour() async throws {
         let cluster = try Cluster(faults: [nil, nil, nil, nil])
@@ -128,16 +140,7 @@ struct QuorumTests {
         #expect(second.outcomes[2].outcome.label == "equivocated")
         #expect(second.accepted?.signers.contains(cluster.keys[2].address) == false)
         // Both signed messages recover to the operator with eth-account: anyone can check the evidence.
-        let items: [JSONValue] = [evidence.first, evidence.second].map { answer in
-            [
-                "chainId": 31337, "verifyingContract": .string(cluster.contract.lowercased), "signature": .string(answer.signature.hex),
-                "message": [
-                    "jobId": .string(answer.attestation.jobId.hex), "modelId": .string(answer.attestation.modelId.hex),
-                    "inputHash": .string(answer.attestation.inputHash.hex), "outputHash": .string(answer.attestation.outputHash.hex),
-                    "referenceBlock": .number(answer.attestation.referenceBlock),
-                ],
-            ]
-        }
+        let items = [evidence.first, evidence.second].map { ethAccountItem($0, contract: cluster.contract) }
         let recovered = try PythonBench.run("eth.py", ["op": "recover712", "items": .array(items)])["result"]
         #expect(recovered == [.string(evidence.operator.checksummed), .string(evidence.operator.checksummed)])
         // The bundle carries the evidence and verifies offline.
@@ -160,17 +163,7 @@ struct QuorumTests {
         document["request"] = .object(request)
         #expect(try !AttestationBundle.verify(.object(document)).ok)
         // Signatures checked independently with eth-account.
-        let items: [JSONValue] = report.outcomes.compactMap { row in
-            guard let answer = row.answer else { return nil }
-            return [
-                "chainId": 31337, "verifyingContract": .string(cluster.contract.lowercased), "signature": .string(answer.signature.hex),
-                "message": [
-                    "jobId": .string(answer.attestation.jobId.hex), "modelId": .string(answer.attestation.modelId.hex),
-                    "inputHash": .string(answer.attestation.inputHash.hex), "outputHash": .string(answer.attestation.outputHash.hex),
-                    "referenceBlock": .number(answer.attestation.referenceBlock),
-                ],
-            ]
-        }
+        let items = report.outcomes.compactMap { $0.answer.map { ethAccountItem($0, contract: cluster.contract) } }
         let recovered = try PythonBench.run("eth.py", ["op": "recover712", "items": .array(items)])["result"]
         let expected = report.outcomes.filter { $0.answer != nil }.map { JSONValue.string($0.operator.address.checksummed) }
         #expect(recovered == .array(expected))
