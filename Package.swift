@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "KilnTemplates", targets: ["KilnTemplates"]),
         .library(name: "KilnInference", targets: ["KilnInference"]),
         .library(name: "KilnAVS", targets: ["KilnAVS"]),
+        .library(name: "KilnStore", targets: ["KilnStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // MARK: - C libraries (not API: see README "Modules")
@@ -98,6 +100,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "KilnStore",
+            dependencies: ["KilnCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
 
         // MARK: - The CLI
         .executableTarget(
@@ -152,6 +158,10 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "KilnStoreTests",
+            dependencies: ["KilnStore", "KilnCore", "KilnTesting"]
         ),
         .testTarget(
             name: "kilnTests",

@@ -1,0 +1,227 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import GRDB
+internal import struct Foundation.Data
+public import KilnCore
+
+/// The SQLite ``Store`` (GRDB over the system SQLite): WAL mode, foreign keys on, migrations, one transaction per
+/// call, and a 10-second busy timeout so several `kiln batch` processes can share one file.
+public final class SQLiteStore: Store {
+    private let pool: DatabasePool
+
+    /// Opens (and creates or migrates) the database at `path`.
+    public init(path: String) throws(StoreError) {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = true
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError("Unable to open the store '\(path)': \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "chain_cursor") { t in
+                t.primaryKey("chain_id", .integer)
+                t.column("block_number", .integer).notNull()
+                t.column("block_hash", .text).notNull()
+            }
+            try db.create(table: "events") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("chain_id", .integer).notNull()
+                t.column("contract", .text).notNull()
+                t.column("block_number", .integer).notNull()
+                t.column("block_hash", .text).notNull()
+                t.column("transaction_hash", .text)
+                t.column("log_index", .integer).notNull()
+                t.column("topics", .text).notNull()
+                t.column("data", .blob).notNull()
+                t.column("removed", .boolean).notNull().defaults(to: false)
+                t.uniqueKey(["chain_id", "block_hash", "log_index"])
+            }
+            try db.create(index: "events_by_contract", on: "events", columns: ["chain_id", "contract", "block_number", "log_index"])
+            try db.create(table: "token_state") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("chain_id", .integer).notNull()
+                t.column("contract", .text).notNull()
+                t.column("token_id", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("state_json", .text).notNull()
+                t.column("state_hash", .text).notNull()
+                t.uniqueKey(["chain_id", "contract", "token_id", "version"])
+            }
+            try db.create(table: "jobs") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("chain_id", .integer).notNull()
+                t.column("contract", .text).notNull()
+                t.column("token_id", .text).notNull()
+                t.column("state_version", .integer).notNull()
+                t.column("state_hash", .text).notNull()
+                t.column("template_hash", .text).notNull()
+                t.column("status", .text).notNull().check { ["queued", "leased", "done", "failed", "no_quorum"].contains($0) }
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("lease_owner", .text)
+                t.column("lease_until", .double)
+                t.column("last_error", .text)
+                t.uniqueKey(["chain_id", "contract", "token_id", "state_hash", "template_hash"])
+            }
+        }
+        return migrator
+    }
+
+    private func write<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try pool.write(body) } catch let error as StoreError { throw error } catch {
+            throw StoreError("Unable to \(what): \(error)")
+        }
+    }
+
+    private func read<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try pool.read(body) } catch { throw StoreError("Unable to \(what): \(error)") }
+    }
+
+    // MARK: - Events
+
+    public func cursor(chainId: UInt64) throws(StoreError) -> (block: UInt64, hash: Bytes32)? {
+        try read("read the chain cursor") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT block_number, block_hash FROM chain_cursor WHERE chain_id = ?", arguments: [Int64(chainId)]) else {
+                return nil
+            }
+            let block: Int64 = row["block_number"]
+            let hash: String = row["block_hash"]
+            return (UInt64(block), try Bytes32(hex: hash))
+        }
+    }
+
+    public func record(_ logs: [EventLog], chainId: UInt64, cursor: (block: UInt64, hash: Bytes32)) throws(StoreError) {
+        try write("record \(logs.count) logs") { db in
+            for log in logs {
+                guard let block = log.blockNumber, let hash = log.blockHash, let index = log.logIndex else {
+                    throw StoreError("Unable to record a log without block number, block hash and log index")
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO events (chain_id, contract, block_number, block_hash, transaction_hash, log_index, topics, data, removed)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain_id, block_hash, log_index) DO NOTHING
+                        """,
+                    arguments: [
+                        Int64(chainId), log.address.lowercased, Int64(block), hash.hex, log.transactionHash?.hex, Int64(index),
+                        log.topics.map(\.hex).joined(separator: ","), Data(log.data), log.removed,
+                    ])
+            }
+            try db.execute(
+                sql: "INSERT INTO chain_cursor (chain_id, block_number, block_hash) VALUES (?, ?, ?) ON CONFLICT (chain_id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash",
+                arguments: [Int64(chainId), Int64(cursor.block), cursor.hash.hex])
+        }
+    }
+
+    public func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) throws(StoreError) {
+        try write("rewind to block \(block)") { db in
+            try db.execute(sql: "UPDATE events SET removed = 1 WHERE chain_id = ? AND block_number > ?", arguments: [Int64(chainId), Int64(block)])
+            try db.execute(
+                sql: "UPDATE chain_cursor SET block_number = ?, block_hash = ? WHERE chain_id = ?", arguments: [Int64(block), hash.hex, Int64(chainId)])
+        }
+    }
+
+    public func logs(chainId: UInt64, contract: Address) throws(StoreError) -> [EventLog] {
+        try read("read the logs of \(contract)") { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM events WHERE chain_id = ? AND contract = ? AND removed = 0 ORDER BY block_number, log_index",
+                arguments: [Int64(chainId), contract.lowercased]
+            ).map { row in
+                let topics: String = row["topics"]
+                let data: Data = row["data"]
+                let block: Int64 = row["block_number"], index: Int64 = row["log_index"]
+                let blockHash: String = row["block_hash"]
+                let tx: String? = row["transaction_hash"]
+                return EventLog(
+                    address: contract, topics: try topics.split(separator: ",").map { try Bytes32(hex: $0) }, data: Array(data),
+                    blockNumber: UInt64(block), blockHash: try Bytes32(hex: blockHash), transactionHash: try tx.map { try Bytes32(hex: $0) },
+                    logIndex: UInt64(index))
+            }
+        }
+    }
+
+    // MARK: - State and jobs
+
+    public func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) throws(StoreError) -> (version: Int, changed: Bool) {
+        let text: String
+        do { text = try json.canonicalString() } catch { throw StoreError("Unable to save the state of \(token): \(error.message)") }
+        return try write("save the state of \(token)") { db in
+            let key: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId]
+            let latest = try Row.fetchOne(
+                db, sql: "SELECT version, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY version DESC LIMIT 1",
+                arguments: key)
+            if let latest, (latest["state_hash"] as String) == hash.hex { return (latest["version"] as Int, false) }
+            let version = (latest?["version"] as Int? ?? 0) + 1
+            try db.execute(
+                sql: "INSERT INTO token_state (chain_id, contract, token_id, version, state_json, state_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: key + [version, text, hash.hex])
+            return (version, true)
+        }
+    }
+
+    public func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32) throws(StoreError) -> (job: Job, created: Bool) {
+        try write("queue a job for \(token)") { db in
+            let key: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId, stateHash.hex, templateHash.hex]
+            let find = "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? AND state_hash = ? AND template_hash = ?"
+            if let row = try Row.fetchOne(db, sql: find, arguments: key) { return (try Self.job(row), false) }
+            try db.execute(
+                sql: "INSERT INTO jobs (chain_id, contract, token_id, state_version, state_hash, template_hash, status) VALUES (?, ?, ?, ?, ?, ?, 'queued')",
+                arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId, stateVersion, stateHash.hex, templateHash.hex])
+            return (try Self.job(try Row.fetchOne(db, sql: find, arguments: key)!), true)
+        }
+    }
+
+    public func lease(owner: String, limit: Int, seconds: Double, now: Double) throws(StoreError) -> [Job] {
+        // One UPDATE … RETURNING inside an immediate transaction: SQLite serialises writers, so two workers can't
+        // take the same row.
+        try write("lease jobs") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE jobs SET status = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+                    WHERE id IN (
+                        SELECT id FROM jobs
+                        WHERE status IN ('queued', 'no_quorum') OR (status = 'leased' AND lease_until < ?)
+                        ORDER BY id LIMIT ?)
+                    RETURNING *
+                    """,
+                arguments: [owner, now + seconds, now, limit]
+            ).map(Self.job).sorted { $0.id < $1.id }
+        }
+    }
+
+    public func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) throws(StoreError) {
+        try write("finish job \(jobId)") { db in
+            try db.execute(
+                sql: "UPDATE jobs SET status = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE id = ? AND lease_owner = ?",
+                arguments: [status.rawValue, error, jobId, owner])
+            guard db.changesCount == 1 else { throw StoreError("Unable to finish job \(jobId): it is not leased to '\(owner)' (the lease expired?)") }
+        }
+    }
+
+    public func jobCounts() throws(StoreError) -> [JobStatus: Int] {
+        try read("count jobs") { db in
+            var counts: [JobStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") {
+                if let status = JobStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    static func job(_ row: Row) throws -> Job {
+        Job(
+            id: row["id"],
+            token: TokenKey(chainId: UInt64(row["chain_id"] as Int64), contract: try Address(hex: row["contract"] as String), tokenId: row["token_id"]),
+            stateVersion: row["state_version"], stateHash: try Bytes32(hex: row["state_hash"] as String),
+            templateHash: try Bytes32(hex: row["template_hash"] as String), status: JobStatus(rawValue: row["status"]) ?? .failed,
+            attempts: row["attempts"], lastError: row["last_error"])
+    }
+}
+
