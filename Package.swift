@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "KilnInference", targets: ["KilnInference"]),
         .library(name: "KilnAVS", targets: ["KilnAVS"]),
         .library(name: "KilnStore", targets: ["KilnStore"]),
+        .library(name: "KilnPipeline", targets: ["KilnPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -104,6 +105,10 @@ let package = Package(
             name: "KilnStore",
             dependencies: ["KilnCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .target(
+            name: "KilnPipeline",
+            dependencies: ["KilnCore", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference", "KilnAVS"]
+        ),
 
         // MARK: - The CLI
         .executableTarget(
@@ -162,6 +167,10 @@ let package = Package(
         .testTarget(
             name: "KilnStoreTests",
             dependencies: ["KilnStore", "KilnCore", "KilnTesting"]
+        ),
+        .testTarget(
+            name: "KilnPipelineTests",
+            dependencies: ["KilnPipeline", "KilnContent", "KilnCore", "KilnImage", "KilnTesting"]
         ),
         .testTarget(
             name: "kilnTests",

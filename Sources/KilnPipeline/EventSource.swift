@@ -1,0 +1,72 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import KilnCore
+
+/// Where a batch gets new logs: a file of recorded logs now, JSON-RPC `eth_getLogs` (the chain issue) later.
+public protocol EventSource: Sendable {
+    /// The next logs after `block` (exclusive), at most up to `limit` blocks further, and the block reached.
+    /// Returns `nil` when there is nothing new.
+    func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (logs: [EventLog], through: (block: UInt64, hash: Bytes32))?
+}
+
+/// An error of the pipeline, with where it happened (`file:line` for input files).
+public struct PipelineError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Logs recorded one per line, exactly as `eth_getLogs` returns them (blank lines and `#` comments allowed).
+/// Every line is checked when the file is opened; a bad line is an error naming `file:line`.
+public struct FileEventSource: EventSource {
+    public let path: String
+    public let logs: [EventLog]
+
+    public init(path: String) throws(PipelineError) {
+        guard let text = readFile(path) else { throw PipelineError("Unable to read events file '\(path)'") }
+        var logs: [EventLog] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.drop(while: \.isWhitespace)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            do throws(FormatError) {
+                let log = try EventLog(json: try JSONValue.parse(String(trimmed)))
+                guard log.blockNumber != nil, log.blockHash != nil, log.logIndex != nil else {
+                    throw FormatError(.invalidJSON, "a recorded log needs blockNumber, blockHash and logIndex")
+                }
+                logs.append(log)
+            } catch {
+                throw PipelineError("\(path):\(index + 1): \(error.message)")
+            }
+        }
+        self.path = path
+        self.logs = logs.sorted { ($0.blockNumber!, $0.logIndex!) < ($1.blockNumber!, $1.logIndex!) }
+    }
+
+    public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (logs: [EventLog], through: (block: UInt64, hash: Bytes32))? {
+        let fresh = logs.filter { block == nil || $0.blockNumber! > block! }
+        guard let first = fresh.first?.blockNumber else { return nil }
+        let last = first + max(1, limit) - 1
+        let batch = fresh.filter { $0.blockNumber! <= last }
+        let end = batch.last!
+        return (batch, (end.blockNumber!, end.blockHash!))
+    }
+}
+
+func readFile(_ path: String) -> String? {
+    guard let handle = fopen(path, "rb") else { return nil }
+    defer { fclose(handle) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, handle)
+        bytes += buffer[..<count]
+        if count < buffer.count { break }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,104 @@
+import Foundation
+import KilnContent
+import KilnCore
+import KilnImage
+import KilnPipeline
+import KilnTesting
+import Testing
+
+func temporaryFolder() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-pipeline-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+struct FileEventSourceTests {
+    static func line(block: UInt64, index: UInt64) -> String {
+        let log = EventLog(
+            address: try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"), topics: [Bytes32(word: block)], data: [],
+            blockNumber: block, blockHash: Bytes32(word: block * 100), transactionHash: Bytes32(word: 1), logIndex: index)
+        return try! log.json.canonicalString()
+    }
+
+    @Test func readsBatchesInChainOrder() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("events.jsonl").path
+        let text = ["# recorded logs", Self.line(block: 3, index: 0), "", Self.line(block: 1, index: 1), Self.line(block: 1, index: 0), Self.line(block: 7, index: 0)]
+        try Data(text.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        let source = try FileEventSource(path: path)
+        let first = try #require(try await source.nextBatch(after: nil, limit: 3))
+        #expect(first.logs.map { [$0.blockNumber!, $0.logIndex!] } == [[1, 0], [1, 1], [3, 0]])
+        #expect(first.through.block == 3 && first.through.hash == Bytes32(word: 300))
+        let second = try #require(try await source.nextBatch(after: 3, limit: 3))
+        #expect(second.logs.map(\.blockNumber) == [7])
+        #expect(try await source.nextBatch(after: 7, limit: 3) == nil)
+    }
+
+    @Test func aBadLineSaysWhere() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("bad.jsonl").path
+        try Data((Self.line(block: 1, index: 0) + "\n{\"address\": 1}\n").utf8).write(to: URL(fileURLWithPath: path))
+        #expect { try FileEventSource(path: path) } throws: {
+            ($0 as! PipelineError).message == "\(path):2: Unable to read log.address: expected a hex string"
+        }
+        #expect { try FileEventSource(path: "/nonexistent") } throws: { ($0 as! PipelineError).message == "Unable to read events file '/nonexistent'" }
+    }
+}
+
+struct PublisherTests {
+    static let raster: Raster = Raster(width: 300, height: 200, gradient: try! LinearGradient(
+        start: (0, 0), end: (300, 200), stops: [.init(offset: 0, color: .black), .init(offset: 1, color: try! Color(hex: "#ff8800"))]))
+
+    @Test func publishesAUnixFSDirectoryThatKuboWouldAddTheSame() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try FilesystemBlockstore(folder: folder.appendingPathComponent("blocks").path)
+        let png = try PNGEncoder().encode(Self.raster.rgbaImage)
+        let publisher = Publisher(blockstore: store)
+        let published = try publisher.publish(png: png, raster: Self.raster) { image in ["name": "Token #1", "image": .string("ipfs://\(image)")] }
+        // The same again: the same CIDs (content addressing), nothing new.
+        let again = try publisher.publish(png: png, raster: Self.raster) { image in ["name": "Token #1", "image": .string("ipfs://\(image)")] }
+        #expect(again == published)
+        // The directory has the three files, and is the CID `ipfs add -r` gives the same three files on disk.
+        let node = try DagPBNode(decoding: try store.get(published.directory))
+        #expect(node.links.map(\.name) == ["image.png", "metadata.json", "thumb.jpg"])
+        let onDisk = folder.appendingPathComponent("token")
+        try FileManager.default.createDirectory(at: onDisk, withIntermediateDirectories: true)
+        let importer = Importer(profile: .kuboV1)
+        for (name, cid) in [("image.png", published.image), ("thumb.jpg", published.thumbnail), ("metadata.json", published.metadata)] {
+            #expect(node.links.contains { $0.name == name && $0.cid == cid })
+            #expect(cid.codec == CID.raw, "each file is one chunk here")
+            try Data(try store.get(cid)).write(to: onDisk.appendingPathComponent(name))
+        }
+        #expect(try importer.add(path: onDisk.path).cid == published.directory)
+        // The metadata names the image by CID; the thumbnail is a JPEG of at most 256 pixels a side.
+        let metadata = try JSONValue.parse(bytes: try store.get(published.metadata))
+        #expect(metadata["image"]?.stringValue == "ipfs://\(published.image)")
+        let thumb = try JPEGDecoder().decode(try store.get(published.thumbnail))
+        #expect(thumb.width == 256 && thumb.height == 171)
+        // And the whole directory exports to a CAR that verifies.
+        let car = folder.appendingPathComponent("token.car").path
+        try CARWriter.write(roots: [published.directory], from: store, to: car)
+        #expect(try CARReader.verify(path: car).blocks == 4)
+    }
+
+    @Test func manifestKeepsHistoryAndIsWrittenAtomically() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let a = PublishedToken(directory: CID.of([1], codec: CID.dagPB), image: CID.of([2], codec: CID.raw), thumbnail: CID.of([3], codec: CID.raw), metadata: CID.of([4], codec: CID.raw))
+        var b = a
+        b.metadata = CID.of([5], codec: CID.raw)
+        var manifest = Manifest(profile: "kubo-v1")
+        let added = manifest.update(token: "1:0xabc#7", with: a)
+        let repeated = manifest.update(token: "1:0xabc#7", with: a)
+        let replaced = manifest.update(token: "1:0xabc#7", with: b)
+        #expect(added && !repeated && replaced, "the same publication again changes nothing")
+        #expect(manifest.entries["1:0xabc#7"]?.history == [a.metadata])
+        let path = folder.appendingPathComponent("manifest.json").path
+        try manifest.write(to: path)
+        #expect(try Manifest(json: try JSONValue.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))) == manifest)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["manifest.json"], "no temporary file left")
+    }
+}
