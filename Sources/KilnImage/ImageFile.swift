@@ -1,10 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+internal import KilnCore
 
 /// Reading image files by content: PNG or JPEG, told apart by their signatures (not by the file name).
 public enum ImageFile {
@@ -27,23 +23,12 @@ public enum ImageFile {
 
     /// The bytes of a file, read in one go; at most `limit` bytes.
     public static func readBytes(_ path: String, limit: Int = 256 << 20) throws(ImageError) -> [UInt8] {
-        guard let file = fopen(path, "rb") else {
-            throw ImageError(.unreadable, "Unable to read '\(path)': \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count > 0 { bytes.append(contentsOf: chunk[..<count]) }
-            if bytes.count > limit {
-                throw ImageError(.tooLarge, "Refusing '\(path)': larger than \(limit) bytes")
-            }
-            if count < chunk.count {
-                if ferror(file) != 0 {
-                    throw ImageError(.unreadable, "Unable to read '\(path)': \(String(cString: strerror(errno)))")
-                }
-                return bytes
+        do {
+            return try FileBytes.read(path, limit: limit)
+        } catch {
+            switch error {
+            case .unreadable(let reason): throw ImageError(.unreadable, "Unable to read '\(path)': \(reason)")
+            case .tooLarge: throw ImageError(.tooLarge, "Refusing '\(path)': larger than \(limit) bytes")
             }
         }
     }

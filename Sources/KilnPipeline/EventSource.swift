@@ -23,7 +23,8 @@ public struct FileEventSource: EventSource {
     public let logs: [EventLog]
 
     public init(path: String) throws(PipelineError) {
-        guard let text = readFile(path) else { throw PipelineError("Unable to read events file '\(path)'") }
+        guard let bytes = try? FileBytes.read(path) else { throw PipelineError("Unable to read events file '\(path)'") }
+        let text = String(decoding: bytes, as: UTF8.self)
         var logs: [EventLog] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.drop(while: \.isWhitespace)
@@ -51,22 +52,3 @@ public struct FileEventSource: EventSource {
         return (batch, (end.blockNumber!, end.blockHash!))
     }
 }
-
-func readFile(_ path: String) -> String? {
-    guard let handle = fopen(path, "rb") else { return nil }
-    defer { fclose(handle) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, handle)
-        bytes += buffer[..<count]
-        if count < buffer.count { break }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -19,10 +19,17 @@ extension Template {
     /// - Throws: ``TemplateError`` with every problem found, each at `template.yml:LINE:COL`.
     public static func load(folder: String) throws(TemplateError) -> Template {
         let path = folder + "/" + fileName
-        guard let text = readText(path) else {
-            throw TemplateError(SourceLocation(file: path, line: 1, column: 1), "no template here: '\(path)' can't be read (\(String(cString: strerror(errno))))")
+        let bytes: [UInt8]
+        do {
+            bytes = try FileBytes.read(path, limit: 4 << 20)
+        } catch {
+            let reason = switch error {
+            case .unreadable(let why): why
+            case .tooLarge(let limit): "larger than \(limit) bytes"
+            }
+            throw TemplateError(SourceLocation(file: path, line: 1, column: 1), "no template here: '\(path)' can't be read (\(reason))")
         }
-        return try parse(text, folder: folder, file: path)
+        return try parse(String(decoding: bytes, as: UTF8.self), folder: folder, file: path)
     }
 
     /// Checks template text as if it were `folder/template.yml` (assets are read from `folder`).
@@ -33,19 +40,6 @@ extension Template {
         guard loader.problems.isEmpty, let template else { throw TemplateError(loader.problems) }
         return template
     }
-}
-
-func readText(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, file)
-        bytes += buffer[..<count]
-        if count < buffer.count || bytes.count > 4 << 20 { break }
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Reads a template's YAML, collecting every problem instead of stopping at the first.
