@@ -66,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "KilnImage",
-            dependencies: ["CKilnShims"]
+            dependencies: ["KilnCore", "CKilnShims"]
         ),
         .target(
             name: "KilnContent",
