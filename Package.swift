@@ -107,7 +107,10 @@ let package = Package(
         ),
         .target(
             name: "KilnPipeline",
-            dependencies: ["KilnCore", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference", "KilnAVS"]
+            dependencies: [
+                "KilnCore", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference", "KilnAVS",
+                .product(name: "BigInt", package: "BigInt"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // MARK: - The CLI
@@ -121,6 +124,8 @@ let package = Package(
                 "KilnTemplates",
                 "KilnInference",
                 "KilnAVS",
+                "KilnStore",
+                "KilnPipeline",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

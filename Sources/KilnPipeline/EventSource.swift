@@ -17,15 +17,19 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Logs recorded one per line, exactly as `eth_getLogs` returns them (blank lines and `#` comments allowed).
-/// Every line is checked when the file is opened; a bad line is an error naming `file:line`.
+/// Every line is checked when the file is opened; a bad line is an error naming `file:line`, or, with
+/// `skippingMalformed`, a problem listed in ``problems`` while the good lines are used.
 public struct FileEventSource: EventSource {
     public let path: String
     public let logs: [EventLog]
+    /// The lines skipped, as `file:line: reason`.
+    public let problems: [String]
 
-    public init(path: String) throws(PipelineError) {
+    public init(path: String, skippingMalformed: Bool = false) throws(PipelineError) {
         guard let bytes = try? FileBytes.read(path) else { throw PipelineError("Unable to read events file '\(path)'") }
         let text = String(decoding: bytes, as: UTF8.self)
         var logs: [EventLog] = []
+        var problems: [String] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.drop(while: \.isWhitespace)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
@@ -36,10 +40,13 @@ public struct FileEventSource: EventSource {
                 }
                 logs.append(log)
             } catch {
-                throw PipelineError("\(path):\(index + 1): \(error.message)")
+                let problem = "\(path):\(index + 1): \(error.message)"
+                guard skippingMalformed else { throw PipelineError(problem) }
+                problems.append(problem)
             }
         }
         self.path = path
+        self.problems = problems
         self.logs = logs.sorted { ($0.blockNumber!, $0.logIndex!) < ($1.blockNumber!, $1.logIndex!) }
     }
 

@@ -7,7 +7,7 @@ public import KilnCore
 /// The SQLite ``Store`` (GRDB over the system SQLite): WAL mode, foreign keys on, migrations, one transaction per
 /// call, and a 10-second busy timeout so several `kiln batch` processes can share one file.
 public final class SQLiteStore: Store {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens (and creates or migrates) the database at `path`.
     public init(path: String) throws(StoreError) {
@@ -70,16 +70,17 @@ public final class SQLiteStore: Store {
                 t.uniqueKey(["chain_id", "contract", "token_id", "state_hash", "template_hash"])
             }
         }
+        migrator.registerMigration("v2: batches and publications", migrate: migrateV2)
         return migrator
     }
 
-    private func write<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+    func write<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try pool.write(body) } catch let error as StoreError { throw error } catch {
             throw StoreError("Unable to \(what): \(error)")
         }
     }
 
-    private func read<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+    func read<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try pool.read(body) } catch { throw StoreError("Unable to \(what): \(error)") }
     }
 
@@ -165,19 +166,19 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32) throws(StoreError) -> (job: Job, created: Bool) {
+    public func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32, referenceBlock: UInt64) throws(StoreError) -> (job: Job, created: Bool) {
         try write("queue a job for \(token)") { db in
             let key: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId, stateHash.hex, templateHash.hex]
             let find = "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? AND state_hash = ? AND template_hash = ?"
             if let row = try Row.fetchOne(db, sql: find, arguments: key) { return (try Self.job(row), false) }
             try db.execute(
-                sql: "INSERT INTO jobs (chain_id, contract, token_id, state_version, state_hash, template_hash, status) VALUES (?, ?, ?, ?, ?, ?, 'queued')",
-                arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId, stateVersion, stateHash.hex, templateHash.hex])
+                sql: "INSERT INTO jobs (chain_id, contract, token_id, state_version, state_hash, template_hash, status, reference_block) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+                arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId, stateVersion, stateHash.hex, templateHash.hex, Int64(referenceBlock)])
             return (try Self.job(try Row.fetchOne(db, sql: find, arguments: key)!), true)
         }
     }
 
-    public func lease(owner: String, limit: Int, seconds: Double, now: Double) throws(StoreError) -> [Job] {
+    public func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) throws(StoreError) -> [Job] {
         // One UPDATE … RETURNING inside an immediate transaction: SQLite serialises writers, so two workers can't
         // take the same row.
         try write("lease jobs") { db in
@@ -187,11 +188,11 @@ public final class SQLiteStore: Store {
                     UPDATE jobs SET status = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1
                     WHERE id IN (
                         SELECT id FROM jobs
-                        WHERE status IN ('queued', 'no_quorum') OR (status = 'leased' AND lease_until < ?)
+                        WHERE id > ? AND (status IN ('queued', 'no_quorum') OR (status = 'leased' AND lease_until < ?))
                         ORDER BY id LIMIT ?)
                     RETURNING *
                     """,
-                arguments: [owner, now + seconds, now, limit]
+                arguments: [owner, now + seconds, afterId, now, limit]
             ).map(Self.job).sorted { $0.id < $1.id }
         }
     }
@@ -221,7 +222,7 @@ public final class SQLiteStore: Store {
             token: TokenKey(chainId: UInt64(row["chain_id"] as Int64), contract: try Address(hex: row["contract"] as String), tokenId: row["token_id"]),
             stateVersion: row["state_version"], stateHash: try Bytes32(hex: row["state_hash"] as String),
             templateHash: try Bytes32(hex: row["template_hash"] as String), status: JobStatus(rawValue: row["status"]) ?? .failed,
-            attempts: row["attempts"], lastError: row["last_error"])
+            attempts: row["attempts"], lastError: row["last_error"], referenceBlock: UInt64(row["reference_block"] as Int64? ?? 0))
     }
 }
 

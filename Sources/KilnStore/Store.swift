@@ -34,6 +34,52 @@ public struct Job: Hashable, Sendable {
     public var status: JobStatus
     public var attempts: Int
     public var lastError: String?
+    /// The block whose stake table and signatures the job's inference round uses.
+    public var referenceBlock: UInt64 = 0
+}
+
+/// One token published by a batch: the CIDs of its media and of its provenance.
+public struct Publication: Hashable, Sendable {
+    public var jobId: Int64
+    public var batch: Int
+    public var token: TokenKey
+    public var stateHash: Bytes32
+    public var templateHash: Bytes32
+    /// The token directory `{image.png, thumb.jpg, metadata.json}` and its files (CIDs as text).
+    public var directory: String
+    public var metadata: String
+    public var image: String
+    public var thumbnail: String
+    /// The accepted inference output and the attestation bundle (nil for templates without inference).
+    public var inference: String?
+    public var attestation: String?
+    /// The template folder as published.
+    public var template: String
+
+    public init(
+        jobId: Int64, batch: Int, token: TokenKey, stateHash: Bytes32, templateHash: Bytes32, directory: String, metadata: String, image: String,
+        thumbnail: String, inference: String?, attestation: String?, template: String
+    ) {
+        self.jobId = jobId
+        self.batch = batch
+        self.token = token
+        self.stateHash = stateHash
+        self.templateHash = templateHash
+        self.directory = directory
+        self.metadata = metadata
+        self.image = image
+        self.thumbnail = thumbnail
+        self.inference = inference
+        self.attestation = attestation
+        self.template = template
+    }
+}
+
+/// A token's state at one version, as stored.
+public struct StoredState: Hashable, Sendable {
+    public var version: Int
+    public var json: JSONValue
+    public var hash: Bytes32
 }
 
 /// A store error: the operation and SQLite's reason.
@@ -59,13 +105,54 @@ public protocol Store: Sendable {
 
     /// Saves `state` as the token's next version when its hash differs from the latest; returns the version.
     func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) throws(StoreError) -> (version: Int, changed: Bool)
+    /// The token's latest state (or the given version).
+    func state(_ token: TokenKey, version: Int?) throws(StoreError) -> StoredState?
+    /// The ids of every token of `contract` with a stored state.
+    func tokenIds(chainId: UInt64, contract: Address) throws(StoreError) -> [String]
+    /// How far the contract's token states are folded: the template content hash and the last block included.
+    func foldMark(chainId: UInt64, contract: Address) throws(StoreError) -> (templateHash: Bytes32, block: UInt64)?
+    func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64) throws(StoreError)
+
     /// Queues a job unless one for the same token, state and template exists; returns it and whether it is new.
-    func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32) throws(StoreError) -> (job: Job, created: Bool)
-    /// Leases up to `limit` runnable jobs (queued, no-quorum, or leased with an expired lease) to `owner` until
-    /// `now + seconds`. Two workers never get the same job.
-    func lease(owner: String, limit: Int, seconds: Double, now: Double) throws(StoreError) -> [Job]
+    func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32, referenceBlock: UInt64) throws(StoreError) -> (job: Job, created: Bool)
+    /// Leases up to `limit` runnable jobs with an id above `afterId` (queued, no-quorum, or leased with an
+    /// expired lease) to `owner` until `now + seconds`. Two workers never get the same job.
+    func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) throws(StoreError) -> [Job]
+    /// Returns every leased job to the queue (a batch that holds the store's lock knows no one else works on it).
+    func reclaimLeases() throws(StoreError) -> Int
+    /// Queues the job again whatever its status (`kiln regen`).
+    func requeue(jobId: Int64) throws(StoreError)
+    /// The job with this id.
+    func job(id: Int64) throws(StoreError) -> Job?
+    /// The latest job of a token.
+    func latestJob(_ token: TokenKey) throws(StoreError) -> Job?
     /// Ends a leased job: `done`, `failed` (with the reason), or back to the queue as `noQuorum` (with the reason).
     func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) throws(StoreError)
     /// Counts jobs by status.
     func jobCounts() throws(StoreError) -> [JobStatus: Int]
+    /// The jobs with `status`, oldest first.
+    func jobs(status: JobStatus) throws(StoreError) -> [Job]
+
+    /// The open batch's number, or a new batch opened now (numbers count up from 1).
+    func openBatch() throws(StoreError) -> (number: Int, resumed: Bool)
+    /// The open batch, if any.
+    func currentBatch() throws(StoreError) -> Int?
+    /// Closes the batch; a batch that published nothing is dropped, so its number is used again.
+    func closeBatch(_ number: Int) throws(StoreError)
+    /// Records a publication and marks its leased job done, in one transaction.
+    func complete(_ publication: Publication, owner: String) throws(StoreError)
+    /// The publications of one batch, or all of them (`batch` nil), oldest first.
+    func publications(batch: Int?) throws(StoreError) -> [Publication]
+    /// The token's latest publication.
+    func latestPublication(_ token: TokenKey) throws(StoreError) -> Publication?
+}
+
+extension Store {
+    public func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32) throws(StoreError) -> (job: Job, created: Bool) {
+        try enqueue(token, stateVersion: stateVersion, stateHash: stateHash, templateHash: templateHash, referenceBlock: 0)
+    }
+
+    public func lease(owner: String, limit: Int, seconds: Double, now: Double) throws(StoreError) -> [Job] {
+        try lease(owner: owner, limit: limit, seconds: seconds, now: now, afterId: 0)
+    }
 }

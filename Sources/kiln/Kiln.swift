@@ -11,10 +11,11 @@ struct Kiln: AsyncParsableCommand {
         discussion: """
             Kiln watches token state on chain, asks inference nodes for the generative part of each picture, \
             accepts an answer only when restaked operators signed it, renders the image and publishes it \
-            content-addressed. This build has the Ethereum foundations; the pipeline commands follow.
+            content-addressed. Start with 'kiln demo'; operators run 'kiln batch' from cron.
             """,
         version: KilnVersion.current,
         subcommands: [
+            DemoCommand.self, SyncCommand.self, BatchCommand.self, RegenCommand.self, VerifyCommand.self,
             TemplateCommand.self, RenderCommand.self, InferCommand.self, VerifyAttestationCommand.self, NodeCommand.self,
             OperatorsCommand.self, ModelCommand.self, CIDCommand.self, AddCommand.self, ExportCommand.self, CARCommand.self, ImageCommand.self, KeyCommand.self,
             EventCommand.self,

@@ -1,0 +1,154 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import BigInt
+internal import Foundation
+public import KilnAVS
+public import KilnContent
+public import KilnCore
+internal import KilnImage
+public import KilnInference
+public import KilnStore
+internal import KilnTemplates
+
+/// Does one job: state → inference round with quorum → render → publish → record, in that order. Each job
+/// ends in exactly one store transaction (published and done, or back to the queue with the reason).
+struct JobWorker: Sendable {
+    let store: any Store
+    let registry: any OperatorRegistry
+    let blockstore: FilesystemBlockstore
+    let profile: ImportProfile
+    let deployments: [Address: Deployment]
+    let round: QuorumRound
+    let batch: Int
+    let owner: String
+    let reuseAttested: Bool
+
+    func process(_ job: Job) async -> JobReport {
+        let started = ContinuousClock.now
+        var quorum: String?
+        let result: JobResult
+        do {
+            result = try await run(job, quorum: &quorum)
+        } catch {
+            result = .failed("\(error)")
+        }
+        // Record the outcome (a publication was recorded together with `done` already).
+        switch result {
+        case .published: break
+        case .noQuorum(let reason): finish(job, .noQuorum, reason)
+        case .failed(let reason): finish(job, .failed, reason)
+        case .superseded(let reason): finish(job, .done, "superseded: \(reason)")
+        case .deferred(let reason): finish(job, .queued, reason)
+        }
+        let elapsed = ContinuousClock.now - started
+        return JobReport(
+            jobId: job.id, token: job.token, result: result, quorum: quorum,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    private func finish(_ job: Job, _ status: JobStatus, _ reason: String) {
+        try? store.finish(jobId: job.id, owner: owner, status: status, error: reason)
+    }
+
+    private func run(_ job: Job, quorum: inout String?) async throws -> JobResult {
+        guard let deployment = deployments[job.token.contract] else {
+            return .deferred("the template of \(job.token.contract.checksummed) does not load (see the batch's problems)")
+        }
+        guard job.templateHash == deployment.templateHash else { return .superseded("the template changed") }
+        guard let latest = try store.state(job.token, version: nil), let stored = try store.state(job.token, version: job.stateVersion) else {
+            return .failed("the token has no stored state")
+        }
+        guard latest.hash == job.stateHash else { return .superseded("a newer state (version \(latest.version)) is queued") }
+        guard let id = BigUInt(job.token.tokenId, radix: 10) else { return .failed("token id '\(job.token.tokenId)' is not a number") }
+        let template = deployment.template
+        let token = TokenRef(contract: job.token.contract, id: id)
+        let traits = try template.state(fromJSON: stored.json, source: "stored state of \(job.token)")
+        let state = try template.derive(traits, token: token)
+        let broken = template.violations(of: state)
+        guard broken.isEmpty else {
+            return .failed("the state breaks the template's rule(s): " + broken.map { "'\($0)' (\($0.location))" }.joined(separator: ", "))
+        }
+
+        // Inference with quorum.
+        var output: [UInt8]?
+        var bundle: [UInt8]?
+        if let inference = template.inference, let (input, inputHash) = try template.inferenceInput(state: state, token: token) {
+            let jobId = inferenceJobId(contract: job.token.contract, tokenId: id, model: inference.model, inputHash: inputHash)
+            if reuseAttested {
+                guard let previous = try store.latestPublication(job.token), let bundleCID = previous.attestation, let outputCID = previous.inference else {
+                    return .failed("--reuse-attested: the token has no stored attested output")
+                }
+                let reader = UnixFSReader(blockstore: blockstore)
+                let bytes = try reader.cat(try CID(bundleCID))
+                let json = try JSONValue.parse(bytes: bytes)
+                guard json["request"]?["jobId"]?.stringValue == jobId.hex else {
+                    return .failed("--reuse-attested: the stored attestation is for another input (the state or template changed); run without it")
+                }
+                let attested = try reader.cat(try CID(outputCID))
+                let check = try AttestationBundle.verify(json, output: attested)
+                guard check.ok else { return .failed("--reuse-attested: the stored bundle does not verify: " + check.lines.joined(separator: "; ")) }
+                (output, bundle) = (attested, bytes)
+                quorum = "reused attested output \(outputCID)"
+            } else {
+                let table = try await registry.stakeTable(at: job.referenceBlock)
+                let report = await round.run(JobRequest(jobId: jobId, model: inference.model, input: input, referenceBlock: job.referenceBlock), table: table)
+                CrashPoint.afterInference.reached()
+                quorum = Self.quorumLine(report)
+                bundle = try AttestationBundle.json(report).canonicalBytes()
+                guard let accepted = report.accepted else { return .noQuorum(quorum ?? "quorum not reached") }
+                output = accepted.output
+            }
+        }
+
+        // Render.
+        let image = try output.map { try ImageFile.decode($0, source: "the accepted inference output of \(job.token)") }
+        let rendered = try Renderer(template: template).render(state: state, token: token, inference: image)
+        let png = try PNGEncoder().encode(rendered.raster.rgbaImage)
+
+        // Publish: provenance first, then the token directory whose metadata names it.
+        let importer = Importer(profile: profile)
+        let outputEntry = try output.map { try importer.add(bytes: $0, into: blockstore) }
+        let bundleEntry = try bundle.map { try importer.add(bytes: $0, into: blockstore) }
+        let provenance = Provenance(
+            chainId: job.token.chainId, contract: job.token.contract, tokenId: id, template: deployment.templateEntry.cid,
+            templateHash: deployment.templateHash, state: stored.json, stateHash: stored.hash, inference: outputEntry?.cid,
+            attestation: bundleEntry?.cid, profile: profile.name)
+        let published = try Publisher(blockstore: blockstore, profile: profile).publish(png: png, raster: rendered.raster) { imageCID in
+            guard case .object(var fields) = try template.metadata(state: state, token: token, imageURI: "ipfs://\(imageCID)") else {
+                throw PipelineError("the template's metadata is not an object")
+            }
+            fields["kiln"] = provenance.json
+            return .object(fields)
+        }
+        CrashPoint.afterBlocks.reached()
+        let publication = Publication(
+            jobId: job.id, batch: batch, token: job.token, stateHash: stored.hash, templateHash: deployment.templateHash,
+            directory: published.directory.description, metadata: published.metadata.description, image: published.image.description,
+            thumbnail: published.thumbnail.description, inference: outputEntry?.cid.description, attestation: bundleEntry?.cid.description,
+            template: deployment.templateEntry.cid.description)
+        try store.complete(publication, owner: owner)
+        CrashPoint.afterJob.reached()
+        return .published(publication)
+    }
+
+    /// "3/4 operators, 85.0 % of stake (threshold 66.67 %); rejected: 0xAbc… (disagreed)".
+    static func quorumLine(_ report: QuorumReport) -> String {
+        let total = report.table.totalStake
+        func percent(_ part: BigUInt) -> String {
+            total > 0 ? String(format: "%.1f %%", Double(part * 10_000 / total) / 100) : "0 %"
+        }
+        var line: String
+        if let accepted = report.accepted {
+            line = "\(accepted.signers.count)/\(report.table.operators.count) operators, \(percent(accepted.signedStake)) of stake"
+        } else {
+            line = "no quorum"
+        }
+        line += " (threshold \(Double(report.table.thresholdBps) / 100) %)"
+        let rejected = report.outcomes.filter { $0.outcome != .agreed && $0.outcome != .notNeeded }
+        if !rejected.isEmpty {
+            line += "; rejected: " + rejected.map { "\($0.operator.address.checksummed.prefix(10))… (\($0.outcome.label)\($0.outcome.reason.map { ": \($0)" } ?? ""))" }
+                .joined(separator: ", ")
+        }
+        return line
+    }
+}

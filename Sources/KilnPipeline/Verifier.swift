@@ -1,0 +1,151 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import BigInt
+internal import Foundation
+public import KilnAVS
+public import KilnContent
+public import KilnCore
+internal import KilnImage
+internal import KilnTemplates
+
+/// Re-derives a published token from its provenance alone and says whether every byte matches: `kiln verify`.
+///
+/// From the blocks (a CAR file or a blockstore folder) it reads metadata.json, its `kiln` block, the template
+/// folder, the attestation bundle and the inference output; it re-checks every signature and the quorum,
+/// folds the state again from the chain's logs when given them, renders, encodes and compares.
+public struct Verifier: Sendable {
+    public let blockstore: any Blockstore
+    /// The chain's logs of the token's contract; when given, the state is folded from them and compared.
+    public var logs: [EventLog]?
+    /// The operator registry; when given, the bundle's stake table is compared with it at the reference block.
+    public var registry: (any OperatorRegistry)?
+
+    public init(blockstore: any Blockstore, logs: [EventLog]? = nil, registry: (any OperatorRegistry)? = nil) {
+        self.blockstore = blockstore
+        self.logs = logs
+        self.registry = registry
+    }
+
+    public struct Report: Sendable {
+        /// Each check: whether it held, and what it says.
+        public var checks: [(ok: Bool, text: String)] = []
+        public var ok: Bool { checks.allSatisfy(\.ok) }
+        public var differences: [String] { checks.filter { !$0.ok }.map(\.text) }
+        mutating func check(_ ok: Bool, _ good: @autoclosure () -> String, _ bad: @autoclosure () -> String) {
+            checks.append((ok, ok ? good() : bad()))
+        }
+    }
+
+    /// Verifies the token whose metadata.json (or token directory) is `cid`.
+    public func verify(_ cid: CID) async throws -> Report {
+        let reader = UnixFSReader(blockstore: blockstore)
+        var report = Report()
+        let metadataCID = try reader.isDirectory(cid) ? try reader.resolve(cid, path: "metadata.json") : cid
+        let metadataBytes = try reader.cat(metadataCID)
+        let metadata = try JSONValue.parse(bytes: metadataBytes)
+        let provenance = try Provenance(metadata: metadata)
+        report.checks.append((true, "metadata \(metadataCID): token \(provenance.contract.checksummed) #\(provenance.tokenId) on chain \(provenance.chainId)"))
+        guard let profile = ImportProfile.all.first(where: { $0.name == provenance.profile }) else {
+            throw PipelineError("kiln.profile '\(provenance.profile)' is unknown")
+        }
+        let importer = Importer(profile: profile)
+
+        // The template, exactly as published.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-verify-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try reader.export(provenance.template, to: folder)
+        let template = try Template.load(folder: folder)
+        report.check(
+            template.contentHash() == provenance.templateHash, "template \(provenance.template) ('\(template.name)') has the recorded content hash",
+            "template: the folder at \(provenance.template) does not hash to kiln.templateHash")
+
+        // The state: its hash, and (with the chain's logs) the fold.
+        let token = TokenRef(contract: provenance.contract, id: provenance.tokenId)
+        let traits = try template.state(fromJSON: provenance.state, source: "kiln.state")
+        let (stateJSON, stateHash) = try template.stateJSON(traits)
+        report.check(stateHash == provenance.stateHash, "state hash \(stateHash.hex.prefix(18))… matches kiln.state", "state: kiln.stateHash is not the hash of kiln.state")
+        if let logs {
+            let folded = try template.stateJSON(try template.fold(logs, token: token)).json
+            var differing: [String] = []
+            if case .object(let a) = folded, case .object(let b) = stateJSON {
+                for key in Set(a.keys).union(b.keys).sorted() where a[key] != b[key] {
+                    differing.append("\(key): chain \(a[key].map { "\($0)" } ?? "-") ≠ published \(b[key].map { "\($0)" } ?? "-")")
+                }
+            }
+            report.check(differing.isEmpty, "state matches the chain's logs", "state differs from the chain's logs: " + differing.joined(separator: "; "))
+        }
+        let state = try template.derive(traits, token: token)
+
+        // Inference: the bundle's signatures and quorum, and that it answers this token's input.
+        var output: [UInt8]?
+        if let inference = template.inference, let (_, inputHash) = try template.inferenceInput(state: state, token: token) {
+            guard let bundleCID = provenance.attestation, let outputCID = provenance.inference else {
+                throw PipelineError("the template asks for inference but kiln.attestation / kiln.inference are missing")
+            }
+            let bundle = try JSONValue.parse(bytes: try reader.cat(bundleCID))
+            let attested = try reader.cat(outputCID)
+            let verification = try AttestationBundle.verify(bundle, output: attested)
+            for line in verification.lines {
+                let ok = !line.hasPrefix("FAIL")
+                report.checks.append((ok, "signature/quorum: " + line.drop(while: { $0 != " " }).trimmingCharacters(in: .whitespaces)))
+            }
+            if !verification.ok && !verification.lines.contains(where: { $0.hasPrefix("FAIL") }) {
+                report.checks.append((false, "signature/quorum: the bundle has no accepted output"))
+            }
+            let jobId = inferenceJobId(contract: provenance.contract, tokenId: provenance.tokenId, model: inference.model, inputHash: inputHash)
+            report.check(
+                bundle["request"]?["inputHash"]?.stringValue == inputHash.hex && bundle["request"]?["jobId"]?.stringValue == jobId.hex,
+                "the attested job is this token's input (\(inputHash.hex.prefix(18))…)", "input: the bundle attests another input than this template and state give")
+            if let registry, let block = bundle["request"]?["referenceBlock"]?.integerValue, let reference = UInt64(exactly: block) {
+                let table = try await registry.stakeTable(at: reference)
+                var expected: [JSONValue] = []
+                for op in table.operators { expected.append(["address": .string(op.address.checksummed), "stake": .string(String(op.stake))]) }
+                report.check(
+                    bundle["stake"]?["operators"] == .array(expected) && bundle["stake"]?["thresholdBps"]?.integerValue == BigInt(table.thresholdBps),
+                    "stake table matches the registry at block \(reference)", "stake: the bundle's stake table differs from the registry at block \(reference)")
+            }
+            output = attested
+        }
+
+        // Render and compare, byte for byte, then pixel for pixel when the bytes differ.
+        let image = try output.map { try ImageFile.decode($0, source: "the attested output") }
+        let rendered = try Renderer(template: template).render(state: state, token: token, inference: image)
+        let png = try PNGEncoder().encode(rendered.raster.rgbaImage)
+        let imageURI = metadata["image"]?.stringValue ?? ""
+        guard imageURI.hasPrefix("ipfs://"), let imageCID = try? CID(String(imageURI.dropFirst(7))) else {
+            throw PipelineError("metadata 'image' is not ipfs://<cid>")
+        }
+        let published = try reader.cat(imageCID)
+        let ourCID = try importer.add(bytes: png).cid
+        if ourCID == imageCID && png == published {
+            report.checks.append((true, "image \(imageCID) is byte-identical to the re-render"))
+        } else {
+            let theirs = try ImageFile.decode(published, source: "the published image")
+            let ours = rendered.raster.rgbaImage
+            if theirs.width != ours.width || theirs.height != ours.height {
+                report.checks.append((false, "pixels: the published image is \(theirs.width)×\(theirs.height), the re-render \(ours.width)×\(ours.height)"))
+            } else {
+                let differing = stride(from: 0, to: ours.pixels.count, by: 4).filter { ours.pixels[$0..<$0 + 4] != theirs.pixels[$0..<$0 + 4] }
+                if let first = differing.first {
+                    report.checks.append((false, "pixels: \(differing.count) pixels differ, the first at (\(first / 4 % ours.width), \(first / 4 / ours.width))"))
+                } else {
+                    report.checks.append((false, "encoding: same pixels, but the PNG bytes differ (another encoder or zlib build): \(imageCID) ≠ \(ourCID)"))
+                }
+            }
+        }
+
+        // Metadata, field by field.
+        guard case .object(var expected) = try template.metadata(state: state, token: token, imageURI: "ipfs://\(ourCID)") else {
+            throw PipelineError("the template's metadata is not an object")
+        }
+        expected["kiln"] = provenance.json
+        let expectedBytes = try JSONValue.object(expected).canonicalBytes()
+        if expectedBytes == metadataBytes {
+            report.checks.append((true, "metadata is byte-identical"))
+        } else if case .object(let actual) = metadata {
+            let fields = Set(actual.keys).union(expected.keys).sorted().filter { actual[$0] != expected[$0] }
+            report.checks.append((false, "metadata: field(s) differ: \(fields.isEmpty ? "(encoding only)" : fields.joined(separator: ", "))"))
+        }
+        return report
+    }
+}

@@ -1,0 +1,158 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+import ArgumentParser
+import BigInt
+import Foundation
+import KilnAVS
+import KilnCore
+import KilnCrypto
+import KilnInference
+import KilnPipeline
+import KilnStore
+import Logging
+import Synchronization
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the whole pipeline on embedded defaults: 4 local operator nodes (one dishonest), recorded events, two batches.",
+        discussion: """
+            Creates ./kiln-demo/ (or --dir; a previous demo there is replaced, any other folder is refused), starts 4 \
+            inference nodes in this process on free loopback ports — the 4th signs wrong outputs — and runs two batches \
+            of templates/forge-knights over examples/forge-knights/events-{1,2}.jsonl. Nothing leaves this machine.
+            """)
+
+    @Option(help: "The demo folder.") var dir = "kiln-demo"
+    @Option(help: "Progress as 'human' or 'json'.") var logFormat: LogFormat?
+
+    static let contract = try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
+    static let registry = try! Address(hex: "0x000000000000000000000000000000000000ab1e")
+    static let marker = ".kiln-demo"
+
+    func run() async throws {
+        let files = FileManager.default
+        let root = try Self.checkout()
+        let folder = (dir as NSString).standardizingPath
+        if files.fileExists(atPath: folder) {
+            let entries = (try? files.contentsOfDirectory(atPath: folder)) ?? []
+            guard entries.isEmpty || entries.contains(Self.marker) else {
+                throw CLIError("'\(folder)' exists and is not a Kiln demo folder: choose another with --dir")
+            }
+            try files.removeItem(atPath: folder)
+        }
+        try files.createDirectory(atPath: folder + "/keys", withIntermediateDirectories: true)
+        try Data("kiln demo folder: safe to delete\n".utf8).write(to: URL(fileURLWithPath: folder + "/" + Self.marker))
+
+        // Four operators with fresh keys (0600 files); the fourth signs a wrong answer for every job.
+        let stakes = ["35", "30", "20", "15"]
+        var keys: [(PrivateKey, TestFault?)] = []
+        for index in 0..<4 {
+            let key = PrivateKey.random()
+            try key.write(toFile: folder + "/keys/operator-\(index + 1).key")
+            keys.append((key, index == 3 ? .wrongOutput : nil))
+        }
+        var logger = Logger(label: "kiln.demo.node")
+        logger.logLevel = .warning
+        print("starting 4 operator nodes on loopback…")
+        let nodes = try await LocalNodes.start(keys: keys, domain: .kiln(chainId: 31337, verifyingContract: Self.registry), logger: logger)
+        defer { nodes.stop() }
+        var operators = "# kiln demo: 4 local operators (stake in ETH, as wei)\nchainId: 31337\nverifyingContract: \"\(Self.registry.checksummed)\"\nthresholdBps: 6667\noperators:\n"
+        for (node, stake) in zip(nodes.nodes, stakes) {
+            operators += "  - {address: \"\(node.address.checksummed)\", endpoint: \"\(node.endpoint)\", stake: \"\(stake)000000000000000000\"}"
+                + (node.fault != nil ? "   # dishonest: --test-fault \(node.fault!.rawValue)" : "") + "\n"
+        }
+        try Data(operators.utf8).write(to: URL(fileURLWithPath: folder + "/operators.yml"))
+        for node in nodes.nodes {
+            print("  \(node.address.checksummed)  \(node.endpoint)\(node.fault.map { "  (dishonest: \($0.rawValue))" } ?? "")")
+        }
+        let config = """
+            # kiln demo (see README.md, "kiln.yml")
+            chainId: 31337
+            store: data/kiln.sqlite
+            out: out
+            events: {file: \(root)/examples/forge-knights/events-1.jsonl}
+            contracts:
+              - {address: "\(Self.contract.checksummed)", template: \(root)/templates/forge-knights}
+            operators: {file: operators.yml}
+            concurrency: 4
+            nodeTimeout: 20
+
+            """
+        try Data(config.utf8).write(to: URL(fileURLWithPath: folder + "/kiln.yml"))
+        let configuration: Configuration
+        do { configuration = try Configuration(path: folder + "/kiln.yml", environment: [:]) } catch { throw CLIError(error.message) }
+        let format = logFormat ?? (isatty(STDOUT_FILENO) == 1 ? .human : .json)
+        let reporter = Reporter(format: format)
+
+        var cars: [String] = [], sheets: [String] = []
+        var quorum: [String: String] = [:]
+        for (number, events) in ["events-1.jsonl", "events-2.jsonl"].enumerated() {
+            print("\n== batch \(number + 1): \(events)")
+            let lock = try BatchLock.acquire(store: configuration.store)
+            let runner = try BatchRunner.open(configuration, eventsFile: "\(root)/examples/forge-knights/\(events)")
+            let collected = QuorumLines()
+            let summary = try await runner.syncAndRun(options: BatchOptions()) { event in
+                if case .job(let report, _, _) = event, let line = report.quorum { collected.add(report.token.tokenId, line) }
+                reporter.handle(event)
+            }
+            withExtendedLifetime(lock) {}
+            quorum.merge(collected.lines) { _, new in new }
+            if let car = summary.car { cars.append(car) }
+            if let sheet = summary.sheet { sheets.append(sheet) }
+            if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+        }
+
+        // The table: every token, its state, its last quorum and its CIDs.
+        let store = try SQLiteStore(path: configuration.store)
+        let ids = try store.tokenIds(chainId: 31337, contract: Self.contract)
+        print("\n" + "token".padding(toLength: 6, withPad: " ", startingAt: 0) + "state".padding(toLength: 30, withPad: " ", startingAt: 0)
+            + "batch  quorum".padding(toLength: 42, withPad: " ", startingAt: 0) + "image CID / metadata CID")
+        for id in ids {
+            let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: id)
+            guard let state = try store.state(token, version: nil), let publication = try store.latestPublication(token) else { continue }
+            let level = state.json["level"].map { "\($0)" } ?? "?"
+            let owner = state.json["owner"]?.stringValue.map { String($0.prefix(8)) + "…" } ?? "?"
+            print(
+                "#\(id)".padding(toLength: 6, withPad: " ", startingAt: 0) + "level \(level), owner \(owner)".padding(toLength: 30, withPad: " ", startingAt: 0)
+                    + "\(publication.batch)      \(String((quorum[id] ?? "").prefix(35)))".padding(toLength: 42, withPad: " ", startingAt: 0)
+                    + publication.image)
+            print(String(repeating: " ", count: 78) + publication.metadata)
+        }
+        if let rejected = quorum.values.first(where: { $0.contains("rejected") }) {
+            print("\nthe dishonest operator's answers were rejected: \(rejected.components(separatedBy: "; ").last ?? rejected)")
+        }
+        print("\nCAR files:      \(cars.joined(separator: ", "))")
+        print("contact sheets: \(sheets.joined(separator: ", "))")
+        print("manifest:       \(configuration.out)/manifest.json")
+        if let first = ids.first, let publication = try store.latestPublication(TokenKey(chainId: 31337, contract: Self.contract, tokenId: first)) {
+            print("\nverify a token from the published blocks alone (another machine needs only the CAR file and the events):")
+            print("  swift run kiln verify \(publication.metadata) --car \(configuration.out)/batch-\(publication.batch).car --events \(root)/examples/forge-knights/events-1.jsonl")
+            print("or by token, with the demo's store:")
+            print("  swift run kiln verify --config \(folder)/kiln.yml \(Self.contract.checksummed):\(first)")
+        }
+    }
+
+    /// The Kiln checkout holding templates/ and examples/: the current folder or one above the executable.
+    static func checkout() throws -> String {
+        var candidates = [FileManager.default.currentDirectoryPath]
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(url.path)
+            url.deleteLastPathComponent()
+        }
+        for candidate in candidates
+        where FileManager.default.fileExists(atPath: candidate + "/templates/forge-knights/template.yml")
+            && FileManager.default.fileExists(atPath: candidate + "/examples/forge-knights/events-1.jsonl")
+        {
+            return (candidate as NSString).standardizingPath
+        }
+        throw CLIError("templates/forge-knights and examples/ were not found: run 'kiln demo' from the Kiln checkout")
+    }
+}
+
+/// Quorum lines by token id, collected from progress events.
+final class QuorumLines: Sendable {
+    private let storage = Mutex<[String: String]>([:])
+    func add(_ token: String, _ line: String) { storage.withLock { $0[token] = line } }
+    var lines: [String: String] { storage.withLock { $0 } }
+}
