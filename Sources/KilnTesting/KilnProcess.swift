@@ -9,6 +9,8 @@ public enum KilnProcess {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+        /// True when a signal ended the process (`status` is then the signal number).
+        public var signaled = false
     }
 
     /// The `kiln` binary beside the test bundle (both are products of the same build).
@@ -19,10 +21,13 @@ public enum KilnProcess {
     }
 
     /// Runs `kiln` with `arguments`, feeding `stdin`, in `directory` (default: a new temporary folder).
-    public static func run(_ arguments: [String], stdin: String = "", in directory: URL? = nil) throws -> Result {
+    public static func run(
+        _ arguments: [String], stdin: String = "", in directory: URL? = nil, environment: [String: String] = [:]
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         process.currentDirectoryURL = directory ?? FileManager.default.temporaryDirectory
         let input = Pipe()
         let output = Pipe()
@@ -33,11 +38,40 @@ public enum KilnProcess {
         try process.run()
         input.fileHandleForWriting.write(Data(stdin.utf8))
         try input.fileHandleForWriting.close()
+        // Drain stderr on its own thread so a chatty process cannot block on a full pipe while we read stdout.
+        let errorData = ErrorBuffer()
+        let drained = DispatchSemaphore(value: 0)
+        let errorHandle = errors.fileHandleForReading
+        DispatchQueue.global().async {
+            errorData.set(errorHandle.readDataToEndOfFile())
+            drained.signal()
+        }
         let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
+        let err = errorData.get()
         process.waitUntilExit()
         return Result(
             status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: err, as: UTF8.self))
+            stderr: String(decoding: err, as: UTF8.self), signaled: process.terminationReason == .uncaughtSignal)
     }
+
+    /// ``run(_:stdin:in:environment:)`` on a dispatch thread, so waiting blocks no Swift concurrency thread
+    /// (several processes can run at once from one test).
+    public static func runInBackground(
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result<KilnProcess.Result, any Error> { try run(arguments, in: directory, environment: environment) })
+            }
+        }
+    }
+}
+
+/// Hand-off of one `Data` between two threads.
+private final class ErrorBuffer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.withLock { data = value } }
+    func get() -> Data { lock.withLock { data } }
 }

@@ -156,7 +156,8 @@ struct VerifyCommand: AsyncParsableCommand {
     @Argument(help: "A CID, or CONTRACT:ID.") var target: String
     @Option(help: "A CAR file with the published blocks (repeatable).") var car: [String] = []
     @Option(help: "A blockstore folder with the published blocks.") var blocks: String?
-    @Option(help: "The chain's logs (eth_getLogs JSON lines) to fold the state from and compare.") var events: String?
+    @Option(help: "The chain's logs (eth_getLogs JSON lines) to fold the state from and compare (repeatable, in chain order).")
+    var events: [String] = []
     @Option(help: "An operators file to compare the bundle's stake table with.") var operators: String?
     @Option(help: "The configuration file (for token targets and defaults).")
     var config = ProcessInfo.processInfo.environment["KILN_CONFIG"] ?? "kiln.yml"
@@ -170,8 +171,12 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         if let blocks { layers.append(try FilesystemBlockstore(folder: blocks)) }
         var logs: [EventLog]?
-        if let events {
-            do { logs = try FileEventSource(path: events).logs } catch { throw CLIError(error.message) }
+        if !events.isEmpty {
+            var all: [EventLog] = []
+            for path in events {
+                do { all += try FileEventSource(path: path).logs } catch { throw CLIError(error.message) }
+            }
+            logs = all
         }
         var registry: (any OperatorRegistry)? = try operators.map { try FileOperatorRegistry(path: $0) }
         let cid: CID

@@ -105,28 +105,25 @@ struct DemoCommand: AsyncParsableCommand {
         // The table: every token, its state, its last quorum and its CIDs.
         let store = try SQLiteStore(path: configuration.store)
         let ids = try store.tokenIds(chainId: 31337, contract: Self.contract)
-        print("\n" + "token".padding(toLength: 6, withPad: " ", startingAt: 0) + "state".padding(toLength: 30, withPad: " ", startingAt: 0)
-            + "batch  quorum".padding(toLength: 42, withPad: " ", startingAt: 0) + "image CID / metadata CID")
+        func cell(_ text: String, _ width: Int) -> String { text.count >= width ? String(text.prefix(width - 1)) + " " : text.padding(toLength: width, withPad: " ", startingAt: 0) }
+        print("\n" + cell("token", 7) + cell("level", 6) + cell("owner", 12) + cell("batch", 6) + cell("quorum", 26) + cell("image CID", 62) + "metadata CID")
         for id in ids {
             let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: id)
             guard let state = try store.state(token, version: nil), let publication = try store.latestPublication(token) else { continue }
-            let level = state.json["level"].map { "\($0)" } ?? "?"
-            let owner = state.json["owner"]?.stringValue.map { String($0.prefix(8)) + "…" } ?? "?"
-            print(
-                "#\(id)".padding(toLength: 6, withPad: " ", startingAt: 0) + "level \(level), owner \(owner)".padding(toLength: 30, withPad: " ", startingAt: 0)
-                    + "\(publication.batch)      \(String((quorum[id] ?? "").prefix(35)))".padding(toLength: 42, withPad: " ", startingAt: 0)
-                    + publication.image)
-            print(String(repeating: " ", count: 78) + publication.metadata)
+            let level = state.json["level"]?.integerValue.map { String($0) } ?? "?"
+            let owner = state.json["owner"]?.stringValue.map { String($0.prefix(10)) + "…" } ?? "?"
+            let signed = ((quorum[id] ?? "").components(separatedBy: " (").first ?? "").replacingOccurrences(of: " operators", with: "").replacingOccurrences(of: " of stake", with: " stake")
+            print(cell("#\(id)", 7) + cell(level, 6) + cell(owner, 12) + cell("\(publication.batch)", 6) + cell(signed, 26) + cell(publication.image, 62) + publication.metadata)
         }
         if let rejected = quorum.values.first(where: { $0.contains("rejected") }) {
-            print("\nthe dishonest operator's answers were rejected: \(rejected.components(separatedBy: "; ").last ?? rejected)")
+            print("\nthe dishonest operator's answers were refused every time: \(rejected.components(separatedBy: "; rejected: ").last ?? rejected)")
         }
         print("\nCAR files:      \(cars.joined(separator: ", "))")
         print("contact sheets: \(sheets.joined(separator: ", "))")
         print("manifest:       \(configuration.out)/manifest.json")
         if let first = ids.first, let publication = try store.latestPublication(TokenKey(chainId: 31337, contract: Self.contract, tokenId: first)) {
             print("\nverify a token from the published blocks alone (another machine needs only the CAR file and the events):")
-            print("  swift run kiln verify \(publication.metadata) --car \(configuration.out)/batch-\(publication.batch).car --events \(root)/examples/forge-knights/events-1.jsonl")
+            print("  swift run kiln verify \(publication.metadata) --car \(configuration.out)/batch-\(publication.batch).car --events \(root)/examples/forge-knights/events-1.jsonl --events \(root)/examples/forge-knights/events-2.jsonl")
             print("or by token, with the demo's store:")
             print("  swift run kiln verify --config \(folder)/kiln.yml \(Self.contract.checksummed):\(first)")
         }
