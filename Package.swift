@@ -179,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "kilnTests",
-            dependencies: ["KilnTesting"]
+            dependencies: ["KilnCore", "KilnStore", "KilnTesting"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -91,7 +91,9 @@ public struct QuorumRound: Sendable {
         }
         var accepted: QuorumReport.Accepted?
         if let hash = acceptedHash, let output = rows.first(where: { $0.answer?.attestation.outputHash == hash })?.answer?.output {
-            accepted = (output, hash, signers[hash] ?? [], stakeFor[hash] ?? 0)
+            // Signers in stake-table order, not arrival order: the same answers give the same bundle bytes.
+            let signed = Set(signers[hash] ?? [])
+            accepted = (output, hash, table.operators.map(\.address).filter(signed.contains), stakeFor[hash] ?? 0)
         }
         let evidence = await log.evidence.filter { $0.first.attestation.jobId == request.jobId }
         return QuorumReport(request: request, table: table, outcomes: rows, accepted: accepted, evidence: evidence)

@@ -1,12 +1,12 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-public import BigInt
+internal import BigInt
 internal import Foundation
 public import KilnAVS
 public import KilnContent
 public import KilnCore
-public import KilnImage
-public import KilnInference
+internal import KilnImage
+internal import KilnInference
 public import KilnStore
 public import KilnTemplates
 public import Logging

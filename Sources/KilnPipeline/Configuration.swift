@@ -1,6 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-public import Foundation
+internal import Foundation
 public import KilnContent
 public import KilnCore
 internal import Yams

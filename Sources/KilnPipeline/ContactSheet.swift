@@ -1,6 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-public import KilnContent
+internal import KilnContent
 public import KilnImage
 
 /// `batch-<n>-sheet.png`: a grid of a batch's thumbnails, each labelled with its token id, so an operator can

@@ -1,13 +1,13 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-public import BigInt
+internal import BigInt
 internal import Foundation
-public import KilnAVS
-public import KilnContent
-public import KilnCore
+internal import KilnAVS
+internal import KilnContent
+internal import KilnCore
 internal import KilnImage
-public import KilnInference
-public import KilnStore
+internal import KilnInference
+internal import KilnStore
 internal import KilnTemplates
 
 /// Does one job: state → inference round with quorum → render → publish → record, in that order. Each job

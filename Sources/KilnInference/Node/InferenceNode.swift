@@ -45,7 +45,9 @@ public actor InferenceNode {
         answers[request.jobId] = count
         if configuration.fault == .wrongOutput || (configuration.fault == .equivocate && count % 2 == 0) {
             if case .object(var members) = input {
-                members["_fault"] = .number(count)
+                // The same wrong answer every time for wrong-output (so test runs are reproducible); a new one
+                // on every second answer to the same job for equivocate.
+                members["_fault"] = .number(configuration.fault == .wrongOutput ? 1 : count)
                 input = .object(members)
             }
         }

@@ -1,0 +1,183 @@
+import Foundation
+import KilnCore
+import KilnStore
+import KilnTesting
+import Testing
+
+/// `kiln batch` end to end: real node processes, a real SQLite store, recorded chain logs, files compared byte
+/// for byte. Each test runs the `kiln` executable the way cron would.
+@Suite(.serialized) struct BatchCLITests {
+    static let published = "published"
+
+    @Test func publishesThenDoesNothingThenOnlyWhatChangedAndVerifies() throws {
+        let bench = try BatchBench()
+        let firstLogs = try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2, 3])
+        let site = try bench.site("site", events: firstLogs)
+
+        let first = try site.kiln()
+        #expect(first.status == 0, "\(first.transcript)")
+        #expect(first.summary?["batch"] as? Int == 1 && first.summary?["published"] as? Int == 3)
+        #expect(first.status(1) == Self.published && first.status(2) == Self.published && first.status(3) == Self.published)
+        // The dishonest fourth operator is refused, and 90 % of stake still makes quorum.
+        let quorum = first.jobs.first?["quorum"] as? String ?? ""
+        #expect(quorum.hasPrefix("3/4 operators, 90.0 % of stake") && quorum.contains("rejected"), "\(quorum)")
+        let afterFirst = try site.outputs()
+        for name in ["batch-1.car", "batch-1-sheet.png", "manifest.json"] { #expect(afterFirst[name] != nil, "\(name) written") }
+
+        // Nothing new on chain: nothing to do, nothing rewritten.
+        let idle = try site.kiln()
+        #expect(idle.status == 0, "\(idle.transcript)")
+        #expect(idle.summary?["batch"] is NSNull && idle.jobs.isEmpty)
+        #expect(try site.outputs() == afterFirst)
+
+        // Token 2 levels up: only token 2 is redone, in batch 2; batch 1's files stay as they were.
+        try site.append("events.jsonl", try BatchBench.exampleLogs("events-2.jsonl", tokens: [2]))
+        let second = try site.kiln()
+        #expect(second.status == 0, "\(second.transcript)")
+        #expect(second.summary?["batch"] as? Int == 2)
+        #expect(second.statuses == ["\(BatchBench.contractA)#2": Self.published])
+        let afterSecond = try site.outputs()
+        #expect(afterSecond["batch-1.car"] == afterFirst["batch-1.car"] && afterSecond["batch-2.car"] != nil)
+
+        // Another machine, with only the CAR file and the chain's logs, re-derives the token byte for byte.
+        let metadata = String((second.jobs.first?["metadata"] as? String ?? "").dropFirst("ipfs://".count))
+        let car = site.out.appendingPathComponent("batch-2.car").path
+        let events = site.dir.appendingPathComponent("events.jsonl").path
+        let verified = try KilnProcess.run(["verify", metadata, "--car", car, "--events", events], in: bench.folder)
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        #expect(verified.stdout.hasSuffix("verified: byte-identical\n"))
+
+        // With logs that stop before the level-up, the published state is not what the chain says.
+        try site.write("stale.jsonl", firstLogs.joined(separator: "\n") + "\n")
+        let stale = try KilnProcess.run(
+            ["verify", metadata, "--car", car, "--events", site.dir.appendingPathComponent("stale.jsonl").path], in: bench.folder)
+        #expect(stale.status == 1, "\(stale.stdout)\(stale.stderr)")
+        #expect(stale.stdout.contains("DIFF  ") && stale.stdout.hasSuffix("difference(s)\n"))
+    }
+
+    /// A run killed at any step leaves nothing half-written; the next run finishes the batch, and every file is
+    /// byte-identical to an uninterrupted run's.
+    @Test func aRunKilledAtAnyStepIsFinishedByTheNextOne() throws {
+        let bench = try BatchBench()
+        let logs = try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2])
+        let reference = try bench.site("reference", events: logs)
+        let clean = try reference.kiln()
+        #expect(clean.status == 0, "\(clean.transcript)")
+        let expected = try reference.outputs()
+        #expect(expected.count > 5)
+
+        let points = [
+            "after-sync", "after-batch-opened", "after-lease", "after-inference:2", "after-blocks", "after-job:2", "before-car",
+            "after-car", "after-sheet", "after-manifest",
+        ]
+        for point in points {
+            let site = try bench.site("crash-\(point.replacingOccurrences(of: ":", with: "-"))", events: logs)
+            let crashed = try site.kiln(environment: ["KILN_TEST_FAULT_CRASH": point])
+            #expect(crashed.result.signaled, "\(point): the run should have been killed\n\(crashed.transcript)")
+            let resumed = try site.kiln()
+            #expect(resumed.status == 0, "\(point): \(resumed.transcript)")
+            #expect(resumed.summary?["batch"] as? Int == 1, "\(point): the interrupted batch is finished, not a new one")
+            let outputs = try site.outputs()
+            #expect(outputs.keys.sorted() == expected.keys.sorted(), "\(point): the same files")
+            for (name, bytes) in expected where outputs[name] != bytes { Issue.record("\(point): \(name) differs from the uninterrupted run's") }
+            let leftovers = try FileManager.default.subpathsOfDirectory(atPath: site.dir.path).filter { $0.contains(".tmp") }
+            #expect(leftovers.isEmpty, "\(point): temporary files left: \(leftovers)")
+
+            let store = try SQLiteStore(path: site.store)
+            let publications = try store.publications(batch: nil)
+            #expect(publications.count == 2 && Set(publications.map(\.jobId)).count == 2, "\(point): one publication per job")
+            let done = try store.jobs(status: .done)
+            #expect(done.count == 2 && done.allSatisfy { (1...2).contains($0.attempts) }, "\(point): \(done.map(\.attempts))")
+        }
+    }
+
+    @Test func twoRunsAtOnceNeverDoTheSameJob() async throws {
+        let bench = try BatchBench()
+        let site = try bench.site("site", events: try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2, 3, 4]))
+        async let one = site.kilnInBackground(["--wait", "--concurrency", "2"])
+        async let two = site.kilnInBackground(["--wait", "--concurrency", "2"])
+        let runs = try await [one, two]
+        for run in runs { #expect(run.status == 0, "\(run.transcript)") }
+        let publishedJobs = runs.flatMap(\.jobs).filter { $0["status"] as? String == Self.published }
+        #expect(publishedJobs.count == 4, "each token published once in all: \(runs.map(\.transcript))")
+        let store = try SQLiteStore(path: site.store)
+        #expect(try store.publications(batch: nil).map(\.batch) == [1, 1, 1, 1])
+        #expect(try store.jobs(status: .done).map(\.attempts) == [1, 1, 1, 1])
+
+        // Without --wait, a run while another holds the store's lock says so and exits 0 without touching anything.
+        let lock = open(site.store + ".lock", O_RDWR)
+        defer { close(lock) }
+        #expect(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
+        try site.append("events.jsonl", try BatchBench.exampleLogs("events-2.jsonl", tokens: [2]))
+        let refused = try site.kiln()
+        #expect(refused.status == 0 && refused.result.stdout.contains("another kiln batch is running on "), "\(refused.transcript)")
+        #expect(try store.jobs(status: .queued).isEmpty)
+    }
+
+    @Test func nodesDownMeansNoQuorumThenTheNextRunCatchesUp() throws {
+        let bench = try BatchBench()
+        let site = try bench.site("site", events: try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2]))
+        let down = try site.kiln(environment: ["KILN_OPERATORS": "../operators-down.yml"])
+        #expect(down.status == 3, "\(down.transcript)")
+        #expect(down.status(1) == "no_quorum" && down.status(2) == "no_quorum")
+        let reason = down.jobs.first.flatMap { $0["reason"] as? String } ?? ""
+        #expect(reason.contains("quorum"), "\(down.transcript)")
+        let store = try SQLiteStore(path: site.store)
+        let waiting = try store.jobs(status: .noQuorum)
+        #expect(waiting.count == 2 && waiting.allSatisfy { $0.lastError != nil })
+        #expect(try store.publications(batch: nil).isEmpty)
+
+        let up = try site.kiln()
+        #expect(up.status == 0, "\(up.transcript)")
+        #expect(up.status(1) == Self.published && up.status(2) == Self.published)
+        #expect(try store.jobs(status: .done).count == 2)
+    }
+
+    /// Bad input for one contract (a template that stops compiling, a malformed line, a stranger's log) is
+    /// reported with exit 1; the other contract's tokens are still published and nothing published is touched.
+    @Test func badInputForOneContractLeavesTheOtherAndThePastAlone() throws {
+        let bench = try BatchBench()
+        let templateB = bench.folder.appendingPathComponent("template-b")
+        try FileManager.default.copyItem(at: BatchBench.template, to: templateB)
+        let a = try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2])
+        let b = a.map { BatchBench.moved($0, to: BatchBench.contractB, logIndexOffset: 0x100) }
+        let site = try bench.site("site", contracts: [(BatchBench.contractA, BatchBench.template), (BatchBench.contractB, templateB)], events: a + b)
+        let first = try site.kiln()
+        #expect(first.status == 0 && first.summary?["published"] as? Int == 4, "\(first.transcript)")
+        let afterFirst = try site.outputs()
+        let store = try SQLiteStore(path: site.store)
+        let tokenB2 = TokenKey(chainId: 31337, contract: try Address(hex: BatchBench.contractB), tokenId: "2")
+        let publishedB2 = try store.latestPublication(tokenB2)
+
+        // B's template stops type-checking; the events file gets a malformed line and a log of an unwatched contract.
+        let templateFile = templateB.appendingPathComponent("template.yml")
+        let good = try String(contentsOf: templateFile, encoding: .utf8)
+        #expect(good.contains("when: \"state.level >= 3\""))
+        try Data(good.replacingOccurrences(of: "when: \"state.level >= 3\"", with: "when: \"state.level >= 'three'\"").utf8).write(to: templateFile)
+        let levelUp = try BatchBench.exampleLogs("events-2.jsonl", tokens: [2])
+        let stranger = "0x00000000000000000000000000000000000000dd"
+        try site.append(
+            "events.jsonl",
+            ["{\"address\": \"0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed\", \"topics\": ["]
+                + levelUp + levelUp.map { BatchBench.moved($0, to: BatchBench.contractB, logIndexOffset: 0x100) }
+                + levelUp.map { BatchBench.moved($0, to: stranger, logIndexOffset: 0x200) })
+        let second = try site.kiln()
+        #expect(second.status == 1, "\(second.transcript)")
+        #expect(second.status(2) == Self.published && second.status(2, BatchBench.contractB) == nil)
+        let problems = second.problems.joined(separator: "\n")
+        #expect(problems.contains("events.jsonl:\(a.count + b.count + 1):"), "the malformed line, by number: \(problems)")
+        #expect(problems.contains("template.yml:"), "the template error, by place: \(problems)")
+        #expect(problems.localizedCaseInsensitiveContains("0x00000000000000000000000000000000000000DD") && problems.contains("not in kiln.yml"))
+        #expect(try store.latestPublication(tokenB2) == publishedB2, "B's published token is untouched")
+        let afterSecond = try site.outputs()
+        #expect(afterSecond["batch-1.car"] == afterFirst["batch-1.car"])
+
+        // The template is fixed and the bad line removed: B's token 2 catches up; A's is not redone.
+        try Data(good.utf8).write(to: templateFile)
+        let text = try String(contentsOf: site.dir.appendingPathComponent("events.jsonl"), encoding: .utf8)
+        try site.write("events.jsonl", text.split(separator: "\n").filter { !$0.hasSuffix("[") }.joined(separator: "\n") + "\n")
+        let third = try site.kiln()
+        #expect(third.status == 0 && third.problems.isEmpty, "\(third.transcript)")
+        #expect(third.statuses == ["\(BatchBench.contractB)#2": Self.published], "\(third.transcript)")
+    }
+}
