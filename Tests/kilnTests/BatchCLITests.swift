@@ -52,7 +52,72 @@ import Testing
         let stale = try KilnProcess.run(
             ["verify", metadata, "--car", car, "--events", site.dir.appendingPathComponent("stale.jsonl").path], in: bench.folder)
         #expect(stale.status == 1, "\(stale.stdout)\(stale.stderr)")
-        #expect(stale.stdout.contains("DIFF  ") && stale.stdout.hasSuffix("difference(s)\n"))
+        #expect(stale.stdout.contains("DIFF  state differs from the chain's logs: level: chain ") && stale.stdout.hasSuffix("difference(s)\n"))
+
+        // By token, from the site's own store and blocks; and against a registry whose stake table differs.
+        let byToken = try KilnProcess.run(["verify", "--config", "kiln.yml", "\(BatchBench.contractA):2"], in: site.dir)
+        #expect(byToken.status == 0 && byToken.stdout.hasSuffix("verified: byte-identical\n"), "\(byToken.stdout)\(byToken.stderr)")
+        let operators = try String(contentsOf: bench.folder.appendingPathComponent("operators.yml"), encoding: .utf8)
+        try site.write("reweighted.yml", operators.replacingOccurrences(of: "stake: \"10000", with: "stake: \"50000"))
+        let reweighted = try KilnProcess.run(
+            ["verify", "--config", "kiln.yml", "\(BatchBench.contractA):2", "--operators", "reweighted.yml"], in: site.dir)
+        #expect(reweighted.status == 1 && reweighted.stdout.contains("DIFF  stake: the bundle's stake table differs"), "\(reweighted.stdout)")
+
+        // A forged metadata.json (another name, token 1's picture) added next to the real blocks: every
+        // difference is named.
+        let blocks = site.out.appendingPathComponent("blocks").path
+        let realMetadata = try Data(contentsOf: site.out.appendingPathComponent("blocks/\(metadata)"))
+        let imageOne = try #require(first.jobs.first { ($0["token"] as? String)?.hasSuffix("#1") == true }?["image"] as? String)
+        var forged = try #require(try JSONSerialization.jsonObject(with: realMetadata) as? [String: Any])
+        forged["name"] = "Forged Knight"
+        forged["image"] = imageOne
+        try JSONSerialization.data(withJSONObject: forged, options: [.sortedKeys]).write(to: site.dir.appendingPathComponent("forged.json"))
+        let added = try KilnProcess.run(["add", "forged.json", "--blocks", blocks], in: site.dir)
+        #expect(added.status == 0, "\(added.stderr)")
+        let forgedCID = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let caught = try KilnProcess.run(["verify", forgedCID, "--blocks", blocks], in: bench.folder)
+        #expect(caught.status == 1, "\(caught.stdout)\(caught.stderr)")
+        #expect(caught.stdout.contains("DIFF  pixels: "), "\(caught.stdout)")
+        #expect(caught.stdout.contains("name"), "\(caught.stdout)")
+
+        // regen: a new round for token 3 gives the same bytes (deterministic nodes); --reuse-attested too.
+        let published3 = try #require(first.jobs.first { ($0["token"] as? String)?.hasSuffix("#3") == true }?["metadata"] as? String)
+        for flags in [[], ["--reuse-attested"]] {
+            let regen = try KilnProcess.run(["regen", BatchBench.contractA, "3", "--config", "kiln.yml", "--log-format", "json"] + flags, in: site.dir)
+            #expect(regen.status == 0, "\(regen.stdout)\(regen.stderr)")
+            #expect(regen.stdout.contains("metadata \(published3) "), "\(flags): \(regen.stdout)")
+        }
+        let unknown = try KilnProcess.run(["regen", BatchBench.contractA, "99", "--config", "kiln.yml"], in: site.dir)
+        #expect(unknown.status == 1 && unknown.stderr.contains("#99 has no state"), "\(unknown.stderr)")
+    }
+
+    /// The README's first command, end to end (in a temporary folder, by --dir).
+    @Test func demoRunsTwoBatchesAndPrintsTheTable() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-demo-test-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let demo = try KilnProcess.run(["demo", "--dir", folder.path, "--log-format", "human"])
+        #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
+        #expect(demo.stdout.contains("== batch 1: events-1.jsonl") && demo.stdout.contains("== batch 2: events-2.jsonl"))
+        #expect(demo.stdout.contains("batch 1: 24 published") && demo.stdout.contains("batch 2: 6 published"), "\(demo.stdout)")
+        #expect(demo.stdout.contains("the dishonest operator's answers were refused every time"))
+        let rows = demo.stdout.split(separator: "\n").filter { $0.hasPrefix("#") }
+        #expect(rows.count == 26, "one table row per token: \(rows.count)")
+        for name in ["out/batch-1.car", "out/batch-2.car", "out/batch-1-sheet.png", "out/manifest.json"] {
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name)")
+        }
+        // The verify command it prints works as printed (with the kiln binary).
+        let line = try #require(demo.stdout.split(separator: "\n").first { $0.contains("swift run kiln verify bafk") })
+        let arguments = line.split(separator: " ").dropFirst(3).map(String.init)
+        let verified = try KilnProcess.run(arguments)
+        #expect(verified.status == 0 && verified.stdout.hasSuffix("verified: byte-identical\n"), "\(verified.stdout)\(verified.stderr)")
+        // A second demo in the same folder replaces it; another folder is refused.
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-not-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: other) }
+        try Data("keep".utf8).write(to: other.appendingPathComponent("mine.txt"))
+        let refused = try KilnProcess.run(["demo", "--dir", other.path])
+        #expect(refused.status == 1 && refused.stderr.contains("is not a Kiln demo folder"))
+        #expect(FileManager.default.fileExists(atPath: other.appendingPathComponent("mine.txt").path))
     }
 
     /// A run killed at any step leaves nothing half-written; the next run finishes the batch, and every file is
