@@ -1,0 +1,61 @@
+import KilnCore
+import KilnPipeline
+import Testing
+
+struct ConfigurationTests {
+    static let minimal = """
+        contracts:
+          - {address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", template: templates/knights}
+        operators: {file: operators.yml}
+        """
+
+    @Test func pathsAreRelativeToTheFileAndDefaultsAreSane() throws {
+        let configuration = try Configuration(yaml: Self.minimal, source: "/srv/kiln/kiln.yml")
+        #expect(configuration.store == "/srv/kiln/kiln-data/kiln.sqlite")
+        #expect(configuration.out == "/srv/kiln/kiln-data/out")
+        #expect(configuration.operatorsFile == "/srv/kiln/operators.yml")
+        #expect(configuration.contracts.map(\.template) == ["/srv/kiln/templates/knights"])
+        #expect(configuration.chainId == 31337 && configuration.concurrency == 4 && configuration.eventsFile == nil)
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let configuration = try Configuration(
+            yaml: Self.minimal + "\nconcurrency: 2\n", source: "/srv/kiln/kiln.yml",
+            environment: ["KILN_STORE": "/tmp/s.sqlite", "KILN_OUT": "o", "KILN_EVENTS": "e.jsonl", "KILN_OPERATORS": "ops.yml", "KILN_CONCURRENCY": "9"])
+        #expect(configuration.store == "/tmp/s.sqlite" && configuration.out == "o" && configuration.eventsFile == "e.jsonl")
+        #expect(configuration.operatorsFile == "ops.yml" && configuration.concurrency == 9)
+    }
+
+    @Test(arguments: [
+        ("colour: red\n" + minimal, "kiln.yml: unknown key 'colour'; known keys: "),
+        ("contracts:\n  - {address: \"0x12\", template: t}\noperators: {file: o.yml}", "kiln.yml: contracts[0].address must be a 0x address"),
+        (
+            "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\n  - {address: \"0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed\", template: b}\noperators: {file: o.yml}",
+            "kiln.yml: contract 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed is listed twice"
+        ),
+        ("operators: {file: o.yml}", "kiln.yml: 'contracts' must list at least one {address, template}"),
+        ("contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}", "kiln.yml: 'operators' must be {file: operators.yml}"),
+        (minimal + "\nconcurrency: 0", "kiln.yml: 'concurrency' must be 1…256"),
+        (minimal + "\nchainId: -1", "kiln.yml: 'chainId' must be a positive whole number"),
+        (minimal + "\npublish: {mode: onchain}", "kiln.yml: publish.mode 'onchain' is not available in this build"),
+        ("- just\n- a list", "kiln.yml: expected a mapping"),
+        ("key: [unclosed", "kiln.yml: not valid YAML: "),
+    ])
+    func badFilesSayWhatAndWhere(yaml: String, message: String) {
+        #expect(throws: PipelineError.self) { try Configuration(yaml: yaml, source: "kiln.yml") }
+        do {
+            _ = try Configuration(yaml: yaml, source: "kiln.yml")
+        } catch {
+            #expect(error.message.hasPrefix(message), "\(error.message)")
+        }
+    }
+
+    @Test func aMissingFileSaysHowToMakeOne() {
+        do {
+            _ = try Configuration(path: "/nonexistent/kiln.yml", environment: [:])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message == "Unable to read '/nonexistent/kiln.yml': create it with the keys in README.md, \"kiln.yml\"")
+        }
+    }
+}
