@@ -376,10 +376,10 @@ public struct BatchRunner: Sendable {
         ])
         var root: [String: FileDAGBuilder.Entry] = [
             "manifest.json": try importer.add(bytes: try batchManifest.canonicalBytes(), into: blockstore),
-            "tokens": try importer.directory(tokens, into: blockstore),
+            "tokens": try importer.groupedDirectory(tokens, into: blockstore, path: "tokens"),
             "templates": try importer.directory(templates, into: blockstore),
         ]
-        if !provenance.isEmpty { root["provenance"] = try importer.directory(provenance, into: blockstore) }
+        if !provenance.isEmpty { root["provenance"] = try importer.groupedDirectory(provenance, into: blockstore, path: "provenance") }
         let rootEntry = try importer.directory(root, into: blockstore)
         summary.root = rootEntry.cid
 

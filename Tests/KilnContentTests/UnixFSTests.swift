@@ -103,6 +103,37 @@ struct UnixFSTests {
         #expect(throws: Never.self) { try Importer().directory(entries) }
     }
 
+    @Test func groupedDirectoriesHoldAnyNumberOfEntriesAsPlainDirectories() throws {
+        let store = MemoryBlockstore()
+        let importer = Importer()
+        var entries: [String: FileDAGBuilder.Entry] = [:]
+        for index in 0..<8_000 { entries["31337-0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed-\(index)"] = try importer.add(bytes: Array("\(index)".utf8), into: store) }
+        let root = try importer.groupedDirectory(entries, into: store, path: "tokens")
+        // Walk it: every directory under the threshold, every entry found once, under its own name, in name order.
+        let reader = UnixFSReader(blockstore: store)
+        var found: [String] = []
+        func walk(_ cid: CID) throws {
+            let links = try reader.list(cid)
+            #expect(links.reduce(0) { $0 + $1.name.utf8.count + $1.cid.bytes.count } <= ImportProfile.hamtThreshold)
+            for link in links {
+                if try reader.isDirectory(link.cid) {
+                    let bounds = link.name.split(separator: "_")
+                    try walk(link.cid)
+                    #expect(bounds.count == 2 && found.last == String(bounds[1]), "a group is named FIRST_LAST")
+                } else {
+                    #expect(link.cid == entries[link.name]?.cid)
+                    found.append(link.name)
+                }
+            }
+        }
+        try walk(root.cid)
+        #expect(found.count == entries.count && Set(found).count == entries.count)
+        #expect(found == found.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        // Small enough for one directory: exactly what directory() gives.
+        let few = Dictionary(uniqueKeysWithValues: entries.prefix(50).map { ($0.key, $0.value) })
+        #expect(try importer.groupedDirectory(few).cid == importer.directory(few).cid)
+    }
+
     @Test func refusesSymbolicLinksAndMissingPaths() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -5,7 +5,7 @@
 #   2. a no-change batch over a store of M tokens (default 10000), published once with the same template less
 #      its inference layer (so building that store takes minutes, not an hour; a no-change batch does no
 #      inference and no rendering either way).
-#   scripts/bench/batch_bench.sh [N] [M]        # work folder: .bench-batch/ (git-ignored)
+#   scripts/bench/batch_bench.sh [N] [M]        # work folder: .bench-batch/ (git-ignored); N = 0 skips part 1
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -43,9 +43,11 @@ assert summary["exitCode"] == 0, summary
 PY
 }
 
-site full "$full" "$root/templates/forge-knights"
-batch full "full batch, $full tokens (inference + quorum + render + publish)" "$full"
-batch full "no-change batch, $full tokens" "$full"
+if [ "$full" -gt 0 ]; then  # N = 0 skips part 1
+    site full "$full" "$root/templates/forge-knights"
+    batch full "full batch, $full tokens (inference + quorum + render + publish)" "$full"
+    batch full "no-change batch, $full tokens" "$full"
+fi
 
 mkdir -p "$work/plain"
 cp -r templates/forge-knights "$work/plain/template"

@@ -54,6 +54,41 @@ public struct Importer: Sendable {
         try directory(entries, path: path) { cid, block throws(ContentError) in try blockstore?.put(block, cid: cid) }
     }
 
+    /// Like ``directory(_:into:path:)``, but at any size: when the entries would pass kubo's HAMT threshold they
+    /// are split, in name order, into sub-directories named `FIRST_LAST` (the first and last name they hold),
+    /// each well under the threshold, and so on up until one directory holds them all. Kiln uses it for a batch's
+    /// `tokens/`, which can hold any number of tokens; every directory stays a plain UnixFS directory, so any
+    /// IPFS implementation reads it and kubo gives the same CIDs for the same folders.
+    public func groupedDirectory(_ entries: [String: FileDAGBuilder.Entry], into blockstore: (any Blockstore)? = nil, path: String = "<directory>")
+        throws(ContentError) -> FileDAGBuilder.Entry
+    {
+        func cost(_ name: String, _ entry: FileDAGBuilder.Entry) -> Int { name.utf8.count + entry.cid.bytes.count }
+        if entries.reduce(0, { $0 + cost($1.key, $1.value) }) <= ImportProfile.hamtThreshold {
+            return try directory(entries, into: blockstore, path: path)
+        }
+        let names = entries.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let budget = ImportProfile.hamtThreshold / 2
+        var groups: [String: FileDAGBuilder.Entry] = [:]
+        var group: [String: FileDAGBuilder.Entry] = [:]
+        var first = "", last = "", size = 0
+        func close() throws(ContentError) {
+            guard !group.isEmpty else { return }
+            groups["\(first)_\(last)"] = try directory(group, into: blockstore, path: "\(path)/\(first)_\(last)")
+            group = [:]
+            size = 0
+        }
+        for name in names {
+            let entry = entries[name]!
+            if size + cost(name, entry) > budget { try close() }
+            if group.isEmpty { first = name }
+            group[name] = entry
+            last = name
+            size += cost(name, entry)
+        }
+        try close()
+        return try groupedDirectory(groups, into: blockstore, path: path)
+    }
+
     // MARK: - Implementation
 
     private func add(path: String, store: @escaping (CID, [UInt8]) throws(ContentError) -> Void) throws(ContentError) -> FileDAGBuilder.Entry {
