@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "KilnInference", targets: ["KilnInference"]),
         .library(name: "KilnAVS", targets: ["KilnAVS"]),
         .library(name: "KilnStore", targets: ["KilnStore"]),
+        .library(name: "KilnChain", targets: ["KilnChain"]),
         .library(name: "KilnPipeline", targets: ["KilnPipeline"]),
     ],
     dependencies: [
@@ -106,9 +107,17 @@ let package = Package(
             dependencies: ["KilnCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
+            name: "KilnChain",
+            dependencies: [
+                "KilnCore", .product(name: "BigInt", package: "BigInt"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "KilnPipeline",
             dependencies: [
-                "KilnCore", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference", "KilnAVS",
+                "KilnCore", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference", "KilnAVS", "KilnChain",
                 .product(name: "BigInt", package: "BigInt"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -176,6 +185,10 @@ let package = Package(
         .testTarget(
             name: "KilnPipelineTests",
             dependencies: ["KilnPipeline", "KilnContent", "KilnCore", "KilnImage", "KilnTesting"]
+        ),
+        .testTarget(
+            name: "KilnChainTests",
+            dependencies: ["KilnChain", "KilnCore", "KilnTesting"]
         ),
         .testTarget(
             name: "kilnTests",

@@ -5,6 +5,7 @@ internal import Foundation
 public import KilnAVS
 public import KilnContent
 public import KilnCore
+internal import KilnChain
 internal import KilnImage
 internal import KilnInference
 public import KilnStore
@@ -48,6 +49,8 @@ public struct SyncReport: Sendable {
     public var changed = 0
     public var queued = 0
     public var problems: [String] = []
+    /// What happened that is not a problem (a reorganisation within the confirmations).
+    public var notes: [String] = []
 }
 
 public struct BatchSummary: Sendable {
@@ -138,14 +141,41 @@ public struct BatchRunner: Sendable {
             withIntermediateDirectories: true)
         let store = try SQLiteStore(path: configuration.store)
         let file = eventsFile ?? configuration.eventsFile
-        let source = try file.map { try FileEventSource(path: $0, skippingMalformed: true) }
+        let source: (any EventSource)?
+        var problems: [String] = []
+        if let url = configuration.rpcURL, eventsFile == nil {
+            var rpc = EthereumRPC(url: url)
+            rpc.client.timeout = .seconds(Int64(configuration.nodeTimeout.rounded(.up)))
+            source = JSONRPCEventSource(
+                rpc: rpc, contracts: configuration.contracts.map(\.address), confirmations: configuration.confirmations, fromBlock: configuration.fromBlock)
+        } else if let file {
+            let fileSource = try FileEventSource(path: file, skippingMalformed: true)
+            problems = fileSource.problems
+            source = fileSource
+        } else {
+            source = nil
+        }
         var runner = try BatchRunner(
             configuration: configuration, store: store, source: source, registry: try FileOperatorRegistry(path: configuration.operatorsFile))
-        runner.inputProblems = source?.problems ?? []
+        runner.inputProblems = problems
         return runner
     }
 
     // MARK: - Sync
+
+    /// When the chain no longer has the cursor's block, the newest recorded block it still has (the common
+    /// ancestor), or block 0 with a zero hash when none is left; nil when the cursor's block is still there.
+    func reorgAncestor(_ source: any EventSource, cursor: (block: UInt64, hash: Bytes32)) async throws -> (block: UInt64, hash: Bytes32)? {
+        guard let now = try await source.currentHashes(of: [cursor.block]), now[cursor.block] != cursor.hash else { return nil }
+        var below = cursor.block
+        while true {
+            let recorded = try store.blockHashes(chainId: configuration.chainId, below: below, limit: 64)
+            guard let last = recorded.last else { return (0, .zero) }
+            let current = try await source.currentHashes(of: recorded.map(\.block)) ?? [:]
+            if let common = recorded.first(where: { current[$0.block] == $0.hash }) { return common }
+            below = last.block
+        }
+    }
 
     /// Reads new logs into the store, folds the state of every token they touch (every token of a contract whose
     /// template changed), and queues a job for each token whose state or template is new.
@@ -153,11 +183,27 @@ public struct BatchRunner: Sendable {
         var report = SyncReport()
         report.problems = inputProblems
         let chainId = configuration.chainId
-        var cursor = try store.cursor(chainId: chainId)
+        // A zero hash is the cursor a reorg below every recorded block leaves: start again from the beginning.
+        var cursor = try store.cursor(chainId: chainId).flatMap { $0.hash == .zero ? nil : $0 }
         let watched = Set(configuration.contracts.map(\.address))
         var unknown: [Address: Int] = [:]
+        var reorganised = false
+        if let rpcSource = source as? JSONRPCEventSource { try await rpcSource.check(chainId: chainId) }
+        if let source, let current = cursor, let ancestor = try await reorgAncestor(source, cursor: current) {
+            // The chain no longer has the block the cursor is at: its logs after the common ancestor are gone.
+            try store.rewind(chainId: chainId, to: ancestor.block, hash: ancestor.hash)
+            cursor = ancestor.hash == .zero ? nil : ancestor
+            reorganised = true
+            let depth = current.block - ancestor.block
+            report.notes.append("reorg: the chain replaced blocks \(ancestor.block + 1)…\(current.block); their logs are marked removed and every token is folded again")
+            if depth > configuration.confirmations {
+                report.problems.append(
+                    "a reorg of \(depth) block(s) (\(ancestor.block + 1)…\(current.block)) is deeper than confirmations (\(configuration.confirmations)): media published from those blocks were re-queued")
+            }
+        }
         if let source {
-            while let batch = try await source.nextBatch(after: cursor?.block, limit: 10_000) {
+            let range: UInt64 = source is JSONRPCEventSource ? configuration.blockRange : 10_000
+            while let batch = try await source.nextBatch(after: cursor?.block, limit: range) {
                 let kept = batch.logs.filter { log in
                     if watched.contains(log.address) { return true }
                     unknown[log.address, default: 0] += 1
@@ -180,7 +226,7 @@ public struct BatchRunner: Sendable {
             }
             guard let deployment = deployments[contract.address] else { continue }
             let mark = try store.foldMark(chainId: chainId, contract: contract.address)
-            let templateChanged = mark?.templateHash != deployment.templateHash
+            let templateChanged = mark?.templateHash != deployment.templateHash || reorganised
             let foldedThrough = templateChanged ? nil : mark?.block
             if !templateChanged, let foldedThrough, foldedThrough >= head { continue }
             let logs = try store.logs(chainId: chainId, contract: contract.address)
@@ -208,6 +254,11 @@ public struct BatchRunner: Sendable {
             }
             for id in touched.sorted() {
                 let token = TokenKey(chainId: chainId, contract: contract.address, tokenId: String(id))
+                guard byToken[id] != nil else {
+                    // Every log of this token was removed by a reorg: nothing on chain draws it any more.
+                    report.problems.append("\(token): no event names it after the reorg; its published media stay as they were")
+                    continue
+                }
                 do {
                     let traits = try deployment.template.fold(byToken[id] ?? [], token: TokenRef(contract: contract.address, id: id))
                     let (json, hash) = try deployment.template.stateJSON(traits)

@@ -12,7 +12,8 @@ internal import Yams
 /// chainId: 31337
 /// store: kiln-data/kiln.sqlite       # SQLite database (created)
 /// out: kiln-data/out                 # blocks/, batch-<n>.car, batch-<n>-sheet.png, manifest.json
-/// events: {file: events.jsonl}       # recorded eth_getLogs objects, one per line
+/// events: {file: events.jsonl}       # recorded eth_getLogs objects, one per line, or
+///                                    # {rpc: http://127.0.0.1:8545, fromBlock: 0, blockRange: 2000}
 /// confirmations: 0
 /// contracts:
 ///   - {address: "0x…", template: templates/forge-knights}
@@ -35,6 +36,12 @@ public struct Configuration: Sendable {
     public var store: String
     public var out: String
     public var eventsFile: String?
+    /// A node's JSON-RPC URL to read logs from (`events: {rpc: URL, fromBlock: N}`), instead of a file.
+    public var rpcURL: String?
+    /// The first block read from `rpcURL` when the store has none yet (the collection's deployment block).
+    public var fromBlock: UInt64 = 0
+    /// How many blocks one `eth_getLogs` covers at most (halved when the node says it is too many results).
+    public var blockRange: UInt64 = 2_000
     public var confirmations: UInt64 = 0
     public var contracts: [Contract]
     public var operatorsFile: String
@@ -56,7 +63,7 @@ public struct Configuration: Sendable {
         "chainId", "store", "out", "events", "confirmations", "contracts", "operators", "publish", "concurrency", "nodeTimeout", "leaseSeconds",
     ]
 
-    /// Reads `path`; then applies `KILN_STORE`, `KILN_OUT`, `KILN_EVENTS`, `KILN_OPERATORS`, `KILN_CONCURRENCY` from
+    /// Reads `path`; then applies `KILN_STORE`, `KILN_OUT`, `KILN_EVENTS`, `KILN_RPC`, `KILN_OPERATORS`, `KILN_CONCURRENCY` from
     /// `environment`.
     public init(path: String, environment: [String: String]) throws(PipelineError) {
         guard let bytes = try? FileBytes.read(path, limit: 1 << 20) else {
@@ -107,10 +114,36 @@ public struct Configuration: Sendable {
         guard let operators = environment["KILN_OPERATORS"] ?? operatorsEntry else { throw fail("'operators' must be {file: operators.yml}") }
         let storeEntry = try text("store", map["store"]) ?? "kiln-data/kiln.sqlite"
         let outEntry = try text("out", map["out"]) ?? "kiln-data/out"
-        let eventsEntry = try file("events").map(resolve)
+        var eventsEntry: String?
+        var rpcEntry: String?
+        if let value = map["events"] {
+            if let nested = value as? [String: Any], let url = nested["rpc"] {
+                for key in nested.keys.sorted() where !["rpc", "fromBlock", "blockRange"].contains(key) {
+                    throw fail("events: unknown key '\(key)' (an rpc source takes rpc, fromBlock, blockRange)")
+                }
+                guard let url = url as? String, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    throw fail("events.rpc must be an http:// or https:// JSON-RPC URL")
+                }
+                rpcEntry = url
+            } else {
+                eventsEntry = try file("events").map(resolve)
+            }
+        }
         self.init(
             store: environment["KILN_STORE"] ?? resolve(storeEntry), out: environment["KILN_OUT"] ?? resolve(outEntry),
             eventsFile: environment["KILN_EVENTS"] ?? eventsEntry, contracts: contracts, operatorsFile: operators)
+        rpcURL = environment["KILN_EVENTS"] == nil ? environment["KILN_RPC"] ?? rpcEntry : nil
+        if rpcURL != nil && environment["KILN_RPC"] != nil { eventsFile = nil }
+        if let nested = map["events"] as? [String: Any] {
+            if let value = nested["fromBlock"] {
+                guard let block = value as? Int, block >= 0 else { throw fail("events.fromBlock must be a block number") }
+                fromBlock = UInt64(block)
+            }
+            if let value = nested["blockRange"] {
+                guard let range = value as? Int, range > 0 else { throw fail("events.blockRange must be a number of blocks > 0") }
+                blockRange = UInt64(range)
+            }
+        }
         if let value = map["chainId"] {
             guard let id = value as? Int, id > 0 else { throw fail("'chainId' must be a positive whole number") }
             chainId = UInt64(id)

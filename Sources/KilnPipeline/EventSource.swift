@@ -2,11 +2,19 @@
 
 public import KilnCore
 
-/// Where a batch gets new logs: a file of recorded logs now, JSON-RPC `eth_getLogs` (the chain issue) later.
+/// Where a batch gets new logs: a file of recorded logs (``FileEventSource``) or a node's `eth_getLogs`
+/// (``JSONRPCEventSource``).
 public protocol EventSource: Sendable {
     /// The next logs after `block` (exclusive), at most up to `limit` blocks further, and the block reached.
     /// Returns `nil` when there is nothing new.
     func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (logs: [EventLog], through: (block: UInt64, hash: Bytes32))?
+    /// The hashes the chain has now for `blocks` (absent: no such block), to detect a reorganisation; a source
+    /// that cannot tell (a file) returns nil.
+    func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]?
+}
+
+extension EventSource {
+    public func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]? { nil }
 }
 
 /// An error of the pipeline, with where it happened (`file:line` for input files).

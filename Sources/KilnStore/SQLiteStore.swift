@@ -106,7 +106,7 @@ public final class SQLiteStore: Store {
                 try db.execute(
                     sql: """
                         INSERT INTO events (chain_id, contract, block_number, block_hash, transaction_hash, log_index, topics, data, removed)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain_id, block_hash, log_index) DO NOTHING
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain_id, block_hash, log_index) DO UPDATE SET removed = excluded.removed
                         """,
                     arguments: [
                         Int64(chainId), log.address.lowercased, Int64(block), hash.hex, log.transactionHash?.hex, Int64(index),
@@ -124,6 +124,23 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "UPDATE events SET removed = 1 WHERE chain_id = ? AND block_number > ?", arguments: [Int64(chainId), Int64(block)])
             try db.execute(
                 sql: "UPDATE chain_cursor SET block_number = ?, block_hash = ? WHERE chain_id = ?", arguments: [Int64(block), hash.hex, Int64(chainId)])
+        }
+    }
+
+    public func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) throws(StoreError) -> [(block: UInt64, hash: Bytes32)] {
+        try read("read the recorded block hashes") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT block_number, block_hash FROM events WHERE chain_id = ? AND block_number < ? AND removed = 0
+                    ORDER BY block_number DESC LIMIT ?
+                    """,
+                arguments: [Int64(chainId), Int64(clamping: block), limit]
+            ).map { row in
+                let number: Int64 = row["block_number"]
+                let hash: String = row["block_hash"]
+                return (UInt64(number), try Bytes32(hex: hash))
+            }
         }
     }
 

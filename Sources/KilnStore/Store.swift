@@ -96,10 +96,14 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 public protocol Store: Sendable {
     /// The last block whose logs are recorded for `chainId`, and its hash.
     func cursor(chainId: UInt64) throws(StoreError) -> (block: UInt64, hash: Bytes32)?
-    /// Records logs and moves the cursor, atomically. A log seen before (same block hash and index) is ignored.
+    /// Records logs and moves the cursor, atomically. A log seen before (same block hash and index) takes the new
+    /// `removed` flag (a block that comes back after a reorganisation, or a node's `removed: true`).
     func record(_ logs: [EventLog], chainId: UInt64, cursor: (block: UInt64, hash: Bytes32)) throws(StoreError)
     /// Marks every log of the blocks after `block` as removed (a reorganisation) and rewinds the cursor.
     func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) throws(StoreError)
+    /// The distinct (block, hash) pairs of recorded, not removed logs below `block`, newest first: where to look
+    /// for the common ancestor after a reorganisation.
+    func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) throws(StoreError) -> [(block: UInt64, hash: Bytes32)]
     /// The logs of `contract` that are not removed, in chain order.
     func logs(chainId: UInt64, contract: Address) throws(StoreError) -> [EventLog]
 

@@ -11,6 +11,7 @@ public enum PythonBench {
     /// An error that says what went wrong and how to fix it (for a missing venv: how to create it).
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The package root: the nearest folder above this source file that holds `Package.swift`.

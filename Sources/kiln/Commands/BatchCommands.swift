@@ -250,11 +250,12 @@ final class Reporter: Sendable {
             emit([
                 "event": "synced", "logs": .number(report.newLogs), "through": report.through.map { .number($0) } ?? .null,
                 "refolded": .number(report.refolded), "changed": .number(report.changed), "queued": .number(report.queued),
-                "problems": .array(report.problems.map { .string($0) }),
+                "problems": .array(report.problems.map { .string($0) }), "notes": .array(report.notes.map { .string($0) }),
             ])
         } else {
             print("sync: \(report.newLogs) new log(s)\(report.through.map { " through block \($0)" } ?? ""), \(report.refolded) token(s) folded, "
                 + "\(report.changed) changed, \(report.queued) job(s) queued")
+            for note in report.notes { print("note: \(note)") }
             for problem in report.problems { FileHandle.standardError.write(Data("problem: \(problem)\n".utf8)) }
         }
     }

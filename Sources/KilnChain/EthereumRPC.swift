@@ -1,0 +1,101 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import KilnCore
+
+/// The Ethereum JSON-RPC calls Kiln reads the chain with, typed and validated.
+public struct EthereumRPC: Sendable {
+    public var client: JSONRPCClient
+    /// The most results one `eth_getLogs` may return before the range is halved (many nodes refuse 10 000).
+    public var maxLogsPerCall = 10_000
+
+    public init(client: JSONRPCClient) { self.client = client }
+    public init(url: String) { client = JSONRPCClient(url: url) }
+
+    public func chainId() async throws(ChainError) -> UInt64 {
+        try Self.quantity(try await client.call("eth_chainId"), "eth_chainId")
+    }
+
+    public func blockNumber() async throws(ChainError) -> UInt64 {
+        try Self.quantity(try await client.call("eth_blockNumber"), "eth_blockNumber")
+    }
+
+    /// The hash of block `number` on the node's current chain, or nil when it has no such block.
+    public func blockHash(_ number: UInt64) async throws(ChainError) -> Bytes32? {
+        let block = try await client.call("eth_getBlockByNumber", [.string(Hex.quantity(number)), false])
+        if block == .null { return nil }
+        guard let text = block["hash"]?.stringValue, let hash = try? Bytes32(hex: text) else {
+            throw ChainError(.malformed, "eth_getBlockByNumber(\(number)): no block hash in the answer")
+        }
+        if let reported = block["number"]?.stringValue, (try? Hex.parseQuantity(reported)) != number {
+            throw ChainError(.malformed, "eth_getBlockByNumber(\(number)): the node answered with block \(reported)")
+        }
+        return hash
+    }
+
+    /// Hashes of several blocks in one batch request.
+    public func blockHashes(_ numbers: [UInt64]) async throws(ChainError) -> [UInt64: Bytes32] {
+        let answers = try await client.batch(numbers.map { ("eth_getBlockByNumber", [.string(Hex.quantity($0)), false]) })
+        var hashes: [UInt64: Bytes32] = [:]
+        for (number, block) in zip(numbers, answers) where block != .null {
+            guard let text = block["hash"]?.stringValue, let hash = try? Bytes32(hex: text) else {
+                throw ChainError(.malformed, "eth_getBlockByNumber(\(number)): no block hash in the answer")
+            }
+            hashes[number] = hash
+        }
+        return hashes
+    }
+
+    /// The logs of `addresses` in blocks `from…to`, asking for smaller ranges when the node says a range has
+    /// too many results. Every log is validated (a hostile answer is an error naming the log).
+    public func logs(addresses: [Address], from: UInt64, to: UInt64) async throws(ChainError) -> [EventLog] {
+        guard from <= to else { return [] }
+        let filter: JSONValue = [
+            "address": .array(addresses.map { .string($0.lowercased) }), "fromBlock": .string(Hex.quantity(from)),
+            "toBlock": .string(Hex.quantity(to)),
+        ]
+        let answer: JSONValue
+        do {
+            answer = try await client.call("eth_getLogs", [filter])
+        } catch where Self.isTooManyResults(error) && from < to {
+            let middle = from + (to - from) / 2
+            return try await logs(addresses: addresses, from: from, to: middle) + logs(addresses: addresses, from: middle + 1, to: to)
+        }
+        guard case .array(let items) = answer else { throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): the answer is not an array") }
+        if items.count > maxLogsPerCall && from < to {
+            let middle = from + (to - from) / 2
+            return try await logs(addresses: addresses, from: from, to: middle) + logs(addresses: addresses, from: middle + 1, to: to)
+        }
+        var logs: [EventLog] = []
+        logs.reserveCapacity(items.count)
+        let wanted = Set(addresses)
+        for (index, item) in items.enumerated() {
+            let log: EventLog
+            do { log = try EventLog(json: item) } catch {
+                throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): log \(index): \(error.message)")
+            }
+            guard let block = log.blockNumber, log.blockHash != nil, log.logIndex != nil, (from...to).contains(block) else {
+                throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): log \(index) lacks a block number, hash or index in the range asked")
+            }
+            guard wanted.contains(log.address) else {
+                throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): log \(index) is of \(log.address.checksummed), which was not asked for")
+            }
+            logs.append(log)
+        }
+        return logs.sorted { ($0.blockNumber!, $0.logIndex!) < ($1.blockNumber!, $1.logIndex!) }
+    }
+
+    /// Whether a node refused `eth_getLogs` for returning too much (geth, Erigon, Infura, Alchemy phrase it differently).
+    static func isTooManyResults(_ error: ChainError) -> Bool {
+        guard case .rpc(let code) = error.code else { return false }
+        let text = error.message.lowercased()
+        return code == -32005 || text.contains("too many") || text.contains("more than") || text.contains("limit exceeded")
+            || text.contains("range") && text.contains("large")
+    }
+
+    static func quantity(_ value: JSONValue, _ method: String) throws(ChainError) -> UInt64 {
+        guard let text = value.stringValue, let number = try? Hex.parseQuantity(text, as: UInt64.self) else {
+            throw ChainError(.malformed, "\(method): expected a hex quantity, got \(value)")
+        }
+        return number
+    }
+}

@@ -1,0 +1,173 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import AsyncHTTPClient
+internal import BigInt
+internal import Foundation
+public import KilnCore
+internal import NIOCore
+internal import NIOHTTP1
+internal import Synchronization
+
+/// What went wrong talking to a node: the transport, the node's own JSON-RPC error, or an answer that is not
+/// what the method returns.
+public struct ChainError: Error, CustomStringConvertible, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// Connection refused, timeout, HTTP 429 or 5xx: worth retrying.
+        case transport
+        /// A JSON-RPC error object from the node, with its code.
+        case rpc(Int)
+        /// The answer is not JSON-RPC, has another id, or has the wrong shape.
+        case malformed
+    }
+    public var code: Code
+    public var message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// JSON-RPC 2.0 over HTTP (async-http-client): one call or a batch, with a timeout per request, retries with
+/// backoff on transport errors and HTTP 429/5xx, and bounded answers (a hostile node gets an error, never a
+/// crash or an unbounded allocation).
+public struct JSONRPCClient: Sendable {
+    public let url: String
+    public var timeout: Duration = .seconds(20)
+    public var retries = 3
+    public var maxResponseBytes = 64 << 20
+    private let http: HTTPClient
+
+    public init(url: String, http: HTTPClient = .shared) {
+        self.url = url
+        self.http = http
+    }
+
+    /// Calls `method` and returns its `result`.
+    public func call(_ method: String, _ params: [JSONValue] = []) async throws(ChainError) -> JSONValue {
+        let answer = try await send(.object(["jsonrpc": "2.0", "id": 1, "method": .string(method), "params": .array(params)]))
+        return try Self.result(of: answer, id: 1, method: method)
+    }
+
+    /// Calls every `(method, params)` in one HTTP request; results in the same order.
+    public func batch(_ calls: [(method: String, params: [JSONValue])]) async throws(ChainError) -> [JSONValue] {
+        guard !calls.isEmpty else { return [] }
+        let request = JSONValue.array(calls.enumerated().map { index, call in
+            .object(["jsonrpc": "2.0", "id": .number(index + 1), "method": .string(call.method), "params": .array(call.params)])
+        })
+        guard case .array(let answers) = try await send(request), answers.count == calls.count else {
+            throw ChainError(.malformed, "\(url): a batch of \(calls.count) calls was not answered by an array of \(calls.count)")
+        }
+        var byId: [BigInt: JSONValue] = [:]
+        for answer in answers {
+            guard let id = answer["id"]?.integerValue else { throw ChainError(.malformed, "\(url): a batch answer has no numeric id") }
+            byId[id] = answer
+        }
+        var results: [JSONValue] = []
+        for (index, call) in calls.enumerated() {
+            guard let answer = byId[BigInt(index + 1)] else { throw ChainError(.malformed, "\(url): no answer for \(call.method) in the batch") }
+            results.append(try Self.result(of: answer, id: index + 1, method: call.method))
+        }
+        return results
+    }
+
+    static func result(of answer: JSONValue, id: Int, method: String) throws(ChainError) -> JSONValue {
+        guard case .object(let members) = answer, members["jsonrpc"]?.stringValue == "2.0" else {
+            throw ChainError(.malformed, "\(method): the answer is not a JSON-RPC 2.0 object")
+        }
+        guard members["id"]?.integerValue == BigInt(id) else { throw ChainError(.malformed, "\(method): the answer has another id") }
+        if let error = members["error"], error != .null {
+            let code = error["code"]?.integerValue.flatMap { Int(exactly: $0) } ?? 0
+            let message = error["message"]?.stringValue ?? "no message"
+            throw ChainError(.rpc(code), "\(method): \(message) (JSON-RPC error \(code))")
+        }
+        guard let result = members["result"] else { throw ChainError(.malformed, "\(method): the answer has neither result nor error") }
+        return result
+    }
+
+    private func send(_ body: JSONValue) async throws(ChainError) -> JSONValue {
+        let bytes: [UInt8]
+        do { bytes = try body.canonicalBytes() } catch { throw ChainError(.malformed, "unable to encode the request: \(error.message)") }
+        var attempt = 0
+        while true {
+            do {
+                return try await post(bytes)
+            } catch where error.code == .transport && attempt < retries {
+                attempt += 1
+                try? await Task.sleep(for: .milliseconds(100 << attempt))
+            }
+        }
+    }
+
+    /// One request, bounded by ``timeout`` even when the HTTP client's own deadline is not honoured (after a
+    /// refused connection async-http-client can hold a request in its connection pool's backoff).
+    private func post(_ body: [UInt8]) async throws(ChainError) -> JSONValue {
+        let outcome = Outcome()
+        let request = Task {
+            do throws(ChainError) {
+                outcome.finish(.success(try await postOnce(body)))
+            } catch {
+                outcome.finish(.failure(error))
+            }
+        }
+        let timer = Task { [timeout, url] in
+            try? await Task.sleep(for: timeout)
+            outcome.finish(.failure(ChainError(.transport, "\(url): no answer within \(timeout)")))
+        }
+        let result = await outcome.value
+        request.cancel()
+        timer.cancel()
+        return try result.get()
+    }
+
+    private func postOnce(_ body: [UInt8]) async throws(ChainError) -> JSONValue {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let status: UInt
+        let bytes: [UInt8]
+        do {
+            let seconds = timeout.components.seconds
+            let response = try await http.execute(request, timeout: .seconds(seconds))
+            status = response.status.code
+            bytes = Array(buffer: try await response.body.collect(upTo: maxResponseBytes))
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            throw ChainError(.malformed, "\(url): the answer is larger than \(maxResponseBytes) bytes")
+        } catch {
+            throw ChainError(.transport, "\(url): \(error)")
+        }
+        if status == 429 || status >= 500 { throw ChainError(.transport, "\(url): HTTP \(status)") }
+        guard status == 200 else { throw ChainError(.malformed, "\(url): HTTP \(status)") }
+        do { return try JSONValue.parse(bytes: bytes) } catch { throw ChainError(.malformed, "\(url): the answer is not JSON: \(error.message)") }
+    }
+}
+
+/// The first result of a race between a request and its timer.
+private final class Outcome: Sendable {
+    private let state = Mutex<(result: Result<JSONValue, ChainError>?, waiter: CheckedContinuation<Result<JSONValue, ChainError>, Never>?)>((nil, nil))
+
+    func finish(_ result: Result<JSONValue, ChainError>) {
+        let waiter = state.withLock { state -> CheckedContinuation<Result<JSONValue, ChainError>, Never>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: result)
+    }
+
+    var value: Result<JSONValue, ChainError> {
+        get async {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Result<JSONValue, ChainError>? in
+                    if let result = state.result { return result }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import KilnChain
+public import KilnCore
+
+/// Logs from a node's JSON-RPC: `eth_getLogs` over block ranges of the watched contracts, only up to
+/// `head - confirmations`, with each range's last block hash so the next run can tell whether the chain
+/// it built on is still there.
+public struct JSONRPCEventSource: EventSource {
+    public let rpc: EthereumRPC
+    public let contracts: [Address]
+    public let confirmations: UInt64
+    /// The first block to read when the store has no cursor yet (the collection's deployment block).
+    public let fromBlock: UInt64
+
+    public init(rpc: EthereumRPC, contracts: [Address], confirmations: UInt64, fromBlock: UInt64) {
+        self.rpc = rpc
+        self.contracts = contracts
+        self.confirmations = confirmations
+        self.fromBlock = fromBlock
+    }
+
+    /// Checks that the node serves `chainId`.
+    public func check(chainId: UInt64) async throws(PipelineError) {
+        let served: UInt64
+        do { served = try await rpc.chainId() } catch { throw PipelineError("\(rpc.client.url): \(error.message)") }
+        guard served == chainId else {
+            throw PipelineError("\(rpc.client.url) serves chain \(served), but kiln.yml says chainId \(chainId)")
+        }
+    }
+
+    public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (logs: [EventLog], through: (block: UInt64, hash: Bytes32))? {
+        do {
+            let head = try await rpc.blockNumber()
+            guard head >= confirmations else { return nil }
+            let safe = head - confirmations
+            let start = block.map { $0 + 1 } ?? fromBlock
+            guard start <= safe else { return nil }
+            let end = min(safe, start + max(1, limit) - 1)
+            let logs = try await rpc.logs(addresses: contracts, from: start, to: end)
+            guard let hash = try await rpc.blockHash(end) else { throw PipelineError("\(rpc.client.url): block \(end) vanished while reading it") }
+            return (logs, (end, hash))
+        } catch let error as ChainError {
+            throw PipelineError("\(rpc.client.url): \(error.message)")
+        } catch let error as PipelineError {
+            throw error
+        } catch {
+            throw PipelineError("\(rpc.client.url): \(error)")
+        }
+    }
+
+    public func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]? {
+        do { return try await rpc.blockHashes(blocks) } catch { throw PipelineError("\(rpc.client.url): \(error.message)") }
+    }
+}
