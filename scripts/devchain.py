@@ -36,7 +36,7 @@ class RPCError(Exception):
 
 
 def quantity(value):
-    return hex(value)
+    return value if isinstance(value, str) else hex(value)
 
 
 def data(value):

@@ -50,6 +50,17 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func eventsFromANode() throws {
+        let configuration = try Configuration(
+            yaml: Self.minimal + "\nevents: {rpc: \"http://127.0.0.1:8545\", fromBlock: 100, blockRange: 500}\nconfirmations: 12", source: "/srv/kiln.yml")
+        #expect(configuration.rpcURL == "http://127.0.0.1:8545" && configuration.eventsFile == nil)
+        #expect(configuration.fromBlock == 100 && configuration.blockRange == 500 && configuration.confirmations == 12)
+        let file = try Configuration(yaml: Self.minimal + "\nevents: {file: e.jsonl}", source: "/srv/kiln.yml", environment: ["KILN_RPC": "https://rpc.example"])
+        #expect(file.rpcURL == "https://rpc.example" && file.eventsFile == nil, "KILN_RPC overrides an events file")
+        #expect(throws: PipelineError.self) { try Configuration(yaml: Self.minimal + "\nevents: {rpc: \"ws://x\"}", source: "k.yml") }
+        #expect(throws: PipelineError.self) { try Configuration(yaml: Self.minimal + "\nevents: {rpc: \"http://x\", from: 3}", source: "k.yml") }
+    }
+
     @Test func aMissingFileSaysHowToMakeOne() {
         do {
             _ = try Configuration(path: "/nonexistent/kiln.yml", environment: [:])

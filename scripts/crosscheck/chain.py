@@ -6,8 +6,9 @@
 Reads one JSON request on stdin, prints one JSON answer:
   {"op": "deploy", "url", "keyFile"}                      → {"address", "block"}  (KilnNFT; owner key 0, publisher key 1)
   {"op": "transact", "url", "keyFile", "contract", "calls": [{"fn", "args", "from": key index}]}
+                                                          ({"account": N} in args is key N's address)
                                                           → {"blocks": [block of each call]}
-  {"op": "call", "url", "contract", "fn", "args"}         → {"result"}
+  {"op": "call", "url", "contract", "calls": [{"fn", "args"}]}  → {"results"}  (views, in one process)
   {"op": "rpc", "url", "method", "params"}                → {"result"}
 """
 import json
@@ -66,7 +67,7 @@ def main():
         blocks = []
         for call in request["calls"]:
             account = accounts[call.get("from", 0)]
-            args = [Web3.to_checksum_address(a) if isinstance(a, str) and a.startswith("0x") and len(a) == 42 else a for a in call["args"]]
+            args = [accounts[a["account"]].address if isinstance(a, dict) else a for a in call["args"]]
             tx = getattr(contract.functions, call["fn"])(*args).build_transaction({"from": account.address, "gas": 500_000})
             receipt = send(w3, account, {k: v for k, v in tx.items() if k in ("from", "to", "data")})
             blocks.append(receipt["blockNumber"])
@@ -74,7 +75,11 @@ def main():
     elif op == "call":
         abi, _ = compiled("KilnNFT.vy")
         contract = w3.eth.contract(address=Web3.to_checksum_address(request["contract"]), abi=abi)
-        answer = {"result": getattr(contract.functions, request["fn"])(*request.get("args", [])).call()}
+        results = []
+        for call in request["calls"]:
+            result = getattr(contract.functions, call["fn"])(*call.get("args", [])).call()
+            results.append(result.lower() if isinstance(result, str) else result)
+        answer = {"results": results}
     elif op == "rpc":
         response = w3.provider.make_request(request["method"], request.get("params", []))
         if "error" in response:
