@@ -147,7 +147,8 @@ public struct BatchRunner: Sendable {
             var rpc = EthereumRPC(url: url)
             rpc.client.timeout = .seconds(Int64(configuration.nodeTimeout.rounded(.up)))
             source = JSONRPCEventSource(
-                rpc: rpc, contracts: configuration.contracts.map(\.address), confirmations: configuration.confirmations, fromBlock: configuration.fromBlock)
+                rpc: rpc, contracts: configuration.contracts.map(\.address), confirmations: configuration.confirmations,
+                fromBlock: configuration.fromBlock, blockRange: configuration.blockRange)
         } else if let file {
             let fileSource = try FileEventSource(path: file, skippingMalformed: true)
             problems = fileSource.problems
@@ -202,8 +203,7 @@ public struct BatchRunner: Sendable {
             }
         }
         if let source {
-            let range: UInt64 = source is JSONRPCEventSource ? configuration.blockRange : 10_000
-            while let batch = try await source.nextBatch(after: cursor?.block, limit: range) {
+            while let batch = try await source.nextBatch(after: cursor?.block, limit: 10_000) {
                 let kept = batch.logs.filter { log in
                     if watched.contains(log.address) { return true }
                     unknown[log.address, default: 0] += 1

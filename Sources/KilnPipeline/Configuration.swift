@@ -132,8 +132,11 @@ public struct Configuration: Sendable {
         self.init(
             store: environment["KILN_STORE"] ?? resolve(storeEntry), out: environment["KILN_OUT"] ?? resolve(outEntry),
             eventsFile: environment["KILN_EVENTS"] ?? eventsEntry, contracts: contracts, operatorsFile: operators)
-        rpcURL = environment["KILN_EVENTS"] == nil ? environment["KILN_RPC"] ?? rpcEntry : nil
-        if rpcURL != nil && environment["KILN_RPC"] != nil { eventsFile = nil }
+        // Where logs come from, strongest first: KILN_EVENTS (a file), KILN_RPC (a node), kiln.yml's events.
+        if environment["KILN_EVENTS"] == nil, let url = environment["KILN_RPC"] ?? rpcEntry {
+            rpcURL = url
+            eventsFile = nil
+        }
         if let nested = map["events"] as? [String: Any] {
             if let value = nested["fromBlock"] {
                 guard let block = value as? Int, block >= 0 else { throw fail("events.fromBlock must be a block number") }

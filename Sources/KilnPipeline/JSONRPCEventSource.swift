@@ -12,12 +12,15 @@ public struct JSONRPCEventSource: EventSource {
     public let confirmations: UInt64
     /// The first block to read when the store has no cursor yet (the collection's deployment block).
     public let fromBlock: UInt64
+    /// The most blocks one `nextBatch` covers (one `eth_getLogs`, halved when the node says too many results).
+    public let blockRange: UInt64
 
-    public init(rpc: EthereumRPC, contracts: [Address], confirmations: UInt64, fromBlock: UInt64) {
+    public init(rpc: EthereumRPC, contracts: [Address], confirmations: UInt64, fromBlock: UInt64, blockRange: UInt64) {
         self.rpc = rpc
         self.contracts = contracts
         self.confirmations = confirmations
         self.fromBlock = fromBlock
+        self.blockRange = blockRange
     }
 
     /// Checks that the node serves `chainId`.
@@ -36,7 +39,7 @@ public struct JSONRPCEventSource: EventSource {
             let safe = head - confirmations
             let start = block.map { $0 + 1 } ?? fromBlock
             guard start <= safe else { return nil }
-            let end = min(safe, start + max(1, limit) - 1)
+            let end = min(safe, start + max(1, min(limit, blockRange)) - 1)
             let logs = try await rpc.logs(addresses: contracts, from: start, to: end)
             guard let hash = try await rpc.blockHash(end) else { throw PipelineError("\(rpc.client.url): block \(end) vanished while reading it") }
             return (logs, (end, hash))

@@ -5,39 +5,26 @@ public import KilnCore
 
 /// `scripts/devchain.py` (a real EVM behind JSON-RPC on loopback) as a subprocess, for tests; stopped by
 /// ``stop()`` or when dropped. Its pre-funded test keys are in ``keyFile`` (mode 0600).
-public final class DevChain: @unchecked Sendable {
-    // @unchecked: the process handle is only touched in init and stop, which tests call from one task.
+public final class DevChain: Sendable {
     public let url: String
     public let chainId: UInt64
     public let keyFile: String
-    private let process: Process
+    private let service: ServiceProcess
 
     public init(folder: URL) throws {
-        keyFile = folder.appendingPathComponent("devchain-keys").path
-        process = Process()
-        process.executableURL = PythonBench.python
-        process.arguments = [PythonBench.packageRoot.appendingPathComponent("scripts/devchain.py").path, "--port", "0", "--key-file", keyFile]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
         guard FileManager.default.isExecutableFile(atPath: PythonBench.python.path) else {
             throw PythonBench.Failure(description: "The test bench venv is missing (\(PythonBench.python.path)): run `bash .ci/run`")
         }
-        try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !text.contains("\n") && Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let line = text.split(separator: "\n").first, let ready = try? JSONValue.parse(String(line)),
-            let url = ready["url"]?.stringValue, let id = ready["chainId"]?.integerValue.flatMap({ UInt64(exactly: $0) })
-        else {
-            process.terminate()
-            throw PythonBench.Failure(description: "scripts/devchain.py did not start: \(text)")
+        let keyFile = folder.appendingPathComponent("devchain-keys").path
+        service = try ServiceProcess(
+            PythonBench.python, [PythonBench.packageRoot.appendingPathComponent("scripts/devchain.py").path, "--port", "0", "--key-file", keyFile],
+            name: "scripts/devchain.py", accept: { (try? JSONValue.parse($0))?["url"]?.stringValue != nil })
+        let ready = try JSONValue.parse(service.firstLine)
+        guard let url = ready["url"]?.stringValue, let id = ready["chainId"]?.integerValue.flatMap({ UInt64(exactly: $0) }) else {
+            throw PythonBench.Failure(description: "scripts/devchain.py printed no url and chainId: \(service.firstLine)")
         }
         self.url = url
+        self.keyFile = keyFile
         chainId = id
     }
 
@@ -55,13 +42,5 @@ public final class DevChain: @unchecked Sendable {
         try run("rpc", ["method": .string(method), "params": .array(params)])["result"] ?? .null
     }
 
-    public func stop() {
-        if process.isRunning {
-            // SIGKILL: a child started by Foundation's Process may have SIGTERM blocked.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    deinit { stop() }
+    public func stop() { service.stop() }
 }

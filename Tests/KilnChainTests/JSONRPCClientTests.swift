@@ -5,36 +5,21 @@ import KilnTesting
 import Testing
 
 /// `scripts/crosscheck/hostile_rpc.py` on a loopback port.
-final class HostileServer: @unchecked Sendable {
+struct HostileServer {
     let url: String
-    private let process = Process()
+    let service: ServiceProcess
 
     init() throws {
-        process.executableURL = PythonBench.python
-        process.arguments = [PythonBench.packageRoot.appendingPathComponent("scripts/crosscheck/hostile_rpc.py").path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        var text = ""
-        while !text.contains("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        url = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard url.hasPrefix("http://") else { throw PythonBench.Failure(description: "hostile_rpc.py did not start: \(text)") }
+        service = try ServiceProcess(
+            PythonBench.python, [PythonBench.packageRoot.appendingPathComponent("scripts/crosscheck/hostile_rpc.py").path],
+            name: "hostile_rpc.py", accept: { $0.hasPrefix("http://") })
+        url = service.firstLine
     }
 
     /// How many requests `path` has had (asked over JSON-RPC itself, at /count/PATH).
     func count(_ path: String) async throws -> Int {
         let answer = try await JSONRPCClient(url: url + "/count" + path).call("count")
         return answer.integerValue.flatMap { Int(exactly: $0) } ?? -1
-    }
-
-    deinit {
-        // SIGKILL: a child started by Foundation's Process may have SIGTERM blocked.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
     }
 }
 
