@@ -6,7 +6,6 @@ internal import Foundation
 public import KilnCore
 internal import NIOCore
 internal import NIOHTTP1
-internal import Synchronization
 
 /// What went wrong talking to a node: the transport, the node's own JSON-RPC error, or an answer that is not
 /// what the method returns.
@@ -99,25 +98,11 @@ public struct JSONRPCClient: Sendable {
         }
     }
 
-    /// One request, bounded by ``timeout`` even when the HTTP client's own deadline is not honoured (after a
-    /// refused connection async-http-client can hold a request in its connection pool's backoff).
+    /// One request, bounded by ``timeout`` even when the HTTP client's own deadline is not honoured.
     private func post(_ body: [UInt8]) async throws(ChainError) -> JSONValue {
-        let outcome = Outcome()
-        let request = Task {
-            do throws(ChainError) {
-                outcome.finish(.success(try await postOnce(body)))
-            } catch {
-                outcome.finish(.failure(error))
-            }
+        try await withDeadline(timeout, expired: { [url, timeout] in ChainError(.transport, "\(url): no answer within \(timeout)") }) {
+            () async throws(ChainError) -> JSONValue in try await postOnce(body)
         }
-        let timer = Task { [timeout, url] in
-            try? await Task.sleep(for: timeout)
-            outcome.finish(.failure(ChainError(.transport, "\(url): no answer within \(timeout)")))
-        }
-        let result = await outcome.value
-        request.cancel()
-        timer.cancel()
-        return try result.get()
     }
 
     private func postOnce(_ body: [UInt8]) async throws(ChainError) -> JSONValue {
@@ -141,33 +126,5 @@ public struct JSONRPCClient: Sendable {
         if status == 429 || status >= 500 { throw ChainError(.transport, "\(url): HTTP \(status)") }
         guard status == 200 else { throw ChainError(.malformed, "\(url): HTTP \(status)") }
         do { return try JSONValue.parse(bytes: bytes) } catch { throw ChainError(.malformed, "\(url): the answer is not JSON: \(error.message)") }
-    }
-}
-
-/// The first result of a race between a request and its timer.
-private final class Outcome: Sendable {
-    private let state = Mutex<(result: Result<JSONValue, ChainError>?, waiter: CheckedContinuation<Result<JSONValue, ChainError>, Never>?)>((nil, nil))
-
-    func finish(_ result: Result<JSONValue, ChainError>) {
-        let waiter = state.withLock { state -> CheckedContinuation<Result<JSONValue, ChainError>, Never>? in
-            guard state.result == nil else { return nil }
-            state.result = result
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: result)
-    }
-
-    var value: Result<JSONValue, ChainError> {
-        get async {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> Result<JSONValue, ChainError>? in
-                    if let result = state.result { return result }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(returning: ready) }
-            }
-        }
     }
 }

@@ -42,7 +42,7 @@ final class BatchBench {
         try FileManager.default.createDirectory(at: site.dir, withIntermediateDirectories: true)
         var yaml = "chainId: 31337\nstore: data/kiln.sqlite\nout: out\nevents: {file: events.jsonl}\ncontracts:\n"
         for (address, template) in contracts { yaml += "  - {address: \"\(address)\", template: \(template.path)}\n" }
-        yaml += "operators: {file: ../operators.yml}\nconcurrency: 4\nnodeTimeout: 5\n"
+        yaml += "operators: {file: ../operators.yml}\nconcurrency: 4\nnodeTimeout: 30\n"
         try site.write("kiln.yml", yaml)
         try site.write("events.jsonl", events.joined(separator: "\n") + "\n")
         return site

@@ -182,7 +182,11 @@ import Testing
     @Test func nodesDownMeansNoQuorumThenTheNextRunCatchesUp() throws {
         let bench = try BatchBench()
         let site = try bench.site("site", events: try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2]))
+        // Nodes that are down answer nothing: a short timeout for this run keeps the test quick.
+        let config = try String(contentsOf: site.dir.appendingPathComponent("kiln.yml"), encoding: .utf8)
+        try site.write("kiln.yml", config.replacingOccurrences(of: "nodeTimeout: 30", with: "nodeTimeout: 2"))
         let down = try site.kiln(environment: ["KILN_OPERATORS": "../operators-down.yml"])
+        try site.write("kiln.yml", config)
         #expect(down.status == 3, "\(down.transcript)")
         #expect(down.status(1) == "no_quorum" && down.status(2) == "no_quorum")
         let reason = down.jobs.first.flatMap { $0["reason"] as? String } ?? ""

@@ -18,6 +18,12 @@ public struct NodeClient: Sendable {
     /// - Throws: ``InferenceError`` — `.timeout`, `.transport` (unreachable or HTTP error, with the node's
     ///   error message when it sent one) or `.badResponse`.
     public func submit(_ request: JobRequest, to endpoint: String, timeout: Duration) async throws(InferenceError) -> JobResponse {
+        try await withDeadline(timeout, expired: { InferenceError(.timeout, "no answer within \(timeout)") }) {
+            () async throws(InferenceError) -> JobResponse in try await submitOnce(request, to: endpoint, timeout: timeout)
+        }
+    }
+
+    private func submitOnce(_ request: JobRequest, to endpoint: String, timeout: Duration) async throws(InferenceError) -> JobResponse {
         var http = HTTPClientRequest(url: endpoint + "/v1/jobs")
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
