@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "KilnAVS",
             dependencies: [
-                "KilnCore", "KilnCrypto", "KilnInference",
+                "KilnCore", "KilnCrypto", "KilnInference", "KilnChain",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "KilnChain",
             dependencies: [
-                "KilnCore", .product(name: "BigInt", package: "BigInt"),
+                "KilnCore", "KilnCrypto", .product(name: "BigInt", package: "BigInt"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -135,6 +135,7 @@ let package = Package(
                 "KilnAVS",
                 "KilnStore",
                 "KilnPipeline",
+                "KilnChain",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -188,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnChainTests",
-            dependencies: ["KilnChain", "KilnCore", "KilnTesting"]
+            dependencies: ["KilnChain", "KilnCore", "KilnCrypto", "KilnTesting", .product(name: "BigInt", package: "BigInt")]
         ),
         .testTarget(
             name: "kilnTests",

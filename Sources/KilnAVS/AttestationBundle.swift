@@ -39,10 +39,7 @@ public enum AttestationBundle {
                 "modelId": .string(report.request.modelId.hex), "input": report.request.input,
                 "inputHash": .string(report.request.inputHash.hex), "referenceBlock": .number(report.request.referenceBlock),
             ],
-            "stake": [
-                "thresholdBps": .number(report.table.thresholdBps), "total": .string(String(report.table.totalStake)),
-                "operators": .array(report.table.operators.map { ["address": .string($0.address.checksummed), "stake": .string(String($0.stake))] }),
-            ],
+            "stake": stakeJSON(report.table),
             "responses": .array(responses),
             "evidence": .array(report.evidence.map { e in
                 ["operator": .string(e.operator.checksummed), "first": signed(e.first), "second": signed(e.second)]
@@ -57,6 +54,21 @@ public enum AttestationBundle {
             document["accepted"] = .null
         }
         return .object(document)
+    }
+
+    /// The stake table as the bundle records it. An on-chain registry's table adds its threshold weight and each
+    /// operator's signing key (a file registry's bundles are unchanged by that).
+    public static func stakeJSON(_ table: StakeTable) -> JSONValue {
+        var stake: [String: JSONValue] = [
+            "thresholdBps": .number(table.thresholdBps), "total": .string(String(table.totalStake)),
+            "operators": .array(table.operators.map { op in
+                var entry: [String: JSONValue] = ["address": .string(op.address.checksummed), "stake": .string(String(op.stake))]
+                if op.signingKey != op.address { entry["signingKey"] = .string(op.signingKey.checksummed) }
+                return .object(entry)
+            }),
+        ]
+        if let threshold = table.thresholdWeight { stake["thresholdWeight"] = .string(String(threshold)) }
+        return .object(stake)
     }
 
     /// What an offline check found.
@@ -109,13 +121,24 @@ public enum AttestationBundle {
             throw AVSError("'stake' must hold thresholdBps and operators")
         }
         var stakes: [Address: BigUInt] = [:]
+        var signingKeys: [Address: Address] = [:]
         for entry in operatorList {
             guard let address = try? Address(hex: try string(entry["address"], "stake.operators[].address")),
                 let amount = BigUInt(try string(entry["stake"], "stake.operators[].stake"), radix: 10)
             else { throw AVSError("a stake entry is malformed") }
             stakes[address] = amount
+            if let keyText = entry["signingKey"]?.stringValue {
+                guard let key = try? Address(hex: keyText) else { throw AVSError("stake.operators[].signingKey must be an address") }
+                signingKeys[address] = key
+            }
         }
-        let total = stakes.values.reduce(BigUInt(0), +)
+        // An on-chain registry's rule: signed weight ≥ its threshold weight, within its total weight.
+        var thresholdWeight: BigUInt?
+        if let text = stake["thresholdWeight"]?.stringValue {
+            guard let weight = BigUInt(text, radix: 10) else { throw AVSError("stake.thresholdWeight must be a decimal weight") }
+            thresholdWeight = weight
+        }
+        let total = thresholdWeight != nil ? BigUInt(try string(stake["total"], "stake.total"), radix: 10) ?? 0 : stakes.values.reduce(BigUInt(0), +)
 
         func recover(_ outputHash: Bytes32, _ signatureText: String) -> Address? {
             let attestation = InferenceAttestation(jobId: jobId, modelId: Keccak256.hash(utf8: model), inputHash: inputHash, outputHash: outputHash, referenceBlock: referenceBlock)
@@ -131,7 +154,8 @@ public enum AttestationBundle {
                 let a = try word(first["outputHash"], "outputHash"), b = try word(second["outputHash"], "outputHash")
                 let firstSignature = try string(first["signature"], "signature")
                 let secondSignature = try string(second["signature"], "signature")
-                let valid = op != nil && a != b && recover(a, firstSignature) == op && recover(b, secondSignature) == op
+                let key = op.map { signingKeys[$0] ?? $0 }
+                let valid = key != nil && a != b && recover(a, firstSignature) == key && recover(b, secondSignature) == key
                 check(valid, "equivocation by \(op?.checksummed ?? "?") proven: two signed outputs for this job", "equivocation evidence does not verify")
                 if valid, let op { equivocators.insert(op) }
             }
@@ -149,18 +173,25 @@ public enum AttestationBundle {
                     let claimed = try? Address(hex: try string(response["operator"], "responses[].operator"))
                 else { continue }
                 let signer = recover(outputHash, signatureText)
+                let key = signingKeys[claimed] ?? claimed
                 let registered = (stakes[claimed] ?? 0) > 0
-                if signer == claimed && registered && !equivocators.contains(claimed) {
+                if signer == key && registered && !equivocators.contains(claimed) {
                     signers.insert(claimed)
-                } else if signer != claimed {
-                    lines.append("note  \(claimed.checksummed)'s signature does not recover to it: not counted")
+                } else if signer != key {
+                    lines.append("note  \(claimed.checksummed)'s signature does not recover to its signing key: not counted")
                 }
             }
         }
         let signed = signers.reduce(BigUInt(0)) { $0 + (stakes[$1] ?? 0) }
-        let reached = total > 0 && signed * 10_000 >= total * BigUInt(thresholdBps)
-        check(reached, "quorum: \(signers.count) valid signers hold \(signed) of \(total) stake, threshold \(thresholdBps) bps",
-              "no quorum: valid signers hold \(signed) of \(total) stake, below \(thresholdBps) bps")
+        if let thresholdWeight {
+            let reached = thresholdWeight > 0 && signed >= thresholdWeight && signed <= total
+            check(reached, "quorum: \(signers.count) valid signers hold weight \(signed) of \(total), registry threshold \(thresholdWeight)",
+                  "no quorum: valid signers hold weight \(signed) of \(total), below the registry threshold \(thresholdWeight)")
+        } else {
+            let reached = total > 0 && signed * 10_000 >= total * BigUInt(thresholdBps)
+            check(reached, "quorum: \(signers.count) valid signers hold \(signed) of \(total) stake, threshold \(thresholdBps) bps",
+                  "no quorum: valid signers hold \(signed) of \(total) stake, below \(thresholdBps) bps")
+        }
         if let output {
             check(Keccak256.hash(output) == acceptedHash, "the output file is the accepted output (keccak-256 \(acceptedHash.hex))",
                   "the output file's keccak-256 is not the accepted outputHash")

@@ -5,14 +5,19 @@ internal import Foundation
 public import KilnCore
 internal import Yams
 
-/// A registered operator: who signs, where its node listens, and its stake (weight) in wei.
+/// A registered operator: its address, the key its node signs with (as in EigenLayer, the registry maps the
+/// operator to a signing key; the file registry uses the operator's own address), where its node listens, and
+/// its stake (weight).
 public struct Operator: Hashable, Sendable {
     public var address: Address
+    public var signingKey: Address
+    /// Empty when the registry lists an operator that kiln.yml gives no node for.
     public var endpoint: String
     public var stake: BigUInt
 
-    public init(address: Address, endpoint: String, stake: BigUInt) {
+    public init(address: Address, signingKey: Address? = nil, endpoint: String, stake: BigUInt) {
         self.address = address
+        self.signingKey = signingKey ?? address
         self.endpoint = endpoint
         self.stake = stake
     }
@@ -21,13 +26,18 @@ public struct Operator: Hashable, Sendable {
 /// The operators and the rules of agreement at one reference block.
 public struct StakeTable: Hashable, Sendable {
     public var operators: [Operator]
-    /// Accept when signed stake × 10 000 ≥ total stake × this.
+    /// File registry: accept when signed stake × 10 000 ≥ total stake × this. With an on-chain registry, the
+    /// threshold weight as basis points of the total (for reports only; ``thresholdWeight`` decides).
     public var thresholdBps: Int
+    /// On-chain registry: its threshold weight and total weight at the reference block; accept when the signed
+    /// weight ≥ the threshold weight (the registry's own rule in `isValidSignature`).
+    public var thresholdWeight: BigUInt?
+    public var totalWeight: BigUInt?
     /// The EIP-712 domain attestations must be signed in.
     public var domain: EIP712Domain
     public var referenceBlock: UInt64
 
-    public var totalStake: BigUInt { operators.reduce(0) { $0 + $1.stake } }
+    public var totalStake: BigUInt { totalWeight ?? operators.reduce(0) { $0 + $1.stake } }
 
     public init(operators: [Operator], thresholdBps: Int, domain: EIP712Domain, referenceBlock: UInt64) {
         self.operators = operators
@@ -36,9 +46,18 @@ public struct StakeTable: Hashable, Sendable {
         self.referenceBlock = referenceBlock
     }
 
-    /// Whether `signed` out of the total reaches the threshold (exact integers).
+    /// A table with the registry's rule: `signed ≥ thresholdWeight` (and never more than `totalWeight`).
+    public init(operators: [Operator], thresholdWeight: BigUInt, totalWeight: BigUInt, domain: EIP712Domain, referenceBlock: UInt64) {
+        let bps = totalWeight > 0 ? Int((thresholdWeight * 10_000 + totalWeight - 1) / totalWeight) : 10_000
+        self.init(operators: operators, thresholdBps: min(bps, 10_000), domain: domain, referenceBlock: referenceBlock)
+        self.thresholdWeight = thresholdWeight
+        self.totalWeight = totalWeight
+    }
+
+    /// Whether `signed` reaches the threshold (exact integers).
     public func reaches(_ signed: BigUInt) -> Bool {
-        totalStake > 0 && signed * 10_000 >= totalStake * BigUInt(thresholdBps)
+        if let thresholdWeight { return thresholdWeight > 0 && signed >= thresholdWeight && signed <= totalStake }
+        return totalStake > 0 && signed * 10_000 >= totalStake * BigUInt(thresholdBps)
     }
 }
 

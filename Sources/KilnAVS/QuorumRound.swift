@@ -101,6 +101,7 @@ public struct QuorumRound: Sendable {
 
     /// One node: ask (with retries), then verify the answer against the request and the registry.
     func ask(_ op: Operator, _ request: JobRequest, _ table: StakeTable) async -> (Operator, Outcome, SignedAnswer?) {
+        guard !op.endpoint.isEmpty else { return (op, .failed("no node endpoint for this operator in kiln.yml"), nil) }
         var lastError: InferenceError?
         for attempt in 0..<max(1, attempts) {
             if Task.isCancelled { return (op, .notNeeded, nil) }
@@ -137,8 +138,9 @@ public struct QuorumRound: Sendable {
         } catch {
             return .failure(AVSError("signature: \(error.message)"))
         }
-        guard signer == op.address else {
-            return .failure(AVSError("signature recovers to \(signer.checksummed), not the operator \(op.address.checksummed)"))
+        guard signer == op.signingKey else {
+            let whose = op.signingKey == op.address ? "the operator" : "the operator's signing key"
+            return .failure(AVSError("signature recovers to \(signer.checksummed), not \(whose) \(op.signingKey.checksummed)"))
         }
         guard op.stake > 0 else { return .failure(AVSError("no stake at block \(table.referenceBlock)")) }
         return .success(SignedAnswer(attestation: a, signature: response.signature, output: response.output))

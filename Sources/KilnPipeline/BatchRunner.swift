@@ -65,6 +65,8 @@ public struct BatchSummary: Sendable {
     public var sheet: String?
     public var manifest: String?
     public var problems: [String] = []
+    /// Transactions sent to make `tokenURI` match (publish.mode onchain / onchain-base).
+    public var transactions: [OnchainTransaction] = []
     public var seconds = 0.0
 
     /// 0 done, 1 some jobs failed (or input problems), 3 some jobs lack quorum (retried next run).
@@ -80,6 +82,7 @@ public enum BatchEvent: Sendable {
     case started(batch: Int, jobs: Int, resumed: Bool)
     case job(JobReport, done: Int, total: Int)
     case finishing(batch: Int)
+    case transaction(OnchainTransaction)
     case finished(BatchSummary)
 }
 
@@ -109,6 +112,8 @@ public struct BatchRunner: Sendable {
     public var logger = Logger(label: "kiln.batch")
     /// Extra problems to report (skipped event lines).
     public var inputProblems: [String] = []
+    /// Sends `setTokenURI` / `setBaseURI` after each run (publish.mode onchain / onchain-base).
+    var onchain: OnchainPublisher?
 
     public var blocksFolder: String { configuration.out + "/blocks" }
 
@@ -156,9 +161,14 @@ public struct BatchRunner: Sendable {
         } else {
             source = nil
         }
-        var runner = try BatchRunner(
-            configuration: configuration, store: store, source: source, registry: try FileOperatorRegistry(path: configuration.operatorsFile))
+        var runner = try BatchRunner(configuration: configuration, store: store, source: source, registry: try configuration.operatorRegistry())
         runner.inputProblems = problems
+        if configuration.publishMode != .files, let url = configuration.chainRPC {
+            var rpc = EthereumRPC(url: url)
+            rpc.client.timeout = .seconds(Int64(configuration.nodeTimeout.rounded(.up)))
+            let sender = TransactionSender(rpc: rpc, chainId: configuration.chainId, key: try configuration.publisherKey(), confirmations: configuration.confirmations)
+            runner.onchain = OnchainPublisher(mode: configuration.publishMode, rpc: rpc, sender: sender, profile: configuration.profile)
+        }
         return runner
     }
 
@@ -302,6 +312,7 @@ public struct BatchRunner: Sendable {
         if let maxJobs = options.maxJobs { runnable = min(runnable, maxJobs) }
         let open = try store.currentBatch()
         guard runnable > 0 || open != nil else {
+            await publishOnchain(into: &summary, progress: progress)
             summary.seconds = seconds(since: started)
             progress(.finished(summary))
             return summary
@@ -376,6 +387,7 @@ public struct BatchRunner: Sendable {
 
         progress(.finishing(batch: batch))
         try finish(batch: batch, into: &summary)
+        await publishOnchain(into: &summary, progress: progress)
         summary.seconds = seconds(since: started)
         progress(.finished(summary))
         return summary
@@ -431,6 +443,14 @@ public struct BatchRunner: Sendable {
             "templates": try importer.directory(templates, into: blockstore),
         ]
         if !provenance.isEmpty { root["provenance"] = try importer.groupedDirectory(provenance, into: blockstore, path: "provenance") }
+        if configuration.publishMode == .onchainBase {
+            // Each collection's `<tokenId>` → metadata directory, whose CID setBaseURI points at.
+            var collections: [String: FileDAGBuilder.Entry] = [:]
+            for (contract, tokens) in try latestPublications() {
+                collections["\(configuration.chainId)-\(contract.lowercased)"] = try OnchainPublisher.collection(tokens, profile: configuration.profile, blockstore: blockstore)
+            }
+            root["collections"] = try importer.directory(collections, into: blockstore)
+        }
         let rootEntry = try importer.directory(root, into: blockstore)
         summary.root = rootEntry.cid
 
@@ -453,6 +473,30 @@ public struct BatchRunner: Sendable {
         summary.manifest = manifestPath
         CrashPoint.afterManifest.reached()
         try store.closeBatch(batch)
+    }
+
+    /// Every token's latest publication, by contract.
+    func latestPublications() throws -> [Address: [Publication]] {
+        var latest: [TokenKey: Publication] = [:]
+        for publication in try store.publications(batch: nil) { latest[publication.token] = publication }
+        return Dictionary(grouping: latest.values, by: \.token.contract)
+    }
+
+    /// publish.mode onchain / onchain-base: brings each contract's tokenURI in line with what is published.
+    func publishOnchain(into summary: inout BatchSummary, progress: @escaping @Sendable (BatchEvent) -> Void) async {
+        guard let onchain else { return }
+        let latest: [Address: [Publication]]
+        do { latest = try latestPublications() } catch {
+            summary.problems.append("on-chain publish: \(error)")
+            return
+        }
+        for contract in configuration.contracts.map(\.address) {
+            let (sent, problems) = await onchain.reconcile(contract: contract, latest: latest[contract] ?? [], blockstore: blockstore) {
+                progress(.transaction($0))
+            }
+            summary.transactions += sent
+            summary.problems += problems
+        }
     }
 
     /// `manifest.json` from every publication in order: each token's current metadata CID and its history.

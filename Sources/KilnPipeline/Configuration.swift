@@ -1,8 +1,11 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 internal import Foundation
+public import KilnAVS
+internal import KilnChain
 public import KilnContent
 public import KilnCore
+internal import KilnCrypto
 internal import Yams
 
 /// `kiln.yml`: what a batch watches, where it keeps its state and where it publishes. Relative paths are
@@ -17,8 +20,11 @@ internal import Yams
 /// confirmations: 0
 /// contracts:
 ///   - {address: "0x…", template: templates/forge-knights}
-/// operators: {file: operators.yml}
-/// publish: {profile: kubo-v1}
+/// operators: {file: operators.yml}  # or an on-chain registry (IECDSAStakeRegistry views):
+///                                    # {source: chain, registry: "0x…", fromBlock: 0, rpc: URL,
+///                                    #  nodes: {"0xOPERATOR": http://127.0.0.1:8101, …}}
+/// publish: {profile: kubo-v1}        # mode: files (default) | onchain | onchain-base, with
+///                                    # key: publisher.key (0600; or KILN_PUBLISHER_KEY) and rpc: URL
 /// concurrency: 4                     # jobs processed at once
 /// nodeTimeout: 20                    # seconds per node and attempt
 /// ```
@@ -44,7 +50,15 @@ public struct Configuration: Sendable {
     public var blockRange: UInt64 = 2_000
     public var confirmations: UInt64 = 0
     public var contracts: [Contract]
+    /// The operators file; empty when ``chainOperators`` is set.
     public var operatorsFile: String
+    /// `operators: {source: chain, …}`: the registry contract and where each operator's node listens.
+    public var chainOperators: ChainOperators?
+    public var publishMode: PublishMode = .files
+    /// The key `onchain` modes send transactions with (a 0600 file), unless `KILN_PUBLISHER_KEY` is set.
+    public var publisherKeyFile: String?
+    /// The JSON-RPC URL transactions and registry reads go to, when not the events' node.
+    public var publishRPC: String?
     public var profile: ImportProfile = .kuboV1
     public var concurrency = 4
     public var nodeTimeout = 20.0
@@ -58,6 +72,25 @@ public struct Configuration: Sendable {
         self.contracts = contracts
         self.operatorsFile = operatorsFile
     }
+
+    public struct ChainOperators: Sendable, Hashable {
+        public var registry: Address
+        public var fromBlock: UInt64
+        public var rpc: String?
+        public var nodes: [Address: String]
+    }
+
+    public enum PublishMode: String, Sendable, CaseIterable {
+        /// Blocks, CAR, manifest: nothing on chain.
+        case files
+        /// Also `setTokenURI(id, "ipfs://<metadata>")` per changed token (ERC-4906 `MetadataUpdate`).
+        case onchain
+        /// Also one collection directory per batch and `setBaseURI("ipfs://<dir>/", from, to)` per run of changed ids.
+        case onchainBase = "onchain-base"
+    }
+
+    /// The node registry reads and transactions use: `publish.rpc`, the registry's own `rpc`, or the events' node.
+    public var chainRPC: String? { publishRPC ?? chainOperators?.rpc ?? rpcURL }
 
     public static let keys: Set<String> = [
         "chainId", "store", "out", "events", "confirmations", "contracts", "operators", "publish", "concurrency", "nodeTimeout", "leaseSeconds",
@@ -110,8 +143,14 @@ public struct Configuration: Sendable {
             }
         }
         guard !contracts.isEmpty else { throw fail("'contracts' must list at least one {address, template}") }
-        let operatorsEntry = try file("operators").map(resolve)
-        guard let operators = environment["KILN_OPERATORS"] ?? operatorsEntry else { throw fail("'operators' must be {file: operators.yml}") }
+        var chainOperators: ChainOperators?
+        if let nested = map["operators"] as? [String: Any], nested["source"] as? String == "chain", environment["KILN_OPERATORS"] == nil {
+            chainOperators = try Self.chainOperators(nested, fail: fail)
+        }
+        let operatorsEntry = chainOperators != nil ? "" : try file("operators").map(resolve)
+        guard let operators = environment["KILN_OPERATORS"] ?? operatorsEntry else {
+            throw fail("'operators' must be {file: operators.yml} or {source: chain, registry: 0x…, nodes: {…}}")
+        }
         let storeEntry = try text("store", map["store"]) ?? "kiln-data/kiln.sqlite"
         let outEntry = try text("out", map["out"]) ?? "kiln-data/out"
         var eventsEntry: String?
@@ -132,6 +171,7 @@ public struct Configuration: Sendable {
         self.init(
             store: environment["KILN_STORE"] ?? resolve(storeEntry), out: environment["KILN_OUT"] ?? resolve(outEntry),
             eventsFile: environment["KILN_EVENTS"] ?? eventsEntry, contracts: contracts, operatorsFile: operators)
+        self.chainOperators = chainOperators
         // Where logs come from, strongest first: KILN_EVENTS (a file), KILN_RPC (a node), kiln.yml's events.
         if environment["KILN_EVENTS"] == nil, let url = environment["KILN_RPC"] ?? rpcEntry {
             rpcURL = url
@@ -168,14 +208,94 @@ public struct Configuration: Sendable {
             leaseSeconds = seconds
         }
         if let value = map["publish"] {
-            guard let publish = value as? [String: Any] else { throw fail("'publish' must be {profile: kubo-v1}") }
-            for key in publish.keys where key != "profile" && key != "mode" { throw fail("publish: unknown key '\(key)'") }
-            if let mode = publish["mode"] as? String, mode != "files" {
-                throw fail("publish.mode '\(mode)' is not available in this build (only 'files'; on-chain modes come with the chain support)")
+            guard let publish = value as? [String: Any] else { throw fail("'publish' must be {profile: kubo-v1, mode: files}") }
+            for key in publish.keys.sorted() where !["profile", "mode", "key", "rpc"].contains(key) {
+                throw fail("publish: unknown key '\(key)' (known: profile, mode, key, rpc)")
+            }
+            if let value = publish["mode"] {
+                guard let name = value as? String, let mode = PublishMode(rawValue: name) else {
+                    throw fail("publish.mode must be one of \(PublishMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                publishMode = mode
+            }
+            if let value = publish["key"] {
+                guard let path = value as? String, !path.isEmpty else { throw fail("publish.key must be the path of a 0600 key file") }
+                publisherKeyFile = resolve(path)
+            }
+            if let value = publish["rpc"] {
+                guard let url = value as? String, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    throw fail("publish.rpc must be an http:// or https:// JSON-RPC URL")
+                }
+                publishRPC = url
             }
             if let name = publish["profile"] as? String {
                 do { self.profile = try ImportProfile(named: name) } catch { throw fail("publish.profile: \(error.message)") }
             }
         }
+        if publishMode != .files {
+            guard chainRPC != nil else { throw fail("publish.mode \(publishMode.rawValue) sends transactions: give publish.rpc, events.rpc or KILN_RPC") }
+            guard publisherKeyFile != nil || environment["KILN_PUBLISHER_KEY"] != nil else {
+                throw fail("publish.mode \(publishMode.rawValue) sends transactions: give publish.key (a 0600 key file) or KILN_PUBLISHER_KEY")
+            }
+        }
+        if chainOperators != nil && chainRPC == nil {
+            throw fail("operators.source chain reads the registry over JSON-RPC: give operators.rpc, events.rpc or KILN_RPC")
+        }
+    }
+
+    static func chainOperators(_ map: [String: Any], fail: (String) -> PipelineError) throws(PipelineError) -> ChainOperators {
+        for key in map.keys.sorted() where !["source", "registry", "fromBlock", "rpc", "nodes"].contains(key) {
+            throw fail("operators: unknown key '\(key)' (a chain registry takes source, registry, fromBlock, rpc, nodes)")
+        }
+        guard let text = map["registry"] as? String, let registry = try? Address(hex: text) else {
+            throw fail("operators.registry must be the stake registry's 0x address")
+        }
+        var fromBlock: UInt64 = 0
+        if let value = map["fromBlock"] {
+            guard let block = value as? Int, block >= 0 else { throw fail("operators.fromBlock must be a block number") }
+            fromBlock = UInt64(block)
+        }
+        var rpc: String?
+        if let value = map["rpc"] {
+            guard let url = value as? String, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw fail("operators.rpc must be an http:// or https:// JSON-RPC URL")
+            }
+            rpc = url
+        }
+        guard let list = map["nodes"] as? [String: Any], !list.isEmpty else {
+            throw fail("operators.nodes must map each operator's 0x address to its node's URL (endpoints are not on chain)")
+        }
+        var nodes: [Address: String] = [:]
+        for (key, value) in list {
+            guard let address = try? Address(hex: key) else { throw fail("operators.nodes: '\(key)' is not an address") }
+            guard let url = value as? String, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw fail("operators.nodes.\(key) must be an http(s) URL")
+            }
+            nodes[address] = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        return ChainOperators(registry: registry, fromBlock: fromBlock, rpc: rpc, nodes: nodes)
+    }
+}
+
+extension Configuration {
+    /// The registry kiln.yml names: an operators file, or the on-chain registry read over ``chainRPC``.
+    public func operatorRegistry() throws -> any OperatorRegistry {
+        if let chain = chainOperators, let url = chainRPC {
+            var rpc = EthereumRPC(url: url)
+            rpc.client.timeout = .seconds(Int64(nodeTimeout.rounded(.up)))
+            return ChainOperatorRegistry(rpc: rpc, registry: chain.registry, chainId: chainId, endpoints: chain.nodes, fromBlock: chain.fromBlock)
+        }
+        return try FileOperatorRegistry(path: operatorsFile)
+    }
+
+    /// The key transactions are sent with: `KILN_PUBLISHER_KEY` (hex), else publish.key (a file only its owner can read).
+    func publisherKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PrivateKey {
+        if let hex = environment["KILN_PUBLISHER_KEY"] {
+            do { return try PrivateKey(hex: hex.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+                throw PipelineError("KILN_PUBLISHER_KEY: \(error.message)")
+            }
+        }
+        guard let path = publisherKeyFile else { throw PipelineError("publish.mode \(publishMode.rawValue) needs publish.key or KILN_PUBLISHER_KEY") }
+        do { return try PrivateKey(contentsOfFile: path) } catch { throw PipelineError("publish.key: \(error.message)") }
     }
 }

@@ -4,11 +4,12 @@
 `vyper`, signs transactions with eth-account and sends them over JSON-RPC with web3.
 
 Reads one JSON request on stdin, prints one JSON answer:
-  {"op": "deploy", "url", "keyFile"}                      → {"address", "block"}  (KilnNFT; owner key 0, publisher key 1)
-  {"op": "transact", "url", "keyFile", "contract", "calls": [{"fn", "args", "from": key index}]}
+  {"op": "deploy", "url", "keyFile", "name"?}             → {"address", "block"}  (from key 0; "name": KilnNFT
+                                                          (default; publisher key 1) or StakeRegistry)
+  {"op": "transact", "url", "keyFile", "contract", "name"?, "calls": [{"fn", "args", "from": key index}]}
                                                           ({"account": N} in args is key N's address)
                                                           → {"blocks": [block of each call]}
-  {"op": "call", "url", "contract", "calls": [{"fn", "args"}]}  → {"results"}  (views, in one process)
+  {"op": "call", "url", "contract", "name"?, "calls": [{"fn", "args", "block"?}]}  → {"results"}  (views)
   {"op": "rpc", "url", "method", "params"}                → {"result"}
 """
 import json
@@ -49,35 +50,49 @@ def send(w3, account, tx):
     return receipt
 
 
+def argument(accounts, value):
+    """{"account": N} is key N's address; a 0x string of 40 hex digits an address, of other lengths bytes."""
+    if isinstance(value, dict):
+        return accounts[value["account"]].address
+    if isinstance(value, str) and value.startswith("0x"):
+        return Web3.to_checksum_address(value) if len(value) == 42 else bytes.fromhex(value[2:])
+    return value
+
+
 def main():
     request = json.load(sys.stdin)
     w3 = Web3(Web3.HTTPProvider(request["url"]))
     op = request["op"]
     if op == "deploy":
         accounts = keys(request["keyFile"])
-        abi, bytecode = compiled("KilnNFT.vy")
+        name = request.get("name", "KilnNFT")
+        abi, bytecode = compiled(name + ".vy")
         contract = w3.eth.contract(abi=abi, bytecode=bytecode)
-        tx = contract.constructor(accounts[1].address).build_transaction({"from": accounts[0].address, "gas": 5_000_000})
+        arguments = [accounts[1].address] if name == "KilnNFT" else []
+        tx = contract.constructor(*arguments).build_transaction({"from": accounts[0].address, "gas": 8_000_000})
         receipt = send(w3, accounts[0], {k: v for k, v in tx.items() if k in ("from", "data")})
         answer = {"address": receipt["contractAddress"].lower(), "block": receipt["blockNumber"]}
     elif op == "transact":
         accounts = keys(request["keyFile"])
-        abi, _ = compiled("KilnNFT.vy")
+        abi, _ = compiled(request.get("name", "KilnNFT") + ".vy")
         contract = w3.eth.contract(address=Web3.to_checksum_address(request["contract"]), abi=abi)
         blocks = []
         for call in request["calls"]:
             account = accounts[call.get("from", 0)]
-            args = [accounts[a["account"]].address if isinstance(a, dict) else a for a in call["args"]]
+            args = [argument(accounts, a) for a in call["args"]]
             tx = getattr(contract.functions, call["fn"])(*args).build_transaction({"from": account.address, "gas": 500_000})
             receipt = send(w3, account, {k: v for k, v in tx.items() if k in ("from", "to", "data")})
             blocks.append(receipt["blockNumber"])
         answer = {"blocks": blocks}
     elif op == "call":
-        abi, _ = compiled("KilnNFT.vy")
+        abi, _ = compiled(request.get("name", "KilnNFT") + ".vy")
         contract = w3.eth.contract(address=Web3.to_checksum_address(request["contract"]), abi=abi)
         results = []
         for call in request["calls"]:
-            result = getattr(contract.functions, call["fn"])(*call.get("args", [])).call()
+            args = [bytes.fromhex(a[2:]) if isinstance(a, str) and a.startswith("0x") and len(a) != 42 else a for a in call.get("args", [])]
+            result = getattr(contract.functions, call["fn"])(*args).call(block_identifier=call.get("block", "latest"))
+            if isinstance(result, bytes):
+                result = "0x" + result.hex()
             results.append(result.lower() if isinstance(result, str) else result)
         answer = {"results": results}
     elif op == "rpc":

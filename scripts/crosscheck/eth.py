@@ -147,6 +147,38 @@ def op_abi_log(req):
     return out
 
 
+def abi_nested(t: str, v):
+    if t.endswith("[]"):
+        return [abi_nested(t[:-2], x) for x in v]
+    return abi_value(t, v)
+
+
+def op_abi_encode(req):
+    """abi.encode of {"types": [...], "values": [...]} (arrays as T[]), with eth-abi."""
+    return [h(abi_encode(i["types"], [abi_nested(t, v) for t, v in zip(i["types"], i["values"])])) for i in req["items"]]
+
+
+def op_sign_1559(req):
+    """Signs EIP-1559 transactions with eth-account: the raw transaction and its hash."""
+    out = []
+    for item in req["items"]:
+        tx = {
+            "type": 2,
+            "chainId": int(item["chainId"]),
+            "nonce": int(item["nonce"]),
+            "maxPriorityFeePerGas": int(item["maxPriorityFeePerGas"]),
+            "maxFeePerGas": int(item["maxFeePerGas"]),
+            "gas": int(item["gas"]),
+            "to": to_checksum_address(item["to"]),
+            "value": int(item["value"]),
+            "data": unhex(item["data"]),
+            "accessList": [],
+        }
+        signed = Account.sign_transaction(tx, unhex(item["key"]))
+        out.append({"raw": h(signed.raw_transaction), "hash": h(signed.hash)})
+    return out
+
+
 def op_json(req):
     return [json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for v in req["values"]]
 
@@ -161,6 +193,8 @@ OPS = {
     "recover712": op_recover712,
     "abi_log": op_abi_log,
     "json": op_json,
+    "abi_encode": op_abi_encode,
+    "sign_1559": op_sign_1559,
 }
 
 if __name__ == "__main__":

@@ -200,7 +200,7 @@ struct VerifyCommand: AsyncParsableCommand {
             guard let publication = try store.latestPublication(token) else { throw CLIError("\(token) has not been published by this store") }
             cid = try CID(publication.metadata)
             if logs == nil { logs = try store.logs(chainId: configuration.chainId, contract: contract) }
-            if registry == nil { registry = try FileOperatorRegistry(path: configuration.operatorsFile) }
+            if registry == nil { registry = try configuration.operatorRegistry() }
             layers.append(try FilesystemBlockstore(folder: configuration.out + "/blocks"))
         }
         guard !layers.isEmpty else { throw ValidationError("Give the published blocks with --car FILE or --blocks DIR") }
@@ -241,6 +241,15 @@ final class Reporter: Sendable {
         case .finishing(let batch):
             if format == .human { clearBar() }
             if format == .human { print("batch \(batch): writing the CAR file, contact sheet and manifest…") }
+        case .transaction(let sent):
+            if format == .json {
+                emit([
+                    "event": "transaction", "contract": .string(sent.contract.checksummed), "call": .string(sent.call), "hash": .string(sent.hash.hex),
+                    "block": .number(sent.block),
+                ])
+            } else {
+                print("  sent \(sent.call) to \(sent.contract.checksummed): \(sent.hash.hex) (block \(sent.block))")
+            }
         case .finished(let summary): finished(summary)
         }
     }
@@ -300,7 +309,7 @@ final class Reporter: Sendable {
                 "deferred": .number(summary.deferred), "root": summary.root.map { .string("ipfs://\($0)") } ?? .null,
                 "car": summary.car.map { .string($0) } ?? .null, "sheet": summary.sheet.map { .string($0) } ?? .null,
                 "manifest": summary.manifest.map { .string($0) } ?? .null, "problems": .array(summary.problems.map { .string($0) }),
-                "seconds": .decimal((summary.seconds * 1000).rounded() / 1000), "exitCode": .number(Int(summary.exitCode)),
+                "transactions": .number(summary.transactions.count), "seconds": .decimal((summary.seconds * 1000).rounded() / 1000), "exitCode": .number(Int(summary.exitCode)),
             ])
             return
         }

@@ -1,0 +1,148 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import BigInt
+internal import KilnChain
+internal import KilnContent
+public import KilnCore
+internal import KilnStore
+
+/// One transaction a batch sent.
+public struct OnchainTransaction: Sendable, Hashable {
+    public var contract: Address
+    /// `setTokenURI(7, ipfs://…)` or `setBaseURI(ipfs://…/, 1, 24)`.
+    public var call: String
+    public var hash: Bytes32
+    public var block: UInt64
+}
+
+/// Makes each watched contract's `tokenURI` point at what Kiln published (`publish.mode` onchain / onchain-base).
+///
+/// It compares the contract's current `tokenURI(id)` (read with `eth_call`) with the published one for every
+/// token Kiln has published, and sends transactions only where they differ, so a run with no change sends
+/// none and a run interrupted between publishing and sending catches up on the next one.
+struct OnchainPublisher: Sendable {
+    let mode: Configuration.PublishMode
+    let rpc: EthereumRPC
+    let sender: TransactionSender
+    let profile: ImportProfile
+
+    /// The collection directory of `onchain-base`: `<tokenId>` → that token's current metadata.json.
+    static func collection(_ latest: [Publication], profile: ImportProfile, blockstore: any Blockstore) throws -> FileDAGBuilder.Entry {
+        let reader = UnixFSReader(blockstore: blockstore)
+        var files: [String: FileDAGBuilder.Entry] = [:]
+        for publication in latest { files[publication.token.tokenId] = try reader.entry(try CID(publication.metadata)) }
+        return try Importer(profile: profile).directory(files, into: blockstore, path: "collection")
+    }
+
+    /// Sends what is missing for `contract`, whose tokens' latest publications are `latest`. Transactions go
+    /// out one at a time (one key, ordered nonces); a failure stops this contract and is returned as a problem.
+    func reconcile(
+        contract: Address, latest: [Publication], blockstore: any Blockstore, reportSent: (OnchainTransaction) -> Void
+    ) async -> (sent: [OnchainTransaction], problems: [String]) {
+        var sent: [OnchainTransaction] = []
+        func record(_ transaction: OnchainTransaction) {
+            sent.append(transaction)
+            reportSent(transaction)
+        }
+        let ordered = latest.sorted { (BigUInt($0.token.tokenId) ?? 0) < (BigUInt($1.token.tokenId) ?? 0) }
+        guard !ordered.isEmpty else { return ([], []) }
+        var wanted: [(id: BigUInt, uri: String)] = []
+        var base = ""
+        do {
+            if mode == .onchainBase { base = "ipfs://\(try Self.collection(ordered, profile: profile, blockstore: blockstore).cid)/" }
+        } catch {
+            return ([], ["\(contract.checksummed): unable to build the collection directory: \(error)"])
+        }
+        for publication in ordered {
+            guard let id = BigUInt(publication.token.tokenId) else { continue }
+            wanted.append((id, mode == .onchainBase ? base + publication.token.tokenId : "ipfs://\(publication.metadata)"))
+        }
+        let current: [String?]
+        do { current = try await tokenURIs(contract, wanted.map(\.id)) } catch {
+            return ([], ["\(contract.checksummed): unable to read tokenURI: \(error.message)"])
+        }
+        var stale = zip(wanted, current).filter { $0.0.uri != $0.1 }.map(\.0)
+        guard !stale.isEmpty else { return ([], []) }
+        if mode == .onchainBase {
+            // A new base URI serves every token, but BatchMetadataUpdate names only the tokens whose metadata changed:
+            // those where what the current URI resolves to (in an earlier collection directory) is not the new metadata.
+            let reader = UnixFSReader(blockstore: blockstore)
+            let published = Dictionary(ordered.map { ($0.token.tokenId, $0.metadata) }, uniquingKeysWith: { $1 })
+            let changed = zip(wanted, current).filter { token, uri in
+                guard let uri, uri.hasPrefix("ipfs://"), let slash = uri.dropFirst(7).firstIndex(of: "/"),
+                    let directory = try? CID(String(uri.dropFirst(7)[..<slash])),
+                    let live = try? reader.resolve(directory, path: String(uri[uri.index(after: slash)...]))
+                else { return true }
+                return live.description != published[String(token.id)]
+            }.map(\.0)
+            if !changed.isEmpty { stale = changed }
+        }
+        do {
+            switch mode {
+            case .files:
+                break
+            case .onchain:
+                for token in stale {
+                    let data = ABIEncoding.call("setTokenURI(uint256,string)", [.uint(token.id), .string(token.uri)])
+                    let receipt = try await sender.send(to: contract, data: data)
+                    record(OnchainTransaction(contract: contract, call: "setTokenURI(\(token.id), \(token.uri))", hash: receipt.transactionHash, block: receipt.blockNumber))
+                }
+            case .onchainBase:
+                for range in Self.ranges(stale.map(\.id)) {
+                    let data = ABIEncoding.call("setBaseURI(string,uint256,uint256)", [.string(base), .uint(range.lowerBound), .uint(range.upperBound)])
+                    let receipt = try await sender.send(to: contract, data: data)
+                    record(OnchainTransaction(
+                        contract: contract, call: "setBaseURI(\(base), \(range.lowerBound), \(range.upperBound))", hash: receipt.transactionHash,
+                        block: receipt.blockNumber))
+                }
+            }
+        } catch {
+            return (sent, ["\(contract.checksummed): \(error.message) (the next run sends what is still missing)"])
+        }
+        return (sent, [])
+    }
+
+    /// Runs of consecutive ids: [1, 2, 3, 7, 9, 10] → 1…3, 7…7, 9…10.
+    static func ranges(_ ids: [BigUInt]) -> [ClosedRange<BigUInt>] {
+        var result: [ClosedRange<BigUInt>] = []
+        for id in ids.sorted() {
+            if let last = result.last, last.upperBound + 1 == id {
+                result[result.count - 1] = last.lowerBound...id
+            } else if result.last?.contains(id) != true {
+                result.append(id...id)
+            }
+        }
+        return result
+    }
+
+    /// `tokenURI(id)` of each id, 100 per JSON-RPC batch; nil where the call reverts (e.g. a burned token).
+    func tokenURIs(_ contract: Address, _ ids: [BigUInt]) async throws(ChainError) -> [String?] {
+        var uris: [String?] = []
+        for start in stride(from: 0, to: ids.count, by: 100) {
+            let chunk = ids[start..<min(ids.count, start + 100)]
+            let calls = chunk.map { id -> (method: String, params: [JSONValue]) in
+                let data = ABIEncoding.call("tokenURI(uint256)", [.uint(id)])
+                return ("eth_call", [["to": .string(contract.lowercased), "data": .string(Hex.encode(data))], "latest"])
+            }
+            let answers: [JSONValue?]
+            do {
+                answers = try await rpc.client.batch(calls)
+            } catch where error.code != .transport {
+                // One reverted call fails the batch: ask one by one.
+                var single: [JSONValue?] = []
+                for call in calls { single.append(try? await rpc.client.call(call.method, call.params)) }
+                answers = single
+            }
+            for answer in answers {
+                guard let text = answer?.stringValue, let data = try? Hex.decode(text),
+                    case .string(let uri)? = try? ABIEncoding.decode([.string], from: data, function: "tokenURI").first
+                else {
+                    uris.append(nil)
+                    continue
+                }
+                uris.append(uri)
+            }
+        }
+        return uris
+    }
+}
