@@ -193,7 +193,7 @@ let package = Package(
         ),
         .testTarget(
             name: "kilnTests",
-            dependencies: ["KilnCore", "KilnStore", "KilnTesting"]
+            dependencies: ["KilnCore", "KilnStore", "KilnTesting", "KilnAVS", "KilnChain", "KilnContent", .product(name: "BigInt", package: "BigInt")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,236 @@
+import BigInt
+import Foundation
+import KilnAVS
+import KilnChain
+import KilnContent
+import KilnCore
+import KilnStore
+import KilnTesting
+import Testing
+
+/// The on-chain half of Kiln against a real EVM (scripts/devchain.py): quorum by a Vyper `StakeRegistry`
+/// (IECDSAStakeRegistry views), the registry's own ERC-1271 check of what Kiln accepted, and `tokenURI`
+/// published by transaction (publish.mode onchain and onchain-base), all with real `kiln node serve` operators.
+@Suite(.serialized) struct OnchainCLITests {
+    /// Operator addresses (as in EigenLayer, not the keys their nodes sign with) and their weights.
+    static let operators = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000a2",
+                            "0x00000000000000000000000000000000000000a3", "0x00000000000000000000000000000000000000a4"]
+    static let weights = [40, 30, 20, 10]
+
+    final class Bench {
+        let folder: URL
+        let chain: DevChain
+        let registry: String
+        var nodes: [NodeProcess] = []
+
+        init() throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-onchain-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            chain = try DevChain(folder: folder)
+            registry = try #require(chain.run("deploy", ["name": "StakeRegistry"])["address"]?.stringValue)
+            var calls: [JSONValue] = []
+            for (index, op) in OnchainCLITests.operators.enumerated() {
+                let key = "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 21)
+                let fault = index == 3 ? ["--test-fault", "wrong-output"] : []
+                let node = try NodeProcess(key: key, folder: folder, arguments: ["--chain-id", String(chain.chainId), "--verifying-contract", registry] + fault)
+                nodes.append(node)
+                calls.append(["fn": "registerOperator", "args": [.string(op), .string(node.address), .number(OnchainCLITests.weights[index])]])
+            }
+            calls.append(["fn": "updateStakeThreshold", "args": [67]])
+            try registryTransact(calls)
+        }
+
+        deinit {
+            nodes.forEach { $0.stop() }
+            chain.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+
+        func registryTransact(_ calls: [JSONValue]) throws {
+            _ = try chain.run("transact", ["contract": .string(registry), "name": "StakeRegistry", "calls": .array(calls)])
+        }
+
+        /// A KilnNFT with `ids` minted to key 2.
+        func collection(_ ids: [Int]) throws -> String {
+            let address = try #require(chain.run("deploy")["address"]?.stringValue)
+            try nft(address, ids.map { ["fn": "mint", "args": [["account": 2], .number($0)], "from": 0] })
+            return address
+        }
+
+        func nft(_ contract: String, _ calls: [JSONValue]) throws {
+            _ = try chain.run("transact", ["contract": .string(contract), "calls": .array(calls)])
+        }
+
+        func view(_ contract: String, _ calls: [JSONValue], name: String = "KilnNFT") throws -> [JSONValue] {
+            guard case .array(let results)? = try chain.run("call", ["contract": .string(contract), "name": .string(name), "calls": .array(calls)])["results"] else {
+                return []
+            }
+            return results
+        }
+
+        /// A kiln.yml site watching `contract`, operators from the registry, publishing with `mode`.
+        func site(_ name: String, contract: String, mode: String) throws -> Site {
+            let site = Site(dir: folder.appendingPathComponent(name), bench: folder)
+            try FileManager.default.createDirectory(at: site.dir, withIntermediateDirectories: true)
+            let keys = try String(contentsOfFile: chain.keyFile, encoding: .utf8).split(separator: "\n")
+            _ = FileManager.default.createFile(
+                atPath: site.dir.appendingPathComponent("publisher.key").path, contents: Data(keys[1].utf8), attributes: [.posixPermissions: 0o600])
+            var nodesYAML = ""
+            for (op, node) in zip(OnchainCLITests.operators, nodes) { nodesYAML += "\n      \"\(op)\": \(node.url)" }
+            try site.write("kiln.yml", """
+                chainId: \(chain.chainId)
+                store: data/kiln.sqlite
+                out: out
+                events: {rpc: "\(chain.url)", fromBlock: 0}
+                contracts:
+                  - {address: "\(contract)", template: \(BatchBench.template.path)}
+                operators:
+                  source: chain
+                  registry: "\(registry)"
+                  nodes:\(nodesYAML)
+                publish: {mode: \(mode), key: publisher.key}
+                concurrency: 4
+                nodeTimeout: 30
+
+                """)
+            return site
+        }
+
+        /// The logs of `contract` with `event`'s topic.
+        func logs(_ contract: String, _ event: String) throws -> [JSONValue] {
+            let topic = Keccak256.hash(utf8: event).hex
+            guard case .array(let logs) = try chain.rpc("eth_getLogs", [["address": .string(contract), "fromBlock": "0x0", "toBlock": "latest", "topics": [.string(topic)]]]) else {
+                return []
+            }
+            return logs
+        }
+
+        /// The attestation bundle the site published for `id`.
+        func bundle(_ site: Site, contract: String, id: Int) throws -> JSONValue {
+            let store = try SQLiteStore(path: site.store)
+            let token = TokenKey(chainId: chain.chainId, contract: try Address(hex: contract), tokenId: String(id))
+            let cid = try #require(try store.latestPublication(token)?.attestation)
+            let blocks = try FilesystemBlockstore(folder: site.out.appendingPathComponent("blocks").path)
+            return try JSONValue.parse(bytes: try UnixFSReader(blockstore: blocks).cat(try CID(cid)))
+        }
+    }
+
+    static func transactions(_ outcome: Outcome) -> [[String: Any]] { outcome.events.filter { $0["event"] as? String == "transaction" } }
+
+    @Test func registryQuorumOnchainCheckAndTokenURIs() async throws {
+        let bench = try Bench()
+        let nft = try bench.collection([1, 2, 3])
+        try bench.nft(nft, [["fn": "levelUp", "args": [2], "from": 0]])
+
+        // publish.mode onchain: one setTokenURI per published token, each with its ERC-4906 MetadataUpdate.
+        let site = try bench.site("site-a", contract: nft, mode: "onchain")
+        let first = try site.kiln()
+        #expect(first.status == 0 && first.summary?["published"] as? Int == 3, "\(first.transcript)")
+        #expect(Self.transactions(first).count == 3, "\(first.transcript)")
+        let quorum = first.jobs.first?["quorum"] as? String ?? ""
+        #expect(quorum.contains("3/4 operators") && quorum.contains("disagreed"), "the wrong-output node is outvoted: \(quorum)")
+        let manifest = try JSONValue.parse(bytes: Array(try Data(contentsOf: site.out.appendingPathComponent("manifest.json"))))
+        let uris = try bench.view(nft, (1...3).map { ["fn": "tokenURI", "args": [.number($0)]] })
+        for id in 1...3 {
+            let key = "\(bench.chain.chainId):\(try Address(hex: nft).checksummed)#\(id)"
+            let metadata = try #require(manifest["tokens"]?[key]?["metadata"]?.stringValue, "manifest has \(key)")
+            #expect(uris[id - 1].stringValue == "ipfs://\(metadata)" || uris[id - 1].stringValue == metadata, "tokenURI(\(id))")
+        }
+        let updates = try bench.logs(nft, "MetadataUpdate(uint256)")
+        let updated = try updates.map { log in
+            try ABIEncoding.decode([.uint(256)], from: try Hex.decode(log["data"]?.stringValue ?? ""), function: "MetadataUpdate").map(\.description)
+        }
+        #expect(updated.flatMap { $0 }.sorted() == ["1", "2", "3"])
+        let again = try site.kiln()
+        #expect(again.status == 0 && Self.transactions(again).isEmpty && again.summary?["transactions"] as? Int == 0, "\(again.transcript)")
+        #expect(try bench.logs(nft, "MetadataUpdate(uint256)").count == 3, "no change, no transaction")
+
+        // The registry itself accepts what Kiln accepted (ERC-1271), through the CLI…
+        let bundle = try bench.bundle(site, contract: nft, id: 2)
+        let bundleFile = bench.folder.appendingPathComponent("token-2.attestation.json")
+        try Data(try bundle.canonicalBytes()).write(to: bundleFile)
+        let cli = try KilnProcess.run(["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url], in: bench.folder)
+        let payload = try JSONValue.parse(cli.stdout)
+        #expect(cli.status == 0 && payload["registryAccepts"] == .bool(true) && payload["accepted"] == .bool(true), "\(cli.stdout)\(cli.stderr)")
+        guard case .array(let signerList)? = bundle["accepted"]?["signers"] else {
+            Issue.record("the bundle has no accepted signers")
+            return
+        }
+        let signers = signerList.compactMap { $0.stringValue.flatMap { try? Address(hex: $0) } }
+        #expect(signers.count == 3)
+
+        // …and for every subset of the signers, Kiln's rule at the reference block and the registry agree.
+        let referenceBlock = try #require(bundle["request"]?["referenceBlock"]?.integerValue.flatMap { UInt64(exactly: $0) })
+        let registry = ChainOperatorRegistry(
+            rpc: EthereumRPC(url: bench.chain.url), registry: try Address(hex: bench.registry), chainId: bench.chain.chainId, endpoints: [:])
+        let table = try await registry.stakeTable(at: referenceBlock)
+        #expect(table.thresholdWeight == 67 && table.totalStake == 100 && table.operators.map(\.stake) == [40, 30, 20, 10])
+        #expect(table.operators.allSatisfy { $0.signingKey != $0.address }, "signing keys are not the operator addresses")
+        var decisions: [(Set<Address>, Bool)] = []
+        var calls: [JSONValue] = []
+        for mask in 1..<(1 << signers.count) {
+            let subset = Set(signers.enumerated().filter { mask & (1 << $0.offset) != 0 }.map(\.element))
+            let weight = table.operators.filter { subset.contains($0.address) }.reduce(BigUInt(0)) { $0 + $1.stake }
+            let onchain = try OnchainPayload(bundle: bundle, only: subset)
+            decisions.append((subset, table.reaches(weight)))
+            calls.append(["fn": "isValidSignature", "args": [.string(onchain.digest.hex), .string(Hex.encode(onchain.data))]])
+        }
+        let answers = try bench.view(bench.registry, calls, name: "StakeRegistry")
+        #expect(answers.count == decisions.count)
+        for ((subset, kiln), answer) in zip(decisions, answers) {
+            #expect((answer.stringValue == "0x1626ba7e") == kiln, "signers \(subset.map(\.checksummed).sorted()): Kiln \(kiln), registry \(answer)")
+        }
+        #expect(decisions.contains { $0.1 } && decisions.contains { !$0.1 }, "both outcomes are exercised")
+
+        // publish.mode onchain-base: one collection directory, setBaseURI per run of changed ids.
+        let nft2 = try bench.collection([1, 2, 3, 5])
+        #expect(try bench.view(nft2, [["fn": "supportsInterface", "args": ["0x49064906"]]]).first == .bool(true))
+        let base = try bench.site("site-b", contract: nft2, mode: "onchain-base")
+        let b1 = try base.kiln()
+        #expect(b1.status == 0 && b1.summary?["published"] as? Int == 4, "\(b1.transcript)")
+        #expect(Self.transactions(b1).count == 2, "ranges 1…3 and 5…5: \(b1.transcript)")
+        var ranges: [String] = []
+        for log in try bench.logs(nft2, "BatchMetadataUpdate(uint256,uint256)") {
+            let data = try Hex.decode(log["data"]?.stringValue ?? "")
+            let values = try ABIEncoding.decode([.uint(256), .uint(256)], from: data, function: "BatchMetadataUpdate")
+            ranges.append(values.map(\.description).joined(separator: "…"))
+        }
+        #expect(ranges == ["1…3", "5…5"])
+        let baseURIs = try bench.view(nft2, [1, 2, 3, 5].map { ["fn": "tokenURI", "args": [.number($0)]] })
+        let baseURI = try #require(try bench.view(nft2, [["fn": "baseURI"]]).first?.stringValue)
+        #expect(baseURI.hasPrefix("ipfs://") && baseURI.hasSuffix("/"))
+        #expect(baseURIs.map(\.stringValue) == [1, 2, 3, 5].map { baseURI + String($0) })
+        // What the base URI serves is each token's published metadata (in the batch's CAR).
+        let blocks = try FilesystemBlockstore(folder: base.out.appendingPathComponent("blocks").path)
+        let directory = try CID(String(baseURI.dropFirst(7).dropLast()))
+        let metadata3 = try UnixFSReader(blockstore: blocks).resolve(directory, path: "3")
+        let store = try SQLiteStore(path: base.store)
+        let token3 = TokenKey(chainId: bench.chain.chainId, contract: try Address(hex: nft2), tokenId: "3")
+        #expect(metadata3.description == (try store.latestPublication(token3)?.metadata))
+        let car = try MemoryBlockstore(car: base.out.appendingPathComponent("batch-1.car").path)
+        #expect((try? car.get(directory)) != nil, "the collection directory is in the batch's CAR")
+
+        try bench.nft(nft2, [["fn": "levelUp", "args": [2], "from": 0]])
+        let b2 = try base.kiln()
+        #expect(b2.status == 0 && b2.statuses.count == 1, "\(b2.transcript)")
+        #expect((Self.transactions(b2).first?["call"] as? String)?.hasSuffix(", 2, 2)") == true, "only token 2 changed: \(b2.transcript)")
+        #expect(Self.transactions(try base.kiln()).isEmpty)
+
+        // Stake changes after the reference block do not change the quorum pinned to it…
+        try bench.registryTransact([
+            ["fn": "updateOperatorWeight", "args": [.string(Self.operators[0]), 1]], ["fn": "updateStakeThreshold", "args": [95]],
+        ])
+        let fresh = ChainOperatorRegistry(
+            rpc: EthereumRPC(url: bench.chain.url), registry: try Address(hex: bench.registry), chainId: bench.chain.chainId, endpoints: [:])
+        #expect(try await fresh.stakeTable(at: referenceBlock) == table)
+        let pinned = try KilnProcess.run(["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url], in: bench.folder)
+        #expect(pinned.status == 0, "the registry still accepts the quorum at its block: \(pinned.stdout)")
+        let verify = try KilnProcess.run(["verify", "\(nft):2", "--config", "kiln.yml"], in: site.dir)
+        #expect(verify.status == 0 && verify.stdout.contains("verified: byte-identical"), "\(verify.stdout)\(verify.stderr)")
+        // …while a job after the change is held to the new weights: 30 + 20 + 1 < 95, no quorum.
+        try bench.nft(nft, [["fn": "levelUp", "args": [3], "from": 0]])
+        let later = try site.kiln()
+        #expect(later.status == 3 && later.status(3, nft.lowercased()) == "no_quorum", "\(later.transcript)")
+        #expect(Self.transactions(later).isEmpty)
+    }
+}
