@@ -147,7 +147,7 @@ public struct Configuration: Sendable {
         if let nested = map["operators"] as? [String: Any], nested["source"] as? String == "chain", environment["KILN_OPERATORS"] == nil {
             chainOperators = try Self.chainOperators(nested, fail: fail)
         }
-        let operatorsEntry = chainOperators != nil ? "" : try file("operators").map(resolve)
+        let operatorsEntry = chainOperators != nil ? "" : environment["KILN_OPERATORS"] != nil ? nil : try file("operators").map(resolve)
         guard let operators = environment["KILN_OPERATORS"] ?? operatorsEntry else {
             throw fail("'operators' must be {file: operators.yml} or {source: chain, registry: 0x…, nodes: {…}}")
         }

@@ -37,7 +37,21 @@ struct ConfigurationTests {
         ("contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}", "kiln.yml: 'operators' must be {file: operators.yml}"),
         (minimal + "\nconcurrency: 0", "kiln.yml: 'concurrency' must be 1…256"),
         (minimal + "\nchainId: -1", "kiln.yml: 'chainId' must be a positive whole number"),
-        (minimal + "\npublish: {mode: onchain}", "kiln.yml: publish.mode 'onchain' is not available in this build"),
+        (minimal + "\npublish: {mode: onchain, key: k}", "kiln.yml: publish.mode onchain sends transactions: give publish.rpc, events.rpc or KILN_RPC"),
+        (minimal + "\npublish: {mode: onchain, rpc: \"http://127.0.0.1:8545\"}", "kiln.yml: publish.mode onchain sends transactions: give publish.key"),
+        (minimal + "\npublish: {mode: airdrop}", "kiln.yml: publish.mode must be one of files, onchain, onchain-base"),
+        (
+            "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators: {source: chain, registry: \"0xAB\", nodes: {}}",
+            "kiln.yml: operators.registry must be the stake registry's 0x address"
+        ),
+        (
+            "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators: {source: chain, registry: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\"}",
+            "kiln.yml: operators.nodes must map each operator's 0x address to its node's URL"
+        ),
+        (
+            "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators: {source: chain, registry: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", nodes: {\"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\": \"http://n\"}}",
+            "kiln.yml: operators.source chain reads the registry over JSON-RPC"
+        ),
         ("- just\n- a list", "kiln.yml: expected a mapping"),
         ("key: [unclosed", "kiln.yml: not valid YAML: "),
     ])
@@ -48,6 +62,28 @@ struct ConfigurationTests {
         } catch {
             #expect(error.message.hasPrefix(message), "\(error.message)")
         }
+    }
+
+    @Test func chainOperatorsAndOnchainPublishing() throws {
+        let yaml = """
+            contracts:
+              - {address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", template: t}
+            events: {rpc: "http://127.0.0.1:8545"}
+            operators:
+              source: chain
+              registry: "0x000000000000000000000000000000000000AB1e"
+              fromBlock: 7
+              nodes: {"0x00000000000000000000000000000000000000a1": "http://127.0.0.1:8101/"}
+            publish: {mode: onchain-base, key: keys/publisher.key}
+            """
+        let configuration = try Configuration(yaml: yaml, source: "/srv/kiln.yml")
+        let chain = try #require(configuration.chainOperators)
+        #expect(chain.registry == (try Address(hex: "0x000000000000000000000000000000000000ab1e")) && chain.fromBlock == 7)
+        #expect(chain.nodes == [try Address(hex: "0x00000000000000000000000000000000000000a1"): "http://127.0.0.1:8101"])
+        #expect(configuration.publishMode == .onchainBase && configuration.publisherKeyFile == "/srv/keys/publisher.key")
+        #expect(configuration.chainRPC == "http://127.0.0.1:8545")
+        let overridden = try Configuration(yaml: yaml, source: "/srv/kiln.yml", environment: ["KILN_OPERATORS": "ops.yml"])
+        #expect(overridden.chainOperators == nil && overridden.operatorsFile == "ops.yml", "KILN_OPERATORS picks a file")
     }
 
     @Test func eventsFromANode() throws {
