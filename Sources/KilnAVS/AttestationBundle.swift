@@ -81,69 +81,21 @@ public enum AttestationBundle {
     /// accepted output (equivocators excluded) and compares it with the threshold; checks each piece of
     /// equivocation evidence; with `output`, checks that the file is the accepted output.
     public static func verify(_ bundle: JSONValue, output: [UInt8]? = nil) throws(AVSError) -> Verification {
-        func field(_ value: JSONValue?, _ name: String) throws(AVSError) -> JSONValue {
-            guard let value, value != .null else { throw AVSError("the bundle has no '\(name)'") }
-            return value
-        }
-        func string(_ value: JSONValue?, _ name: String) throws(AVSError) -> String {
-            guard let text = try field(value, name).stringValue else { throw AVSError("'\(name)' must be text") }
-            return text
-        }
-        func word(_ value: JSONValue?, _ name: String) throws(AVSError) -> Bytes32 {
-            guard let word = try? Bytes32(hex: try string(value, name)) else { throw AVSError("'\(name)' must be 32 bytes of hex") }
-            return word
-        }
-        guard bundle["format"]?.stringValue == format else { throw AVSError("not a Kiln attestation bundle (format '\(format)' expected)") }
+        let parsed = try Parsed(bundle)
         var lines: [String] = []
         var ok = true
         func check(_ condition: Bool, _ good: String, _ bad: String) {
             lines.append((condition ? "ok    " : "FAIL  ") + (condition ? good : bad))
             if !condition { ok = false }
         }
-        let request = try field(bundle["request"], "request")
-        let domainJSON = try field(bundle["domain"], "domain")
-        guard let chainId = domainJSON["chainId"]?.integerValue, let chain = UInt64(exactly: chainId),
-            let contract = try? Address(hex: try string(domainJSON["verifyingContract"], "domain.verifyingContract"))
-        else { throw AVSError("'domain' must hold chainId and verifyingContract") }
-        let domain = EIP712Domain.kiln(chainId: chain, verifyingContract: contract)
-        let jobId = try word(request["jobId"], "request.jobId")
-        let model = try string(request["model"], "request.model")
-        let input = try field(request["input"], "request.input")
-        let inputHash = try word(request["inputHash"], "request.inputHash")
-        guard let block = request["referenceBlock"]?.integerValue, let referenceBlock = UInt64(exactly: block) else {
-            throw AVSError("'request.referenceBlock' must be a block number")
-        }
-        check((try? input.canonicalHash()) == inputHash, "inputHash is keccak-256 of the canonical input", "inputHash does not match the input")
-        check(try word(request["modelId"], "request.modelId") == Keccak256.hash(utf8: model), "modelId is keccak-256 of '\(model)'", "modelId does not match '\(model)'")
-
-        let stake = try field(bundle["stake"], "stake")
-        guard let bps = stake["thresholdBps"]?.integerValue, let thresholdBps = Int(exactly: bps), case .array(let operatorList)? = stake["operators"] else {
-            throw AVSError("'stake' must hold thresholdBps and operators")
-        }
-        var stakes: [Address: BigUInt] = [:]
-        var signingKeys: [Address: Address] = [:]
-        for entry in operatorList {
-            guard let address = try? Address(hex: try string(entry["address"], "stake.operators[].address")),
-                let amount = BigUInt(try string(entry["stake"], "stake.operators[].stake"), radix: 10)
-            else { throw AVSError("a stake entry is malformed") }
-            stakes[address] = amount
-            if let keyText = entry["signingKey"]?.stringValue {
-                guard let key = try? Address(hex: keyText) else { throw AVSError("stake.operators[].signingKey must be an address") }
-                signingKeys[address] = key
-            }
-        }
-        // An on-chain registry's rule: signed weight ≥ its threshold weight, within its total weight.
-        var thresholdWeight: BigUInt?
-        if let text = stake["thresholdWeight"]?.stringValue {
-            guard let weight = BigUInt(text, radix: 10) else { throw AVSError("stake.thresholdWeight must be a decimal weight") }
-            thresholdWeight = weight
-        }
-        let total = thresholdWeight != nil ? BigUInt(try string(stake["total"], "stake.total"), radix: 10) ?? 0 : stakes.values.reduce(BigUInt(0), +)
-
+        let field = Parsed.field, string = Parsed.string, word = Parsed.word
+        let model = parsed.model
+        let input = try field(bundle["request"]?["input"], "request.input")
+        check((try? input.canonicalHash()) == parsed.inputHash, "inputHash is keccak-256 of the canonical input", "inputHash does not match the input")
+        check(try word(bundle["request"]?["modelId"], "request.modelId") == Keccak256.hash(utf8: model), "modelId is keccak-256 of '\(model)'", "modelId does not match '\(model)'")
         func recover(_ outputHash: Bytes32, _ signatureText: String) -> Address? {
-            let attestation = InferenceAttestation(jobId: jobId, modelId: Keccak256.hash(utf8: model), inputHash: inputHash, outputHash: outputHash, referenceBlock: referenceBlock)
             guard let signature = try? Signature(hex: signatureText) else { return nil }
-            return try? signature.recoverAddress(digest: attestation.signingDigest(domain: domain))
+            return parsed.signer(of: outputHash, signature)
         }
         // Equivocation evidence: both signatures by the operator, over different outputs.
         var equivocators: Set<Address> = []
@@ -154,7 +106,7 @@ public enum AttestationBundle {
                 let a = try word(first["outputHash"], "outputHash"), b = try word(second["outputHash"], "outputHash")
                 let firstSignature = try string(first["signature"], "signature")
                 let secondSignature = try string(second["signature"], "signature")
-                let key = op.map { signingKeys[$0] ?? $0 }
+                let key = op.map(parsed.key(of:))
                 let valid = key != nil && a != b && recover(a, firstSignature) == key && recover(b, secondSignature) == key
                 check(valid, "equivocation by \(op?.checksummed ?? "?") proven: two signed outputs for this job", "equivocation evidence does not verify")
                 if valid, let op { equivocators.insert(op) }
@@ -173,8 +125,8 @@ public enum AttestationBundle {
                     let claimed = try? Address(hex: try string(response["operator"], "responses[].operator"))
                 else { continue }
                 let signer = recover(outputHash, signatureText)
-                let key = signingKeys[claimed] ?? claimed
-                let registered = (stakes[claimed] ?? 0) > 0
+                let key = parsed.key(of: claimed)
+                let registered = parsed.stake(of: claimed) > 0
                 if signer == key && registered && !equivocators.contains(claimed) {
                     signers.insert(claimed)
                 } else if signer != key {
@@ -182,13 +134,13 @@ public enum AttestationBundle {
                 }
             }
         }
-        let signed = signers.reduce(BigUInt(0)) { $0 + (stakes[$1] ?? 0) }
-        if let thresholdWeight {
-            let reached = thresholdWeight > 0 && signed >= thresholdWeight && signed <= total
+        let signed = signers.reduce(BigUInt(0)) { $0 + parsed.stake(of: $1) }
+        let reached = parsed.table.reaches(signed)
+        let total = parsed.table.totalStake, thresholdBps = parsed.table.thresholdBps
+        if let thresholdWeight = parsed.table.thresholdWeight {
             check(reached, "quorum: \(signers.count) valid signers hold weight \(signed) of \(total), registry threshold \(thresholdWeight)",
                   "no quorum: valid signers hold weight \(signed) of \(total), below the registry threshold \(thresholdWeight)")
         } else {
-            let reached = total > 0 && signed * 10_000 >= total * BigUInt(thresholdBps)
             check(reached, "quorum: \(signers.count) valid signers hold \(signed) of \(total) stake, threshold \(thresholdBps) bps",
                   "no quorum: valid signers hold \(signed) of \(total) stake, below \(thresholdBps) bps")
         }
@@ -197,5 +149,94 @@ public enum AttestationBundle {
                   "the output file's keccak-256 is not the accepted outputHash")
         }
         return Verification(lines: lines, ok: ok)
+    }
+
+    /// What a bundle's signatures are over and who may sign them, read once for ``verify(_:output:)`` and
+    /// ``OnchainPayload``.
+    struct Parsed {
+        let domain: EIP712Domain
+        let jobId: Bytes32
+        let model: String
+        let inputHash: Bytes32
+        let referenceBlock: UInt64
+        /// The stake table the bundle records (endpoints are not in it).
+        let table: StakeTable
+        private let operators: [Address: Operator]
+
+        init(_ bundle: JSONValue) throws(AVSError) {
+            guard bundle["format"]?.stringValue == format else { throw AVSError("not a Kiln attestation bundle (format '\(format)' expected)") }
+            let request = try Self.field(bundle["request"], "request")
+            let domainJSON = try Self.field(bundle["domain"], "domain")
+            guard let chainId = domainJSON["chainId"]?.integerValue, let chain = UInt64(exactly: chainId),
+                let contract = try? Address(hex: try Self.string(domainJSON["verifyingContract"], "domain.verifyingContract"))
+            else { throw AVSError("'domain' must hold chainId and verifyingContract") }
+            domain = EIP712Domain.kiln(chainId: chain, verifyingContract: contract)
+            jobId = try Self.word(request["jobId"], "request.jobId")
+            model = try Self.string(request["model"], "request.model")
+            _ = try Self.field(request["input"], "request.input")
+            inputHash = try Self.word(request["inputHash"], "request.inputHash")
+            guard let block = request["referenceBlock"]?.integerValue, let reference = UInt64(exactly: block) else {
+                throw AVSError("'request.referenceBlock' must be a block number")
+            }
+            referenceBlock = reference
+
+            let stake = try Self.field(bundle["stake"], "stake")
+            guard let bps = stake["thresholdBps"]?.integerValue, let thresholdBps = Int(exactly: bps), case .array(let operatorList)? = stake["operators"] else {
+                throw AVSError("'stake' must hold thresholdBps and operators")
+            }
+            var operators: [Operator] = []
+            for entry in operatorList {
+                guard let address = try? Address(hex: try Self.string(entry["address"], "stake.operators[].address")),
+                    let amount = BigUInt(try Self.string(entry["stake"], "stake.operators[].stake"), radix: 10)
+                else { throw AVSError("a stake entry is malformed") }
+                var key: Address?
+                if let keyText = entry["signingKey"]?.stringValue {
+                    guard let parsed = try? Address(hex: keyText) else { throw AVSError("stake.operators[].signingKey must be an address") }
+                    key = parsed
+                }
+                operators.append(Operator(address: address, signingKey: key, endpoint: "", stake: amount))
+            }
+            var table = StakeTable(operators: operators, thresholdBps: thresholdBps, domain: domain, referenceBlock: reference)
+            if let text = stake["thresholdWeight"]?.stringValue {
+                guard let weight = BigUInt(text, radix: 10) else { throw AVSError("stake.thresholdWeight must be a decimal weight") }
+                table.thresholdWeight = weight
+                table.totalWeight = BigUInt(try Self.string(stake["total"], "stake.total"), radix: 10) ?? 0
+            }
+            self.table = table
+            self.operators = Dictionary(operators.map { ($0.address, $0) }, uniquingKeysWith: { $1 })
+        }
+
+        /// The key `op` signs with.
+        func key(of op: Address) -> Address { operators[op]?.signingKey ?? op }
+
+        /// Whether `op` is in the stake table.
+        func lists(_ op: Address) -> Bool { operators[op] != nil }
+
+        /// The stake (weight) of `op`; 0 when it is not in the table.
+        func stake(of op: Address) -> BigUInt { operators[op]?.stake ?? 0 }
+
+        /// The EIP-712 digest of this job's attestation of `outputHash`.
+        func digest(_ outputHash: Bytes32) -> Bytes32 {
+            InferenceAttestation(jobId: jobId, modelId: Keccak256.hash(utf8: model), inputHash: inputHash, outputHash: outputHash, referenceBlock: referenceBlock)
+                .signingDigest(domain: domain)
+        }
+
+        /// Who signed `outputHash` with `signature` (nil when it does not recover).
+        func signer(of outputHash: Bytes32, _ signature: Signature) -> Address? {
+            try? signature.recoverAddress(digest: digest(outputHash))
+        }
+
+        static func field(_ value: JSONValue?, _ name: String) throws(AVSError) -> JSONValue {
+            guard let value, value != .null else { throw AVSError("the bundle has no '\(name)'") }
+            return value
+        }
+        static func string(_ value: JSONValue?, _ name: String) throws(AVSError) -> String {
+            guard let text = try field(value, name).stringValue else { throw AVSError("'\(name)' must be text") }
+            return text
+        }
+        static func word(_ value: JSONValue?, _ name: String) throws(AVSError) -> Bytes32 {
+            guard let word = try? Bytes32(hex: try string(value, name)) else { throw AVSError("'\(name)' must be 32 bytes of hex") }
+            return word
+        }
     }
 }

@@ -27,38 +27,21 @@ public struct OnchainPayload: Sendable {
     /// stake signed; with `only`, from those operators' signatures alone. Signatures that do not recover to the
     /// operator's signing key and equivocators are left out.
     public init(bundle: JSONValue, only: Set<Address>? = nil) throws(AVSError) {
-        guard bundle["format"]?.stringValue == AttestationBundle.format else { throw AVSError("not a Kiln attestation bundle") }
-        guard let chain = bundle["domain"]?["chainId"]?.integerValue.flatMap({ UInt64(exactly: $0) }),
-            let contract = bundle["domain"]?["verifyingContract"]?.stringValue.flatMap({ try? Address(hex: $0) }),
-            let request = bundle["request"], let jobId = request["jobId"]?.stringValue.flatMap({ try? Bytes32(hex: $0) }),
-            let model = request["model"]?.stringValue, let inputHash = request["inputHash"]?.stringValue.flatMap({ try? Bytes32(hex: $0) }),
-            let block = request["referenceBlock"]?.integerValue.flatMap({ UInt64(exactly: $0) }),
-            case .array(let stakeList)? = bundle["stake"]?["operators"], case .array(let responses)? = bundle["responses"]
-        else { throw AVSError("the bundle lacks its domain, request, stake table or responses") }
-        guard let block32 = UInt32(exactly: block) else { throw AVSError("reference block \(block) does not fit uint32") }
-        let domain = EIP712Domain.kiln(chainId: chain, verifyingContract: contract)
-        var keys: [Address: Address] = [:]
-        var stakes: [Address: BigUInt] = [:]
-        for entry in stakeList {
-            guard let address = entry["address"]?.stringValue.flatMap({ try? Address(hex: $0) }) else { throw AVSError("a stake entry has no address") }
-            keys[address] = entry["signingKey"]?.stringValue.flatMap { try? Address(hex: $0) } ?? address
-            stakes[address] = entry["stake"]?.stringValue.flatMap { BigUInt($0, radix: 10) } ?? 0
-        }
+        let parsed = try AttestationBundle.Parsed(bundle)
+        guard case .array(let responses)? = bundle["responses"] else { throw AVSError("the bundle has no 'responses'") }
+        guard let block32 = UInt32(exactly: parsed.referenceBlock) else { throw AVSError("reference block \(parsed.referenceBlock) does not fit uint32") }
         var equivocators: Set<Address> = []
         if case .array(let evidence)? = bundle["evidence"] {
             for item in evidence { if let op = item["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }) { equivocators.insert(op) } }
         }
-        func attestation(_ output: Bytes32) -> InferenceAttestation {
-            InferenceAttestation(jobId: jobId, modelId: Keccak256.hash(utf8: model), inputHash: inputHash, outputHash: output, referenceBlock: block)
-        }
-        // Valid signatures per output.
+        // Valid signatures per output: by a listed operator's signing key, not an equivocator's.
         var byOutput: [Bytes32: [(Address, Signature)]] = [:]
         for response in responses {
-            guard let op = response["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }), !equivocators.contains(op),
+            guard let op = response["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }), parsed.lists(op), !equivocators.contains(op),
+                only?.contains(op) ?? true,
                 let output = response["outputHash"]?.stringValue.flatMap({ try? Bytes32(hex: $0) }),
                 let signature = response["signature"]?.stringValue.flatMap({ try? Signature(hex: $0) }),
-                only?.contains(op) ?? true,
-                (try? signature.recoverAddress(digest: attestation(output).signingDigest(domain: domain))) == keys[op]
+                parsed.signer(of: output, signature) == parsed.key(of: op)
             else { continue }
             byOutput[output, default: []].append((op, signature))
         }
@@ -67,18 +50,18 @@ public struct OnchainPayload: Sendable {
         if let acceptedHash {
             chosen = acceptedHash
         } else {
-            let ranked = byOutput.map { output, signed in (output, signed.reduce(BigUInt(0)) { $0 + (stakes[$1.0] ?? 0) }) }
+            let ranked = byOutput.map { output, signed in (output, signed.reduce(BigUInt(0)) { $0 + parsed.stake(of: $1.0) }) }
             guard let best = ranked.max(by: { ($0.1, $1.0) < ($1.1, $0.0) }) else { throw AVSError("the bundle has no valid signature to build a payload from") }
             chosen = best.0
         }
         let signed = (byOutput[chosen] ?? []).sorted { $0.0 < $1.0 }
         guard !signed.isEmpty else { throw AVSError("no valid signature for output \(chosen.hex)\(only == nil ? "" : " among the operators asked for")") }
-        registry = contract
+        registry = parsed.domain.verifyingContract ?? .zero
         outputHash = chosen
         accepted = acceptedHash != nil
-        referenceBlock = block
+        referenceBlock = parsed.referenceBlock
         operators = signed.map(\.0)
-        digest = attestation(chosen).signingDigest(domain: domain)
+        digest = parsed.digest(chosen)
         data = ABIEncoding.encode([
             .array(signed.map { .address($0.0) }), .array(signed.map { .bytes($0.1.bytes) }), .uint(UInt64(block32)),
         ])

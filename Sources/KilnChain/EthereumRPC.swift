@@ -21,7 +21,19 @@ public struct EthereumRPC: Sendable {
 
     /// The hash of block `number` on the node's current chain, or nil when it has no such block.
     public func blockHash(_ number: UInt64) async throws(ChainError) -> Bytes32? {
-        let block = try await client.call("eth_getBlockByNumber", [.string(Hex.quantity(number)), false])
+        try Self.hash(of: try await client.call("eth_getBlockByNumber", [.string(Hex.quantity(number)), false]), number: number)
+    }
+
+    /// Hashes of several blocks in one batch request.
+    public func blockHashes(_ numbers: [UInt64]) async throws(ChainError) -> [UInt64: Bytes32] {
+        let answers = try await client.batch(numbers.map { ("eth_getBlockByNumber", [.string(Hex.quantity($0)), false]) })
+        var hashes: [UInt64: Bytes32] = [:]
+        for (number, block) in zip(numbers, answers) { hashes[number] = try Self.hash(of: block, number: number) }
+        return hashes
+    }
+
+    /// The hash in an `eth_getBlockByNumber(number)` answer (nil for `null`: no such block), checking it is that block.
+    static func hash(of block: JSONValue, number: UInt64) throws(ChainError) -> Bytes32? {
         if block == .null { return nil }
         guard let text = block["hash"]?.stringValue, let hash = try? Bytes32(hex: text) else {
             throw ChainError(.malformed, "eth_getBlockByNumber(\(number)): no block hash in the answer")
@@ -32,19 +44,6 @@ public struct EthereumRPC: Sendable {
         return hash
     }
 
-    /// Hashes of several blocks in one batch request.
-    public func blockHashes(_ numbers: [UInt64]) async throws(ChainError) -> [UInt64: Bytes32] {
-        let answers = try await client.batch(numbers.map { ("eth_getBlockByNumber", [.string(Hex.quantity($0)), false]) })
-        var hashes: [UInt64: Bytes32] = [:]
-        for (number, block) in zip(numbers, answers) where block != .null {
-            guard let text = block["hash"]?.stringValue, let hash = try? Bytes32(hex: text) else {
-                throw ChainError(.malformed, "eth_getBlockByNumber(\(number)): no block hash in the answer")
-            }
-            hashes[number] = hash
-        }
-        return hashes
-    }
-
     /// The logs of `addresses` in blocks `from…to`, asking for smaller ranges when the node says a range has
     /// too many results. Every log is validated (a hostile answer is an error naming the log).
     public func logs(addresses: [Address], from: UInt64, to: UInt64) async throws(ChainError) -> [EventLog] {
@@ -53,18 +52,18 @@ public struct EthereumRPC: Sendable {
             "address": .array(addresses.map { .string($0.lowercased) }), "fromBlock": .string(Hex.quantity(from)),
             "toBlock": .string(Hex.quantity(to)),
         ]
+        func halves() async throws(ChainError) -> [EventLog] {
+            let middle = from + (to - from) / 2
+            return try await self.logs(addresses: addresses, from: from, to: middle) + self.logs(addresses: addresses, from: middle + 1, to: to)
+        }
         let answer: JSONValue
         do {
             answer = try await client.call("eth_getLogs", [filter])
         } catch where Self.isTooManyResults(error) && from < to {
-            let middle = from + (to - from) / 2
-            return try await logs(addresses: addresses, from: from, to: middle) + logs(addresses: addresses, from: middle + 1, to: to)
+            return try await halves()
         }
         guard case .array(let items) = answer else { throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): the answer is not an array") }
-        if items.count > maxLogsPerCall && from < to {
-            let middle = from + (to - from) / 2
-            return try await logs(addresses: addresses, from: from, to: middle) + logs(addresses: addresses, from: middle + 1, to: to)
-        }
+        if items.count > maxLogsPerCall && from < to { return try await halves() }
         var logs: [EventLog] = []
         logs.reserveCapacity(items.count)
         let wanted = Set(addresses)

@@ -149,10 +149,8 @@ public struct BatchRunner: Sendable {
         let source: (any EventSource)?
         var problems: [String] = []
         if let url = configuration.rpcURL, eventsFile == nil {
-            var rpc = EthereumRPC(url: url)
-            rpc.client.timeout = .seconds(Int64(configuration.nodeTimeout.rounded(.up)))
             source = JSONRPCEventSource(
-                rpc: rpc, contracts: configuration.contracts.map(\.address), confirmations: configuration.confirmations,
+                rpc: configuration.rpc(url), contracts: configuration.contracts.map(\.address), confirmations: configuration.confirmations,
                 fromBlock: configuration.fromBlock, blockRange: configuration.blockRange)
         } else if let file {
             let fileSource = try FileEventSource(path: file, skippingMalformed: true)
@@ -164,10 +162,9 @@ public struct BatchRunner: Sendable {
         var runner = try BatchRunner(configuration: configuration, store: store, source: source, registry: try configuration.operatorRegistry())
         runner.inputProblems = problems
         if configuration.publishMode != .files, let url = configuration.chainRPC {
-            var rpc = EthereumRPC(url: url)
-            rpc.client.timeout = .seconds(Int64(configuration.nodeTimeout.rounded(.up)))
+            let rpc = configuration.rpc(url)
             let sender = TransactionSender(rpc: rpc, chainId: configuration.chainId, key: try configuration.publisherKey(), confirmations: configuration.confirmations)
-            runner.onchain = OnchainPublisher(mode: configuration.publishMode, rpc: rpc, sender: sender, profile: configuration.profile)
+            runner.onchain = OnchainPublisher(mode: configuration.publishMode, rpc: rpc, sender: sender)
         }
         return runner
     }
@@ -199,7 +196,7 @@ public struct BatchRunner: Sendable {
         let watched = Set(configuration.contracts.map(\.address))
         var unknown: [Address: Int] = [:]
         var reorganised = false
-        if let rpcSource = source as? JSONRPCEventSource { try await rpcSource.check(chainId: chainId) }
+        try await source?.check(chainId: chainId)
         if let source, let current = cursor, let ancestor = try await reorgAncestor(source, cursor: current) {
             // The chain no longer has the block the cursor is at: its logs after the common ancestor are gone.
             try store.rewind(chainId: chainId, to: ancestor.block, hash: ancestor.hash)
@@ -312,7 +309,7 @@ public struct BatchRunner: Sendable {
         if let maxJobs = options.maxJobs { runnable = min(runnable, maxJobs) }
         let open = try store.currentBatch()
         guard runnable > 0 || open != nil else {
-            await publishOnchain(into: &summary, progress: progress)
+            await publishOnchain(into: &summary, collections: nil, progress: progress)
             summary.seconds = seconds(since: started)
             progress(.finished(summary))
             return summary
@@ -386,8 +383,8 @@ public struct BatchRunner: Sendable {
         }
 
         progress(.finishing(batch: batch))
-        try finish(batch: batch, into: &summary)
-        await publishOnchain(into: &summary, progress: progress)
+        let collections = try finish(batch: batch, into: &summary)
+        await publishOnchain(into: &summary, collections: collections, progress: progress)
         summary.seconds = seconds(since: started)
         progress(.finished(summary))
         return summary
@@ -404,13 +401,14 @@ public struct BatchRunner: Sendable {
 
     /// Writes the batch's directory (tokens, provenance, templates, its own manifest) as `batch-<n>.car`, the
     /// contact sheet and `manifest.json`, then closes the batch. Every file is written whole or not at all,
-    /// and writing them again gives the same bytes, so a run killed here simply does it again.
-    func finish(batch: Int, into summary: inout BatchSummary) throws {
+    /// and writing them again gives the same bytes, so a run killed here simply does it again. With
+    /// publish.mode onchain-base the CAR also holds every collection's directory, which it returns.
+    func finish(batch: Int, into summary: inout BatchSummary) throws -> [Address: FileDAGBuilder.Entry]? {
         let publications = try store.publications(batch: batch)
         guard !publications.isEmpty else {
             try store.closeBatch(batch)
             summary.batch = nil
-            return
+            return nil
         }
         let importer = Importer(profile: configuration.profile)
         let reader = UnixFSReader(blockstore: blockstore)
@@ -443,13 +441,12 @@ public struct BatchRunner: Sendable {
             "templates": try importer.directory(templates, into: blockstore),
         ]
         if !provenance.isEmpty { root["provenance"] = try importer.groupedDirectory(provenance, into: blockstore, path: "provenance") }
+        var collections: [Address: FileDAGBuilder.Entry]?
         if configuration.publishMode == .onchainBase {
-            // Each collection's `<tokenId>` → metadata directory, whose CID setBaseURI points at.
-            var collections: [String: FileDAGBuilder.Entry] = [:]
-            for (contract, tokens) in try latestPublications() {
-                collections["\(configuration.chainId)-\(contract.lowercased)"] = try OnchainPublisher.collection(tokens, profile: configuration.profile, blockstore: blockstore)
-            }
-            root["collections"] = try importer.directory(collections, into: blockstore)
+            let built = try self.collections(try latestPublications())
+            collections = built
+            let named = Dictionary(uniqueKeysWithValues: built.map { ("\(configuration.chainId)-\($0.key.lowercased)", $0.value) })
+            root["collections"] = try importer.directory(named, into: blockstore)
         }
         let rootEntry = try importer.directory(root, into: blockstore)
         summary.root = rootEntry.cid
@@ -473,6 +470,7 @@ public struct BatchRunner: Sendable {
         summary.manifest = manifestPath
         CrashPoint.afterManifest.reached()
         try store.closeBatch(batch)
+        return collections
     }
 
     /// Every token's latest publication, by contract.
@@ -482,20 +480,40 @@ public struct BatchRunner: Sendable {
         return Dictionary(grouping: latest.values, by: \.token.contract)
     }
 
+    /// publish.mode onchain-base: each collection's directory, `<tokenId>` → its current metadata.json.
+    func collections(_ latest: [Address: [Publication]]) throws -> [Address: FileDAGBuilder.Entry] {
+        let reader = UnixFSReader(blockstore: blockstore)
+        var collections: [Address: FileDAGBuilder.Entry] = [:]
+        for (contract, tokens) in latest {
+            var files: [String: FileDAGBuilder.Entry] = [:]
+            for publication in tokens { files[publication.token.tokenId] = try reader.entry(try CID(publication.metadata)) }
+            collections[contract] = try Importer(profile: configuration.profile).directory(files, into: blockstore, path: "collection")
+        }
+        return collections
+    }
+
     /// publish.mode onchain / onchain-base: brings each contract's tokenURI in line with what is published.
-    func publishOnchain(into summary: inout BatchSummary, progress: @escaping @Sendable (BatchEvent) -> Void) async {
+    /// `collections` are the directories ``finish(batch:into:)`` built, if it ran.
+    func publishOnchain(
+        into summary: inout BatchSummary, collections: [Address: FileDAGBuilder.Entry]?, progress: @escaping @Sendable (BatchEvent) -> Void
+    ) async {
         guard let onchain else { return }
         let latest: [Address: [Publication]]
-        do { latest = try latestPublications() } catch {
+        var bases: [Address: CID] = [:]
+        do {
+            latest = try latestPublications()
+            if onchain.mode == .onchainBase { bases = (try collections ?? self.collections(latest)).mapValues(\.cid) }
+        } catch {
             summary.problems.append("on-chain publish: \(error)")
             return
         }
         for contract in configuration.contracts.map(\.address) {
-            let (sent, problems) = await onchain.reconcile(contract: contract, latest: latest[contract] ?? [], blockstore: blockstore) {
-                progress(.transaction($0))
+            summary.problems += await onchain.reconcile(
+                contract: contract, latest: latest[contract] ?? [], collection: bases[contract], blockstore: blockstore
+            ) { sent in
+                summary.transactions.append(sent)
+                progress(.transaction(sent))
             }
-            summary.transactions += sent
-            summary.problems += problems
         }
     }
 

@@ -50,8 +50,8 @@ public struct Configuration: Sendable {
     public var blockRange: UInt64 = 2_000
     public var confirmations: UInt64 = 0
     public var contracts: [Contract]
-    /// The operators file; empty when ``chainOperators`` is set.
-    public var operatorsFile: String
+    /// The operators file; nil when ``chainOperators`` is set.
+    public var operatorsFile: String?
     /// `operators: {source: chain, …}`: the registry contract and where each operator's node listens.
     public var chainOperators: ChainOperators?
     public var publishMode: PublishMode = .files
@@ -65,7 +65,7 @@ public struct Configuration: Sendable {
     /// Seconds a job stays leased to a run before another may take it.
     public var leaseSeconds = 600.0
 
-    public init(store: String, out: String, eventsFile: String?, contracts: [Contract], operatorsFile: String) {
+    public init(store: String, out: String, eventsFile: String?, contracts: [Contract], operatorsFile: String?) {
         self.store = store
         self.out = out
         self.eventsFile = eventsFile
@@ -130,6 +130,12 @@ public struct Configuration: Sendable {
             }
             return path
         }
+        func url(_ key: String, _ value: Any) throws(PipelineError) -> String {
+            guard let url = value as? String, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw fail("\(key) must be an http:// or https:// JSON-RPC URL")
+            }
+            return url
+        }
         var contracts: [Contract] = []
         if let list = map["contracts"] {
             guard let list = list as? [[String: Any]] else { throw fail("'contracts' must be a list of {address, template}") }
@@ -144,40 +150,26 @@ public struct Configuration: Sendable {
         }
         guard !contracts.isEmpty else { throw fail("'contracts' must list at least one {address, template}") }
         var chainOperators: ChainOperators?
-        if let nested = map["operators"] as? [String: Any], nested["source"] as? String == "chain", environment["KILN_OPERATORS"] == nil {
-            chainOperators = try Self.chainOperators(nested, fail: fail)
+        var operatorsFile: String?
+        if let path = environment["KILN_OPERATORS"] {
+            operatorsFile = path
+        } else if let nested = map["operators"] as? [String: Any], nested["source"] as? String == "chain" {
+            chainOperators = try Self.chainOperators(nested, url: url, fail: fail)
+        } else {
+            operatorsFile = try file("operators").map(resolve)
         }
-        let operatorsEntry = chainOperators != nil ? "" : environment["KILN_OPERATORS"] != nil ? nil : try file("operators").map(resolve)
-        guard let operators = environment["KILN_OPERATORS"] ?? operatorsEntry else {
+        guard operatorsFile != nil || chainOperators != nil else {
             throw fail("'operators' must be {file: operators.yml} or {source: chain, registry: 0x…, nodes: {…}}")
         }
         let storeEntry = try text("store", map["store"]) ?? "kiln-data/kiln.sqlite"
         let outEntry = try text("out", map["out"]) ?? "kiln-data/out"
         var eventsEntry: String?
         var rpcEntry: String?
-        if let value = map["events"] {
-            if let nested = value as? [String: Any], let url = nested["rpc"] {
-                for key in nested.keys.sorted() where !["rpc", "fromBlock", "blockRange"].contains(key) {
-                    throw fail("events: unknown key '\(key)' (an rpc source takes rpc, fromBlock, blockRange)")
-                }
-                guard let url = url as? String, url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                    throw fail("events.rpc must be an http:// or https:// JSON-RPC URL")
-                }
-                rpcEntry = url
-            } else {
-                eventsEntry = try file("events").map(resolve)
+        if let nested = map["events"] as? [String: Any], let value = nested["rpc"] {
+            for key in nested.keys.sorted() where !["rpc", "fromBlock", "blockRange"].contains(key) {
+                throw fail("events: unknown key '\(key)' (an rpc source takes rpc, fromBlock, blockRange)")
             }
-        }
-        self.init(
-            store: environment["KILN_STORE"] ?? resolve(storeEntry), out: environment["KILN_OUT"] ?? resolve(outEntry),
-            eventsFile: environment["KILN_EVENTS"] ?? eventsEntry, contracts: contracts, operatorsFile: operators)
-        self.chainOperators = chainOperators
-        // Where logs come from, strongest first: KILN_EVENTS (a file), KILN_RPC (a node), kiln.yml's events.
-        if environment["KILN_EVENTS"] == nil, let url = environment["KILN_RPC"] ?? rpcEntry {
-            rpcURL = url
-            eventsFile = nil
-        }
-        if let nested = map["events"] as? [String: Any] {
+            rpcEntry = try url("events.rpc", value)
             if let value = nested["fromBlock"] {
                 guard let block = value as? Int, block >= 0 else { throw fail("events.fromBlock must be a block number") }
                 fromBlock = UInt64(block)
@@ -186,6 +178,21 @@ public struct Configuration: Sendable {
                 guard let range = value as? Int, range > 0 else { throw fail("events.blockRange must be a number of blocks > 0") }
                 blockRange = UInt64(range)
             }
+        } else {
+            eventsEntry = try file("events").map(resolve)
+        }
+        self.store = environment["KILN_STORE"] ?? resolve(storeEntry)
+        self.out = environment["KILN_OUT"] ?? resolve(outEntry)
+        self.contracts = contracts
+        self.operatorsFile = operatorsFile
+        self.chainOperators = chainOperators
+        // Where logs come from, strongest first: KILN_EVENTS (a file), KILN_RPC (a node), kiln.yml's events.
+        if let path = environment["KILN_EVENTS"] {
+            eventsFile = path
+        } else if let url = environment["KILN_RPC"] ?? rpcEntry {
+            rpcURL = url
+        } else {
+            eventsFile = eventsEntry
         }
         if let value = map["chainId"] {
             guard let id = value as? Int, id > 0 else { throw fail("'chainId' must be a positive whole number") }
@@ -222,12 +229,7 @@ public struct Configuration: Sendable {
                 guard let path = value as? String, !path.isEmpty else { throw fail("publish.key must be the path of a 0600 key file") }
                 publisherKeyFile = resolve(path)
             }
-            if let value = publish["rpc"] {
-                guard let url = value as? String, url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                    throw fail("publish.rpc must be an http:// or https:// JSON-RPC URL")
-                }
-                publishRPC = url
-            }
+            if let value = publish["rpc"] { publishRPC = try url("publish.rpc", value) }
             if let name = publish["profile"] as? String {
                 do { self.profile = try ImportProfile(named: name) } catch { throw fail("publish.profile: \(error.message)") }
             }
@@ -243,7 +245,9 @@ public struct Configuration: Sendable {
         }
     }
 
-    static func chainOperators(_ map: [String: Any], fail: (String) -> PipelineError) throws(PipelineError) -> ChainOperators {
+    static func chainOperators(
+        _ map: [String: Any], url: (String, Any) throws(PipelineError) -> String, fail: (String) -> PipelineError
+    ) throws(PipelineError) -> ChainOperators {
         for key in map.keys.sorted() where !["source", "registry", "fromBlock", "rpc", "nodes"].contains(key) {
             throw fail("operators: unknown key '\(key)' (a chain registry takes source, registry, fromBlock, rpc, nodes)")
         }
@@ -255,13 +259,7 @@ public struct Configuration: Sendable {
             guard let block = value as? Int, block >= 0 else { throw fail("operators.fromBlock must be a block number") }
             fromBlock = UInt64(block)
         }
-        var rpc: String?
-        if let value = map["rpc"] {
-            guard let url = value as? String, url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw fail("operators.rpc must be an http:// or https:// JSON-RPC URL")
-            }
-            rpc = url
-        }
+        let rpc = try map["rpc"].map { value throws(PipelineError) in try url("operators.rpc", value) }
         guard let list = map["nodes"] as? [String: Any], !list.isEmpty else {
             throw fail("operators.nodes must map each operator's 0x address to its node's URL (endpoints are not on chain)")
         }
@@ -281,11 +279,17 @@ extension Configuration {
     /// The registry kiln.yml names: an operators file, or the on-chain registry read over ``chainRPC``.
     public func operatorRegistry() throws -> any OperatorRegistry {
         if let chain = chainOperators, let url = chainRPC {
-            var rpc = EthereumRPC(url: url)
-            rpc.client.timeout = .seconds(Int64(nodeTimeout.rounded(.up)))
-            return ChainOperatorRegistry(rpc: rpc, registry: chain.registry, chainId: chainId, endpoints: chain.nodes, fromBlock: chain.fromBlock)
+            return ChainOperatorRegistry(rpc: rpc(url), registry: chain.registry, chainId: chainId, endpoints: chain.nodes, fromBlock: chain.fromBlock)
         }
+        guard let operatorsFile else { throw PipelineError("no operators: give operators: {file: …} in kiln.yml or KILN_OPERATORS") }
         return try FileOperatorRegistry(path: operatorsFile)
+    }
+
+    /// A client for `url` whose requests time out after ``nodeTimeout``.
+    func rpc(_ url: String) -> EthereumRPC {
+        var rpc = EthereumRPC(url: url)
+        rpc.client.timeout = .seconds(Int64(nodeTimeout.rounded(.up)))
+        return rpc
     }
 
     /// The key transactions are sent with: `KILN_PUBLISHER_KEY` (hex), else publish.key (a file only its owner can read).

@@ -11,10 +11,13 @@ public protocol EventSource: Sendable {
     /// The hashes the chain has now for `blocks` (absent: no such block), to detect a reorganisation; a source
     /// that cannot tell (a file) returns nil.
     func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]?
+    /// Fails when the source serves another chain than `chainId`; a source that cannot tell (a file) accepts.
+    func check(chainId: UInt64) async throws(PipelineError)
 }
 
 extension EventSource {
     public func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]? { nil }
+    public func check(chainId: UInt64) async throws(PipelineError) {}
 }
 
 /// An error of the pipeline, with where it happened (`file:line` for input files).

@@ -24,82 +24,59 @@ struct OnchainPublisher: Sendable {
     let mode: Configuration.PublishMode
     let rpc: EthereumRPC
     let sender: TransactionSender
-    let profile: ImportProfile
 
-    /// The collection directory of `onchain-base`: `<tokenId>` → that token's current metadata.json.
-    static func collection(_ latest: [Publication], profile: ImportProfile, blockstore: any Blockstore) throws -> FileDAGBuilder.Entry {
-        let reader = UnixFSReader(blockstore: blockstore)
-        var files: [String: FileDAGBuilder.Entry] = [:]
-        for publication in latest { files[publication.token.tokenId] = try reader.entry(try CID(publication.metadata)) }
-        return try Importer(profile: profile).directory(files, into: blockstore, path: "collection")
-    }
-
-    /// Sends what is missing for `contract`, whose tokens' latest publications are `latest`. Transactions go
-    /// out one at a time (one key, ordered nonces); a failure stops this contract and is returned as a problem.
+    /// Sends what is missing for `contract`, whose tokens' latest publications are `latest` (for onchain-base,
+    /// served from the directory `collection`); reports each transaction as it is mined and returns the problems.
+    /// Transactions go out one at a time (one key, ordered nonces); a failure stops this contract.
     func reconcile(
-        contract: Address, latest: [Publication], blockstore: any Blockstore, reportSent: (OnchainTransaction) -> Void
-    ) async -> (sent: [OnchainTransaction], problems: [String]) {
-        var sent: [OnchainTransaction] = []
-        func record(_ transaction: OnchainTransaction) {
-            sent.append(transaction)
-            reportSent(transaction)
-        }
-        let ordered = latest.sorted { (BigUInt($0.token.tokenId) ?? 0) < (BigUInt($1.token.tokenId) ?? 0) }
-        guard !ordered.isEmpty else { return ([], []) }
-        var wanted: [(id: BigUInt, uri: String)] = []
-        var base = ""
-        do {
-            if mode == .onchainBase { base = "ipfs://\(try Self.collection(ordered, profile: profile, blockstore: blockstore).cid)/" }
-        } catch {
-            return ([], ["\(contract.checksummed): unable to build the collection directory: \(error)"])
-        }
-        for publication in ordered {
+        contract: Address, latest: [Publication], collection: CID?, blockstore: any Blockstore, report: (OnchainTransaction) -> Void
+    ) async -> [String] {
+        let base = collection.map { "ipfs://\($0)/" } ?? ""
+        var tokens: [(id: BigUInt, uri: String, metadata: String)] = []
+        for publication in latest {
             guard let id = BigUInt(publication.token.tokenId) else { continue }
-            wanted.append((id, mode == .onchainBase ? base + publication.token.tokenId : "ipfs://\(publication.metadata)"))
+            tokens.append((id, mode == .onchainBase ? base + publication.token.tokenId : "ipfs://\(publication.metadata)", publication.metadata))
         }
+        tokens.sort { $0.id < $1.id }
+        guard !tokens.isEmpty else { return [] }
         let current: [String?]
-        do { current = try await tokenURIs(contract, wanted.map(\.id)) } catch {
-            return ([], ["\(contract.checksummed): unable to read tokenURI: \(error.message)"])
+        do { current = try await tokenURIs(contract, tokens.map(\.id)) } catch {
+            return ["\(contract.checksummed): unable to read tokenURI: \(error.message)"]
         }
-        var stale = zip(wanted, current).filter { $0.0.uri != $0.1 }.map(\.0)
-        guard !stale.isEmpty else { return ([], []) }
+        let stale = zip(tokens, current).filter { $0.0.uri != $0.1 }
+        guard !stale.isEmpty else { return [] }
+
+        var calls: [(data: [UInt8], text: String)] = []
         if mode == .onchainBase {
             // A new base URI serves every token, but BatchMetadataUpdate names only the tokens whose metadata changed:
             // those where what the current URI resolves to (in an earlier collection directory) is not the new metadata.
             let reader = UnixFSReader(blockstore: blockstore)
-            let published = Dictionary(ordered.map { ($0.token.tokenId, $0.metadata) }, uniquingKeysWith: { $1 })
-            let changed = zip(wanted, current).filter { token, uri in
+            let changed = stale.filter { token, uri in
                 guard let uri, uri.hasPrefix("ipfs://"), let slash = uri.dropFirst(7).firstIndex(of: "/"),
                     let directory = try? CID(String(uri.dropFirst(7)[..<slash])),
                     let live = try? reader.resolve(directory, path: String(uri[uri.index(after: slash)...]))
                 else { return true }
-                return live.description != published[String(token.id)]
-            }.map(\.0)
-            if !changed.isEmpty { stale = changed }
-        }
-        do {
-            switch mode {
-            case .files:
-                break
-            case .onchain:
-                for token in stale {
-                    let data = ABIEncoding.call("setTokenURI(uint256,string)", [.uint(token.id), .string(token.uri)])
-                    let receipt = try await sender.send(to: contract, data: data)
-                    record(OnchainTransaction(contract: contract, call: "setTokenURI(\(token.id), \(token.uri))", hash: receipt.transactionHash, block: receipt.blockNumber))
-                }
-            case .onchainBase:
-                for range in Self.ranges(stale.map(\.id)) {
-                    let data = ABIEncoding.call("setBaseURI(string,uint256,uint256)", [.string(base), .uint(range.lowerBound), .uint(range.upperBound)])
-                    let receipt = try await sender.send(to: contract, data: data)
-                    record(OnchainTransaction(
-                        contract: contract, call: "setBaseURI(\(base), \(range.lowerBound), \(range.upperBound))", hash: receipt.transactionHash,
-                        block: receipt.blockNumber))
-                }
+                return live.description != token.metadata
             }
-        } catch {
-            return (sent, ["\(contract.checksummed): \(error.message) (the next run sends what is still missing)"])
+            for range in Self.ranges((changed.isEmpty ? stale : changed).map(\.0.id)) {
+                calls.append((
+                    ABIEncoding.call("setBaseURI(string,uint256,uint256)", [.string(base), .uint(range.lowerBound), .uint(range.upperBound)]),
+                    "setBaseURI(\(base), \(range.lowerBound), \(range.upperBound))"))
+            }
+        } else {
+            for (token, _) in stale {
+                calls.append((ABIEncoding.call("setTokenURI(uint256,string)", [.uint(token.id), .string(token.uri)]), "setTokenURI(\(token.id), \(token.uri))"))
+            }
         }
-        return (sent, [])
+        for call in calls {
+            do {
+                let receipt = try await sender.send(to: contract, data: call.data)
+                report(OnchainTransaction(contract: contract, call: call.text, hash: receipt.transactionHash, block: receipt.blockNumber))
+            } catch {
+                return ["\(contract.checksummed): \(error.message) (the next run sends what is still missing)"]
+            }
+        }
+        return []
     }
 
     /// Runs of consecutive ids: [1, 2, 3, 7, 9, 10] → 1…3, 7…7, 9…10.

@@ -98,10 +98,8 @@ public struct Verifier: Sendable {
                 "the attested job is this token's input (\(inputHash.hex.prefix(18))…)", "input: the bundle attests another input than this template and state give")
             if let registry, let block = bundle["request"]?["referenceBlock"]?.integerValue, let reference = UInt64(exactly: block) {
                 let table = try await registry.stakeTable(at: reference)
-                let expected = AttestationBundle.stakeJSON(table)
                 report.check(
-                    bundle["stake"]?["operators"] == expected["operators"] && bundle["stake"]?["thresholdBps"] == expected["thresholdBps"]
-                        && bundle["stake"]?["thresholdWeight"] == expected["thresholdWeight"],
+                    bundle["stake"] == AttestationBundle.stakeJSON(table),
                     "stake table matches the registry at block \(reference)", "stake: the bundle's stake table differs from the registry at block \(reference)")
             }
             output = attested

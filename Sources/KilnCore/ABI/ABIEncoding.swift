@@ -35,7 +35,7 @@ public enum ABIEncoding {
         selector(signature) + encode(arguments)
     }
 
-    /// `abi.encode(arguments…)`: heads, then the tails of dynamic values.
+    /// `abi.encode(arguments…)`: heads (static values, or the offsets of dynamic ones), then the dynamic values.
     public static func encode(_ arguments: [ABIArgument]) -> [UInt8] {
         var head: [UInt8] = []
         var tail: [UInt8] = []
@@ -43,12 +43,25 @@ public enum ABIEncoding {
         for argument in arguments {
             if argument.isDynamic {
                 head += word(BigUInt(headSize + tail.count))
-                tail += encodeTail(argument)
+                tail += encode(argument)
             } else {
-                head += encodeStatic(argument)
+                head += encode(argument)
             }
         }
         return head + tail
+    }
+
+    /// One value in place: a word for static types, length-prefixed (and padded) for dynamic ones.
+    private static func encode(_ argument: ABIArgument) -> [UInt8] {
+        switch argument {
+        case .uint(let value): word(value)
+        case .address(let address): [UInt8](repeating: 0, count: 12) + address.bytes
+        case .bool(let flag): word(flag ? 1 : 0)
+        case .fixedBytes(let bytes): padded(Array(bytes.prefix(32)))
+        case .bytes(let bytes): word(BigUInt(bytes.count)) + padded(bytes)
+        case .string(let text): word(BigUInt(text.utf8.count)) + padded(Array(text.utf8))
+        case .array(let elements): word(BigUInt(elements.count)) + encode(elements)
+        }
     }
 
     private static func word(_ value: BigUInt) -> [UInt8] {
@@ -57,25 +70,6 @@ public enum ABIEncoding {
 
     private static func padded(_ bytes: [UInt8]) -> [UInt8] {
         bytes + [UInt8](repeating: 0, count: (32 - bytes.count % 32) % 32)
-    }
-
-    private static func encodeStatic(_ argument: ABIArgument) -> [UInt8] {
-        switch argument {
-        case .uint(let value): word(value)
-        case .address(let address): [UInt8](repeating: 0, count: 12) + address.bytes
-        case .bool(let flag): word(flag ? 1 : 0)
-        case .fixedBytes(let bytes): padded(Array(bytes.prefix(32)))
-        case .bytes, .string, .array: encodeTail(argument)
-        }
-    }
-
-    private static func encodeTail(_ argument: ABIArgument) -> [UInt8] {
-        switch argument {
-        case .bytes(let bytes): word(BigUInt(bytes.count)) + padded(bytes)
-        case .string(let text): word(BigUInt(text.utf8.count)) + padded(Array(text.utf8))
-        case .array(let elements): word(BigUInt(elements.count)) + encode(elements)
-        default: encodeStatic(argument)
-        }
     }
 
     /// Decodes return data of elementary `types` (what `eth_call` gives back), checking every bound.
