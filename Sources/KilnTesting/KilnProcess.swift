@@ -20,12 +20,13 @@ public enum KilnProcess {
         return PythonBench.packageRoot.appendingPathComponent(".build/debug/kiln")
     }
 
-    /// Runs `kiln` with `arguments`, feeding `stdin`, in `directory` (default: a new temporary folder).
+    /// Runs `kiln` (or another `program`) with `arguments`, feeding `stdin`, in `directory` (default: a new
+    /// temporary folder).
     public static func run(
-        _ arguments: [String], stdin: String = "", in directory: URL? = nil, environment: [String: String] = [:]
+        _ arguments: [String], stdin: String = "", in directory: URL? = nil, environment: [String: String] = [:], program: URL? = nil
     ) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = program ?? executable
         process.arguments = arguments
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         process.currentDirectoryURL = directory ?? FileManager.default.temporaryDirectory

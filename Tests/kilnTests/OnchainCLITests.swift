@@ -115,6 +115,21 @@ import Testing
         }
     }
 
+    /// README's walkthrough, scripts/chain-demo.sh, runs as written.
+    @Test func theChainWalkthroughRuns() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-chain-demo-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = PythonBench.packageRoot.appendingPathComponent("scripts/chain-demo.sh").path
+        let result = try KilnProcess.run(
+            [script, folder.path], environment: ["KILN": KilnProcess.executable.path], program: URL(fileURLWithPath: "/bin/bash"))
+        let text = result.stdout + result.stderr
+        #expect(result.status == 0, "\(text)")
+        #expect(text.contains("batch 1: 5 published"), "\(text)")
+        #expect(text.components(separatedBy: "sent setTokenURI").count - 1 == 6, "5 tokens, then token 3 again: \(text)")
+        #expect(text.contains("== the registry checks token 2's quorum itself (ERC-1271 isValidSignature)\nTrue"), "\(text)")
+        #expect(result.stdout.hasSuffix("verified: byte-identical\n"), "\(text)")
+    }
+
     static func transactions(_ outcome: Outcome) -> [[String: Any]] { outcome.events.filter { $0["event"] as? String == "transaction" } }
 
     @Test func registryQuorumOnchainCheckAndTokenURIs() async throws {
@@ -152,6 +167,8 @@ import Testing
         let cli = try KilnProcess.run(["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url], in: bench.folder)
         let payload = try JSONValue.parse(cli.stdout)
         #expect(cli.status == 0 && payload["registryAccepts"] == .bool(true) && payload["accepted"] == .bool(true), "\(cli.stdout)\(cli.stderr)")
+        let byToken = try KilnProcess.run(["attestation", "onchain-payload", "\(nft):2", "--config", "kiln.yml", "--rpc", bench.chain.url], in: site.dir)
+        #expect(byToken.status == 0 && byToken.stdout == cli.stdout, "CONTRACT:ID reads the same published bundle: \(byToken.stdout)\(byToken.stderr)")
         guard case .array(let signerList)? = bundle["accepted"]?["signers"] else {
             Issue.record("the bundle has no accepted signers")
             return

@@ -4,7 +4,10 @@ import ArgumentParser
 import Foundation
 import KilnAVS
 import KilnChain
+import KilnContent
 import KilnCore
+import KilnPipeline
+import KilnStore
 
 struct AttestationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,18 +18,21 @@ struct AttestationCommand: AsyncParsableCommand {
             commandName: "onchain-payload",
             abstract: "The ERC-1271 isValidSignature(digest, data) call that lets the on-chain registry check a bundle's quorum.",
             discussion: """
-                Prints JSON: the registry, the attested output, the EIP-712 digest, data = abi.encode(address[] operators \
+                BUNDLE is a bundle file (OUT.attestation.json from kiln infer), or a token CONTRACT:ID (or ID with one \
+                contract) whose latest published bundle is read from kiln.yml's store and output. Prints JSON: the registry, the attested output, the EIP-712 digest, data = abi.encode(address[] operators \
                 (ascending), bytes[] signatures, uint32 referenceBlock) and the full call data. For a bundle without an \
                 accepted output it uses the output the most stake signed. With --rpc it also makes the eth_call and \
                 says whether the registry accepts (exit 0) or rejects (exit 1) it.
                 """)
 
-        @Argument(help: "The attestation bundle (a .attestation.json file).") var bundle: String
+        @Argument(help: "An attestation bundle file, or CONTRACT:ID.") var bundle: String
+        @Option(help: "The configuration file, for CONTRACT:ID (or KILN_CONFIG).")
+        var config = ProcessInfo.processInfo.environment["KILN_CONFIG"] ?? "kiln.yml"
         @Option(help: "Only these operators' signatures (comma-separated addresses).") var only: String?
         @Option(help: "A JSON-RPC URL: call isValidSignature on the registry and report its answer.") var rpc: String?
 
         func run() async throws {
-            guard let data = try? FileBytes.read(bundle, limit: 64 << 20) else { throw CLIError("Unable to read '\(bundle)'") }
+            let data = try read()
             let json: JSONValue
             do { json = try JSONValue.parse(bytes: data) } catch { throw CLIError("\(bundle): \(error.message)") }
             var subset: Set<Address>?
@@ -59,6 +65,25 @@ struct AttestationCommand: AsyncParsableCommand {
             }
             print(String(decoding: try output.canonicalBytes(), as: UTF8.self))
             if valid == false { throw ExitCode(1) }
+        }
+
+        /// The bundle's bytes: the file, or the token's published bundle.
+        func read() throws -> [UInt8] {
+            if FileManager.default.fileExists(atPath: bundle) {
+                guard let data = try? FileBytes.read(bundle, limit: 64 << 20) else { throw CLIError("Unable to read '\(bundle)'") }
+                return data
+            }
+            let configuration: Configuration
+            do { configuration = try Configuration(path: config, environment: ProcessInfo.processInfo.environment) } catch {
+                throw CLIError("'\(bundle)' is not a file, and there is no \(config) to look a token up in: \(error.message)")
+            }
+            guard let token = configuration.token(bundle) else { throw ValidationError("BUNDLE must be a bundle file or CONTRACT:ID") }
+            guard let cid = try SQLiteStore(path: configuration.store).published(token).attestation else {
+                throw CLIError("\(token) was published without inference: it has no attestation bundle")
+            }
+            do { return try UnixFSReader(blockstore: try FilesystemBlockstore(folder: configuration.out + "/blocks")).cat(try CID(cid)) } catch {
+                throw CLIError("\(token): the bundle \(cid): \(error.message)")
+            }
         }
     }
 }

@@ -185,21 +185,11 @@ struct VerifyCommand: AsyncParsableCommand {
             if layers.isEmpty, let configuration { layers.append(try FilesystemBlockstore(folder: configuration.out + "/blocks")) }
         } else {
             guard let configuration else { throw CLIError("'\(target)' is not a CID, and there is no \(config) to look a token up in") }
-            let parts = target.split(whereSeparator: { $0 == ":" || $0 == "#" || $0 == "/" }).map(String.init)
-            let contract: Address
-            let tokenId: String
-            if parts.count == 2, let address = try? Address(hex: parts[0]) {
-                (contract, tokenId) = (address, parts[1])
-            } else if parts.count == 1, configuration.contracts.count == 1 {
-                (contract, tokenId) = (configuration.contracts[0].address, parts[0])
-            } else {
-                throw ValidationError("TARGET must be a CID or CONTRACT:ID")
-            }
+            guard let token = configuration.token(target) else { throw ValidationError("TARGET must be a CID or CONTRACT:ID") }
             let store = try SQLiteStore(path: configuration.store)
-            let token = TokenKey(chainId: configuration.chainId, contract: contract, tokenId: tokenId)
-            guard let publication = try store.latestPublication(token) else { throw CLIError("\(token) has not been published by this store") }
+            let publication = try store.published(token)
             cid = try CID(publication.metadata)
-            if logs == nil { logs = try store.logs(chainId: configuration.chainId, contract: contract) }
+            if logs == nil { logs = try store.logs(chainId: configuration.chainId, contract: token.contract) }
             if registry == nil { registry = try configuration.operatorRegistry() }
             layers.append(try FilesystemBlockstore(folder: configuration.out + "/blocks"))
         }
@@ -354,5 +344,26 @@ final class Reporter: Sendable {
         guard let text = try? value.canonicalString() else { return }
         print(text)
         fflush(nil)
+    }
+}
+
+extension Configuration {
+    /// The token `CONTRACT:ID` (also `CONTRACT#ID`, `CONTRACT/ID`) names, or `ID` alone when kiln.yml watches one
+    /// contract; nil when `target` is neither.
+    func token(_ target: String) -> TokenKey? {
+        let parts = target.split(whereSeparator: { $0 == ":" || $0 == "#" || $0 == "/" }).map(String.init)
+        if parts.count == 2, let contract = try? Address(hex: parts[0]) {
+            return TokenKey(chainId: chainId, contract: contract, tokenId: parts[1])
+        }
+        if parts.count == 1, contracts.count == 1 { return TokenKey(chainId: chainId, contract: contracts[0].address, tokenId: parts[0]) }
+        return nil
+    }
+}
+
+extension SQLiteStore {
+    /// The latest publication of `token`, or an error saying it has none.
+    func published(_ token: TokenKey) throws -> Publication {
+        guard let publication = try latestPublication(token) else { throw CLIError("\(token) has not been published by this store") }
+        return publication
     }
 }
