@@ -6,7 +6,7 @@
 #      each with a signing key of its own, threshold weight 67;
 #   3. five tokens minted, one levelled up; kiln.yml reading events over JSON-RPC, operators from the registry,
 #      publishing tokenURI on chain (publish.mode onchain);
-#   4. `kiln batch`, then the contract's tokenURI, the registry's own ERC-1271 check of one token's quorum,
+#   4. `kiln operators`, `kiln batch`, then the contract's tokenURI, the registry's own ERC-1271 check of one token's quorum,
 #      a level-up and a second batch that sends one transaction.
 # Needs the test bench venv (.venv, made by `bash .ci/run`).   scripts/chain-demo.sh [DIR]   (default ./kiln-chain-demo)
 set -euo pipefail
@@ -84,6 +84,9 @@ $nodes
 publish: {mode: onchain, key: publisher.key}
 EOF
 cat kiln.yml
+
+step "kiln operators: the registry as Kiln reads it, and whether each node answers"
+"$kiln" operators
 
 step "kiln batch"
 "$kiln" batch --log-format human

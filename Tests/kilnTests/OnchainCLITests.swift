@@ -124,6 +124,7 @@ import Testing
             [script, folder.path], environment: ["KILN": KilnProcess.executable.path], program: URL(fileURLWithPath: "/bin/bash"))
         let text = result.stdout + result.stderr
         #expect(result.status == 0, "\(text)")
+        #expect(text.contains("threshold weight 67 of 100 at block") && text.components(separatedBy: "ok (operator").count - 1 == 4, "kiln operators: \(text)")
         #expect(text.contains("batch 1: 5 published"), "\(text)")
         #expect(text.components(separatedBy: "sent setTokenURI").count - 1 == 6, "5 tokens, then token 3 again: \(text)")
         #expect(text.contains("== the registry checks token 2's quorum itself (ERC-1271 isValidSignature)\nTrue"), "\(text)")
