@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 //
 // Kiln — keeps the media of dynamic NFTs true to their on-chain state.
-// Module map: ../shared/DESIGN.md (see README.md, "Modules").
+// Module map: docs/ARCHITECTURE.md.
 
 import PackageDescription
 
@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "KilnCrypto", targets: ["KilnCrypto"]),
         .library(name: "KilnImage", targets: ["KilnImage"]),
         .library(name: "KilnContent", targets: ["KilnContent"]),
+        .library(name: "KilnYAML", targets: ["KilnYAML"]),
         .library(name: "KilnTemplates", targets: ["KilnTemplates"]),
         .library(name: "KilnInference", targets: ["KilnInference"]),
         .library(name: "KilnAVS", targets: ["KilnAVS"]),
@@ -74,12 +75,12 @@ let package = Package(
             dependencies: ["KilnCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
+            name: "KilnYAML",
+            dependencies: ["KilnCore", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "KilnTemplates",
-            dependencies: [
-                "KilnCore", "KilnImage", "KilnContent",
-                .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Yams", package: "Yams"),
-            ]
+            dependencies: ["KilnCore", "KilnImage", "KilnYAML", .product(name: "BigInt", package: "BigInt")]
         ),
         .target(
             name: "KilnInference",
@@ -96,9 +97,8 @@ let package = Package(
         .target(
             name: "KilnAVS",
             dependencies: [
-                "KilnCore", "KilnCrypto", "KilnInference", "KilnChain",
+                "KilnCore", "KilnCrypto", "KilnInference", "KilnChain", "KilnYAML",
                 .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -117,8 +117,8 @@ let package = Package(
         .target(
             name: "KilnPipeline",
             dependencies: [
-                "KilnCore", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference", "KilnAVS", "KilnChain",
-                .product(name: "BigInt", package: "BigInt"), .product(name: "Logging", package: "swift-log"),
+                "KilnCore", "KilnCrypto", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference", "KilnAVS",
+                "KilnChain", "KilnYAML", .product(name: "BigInt", package: "BigInt"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -136,6 +136,7 @@ let package = Package(
                 "KilnStore",
                 "KilnPipeline",
                 "KilnChain",
+                "KilnYAML",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -146,7 +147,7 @@ let package = Package(
         // MARK: - Test support and tests
         .target(
             name: "KilnTesting",
-            dependencies: ["KilnCore"],
+            dependencies: ["KilnCore", "KilnCrypto", "KilnInference", .product(name: "BigInt", package: "BigInt")],
             path: "Sources/KilnTesting"
         ),
         .testTarget(
@@ -168,15 +169,24 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnTemplatesTests",
-            dependencies: ["KilnTemplates", "KilnCore", "KilnImage", "KilnTesting", .product(name: "BigInt", package: "BigInt")]
+            dependencies: [
+                "KilnTemplates", "KilnCore", "KilnImage", "KilnTesting", .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "KilnInferenceTests",
             dependencies: [
-                "KilnInference", "KilnAVS", "KilnCore", "KilnCrypto", "KilnImage", "KilnTesting",
-                .product(name: "Crypto", package: "swift-crypto"), .product(name: "BigInt", package: "BigInt"),
+                "KilnInference", "KilnCore", "KilnCrypto", "KilnImage", "KilnTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "KilnAVSTests",
+            dependencies: [
+                "KilnAVS", "KilnCore", "KilnCrypto", "KilnInference", "KilnTesting", .product(name: "BigInt", package: "BigInt"),
             ]
         ),
         .testTarget(
@@ -185,7 +195,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnPipelineTests",
-            dependencies: ["KilnPipeline", "KilnContent", "KilnCore", "KilnImage", "KilnTesting"]
+            dependencies: [
+                "KilnPipeline", "KilnContent", "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", "KilnStore", "KilnTesting", "KilnYAML",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "KilnChainTests",

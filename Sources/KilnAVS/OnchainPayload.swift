@@ -21,7 +21,13 @@ public struct OnchainPayload: Sendable {
     /// The full call data for `eth_call` to ``registry``.
     public var calldata: [UInt8] { ABIEncoding.call("isValidSignature(bytes32,bytes)", [.bytes32(digest), .bytes(data)]) }
 
+    /// ERC-1271's magic value: what `isValidSignature` returns for a valid signature.
     public static let magicValue: [UInt8] = [0x16, 0x26, 0xBA, 0x7E]
+
+    /// Whether `answer`, the return data of an `isValidSignature` call, says the registry accepts the payload.
+    public static func accepts(_ answer: [UInt8]) -> Bool {
+        answer.count >= 4 && Array(answer.prefix(4)) == magicValue
+    }
 
     /// Builds the payload for the bundle's accepted output or, when there is none, for the output that the most
     /// stake signed; with `only`, from those operators' signatures alone. Signatures that do not recover to the

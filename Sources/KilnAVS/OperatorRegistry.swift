@@ -3,7 +3,7 @@
 public import BigInt
 internal import Foundation
 public import KilnCore
-internal import Yams
+internal import KilnYAML
 
 /// A registered operator: its address, the key its node signs with (as in EigenLayer, the registry maps the
 /// operator to a signing key; the file registry uses the operator's own address), where its node listens, and
@@ -85,43 +85,39 @@ public struct AVSError: Error, Hashable, Sendable, CustomStringConvertible {
 public struct FileOperatorRegistry: OperatorRegistry {
     public let table: StakeTable
 
+    /// Reads and checks `path`.
+    /// - Throws: ``AVSError`` naming `file:line:column`.
     public init(path: String) throws(AVSError) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw AVSError("Unable to read operators file '\(path)'") }
-        try self.init(yaml: String(decoding: data, as: UTF8.self), source: path)
+        do { try self.init(root: try YAMLNode.load(path)) } catch { throw AVSError(error.description) }
     }
 
+    /// Reads operators.yml text as if it were the file `source`.
     public init(yaml: String, source: String = "operators.yml") throws(AVSError) {
-        func fail(_ message: String) -> AVSError { AVSError("\(source): \(message)") }
-        let root: Any?
-        do { root = try Yams.load(yaml: yaml) } catch { throw fail("not valid YAML: \(error)") }
-        guard let map = root as? [String: Any] else { throw fail("expected a mapping with chainId, verifyingContract, operators") }
-        for key in map.keys where !["chainId", "verifyingContract", "thresholdBps", "operators"].contains(key) {
-            throw fail("unknown key '\(key)'")
+        do { try self.init(root: try YAMLNode.parse(yaml, file: source)) } catch { throw AVSError(error.description) }
+    }
+
+    init(root: YAMLNode) throws(YAMLError) {
+        guard case .mapping = root.kind else { throw root.error("expected a mapping with chainId, verifyingContract, operators") }
+        let map = try root.fields("operators.yml", allowed: ["chainId", "verifyingContract", "thresholdBps", "operators"])
+        let chainId = try map.required("chainId", "a positive whole number").integer("'chainId'", in: UInt64(1)...UInt64.max)
+        let contract = try map.required("verifyingContract", "the EIP-712 domain's contract").address("'verifyingContract'")
+        let threshold = try map["thresholdBps"]?.integer("'thresholdBps'", in: 1...10_000) ?? 6667
+        guard let listNode = map["operators"], case .sequence(let list) = listNode.kind, !list.isEmpty else {
+            throw (map["operators"] ?? root).error("'operators' must be a non-empty list")
         }
-        guard let chainId = map["chainId"] as? Int, chainId > 0 else { throw fail("'chainId' must be a positive whole number") }
-        guard let contractText = map["verifyingContract"] as? String, let contract = try? Address(hex: contractText) else {
-            throw fail("'verifyingContract' must be an address")
-        }
-        let threshold = map["thresholdBps"] as? Int ?? 6667
-        guard (1...10_000).contains(threshold) else { throw fail("'thresholdBps' must be 1…10000") }
-        guard let list = map["operators"] as? [[String: Any]], !list.isEmpty else { throw fail("'operators' must be a non-empty list") }
         var operators: [Operator] = []
         for (index, entry) in list.enumerated() {
-            guard let addressText = entry["address"] as? String, let address = try? Address(hex: addressText) else {
-                throw fail("operators[\(index)].address must be an address")
+            let fields = try entry.fields("operators[\(index)]", allowed: ["address", "endpoint", "stake"])
+            let address = try fields.required("address", "the operator's address").address("operators[\(index)].address")
+            let endpoint = try fields.required("endpoint", "its node's URL").url("operators[\(index)].endpoint")
+            let stakeNode = try fields.required("stake", "wei, as a decimal string")
+            guard let text = stakeNode.scalar, let stake = BigUInt(text, radix: 10), stake.bitWidth <= 256 else {
+                throw stakeNode.error("operators[\(index)].stake must be a decimal string of wei (uint256)")
             }
-            guard let endpoint = entry["endpoint"] as? String, endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
-                throw fail("operators[\(index)].endpoint must be an http(s) URL")
-            }
-            let stakeText = (entry["stake"] as? String) ?? (entry["stake"] as? Int).map(String.init) ?? ""
-            guard let stake = BigUInt(stakeText, radix: 10), stake.bitWidth <= 256 else {
-                throw fail("operators[\(index)].stake must be a decimal string of wei (uint256)")
-            }
-            guard !operators.contains(where: { $0.address == address }) else { throw fail("operator \(address) is listed twice") }
-            operators.append(Operator(address: address, endpoint: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint, stake: stake))
+            guard !operators.contains(where: { $0.address == address }) else { throw entry.error("operator \(address) is listed twice") }
+            operators.append(Operator(address: address, endpoint: endpoint, stake: stake))
         }
-        table = StakeTable(
-            operators: operators, thresholdBps: threshold, domain: .kiln(chainId: UInt64(chainId), verifyingContract: contract), referenceBlock: 0)
+        table = StakeTable(operators: operators, thresholdBps: threshold, domain: .kiln(chainId: chainId, verifyingContract: contract), referenceBlock: 0)
     }
 
     public func stakeTable(at block: UInt64) async throws(AVSError) -> StakeTable {

@@ -6,7 +6,7 @@
 /// compositing needs no division. A value type: copies share storage until one of them is written.
 ///
 /// ```swift
-/// var canvas = Raster(width: 512, height: 512, color: try Color(hex: "#202030"))
+/// var canvas = try Raster(width: 512, height: 512, color: try Color(hex: "#202030"))
 /// try canvas.composite(layer, at: (x: 64, y: 64), mode: .screen, opacity: 0.8)
 /// let png = try PNGEncoder().encode(canvas.rgbaImage)
 /// ```
@@ -22,9 +22,16 @@ public struct Raster: Hashable, Sendable {
     public static let maxSide = 8192
 
     /// A raster filled with `color` (default transparent).
-    public init(width: Int, height: Int, color: Color = .clear) {
-        precondition(width > 0 && height > 0 && width <= Self.maxSide && height <= Self.maxSide,
-                     "Raster size \(width)×\(height) outside 1…\(Self.maxSide); check with ImageLimits first")
+    /// - Throws: ``ImageError`` (`invalidArgument`) when a side is outside 1…``maxSide``.
+    public init(width: Int, height: Int, color: Color = .clear) throws(ImageError) {
+        guard width > 0 && height > 0 && width <= Self.maxSide && height <= Self.maxSide else {
+            throw ImageError(.invalidArgument, "Unable to make a raster of \(width)×\(height): each side must be 1…\(Self.maxSide)")
+        }
+        self.init(checkedWidth: width, height: height, color: color)
+    }
+
+    /// A raster filled with `color`, of a size the caller has checked.
+    init(checkedWidth width: Int, height: Int, color: Color = .clear) {
         self.width = width
         self.height = height
         let (r, g, b, a) = color.premultiplied

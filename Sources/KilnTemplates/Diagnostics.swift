@@ -1,28 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-/// A place in a template file: 1-based line and column.
-public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var column: Int
-
-    public init(file: String, line: Int, column: Int) {
-        self.file = file
-        self.line = line
-        self.column = column
-    }
-
-    /// The location `offset` characters further along the same line.
-    public func advanced(by offset: Int) -> SourceLocation {
-        SourceLocation(file: file, line: line, column: column + offset)
-    }
-
-    public var description: String { "\(file):\(line):\(column)" }
-
-    public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
-        (lhs.file, lhs.line, lhs.column) < (rhs.file, rhs.line, rhs.column)
-    }
-}
+public import KilnCore
 
 /// One problem in a template, where it is and what is wrong.
 public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {

@@ -96,11 +96,11 @@ struct JPEGCodecTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         // A smooth image with a transparent corner, flattened onto white by the encoder.
-        var raster = Raster(width: 96, height: 64, gradient: try LinearGradient(
+        var raster = try Raster(width: 96, height: 64, gradient: try LinearGradient(
             start: (0, 0), end: (96, 64), stops: [.init(offset: 0, color: .init(red: 200, green: 30, blue: 60)),
                                                   .init(offset: 1, color: .init(red: 20, green: 120, blue: 250))]))
-        try raster.composite(Raster(width: 20, height: 20, color: .clear), x: 0, y: 0)
-        var flat = Raster(width: 96, height: 64, color: .white)
+        try raster.composite(try Raster(width: 20, height: 20, color: .clear), x: 0, y: 0)
+        var flat = try Raster(width: 96, height: 64, color: .white)
         try flat.composite(raster, x: 0, y: 0)
         var paths: [String] = []
         for quality in [50, 85, 95] {

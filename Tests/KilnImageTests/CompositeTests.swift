@@ -98,8 +98,8 @@ struct CompositeTests {
     }
 
     @Test func clipsAtEveryEdge() throws {
-        let base = Raster(width: 4, height: 3, color: .black)
-        let red = Raster(width: 2, height: 2, color: try Color(hex: "#ff0000"))
+        let base = try Raster(width: 4, height: 3, color: .black)
+        let red = try Raster(width: 2, height: 2, color: try Color(hex: "#ff0000"))
         for (x, y) in [(-2, 0), (4, 0), (0, -2), (0, 3), (-100, -100), (100, 100)] {
             var canvas = base
             try canvas.composite(red, x: x, y: y)
@@ -119,8 +119,13 @@ struct CompositeTests {
         #expect(canvas.premultipliedPixel(x: 3, y: 1) == (0, 0, 0, 255))
     }
 
-    @Test func refusesBadOpacity() {
-        var canvas = Raster(width: 1, height: 1)
+    @Test(arguments: [(0, 1), (1, 0), (-5, 5), (Raster.maxSide + 1, 1)])
+    func aBadRasterSizeIsAnErrorNotACrash(width: Int, height: Int) {
+        #expect(throws: ImageError.self, "\(width)×\(height)") { try Raster(width: width, height: height) }
+    }
+
+    @Test func refusesBadOpacity() throws {
+        var canvas = try Raster(width: 1, height: 1)
         for opacity in [-0.1, 1.5, Double.nan] {
             #expect(throws: ImageError(.invalidArgument, "Unable to composite: opacity \(opacity) is outside 0…1")) {
                 try canvas.composite(canvas, x: 0, y: 0, opacity: opacity)
@@ -177,8 +182,8 @@ struct ResizeTests {
         #expect(try same.scaled(width: 2, height: 2) == same)
     }
 
-    @Test func refusesBadSizes() {
-        let raster = Raster(width: 4, height: 4)
+    @Test func refusesBadSizes() throws {
+        let raster = try Raster(width: 4, height: 4)
         #expect(throws: ImageError(.invalidArgument, "Unable to downscale 4×4 to 5×1: the target must be 1…source on each side")) {
             try raster.downscaled(width: 5, height: 1)
         }
@@ -191,7 +196,7 @@ struct ResizeTests {
 struct GradientTests {
     @Test func horizontalByHand() throws {
         let gradient = try LinearGradient(start: (0, 0), end: (4, 0), stops: [.init(offset: 0, color: .black), .init(offset: 1, color: .white)])
-        let raster = Raster(width: 4, height: 2, gradient: gradient)
+        let raster = try Raster(width: 4, height: 2, gradient: gradient)
         // Pixel centres at ⅛, ⅜, ⅝, ⅞ of the way: 255·t = 31.9, 95.6, 159.4, 223.1.
         #expect(ResizeTests.grays(raster) == [32, 96, 159, 223, 32, 96, 159, 223])
     }
@@ -201,7 +206,7 @@ struct GradientTests {
         let gradient = try LinearGradient(
             start: (0, 2), end: (0, 6), stops: [.init(offset: 0.5, color: blue), .init(offset: 0, color: red)])
         #expect(gradient.stops.map(\.offset) == [0, 0.5], "stops are sorted")
-        let raster = Raster(width: 1, height: 8, gradient: gradient)
+        let raster = try Raster(width: 1, height: 8, gradient: gradient)
         #expect(raster.premultipliedPixel(x: 0, y: 0) == (255, 0, 0, 255), "before the start: the first stop")
         #expect(raster.premultipliedPixel(x: 0, y: 7) == (0, 0, 255, 255), "after the last stop: the last stop")
         #expect(raster.premultipliedPixel(x: 0, y: 2) == (191, 0, 64, 255), "t = ⅛ → a quarter of the way to blue")
@@ -210,7 +215,7 @@ struct GradientTests {
     @Test func interpolatesInPremultipliedSpace() throws {
         // From transparent to opaque white: the midpoint is half-transparent white, not grey.
         let gradient = try LinearGradient(start: (0, 0), end: (2, 0), stops: [.init(offset: 0, color: .clear), .init(offset: 1, color: .white)])
-        let raster = Raster(width: 2, height: 1, gradient: gradient)
+        let raster = try Raster(width: 2, height: 1, gradient: gradient)
         #expect(raster.rgbaImage[0, 0] == Color(red: 255, green: 255, blue: 255, alpha: 64))
     }
 

@@ -132,7 +132,7 @@ struct HostileInputTests {
     // MARK: - JPEG
 
     static let goodJPEG: [UInt8] = try! JPEGEncoder(quality: 80).encode(
-        Raster(width: 64, height: 48, gradient: try! LinearGradient(
+        try Raster(width: 64, height: 48, gradient: try! LinearGradient(
             start: (0, 0), end: (64, 0), stops: [.init(offset: 0, color: .black), .init(offset: 1, color: .white)])))
 
     @Test func notAJPEG() {
@@ -192,7 +192,7 @@ struct HostileInputTests {
             try PNGEncoder(level: 10).encode(RGBAImage(width: 1, height: 1, pixels: [0, 0, 0, 0]))
         }
         #expect(throws: ImageError(.invalidArgument, "Unable to encode JPEG: quality 0 is outside 1…100")) {
-            try JPEGEncoder(quality: 0).encode(Raster(width: 1, height: 1))
+            try JPEGEncoder(quality: 0).encode(try Raster(width: 1, height: 1))
         }
         #expect(throws: ImageError(.invalidArgument, "Unable to make a 2×2 image from 3 bytes (expected 16)")) {
             try RGBAImage(width: 2, height: 2, pixels: [1, 2, 3])

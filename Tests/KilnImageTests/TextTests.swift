@@ -24,7 +24,7 @@ struct TextTests {
     }
 
     @Test func drawsGlyphsPixelForPixel() throws {
-        var canvas = Raster(width: 13, height: 11, color: .black)
+        var canvas = try Raster(width: 13, height: 11, color: .black)
         try canvas.draw(text: "L7", font: Self.font, x: 1, y: -2, color: .white)
         // The font's own bitmaps for 'L' and '7' (rows 2…12 of 13): 'L' in columns 1…6, '7' in 7…12.
         #expect(Self.art(canvas) == [
@@ -44,7 +44,7 @@ struct TextTests {
     }
 
     @Test func scalesEachPixelToASquare() throws {
-        var canvas = Raster(width: 12, height: 6, color: .black)
+        var canvas = try Raster(width: 12, height: 6, color: .black)
         try canvas.draw(text: "L", font: Self.font, x: 0, y: -4, color: .white, scale: 2)
         #expect(Self.art(canvas) == [
             "##..........", "##..........", "##..........", "##..........", "##..........", "##..........",
@@ -52,17 +52,17 @@ struct TextTests {
     }
 
     @Test func coloursBlendAndClipAtEdges() throws {
-        var canvas = Raster(width: 3, height: 3, color: .black)
+        var canvas = try Raster(width: 3, height: 3, color: .black)
         try canvas.draw(text: "L", font: Self.font, x: -1, y: -2, color: try Color(hex: "#ff000080"))
         // Only the glyph's column 0 falls left of the canvas; nothing lands, no crash.
-        #expect(canvas == Raster(width: 3, height: 3, color: .black))
+        #expect(try canvas == Raster(width: 3, height: 3, color: .black))
         try canvas.draw(text: "L", font: Self.font, x: 0, y: -2, color: try Color(hex: "#ff000080"))
         #expect(canvas.premultipliedPixel(x: 0, y: 0) == (128, 0, 0, 255), "half-transparent red over black")
         try canvas.draw(text: "7", font: Self.font, x: 100, y: 100, color: .white)  // far outside: nothing
     }
 
     @Test func unknownCharactersUseTheFallbackGlyph() throws {
-        var unknown = Raster(width: 6, height: 13, color: .black)
+        var unknown = try Raster(width: 6, height: 13, color: .black)
         var question = unknown
         try unknown.draw(text: "€", font: Self.font, x: 0, y: 0, color: .white)
         try question.draw(text: "?", font: Self.font, x: 0, y: 0, color: .white)
@@ -81,8 +81,8 @@ struct TextTests {
         #expect(throws: ImageError(.font, message)) { try BitmapFont(bdf: text, source: "bad.bdf") }
     }
 
-    @Test func badScale() {
-        var canvas = Raster(width: 1, height: 1)
+    @Test func badScale() throws {
+        var canvas = try Raster(width: 1, height: 1)
         #expect(throws: ImageError(.invalidArgument, "Unable to draw text: scale 0 is outside 1…64")) {
             try canvas.draw(text: "x", font: Self.font, x: 0, y: 0, color: .white, scale: 0)
         }

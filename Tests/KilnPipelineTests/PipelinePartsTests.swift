@@ -48,7 +48,7 @@ struct FileEventSourceTests {
 }
 
 struct PublisherTests {
-    static let raster: Raster = Raster(width: 300, height: 200, gradient: try! LinearGradient(
+    static let raster: Raster = try! Raster(width: 300, height: 200, gradient: try! LinearGradient(
         start: (0, 0), end: (300, 200), stops: [.init(offset: 0, color: .black), .init(offset: 1, color: try! Color(hex: "#ff8800"))]))
 
     @Test func publishesAUnixFSDirectoryThatKuboWouldAddTheSame() throws {

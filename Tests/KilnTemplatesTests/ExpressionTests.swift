@@ -190,3 +190,14 @@ struct ExpressionEvaluationTests {
         }
     }
 }
+
+struct UncheckedEvaluationTests {
+    /// `evaluate` is public: an expression that never went through the type checker gets an error, never a crash.
+    @Test(arguments: ["min()", "max()", "clamp(1, 2)", "min(\"a\", \"b\")", "clamp(\"a\", 1, 2)", "if(true, 1)", "len()", "nosuch(1)", "upper(1, 2)"])
+    func uncheckedCallsThrowInsteadOfCrashing(text: String) throws {
+        let expression = try parse(text)
+        #expect(throws: TemplateError.self, "\(text)") {
+            try expression.evaluate(in: Environment(tokenId: 1, contract: "0x", state: [:]))
+        }
+    }
+}

@@ -14,7 +14,7 @@ let benchmarks: @Sendable () -> Void = {
 
     let side = 1024
     let layers: [Raster] = (0..<6).map { index in
-        if index == 0 { return Raster(width: side, height: side, color: .init(red: 30, green: 30, blue: 60)) }
+        if index == 0 { return try Raster(width: side, height: side, color: .init(red: 30, green: 30, blue: 60)) }
         var pixels = [UInt8](repeating: 0, count: side * side * 4)
         for offset in stride(from: 0, to: pixels.count, by: 4) {
             let x = (offset / 4) % side, y = (offset / 4) / side

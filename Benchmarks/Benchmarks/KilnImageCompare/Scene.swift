@@ -9,7 +9,7 @@ enum Scene {
     /// Layer 0 is an opaque gradient; layers 1…5 are patterns and shapes with partial alpha.
     static func layers() throws -> [Raster] {
         var layers: [Raster] = []
-        layers.append(Raster(width: side, height: side, gradient: try LinearGradient(
+        layers.append(try Raster(width: side, height: side, gradient: try LinearGradient(
             start: (0, 0), end: (side, side),
             stops: [.init(offset: 0, color: try Color(hex: "#1b1f3a")), .init(offset: 0.6, color: try Color(hex: "#5b2a86")),
                     .init(offset: 1, color: try Color(hex: "#f0a202"))])))

@@ -113,16 +113,30 @@ public struct EIP712StructType: Hashable, Sendable {
 /// Only the fields that are set take part, in EIP-712's order (name, version, chainId, verifyingContract,
 /// salt). Kiln's attestations set the first four.
 public struct EIP712Domain: Hashable, Sendable {
-    public var name: String?
-    public var version: String?
-    public var chainId: BigUInt?
-    public var verifyingContract: Address?
-    public var salt: Bytes32?
+    /// The application's name.
+    public private(set) var name: String?
+    /// The application's version.
+    public private(set) var version: String?
+    /// The chain id, a `uint256` (checked when the domain is made).
+    public private(set) var chainId: BigUInt?
+    /// The contract that verifies the signatures.
+    public private(set) var verifyingContract: Address?
+    /// A salt.
+    public private(set) var salt: Bytes32?
 
+    /// A domain of the fields given.
+    /// - Throws: ``FormatError`` (`overflow`) when `chainId` does not fit a `uint256`.
     public init(
         name: String? = nil, version: String? = nil, chainId: BigUInt? = nil, verifyingContract: Address? = nil,
         salt: Bytes32? = nil
-    ) {
+    ) throws(FormatError) {
+        if let chainId, chainId.bitWidth > 256 {
+            throw FormatError(.overflow, "Unable to make an EIP-712 domain: chainId \(chainId) does not fit a uint256")
+        }
+        self.init(checkedName: name, version: version, chainId: chainId, verifyingContract: verifyingContract, salt: salt)
+    }
+
+    private init(checkedName name: String?, version: String?, chainId: BigUInt?, verifyingContract: Address?, salt: Bytes32?) {
         self.name = name
         self.version = version
         self.chainId = chainId
@@ -132,7 +146,7 @@ public struct EIP712Domain: Hashable, Sendable {
 
     /// Kiln's domain: `{name: "Kiln", version: "1", chainId, verifyingContract}`.
     public static func kiln(chainId: UInt64, verifyingContract: Address) -> EIP712Domain {
-        EIP712Domain(name: "Kiln", version: "1", chainId: BigUInt(chainId), verifyingContract: verifyingContract)
+        EIP712Domain(checkedName: "Kiln", version: "1", chainId: BigUInt(chainId), verifyingContract: verifyingContract, salt: nil)
     }
 
     /// The `EIP712Domain` struct type for the fields that are set.
@@ -143,6 +157,7 @@ public struct EIP712Domain: Hashable, Sendable {
         if chainId != nil { members.append(("chainId", "uint256")) }
         if verifyingContract != nil { members.append(("verifyingContract", "address")) }
         if salt != nil { members.append(("salt", "bytes32")) }
+        // The member list is fixed and well-formed: the struct type cannot fail to build.
         return try! EIP712StructType(name: "EIP712Domain", members: members)
     }
 
@@ -154,6 +169,7 @@ public struct EIP712Domain: Hashable, Sendable {
         if let chainId { values.append(.uint(chainId)) }
         if let verifyingContract { values.append(.address(verifyingContract)) }
         if let salt { values.append(.bytes32(salt)) }
+        // Every value matches its member, and the initialiser checked that chainId fits a uint256.
         return try! structType.hashStruct(values)
     }
 

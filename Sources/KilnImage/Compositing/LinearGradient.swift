@@ -44,8 +44,9 @@ extension Raster {
     ///
     /// Each pixel centre is projected on the line from `start` to `end` in exact integers (16 fractional bits),
     /// clamped to the ends, and the two nearest stops are mixed in premultiplied space, rounded once.
-    public init(width: Int, height: Int, gradient: LinearGradient) {
-        self.init(width: width, height: height)
+    /// - Throws: ``ImageError`` (`invalidArgument`) when a side is outside 1…``maxSide``.
+    public init(width: Int, height: Int, gradient: LinearGradient) throws(ImageError) {
+        try self.init(width: width, height: height)
         let stops = gradient.stops.map { (offset: Int64(($0.offset * 65536).rounded()), color: $0.color.premultiplied) }
         // Doubled coordinates keep pixel centres (x + ½) integral.
         let dx = Int64(2 * (gradient.end.x - gradient.start.x))

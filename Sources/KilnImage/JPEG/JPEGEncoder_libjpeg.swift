@@ -21,7 +21,7 @@ public struct JPEGEncoder: Hashable, Sendable {
         guard (1...100).contains(quality) else {
             throw ImageError(.invalidArgument, "Unable to encode JPEG: quality \(quality) is outside 1…100")
         }
-        var flat = Raster(width: raster.width, height: raster.height, color: Color(
+        var flat = Raster(checkedWidth: raster.width, height: raster.height, color: Color(
             red: background.red, green: background.green, blue: background.blue))
         try flat.composite(raster, x: 0, y: 0)
         var out: UnsafeMutablePointer<UInt8>?

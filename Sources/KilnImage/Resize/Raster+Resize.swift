@@ -54,7 +54,7 @@ extension Raster {
                 }
             }
         }
-        return Raster(width: width, height: height, premultiplied: out)
+        return try Raster(width: width, height: height, premultiplied: out)
     }
 
     /// For each output cell, the source cells it overlaps and the overlap length, both measured in units where
@@ -115,6 +115,6 @@ extension Raster {
                 }
             }
         }
-        return Raster(width: width, height: height, premultiplied: out)
+        return try Raster(width: width, height: height, premultiplied: out)
     }
 }

@@ -148,6 +148,19 @@ extension Value {
 enum Evaluator {
     static func call(_ name: String, _ arguments: [Expression], in env: Environment, at location: SourceLocation) throws(TemplateError) -> Value {
         func fail(_ message: String) -> TemplateError { TemplateError(location, message) }
+        // The type checker refuses wrong arities; evaluating an unchecked expression must still not crash.
+        let arity: ClosedRange<Int>? =
+            switch name {
+            case "if", "clamp": 3...3
+            case "pick": 2...2
+            case "min", "max": 1...Int.max
+            case "len", "lower", "upper", "hex", "str", "int": 1...1
+            default: nil
+            }
+        guard let arity else { throw fail("unknown function '\(name)'") }
+        guard arity.contains(arguments.count) else {
+            throw fail("\(name)() takes \(arity.count == 1 ? "\(arity.lowerBound)" : "at least \(arity.lowerBound)") argument(s), found \(arguments.count)")
+        }
         if name == "if" {
             guard case .bool(let condition) = try arguments[0].evaluate(in: env) else { throw fail("if() needs a bool") }
             let value = try arguments[condition ? 1 : 2].evaluate(in: env)
@@ -159,23 +172,27 @@ enum Evaluator {
             guard case .string(let key) = try arguments[0].evaluate(in: env), case .weights(let pairs, _) = arguments[1] else {
                 throw fail("pick() needs a key and weights")
             }
-            return .string(pick(key: key, weights: pairs, env: env))
+            guard let choice = pick(key: key, weights: pairs, env: env) else { throw fail("pick() needs at least one weight > 0") }
+            return .string(choice)
         }
         let values = try arguments.map { (argument) throws(TemplateError) -> Value in try argument.evaluate(in: env) }
         switch name {
         case "min", "max":
             if values.allSatisfy({ $0.type == .int }) {
                 let ints = values.compactMap { if case .int(let i) = $0 { i } else { nil } }
-                return .int(name == "min" ? ints.min()! : ints.max()!)
+                if let result = name == "min" ? ints.min() : ints.max() { return .int(result) }
             }
             let numbers = values.compactMap(\.number)
-            return .decimal(name == "min" ? numbers.min()! : numbers.max()!)
+            guard numbers.count == values.count, let result = name == "min" ? numbers.min() : numbers.max() else {
+                throw fail("\(name)() needs numbers")
+            }
+            return .decimal(result)
         case "clamp":
             if case .int(let x) = values[0], case .int(let lo) = values[1], case .int(let hi) = values[2] {
                 guard lo <= hi else { throw fail("clamp() bounds are reversed: \(lo) > \(hi)") }
                 return .int(Swift.min(Swift.max(x, lo), hi))
             }
-            let (x, lo, hi) = (values[0].number!, values[1].number!, values[2].number!)
+            guard let x = values[0].number, let lo = values[1].number, let hi = values[2].number else { throw fail("clamp() needs numbers") }
             guard lo <= hi else { throw fail("clamp() bounds are reversed") }
             return .decimal(Swift.min(Swift.max(x, lo), hi))
         case "len":
@@ -213,17 +230,19 @@ enum Evaluator {
     /// The deterministic weighted draw: `keccak256("kiln.pick" ‖ 0 ‖ contract ‖ 0 ‖ tokenId ‖ 0 ‖ key)` as a
     /// big-endian number, modulo the total weight, walks the choices sorted by name (byte-wise), so neither
     /// the order they are written in nor anything but the token and the key changes the outcome.
-    static func pick(key: String, weights: [(String, BigInt)], env: Environment) -> String {
+    /// Nil when no weight is above zero.
+    static func pick(key: String, weights: [(String, BigInt)], env: Environment) -> String? {
         let seed = "kiln.pick\u{0}\(env.contract)\u{0}\(env.tokenId)\u{0}\(key)"
         let draw = BigUInt(bigEndian: Keccak256.hash(utf8: seed).bytes)
         let sorted = weights.filter { $0.1 > 0 }.sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
         let total = sorted.reduce(BigInt(0)) { $0 + $1.1 }
+        guard total > 0 else { return nil }
         var point = BigInt(draw % BigUInt(total))
         for (name, weight) in sorted {
             if point < weight { return name }
             point -= weight
         }
-        return sorted.last!.0
+        return sorted.last?.0
     }
 }
 

@@ -1,5 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+public import KilnCore
+
 public import BigInt
 
 /// A parsed expression of Kiln's template language. Pure: no loops, no IO, no hidden randomness.

@@ -1,5 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+public import KilnCore
+
 /// Text with `{{ expression }}` holes, as in `"armor_{{state.armor}}.png"` or `"LV {{state.level}}"`.
 public struct Interpolation: Hashable, Sendable {
     public enum Part: Hashable, Sendable {

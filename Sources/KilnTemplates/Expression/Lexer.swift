@@ -1,5 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+internal import KilnCore
+
 internal import BigInt
 
 /// A token of the expression language.

@@ -1,5 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+internal import KilnCore
+
 /// What names an expression may use, and their types.
 public struct TypeScope: Sendable {
     public var state: [String: ValueType]

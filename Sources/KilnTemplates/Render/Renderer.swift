@@ -32,10 +32,15 @@ public struct Renderer: Sendable {
         }
         let env = Environment(tokenId: token.id, contract: token.contract.lowercased, state: state)
         var canvas: Raster
-        switch template.background {
-        case .color(let color)?: canvas = Raster(width: template.width, height: template.height, color: color)
-        case .gradient(let gradient)?: canvas = Raster(width: template.width, height: template.height, gradient: gradient)
-        case nil: canvas = Raster(width: template.width, height: template.height)
+        do {
+            switch template.background {
+            case .color(let color)?: canvas = try Raster(width: template.width, height: template.height, color: color)
+            case .gradient(let gradient)?: canvas = try Raster(width: template.width, height: template.height, gradient: gradient)
+            case nil: canvas = try Raster(width: template.width, height: template.height)
+            }
+        } catch {
+            // Template.load checks the size; a template built in code may not have.
+            throw TemplateError(SourceLocation(file: template.folder + "/" + Template.fileName, line: 1, column: 1), error.message)
         }
         var usedPlaceholder = false
         for layer in template.layers {
@@ -73,7 +78,7 @@ public struct Renderer: Sendable {
                 image = Raster(inference)
             } else {
                 usedPlaceholder = true
-                image = Self.placeholder(width: spec.width, height: spec.height)
+                image = try Self.placeholder(width: spec.width, height: spec.height)
             }
             if (image.width, image.height) != (w, h) { image = try image.scaled(width: w, height: h) }
             try canvas.composite(image, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
@@ -82,8 +87,8 @@ public struct Renderer: Sendable {
             guard w > 0, h > 0 else { return }
             let raster: Raster
             switch fill {
-            case .color(let color): raster = Raster(width: w, height: h, color: color)
-            case .gradient(let gradient): raster = Raster(width: w, height: h, gradient: gradient)
+            case .color(let color): raster = try Raster(width: w, height: h, color: color)
+            case .gradient(let gradient): raster = try Raster(width: w, height: h, gradient: gradient)
             }
             try canvas.composite(raster, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
         case .text(let text, let color, let scale):
@@ -93,7 +98,7 @@ public struct Renderer: Sendable {
             } else {
                 let size = BitmapFont.fixed6x13.measure(string, scale: scale)
                 guard size.width > 0 else { return }
-                var label = Raster(width: min(Raster.maxSide, size.width), height: size.height)
+                var label = try Raster(width: min(Raster.maxSide, size.width), height: size.height)
                 try label.draw(text: string, font: .fixed6x13, x: 0, y: 0, color: color, scale: scale)
                 try canvas.composite(label, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
             }
@@ -111,9 +116,10 @@ public struct Renderer: Sendable {
     }
 
     /// A grey checkerboard labelled "INFERENCE": plainly not art, so a placeholder is never mistaken for output.
-    public static func placeholder(width: Int, height: Int) -> Raster {
-        var raster = Raster(width: width, height: height, color: Color(red: 120, green: 120, blue: 120))
-        let light = Raster(width: 16, height: 16, color: Color(red: 170, green: 170, blue: 170))
+    /// - Throws: ``ImageError`` when a side is outside 1…``Raster/maxSide``.
+    public static func placeholder(width: Int, height: Int) throws(ImageError) -> Raster {
+        var raster = try Raster(width: width, height: height, color: Color(red: 120, green: 120, blue: 120))
+        let light = try Raster(width: 16, height: 16, color: Color(red: 170, green: 170, blue: 170))
         for y in stride(from: 0, to: height, by: 16) {
             for x in stride(from: (y / 16) % 2 == 0 ? 0 : 16, to: width, by: 32) {
                 try? raster.composite(light, x: x, y: y)

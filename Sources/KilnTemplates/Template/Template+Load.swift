@@ -3,6 +3,7 @@
 internal import BigInt
 internal import KilnCore
 internal import KilnImage
+internal import KilnYAML
 
 #if canImport(Glibc)
 import Glibc
@@ -36,7 +37,9 @@ extension Template {
     public static func parse(_ text: String, folder: String, file: String? = nil) throws(TemplateError) -> Template {
         let path = file ?? folder + "/" + fileName
         var loader = TemplateLoader(folder: folder, file: path)
-        let template = loader.load(try YAMLNode.parse(text, file: path))
+        let root: YAMLNode
+        do { root = try YAMLNode.parse(text, file: path) } catch { throw TemplateError(error.location, error.message) }
+        let template = loader.load(root)
         guard loader.problems.isEmpty, let template else { throw TemplateError(loader.problems) }
         return template
     }

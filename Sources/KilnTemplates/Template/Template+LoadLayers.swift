@@ -1,6 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 internal import KilnCore
+internal import KilnYAML
 internal import KilnImage
 internal import Synchronization
 

@@ -26,8 +26,7 @@ struct AttestationCommand: AsyncParsableCommand {
                 """)
 
         @Argument(help: "An attestation bundle file, or CONTRACT:ID.") var bundle: String
-        @Option(help: "The configuration file, for CONTRACT:ID (or KILN_CONFIG).")
-        var config = ProcessInfo.processInfo.environment["KILN_CONFIG"] ?? "kiln.yml"
+        @OptionGroup var config: ConfigOptions
         @Option(help: "Only these operators' signatures (comma-separated addresses).") var only: String?
         @Option(help: "A JSON-RPC URL: call isValidSignature on the registry and report its answer.") var rpc: String?
 
@@ -57,7 +56,7 @@ struct AttestationCommand: AsyncParsableCommand {
                 } catch {
                     throw CLIError("isValidSignature on \(payload.registry.checksummed): \(error.message)")
                 }
-                valid = answer.count >= 4 && Array(answer.prefix(4)) == KilnAVS.OnchainPayload.magicValue
+                valid = KilnAVS.OnchainPayload.accepts(answer)
                 if case .object(var fields) = output {
                     fields["registryAccepts"] = .bool(valid == true)
                     output = .object(fields)
@@ -73,17 +72,11 @@ struct AttestationCommand: AsyncParsableCommand {
                 guard let data = try? FileBytes.read(bundle, limit: 64 << 20) else { throw CLIError("Unable to read '\(bundle)'") }
                 return data
             }
-            let configuration: Configuration
-            do { configuration = try Configuration(path: config, environment: ProcessInfo.processInfo.environment) } catch {
-                throw CLIError("'\(bundle)' is not a file, and there is no \(config) to look a token up in: \(error.message)")
+            guard let configuration = try config.loadIfPresent() else {
+                throw CLIError("'\(bundle)' is not a file, and there is no \(config.path) to look a token up in")
             }
             guard let token = configuration.token(bundle) else { throw ValidationError("BUNDLE must be a bundle file or CONTRACT:ID") }
-            guard let cid = try SQLiteStore(path: configuration.store).published(token).attestation else {
-                throw CLIError("\(token) was published without inference: it has no attestation bundle")
-            }
-            do { return try UnixFSReader(blockstore: try FilesystemBlockstore(folder: configuration.out + "/blocks")).cat(try CID(cid)) } catch {
-                throw CLIError("\(token): the bundle \(cid): \(error.message)")
-            }
+            return try configuration.attestationBundle(of: token)
         }
     }
 }

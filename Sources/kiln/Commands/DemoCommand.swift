@@ -9,6 +9,7 @@ import KilnCrypto
 import KilnInference
 import KilnPipeline
 import KilnStore
+import KilnYAML
 import Logging
 import Synchronization
 
@@ -23,13 +24,14 @@ struct DemoCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "The demo folder.") var dir = "kiln-demo"
-    @Option(help: "Progress as 'human' or 'json'.") var logFormat: LogFormat?
+    @OptionGroup var output: OutputOptions
 
     static let contract = try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
     static let registry = try! Address(hex: "0x000000000000000000000000000000000000ab1e")
     static let marker = ".kiln-demo"
 
     func run() async throws {
+        output.bootstrap()
         let files = FileManager.default
         let root = try Self.checkout()
         let folder = (dir as NSString).standardizingPath
@@ -56,39 +58,38 @@ struct DemoCommand: AsyncParsableCommand {
         print("starting 4 operator nodes on loopback…")
         let nodes = try await LocalNodes.start(keys: keys, domain: .kiln(chainId: 31337, verifyingContract: Self.registry), logger: logger)
         defer { nodes.stop() }
-        var operators = "# kiln demo: 4 local operators (stake in ETH, as wei)\nchainId: 31337\nverifyingContract: \"\(Self.registry.checksummed)\"\nthresholdBps: 6667\noperators:\n"
+        var operators: [JSONValue] = []
         for (node, stake) in zip(nodes.nodes, stakes) {
-            operators += "  - {address: \"\(node.address.checksummed)\", endpoint: \"\(node.endpoint)\", stake: \"\(stake)000000000000000000\"}"
-                + (node.fault != nil ? "   # dishonest: --test-fault \(node.fault!.rawValue)" : "") + "\n"
+            operators.append(["address": .string(node.address.checksummed), "endpoint": .string(node.endpoint), "stake": .string(stake + "000000000000000000")])
         }
-        try Data(operators.utf8).write(to: URL(fileURLWithPath: folder + "/operators.yml"))
+        let dishonest = nodes.nodes.filter { $0.fault != nil }.map { "\($0.address.checksummed) is dishonest (--test-fault \($0.fault!.rawValue))" }
+        try AtomicFile.write(
+            Array(
+                try YAMLWriter.document(
+                    ["chainId": 31337, "verifyingContract": .string(Self.registry.checksummed), "thresholdBps": 6667, "operators": .array(operators)],
+                    comment: ["kiln demo: 4 local operators (stake in ETH, as wei)"] + dishonest
+                ).utf8), to: folder + "/operators.yml")
         for node in nodes.nodes {
             print("  \(node.address.checksummed)  \(node.endpoint)\(node.fault.map { "  (dishonest: \($0.rawValue))" } ?? "")")
         }
-        let config = """
-            # kiln demo (see README.md, "kiln.yml")
-            chainId: 31337
-            store: data/kiln.sqlite
-            out: out
-            events: {file: \(root)/examples/forge-knights/events-1.jsonl}
-            contracts:
-              - {address: "\(Self.contract.checksummed)", template: \(root)/templates/forge-knights}
-            operators: {file: operators.yml}
-            concurrency: 4
-            nodeTimeout: 20
-
-            """
-        try Data(config.utf8).write(to: URL(fileURLWithPath: folder + "/kiln.yml"))
-        let configuration: Configuration
-        do { configuration = try Configuration(path: folder + "/kiln.yml", environment: [:]) } catch { throw CLIError(error.message) }
-        let format = logFormat ?? (isatty(STDOUT_FILENO) == 1 ? .human : .json)
-        let reporter = Reporter(format: format)
+        let config: JSONValue = [
+            "chainId": 31337, "store": "data/kiln.sqlite", "out": "out",
+            "events": ["file": .string("\(root)/examples/forge-knights/events-1.jsonl")],
+            "contracts": [["address": .string(Self.contract.checksummed), "template": .string("\(root)/templates/forge-knights")]],
+            "operators": ["file": "operators.yml"], "concurrency": 4, "nodeTimeout": 20,
+        ]
+        try AtomicFile.write(
+            Array(try YAMLWriter.document(config, comment: ["kiln demo (see README.md, \"kiln.yml\")"]).utf8), to: folder + "/kiln.yml")
+        let configuration = try Configuration(path: folder + "/kiln.yml", environment: [:])
+        let reporter = Reporter(console: Console(format: output.format))
 
         var cars: [String] = [], sheets: [String] = []
         var quorum: [String: String] = [:]
         for (number, events) in ["events-1.jsonl", "events-2.jsonl"].enumerated() {
             print("\n== batch \(number + 1): \(events)")
-            let lock = try BatchLock.acquire(store: configuration.store)
+            guard let lock = try BatchLock.acquire(store: configuration.store) else {
+                throw CLIError("another kiln process holds the demo's store \(configuration.store): wait for it, or use another --dir")
+            }
             let runner = try BatchRunner.open(configuration, eventsFile: "\(root)/examples/forge-knights/\(events)")
             let collected = QuorumLines()
             let summary = try await runner.syncAndRun(options: BatchOptions()) { event in
@@ -103,7 +104,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
 
         // The table: every token, its state, its last quorum and its CIDs.
-        let store = try SQLiteStore(path: configuration.store)
+        let store = try configuration.openStore()
         let ids = try store.tokenIds(chainId: 31337, contract: Self.contract)
         func cell(_ text: String, _ width: Int) -> String { text.count >= width ? String(text.prefix(width - 1)) + " " : text.padding(toLength: width, withPad: " ", startingAt: 0) }
         print("\n" + cell("token", 7) + cell("level", 6) + cell("owner", 12) + cell("batch", 6) + cell("quorum", 26) + cell("image CID", 62) + "metadata CID")

@@ -1,8 +1,8 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-import ArgumentParser
+public import ArgumentParser
 import KilnCore
-import KilnImage
+public import KilnImage
 
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,22 +55,16 @@ struct ImageCommand: ParsableCommand {
         @Option(help: "PNG zlib level, 0…9.")
         var level = 6
 
-        @Option(help: "PNG row filter: none, sub, up, average, paeth, adaptive.")
-        var filter = "adaptive"
+        @Option(help: "PNG row filter.")
+        var filter: PNGEncoder.Filter = .adaptive
 
-        @Option(help: "PNG zlib strategy: default, filtered, rle.")
-        var strategy = "rle"
+        @Option(help: "PNG zlib strategy.")
+        var strategy: PNGEncoder.Strategy = .rle
 
         func validate() throws {
             let lower = output.lowercased()
             guard lower.hasSuffix(".png") || lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") else {
                 throw ValidationError("The output '\(output)' must end in .png, .jpg or .jpeg.")
-            }
-            guard PNGEncoder.Filter(rawValue: filter) != nil else {
-                throw ValidationError("Unknown filter '\(filter)': use none, sub, up, average, paeth or adaptive.")
-            }
-            guard PNGEncoder.Strategy(rawValue: strategy) != nil else {
-                throw ValidationError("Unknown strategy '\(strategy)': use default, filtered or rle.")
             }
             if let thumbnail, thumbnail < 1 { throw ValidationError("--thumbnail must be at least 1.") }
         }
@@ -85,7 +79,7 @@ struct ImageCommand: ParsableCommand {
             }
             let bytes: [UInt8]
             if output.lowercased().hasSuffix(".png") {
-                let encoder = PNGEncoder(level: level, filter: .init(rawValue: filter)!, strategy: .init(rawValue: strategy)!)
+                let encoder = PNGEncoder(level: level, filter: filter, strategy: strategy)
                 bytes = try encoder.encode(raster.rgbaImage)
             } else {
                 bytes = try JPEGEncoder(quality: quality).encode(raster)
@@ -95,3 +89,6 @@ struct ImageCommand: ParsableCommand {
     }
 }
 
+
+extension PNGEncoder.Filter: ExpressibleByArgument {}
+extension PNGEncoder.Strategy: ExpressibleByArgument {}

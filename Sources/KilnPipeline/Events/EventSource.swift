@@ -20,13 +20,6 @@ extension EventSource {
     public func check(chainId: UInt64) async throws(PipelineError) {}
 }
 
-/// An error of the pipeline, with where it happened (`file:line` for input files).
-public struct PipelineError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// Logs recorded one per line, exactly as `eth_getLogs` returns them (blank lines and `#` comments allowed).
 /// Every line is checked when the file is opened; a bad line is an error naming `file:line`, or, with
 /// `skippingMalformed`, a problem listed in ``problems`` while the good lines are used.

@@ -17,7 +17,7 @@ struct JobWorker: Sendable {
     let registry: any OperatorRegistry
     let blockstore: FilesystemBlockstore
     let profile: ImportProfile
-    let deployments: [Address: Deployment]
+    let watched: [Address: WatchedContract]
     let round: QuorumRound
     let batch: Int
     let owner: String
@@ -40,10 +40,7 @@ struct JobWorker: Sendable {
         case .superseded(let reason): finish(job, .done, "superseded: \(reason)")
         case .deferred(let reason): finish(job, .queued, reason)
         }
-        let elapsed = ContinuousClock.now - started
-        return JobReport(
-            jobId: job.id, token: job.token, result: result, quorum: quorum,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return JobReport(jobId: job.id, token: job.token, result: result, quorum: quorum, seconds: (ContinuousClock.now - started).inSeconds)
     }
 
     private func finish(_ job: Job, _ status: JobStatus, _ reason: String) {
@@ -51,7 +48,7 @@ struct JobWorker: Sendable {
     }
 
     private func run(_ job: Job, quorum: inout String?) async throws -> JobResult {
-        guard let deployment = deployments[job.token.contract] else {
+        guard let deployment = watched[job.token.contract] else {
             return .deferred("the template of \(job.token.contract.checksummed) does not load (see the batch's problems)")
         }
         guard job.templateHash == deployment.templateHash else { return .superseded("the template changed") }

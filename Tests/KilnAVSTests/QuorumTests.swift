@@ -1,51 +1,18 @@
-import AsyncHTTPClient
 import BigInt
 import Foundation
-import NIOCore
-import NIOHTTP1
 import KilnAVS
 import KilnCore
 import KilnCrypto
-@testable import KilnInference
+import KilnInference
 import KilnTesting
 import Testing
 
-/// Four operators with stakes 40/30/20/10 (in units of 10¹⁸ wei), each running a real `kiln node serve`.
-final class Cluster: @unchecked Sendable {
-    // @unchecked: set up once in init, then only read.
-    let folder: URL
-    var nodes: [NodeProcess] = []
-    var keys: [PrivateKey] = []
-    let contract = try! Address(hex: "0x00000000000000000000000000000000000000C0")
-    static let stakes: [BigUInt] = [40, 30, 20, 10].map { BigUInt($0) * BigUInt(10).power(18) }
-
-    /// `faults[i]` is the `--test-fault` of node i (nil for honest).
-    init(faults: [String?], extra: [String] = []) throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cluster-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for (index, fault) in faults.enumerated() {
-            let key = try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(index + 1)])
-            keys.append(key)
-            var arguments = ["--chain-id", "31337", "--verifying-contract", contract.checksummed] + extra
-            if let fault { arguments += ["--test-fault", fault, "--slow-seconds", "30"] }
-            nodes.append(try NodeProcess(key: "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 1), folder: folder, arguments: arguments))
-        }
-    }
-
+extension Cluster {
     func table(thresholdBps: Int = 6667) -> StakeTable {
         StakeTable(
             operators: zip(zip(keys, nodes), Self.stakes).map { Operator(address: $0.0.address, endpoint: $0.1.url, stake: $1) },
             thresholdBps: thresholdBps, domain: .kiln(chainId: 31337, verifyingContract: contract), referenceBlock: 7)
     }
-
-    func stop() {
-        nodes.forEach { $0.stop() }
-        try? FileManager.default.removeItem(at: folder)
-    }
-}
-
-func job(_ n: UInt64 = 1, seed: Int = 5) -> JobRequest {
-    JobRequest(jobId: Bytes32(word: n), model: "kiln/cppn-v1", input: ["seed": .number(seed), "width": 40, "height": 40], referenceBlock: 7)
 }
 
 func outcomes(_ report: QuorumReport) -> [String] { report.outcomes.map(\.outcome.label) }
@@ -167,75 +134,5 @@ struct QuorumTests {
         let recovered = try PythonBench.run("eth.py", ["op": "recover712", "items": .array(items)])["result"]
         let expected = report.outcomes.filter { $0.answer != nil }.map { JSONValue.string($0.operator.address.checksummed) }
         #expect(recovered == .array(expected))
-    }
-}
-
-struct NodeAPITests {
-    @Test func badRequestsGetTheirStatusAndTheNodeKeepsServing() async throws {
-        let cluster = try Cluster(faults: [nil])
-        defer { cluster.stop() }
-        let url = cluster.nodes[0].url
-        func post(_ body: [UInt8]) async throws -> (Int, String) {
-            var request = HTTPClientRequest(url: url + "/v1/jobs")
-            request.method = .POST
-            request.body = .bytes(ByteBuffer(bytes: body))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-            let data = try await response.body.collect(upTo: 1 << 20)
-            return (Int(response.status.code), String(buffer: data))
-        }
-        let oversized = try await post(Array(#"{"jobId":""#.utf8) + [UInt8](repeating: 0x61, count: 100_000) + Array(#""}"#.utf8))
-        #expect(oversized.0 == 413 && oversized.1.contains(#""code":"too_large""#))
-        let invalid = try await post(Array("{nope".utf8))
-        #expect(invalid.0 == 400 && invalid.1.contains(#""code":"invalid_json""#) && invalid.1.contains("1:2"))
-        let wrongType = try await post(Array(#"{"jobId":"0x01","modelId":"kiln/cppn-v1","input":{},"referenceBlock":1}"#.utf8))
-        #expect(wrongType.0 == 422 && wrongType.1.contains("'jobId' must be 0x followed by 64 hex digits"))
-        let negative = try await post(try job().json.canonicalBytes().replacing(Array(#""referenceBlock":7"#.utf8), with: Array(#""referenceBlock":-1"#.utf8)))
-        #expect(negative.0 == 422 && negative.1.contains("'referenceBlock' must be a whole number ≥ 0"))
-        var unknown = job()
-        unknown.model = "acme/diffusion"
-        let model = try await post(try unknown.json.canonicalBytes())
-        #expect(model.0 == 404 && model.1.contains("unknown model 'acme/diffusion'"))
-        var huge = job()
-        huge.input = ["width": 100_000]
-        let badInput = try await post(try huge.json.canonicalBytes())
-        #expect(badInput.0 == 422 && badInput.1.contains("'width' must be a whole number 1…1024"))
-        // Still serving.
-        let response = try await NodeClient().submit(job(), to: url, timeout: .seconds(20))
-        #expect(response.operator_ == cluster.keys[0].address)
-        #expect(await NodeClient().health(url, timeout: .seconds(3))?.hasPrefix("ok (operator ") == true)
-    }
-
-    @Test func twoNodeProcessesGiveIdenticalBytes() async throws {
-        let cluster = try Cluster(faults: [nil, nil])
-        defer { cluster.stop() }
-        let a = try await NodeClient().submit(job(9, seed: 77), to: cluster.nodes[0].url, timeout: .seconds(20))
-        let b = try await NodeClient().submit(job(9, seed: 77), to: cluster.nodes[1].url, timeout: .seconds(20))
-        #expect(a.output == b.output)
-        #expect(a.attestation == b.attestation)
-        #expect(a.signature != b.signature, "different operators")
-    }
-
-    @Test func aFullQueueAnswers429() async throws {
-        let cluster = try Cluster(faults: [nil], extra: ["--max-queued", "0"])
-        defer { cluster.stop() }
-        // --max-concurrent 2 and no queue: of six big jobs at once, some are refused with 429.
-        let url = cluster.nodes[0].url
-        let results = await withTaskGroup(of: String.self) { group in
-            for n in 0..<6 {
-                group.addTask {
-                    var request = job(UInt64(100 + n), seed: n)
-                    request.input = ["seed": .number(n), "width": 256, "height": 256]
-                    do throws(InferenceError) {
-                        _ = try await NodeClient().submit(request, to: url, timeout: .seconds(60))
-                        return "ok"
-                    } catch {
-                        return error.message
-                    }
-                }
-            }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        #expect(results.contains("ok"))
-        #expect(results.contains { $0.hasPrefix("HTTP 429: all job slots and the queue are full") }, "\(results)")
     }
 }

@@ -18,7 +18,7 @@ public enum ContactSheet {
         let font = BitmapFont.fixed6x13
         let pad = 8, label = font.lineHeight + 4
         let footer = items.count > shown.count ? font.lineHeight + 8 : 0
-        var sheet = Raster(
+        var sheet = try Raster(
             width: pad + columns * (cell + pad), height: pad + rows * (cell + label + pad) + footer, color: Color(red: 0x14, green: 0x10, blue: 0x1c))
         for (index, item) in shown.enumerated() {
             let x = pad + (index % columns) * (cell + pad), y = pad + (index / columns) * (cell + label + pad)

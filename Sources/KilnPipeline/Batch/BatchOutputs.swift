@@ -1,0 +1,168 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import Foundation
+internal import KilnContent
+internal import KilnCore
+internal import KilnImage
+internal import KilnStore
+
+/// The last stage of a batch: its directory as `batch-<n>.car` (tokens, provenance, templates, its own
+/// manifest), the contact sheet, `manifest.json`, and (publish.mode onchain / onchain-base) the transactions
+/// that make each contract's `tokenURI` match what is published. Every file is written whole or not at all,
+/// and writing them again gives the same bytes, so a run killed here simply does it again.
+struct BatchOutputs: Sendable {
+    let store: any Store
+    let blockstore: FilesystemBlockstore
+    let profile: ImportProfile
+    let out: String
+    let chainId: UInt64
+    let contracts: [Address]
+    let publishMode: Configuration.PublishMode
+    let onchain: OnchainPublisher?
+
+    /// Writes the batch's files and closes it. With publish.mode onchain-base the CAR also holds every
+    /// collection's directory, which it returns.
+    func finish(batch: Int, into summary: inout BatchSummary) throws -> [Address: FileDAGBuilder.Entry]? {
+        let publications = try store.publications(batch: batch)
+        guard !publications.isEmpty else {
+            try store.closeBatch(batch)
+            summary.batch = nil
+            return nil
+        }
+        let importer = Importer(profile: profile)
+        let reader = UnixFSReader(blockstore: blockstore)
+        var latest: [String: Publication] = [:]
+        for publication in publications { latest[publication.token.directoryName] = publication }
+        var tokens: [String: FileDAGBuilder.Entry] = [:]
+        var provenance: [String: FileDAGBuilder.Entry] = [:]
+        var templates: [String: FileDAGBuilder.Entry] = [:]
+        var own: [String: JSONValue] = [:]
+        for (name, publication) in latest {
+            tokens[name] = try reader.entry(try CID(publication.directory))
+            var files: [String: FileDAGBuilder.Entry] = [:]
+            if let attestation = publication.attestation { files["attestation.json"] = try reader.entry(try CID(attestation)) }
+            if let inference = publication.inference { files["inference.png"] = try reader.entry(try CID(inference)) }
+            if !files.isEmpty { provenance[name] = try importer.directory(files, into: blockstore) }
+            let templateName = "\(publication.token.chainId)-\(publication.token.contract.lowercased)"
+            templates[templateName] = try reader.entry(try CID(publication.template))
+            own[name] = [
+                "chainId": .number(publication.token.chainId), "contract": .string(publication.token.contract.checksummed),
+                "tokenId": .string(publication.token.tokenId), "metadata": .string("ipfs://\(publication.metadata)"),
+                "directory": .string("ipfs://\(publication.directory)"),
+            ]
+        }
+        let batchManifest = JSONValue.object([
+            "batch": .number(batch), "kiln": .string(KilnVersion.current), "profile": .string(profile.name), "tokens": .object(own),
+        ])
+        var root: [String: FileDAGBuilder.Entry] = [
+            "manifest.json": try importer.add(bytes: try batchManifest.canonicalBytes(), into: blockstore),
+            "tokens": try importer.groupedDirectory(tokens, into: blockstore, path: "tokens"),
+            "templates": try importer.directory(templates, into: blockstore),
+        ]
+        if !provenance.isEmpty { root["provenance"] = try importer.groupedDirectory(provenance, into: blockstore, path: "provenance") }
+        var collections: [Address: FileDAGBuilder.Entry]?
+        if publishMode == .onchainBase {
+            let built = try self.collections(try latestPublications())
+            collections = built
+            let named = Dictionary(uniqueKeysWithValues: built.map { ("\(chainId)-\($0.key.lowercased)", $0.value) })
+            root["collections"] = try importer.directory(named, into: blockstore)
+        }
+        let rootEntry = try importer.directory(root, into: blockstore)
+        summary.root = rootEntry.cid
+
+        CrashPoint.beforeCAR.reached()
+        let car = out + "/batch-\(batch).car"
+        try CARWriter.write(roots: [rootEntry.cid], from: blockstore, to: car)
+        summary.car = car
+        CrashPoint.afterCAR.reached()
+
+        let sheet = out + "/batch-\(batch)-sheet.png"
+        let items = try latest.values.sorted(by: Self.tokenOrder).map { publication in
+            (label: "#\(publication.token.tokenId)", thumbnail: try reader.cat(try CID(publication.thumbnail)))
+        }
+        try AtomicFile.write(try PNGEncoder().encode(try ContactSheet.render(items).rgbaImage), to: sheet)
+        summary.sheet = sheet
+        CrashPoint.afterSheet.reached()
+
+        let manifestPath = out + "/manifest.json"
+        try manifest().write(to: manifestPath)
+        summary.manifest = manifestPath
+        CrashPoint.afterManifest.reached()
+        try store.closeBatch(batch)
+        return collections
+    }
+
+    /// Every token's latest publication, by contract.
+    func latestPublications() throws -> [Address: [Publication]] {
+        var latest: [TokenKey: Publication] = [:]
+        for publication in try store.publications(batch: nil) { latest[publication.token] = publication }
+        return Dictionary(grouping: latest.values, by: \.token.contract)
+    }
+
+    /// publish.mode onchain-base: each collection's directory, `<tokenId>` → its current metadata.json.
+    func collections(_ latest: [Address: [Publication]]) throws -> [Address: FileDAGBuilder.Entry] {
+        let reader = UnixFSReader(blockstore: blockstore)
+        var collections: [Address: FileDAGBuilder.Entry] = [:]
+        for (contract, tokens) in latest {
+            var files: [String: FileDAGBuilder.Entry] = [:]
+            for publication in tokens { files[publication.token.tokenId] = try reader.entry(try CID(publication.metadata)) }
+            collections[contract] = try Importer(profile: profile).directory(files, into: blockstore, path: "collection")
+        }
+        return collections
+    }
+
+    /// publish.mode onchain / onchain-base: brings each contract's tokenURI in line with what is published.
+    /// `collections` are the directories ``finish(batch:into:)`` built, if it ran.
+    func publishOnchain(
+        into summary: inout BatchSummary, collections: [Address: FileDAGBuilder.Entry]?, progress: @escaping @Sendable (BatchEvent) -> Void
+    ) async {
+        guard let onchain else { return }
+        let latest: [Address: [Publication]]
+        var bases: [Address: CID] = [:]
+        do {
+            latest = try latestPublications()
+            if onchain.mode == .onchainBase { bases = (try collections ?? self.collections(latest)).mapValues(\.cid) }
+        } catch {
+            summary.problems.append("on-chain publish: \(error)")
+            return
+        }
+        for contract in contracts {
+            summary.problems += await onchain.reconcile(
+                contract: contract, latest: latest[contract] ?? [], collection: bases[contract], blockstore: blockstore
+            ) { sent in
+                summary.transactions.append(sent)
+                progress(.transaction(sent))
+            }
+        }
+    }
+
+    /// `manifest.json` from every publication in order: each token's current metadata CID and its history.
+    func manifest() throws -> Manifest {
+        var manifest = Manifest(profile: profile.name)
+        for publication in try store.publications(batch: nil) {
+            manifest.update(
+                token: publication.token.description,
+                with: PublishedToken(
+                    directory: try CID(publication.directory), image: try CID(publication.image), thumbnail: try CID(publication.thumbnail),
+                    metadata: try CID(publication.metadata)))
+        }
+        return manifest
+    }
+
+    /// Temporary files a killed run left beside the outputs (`.NAME.tmp-XXXXXX`). Only called under the lock.
+    func removeStaleTemporaryFiles() {
+        for folder in [out, blockstore.folder] {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+                try? FileManager.default.removeItem(atPath: folder + "/" + name)
+            }
+        }
+    }
+
+    /// The contact sheet's order: by contract, then token id as a number.
+    static func tokenOrder(_ a: Publication, _ b: Publication) -> Bool {
+        if a.token.contract != b.token.contract { return a.token.contract.lowercased < b.token.contract.lowercased }
+        if a.token.tokenId.count != b.token.tokenId.count { return a.token.tokenId.count < b.token.tokenId.count }
+        return a.token.tokenId < b.token.tokenId
+    }
+}

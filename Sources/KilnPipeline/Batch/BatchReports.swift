@@ -1,0 +1,135 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import Foundation
+public import KilnContent
+internal import KilnCore
+public import KilnStore
+
+/// What became of one job.
+public enum JobResult: Sendable {
+    /// Rendered and published; the publication is recorded.
+    case published(Publication)
+    /// Quorum not reached: queued again for the next run.
+    case noQuorum(String)
+    /// The job failed for the reason given; it stays failed until its token changes or `kiln regen` runs it.
+    case failed(String)
+    /// A newer state or template replaced it before it ran.
+    case superseded(String)
+    /// Its contract's template does not load: left queued until it does.
+    case deferred(String)
+}
+
+/// One job's outcome, as the job loop reports it.
+public struct JobReport: Sendable {
+    /// The store's job id.
+    public var jobId: Int64
+    /// The token the job renders.
+    public var token: TokenKey
+    /// What became of it.
+    public var result: JobResult
+    /// One line on the quorum (signers, stake), when a round ran.
+    public var quorum: String?
+    /// Wall-clock seconds the job took.
+    public var seconds: Double
+}
+
+/// What ``ChainSync`` did: logs read, tokens folded, jobs queued, and what went wrong with the input.
+public struct SyncReport: Sendable {
+    /// Logs of watched contracts recorded in this run.
+    public var newLogs = 0
+    /// The block the cursor reached.
+    public var through: UInt64?
+    /// Tokens whose state was folded again.
+    public var refolded = 0
+    /// Tokens whose state changed.
+    public var changed = 0
+    /// Jobs queued (new, or queued again).
+    public var queued = 0
+    /// Problems with the input (skipped lines, undecodable logs, templates that don't load, deep reorgs).
+    public var problems: [String] = []
+    /// What happened that is not a problem (a reorganisation within the confirmations).
+    public var notes: [String] = []
+}
+
+/// The outcome of one `kiln batch` run.
+public struct BatchSummary: Sendable {
+    /// The batch number, or nil when there was nothing to do.
+    public var batch: Int?
+    /// Jobs published.
+    public var published = 0
+    /// Jobs without quorum (queued again).
+    public var noQuorum = 0
+    /// Jobs failed.
+    public var failed = 0
+    /// Jobs replaced by a newer state or template before they ran.
+    public var superseded = 0
+    /// Jobs whose template does not load.
+    public var deferred = 0
+    /// The batch directory's root CID (the CAR's root).
+    public var root: CID?
+    /// The path of `batch-<n>.car`.
+    public var car: String?
+    /// The path of the contact sheet.
+    public var sheet: String?
+    /// The path of `manifest.json`.
+    public var manifest: String?
+    /// Problems with the input or the run; any makes the exit status 1.
+    public var problems: [String] = []
+    /// Transactions sent to make `tokenURI` match (publish.mode onchain / onchain-base).
+    public var transactions: [OnchainTransaction] = []
+    /// Wall-clock seconds of the run.
+    public var seconds = 0.0
+
+    /// 0 done, 1 some jobs failed (or input problems), 3 some jobs lack quorum (retried next run).
+    public var exitCode: Int32 {
+        if failed > 0 || deferred > 0 || !problems.isEmpty { return 1 }
+        return noQuorum > 0 ? 3 : 0
+    }
+
+    mutating func count(_ result: JobResult) {
+        switch result {
+        case .published: published += 1
+        case .noQuorum: noQuorum += 1
+        case .failed: failed += 1
+        case .superseded: superseded += 1
+        case .deferred: deferred += 1
+        }
+    }
+}
+
+/// Progress of a batch, as it happens.
+public enum BatchEvent: Sendable {
+    /// ``ChainSync`` finished.
+    case synced(SyncReport)
+    /// The batch opened (or an interrupted one resumed) with this many runnable jobs.
+    case started(batch: Int, jobs: Int, resumed: Bool)
+    /// One job ended; `done` of `total` so far.
+    case job(JobReport, done: Int, total: Int)
+    /// Every job ended; the batch's outputs are being written.
+    case finishing(batch: Int)
+    /// A transaction was sent and confirmed.
+    case transaction(OnchainTransaction)
+    /// The run ended.
+    case finished(BatchSummary)
+}
+
+/// How a run processes jobs.
+public struct BatchOptions: Sendable {
+    /// Jobs processed at once.
+    public var concurrency = 4
+    /// Process at most this many jobs.
+    public var maxJobs: Int?
+    /// Only these jobs (`kiln regen`).
+    public var onlyJobs: Set<Int64>?
+    /// Re-render from the stored attested output instead of asking the nodes again (`kiln regen --reuse-attested`).
+    public var reuseAttested = false
+    /// The lease owner written on each job this run takes.
+    public var owner = "kiln-\(ProcessInfo.processInfo.processIdentifier)"
+    /// Options with the defaults above.
+    public init() {}
+}
+
+/// Seconds since `start`, for reports.
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    (ContinuousClock.now - start).inSeconds
+}

@@ -1,0 +1,179 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import Foundation
+public import KilnAVS
+public import KilnContent
+public import KilnCore
+internal import KilnChain
+internal import KilnInference
+public import KilnStore
+internal import KilnTemplates
+public import Logging
+
+/// The batch pipeline, wired from `kiln.yml`: ``ChainSync`` (cursor, reorgs, fold, queue) → ``JobLoop`` with a
+/// ``JobWorker`` per job (inference + quorum → render → publish) → ``BatchOutputs`` (CAR, sheet, manifest,
+/// on-chain). Every step commits to the store before the next begins, so a run killed anywhere and started
+/// again finishes the same batch with the same bytes.
+///
+/// ```swift
+/// let runner = try BatchRunner.open(try Configuration(path: "kiln.yml", environment: [:]))
+/// let summary = try await runner.syncAndRun(options: BatchOptions()) { event in print(event) }
+/// ```
+public struct BatchRunner: Sendable {
+    /// The configuration the runner was opened with.
+    public let configuration: Configuration
+    /// The store.
+    public let store: any Store
+    /// Where new logs come from (nil: none).
+    public let source: (any EventSource)?
+    /// The operator registry quorum rounds read stake from.
+    public let registry: any OperatorRegistry
+    /// The blockstore every published block goes to (`OUT/blocks`).
+    public let blockstore: FilesystemBlockstore
+    /// The watched contracts whose template loaded.
+    public let watched: [Address: WatchedContract]
+    /// Contracts whose template did not load, with the error.
+    public let templateProblems: [Address: String]
+    /// The logger for quorum rounds.
+    public var logger = Logger(label: "kiln.batch")
+    /// Extra problems to report (skipped event lines).
+    public var inputProblems: [String] = []
+    /// Sends `setTokenURI` / `setBaseURI` after each run (publish.mode onchain / onchain-base).
+    var onchain: OnchainPublisher?
+
+    /// A runner over the given parts; templates are loaded and imported into `OUT/blocks` now.
+    /// - Throws: ``PipelineError`` when the blockstore folder cannot be made.
+    public init(configuration: Configuration, store: any Store, source: (any EventSource)?, registry: any OperatorRegistry) throws {
+        self.configuration = configuration
+        self.store = store
+        self.source = source
+        self.registry = registry
+        blockstore = try FilesystemBlockstore(folder: configuration.out + "/blocks")
+        var watched: [Address: WatchedContract] = [:]
+        var problems: [Address: String] = [:]
+        for contract in configuration.contracts {
+            do {
+                let template = try Template.load(folder: contract.template)
+                let entry = try Importer(profile: configuration.profile).add(path: contract.template, into: blockstore)
+                watched[contract.address] = WatchedContract(
+                    contract: contract.address, template: template, templateHash: template.contentHash(), templateEntry: entry)
+            } catch {
+                problems[contract.address] = "\(contract.address.checksummed): template \(contract.template) does not load: \(error)"
+            }
+        }
+        self.watched = watched
+        templateProblems = problems
+    }
+
+    /// Opens everything `kiln.yml` names: the store, the events (a file, bad lines skipped and reported, or a
+    /// JSON-RPC node), the operators and, in onchain publish modes, the transaction sender.
+    /// - Parameter eventsFile: read events from this file instead of kiln.yml's source.
+    public static func open(_ configuration: Configuration, eventsFile: String? = nil) throws -> BatchRunner {
+        let store = try configuration.openStore()
+        let source: (any EventSource)?
+        var problems: [String] = []
+        if let url = configuration.rpcURL, eventsFile == nil {
+            source = JSONRPCEventSource(
+                rpc: configuration.rpc(url), contracts: configuration.contracts.map(\.address), confirmations: configuration.confirmations,
+                fromBlock: configuration.fromBlock, blockRange: configuration.blockRange)
+        } else if let file = eventsFile ?? configuration.eventsFile {
+            let fileSource = try FileEventSource(path: file, skippingMalformed: true)
+            problems = fileSource.problems
+            source = fileSource
+        } else {
+            source = nil
+        }
+        var runner = try BatchRunner(configuration: configuration, store: store, source: source, registry: try configuration.operatorRegistry())
+        runner.inputProblems = problems
+        if configuration.publishMode != .files, let url = configuration.chainRPC {
+            let rpc = configuration.rpc(url)
+            let sender = TransactionSender(
+                rpc: rpc, chainId: configuration.chainId, key: try configuration.publisherKey(), confirmations: configuration.confirmations)
+            runner.onchain = OnchainPublisher(mode: configuration.publishMode, rpc: rpc, sender: sender)
+        }
+        return runner
+    }
+
+    // MARK: - Stages
+
+    /// The sync stage over this runner's store and source.
+    public var chainSync: ChainSync {
+        var sync = ChainSync(
+            store: store, source: source, chainId: configuration.chainId, contracts: configuration.contracts.map(\.address),
+            confirmations: configuration.confirmations, watched: watched, templateProblems: templateProblems)
+        sync.inputProblems = inputProblems
+        return sync
+    }
+
+    var outputs: BatchOutputs {
+        BatchOutputs(
+            store: store, blockstore: blockstore, profile: configuration.profile, out: configuration.out, chainId: configuration.chainId,
+            contracts: configuration.contracts.map(\.address), publishMode: configuration.publishMode, onchain: onchain)
+    }
+
+    /// Reads new logs, folds touched tokens and queues their jobs: ``ChainSync/run()``.
+    public func sync() async throws -> SyncReport {
+        try await chainSync.run()
+    }
+
+    /// Processes every runnable job (or `options.onlyJobs`) into the open batch, then finishes the batch: its
+    /// CAR file, contact sheet and the manifest. Call ``sync()`` first (``syncAndRun(options:progress:)`` does both).
+    public func run(options: BatchOptions, sync report: SyncReport? = nil, progress: @escaping @Sendable (BatchEvent) -> Void) async throws -> BatchSummary {
+        let started = ContinuousClock.now
+        var summary = BatchSummary()
+        summary.problems = report?.problems ?? []
+        let outputs = self.outputs
+        outputs.removeStaleTemporaryFiles()
+        _ = try store.reclaimLeases()
+        let counts = try store.jobCounts()
+        var runnable = (counts[.queued] ?? 0) + (counts[.noQuorum] ?? 0)
+        if let only = options.onlyJobs { runnable = only.count }
+        if let maxJobs = options.maxJobs { runnable = min(runnable, maxJobs) }
+        let open = try store.currentBatch()
+        guard runnable > 0 || open != nil else {
+            await outputs.publishOnchain(into: &summary, collections: nil, progress: progress)
+            summary.seconds = seconds(since: started)
+            progress(.finished(summary))
+            return summary
+        }
+        let (batch, resumed) = try store.openBatch()
+        summary.batch = batch
+        CrashPoint.afterBatchOpened.reached()
+        progress(.started(batch: batch, jobs: runnable, resumed: resumed))
+
+        var round = QuorumRound(log: SignatureLog(), logger: logger)
+        round.timeout = .milliseconds(Int64(configuration.nodeTimeout * 1000))
+        // Every operator's answer is awaited, so the attestation bundle (and so every CID) is the same on every run.
+        round.waitForAll = true
+        let worker = JobWorker(
+            store: store, registry: registry, blockstore: blockstore, profile: configuration.profile, watched: watched, round: round,
+            batch: batch, owner: options.owner, reuseAttested: options.reuseAttested)
+        let loop = JobLoop(store: store, worker: worker, options: options, leaseSeconds: configuration.leaseSeconds)
+        var counted = summary
+        summary.problems += await loop.run(expected: runnable) { job, done, total in
+            counted.count(job.result)
+            progress(.job(job, done: done, total: total))
+        }
+        (summary.published, summary.noQuorum, summary.failed, summary.superseded, summary.deferred) =
+            (counted.published, counted.noQuorum, counted.failed, counted.superseded, counted.deferred)
+
+        progress(.finishing(batch: batch))
+        let collections = try outputs.finish(batch: batch, into: &summary)
+        await outputs.publishOnchain(into: &summary, collections: collections, progress: progress)
+        summary.seconds = seconds(since: started)
+        progress(.finished(summary))
+        return summary
+    }
+
+    /// ``sync()``, then ``run(options:sync:progress:)``.
+    public func syncAndRun(options: BatchOptions, progress: @escaping @Sendable (BatchEvent) -> Void) async throws -> BatchSummary {
+        let report = try await sync()
+        progress(.synced(report))
+        return try await run(options: options, sync: report, progress: progress)
+    }
+
+    /// `manifest.json` from every publication in order: each token's current metadata CID and its history.
+    public func manifest() throws -> Manifest {
+        try outputs.manifest()
+    }
+}

@@ -1,0 +1,71 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import Foundation
+internal import KilnStore
+
+/// The second stage of a batch: leases runnable jobs from the store, at most `concurrency` at once, and hands
+/// each to a ``JobWorker`` (inference + quorum → render → publish). A job is leased before work, so two runs
+/// never do the same job; a killed run's leases expire and are taken again.
+struct JobLoop: Sendable {
+    let store: any Store
+    let worker: JobWorker
+    let options: BatchOptions
+    let leaseSeconds: Double
+
+    /// Runs jobs until none is left (or `options.maxJobs` ran), reporting each as it ends.
+    /// - Returns: the problems met while leasing (a failing store); job outcomes go to `report`.
+    func run(expected: Int, report: (JobReport, _ done: Int, _ total: Int) -> Void) async -> [String] {
+        var problems: [String] = []
+        let concurrency = max(1, options.concurrency)
+        var done = 0
+        await withTaskGroup(of: JobReport.self) { group in
+            var lastId: Int64 = 0
+            var inFlight = 0
+            var leasedTotal = 0
+            var exhausted = false
+            func refill() {
+                while !exhausted && inFlight < concurrency {
+                    let room = min(concurrency - inFlight, (options.maxJobs ?? .max) - leasedTotal)
+                    guard room > 0 else {
+                        exhausted = true
+                        return
+                    }
+                    let jobs: [Job]
+                    do {
+                        jobs = try store.lease(
+                            owner: options.owner, limit: room, seconds: leaseSeconds, now: Date().timeIntervalSince1970, afterId: lastId)
+                    } catch {
+                        problems.append("\(error)")
+                        exhausted = true
+                        return
+                    }
+                    if jobs.isEmpty {
+                        exhausted = true
+                        return
+                    }
+                    CrashPoint.afterLease.reached()
+                    for job in jobs {
+                        lastId = max(lastId, job.id)
+                        if let only = options.onlyJobs, !only.contains(job.id) {
+                            // Not this run's job (`kiln regen`): hand it back as it was.
+                            try? store.finish(
+                                jobId: job.id, owner: options.owner, status: job.status == .noQuorum ? .noQuorum : .queued, error: job.lastError)
+                            continue
+                        }
+                        leasedTotal += 1
+                        inFlight += 1
+                        group.addTask { await worker.process(job) }
+                    }
+                }
+            }
+            refill()
+            while let finished = await group.next() {
+                inFlight -= 1
+                done += 1
+                report(finished, done, max(expected, done))
+                refill()
+            }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,67 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import KilnAVS
+public import KilnContent
+internal import KilnCore
+internal import KilnStore
+
+extension Verifier {
+    /// What `kiln verify` was asked: a target and where to find the blocks, logs and operators.
+    public struct Target: Sendable {
+        /// A metadata.json or token-directory CID, or a token `CONTRACT:ID` (or `ID` with one contract).
+        public var target: String
+        /// CAR files with the published blocks.
+        public var cars: [String] = []
+        /// A blockstore folder with the published blocks.
+        public var blocks: String?
+        /// Files of the chain's logs (eth_getLogs JSON lines) to fold the state from, in chain order.
+        public var events: [String] = []
+        /// An operators file to compare the bundle's stake table with.
+        public var operators: String?
+        /// kiln.yml, when there is one: token targets are looked up in its store, and its blocks, logs and
+        /// operators are the defaults.
+        public var configuration: Configuration?
+
+        /// A target with no blocks, logs or operators given yet.
+        public init(_ target: String, configuration: Configuration?) {
+            self.target = target
+            self.configuration = configuration
+        }
+    }
+
+    /// The verifier for `target` and the metadata (or token directory) CID to verify.
+    /// - Throws: ``PipelineError``: a target that is neither a CID nor a token, a token never published, no blocks.
+    public static func open(_ target: Target) throws -> (verifier: Verifier, cid: CID) {
+        var layers: [any Blockstore] = []
+        for path in target.cars {
+            do { layers.append(try MemoryBlockstore(car: path)) } catch {
+                throw PipelineError(.input, "\(path): \(error.message)", cause: error)
+            }
+        }
+        if let blocks = target.blocks { layers.append(try FilesystemBlockstore(folder: blocks)) }
+        var logs: [EventLog]?
+        if !target.events.isEmpty {
+            logs = try target.events.flatMap { path throws(PipelineError) in try FileEventSource(path: path).logs }
+        }
+        var registry: (any OperatorRegistry)? = try target.operators.map { path throws(AVSError) in try FileOperatorRegistry(path: path) }
+        let cid: CID
+        if let parsed = try? CID(target.target) {
+            cid = parsed
+            if layers.isEmpty, let configuration = target.configuration { layers.append(try configuration.openBlockstore()) }
+        } else {
+            guard let configuration = target.configuration else {
+                throw PipelineError(.configuration, "'\(target.target)' is not a CID, and there is no kiln.yml to look a token up in")
+            }
+            guard let token = configuration.token(target.target) else {
+                throw PipelineError(.input, "'\(target.target)' is neither a CID nor a token CONTRACT:ID")
+            }
+            let publication = try configuration.publication(of: token)
+            cid = try CID(publication.metadata)
+            if logs == nil { logs = try configuration.openStore().logs(chainId: configuration.chainId, contract: token.contract) }
+            if registry == nil { registry = try configuration.operatorRegistry() }
+            layers.append(try configuration.openBlockstore())
+        }
+        guard !layers.isEmpty else { throw PipelineError(.configuration, "Give the published blocks with --car FILE or --blocks DIR") }
+        return (Verifier(blockstore: LayeredBlockstore(layers), logs: logs, registry: registry), cid)
+    }
+}

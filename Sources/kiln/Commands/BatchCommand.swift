@@ -1,0 +1,55 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+import ArgumentParser
+import KilnPipeline
+
+struct BatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "The cron entry: sync, then process every queued job (inference + quorum → render → publish).",
+        discussion: """
+            One batch runs per store at a time: a second one exits 0 saying so (or waits, with --wait). Each batch \
+            writes OUT/batch-<n>.car, OUT/batch-<n>-sheet.png and OUT/manifest.json. Exit status: 0 done, 1 some jobs \
+            failed or input had problems, 3 some jobs lack quorum (they stay queued for the next run).
+            """)
+
+    @OptionGroup var options: PipelineOptions
+
+    @Option(help: "Jobs processed at once (default: kiln.yml's concurrency, or KILN_CONCURRENCY).")
+    var concurrency: Int?
+
+    @Option(help: "Process at most this many jobs in this run.")
+    var maxJobs: Int?
+
+    @Flag(help: "Wait for a running batch to finish instead of exiting.")
+    var wait = false
+
+    func validate() throws {
+        if let concurrency, !(1...256).contains(concurrency) { throw ValidationError("--concurrency must be 1…256") }
+        if let maxJobs, maxJobs < 1 { throw ValidationError("--max-jobs must be at least 1") }
+    }
+
+    func run() async throws {
+        options.output.bootstrap()
+        let configuration = try options.configuration(concurrency: concurrency)
+        let console = Console(format: options.output.format)
+        if CrashPoint.isArmed { console.warn("\(CrashPoint.variable) is set: this run will kill itself (tests only)") }
+        let lock: BatchLock
+        if let taken = try BatchLock.acquire(store: configuration.store) {
+            lock = taken
+        } else if wait {
+            console.warn("waiting for the batch running on \(configuration.store)…")
+            lock = try await BatchLock.wait(store: configuration.store)
+        } else {
+            console.say("another kiln batch is running on \(configuration.store); exiting (use --wait to wait for it)", event: "locked")
+            return
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var batchOptions = BatchOptions()
+        batchOptions.concurrency = configuration.concurrency
+        batchOptions.maxJobs = maxJobs
+        let reporter = Reporter(console: console)
+        let summary = try await options.runner(configuration).syncAndRun(options: batchOptions) { reporter.handle($0) }
+        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+    }
+}

@@ -1,0 +1,30 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+import ArgumentParser
+import KilnPipeline
+
+/// Options every pipeline command shares: kiln.yml, what a flag may override, and output.
+struct PipelineOptions: ParsableArguments {
+    @OptionGroup var config: ConfigOptions
+
+    @Option(help: "Read events from this file instead of kiln.yml's (or KILN_EVENTS).")
+    var events: String?
+
+    @Option(help: "The store (SQLite file) instead of kiln.yml's (or KILN_STORE).")
+    var store: String?
+
+    @Option(help: "The output folder instead of kiln.yml's (or KILN_OUT).")
+    var out: String?
+
+    @OptionGroup var output: OutputOptions
+
+    /// kiln.yml, then `KILN_*`, then these flags (and `concurrency`, for commands that take it).
+    func configuration(concurrency: Int? = nil) throws -> Configuration {
+        try config.load(Configuration.Overrides(store: store, out: out, eventsFile: events, concurrency: concurrency))
+    }
+
+    /// The batch runner over `configuration`; `--events` replaces kiln.yml's source.
+    func runner(_ configuration: Configuration) throws -> BatchRunner {
+        try BatchRunner.open(configuration, eventsFile: events)
+    }
+}

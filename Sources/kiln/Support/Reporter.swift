@@ -1,0 +1,140 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+import Foundation
+import KilnCore
+import KilnPipeline
+import KilnStore
+import Synchronization
+
+/// Shows a batch's progress: a bar with rate and ETA on a terminal (stderr), or JSON lines on stdout.
+final class Reporter: Sendable {
+    let console: Console
+    var format: LogFormat { console.format }
+    private let state = Mutex<(started: ContinuousClock.Instant, lastDraw: ContinuousClock.Instant?)>((.now, nil))
+
+    init(console: Console) { self.console = console }
+
+    func handle(_ event: BatchEvent) {
+        switch event {
+        case .synced(let report): synced(report)
+        case .started(let batch, let jobs, let resumed):
+            state.withLock { $0.started = .now }
+            if format == .json {
+                emit(["event": "started", "batch": .number(batch), "jobs": .number(jobs), "resumed": .bool(resumed)])
+            } else {
+                print("batch \(batch)\(resumed ? " (resumed after an interrupted run)" : ""): \(jobs) job(s)")
+            }
+        case .job(let report, let done, let total): job(report, done: done, total: total)
+        case .finishing(let batch):
+            if format == .human { clearBar() }
+            if format == .human { print("batch \(batch): writing the CAR file, contact sheet and manifest…") }
+        case .transaction(let sent):
+            if format == .json {
+                emit([
+                    "event": "transaction", "contract": .string(sent.contract.checksummed), "call": .string(sent.call), "hash": .string(sent.hash.hex),
+                    "block": .number(sent.block),
+                ])
+            } else {
+                print("  sent \(sent.call) to \(sent.contract.checksummed): \(sent.hash.hex) (block \(sent.block))")
+            }
+        case .finished(let summary): finished(summary)
+        }
+    }
+
+    func synced(_ report: SyncReport) {
+        if format == .json {
+            emit([
+                "event": "synced", "logs": .number(report.newLogs), "through": report.through.map { .number($0) } ?? .null,
+                "refolded": .number(report.refolded), "changed": .number(report.changed), "queued": .number(report.queued),
+                "problems": .array(report.problems.map { .string($0) }), "notes": .array(report.notes.map { .string($0) }),
+            ])
+        } else {
+            print("sync: \(report.newLogs) new log(s)\(report.through.map { " through block \($0)" } ?? ""), \(report.refolded) token(s) folded, "
+                + "\(report.changed) changed, \(report.queued) job(s) queued")
+            for note in report.notes { print("note: \(note)") }
+            for problem in report.problems { console.warn("problem: \(problem)") }
+        }
+    }
+
+    private func job(_ report: JobReport, done: Int, total: Int) {
+        let (status, detail): (String, String?) =
+            switch report.result {
+            case .published(let publication): ("published", "ipfs://\(publication.metadata)")
+            case .noQuorum(let reason): ("no_quorum", reason)
+            case .failed(let reason): ("failed", reason)
+            case .superseded(let reason): ("superseded", reason)
+            case .deferred(let reason): ("deferred", reason)
+            }
+        if format == .json {
+            var line: [String: JSONValue] = [
+                "event": "job", "job": .number(report.jobId), "token": .string(report.token.description), "status": .string(status),
+                "seconds": .decimal((report.seconds * 1000).rounded() / 1000),
+            ]
+            if case .published(let publication) = report.result {
+                line["metadata"] = .string("ipfs://\(publication.metadata)")
+                line["image"] = .string("ipfs://\(publication.image)")
+                line["directory"] = .string("ipfs://\(publication.directory)")
+            } else if let detail {
+                line["reason"] = .string(detail)
+            }
+            if let quorum = report.quorum { line["quorum"] = .string(quorum) }
+            emit(.object(line))
+            return
+        }
+        if case .published = report.result {} else {
+            clearBar()
+            FileHandle.standardError.write(Data("  \(report.token): \(status)\(detail.map { " — \($0)" } ?? "")\n".utf8))
+        }
+        drawBar(done: done, total: total)
+    }
+
+    private func finished(_ summary: BatchSummary) {
+        if format == .json {
+            emit([
+                "event": "summary", "batch": summary.batch.map { .number($0) } ?? .null, "published": .number(summary.published),
+                "noQuorum": .number(summary.noQuorum), "failed": .number(summary.failed), "superseded": .number(summary.superseded),
+                "deferred": .number(summary.deferred), "root": summary.root.map { .string("ipfs://\($0)") } ?? .null,
+                "car": summary.car.map { .string($0) } ?? .null, "sheet": summary.sheet.map { .string($0) } ?? .null,
+                "manifest": summary.manifest.map { .string($0) } ?? .null, "problems": .array(summary.problems.map { .string($0) }),
+                "transactions": .number(summary.transactions.count), "seconds": .decimal((summary.seconds * 1000).rounded() / 1000), "exitCode": .number(Int(summary.exitCode)),
+            ])
+            return
+        }
+        clearBar()
+        guard let batch = summary.batch else {
+            print("nothing to do: every token is up to date" + (summary.noQuorum > 0 ? " except \(summary.noQuorum) without quorum" : ""))
+            return
+        }
+        let rate = summary.seconds > 0 ? Double(summary.published) / summary.seconds : 0
+        print("batch \(batch): \(summary.published) published, \(summary.noQuorum) without quorum, \(summary.failed) failed, "
+            + "\(summary.superseded) superseded in \(String(format: "%.1f", summary.seconds)) s (\(String(format: "%.1f", rate)) tokens/s)")
+        if let root = summary.root { print("  root     ipfs://\(root)") }
+        if let car = summary.car { print("  car      \(car)") }
+        if let sheet = summary.sheet { print("  sheet    \(sheet)") }
+        if let manifest = summary.manifest { print("  manifest \(manifest)") }
+    }
+
+    private func drawBar(done: Int, total: Int) {
+        guard isatty(STDERR_FILENO) == 1 else { return }
+        let now = ContinuousClock.now
+        let started = state.withLock { state -> ContinuousClock.Instant? in
+            if let last = state.lastDraw, now - last < .milliseconds(100), done < total { return nil }
+            state.lastDraw = now
+            return state.started
+        }
+        guard let started else { return }
+        let seconds = (now - started).inSeconds
+        let rate = seconds > 0 ? Double(done) / seconds : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let width = 30, filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(bar) \(done)/\(total)  \(String(format: "%.1f", rate)) tok/s  ETA \(Int(eta.rounded())) s ".utf8))
+    }
+
+    private func clearBar() {
+        guard isatty(STDERR_FILENO) == 1 else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+    }
+
+    private func emit(_ value: JSONValue) { console.emit(value) }
+}

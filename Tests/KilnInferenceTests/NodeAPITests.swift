@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Foundation
+import KilnCore
+import KilnCrypto
+@testable import KilnInference
+import KilnTesting
+import NIOCore
+import NIOHTTP1
+import Testing
+
+struct NodeAPITests {
+    @Test func badRequestsGetTheirStatusAndTheNodeKeepsServing() async throws {
+        let cluster = try Cluster(faults: [nil])
+        defer { cluster.stop() }
+        let url = cluster.nodes[0].url
+        func post(_ body: [UInt8]) async throws -> (Int, String) {
+            var request = HTTPClientRequest(url: url + "/v1/jobs")
+            request.method = .POST
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let data = try await response.body.collect(upTo: 1 << 20)
+            return (Int(response.status.code), String(buffer: data))
+        }
+        let oversized = try await post(Array(#"{"jobId":""#.utf8) + [UInt8](repeating: 0x61, count: 100_000) + Array(#""}"#.utf8))
+        #expect(oversized.0 == 413 && oversized.1.contains(#""code":"too_large""#))
+        let invalid = try await post(Array("{nope".utf8))
+        #expect(invalid.0 == 400 && invalid.1.contains(#""code":"invalid_json""#) && invalid.1.contains("1:2"))
+        let wrongType = try await post(Array(#"{"jobId":"0x01","modelId":"kiln/cppn-v1","input":{},"referenceBlock":1}"#.utf8))
+        #expect(wrongType.0 == 422 && wrongType.1.contains("'jobId' must be 0x followed by 64 hex digits"))
+        let negative = try await post(try job().json.canonicalBytes().replacing(Array(#""referenceBlock":7"#.utf8), with: Array(#""referenceBlock":-1"#.utf8)))
+        #expect(negative.0 == 422 && negative.1.contains("'referenceBlock' must be a whole number ≥ 0"))
+        var unknown = job()
+        unknown.model = "acme/diffusion"
+        let model = try await post(try unknown.json.canonicalBytes())
+        #expect(model.0 == 404 && model.1.contains("unknown model 'acme/diffusion'"))
+        var huge = job()
+        huge.input = ["width": 100_000]
+        let badInput = try await post(try huge.json.canonicalBytes())
+        #expect(badInput.0 == 422 && badInput.1.contains("'width' must be a whole number 1…1024"))
+        // Still serving.
+        let response = try await NodeClient().submit(job(), to: url, timeout: .seconds(20))
+        #expect(response.operator_ == cluster.keys[0].address)
+        #expect(await NodeClient().health(url, timeout: .seconds(3))?.hasPrefix("ok (operator ") == true)
+    }
+
+    @Test func twoNodeProcessesGiveIdenticalBytes() async throws {
+        let cluster = try Cluster(faults: [nil, nil])
+        defer { cluster.stop() }
+        let a = try await NodeClient().submit(job(9, seed: 77), to: cluster.nodes[0].url, timeout: .seconds(20))
+        let b = try await NodeClient().submit(job(9, seed: 77), to: cluster.nodes[1].url, timeout: .seconds(20))
+        #expect(a.output == b.output)
+        #expect(a.attestation == b.attestation)
+        #expect(a.signature != b.signature, "different operators")
+    }
+
+    @Test func aFullQueueAnswers429() async throws {
+        let cluster = try Cluster(faults: [nil], extra: ["--max-queued", "0"])
+        defer { cluster.stop() }
+        // --max-concurrent 2 and no queue: of six big jobs at once, some are refused with 429.
+        let url = cluster.nodes[0].url
+        let results = await withTaskGroup(of: String.self) { group in
+            for n in 0..<6 {
+                group.addTask {
+                    var request = job(UInt64(100 + n), seed: n)
+                    request.input = ["seed": .number(n), "width": 256, "height": 256]
+                    do throws(InferenceError) {
+                        _ = try await NodeClient().submit(request, to: url, timeout: .seconds(60))
+                        return "ok"
+                    } catch {
+                        return error.message
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.contains("ok"))
+        #expect(results.contains { $0.hasPrefix("HTTP 429: all job slots and the queue are full") }, "\(results)")
+    }
+}

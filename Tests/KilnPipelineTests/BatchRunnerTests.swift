@@ -1,0 +1,113 @@
+import Foundation
+import KilnCore
+import KilnCrypto
+import KilnInference
+import KilnPipeline
+import KilnStore
+import KilnTesting
+import KilnYAML
+import Logging
+import Synchronization
+import Testing
+
+/// The batch pipeline in-process, without launching the `kiln` binary: four operator nodes in this process on
+/// loopback (the fourth dishonest), the recorded events, a temporary store and output folder. The process-level
+/// crash and CLI tests live in `kilnTests`.
+struct BatchRunnerTests {
+    static let contract = try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
+    static let registry = try! Address(hex: "0x000000000000000000000000000000000000ab1e")
+
+    /// Events collected from a run's progress callback.
+    final class Events: Sendable {
+        private let storage = Mutex<[BatchEvent]>([])
+        func add(_ event: BatchEvent) { storage.withLock { $0.append(event) } }
+        var all: [BatchEvent] { storage.withLock { $0 } }
+    }
+
+    @Test func aBatchPublishesEveryTokenOnceAndAnUnchangedRunDoesNothing() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var logger = Logger(label: "test.nodes")
+        logger.logLevel = .critical
+        let keys: [(PrivateKey, TestFault?)] = (1...4).map { index in
+            (try! PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(index)]), index == 4 ? .wrongOutput : nil)
+        }
+        let nodes = try await LocalNodes.start(keys: keys, domain: .kiln(chainId: 31337, verifyingContract: Self.registry), logger: logger)
+        defer { nodes.stop() }
+        let operators: [JSONValue] = zip(nodes.nodes, [35, 30, 20, 15]).map { node, stake in
+            ["address": .string(node.address.checksummed), "endpoint": .string(node.endpoint), "stake": .string("\(stake)000000000000000000")]
+        }
+        try Array(
+            try YAMLWriter.document(
+                ["chainId": 31337, "verifyingContract": .string(Self.registry.checksummed), "thresholdBps": 6667, "operators": .array(operators)]
+            ).utf8
+        ).write(to: folder.appendingPathComponent("operators.yml"))
+        let root = PythonBench.packageRoot.path
+        let configuration = try Configuration(
+            yaml: """
+                store: data/kiln.sqlite
+                out: out
+                events: {file: \(root)/examples/forge-knights/events-1.jsonl}
+                contracts:
+                  - {address: "\(Self.contract.checksummed)", template: \(root)/templates/forge-knights}
+                operators: {file: operators.yml}
+                nodeTimeout: 30
+                """,
+            source: folder.appendingPathComponent("kiln.yml").path)
+
+        let runner = try BatchRunner.open(configuration)
+        let events = Events()
+        let summary = try await runner.syncAndRun(options: BatchOptions()) { events.add($0) }
+        #expect(summary.exitCode == 0 && summary.problems.isEmpty, "\(summary.problems)")
+        #expect(summary.published > 0 && summary.noQuorum == 0 && summary.failed == 0)
+        let jobs = events.all.compactMap { if case .job(let report, _, _) = $0 { report } else { nil } }
+        #expect(jobs.count == summary.published)
+        #expect(jobs.allSatisfy { $0.quorum?.contains("rejected") == true }, "the dishonest fourth operator is named in every quorum line")
+        guard case .synced(let sync)? = events.all.first, case .finished? = events.all.last else {
+            Issue.record("a run reports synced first and finished last")
+            return
+        }
+        #expect(sync.queued == summary.published)
+
+        // Every token is in the manifest once, and the CAR holds the batch.
+        let manifest = try runner.manifest()
+        #expect(manifest.entries.count == summary.published)
+        let car = try #require(summary.car)
+        #expect(FileManager.default.fileExists(atPath: car))
+
+        // Nothing changed: the next run publishes nothing and opens no batch.
+        let again = try await BatchRunner.open(configuration).syncAndRun(options: BatchOptions()) { _ in }
+        #expect(again.batch == nil && again.published == 0 && again.exitCode == 0)
+
+        // Regenerating a token from its attested output gives the same bytes, so the same CIDs.
+        let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: "1")
+        let before = try configuration.publication(of: token)
+        let regenerated = try await BatchRunner.open(configuration).regenerate(token, reuseAttested: true) { _ in }
+        #expect(regenerated.summary.published == 1)
+        let after = try #require(regenerated.publication)
+        #expect(after.metadata == before.metadata && after.image == before.image && after.batch == before.batch + 1)
+    }
+
+    @Test func regeneratingATokenNoEventNamesIsAClearError() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let root = PythonBench.packageRoot.path
+        try Array("chainId: 31337\nverifyingContract: \"\(Self.registry.checksummed)\"\noperators:\n  - {address: \"\(Self.registry.checksummed)\", endpoint: \"http://127.0.0.1:9\", stake: \"1\"}\n".utf8)
+            .write(to: folder.appendingPathComponent("operators.yml"))
+        let configuration = try Configuration(
+            yaml: """
+                contracts:
+                  - {address: "\(Self.contract.checksummed)", template: \(root)/templates/forge-knights}
+                operators: {file: operators.yml}
+                """,
+            source: folder.appendingPathComponent("kiln.yml").path)
+        let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: "7")
+        do {
+            _ = try await BatchRunner.open(configuration).regenerate(token, reuseAttested: false) { _ in }
+            Issue.record("expected an error")
+        } catch let error as PipelineError {
+            #expect(error.code == .notFound)
+            #expect(error.message.hasSuffix("has no state: no event of kiln.yml's contracts names it"))
+        }
+    }
+}
