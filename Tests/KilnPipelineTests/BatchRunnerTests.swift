@@ -37,7 +37,7 @@ struct BatchRunnerTests {
         let operators: [JSONValue] = zip(nodes.nodes, [35, 30, 20, 15]).map { node, stake in
             ["address": .string(node.address.checksummed), "endpoint": .string(node.endpoint), "stake": .string("\(stake)000000000000000000")]
         }
-        try Array(
+        try Data(
             try YAMLWriter.document(
                 ["chainId": 31337, "verifyingContract": .string(Self.registry.checksummed), "thresholdBps": 6667, "operators": .array(operators)]
             ).utf8
@@ -92,7 +92,7 @@ struct BatchRunnerTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let root = PythonBench.packageRoot.path
-        try Array("chainId: 31337\nverifyingContract: \"\(Self.registry.checksummed)\"\noperators:\n  - {address: \"\(Self.registry.checksummed)\", endpoint: \"http://127.0.0.1:9\", stake: \"1\"}\n".utf8)
+        try Data("chainId: 31337\nverifyingContract: \"\(Self.registry.checksummed)\"\noperators:\n  - {address: \"\(Self.registry.checksummed)\", endpoint: \"http://127.0.0.1:9\", stake: \"1\"}\n".utf8)
             .write(to: folder.appendingPathComponent("operators.yml"))
         let configuration = try Configuration(
             yaml: """
