@@ -110,15 +110,18 @@ let package = Package(
             name: "KilnChain",
             dependencies: [
                 "KilnCore", "KilnCrypto", .product(name: "BigInt", package: "BigInt"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
             name: "KilnPipeline",
             dependencies: [
-                "KilnCore", "KilnCrypto", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference", "KilnAVS",
-                "KilnChain", "KilnYAML", .product(name: "BigInt", package: "BigInt"), .product(name: "Logging", package: "swift-log"),
+                "KilnCore", "KilnCrypto", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference",
+                "KilnAVS",
+                "KilnChain", "KilnYAML", .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -179,14 +182,16 @@ let package = Package(
             dependencies: [
                 "KilnInference", "KilnCore", "KilnCrypto", "KilnImage", "KilnTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "KilnAVSTests",
             dependencies: [
-                "KilnAVS", "KilnCore", "KilnCrypto", "KilnInference", "KilnTesting", .product(name: "BigInt", package: "BigInt"),
+                "KilnAVS", "KilnCore", "KilnCrypto", "KilnInference", "KilnTesting",
+                .product(name: "BigInt", package: "BigInt"),
             ]
         ),
         .testTarget(
@@ -196,17 +201,23 @@ let package = Package(
         .testTarget(
             name: "KilnPipelineTests",
             dependencies: [
-                "KilnPipeline", "KilnContent", "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", "KilnStore", "KilnTesting", "KilnYAML",
+                "KilnPipeline", "KilnContent", "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", "KilnStore",
+                "KilnTesting", "KilnYAML",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "KilnChainTests",
-            dependencies: ["KilnChain", "KilnCore", "KilnCrypto", "KilnTesting", .product(name: "BigInt", package: "BigInt")]
+            dependencies: [
+                "KilnChain", "KilnCore", "KilnCrypto", "KilnTesting", .product(name: "BigInt", package: "BigInt"),
+            ]
         ),
         .testTarget(
             name: "kilnTests",
-            dependencies: ["KilnCore", "KilnStore", "KilnTesting", "KilnAVS", "KilnChain", "KilnContent", .product(name: "BigInt", package: "BigInt")]
+            dependencies: [
+                "KilnCore", "KilnStore", "KilnTesting", "KilnAVS", "KilnChain", "KilnContent",
+                .product(name: "BigInt", package: "BigInt"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

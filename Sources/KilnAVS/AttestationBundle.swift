@@ -20,7 +20,9 @@ public enum AttestationBundle {
         }
         var responses: [JSONValue] = []
         for (op, outcome, answer) in report.outcomes {
-            var entry: [String: JSONValue] = ["operator": .string(op.address.checksummed), "outcome": .string(outcome.label)]
+            var entry: [String: JSONValue] = [
+                "operator": .string(op.address.checksummed), "outcome": .string(outcome.label),
+            ]
             if let answer {  // equivocators' signatures are kept too: the verifier excludes them by the evidence
                 entry["outputHash"] = .string(answer.attestation.outputHash.hex)
                 entry["signature"] = .string(answer.signature.hex)
@@ -37,17 +39,21 @@ public enum AttestationBundle {
             "request": [
                 "jobId": .string(report.request.jobId.hex), "model": .string(report.request.model),
                 "modelId": .string(report.request.modelId.hex), "input": report.request.input,
-                "inputHash": .string(report.request.inputHash.hex), "referenceBlock": .number(report.request.referenceBlock),
+                "inputHash": .string(report.request.inputHash.hex),
+                "referenceBlock": .number(report.request.referenceBlock),
             ],
             "stake": stakeJSON(report.table),
             "responses": .array(responses),
-            "evidence": .array(report.evidence.map { e in
-                ["operator": .string(e.operator.checksummed), "first": signed(e.first), "second": signed(e.second)]
-            }),
+            "evidence": .array(
+                report.evidence.map { e in
+                    ["operator": .string(e.operator.checksummed), "first": signed(e.first), "second": signed(e.second)]
+                }
+            ),
         ]
         if let accepted = report.accepted {
             document["accepted"] = [
-                "outputHash": .string(accepted.outputHash.hex), "signers": .array(accepted.signers.map { .string($0.checksummed) }),
+                "outputHash": .string(accepted.outputHash.hex),
+                "signers": .array(accepted.signers.map { .string($0.checksummed) }),
                 "signedStake": .string(String(accepted.signedStake)),
             ]
         } else {
@@ -61,11 +67,15 @@ public enum AttestationBundle {
     public static func stakeJSON(_ table: StakeTable) -> JSONValue {
         var stake: [String: JSONValue] = [
             "thresholdBps": .number(table.thresholdBps), "total": .string(String(table.totalStake)),
-            "operators": .array(table.operators.map { op in
-                var entry: [String: JSONValue] = ["address": .string(op.address.checksummed), "stake": .string(String(op.stake))]
-                if op.signingKey != op.address { entry["signingKey"] = .string(op.signingKey.checksummed) }
-                return .object(entry)
-            }),
+            "operators": .array(
+                table.operators.map { op in
+                    var entry: [String: JSONValue] = [
+                        "address": .string(op.address.checksummed), "stake": .string(String(op.stake)),
+                    ]
+                    if op.signingKey != op.address { entry["signingKey"] = .string(op.signingKey.checksummed) }
+                    return .object(entry)
+                }
+            ),
         ]
         if let threshold = table.thresholdWeight { stake["thresholdWeight"] = .string(String(threshold)) }
         return .object(stake)
@@ -91,8 +101,16 @@ public enum AttestationBundle {
         let field = Parsed.field, string = Parsed.string, word = Parsed.word
         let model = parsed.model
         let input = try field(bundle["request"]?["input"], "request.input")
-        check((try? input.canonicalHash()) == parsed.inputHash, "inputHash is keccak-256 of the canonical input", "inputHash does not match the input")
-        check(try word(bundle["request"]?["modelId"], "request.modelId") == Keccak256.hash(utf8: model), "modelId is keccak-256 of '\(model)'", "modelId does not match '\(model)'")
+        check(
+            (try? input.canonicalHash()) == parsed.inputHash,
+            "inputHash is keccak-256 of the canonical input",
+            "inputHash does not match the input"
+        )
+        check(
+            try word(bundle["request"]?["modelId"], "request.modelId") == Keccak256.hash(utf8: model),
+            "modelId is keccak-256 of '\(model)'",
+            "modelId does not match '\(model)'"
+        )
         func recover(_ outputHash: Bytes32, _ signatureText: String) -> Address? {
             guard let signature = try? Signature(hex: signatureText) else { return nil }
             return parsed.signer(of: outputHash, signature)
@@ -102,13 +120,19 @@ public enum AttestationBundle {
         if case .array(let evidence)? = bundle["evidence"] {
             for item in evidence {
                 let op = try? Address(hex: try string(item["operator"], "evidence[].operator"))
-                let first = try field(item["first"], "evidence[].first"), second = try field(item["second"], "evidence[].second")
+                let first = try field(item["first"], "evidence[].first"),
+                    second = try field(item["second"], "evidence[].second")
                 let a = try word(first["outputHash"], "outputHash"), b = try word(second["outputHash"], "outputHash")
                 let firstSignature = try string(first["signature"], "signature")
                 let secondSignature = try string(second["signature"], "signature")
                 let key = op.map(parsed.key(of:))
-                let valid = key != nil && a != b && recover(a, firstSignature) == key && recover(b, secondSignature) == key
-                check(valid, "equivocation by \(op?.checksummed ?? "?") proven: two signed outputs for this job", "equivocation evidence does not verify")
+                let valid =
+                    key != nil && a != b && recover(a, firstSignature) == key && recover(b, secondSignature) == key
+                check(
+                    valid,
+                    "equivocation by \(op?.checksummed ?? "?") proven: two signed outputs for this job",
+                    "equivocation evidence does not verify"
+                )
                 if valid, let op { equivocators.insert(op) }
             }
         }
@@ -120,7 +144,8 @@ public enum AttestationBundle {
         var signers: Set<Address> = []
         if case .array(let responses)? = bundle["responses"] {
             for response in responses {
-                guard let signatureText = response["signature"]?.stringValue, let hashText = response["outputHash"]?.stringValue,
+                guard let signatureText = response["signature"]?.stringValue,
+                    let hashText = response["outputHash"]?.stringValue,
                     let outputHash = try? Bytes32(hex: hashText), outputHash == acceptedHash,
                     let claimed = try? Address(hex: try string(response["operator"], "responses[].operator"))
                 else { continue }
@@ -130,7 +155,9 @@ public enum AttestationBundle {
                 if signer == key && registered && !equivocators.contains(claimed) {
                     signers.insert(claimed)
                 } else if signer != key {
-                    lines.append("note  \(claimed.checksummed)'s signature does not recover to its signing key: not counted")
+                    lines.append(
+                        "note  \(claimed.checksummed)'s signature does not recover to its signing key: not counted"
+                    )
                 }
             }
         }
@@ -138,15 +165,24 @@ public enum AttestationBundle {
         let reached = parsed.table.reaches(signed)
         let total = parsed.table.totalStake, thresholdBps = parsed.table.thresholdBps
         if let thresholdWeight = parsed.table.thresholdWeight {
-            check(reached, "quorum: \(signers.count) valid signers hold weight \(signed) of \(total), registry threshold \(thresholdWeight)",
-                  "no quorum: valid signers hold weight \(signed) of \(total), below the registry threshold \(thresholdWeight)")
+            check(
+                reached,
+                "quorum: \(signers.count) valid signers hold weight \(signed) of \(total), registry threshold \(thresholdWeight)",
+                "no quorum: valid signers hold weight \(signed) of \(total), below the registry threshold \(thresholdWeight)"
+            )
         } else {
-            check(reached, "quorum: \(signers.count) valid signers hold \(signed) of \(total) stake, threshold \(thresholdBps) bps",
-                  "no quorum: valid signers hold \(signed) of \(total) stake, below \(thresholdBps) bps")
+            check(
+                reached,
+                "quorum: \(signers.count) valid signers hold \(signed) of \(total) stake, threshold \(thresholdBps) bps",
+                "no quorum: valid signers hold \(signed) of \(total) stake, below \(thresholdBps) bps"
+            )
         }
         if let output {
-            check(Keccak256.hash(output) == acceptedHash, "the output file is the accepted output (keccak-256 \(acceptedHash.hex))",
-                  "the output file's keccak-256 is not the accepted outputHash")
+            check(
+                Keccak256.hash(output) == acceptedHash,
+                "the output file is the accepted output (keccak-256 \(acceptedHash.hex))",
+                "the output file's keccak-256 is not the accepted outputHash"
+            )
         }
         return Verification(lines: lines, ok: ok)
     }
@@ -164,11 +200,15 @@ public enum AttestationBundle {
         private let operators: [Address: Operator]
 
         init(_ bundle: JSONValue) throws(AVSError) {
-            guard bundle["format"]?.stringValue == format else { throw AVSError("not a Kiln attestation bundle (format '\(format)' expected)") }
+            guard bundle["format"]?.stringValue == format else {
+                throw AVSError("not a Kiln attestation bundle (format '\(format)' expected)")
+            }
             let request = try Self.field(bundle["request"], "request")
             let domainJSON = try Self.field(bundle["domain"], "domain")
             guard let chainId = domainJSON["chainId"]?.integerValue, let chain = UInt64(exactly: chainId),
-                let contract = try? Address(hex: try Self.string(domainJSON["verifyingContract"], "domain.verifyingContract"))
+                let contract = try? Address(
+                    hex: try Self.string(domainJSON["verifyingContract"], "domain.verifyingContract")
+                )
             else { throw AVSError("'domain' must hold chainId and verifyingContract") }
             domain = EIP712Domain.kiln(chainId: chain, verifyingContract: contract)
             jobId = try Self.word(request["jobId"], "request.jobId")
@@ -181,7 +221,9 @@ public enum AttestationBundle {
             referenceBlock = reference
 
             let stake = try Self.field(bundle["stake"], "stake")
-            guard let bps = stake["thresholdBps"]?.integerValue, let thresholdBps = Int(exactly: bps), case .array(let operatorList)? = stake["operators"] else {
+            guard let bps = stake["thresholdBps"]?.integerValue, let thresholdBps = Int(exactly: bps),
+                case .array(let operatorList)? = stake["operators"]
+            else {
                 throw AVSError("'stake' must hold thresholdBps and operators")
             }
             var operators: [Operator] = []
@@ -191,14 +233,23 @@ public enum AttestationBundle {
                 else { throw AVSError("a stake entry is malformed") }
                 var key: Address?
                 if let keyText = entry["signingKey"]?.stringValue {
-                    guard let parsed = try? Address(hex: keyText) else { throw AVSError("stake.operators[].signingKey must be an address") }
+                    guard let parsed = try? Address(hex: keyText) else {
+                        throw AVSError("stake.operators[].signingKey must be an address")
+                    }
                     key = parsed
                 }
                 operators.append(Operator(address: address, signingKey: key, endpoint: "", stake: amount))
             }
-            var table = StakeTable(operators: operators, thresholdBps: thresholdBps, domain: domain, referenceBlock: reference)
+            var table = StakeTable(
+                operators: operators,
+                thresholdBps: thresholdBps,
+                domain: domain,
+                referenceBlock: reference
+            )
             if let text = stake["thresholdWeight"]?.stringValue {
-                guard let weight = BigUInt(text, radix: 10) else { throw AVSError("stake.thresholdWeight must be a decimal weight") }
+                guard let weight = BigUInt(text, radix: 10) else {
+                    throw AVSError("stake.thresholdWeight must be a decimal weight")
+                }
                 table.thresholdWeight = weight
                 table.totalWeight = BigUInt(try Self.string(stake["total"], "stake.total"), radix: 10) ?? 0
             }
@@ -217,8 +268,14 @@ public enum AttestationBundle {
 
         /// The EIP-712 digest of this job's attestation of `outputHash`.
         func digest(_ outputHash: Bytes32) -> Bytes32 {
-            InferenceAttestation(jobId: jobId, modelId: Keccak256.hash(utf8: model), inputHash: inputHash, outputHash: outputHash, referenceBlock: referenceBlock)
-                .signingDigest(domain: domain)
+            InferenceAttestation(
+                jobId: jobId,
+                modelId: Keccak256.hash(utf8: model),
+                inputHash: inputHash,
+                outputHash: outputHash,
+                referenceBlock: referenceBlock
+            )
+            .signingDigest(domain: domain)
         }
 
         /// Who signed `outputHash` with `signature` (nil when it does not recover).
@@ -235,7 +292,9 @@ public enum AttestationBundle {
             return text
         }
         static func word(_ value: JSONValue?, _ name: String) throws(AVSError) -> Bytes32 {
-            guard let word = try? Bytes32(hex: try string(value, name)) else { throw AVSError("'\(name)' must be 32 bytes of hex") }
+            guard let word = try? Bytes32(hex: try string(value, name)) else {
+                throw AVSError("'\(name)' must be 32 bytes of hex")
+            }
             return word
         }
     }

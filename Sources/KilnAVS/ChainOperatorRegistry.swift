@@ -18,14 +18,26 @@ public struct ChainOperatorRegistry: OperatorRegistry {
     public let fromBlock: UInt64
     private let cache = TableCache()
 
-    public static let registered = EventSignature(name: "OperatorRegistered", parameters: [
-        .init(name: "_operator", type: .address, indexed: true), .init(name: "_avs", type: .address, indexed: true),
-    ])
-    public static let deregistered = EventSignature(name: "OperatorDeregistered", parameters: [
-        .init(name: "_operator", type: .address, indexed: true), .init(name: "_avs", type: .address, indexed: true),
-    ])
+    public static let registered = EventSignature(
+        name: "OperatorRegistered",
+        parameters: [
+            .init(name: "_operator", type: .address, indexed: true), .init(name: "_avs", type: .address, indexed: true),
+        ]
+    )
+    public static let deregistered = EventSignature(
+        name: "OperatorDeregistered",
+        parameters: [
+            .init(name: "_operator", type: .address, indexed: true), .init(name: "_avs", type: .address, indexed: true),
+        ]
+    )
 
-    public init(rpc: EthereumRPC, registry: Address, chainId: UInt64, endpoints: [Address: String], fromBlock: UInt64 = 0) {
+    public init(
+        rpc: EthereumRPC,
+        registry: Address,
+        chainId: UInt64,
+        endpoints: [Address: String],
+        fromBlock: UInt64 = 0
+    ) {
         self.rpc = rpc
         self.registry = registry
         self.chainId = chainId
@@ -35,29 +47,41 @@ public struct ChainOperatorRegistry: OperatorRegistry {
 
     public func stakeTable(at block: UInt64) async throws(AVSError) -> StakeTable {
         if let known = await cache.table(at: block) { return known }
-        guard let block32 = UInt32(exactly: block) else { throw AVSError("block \(block) does not fit the registry's uint32 block numbers") }
-        func failed(_ error: ChainError) -> AVSError { AVSError("registry \(registry.checksummed) at block \(block): \(error.message)") }
+        guard let block32 = UInt32(exactly: block) else {
+            throw AVSError("block \(block) does not fit the registry's uint32 block numbers")
+        }
+        func failed(_ error: ChainError) -> AVSError {
+            AVSError("registry \(registry.checksummed) at block \(block): \(error.message)")
+        }
         let logs: [EventLog]
-        do { logs = try await rpc.logs(addresses: [registry], from: fromBlock, to: block) } catch { throw failed(error) }
+        do { logs = try await rpc.logs(addresses: [registry], from: fromBlock, to: block) } catch {
+            throw failed(error)
+        }
         var members: [Address] = []
         for log in logs where !log.removed {
             let isIn = log.topics.first == Self.registered.topic0
             guard isIn || log.topics.first == Self.deregistered.topic0 else { continue }
             let decoded: DecodedEvent
             do { decoded = try (isIn ? Self.registered : Self.deregistered).decode(log) } catch {
-                throw AVSError("registry \(registry.checksummed): a log in block \(log.blockNumber ?? 0) does not decode: \(error.message)")
+                throw AVSError(
+                    "registry \(registry.checksummed): a log in block \(log.blockNumber ?? 0) does not decode: \(error.message)"
+                )
             }
             guard case .address(let op)? = decoded["_operator"] else { continue }
             members.removeAll { $0 == op }
             if isIn { members.append(op) }
         }
-        guard !members.isEmpty else { throw AVSError("registry \(registry.checksummed) has no registered operator at block \(block)") }
+        guard !members.isEmpty else {
+            throw AVSError("registry \(registry.checksummed) has no registered operator at block \(block)")
+        }
         members.sort()
 
         var calls: [(method: String, params: [JSONValue])] = []
         func view(_ signature: String, _ arguments: [ABIArgument]) {
             let data = ABIEncoding.call(signature, arguments)
-            calls.append(("eth_call", [["to": .string(registry.lowercased), "data": .string(Hex.encode(data))], "latest"]))
+            calls.append(
+                ("eth_call", [["to": .string(registry.lowercased), "data": .string(Hex.encode(data))], "latest"])
+            )
         }
         for op in members {
             view("getOperatorSigningKeyAtBlock(address,uint256)", [.address(op), .uint(block)])
@@ -70,23 +94,46 @@ public struct ChainOperatorRegistry: OperatorRegistry {
         func value(_ index: Int, _ type: ABIType, _ what: String) throws(AVSError) -> ABIValue {
             guard let text = answers[index].stringValue, let data = try? Hex.decode(text),
                 let decoded = try? ABIEncoding.decode([type], from: data, function: what).first
-            else { throw AVSError("registry \(registry.checksummed): \(what) at block \(block) did not return a \(type)") }
+            else {
+                throw AVSError("registry \(registry.checksummed): \(what) at block \(block) did not return a \(type)")
+            }
             return decoded
         }
         var operators: [Operator] = []
         for (index, op) in members.enumerated() {
-            guard case .address(let key) = try value(2 * index, .address, "getOperatorSigningKeyAtBlock(\(op.checksummed))"),
-                case .uint(let weight) = try value(2 * index + 1, .uint(256), "getOperatorWeightAtBlock(\(op.checksummed))")
+            guard
+                case .address(let key) = try value(
+                    2 * index,
+                    .address,
+                    "getOperatorSigningKeyAtBlock(\(op.checksummed))"
+                ),
+                case .uint(let weight) = try value(
+                    2 * index + 1,
+                    .uint(256),
+                    "getOperatorWeightAtBlock(\(op.checksummed))"
+                )
             else { throw AVSError("registry \(registry.checksummed): unexpected answer types") }
-            operators.append(Operator(address: op, signingKey: key == .zero ? op : key, endpoint: endpoints[op] ?? "", stake: weight))
+            operators.append(
+                Operator(address: op, signingKey: key == .zero ? op : key, endpoint: endpoints[op] ?? "", stake: weight)
+            )
         }
         guard case .uint(let total) = try value(2 * members.count, .uint(256), "getLastCheckpointTotalWeightAtBlock"),
-            case .uint(let threshold) = try value(2 * members.count + 1, .uint(256), "getLastCheckpointThresholdWeightAtBlock")
+            case .uint(let threshold) = try value(
+                2 * members.count + 1,
+                .uint(256),
+                "getLastCheckpointThresholdWeightAtBlock"
+            )
         else { throw AVSError("registry \(registry.checksummed): unexpected answer types") }
-        guard threshold > 0 else { throw AVSError("registry \(registry.checksummed) has no threshold weight at block \(block)") }
+        guard threshold > 0 else {
+            throw AVSError("registry \(registry.checksummed) has no threshold weight at block \(block)")
+        }
         let table = StakeTable(
-            operators: operators, thresholdWeight: threshold, totalWeight: total, domain: .kiln(chainId: chainId, verifyingContract: registry),
-            referenceBlock: block)
+            operators: operators,
+            thresholdWeight: threshold,
+            totalWeight: total,
+            domain: .kiln(chainId: chainId, verifyingContract: registry),
+            referenceBlock: block
+        )
         await cache.remember(table)
         return table
     }

@@ -19,7 +19,9 @@ public struct OnchainPayload: Sendable {
     public var data: [UInt8]
 
     /// The full call data for `eth_call` to ``registry``.
-    public var calldata: [UInt8] { ABIEncoding.call("isValidSignature(bytes32,bytes)", [.bytes32(digest), .bytes(data)]) }
+    public var calldata: [UInt8] {
+        ABIEncoding.call("isValidSignature(bytes32,bytes)", [.bytes32(digest), .bytes(data)])
+    }
 
     /// ERC-1271's magic value: what `isValidSignature` returns for a valid signature.
     public static let magicValue: [UInt8] = [0x16, 0x26, 0xBA, 0x7E]
@@ -35,15 +37,20 @@ public struct OnchainPayload: Sendable {
     public init(bundle: JSONValue, only: Set<Address>? = nil) throws(AVSError) {
         let parsed = try AttestationBundle.Parsed(bundle)
         guard case .array(let responses)? = bundle["responses"] else { throw AVSError("the bundle has no 'responses'") }
-        guard let block32 = UInt32(exactly: parsed.referenceBlock) else { throw AVSError("reference block \(parsed.referenceBlock) does not fit uint32") }
+        guard let block32 = UInt32(exactly: parsed.referenceBlock) else {
+            throw AVSError("reference block \(parsed.referenceBlock) does not fit uint32")
+        }
         var equivocators: Set<Address> = []
         if case .array(let evidence)? = bundle["evidence"] {
-            for item in evidence { if let op = item["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }) { equivocators.insert(op) } }
+            for item in evidence {
+                if let op = item["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }) { equivocators.insert(op) }
+            }
         }
         // Valid signatures per output: by a listed operator's signing key, not an equivocator's.
         var byOutput: [Bytes32: [(Address, Signature)]] = [:]
         for response in responses {
-            guard let op = response["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }), parsed.lists(op), !equivocators.contains(op),
+            guard let op = response["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }), parsed.lists(op),
+                !equivocators.contains(op),
                 only?.contains(op) ?? true,
                 let output = response["outputHash"]?.stringValue.flatMap({ try? Bytes32(hex: $0) }),
                 let signature = response["signature"]?.stringValue.flatMap({ try? Signature(hex: $0) }),
@@ -56,12 +63,20 @@ public struct OnchainPayload: Sendable {
         if let acceptedHash {
             chosen = acceptedHash
         } else {
-            let ranked = byOutput.map { output, signed in (output, signed.reduce(BigUInt(0)) { $0 + parsed.stake(of: $1.0) }) }
-            guard let best = ranked.max(by: { ($0.1, $1.0) < ($1.1, $0.0) }) else { throw AVSError("the bundle has no valid signature to build a payload from") }
+            let ranked = byOutput.map { output, signed in
+                (output, signed.reduce(BigUInt(0)) { $0 + parsed.stake(of: $1.0) })
+            }
+            guard let best = ranked.max(by: { ($0.1, $1.0) < ($1.1, $0.0) }) else {
+                throw AVSError("the bundle has no valid signature to build a payload from")
+            }
             chosen = best.0
         }
         let signed = (byOutput[chosen] ?? []).sorted { $0.0 < $1.0 }
-        guard !signed.isEmpty else { throw AVSError("no valid signature for output \(chosen.hex)\(only == nil ? "" : " among the operators asked for")") }
+        guard !signed.isEmpty else {
+            throw AVSError(
+                "no valid signature for output \(chosen.hex)\(only == nil ? "" : " among the operators asked for")"
+            )
+        }
         registry = parsed.domain.verifyingContract ?? .zero
         outputHash = chosen
         accepted = acceptedHash != nil
@@ -75,8 +90,10 @@ public struct OnchainPayload: Sendable {
 
     public var json: JSONValue {
         [
-            "registry": .string(registry.checksummed), "outputHash": .string(outputHash.hex), "accepted": .bool(accepted),
-            "referenceBlock": .number(Int(referenceBlock)), "operators": .array(operators.map { .string($0.checksummed) }),
+            "registry": .string(registry.checksummed), "outputHash": .string(outputHash.hex),
+            "accepted": .bool(accepted),
+            "referenceBlock": .number(Int(referenceBlock)),
+            "operators": .array(operators.map { .string($0.checksummed) }),
             "digest": .string(digest.hex), "data": .string(Hex.encode(data)), "calldata": .string(Hex.encode(calldata)),
         ]
     }

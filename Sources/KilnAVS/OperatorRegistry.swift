@@ -47,7 +47,13 @@ public struct StakeTable: Hashable, Sendable {
     }
 
     /// A table with the registry's rule: `signed ≥ thresholdWeight` (and never more than `totalWeight`).
-    public init(operators: [Operator], thresholdWeight: BigUInt, totalWeight: BigUInt, domain: EIP712Domain, referenceBlock: UInt64) {
+    public init(
+        operators: [Operator],
+        thresholdWeight: BigUInt,
+        totalWeight: BigUInt,
+        domain: EIP712Domain,
+        referenceBlock: UInt64
+    ) {
         let bps = totalWeight > 0 ? Int((thresholdWeight * 10_000 + totalWeight - 1) / totalWeight) : 10_000
         self.init(operators: operators, thresholdBps: min(bps, 10_000), domain: domain, referenceBlock: referenceBlock)
         self.thresholdWeight = thresholdWeight
@@ -97,10 +103,20 @@ public struct FileOperatorRegistry: OperatorRegistry {
     }
 
     init(root: YAMLNode) throws(YAMLError) {
-        guard case .mapping = root.kind else { throw root.error("expected a mapping with chainId, verifyingContract, operators") }
-        let map = try root.fields("operators.yml", allowed: ["chainId", "verifyingContract", "thresholdBps", "operators"])
-        let chainId = try map.required("chainId", "a positive whole number").integer("'chainId'", in: UInt64(1)...UInt64.max)
-        let contract = try map.required("verifyingContract", "the EIP-712 domain's contract").address("'verifyingContract'")
+        guard case .mapping = root.kind else {
+            throw root.error("expected a mapping with chainId, verifyingContract, operators")
+        }
+        let map = try root.fields(
+            "operators.yml",
+            allowed: ["chainId", "verifyingContract", "thresholdBps", "operators"]
+        )
+        let chainId = try map.required("chainId", "a positive whole number").integer(
+            "'chainId'",
+            in: UInt64(1)...UInt64.max
+        )
+        let contract = try map.required("verifyingContract", "the EIP-712 domain's contract").address(
+            "'verifyingContract'"
+        )
         let threshold = try map["thresholdBps"]?.integer("'thresholdBps'", in: 1...10_000) ?? 6667
         guard let listNode = map["operators"], case .sequence(let list) = listNode.kind, !list.isEmpty else {
             throw (map["operators"] ?? root).error("'operators' must be a non-empty list")
@@ -108,16 +124,25 @@ public struct FileOperatorRegistry: OperatorRegistry {
         var operators: [Operator] = []
         for (index, entry) in list.enumerated() {
             let fields = try entry.fields("operators[\(index)]", allowed: ["address", "endpoint", "stake"])
-            let address = try fields.required("address", "the operator's address").address("operators[\(index)].address")
+            let address = try fields.required("address", "the operator's address").address(
+                "operators[\(index)].address"
+            )
             let endpoint = try fields.required("endpoint", "its node's URL").url("operators[\(index)].endpoint")
             let stakeNode = try fields.required("stake", "wei, as a decimal string")
             guard let text = stakeNode.scalar, let stake = BigUInt(text, radix: 10), stake.bitWidth <= 256 else {
                 throw stakeNode.error("operators[\(index)].stake must be a decimal string of wei (uint256)")
             }
-            guard !operators.contains(where: { $0.address == address }) else { throw entry.error("operator \(address) is listed twice") }
+            guard !operators.contains(where: { $0.address == address }) else {
+                throw entry.error("operator \(address) is listed twice")
+            }
             operators.append(Operator(address: address, endpoint: endpoint, stake: stake))
         }
-        table = StakeTable(operators: operators, thresholdBps: threshold, domain: .kiln(chainId: chainId, verifyingContract: contract), referenceBlock: 0)
+        table = StakeTable(
+            operators: operators,
+            thresholdBps: threshold,
+            domain: .kiln(chainId: chainId, verifyingContract: contract),
+            referenceBlock: 0
+        )
     }
 
     public func stakeTable(at block: UInt64) async throws(AVSError) -> StakeTable {

@@ -71,7 +71,9 @@ public actor SignatureLog {
         }
         guard earlier.attestation.outputHash != answer.attestation.outputHash else { return nil }
         let found = EquivocationEvidence(operator: address, first: earlier, second: answer)
-        if !evidence.contains(where: { $0.operator == address && $0.first.attestation.jobId == answer.attestation.jobId }) {
+        if !evidence.contains(where: {
+            $0.operator == address && $0.first.attestation.jobId == answer.attestation.jobId
+        }) {
             evidence.append(found)
         }
         return found
@@ -101,13 +103,19 @@ public struct QuorumReport: Sendable {
             lines.append(line)
         }
         if let accepted {
-            lines.append("quorum reached: \(accepted.signers.count) of \(table.operators.count) operators holding \(Self.percent(accepted.signedStake, of: total)) "
-                + "of stake (threshold \(Double(table.thresholdBps) / 100) %) signed output \(accepted.outputHash.hex)")
+            lines.append(
+                "quorum reached: \(accepted.signers.count) of \(table.operators.count) operators holding \(Self.percent(accepted.signedStake, of: total)) "
+                    + "of stake (threshold \(Double(table.thresholdBps) / 100) %) signed output \(accepted.outputHash.hex)"
+            )
         } else {
-            lines.append("quorum NOT reached: no output was signed by operators holding \(Double(table.thresholdBps) / 100) % of stake")
+            lines.append(
+                "quorum NOT reached: no output was signed by operators holding \(Double(table.thresholdBps) / 100) % of stake"
+            )
         }
         for item in evidence {
-            lines.append("equivocation: \(item.operator.checksummed) signed \(item.first.attestation.outputHash.hex.prefix(18))… and \(item.second.attestation.outputHash.hex.prefix(18))… for job \(item.first.attestation.jobId.hex.prefix(18))…")
+            lines.append(
+                "equivocation: \(item.operator.checksummed) signed \(item.first.attestation.outputHash.hex.prefix(18))… and \(item.second.attestation.outputHash.hex.prefix(18))… for job \(item.first.attestation.jobId.hex.prefix(18))…"
+            )
         }
         return lines.joined(separator: "\n")
     }

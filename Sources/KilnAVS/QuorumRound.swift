@@ -21,7 +21,11 @@ public struct QuorumRound: Sendable {
     public var waitForAll = false
     public var logger: Logger
 
-    public init(client: NodeClient = NodeClient(), log: SignatureLog = SignatureLog(), logger: Logger = Logger(label: "kiln.avs")) {
+    public init(
+        client: NodeClient = NodeClient(),
+        log: SignatureLog = SignatureLog(),
+        logger: Logger = Logger(label: "kiln.avs")
+    ) {
         self.client = client
         self.log = log
         self.logger = logger
@@ -49,7 +53,10 @@ public struct QuorumRound: Sendable {
                 var outcome = outcome
                 if let answer, case .agreed = outcome {
                     if await log.record(op.address, answer) != nil {
-                        logger.warning("equivocation", metadata: ["operator": "\(op.address)", "job": "\(request.jobId.hex)"])
+                        logger.warning(
+                            "equivocation",
+                            metadata: ["operator": "\(op.address)", "job": "\(request.jobId.hex)"]
+                        )
                     }
                     if await log.hasEquivocated(op.address, job: request.jobId) {
                         outcome = .equivocated
@@ -78,10 +85,14 @@ public struct QuorumRound: Sendable {
         var rows: [(operator: Operator, outcome: Outcome, answer: SignedAnswer?)] = []
         for op in table.operators {
             guard let (outcome, answer) = outcomes[op.address] else {
-                rows.append((op, op.stake == 0 ? .invalid("no stake at block \(table.referenceBlock)") : .notNeeded, nil))
+                rows.append(
+                    (op, op.stake == 0 ? .invalid("no stake at block \(table.referenceBlock)") : .notNeeded, nil)
+                )
                 continue
             }
-            if case .agreed = outcome, let answer, let accepted = acceptedHash, answer.attestation.outputHash != accepted {
+            if case .agreed = outcome, let answer, let accepted = acceptedHash,
+                answer.attestation.outputHash != accepted
+            {
                 rows.append((op, .disagreed, answer))
             } else if case .agreed = outcome, acceptedHash == nil {
                 rows.append((op, .disagreed, answer))
@@ -90,7 +101,9 @@ public struct QuorumRound: Sendable {
             }
         }
         var accepted: QuorumReport.Accepted?
-        if let hash = acceptedHash, let output = rows.first(where: { $0.answer?.attestation.outputHash == hash })?.answer?.output {
+        if let hash = acceptedHash,
+            let output = rows.first(where: { $0.answer?.attestation.outputHash == hash })?.answer?.output
+        {
             // Signers in stake-table order, not arrival order: the same answers give the same bundle bytes.
             let signed = Set(signers[hash] ?? [])
             accepted = (output, hash, table.operators.map(\.address).filter(signed.contains), stakeFor[hash] ?? 0)
@@ -125,13 +138,23 @@ public struct QuorumRound: Sendable {
     }
 
     /// The checks every answer must pass before its signature counts.
-    public static func verify(_ response: JobResponse, for request: JobRequest, from op: Operator, in table: StakeTable) -> Result<SignedAnswer, AVSError> {
+    public static func verify(_ response: JobResponse, for request: JobRequest, from op: Operator, in table: StakeTable)
+        -> Result<SignedAnswer, AVSError>
+    {
         let a = response.attestation
-        guard a.jobId == request.jobId else { return .failure(AVSError("answered job \(a.jobId.hex), not \(request.jobId.hex)")) }
+        guard a.jobId == request.jobId else {
+            return .failure(AVSError("answered job \(a.jobId.hex), not \(request.jobId.hex)"))
+        }
         guard a.modelId == request.modelId else { return .failure(AVSError("signed another model id")) }
-        guard a.inputHash == request.inputHash else { return .failure(AVSError("signed another input hash \(a.inputHash.hex)")) }
-        guard a.referenceBlock == request.referenceBlock else { return .failure(AVSError("signed reference block \(a.referenceBlock), not \(request.referenceBlock)")) }
-        guard Keccak256.hash(response.output) == a.outputHash else { return .failure(AVSError("the output does not hash to the signed outputHash")) }
+        guard a.inputHash == request.inputHash else {
+            return .failure(AVSError("signed another input hash \(a.inputHash.hex)"))
+        }
+        guard a.referenceBlock == request.referenceBlock else {
+            return .failure(AVSError("signed reference block \(a.referenceBlock), not \(request.referenceBlock)"))
+        }
+        guard Keccak256.hash(response.output) == a.outputHash else {
+            return .failure(AVSError("the output does not hash to the signed outputHash"))
+        }
         let signer: Address
         do {
             signer = try response.signature.recoverAddress(digest: a.signingDigest(domain: table.domain))
@@ -140,7 +163,9 @@ public struct QuorumRound: Sendable {
         }
         guard signer == op.signingKey else {
             let whose = op.signingKey == op.address ? "the operator" : "the operator's signing key"
-            return .failure(AVSError("signature recovers to \(signer.checksummed), not \(whose) \(op.signingKey.checksummed)"))
+            return .failure(
+                AVSError("signature recovers to \(signer.checksummed), not \(whose) \(op.signingKey.checksummed)")
+            )
         }
         guard op.stake > 0 else { return .failure(AVSError("no stake at block \(table.referenceBlock)")) }
         return .success(SignedAnswer(attestation: a, signature: response.signature, output: response.output))

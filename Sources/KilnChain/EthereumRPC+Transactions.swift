@@ -16,17 +16,25 @@ extension EthereumRPC {
     /// `eth_call` of `data` on `to` at `block` ("latest" or a number); the return data.
     public func call(to: Address, data: [UInt8], block: UInt64? = nil) async throws(ChainError) -> [UInt8] {
         let tag: JSONValue = block.map { .string(Hex.quantity($0)) } ?? "latest"
-        let answer = try await client.call("eth_call", [["to": .string(to.lowercased), "data": .string(Hex.encode(data))], tag])
+        let answer = try await client.call(
+            "eth_call",
+            [["to": .string(to.lowercased), "data": .string(Hex.encode(data))], tag]
+        )
         return try Self.data(answer, "eth_call")
     }
 
     /// The next nonce of `address`, counting its pending transactions.
     public func transactionCount(_ address: Address) async throws(ChainError) -> UInt64 {
-        try Self.quantity(try await client.call("eth_getTransactionCount", [.string(address.lowercased), "pending"]), "eth_getTransactionCount")
+        try Self.quantity(
+            try await client.call("eth_getTransactionCount", [.string(address.lowercased), "pending"]),
+            "eth_getTransactionCount"
+        )
     }
 
     public func estimateGas(from: Address, to: Address, data: [UInt8]) async throws(ChainError) -> UInt64 {
-        let request: JSONValue = ["from": .string(from.lowercased), "to": .string(to.lowercased), "data": .string(Hex.encode(data))]
+        let request: JSONValue = [
+            "from": .string(from.lowercased), "to": .string(to.lowercased), "data": .string(Hex.encode(data)),
+        ]
         return try Self.quantity(try await client.call("eth_estimateGas", [request]), "eth_estimateGas")
     }
 
@@ -34,7 +42,7 @@ extension EthereumRPC {
     public func maxPriorityFeePerGas() async throws(ChainError) -> BigUInt {
         do {
             return try Self.bigQuantity(try await client.call("eth_maxPriorityFeePerGas"), "eth_maxPriorityFeePerGas")
-        } catch where error.code != .transport {
+        } catch  where error.code != .transport {
             return try Self.bigQuantity(try await client.call("eth_gasPrice"), "eth_gasPrice")
         }
     }
@@ -64,12 +72,18 @@ extension EthereumRPC {
         var logs: [EventLog] = []
         if case .array(let items)? = answer["logs"] {
             for item in items {
-                do { logs.append(try EventLog(json: item)) } catch { throw ChainError(.malformed, "\(method): a log: \(error.message)") }
+                do { logs.append(try EventLog(json: item)) } catch {
+                    throw ChainError(.malformed, "\(method): a log: \(error.message)")
+                }
             }
         }
         return Receipt(
-            transactionHash: hash, blockNumber: try Self.quantity(block, method), succeeded: try Self.quantity(answer["status"] ?? .null, method) == 1,
-            gasUsed: try Self.quantity(answer["gasUsed"] ?? .null, method), logs: logs)
+            transactionHash: hash,
+            blockNumber: try Self.quantity(block, method),
+            succeeded: try Self.quantity(answer["status"] ?? .null, method) == 1,
+            gasUsed: try Self.quantity(answer["gasUsed"] ?? .null, method),
+            logs: logs
+        )
     }
 
     static func bigQuantity(_ value: JSONValue, _ method: String) throws(ChainError) -> BigUInt {

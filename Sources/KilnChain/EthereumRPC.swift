@@ -21,12 +21,17 @@ public struct EthereumRPC: Sendable {
 
     /// The hash of block `number` on the node's current chain, or nil when it has no such block.
     public func blockHash(_ number: UInt64) async throws(ChainError) -> Bytes32? {
-        try Self.hash(of: try await client.call("eth_getBlockByNumber", [.string(Hex.quantity(number)), false]), number: number)
+        try Self.hash(
+            of: try await client.call("eth_getBlockByNumber", [.string(Hex.quantity(number)), false]),
+            number: number
+        )
     }
 
     /// Hashes of several blocks in one batch request.
     public func blockHashes(_ numbers: [UInt64]) async throws(ChainError) -> [UInt64: Bytes32] {
-        let answers = try await client.batch(numbers.map { ("eth_getBlockByNumber", [.string(Hex.quantity($0)), false]) })
+        let answers = try await client.batch(
+            numbers.map { ("eth_getBlockByNumber", [.string(Hex.quantity($0)), false]) }
+        )
         var hashes: [UInt64: Bytes32] = [:]
         for (number, block) in zip(numbers, answers) { hashes[number] = try Self.hash(of: block, number: number) }
         return hashes
@@ -54,15 +59,18 @@ public struct EthereumRPC: Sendable {
         ]
         func halves() async throws(ChainError) -> [EventLog] {
             let middle = from + (to - from) / 2
-            return try await self.logs(addresses: addresses, from: from, to: middle) + self.logs(addresses: addresses, from: middle + 1, to: to)
+            return try await self.logs(addresses: addresses, from: from, to: middle)
+                + self.logs(addresses: addresses, from: middle + 1, to: to)
         }
         let answer: JSONValue
         do {
             answer = try await client.call("eth_getLogs", [filter])
-        } catch where Self.isTooManyResults(error) && from < to {
+        } catch  where Self.isTooManyResults(error) && from < to {
             return try await halves()
         }
-        guard case .array(let items) = answer else { throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): the answer is not an array") }
+        guard case .array(let items) = answer else {
+            throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): the answer is not an array")
+        }
         if items.count > maxLogsPerCall && from < to { return try await halves() }
         var logs: [EventLog] = []
         logs.reserveCapacity(items.count)
@@ -72,11 +80,18 @@ public struct EthereumRPC: Sendable {
             do { log = try EventLog(json: item) } catch {
                 throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): log \(index): \(error.message)")
             }
-            guard let block = log.blockNumber, log.blockHash != nil, log.logIndex != nil, (from...to).contains(block) else {
-                throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): log \(index) lacks a block number, hash or index in the range asked")
+            guard let block = log.blockNumber, log.blockHash != nil, log.logIndex != nil, (from...to).contains(block)
+            else {
+                throw ChainError(
+                    .malformed,
+                    "eth_getLogs(\(from)…\(to)): log \(index) lacks a block number, hash or index in the range asked"
+                )
             }
             guard wanted.contains(log.address) else {
-                throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): log \(index) is of \(log.address.checksummed), which was not asked for")
+                throw ChainError(
+                    .malformed,
+                    "eth_getLogs(\(from)…\(to)): log \(index) is of \(log.address.checksummed), which was not asked for"
+                )
             }
             logs.append(log)
         }
@@ -87,7 +102,8 @@ public struct EthereumRPC: Sendable {
     static func isTooManyResults(_ error: ChainError) -> Bool {
         guard case .rpc(let code) = error.code else { return false }
         let text = error.message.lowercased()
-        return code == -32005 || text.contains("too many") || text.contains("more than") || text.contains("limit exceeded")
+        return code == -32005 || text.contains("too many") || text.contains("more than")
+            || text.contains("limit exceeded")
             || text.contains("range") && text.contains("large")
     }
 

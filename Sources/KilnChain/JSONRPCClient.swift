@@ -44,27 +44,41 @@ public struct JSONRPCClient: Sendable {
 
     /// Calls `method` and returns its `result`.
     public func call(_ method: String, _ params: [JSONValue] = []) async throws(ChainError) -> JSONValue {
-        let answer = try await send(.object(["jsonrpc": "2.0", "id": 1, "method": .string(method), "params": .array(params)]))
+        let answer = try await send(
+            .object(["jsonrpc": "2.0", "id": 1, "method": .string(method), "params": .array(params)])
+        )
         return try Self.result(of: answer, id: 1, method: method)
     }
 
     /// Calls every `(method, params)` in one HTTP request; results in the same order.
     public func batch(_ calls: [(method: String, params: [JSONValue])]) async throws(ChainError) -> [JSONValue] {
         guard !calls.isEmpty else { return [] }
-        let request = JSONValue.array(calls.enumerated().map { index, call in
-            .object(["jsonrpc": "2.0", "id": .number(index + 1), "method": .string(call.method), "params": .array(call.params)])
-        })
+        let request = JSONValue.array(
+            calls.enumerated().map { index, call in
+                .object([
+                    "jsonrpc": "2.0", "id": .number(index + 1), "method": .string(call.method),
+                    "params": .array(call.params),
+                ])
+            }
+        )
         guard case .array(let answers) = try await send(request), answers.count == calls.count else {
-            throw ChainError(.malformed, "\(url): a batch of \(calls.count) calls was not answered by an array of \(calls.count)")
+            throw ChainError(
+                .malformed,
+                "\(url): a batch of \(calls.count) calls was not answered by an array of \(calls.count)"
+            )
         }
         var byId: [BigInt: JSONValue] = [:]
         for answer in answers {
-            guard let id = answer["id"]?.integerValue else { throw ChainError(.malformed, "\(url): a batch answer has no numeric id") }
+            guard let id = answer["id"]?.integerValue else {
+                throw ChainError(.malformed, "\(url): a batch answer has no numeric id")
+            }
             byId[id] = answer
         }
         var results: [JSONValue] = []
         for (index, call) in calls.enumerated() {
-            guard let answer = byId[BigInt(index + 1)] else { throw ChainError(.malformed, "\(url): no answer for \(call.method) in the batch") }
+            guard let answer = byId[BigInt(index + 1)] else {
+                throw ChainError(.malformed, "\(url): no answer for \(call.method) in the batch")
+            }
             results.append(try Self.result(of: answer, id: index + 1, method: call.method))
         }
         return results
@@ -74,24 +88,30 @@ public struct JSONRPCClient: Sendable {
         guard case .object(let members) = answer, members["jsonrpc"]?.stringValue == "2.0" else {
             throw ChainError(.malformed, "\(method): the answer is not a JSON-RPC 2.0 object")
         }
-        guard members["id"]?.integerValue == BigInt(id) else { throw ChainError(.malformed, "\(method): the answer has another id") }
+        guard members["id"]?.integerValue == BigInt(id) else {
+            throw ChainError(.malformed, "\(method): the answer has another id")
+        }
         if let error = members["error"], error != .null {
             let code = error["code"]?.integerValue.flatMap { Int(exactly: $0) } ?? 0
             let message = error["message"]?.stringValue ?? "no message"
             throw ChainError(.rpc(code), "\(method): \(message) (JSON-RPC error \(code))")
         }
-        guard let result = members["result"] else { throw ChainError(.malformed, "\(method): the answer has neither result nor error") }
+        guard let result = members["result"] else {
+            throw ChainError(.malformed, "\(method): the answer has neither result nor error")
+        }
         return result
     }
 
     private func send(_ body: JSONValue) async throws(ChainError) -> JSONValue {
         let bytes: [UInt8]
-        do { bytes = try body.canonicalBytes() } catch { throw ChainError(.malformed, "unable to encode the request: \(error.message)") }
+        do { bytes = try body.canonicalBytes() } catch {
+            throw ChainError(.malformed, "unable to encode the request: \(error.message)")
+        }
         var attempt = 0
         while true {
             do {
                 return try await post(bytes)
-            } catch where error.code == .transport && attempt < retries {
+            } catch  where error.code == .transport && attempt < retries {
                 attempt += 1
                 try? await Task.sleep(for: .milliseconds(100 << attempt))
             }
@@ -100,7 +120,10 @@ public struct JSONRPCClient: Sendable {
 
     /// One request, bounded by ``timeout`` even when the HTTP client's own deadline is not honoured.
     private func post(_ body: [UInt8]) async throws(ChainError) -> JSONValue {
-        try await withDeadline(timeout, expired: { [url, timeout] in ChainError(.transport, "\(url): no answer within \(timeout)") }) {
+        try await withDeadline(
+            timeout,
+            expired: { [url, timeout] in ChainError(.transport, "\(url): no answer within \(timeout)") }
+        ) {
             () async throws(ChainError) -> JSONValue in try await postOnce(body)
         }
     }
@@ -125,6 +148,8 @@ public struct JSONRPCClient: Sendable {
         }
         if status == 429 || status >= 500 { throw ChainError(.transport, "\(url): HTTP \(status)") }
         guard status == 200 else { throw ChainError(.malformed, "\(url): HTTP \(status)") }
-        do { return try JSONValue.parse(bytes: bytes) } catch { throw ChainError(.malformed, "\(url): the answer is not JSON: \(error.message)") }
+        do { return try JSONValue.parse(bytes: bytes) } catch {
+            throw ChainError(.malformed, "\(url): the answer is not JSON: \(error.message)")
+        }
     }
 }

@@ -16,8 +16,14 @@ public struct Transaction: Hashable, Sendable {
     public var data: [UInt8]
 
     public init(
-        chainId: UInt64, nonce: UInt64, maxPriorityFeePerGas: BigUInt, maxFeePerGas: BigUInt, gasLimit: UInt64, to: Address,
-        value: BigUInt = 0, data: [UInt8]
+        chainId: UInt64,
+        nonce: UInt64,
+        maxPriorityFeePerGas: BigUInt,
+        maxFeePerGas: BigUInt,
+        gasLimit: UInt64,
+        to: Address,
+        value: BigUInt = 0,
+        data: [UInt8]
     ) {
         self.chainId = chainId
         self.nonce = nonce
@@ -31,7 +37,8 @@ public struct Transaction: Hashable, Sendable {
 
     private var fields: [RLP] {
         [
-            .uint(chainId), .uint(nonce), .uint(maxPriorityFeePerGas), .uint(maxFeePerGas), .uint(gasLimit), .bytes(to.bytes),
+            .uint(chainId), .uint(nonce), .uint(maxPriorityFeePerGas), .uint(maxFeePerGas), .uint(gasLimit),
+            .bytes(to.bytes),
             .uint(value), .bytes(data), .list([]),
         ]
     }
@@ -43,7 +50,8 @@ public struct Transaction: Hashable, Sendable {
     public func signed(with key: PrivateKey) -> [UInt8] {
         let signature = key.sign(digest: signingHash)
         let tail: [RLP] = [
-            .uint(UInt64(signature.recoveryId)), .uint(BigUInt(bigEndian: signature.r.bytes)), .uint(BigUInt(bigEndian: signature.s.bytes)),
+            .uint(UInt64(signature.recoveryId)), .uint(BigUInt(bigEndian: signature.r.bytes)),
+            .uint(BigUInt(bigEndian: signature.s.bytes)),
         ]
         return [0x02] + RLP.list(fields + tail).encoded
     }

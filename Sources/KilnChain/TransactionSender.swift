@@ -41,7 +41,14 @@ public actor TransactionSender {
             throw ChainError(.rpc(0), "the fee cap would be \(feeCap) wei/gas, above the \(maxFeeCap) this run may pay")
         }
         let transaction = Transaction(
-            chainId: chainId, nonce: nonce, maxPriorityFeePerGas: tip, maxFeePerGas: feeCap, gasLimit: estimate + estimate / 5, to: to, data: data)
+            chainId: chainId,
+            nonce: nonce,
+            maxPriorityFeePerGas: tip,
+            maxFeePerGas: feeCap,
+            gasLimit: estimate + estimate / 5,
+            to: to,
+            data: data
+        )
         let hash = try await rpc.sendRawTransaction(transaction.signed(with: key))
         nextNonce = nonce + 1
         let clock = ContinuousClock()
@@ -49,15 +56,25 @@ public actor TransactionSender {
         while true {
             if let receipt = try await rpc.receipt(hash) {
                 guard receipt.succeeded else {
-                    throw ChainError(.rpc(0), "transaction \(hash.hex) to \(to.checksummed) reverted in block \(receipt.blockNumber)")
+                    throw ChainError(
+                        .rpc(0),
+                        "transaction \(hash.hex) to \(to.checksummed) reverted in block \(receipt.blockNumber)"
+                    )
                 }
                 while try await rpc.blockNumber() < receipt.blockNumber + confirmations {
-                    guard clock.now < deadline else { throw ChainError(.transport, "transaction \(hash.hex): \(confirmations) confirmations not reached in time") }
+                    guard clock.now < deadline else {
+                        throw ChainError(
+                            .transport,
+                            "transaction \(hash.hex): \(confirmations) confirmations not reached in time"
+                        )
+                    }
                     try? await Task.sleep(for: .milliseconds(500))
                 }
                 return receipt
             }
-            guard clock.now < deadline else { throw ChainError(.transport, "transaction \(hash.hex): no receipt within \(receiptTimeout)") }
+            guard clock.now < deadline else {
+                throw ChainError(.transport, "transaction \(hash.hex): no receipt within \(receiptTimeout)")
+            }
             try? await Task.sleep(for: .milliseconds(200))
         }
     }

@@ -17,7 +17,10 @@ public struct Address: Hashable, Comparable, Sendable, CustomStringConvertible, 
     /// - Throws: ``FormatError/Code/wrongLength`` for any other length.
     public init(_ bytes: some Collection<UInt8>) throws(FormatError) {
         guard bytes.count == 20 else {
-            throw FormatError(.wrongLength, "Unable to make an address from \(bytes.count) bytes: an address is 20 bytes")
+            throw FormatError(
+                .wrongLength,
+                "Unable to make an address from \(bytes.count) bytes: an address is 20 bytes"
+            )
         }
         self.bytes = Array(bytes)
     }
@@ -25,7 +28,10 @@ public struct Address: Hashable, Comparable, Sendable, CustomStringConvertible, 
     /// The address of a secp256k1 public key: the last 20 bytes of the Keccak-256 of its 64-byte `x ‖ y`.
     public init(publicKeyXY: some Collection<UInt8>) throws(FormatError) {
         guard publicKeyXY.count == 64 else {
-            throw FormatError(.wrongLength, "Unable to derive an address from a \(publicKeyXY.count)-byte public key: expected 64 bytes (x ‖ y)")
+            throw FormatError(
+                .wrongLength,
+                "Unable to derive an address from a \(publicKeyXY.count)-byte public key: expected 64 bytes (x ‖ y)"
+            )
         }
         self.bytes = Array(Keccak256.hash(publicKeyXY).bytes[12...])
     }
@@ -41,7 +47,10 @@ public struct Address: Hashable, Comparable, Sendable, CustomStringConvertible, 
             throw error.context("Unable to parse address '\(Hex.preview(text))'")
         }
         guard bytes.count == 20 else {
-            throw FormatError(.wrongLength, "Unable to parse address '\(Hex.preview(text))': expected 20 bytes, found \(bytes.count)")
+            throw FormatError(
+                .wrongLength,
+                "Unable to parse address '\(Hex.preview(text))': expected 20 bytes, found \(bytes.count)"
+            )
         }
         self.bytes = bytes
         let digits = text.dropFirst(2)
@@ -50,7 +59,10 @@ public struct Address: Hashable, Comparable, Sendable, CustomStringConvertible, 
         if hasLower && hasUpper {
             let expected = checksummed
             guard expected == "0x" + digits else {
-                throw FormatError(.badChecksum, "Unable to parse address '\(text)': mixed-case checksum does not match (expected '\(expected)')")
+                throw FormatError(
+                    .badChecksum,
+                    "Unable to parse address '\(text)': mixed-case checksum does not match (expected '\(expected)')"
+                )
             }
         }
     }

@@ -1,9 +1,9 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension AtomicFile {
@@ -23,7 +23,11 @@ extension AtomicFile {
             var template = Array("\(directory.isEmpty ? "/" : directory)/.\(name).tmp-XXXXXX".utf8CString)
             let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
             guard fd >= 0, let file = fdopen(fd, "wb") else {
-                throw WriteError(path: path, description: "Unable to create a temporary file beside '\(path)': \(String(cString: strerror(errno)))")
+                throw WriteError(
+                    path: path,
+                    description:
+                        "Unable to create a temporary file beside '\(path)': \(String(cString: strerror(errno)))"
+                )
             }
             self.file = file
             temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -35,7 +39,10 @@ extension AtomicFile {
             let array = Array(bytes)
             let written = array.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
             guard written == array.count else {
-                throw WriteError(path: path, description: "Unable to write '\(path)': \(String(cString: strerror(errno)))")
+                throw WriteError(
+                    path: path,
+                    description: "Unable to write '\(path)': \(String(cString: strerror(errno)))"
+                )
             }
             count += written
         }

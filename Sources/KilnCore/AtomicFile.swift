@@ -1,9 +1,9 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writing files so that readers see either the old file or the whole new one, never half of it.
@@ -17,7 +17,8 @@ public enum AtomicFile {
     /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it over `path`.
     /// - Parameter mode: the new file's permission bits (default `0644`).
     /// - Throws: ``WriteError``; on failure the temporary file is removed and `path` is untouched.
-    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: UInt32 = 0o644) throws(WriteError) {
+    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: UInt32 = 0o644) throws(WriteError)
+    {
         let bytes = Array(bytes)
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let name = path.split(separator: "/").last.map(String.init) ?? path
@@ -57,7 +58,7 @@ public enum AtomicFile {
 }
 
 #if canImport(Glibc)
-private let systemWrite = Glibc.write
+    private let systemWrite = Glibc.write
 #else
-private let systemWrite = Darwin.write
+    private let systemWrite = Darwin.write
 #endif

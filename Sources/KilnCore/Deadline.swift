@@ -34,7 +34,9 @@ public func withDeadline<Value: Sendable, Failure: Error>(
 
 /// The first result of a race; later ones are dropped.
 private final class FirstOutcome<Value: Sendable, Failure: Error>: Sendable {
-    private let state = Mutex<(result: Result<Value, Failure>?, waiter: CheckedContinuation<Result<Value, Failure>, Never>?)>((nil, nil))
+    private let state = Mutex<
+        (result: Result<Value, Failure>?, waiter: CheckedContinuation<Result<Value, Failure>, Never>?)
+    >((nil, nil))
 
     func finish(_ result: Result<Value, Failure>) {
         let waiter = state.withLock { state -> CheckedContinuation<Result<Value, Failure>, Never>? in

@@ -1,9 +1,9 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reading a whole file, bounded: the one place Kiln does it.

@@ -49,7 +49,9 @@ public enum Hex {
         let bytes = try decode(text)
         guard bytes.count == count else {
             throw FormatError(
-                .wrongLength, "Unable to parse hex '\(preview(text))': expected \(count) bytes, found \(bytes.count)")
+                .wrongLength,
+                "Unable to parse hex '\(preview(text))': expected \(count) bytes, found \(bytes.count)"
+            )
         }
         return bytes
     }
@@ -67,11 +69,15 @@ public enum Hex {
     /// - Throws: ``FormatError`` for a missing prefix, no digits (`0x`), a leading zero (`0x01`), a bad digit,
     ///   or a value too large for `T` (``FormatError/Code/overflow``).
     public static func parseQuantity<T: FixedWidthInteger & UnsignedInteger>(
-        _ text: some StringProtocol, as type: T.Type = UInt64.self
+        _ text: some StringProtocol,
+        as type: T.Type = UInt64.self
     ) throws(FormatError) -> T {
         let value = try parseQuantityBig(text)
         guard let result = T(exactly: value) else {
-            throw FormatError(.overflow, "Unable to parse quantity '\(preview(text))': it does not fit in \(T.bitWidth) bits")
+            throw FormatError(
+                .overflow,
+                "Unable to parse quantity '\(preview(text))': it does not fit in \(T.bitWidth) bits"
+            )
         }
         return result
     }
@@ -100,9 +106,13 @@ public enum Hex {
     // MARK: - Helpers
 
     private static func bodyStart(
-        _ utf8: [UInt8], text: some StringProtocol, requirePrefix: Bool
+        _ utf8: [UInt8],
+        text: some StringProtocol,
+        requirePrefix: Bool
     ) throws(FormatError) -> Int {
-        if utf8.count >= 2 && utf8[0] == UInt8(ascii: "0") && (utf8[1] == UInt8(ascii: "x") || utf8[1] == UInt8(ascii: "X")) {
+        if utf8.count >= 2 && utf8[0] == UInt8(ascii: "0")
+            && (utf8[1] == UInt8(ascii: "x") || utf8[1] == UInt8(ascii: "X"))
+        {
             return 2
         }
         if requirePrefix {
@@ -112,7 +122,8 @@ public enum Hex {
     }
 
     @inline(__always)
-    private static func nibble(_ char: UInt8, at index: Int, in text: some StringProtocol) throws(FormatError) -> UInt8 {
+    private static func nibble(_ char: UInt8, at index: Int, in text: some StringProtocol) throws(FormatError) -> UInt8
+    {
         switch char {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return char &- UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return char &- UInt8(ascii: "a") &+ 10
@@ -120,7 +131,9 @@ public enum Hex {
         default:
             let shown = char < 0x80 && char >= 0x20 ? "'\(Character(Unicode.Scalar(char)))'" : "byte \(char)"
             throw FormatError(
-                .invalidDigit, "Unable to parse hex '\(preview(text))': \(shown) at offset \(index) is not a hex digit")
+                .invalidDigit,
+                "Unable to parse hex '\(preview(text))': \(shown) at offset \(index) is not a hex digit"
+            )
         }
     }
 

@@ -79,7 +79,9 @@ public struct Keccak256: Sendable {
                 // Whole blocks, a lane at a time.
                 while remaining >= rate {
                     for lane in 0..<Self.rateLanes {
-                        state[lane] ^= UInt64(littleEndian: base.loadUnaligned(fromByteOffset: lane * 8, as: UInt64.self))
+                        state[lane] ^= UInt64(
+                            littleEndian: base.loadUnaligned(fromByteOffset: lane * 8, as: UInt64.self)
+                        )
                     }
                     Self.permute(state)
                     base += rate
@@ -105,7 +107,11 @@ public struct Keccak256: Sendable {
                 Self.xorByte(0x80, at: Self.blockSize - 1, into: state)
                 Self.permute(state)
                 return Bytes32(
-                    littleEndianWords: state[0], state[1], state[2], state[3])
+                    littleEndianWords: state[0],
+                    state[1],
+                    state[2],
+                    state[3]
+                )
             }
         }
     }

@@ -1,11 +1,11 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 #if canImport(Glibc)
-import Glibc
-private let systemWrite = Glibc.write
+    import Glibc
+    private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
-import Darwin
-private let systemWrite = Darwin.write
+    import Darwin
+    private let systemWrite = Darwin.write
 #endif
 
 extension PrivateKey {
@@ -26,7 +26,8 @@ extension PrivateKey {
         guard mode & 0o077 == 0 else {
             throw CryptoError(
                 .keyFile,
-                "Refusing key file '\(path)': mode \(String(mode, radix: 8)) lets others read it; run 'chmod 600 \(path)'")
+                "Refusing key file '\(path)': mode \(String(mode, radix: 8)) lets others read it; run 'chmod 600 \(path)'"
+            )
         }
         guard let handle = fopen(path, "rb") else {
             throw CryptoError(.keyFile, "Unable to read key file '\(path)': \(String(cString: strerror(errno)))")
@@ -36,7 +37,10 @@ extension PrivateKey {
         defer { buffer.withUnsafeMutableBytes { explicitZero($0) } }
         let count = fread(&buffer, 1, buffer.count, handle)
         guard count < buffer.count else {
-            throw CryptoError(.keyFile, "Unable to read key file '\(path)': larger than a hex key (\(buffer.count)+ bytes)")
+            throw CryptoError(
+                .keyFile,
+                "Unable to read key file '\(path)': larger than a hex key (\(buffer.count)+ bytes)"
+            )
         }
         var text = String(decoding: buffer[..<count], as: UTF8.self)
         defer { text.removeAll() }

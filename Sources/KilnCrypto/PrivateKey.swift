@@ -4,9 +4,9 @@ internal import CSecp256k1
 public import KilnCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A secp256k1 private key.
@@ -26,7 +26,10 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
         }
         let storage = SecretStorage(bytes)
         guard secp256k1_ec_seckey_verify(Secp256k1Context.shared.pointer, storage.pointer) == 1 else {
-            throw CryptoError(.invalidPrivateKey, "Unable to use private key: not a valid secp256k1 secret (zero or ≥ the curve order)")
+            throw CryptoError(
+                .invalidPrivateKey,
+                "Unable to use private key: not a valid secp256k1 secret (zero or ≥ the curve order)"
+            )
         }
         self.storage = storage
     }
@@ -71,15 +74,28 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
         var recoverable = secp256k1_ecdsa_recoverable_signature()
         let signed = digest.withUnsafeBytes { digestBytes in
             secp256k1_ecdsa_sign_recoverable(
-                Secp256k1Context.shared.pointer, &recoverable,
-                digestBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), storage.pointer, nil, nil)
+                Secp256k1Context.shared.pointer,
+                &recoverable,
+                digestBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                storage.pointer,
+                nil,
+                nil
+            )
         }
         precondition(signed == 1, "signing with a verified secret and the default nonce cannot fail")
         var compact = [UInt8](repeating: 0, count: 64)
         var recoveryId: Int32 = 0
         secp256k1_ecdsa_recoverable_signature_serialize_compact(
-            Secp256k1Context.shared.pointer, &compact, &recoveryId, &recoverable)
-        return Signature(r: try! Bytes32(compact[0..<32]), s: try! Bytes32(compact[32..<64]), recoveryId: UInt8(recoveryId))
+            Secp256k1Context.shared.pointer,
+            &compact,
+            &recoveryId,
+            &recoverable
+        )
+        return Signature(
+            r: try! Bytes32(compact[0..<32]),
+            s: try! Bytes32(compact[32..<64]),
+            recoveryId: UInt8(recoveryId)
+        )
     }
 
     /// The 32 secret bytes, for writing a key file. Callers must zero their copy when done.
@@ -112,9 +128,9 @@ private final class SecretStorage: @unchecked Sendable {
 func explicitZero(_ buffer: UnsafeMutableRawBufferPointer) {
     guard let base = buffer.baseAddress else { return }
     #if canImport(Glibc)
-    explicit_bzero(base, buffer.count)
+        explicit_bzero(base, buffer.count)
     #else
-    memset_s(base, buffer.count, 0, buffer.count)
+        memset_s(base, buffer.count, 0, buffer.count)
     #endif
 }
 

@@ -13,7 +13,12 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
         var out = [UInt8](repeating: 0, count: 65)
         var length = 65
         secp256k1_ec_pubkey_serialize(
-            Secp256k1Context.shared.pointer, &out, &length, &pubkey, UInt32(SECP256K1_EC_UNCOMPRESSED))
+            Secp256k1Context.shared.pointer,
+            &out,
+            &length,
+            &pubkey,
+            UInt32(SECP256K1_EC_UNCOMPRESSED)
+        )
         uncompressed = out
     }
 
@@ -22,7 +27,10 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
     public init(sec1 bytes: [UInt8]) throws(CryptoError) {
         var pubkey = secp256k1_pubkey()
         guard secp256k1_ec_pubkey_parse(Secp256k1Context.shared.pointer, &pubkey, bytes, bytes.count) == 1 else {
-            throw CryptoError(.invalidSignature, "Unable to parse public key: \(bytes.count) bytes are not a secp256k1 point")
+            throw CryptoError(
+                .invalidSignature,
+                "Unable to parse public key: \(bytes.count) bytes are not a secp256k1 point"
+            )
         }
         self.init(pubkey)
     }

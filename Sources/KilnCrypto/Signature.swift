@@ -29,7 +29,10 @@ public struct Signature: Hashable, Sendable, CustomStringConvertible {
     public init(bytes: some Collection<UInt8>) throws(CryptoError) {
         let bytes = Array(bytes)
         guard bytes.count == 65 else {
-            throw CryptoError(.invalidSignature, "Unable to parse signature: expected 65 bytes (r ‖ s ‖ v), found \(bytes.count)")
+            throw CryptoError(
+                .invalidSignature,
+                "Unable to parse signature: expected 65 bytes (r ‖ s ‖ v), found \(bytes.count)"
+            )
         }
         let v = bytes[64]
         guard [0, 1, 27, 28].contains(v) else {
@@ -44,7 +47,10 @@ public struct Signature: Hashable, Sendable, CustomStringConvertible {
             throw CryptoError(.invalidSignature, "Unable to parse signature: s is zero")
         }
         guard s <= Self.halfOrder else {
-            throw CryptoError(.highS, "Unable to accept signature: s is in the upper half of the curve order (malleable form)")
+            throw CryptoError(
+                .highS,
+                "Unable to accept signature: s is in the upper half of the curve order (malleable form)"
+            )
         }
         self.init(r: r, s: s, recoveryId: v >= 27 ? v - 27 : v)
     }
@@ -83,10 +89,18 @@ public struct Signature: Hashable, Sendable, CustomStringConvertible {
         }
         var pubkey = secp256k1_pubkey()
         let recovered = digest.withUnsafeBytes { digestBytes in
-            secp256k1_ecdsa_recover(context, &pubkey, &recoverable, digestBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            secp256k1_ecdsa_recover(
+                context,
+                &pubkey,
+                &recoverable,
+                digestBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            )
         }
         guard recovered == 1 else {
-            throw CryptoError(.recoveryFailed, "Unable to recover a public key from signature \(hex.prefix(18))… over \(digest.hex)")
+            throw CryptoError(
+                .recoveryFailed,
+                "Unable to recover a public key from signature \(hex.prefix(18))… over \(digest.hex)"
+            )
         }
         return PublicKey(pubkey)
     }

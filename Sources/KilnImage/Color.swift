@@ -24,12 +24,18 @@ public struct Color: Hashable, Sendable, CustomStringConvertible {
         var digits = Substring(text)
         if digits.hasPrefix("#") { digits = digits.dropFirst() }
         if digits.count == 3 { digits = Substring(digits.flatMap { [$0, $0] }) }
-        guard digits.count == 6 || digits.count == 8, let value = UInt32(digits, radix: 16), digits.allSatisfy(\.isHexDigit)
+        guard digits.count == 6 || digits.count == 8, let value = UInt32(digits, radix: 16),
+            digits.allSatisfy(\.isHexDigit)
         else {
             throw ImageError(.invalidArgument, "Unable to parse colour '\(text)': expected #rgb, #rrggbb or #rrggbbaa")
         }
         let full = digits.count == 6 ? value << 8 | 0xFF : value
-        self.init(red: UInt8(full >> 24), green: UInt8(full >> 16 & 0xFF), blue: UInt8(full >> 8 & 0xFF), alpha: UInt8(full & 0xFF))
+        self.init(
+            red: UInt8(full >> 24),
+            green: UInt8(full >> 16 & 0xFF),
+            blue: UInt8(full >> 8 & 0xFF),
+            alpha: UInt8(full & 0xFF)
+        )
     }
 
     /// `#rrggbb`, or `#rrggbbaa` when not opaque.

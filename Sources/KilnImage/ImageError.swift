@@ -42,7 +42,9 @@ public struct ImageError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    public static func == (lhs: ImageError, rhs: ImageError) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
+    public static func == (lhs: ImageError, rhs: ImageError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message
+    }
     public func hash(into hasher: inout Hasher) {
         hasher.combine(code)
         hasher.combine(message)

@@ -11,14 +11,19 @@ public enum ImageFile {
     }
 
     /// Decodes PNG or JPEG bytes into straight RGBA.
-    public static func decode(_ bytes: [UInt8], source: String, limits: ImageLimits = .default) throws(ImageError) -> RGBAImage {
+    public static func decode(_ bytes: [UInt8], source: String, limits: ImageLimits = .default) throws(ImageError)
+        -> RGBAImage
+    {
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
             return try PNGDecoder(limits: limits).decode(bytes, source: source)
         }
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
             return try JPEGDecoder(limits: limits).decode(bytes, source: source)
         }
-        throw ImageError(.unknownFormat, "Unable to decode image '\(source)': neither PNG nor JPEG (by its first bytes)")
+        throw ImageError(
+            .unknownFormat,
+            "Unable to decode image '\(source)': neither PNG nor JPEG (by its first bytes)"
+        )
     }
 
     /// The bytes of a file, read in one go; at most `limit` bytes.

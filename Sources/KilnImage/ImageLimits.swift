@@ -25,11 +25,15 @@ public struct ImageLimits: Hashable, Sendable {
         }
         guard width <= maxWidth, height <= maxHeight else {
             throw ImageError(
-                .tooLarge, "Refusing image '\(source)': \(width)×\(height) exceeds the limit of \(maxWidth)×\(maxHeight)")
+                .tooLarge,
+                "Refusing image '\(source)': \(width)×\(height) exceeds the limit of \(maxWidth)×\(maxHeight)"
+            )
         }
         guard width.multipliedReportingOverflow(by: height).partialValue <= maxPixels else {
             throw ImageError(
-                .tooLarge, "Refusing image '\(source)': \(width)×\(height) is more than \(maxPixels) pixels")
+                .tooLarge,
+                "Refusing image '\(source)': \(width)×\(height) is more than \(maxPixels) pixels"
+            )
         }
     }
 }

@@ -15,7 +15,9 @@ public struct RGBAImage: Hashable, Sendable {
     public init(width: Int, height: Int, pixels: [UInt8]) throws(ImageError) {
         guard width >= 0, height >= 0, pixels.count == width * height * 4 else {
             throw ImageError(
-                .invalidArgument, "Unable to make a \(width)×\(height) image from \(pixels.count) bytes (expected \(max(0, width * height * 4)))")
+                .invalidArgument,
+                "Unable to make a \(width)×\(height) image from \(pixels.count) bytes (expected \(max(0, width * height * 4)))"
+            )
         }
         self.width = width
         self.height = height
@@ -43,6 +45,11 @@ public struct RGBAImage: Hashable, Sendable {
     /// The straight RGBA of pixel `(x, y)`.
     public subscript(x: Int, y: Int) -> Color {
         let offset = (y * width + x) * 4
-        return Color(red: pixels[offset], green: pixels[offset + 1], blue: pixels[offset + 2], alpha: pixels[offset + 3])
+        return Color(
+            red: pixels[offset],
+            green: pixels[offset + 1],
+            blue: pixels[offset + 2],
+            alpha: pixels[offset + 3]
+        )
     }
 }

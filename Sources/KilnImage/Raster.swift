@@ -25,7 +25,10 @@ public struct Raster: Hashable, Sendable {
     /// - Throws: ``ImageError`` (`invalidArgument`) when a side is outside 1…``maxSide``.
     public init(width: Int, height: Int, color: Color = .clear) throws(ImageError) {
         guard width > 0 && height > 0 && width <= Self.maxSide && height <= Self.maxSide else {
-            throw ImageError(.invalidArgument, "Unable to make a raster of \(width)×\(height): each side must be 1…\(Self.maxSide)")
+            throw ImageError(
+                .invalidArgument,
+                "Unable to make a raster of \(width)×\(height): each side must be 1…\(Self.maxSide)"
+            )
         }
         self.init(checkedWidth: width, height: height, color: color)
     }

@@ -37,7 +37,11 @@ extension SQLiteStore {
             t.column("attestation", .text)
             t.column("template", .text).notNull()
         }
-        try db.create(index: "publications_by_token", on: "publications", columns: ["chain_id", "contract", "token_id", "id"])
+        try db.create(
+            index: "publications_by_token",
+            on: "publications",
+            columns: ["chain_id", "contract", "token_id", "id"]
+        )
         try db.create(index: "publications_by_batch", on: "publications", columns: ["batch", "id"])
     }
 
@@ -45,44 +49,59 @@ extension SQLiteStore {
 
     public func state(_ token: TokenKey, version: Int?) throws(StoreError) -> StoredState? {
         try read("read the state of \(token)") { db in
-            var sql = "SELECT version, state_json, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ?"
+            var sql =
+                "SELECT version, state_json, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ?"
             var arguments: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId]
             if let version {
                 sql += " AND version = ?"
                 arguments += [version]
             }
-            guard let row = try Row.fetchOne(db, sql: sql + " ORDER BY version DESC LIMIT 1", arguments: arguments) else { return nil }
+            guard let row = try Row.fetchOne(db, sql: sql + " ORDER BY version DESC LIMIT 1", arguments: arguments)
+            else { return nil }
             return StoredState(
-                version: row["version"], json: try JSONValue.parse(row["state_json"] as String), hash: try Bytes32(hex: row["state_hash"] as String))
+                version: row["version"],
+                json: try JSONValue.parse(row["state_json"] as String),
+                hash: try Bytes32(hex: row["state_hash"] as String)
+            )
         }
     }
 
     public func tokenIds(chainId: UInt64, contract: Address) throws(StoreError) -> [String] {
         try read("list the tokens of \(contract)") { db in
             try String.fetchAll(
-                db, sql: "SELECT DISTINCT token_id FROM token_state WHERE chain_id = ? AND contract = ? ORDER BY length(token_id), token_id",
-                arguments: [Int64(chainId), contract.lowercased])
+                db,
+                sql:
+                    "SELECT DISTINCT token_id FROM token_state WHERE chain_id = ? AND contract = ? ORDER BY length(token_id), token_id",
+                arguments: [Int64(chainId), contract.lowercased]
+            )
         }
     }
 
-    public func foldMark(chainId: UInt64, contract: Address) throws(StoreError) -> (templateHash: Bytes32, block: UInt64)? {
+    public func foldMark(chainId: UInt64, contract: Address) throws(StoreError) -> (
+        templateHash: Bytes32, block: UInt64
+    )? {
         try read("read how far \(contract) is folded") { db in
-            guard let row = try Row.fetchOne(
-                db, sql: "SELECT template_hash, block_number FROM folded_templates WHERE chain_id = ? AND contract = ?",
-                arguments: [Int64(chainId), contract.lowercased])
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT template_hash, block_number FROM folded_templates WHERE chain_id = ? AND contract = ?",
+                    arguments: [Int64(chainId), contract.lowercased]
+                )
             else { return nil }
             return (try Bytes32(hex: row["template_hash"] as String), UInt64(row["block_number"] as Int64))
         }
     }
 
-    public func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64) throws(StoreError) {
+    public func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64) throws(StoreError)
+    {
         try write("record how far \(contract) is folded") { db in
             try db.execute(
                 sql: """
                     INSERT INTO folded_templates (chain_id, contract, template_hash, block_number) VALUES (?, ?, ?, ?)
                     ON CONFLICT (chain_id, contract) DO UPDATE SET template_hash = excluded.template_hash, block_number = excluded.block_number
                     """,
-                arguments: [Int64(chainId), contract.lowercased, templateHash.hex, Int64(block)])
+                arguments: [Int64(chainId), contract.lowercased, templateHash.hex, Int64(block)]
+            )
         }
     }
 
@@ -90,7 +109,9 @@ extension SQLiteStore {
 
     public func reclaimLeases() throws(StoreError) -> Int {
         try write("reclaim leases") { db in
-            try db.execute(sql: "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL WHERE status = 'leased'")
+            try db.execute(
+                sql: "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL WHERE status = 'leased'"
+            )
             return db.changesCount
         }
     }
@@ -98,18 +119,24 @@ extension SQLiteStore {
     public func requeue(jobId: Int64) throws(StoreError) {
         try write("queue job \(jobId) again") { db in
             try db.execute(
-                sql: "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ?", arguments: [jobId])
+                sql:
+                    "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ?",
+                arguments: [jobId]
+            )
         }
     }
 
     public func job(id: Int64) throws(StoreError) -> Job? {
-        try read("read job \(id)") { db in try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job) }
+        try read("read job \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)
+        }
     }
 
     public func latestJob(_ token: TokenKey) throws(StoreError) -> Job? {
         try read("read the latest job of \(token)") { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1",
+                db,
+                sql: "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1",
                 arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId]
             ).map(Self.job)
         }
@@ -117,7 +144,8 @@ extension SQLiteStore {
 
     public func jobs(status: JobStatus) throws(StoreError) -> [Job] {
         try read("list \(status.rawValue) jobs") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE status = ? ORDER BY id", arguments: [status.rawValue]).map(Self.job)
+            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE status = ? ORDER BY id", arguments: [status.rawValue])
+                .map(Self.job)
         }
     }
 
@@ -125,7 +153,12 @@ extension SQLiteStore {
 
     public func openBatch() throws(StoreError) -> (number: Int, resumed: Bool) {
         try write("open a batch") { db in
-            if let open = try Int.fetchOne(db, sql: "SELECT number FROM batches WHERE status = 'open' ORDER BY number LIMIT 1") { return (open, true) }
+            if let open = try Int.fetchOne(
+                db,
+                sql: "SELECT number FROM batches WHERE status = 'open' ORDER BY number LIMIT 1"
+            ) {
+                return (open, true)
+            }
             let next = (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM batches") ?? 0) + 1
             try db.execute(sql: "INSERT INTO batches (number, status) VALUES (?, 'open')", arguments: [next])
             return (next, false)
@@ -140,7 +173,8 @@ extension SQLiteStore {
 
     public func closeBatch(_ number: Int) throws(StoreError) {
         try write("close batch \(number)") { db in
-            let published = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM publications WHERE batch = ?", arguments: [number]) ?? 0
+            let published =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM publications WHERE batch = ?", arguments: [number]) ?? 0
             if published == 0 {
                 try db.execute(sql: "DELETE FROM batches WHERE number = ?", arguments: [number])
             } else {
@@ -157,15 +191,23 @@ extension SQLiteStore {
                         thumbnail, inference, attestation, template) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    publication.jobId, publication.batch, Int64(publication.token.chainId), publication.token.contract.lowercased,
-                    publication.token.tokenId, publication.stateHash.hex, publication.templateHash.hex, publication.directory, publication.metadata,
-                    publication.image, publication.thumbnail, publication.inference, publication.attestation, publication.template,
-                ])
+                    publication.jobId, publication.batch, Int64(publication.token.chainId),
+                    publication.token.contract.lowercased,
+                    publication.token.tokenId, publication.stateHash.hex, publication.templateHash.hex,
+                    publication.directory, publication.metadata,
+                    publication.image, publication.thumbnail, publication.inference, publication.attestation,
+                    publication.template,
+                ]
+            )
             try db.execute(
-                sql: "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ? AND lease_owner = ?",
-                arguments: [publication.jobId, owner])
+                sql:
+                    "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ? AND lease_owner = ?",
+                arguments: [publication.jobId, owner]
+            )
             guard db.changesCount == 1 else {
-                throw StoreError("Unable to finish job \(publication.jobId): it is not leased to '\(owner)' (the lease expired?)")
+                throw StoreError(
+                    "Unable to finish job \(publication.jobId): it is not leased to '\(owner)' (the lease expired?)"
+                )
             }
         }
     }
@@ -174,7 +216,11 @@ extension SQLiteStore {
         try read("list publications") { db in
             let rows =
                 if let batch {
-                    try Row.fetchAll(db, sql: "SELECT * FROM publications WHERE batch = ? ORDER BY id", arguments: [batch])
+                    try Row.fetchAll(
+                        db,
+                        sql: "SELECT * FROM publications WHERE batch = ? ORDER BY id",
+                        arguments: [batch]
+                    )
                 } else {
                     try Row.fetchAll(db, sql: "SELECT * FROM publications ORDER BY id")
                 }
@@ -185,7 +231,9 @@ extension SQLiteStore {
     public func latestPublication(_ token: TokenKey) throws(StoreError) -> Publication? {
         try read("read the publication of \(token)") { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM publications WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1",
+                db,
+                sql:
+                    "SELECT * FROM publications WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1",
                 arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId]
             ).map(Self.publication)
         }
@@ -193,10 +241,22 @@ extension SQLiteStore {
 
     static func publication(_ row: Row) throws -> Publication {
         Publication(
-            jobId: row["job_id"], batch: row["batch"],
-            token: TokenKey(chainId: UInt64(row["chain_id"] as Int64), contract: try Address(hex: row["contract"] as String), tokenId: row["token_id"]),
-            stateHash: try Bytes32(hex: row["state_hash"] as String), templateHash: try Bytes32(hex: row["template_hash"] as String),
-            directory: row["directory"], metadata: row["metadata"], image: row["image"], thumbnail: row["thumbnail"], inference: row["inference"],
-            attestation: row["attestation"], template: row["template"])
+            jobId: row["job_id"],
+            batch: row["batch"],
+            token: TokenKey(
+                chainId: UInt64(row["chain_id"] as Int64),
+                contract: try Address(hex: row["contract"] as String),
+                tokenId: row["token_id"]
+            ),
+            stateHash: try Bytes32(hex: row["state_hash"] as String),
+            templateHash: try Bytes32(hex: row["template_hash"] as String),
+            directory: row["directory"],
+            metadata: row["metadata"],
+            image: row["image"],
+            thumbnail: row["thumbnail"],
+            inference: row["inference"],
+            attestation: row["attestation"],
+            template: row["template"]
+        )
     }
 }

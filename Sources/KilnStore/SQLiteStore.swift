@@ -43,7 +43,11 @@ public final class SQLiteStore: Store {
                 t.column("removed", .boolean).notNull().defaults(to: false)
                 t.uniqueKey(["chain_id", "block_hash", "log_index"])
             }
-            try db.create(index: "events_by_contract", on: "events", columns: ["chain_id", "contract", "block_number", "log_index"])
+            try db.create(
+                index: "events_by_contract",
+                on: "events",
+                columns: ["chain_id", "contract", "block_number", "log_index"]
+            )
             try db.create(table: "token_state") { t in
                 t.autoIncrementedPrimaryKey("id")
                 t.column("chain_id", .integer).notNull()
@@ -62,7 +66,9 @@ public final class SQLiteStore: Store {
                 t.column("state_version", .integer).notNull()
                 t.column("state_hash", .text).notNull()
                 t.column("template_hash", .text).notNull()
-                t.column("status", .text).notNull().check { ["queued", "leased", "done", "failed", "no_quorum"].contains($0) }
+                t.column("status", .text).notNull().check {
+                    ["queued", "leased", "done", "failed", "no_quorum"].contains($0)
+                }
                 t.column("attempts", .integer).notNull().defaults(to: 0)
                 t.column("lease_owner", .text)
                 t.column("lease_until", .double)
@@ -88,7 +94,13 @@ public final class SQLiteStore: Store {
 
     public func cursor(chainId: UInt64) throws(StoreError) -> (block: UInt64, hash: Bytes32)? {
         try read("read the chain cursor") { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT block_number, block_hash FROM chain_cursor WHERE chain_id = ?", arguments: [Int64(chainId)]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT block_number, block_hash FROM chain_cursor WHERE chain_id = ?",
+                    arguments: [Int64(chainId)]
+                )
+            else {
                 return nil
             }
             let block: Int64 = row["block_number"]
@@ -109,25 +121,36 @@ public final class SQLiteStore: Store {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain_id, block_hash, log_index) DO UPDATE SET removed = excluded.removed
                         """,
                     arguments: [
-                        Int64(chainId), log.address.lowercased, Int64(block), hash.hex, log.transactionHash?.hex, Int64(index),
+                        Int64(chainId), log.address.lowercased, Int64(block), hash.hex, log.transactionHash?.hex,
+                        Int64(index),
                         log.topics.map(\.hex).joined(separator: ","), Data(log.data), log.removed,
-                    ])
+                    ]
+                )
             }
             try db.execute(
-                sql: "INSERT INTO chain_cursor (chain_id, block_number, block_hash) VALUES (?, ?, ?) ON CONFLICT (chain_id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash",
-                arguments: [Int64(chainId), Int64(cursor.block), cursor.hash.hex])
+                sql:
+                    "INSERT INTO chain_cursor (chain_id, block_number, block_hash) VALUES (?, ?, ?) ON CONFLICT (chain_id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash",
+                arguments: [Int64(chainId), Int64(cursor.block), cursor.hash.hex]
+            )
         }
     }
 
     public func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) throws(StoreError) {
         try write("rewind to block \(block)") { db in
-            try db.execute(sql: "UPDATE events SET removed = 1 WHERE chain_id = ? AND block_number > ?", arguments: [Int64(chainId), Int64(block)])
             try db.execute(
-                sql: "UPDATE chain_cursor SET block_number = ?, block_hash = ? WHERE chain_id = ?", arguments: [Int64(block), hash.hex, Int64(chainId)])
+                sql: "UPDATE events SET removed = 1 WHERE chain_id = ? AND block_number > ?",
+                arguments: [Int64(chainId), Int64(block)]
+            )
+            try db.execute(
+                sql: "UPDATE chain_cursor SET block_number = ?, block_hash = ? WHERE chain_id = ?",
+                arguments: [Int64(block), hash.hex, Int64(chainId)]
+            )
         }
     }
 
-    public func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) throws(StoreError) -> [(block: UInt64, hash: Bytes32)] {
+    public func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) throws(StoreError) -> [(
+        block: UInt64, hash: Bytes32
+    )] {
         try read("read the recorded block hashes") { db in
             try Row.fetchAll(
                 db,
@@ -148,7 +171,8 @@ public final class SQLiteStore: Store {
         try read("read the logs of \(contract)") { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM events WHERE chain_id = ? AND contract = ? AND removed = 0 ORDER BY block_number, log_index",
+                sql:
+                    "SELECT * FROM events WHERE chain_id = ? AND contract = ? AND removed = 0 ORDER BY block_number, log_index",
                 arguments: [Int64(chainId), contract.lowercased]
             ).map { row in
                 let topics: String = row["topics"]
@@ -157,45 +181,75 @@ public final class SQLiteStore: Store {
                 let blockHash: String = row["block_hash"]
                 let tx: String? = row["transaction_hash"]
                 return EventLog(
-                    address: contract, topics: try topics.split(separator: ",").map { try Bytes32(hex: $0) }, data: Array(data),
-                    blockNumber: UInt64(block), blockHash: try Bytes32(hex: blockHash), transactionHash: try tx.map { try Bytes32(hex: $0) },
-                    logIndex: UInt64(index))
+                    address: contract,
+                    topics: try topics.split(separator: ",").map { try Bytes32(hex: $0) },
+                    data: Array(data),
+                    blockNumber: UInt64(block),
+                    blockHash: try Bytes32(hex: blockHash),
+                    transactionHash: try tx.map { try Bytes32(hex: $0) },
+                    logIndex: UInt64(index)
+                )
             }
         }
     }
 
     // MARK: - State and jobs
 
-    public func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) throws(StoreError) -> (version: Int, changed: Bool) {
+    public func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) throws(StoreError) -> (
+        version: Int, changed: Bool
+    ) {
         let text: String
-        do { text = try json.canonicalString() } catch { throw StoreError("Unable to save the state of \(token): \(error.message)") }
+        do { text = try json.canonicalString() } catch {
+            throw StoreError("Unable to save the state of \(token): \(error.message)")
+        }
         return try write("save the state of \(token)") { db in
             let key: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId]
             let latest = try Row.fetchOne(
-                db, sql: "SELECT version, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY version DESC LIMIT 1",
-                arguments: key)
+                db,
+                sql:
+                    "SELECT version, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY version DESC LIMIT 1",
+                arguments: key
+            )
             if let latest, (latest["state_hash"] as String) == hash.hex { return (latest["version"] as Int, false) }
             let version = (latest?["version"] as Int? ?? 0) + 1
             try db.execute(
-                sql: "INSERT INTO token_state (chain_id, contract, token_id, version, state_json, state_hash) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: key + [version, text, hash.hex])
+                sql:
+                    "INSERT INTO token_state (chain_id, contract, token_id, version, state_json, state_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: key + [version, text, hash.hex]
+            )
             return (version, true)
         }
     }
 
-    public func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32, referenceBlock: UInt64) throws(StoreError) -> (job: Job, created: Bool) {
+    public func enqueue(
+        _ token: TokenKey,
+        stateVersion: Int,
+        stateHash: Bytes32,
+        templateHash: Bytes32,
+        referenceBlock: UInt64
+    ) throws(StoreError) -> (job: Job, created: Bool) {
         try write("queue a job for \(token)") { db in
-            let key: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId, stateHash.hex, templateHash.hex]
-            let find = "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? AND state_hash = ? AND template_hash = ?"
+            let key: StatementArguments = [
+                Int64(token.chainId), token.contract.lowercased, token.tokenId, stateHash.hex, templateHash.hex,
+            ]
+            let find =
+                "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? AND state_hash = ? AND template_hash = ?"
             if let row = try Row.fetchOne(db, sql: find, arguments: key) { return (try Self.job(row), false) }
             try db.execute(
-                sql: "INSERT INTO jobs (chain_id, contract, token_id, state_version, state_hash, template_hash, status, reference_block) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
-                arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId, stateVersion, stateHash.hex, templateHash.hex, Int64(referenceBlock)])
+                sql:
+                    "INSERT INTO jobs (chain_id, contract, token_id, state_version, state_hash, template_hash, status, reference_block) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+                arguments: [
+                    Int64(token.chainId), token.contract.lowercased, token.tokenId, stateVersion, stateHash.hex,
+                    templateHash.hex, Int64(referenceBlock),
+                ]
+            )
             return (try Self.job(try Row.fetchOne(db, sql: find, arguments: key)!), true)
         }
     }
 
-    public func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) throws(StoreError) -> [Job] {
+    public func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) throws(StoreError)
+        -> [Job]
+    {
         // One UPDATE … RETURNING inside an immediate transaction: SQLite serialises writers, so two workers can't
         // take the same row.
         try write("lease jobs") { db in
@@ -217,9 +271,13 @@ public final class SQLiteStore: Store {
     public func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) throws(StoreError) {
         try write("finish job \(jobId)") { db in
             try db.execute(
-                sql: "UPDATE jobs SET status = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE id = ? AND lease_owner = ?",
-                arguments: [status.rawValue, error, jobId, owner])
-            guard db.changesCount == 1 else { throw StoreError("Unable to finish job \(jobId): it is not leased to '\(owner)' (the lease expired?)") }
+                sql:
+                    "UPDATE jobs SET status = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE id = ? AND lease_owner = ?",
+                arguments: [status.rawValue, error, jobId, owner]
+            )
+            guard db.changesCount == 1 else {
+                throw StoreError("Unable to finish job \(jobId): it is not leased to '\(owner)' (the lease expired?)")
+            }
         }
     }
 
@@ -236,10 +294,18 @@ public final class SQLiteStore: Store {
     static func job(_ row: Row) throws -> Job {
         Job(
             id: row["id"],
-            token: TokenKey(chainId: UInt64(row["chain_id"] as Int64), contract: try Address(hex: row["contract"] as String), tokenId: row["token_id"]),
-            stateVersion: row["state_version"], stateHash: try Bytes32(hex: row["state_hash"] as String),
-            templateHash: try Bytes32(hex: row["template_hash"] as String), status: JobStatus(rawValue: row["status"]) ?? .failed,
-            attempts: row["attempts"], lastError: row["last_error"], referenceBlock: UInt64(row["reference_block"] as Int64? ?? 0))
+            token: TokenKey(
+                chainId: UInt64(row["chain_id"] as Int64),
+                contract: try Address(hex: row["contract"] as String),
+                tokenId: row["token_id"]
+            ),
+            stateVersion: row["state_version"],
+            stateHash: try Bytes32(hex: row["state_hash"] as String),
+            templateHash: try Bytes32(hex: row["template_hash"] as String),
+            status: JobStatus(rawValue: row["status"]) ?? .failed,
+            attempts: row["attempts"],
+            lastError: row["last_error"],
+            referenceBlock: UInt64(row["reference_block"] as Int64? ?? 0)
+        )
     }
 }
-

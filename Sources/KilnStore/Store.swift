@@ -57,8 +57,18 @@ public struct Publication: Hashable, Sendable {
     public var template: String
 
     public init(
-        jobId: Int64, batch: Int, token: TokenKey, stateHash: Bytes32, templateHash: Bytes32, directory: String, metadata: String, image: String,
-        thumbnail: String, inference: String?, attestation: String?, template: String
+        jobId: Int64,
+        batch: Int,
+        token: TokenKey,
+        stateHash: Bytes32,
+        templateHash: Bytes32,
+        directory: String,
+        metadata: String,
+        image: String,
+        thumbnail: String,
+        inference: String?,
+        attestation: String?,
+        template: String
     ) {
         self.jobId = jobId
         self.batch = batch
@@ -103,12 +113,16 @@ public protocol Store: Sendable {
     func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) throws(StoreError)
     /// The distinct (block, hash) pairs of recorded, not removed logs below `block`, newest first: where to look
     /// for the common ancestor after a reorganisation.
-    func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) throws(StoreError) -> [(block: UInt64, hash: Bytes32)]
+    func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) throws(StoreError) -> [(
+        block: UInt64, hash: Bytes32
+    )]
     /// The logs of `contract` that are not removed, in chain order.
     func logs(chainId: UInt64, contract: Address) throws(StoreError) -> [EventLog]
 
     /// Saves `state` as the token's next version when its hash differs from the latest; returns the version.
-    func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) throws(StoreError) -> (version: Int, changed: Bool)
+    func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) throws(StoreError) -> (
+        version: Int, changed: Bool
+    )
     /// The token's latest state (or the given version).
     func state(_ token: TokenKey, version: Int?) throws(StoreError) -> StoredState?
     /// The ids of every token of `contract` with a stored state.
@@ -118,7 +132,13 @@ public protocol Store: Sendable {
     func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64) throws(StoreError)
 
     /// Queues a job unless one for the same token, state and template exists; returns it and whether it is new.
-    func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32, referenceBlock: UInt64) throws(StoreError) -> (job: Job, created: Bool)
+    func enqueue(
+        _ token: TokenKey,
+        stateVersion: Int,
+        stateHash: Bytes32,
+        templateHash: Bytes32,
+        referenceBlock: UInt64
+    ) throws(StoreError) -> (job: Job, created: Bool)
     /// Leases up to `limit` runnable jobs with an id above `afterId` (queued, no-quorum, or leased with an
     /// expired lease) to `owner` until `now + seconds`. Two workers never get the same job.
     func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) throws(StoreError) -> [Job]
@@ -152,8 +172,16 @@ public protocol Store: Sendable {
 }
 
 extension Store {
-    public func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32) throws(StoreError) -> (job: Job, created: Bool) {
-        try enqueue(token, stateVersion: stateVersion, stateHash: stateHash, templateHash: templateHash, referenceBlock: 0)
+    public func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32)
+        throws(StoreError) -> (job: Job, created: Bool)
+    {
+        try enqueue(
+            token,
+            stateVersion: stateVersion,
+            stateHash: stateHash,
+            templateHash: templateHash,
+            referenceBlock: 0
+        )
     }
 
     public func lease(owner: String, limit: Int, seconds: Double, now: Double) throws(StoreError) -> [Job] {

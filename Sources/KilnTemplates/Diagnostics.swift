@@ -33,7 +33,9 @@ public struct TemplateError: Error, Hashable, Sendable, CustomStringConvertible 
                 let lines = file.split(separator: "\n", omittingEmptySubsequences: false)
                 if diagnostic.location.line >= 1 && diagnostic.location.line <= lines.count {
                     let line = lines[diagnostic.location.line - 1]
-                    text += "\n    " + line + "\n    " + String(repeating: " ", count: max(0, diagnostic.location.column - 1)) + "^"
+                    text +=
+                        "\n    " + line + "\n    "
+                        + String(repeating: " ", count: max(0, diagnostic.location.column - 1)) + "^"
                 }
             }
             return text

@@ -24,7 +24,13 @@ public final class Cluster: @unchecked Sendable {
             keys.append(key)
             var arguments = ["--chain-id", "31337", "--verifying-contract", contract.checksummed] + extra
             if let fault { arguments += ["--test-fault", fault, "--slow-seconds", "30"] }
-            nodes.append(try NodeProcess(key: "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 1), folder: folder, arguments: arguments))
+            nodes.append(
+                try NodeProcess(
+                    key: "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 1),
+                    folder: folder,
+                    arguments: arguments
+                )
+            )
         }
     }
 
@@ -36,5 +42,10 @@ public final class Cluster: @unchecked Sendable {
 
 /// A `kiln/cppn-v1` job of 40×40 pixels for the cluster's tests.
 public func job(_ n: UInt64 = 1, seed: Int = 5) -> JobRequest {
-    JobRequest(jobId: Bytes32(word: n), model: "kiln/cppn-v1", input: ["seed": .number(seed), "width": 40, "height": 40], referenceBlock: 7)
+    JobRequest(
+        jobId: Bytes32(word: n),
+        model: "kiln/cppn-v1",
+        input: ["seed": .number(seed), "width": 40, "height": 40],
+        referenceBlock: 7
+    )
 }

@@ -13,15 +13,27 @@ public final class DevChain: Sendable {
 
     public init(folder: URL) throws {
         guard FileManager.default.isExecutableFile(atPath: PythonBench.python.path) else {
-            throw PythonBench.Failure(description: "The test bench venv is missing (\(PythonBench.python.path)): run `bash .ci/run`")
+            throw PythonBench.Failure(
+                description: "The test bench venv is missing (\(PythonBench.python.path)): run `bash .ci/run`"
+            )
         }
         let keyFile = folder.appendingPathComponent("devchain-keys").path
         service = try ServiceProcess(
-            PythonBench.python, [PythonBench.packageRoot.appendingPathComponent("scripts/devchain.py").path, "--port", "0", "--key-file", keyFile],
-            name: "scripts/devchain.py", accept: { (try? JSONValue.parse($0))?["url"]?.stringValue != nil })
+            PythonBench.python,
+            [
+                PythonBench.packageRoot.appendingPathComponent("scripts/devchain.py").path, "--port", "0", "--key-file",
+                keyFile,
+            ],
+            name: "scripts/devchain.py",
+            accept: { (try? JSONValue.parse($0))?["url"]?.stringValue != nil }
+        )
         let ready = try JSONValue.parse(service.firstLine)
-        guard let url = ready["url"]?.stringValue, let id = ready["chainId"]?.integerValue.flatMap({ UInt64(exactly: $0) }) else {
-            throw PythonBench.Failure(description: "scripts/devchain.py printed no url and chainId: \(service.firstLine)")
+        guard let url = ready["url"]?.stringValue,
+            let id = ready["chainId"]?.integerValue.flatMap({ UInt64(exactly: $0) })
+        else {
+            throw PythonBench.Failure(
+                description: "scripts/devchain.py printed no url and chainId: \(service.firstLine)"
+            )
         }
         self.url = url
         self.keyFile = keyFile

@@ -15,7 +15,9 @@ public enum KilnProcess {
 
     /// The `kiln` binary beside the test bundle (both are products of the same build).
     public static var executable: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kiln")
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "kiln"
+        )
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
         return PythonBench.packageRoot.appendingPathComponent(".build/debug/kiln")
     }
@@ -23,12 +25,18 @@ public enum KilnProcess {
     /// Runs `kiln` (or another `program`) with `arguments`, feeding `stdin`, in `directory` (default: a new
     /// temporary folder).
     public static func run(
-        _ arguments: [String], stdin: String = "", in directory: URL? = nil, environment: [String: String] = [:], program: URL? = nil
+        _ arguments: [String],
+        stdin: String = "",
+        in directory: URL? = nil,
+        environment: [String: String] = [:],
+        program: URL? = nil
     ) throws -> Result {
         let process = Process()
         process.executableURL = program ?? executable
         process.arguments = arguments
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.currentDirectoryURL = directory ?? FileManager.default.temporaryDirectory
         let input = Pipe()
         let output = Pipe()
@@ -52,18 +60,27 @@ public enum KilnProcess {
         let err = errorData.get()
         process.waitUntilExit()
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: err, as: UTF8.self), signaled: process.terminationReason == .uncaughtSignal)
+            status: process.terminationStatus,
+            stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: err, as: UTF8.self),
+            signaled: process.terminationReason == .uncaughtSignal
+        )
     }
 
     /// ``run(_:stdin:in:environment:)`` on a dispatch thread, so waiting blocks no Swift concurrency thread
     /// (several processes can run at once from one test).
     public static func runInBackground(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+        _ arguments: [String],
+        in directory: URL? = nil,
+        environment: [String: String] = [:]
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Swift.Result<KilnProcess.Result, any Error> { try run(arguments, in: directory, environment: environment) })
+                continuation.resume(
+                    with: Swift.Result<KilnProcess.Result, any Error> {
+                        try run(arguments, in: directory, environment: environment)
+                    }
+                )
             }
         }
     }

@@ -11,10 +11,18 @@ public final class NodeProcess: Sendable {
     /// Starts a node with a key written to a 0600 file in `folder`; waits until it says it is listening.
     public init(key: String, folder: URL, arguments: [String] = []) throws {
         let keyFile = folder.appendingPathComponent("key-\(UUID().uuidString)").path
-        _ = FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: keyFile,
+            contents: Data(key.utf8),
+            attributes: [.posixPermissions: 0o600]
+        )
         service = try ServiceProcess(
-            KilnProcess.executable, ["node", "serve", "--key", keyFile, "--port", "0", "--max-concurrent", "2"] + arguments,
-            name: "kiln node serve", timeout: 20, accept: { $0.hasPrefix("listening on ") })
+            KilnProcess.executable,
+            ["node", "serve", "--key", keyFile, "--port", "0", "--max-concurrent", "2"] + arguments,
+            name: "kiln node serve",
+            timeout: 20,
+            accept: { $0.hasPrefix("listening on ") }
+        )
         let parts = service.firstLine.split(separator: " ")
         url = String(parts[2])
         address = String(parts.last ?? "")

@@ -31,11 +31,13 @@ public enum PythonBench {
     /// - Throws: ``Failure`` when the venv is missing, the script fails, or its output is not JSON.
     public static func run(_ script: String, _ request: JSONValue) throws -> JSONValue {
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            throw Failure(description: """
-                The Python venv for cross-checks is missing at \(python.path).
-                Create it with `bash .ci/run` (which also runs the tests), or by hand:
-                  python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt
-                """)
+            throw Failure(
+                description: """
+                    The Python venv for cross-checks is missing at \(python.path).
+                    Create it with `bash .ci/run` (which also runs the tests), or by hand:
+                      python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt
+                    """
+            )
         }
         let scriptURL = packageRoot.appendingPathComponent("scripts/crosscheck").appendingPathComponent(script)
         let process = Process()
@@ -59,13 +61,18 @@ public enum PythonBench {
         let stderr = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(script) exited with \(process.terminationStatus):\n"
-                + String(decoding: stderr, as: UTF8.self))
+            throw Failure(
+                description: "\(script) exited with \(process.terminationStatus):\n"
+                    + String(decoding: stderr, as: UTF8.self)
+            )
         }
         do {
             return try JSONValue.parse(bytes: Array(answer))
         } catch {
-            throw Failure(description: "\(script) printed no JSON (\(error)):\n" + String(decoding: answer.prefix(500), as: UTF8.self))
+            throw Failure(
+                description: "\(script) printed no JSON (\(error)):\n"
+                    + String(decoding: answer.prefix(500), as: UTF8.self)
+            )
         }
     }
 }

@@ -12,7 +12,13 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Starts `executable` and waits (at most `timeout` seconds) for its first line; `accept` decides whether
     /// that line means it started.
-    public init(_ executable: URL, _ arguments: [String], name: String, timeout: TimeInterval = 60, accept: (String) -> Bool = { _ in true }) throws {
+    public init(
+        _ executable: URL,
+        _ arguments: [String],
+        name: String,
+        timeout: TimeInterval = 60,
+        accept: (String) -> Bool = { _ in true }
+    ) throws {
         process.executableURL = executable
         process.arguments = arguments
         let output = Pipe()

@@ -7,12 +7,16 @@ public import KilnCore
 extension YAMLNode {
     /// A mapping's values by key; a key not in `allowed` is an error that lists the known ones.
     public func fields(_ context: String, allowed: [String]) throws(YAMLError) -> Fields {
-        guard case .mapping(let pairs) = kind else { throw error("\(context) must be a mapping (key: value), found \(kindName)") }
+        guard case .mapping(let pairs) = kind else {
+            throw error("\(context) must be a mapping (key: value), found \(kindName)")
+        }
         var values: [String: YAMLNode] = [:]
         for (key, value) in pairs {
             guard let name = key.scalar else { throw key.error("keys of \(context) must be names") }
             guard allowed.contains(name) else {
-                throw key.error("unknown key '\(name)' in \(context); known keys: \(allowed.sorted().joined(separator: ", "))")
+                throw key.error(
+                    "unknown key '\(name)' in \(context); known keys: \(allowed.sorted().joined(separator: ", "))"
+                )
             }
             values[name] = value
         }
@@ -42,19 +46,25 @@ extension YAMLNode {
 
     /// An unquoted number of seconds > 0.
     public func seconds(_ context: String) throws(YAMLError) -> Double {
-        guard let text = scalar, !isQuoted, let value = Double(text), value.isFinite, value > 0 else { throw error("\(context) must be seconds > 0") }
+        guard let text = scalar, !isQuoted, let value = Double(text), value.isFinite, value > 0 else {
+            throw error("\(context) must be seconds > 0")
+        }
         return value
     }
 
     /// An `http://` or `https://` URL, without a trailing slash.
     public func url(_ context: String) throws(YAMLError) -> String {
-        guard let text = scalar, let url = HTTPURL.normalized(text) else { throw error("\(context) must be an http:// or https:// URL") }
+        guard let text = scalar, let url = HTTPURL.normalized(text) else {
+            throw error("\(context) must be an http:// or https:// URL")
+        }
         return url
     }
 
     /// A 0x address.
     public func address(_ context: String) throws(YAMLError) -> Address {
-        guard let text = scalar, let address = try? Address(hex: text) else { throw error("\(context) must be a 0x address") }
+        guard let text = scalar, let address = try? Address(hex: text) else {
+            throw error("\(context) must be a 0x address")
+        }
         return address
     }
 

@@ -92,13 +92,15 @@ public struct YAMLNode: Sendable {
 
     private static func error(_ error: YamlError, file: String) -> YAMLError {
         switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
             return YAMLError(SourceLocation(file: file, line: mark.line, column: mark.column), "YAML: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             let mark = context.mark
             return YAMLError(
                 SourceLocation(file: file, line: mark.line, column: mark.column),
-                "duplicate key\(duplicates.count > 1 ? "s" : "") \(duplicates.map { "'\($0)'" }.joined(separator: ", "))")
+                "duplicate key\(duplicates.count > 1 ? "s" : "") \(duplicates.map { "'\($0)'" }.joined(separator: ", "))"
+            )
         default:
             return YAMLError(SourceLocation(file: file, line: 1, column: 1), "YAML: \(error)")
         }

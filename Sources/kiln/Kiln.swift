@@ -16,8 +16,10 @@ struct Kiln: AsyncParsableCommand {
         version: KilnVersion.current,
         subcommands: [
             DemoCommand.self, SyncCommand.self, BatchCommand.self, RegenCommand.self, VerifyCommand.self,
-            TemplateCommand.self, RenderCommand.self, InferCommand.self, VerifyAttestationCommand.self, AttestationCommand.self, NodeCommand.self,
-            OperatorsCommand.self, ModelCommand.self, CIDCommand.self, AddCommand.self, ExportCommand.self, CARCommand.self, ImageCommand.self, KeyCommand.self,
+            TemplateCommand.self, RenderCommand.self, InferCommand.self, VerifyAttestationCommand.self,
+            AttestationCommand.self, NodeCommand.self,
+            OperatorsCommand.self, ModelCommand.self, CIDCommand.self, AddCommand.self, ExportCommand.self,
+            CARCommand.self, ImageCommand.self, KeyCommand.self,
             EventCommand.self,
         ]
     )

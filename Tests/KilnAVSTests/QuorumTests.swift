@@ -10,8 +10,13 @@ import Testing
 extension Cluster {
     func table(thresholdBps: Int = 6667) -> StakeTable {
         StakeTable(
-            operators: zip(zip(keys, nodes), Self.stakes).map { Operator(address: $0.0.address, endpoint: $0.1.url, stake: $1) },
-            thresholdBps: thresholdBps, domain: .kiln(chainId: 31337, verifyingContract: contract), referenceBlock: 7)
+            operators: zip(zip(keys, nodes), Self.stakes).map {
+                Operator(address: $0.0.address, endpoint: $0.1.url, stake: $1)
+            },
+            thresholdBps: thresholdBps,
+            domain: .kiln(chainId: 31337, verifyingContract: contract),
+            referenceBlock: 7
+        )
     }
 }
 
@@ -23,7 +28,8 @@ func ethAccountItem(_ answer: SignedAnswer, contract: Address) -> JSONValue {
         "chainId": 31337, "verifyingContract": .string(contract.lowercased), "signature": .string(answer.signature.hex),
         "message": [
             "jobId": .string(answer.attestation.jobId.hex), "modelId": .string(answer.attestation.modelId.hex),
-            "inputHash": .string(answer.attestation.inputHash.hex), "outputHash": .string(answer.attestation.outputHash.hex),
+            "inputHash": .string(answer.attestation.inputHash.hex),
+            "outputHash": .string(answer.attestation.outputHash.hex),
             "referenceBlock": .number(answer.attestation.referenceBlock),
         ],
     ]
@@ -132,7 +138,9 @@ struct QuorumTests {
         // Signatures checked independently with eth-account.
         let items = report.outcomes.compactMap { $0.answer.map { ethAccountItem($0, contract: cluster.contract) } }
         let recovered = try PythonBench.run("eth.py", ["op": "recover712", "items": .array(items)])["result"]
-        let expected = report.outcomes.filter { $0.answer != nil }.map { JSONValue.string($0.operator.address.checksummed) }
+        let expected = report.outcomes.filter { $0.answer != nil }.map {
+            JSONValue.string($0.operator.address.checksummed)
+        }
         #expect(recovered == .array(expected))
     }
 }

@@ -11,8 +11,11 @@ struct HostileServer {
 
     init() throws {
         service = try ServiceProcess(
-            PythonBench.python, [PythonBench.packageRoot.appendingPathComponent("scripts/crosscheck/hostile_rpc.py").path],
-            name: "hostile_rpc.py", accept: { $0.hasPrefix("http://") })
+            PythonBench.python,
+            [PythonBench.packageRoot.appendingPathComponent("scripts/crosscheck/hostile_rpc.py").path],
+            name: "hostile_rpc.py",
+            accept: { $0.hasPrefix("http://") }
+        )
         url = service.firstLine
     }
 
@@ -26,7 +29,13 @@ struct HostileServer {
 @Suite(.serialized) struct JSONRPCClientTests {
     static let contract = try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
 
-    func expectError(_ server: HostileServer, _ path: String, _ code: ChainError.Code, _ text: String, maxBytes: Int = 64 << 20) async {
+    func expectError(
+        _ server: HostileServer,
+        _ path: String,
+        _ code: ChainError.Code,
+        _ text: String,
+        maxBytes: Int = 64 << 20
+    ) async {
         var client = JSONRPCClient(url: server.url + "/" + path)
         client.maxResponseBytes = maxBytes
         client.retries = 1
@@ -72,7 +81,11 @@ struct HostileServer {
 
     @Test func logsAreValidatedAndRangesHalvedWhenTheNodeSaysTooMany() async throws {
         let server = try HostileServer()
-        let logs = try await EthereumRPC(url: server.url + "/too-many").logs(addresses: [Self.contract], from: 100, to: 163)
+        let logs = try await EthereumRPC(url: server.url + "/too-many").logs(
+            addresses: [Self.contract],
+            from: 100,
+            to: 163
+        )
         #expect(logs.map(\.blockNumber) == (100...163).map { $0 })
         #expect(try await server.count("/too-many") > 8, "the 64-block range was split until each part had at most 10")
 

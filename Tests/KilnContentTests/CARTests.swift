@@ -20,7 +20,12 @@ struct BlockstoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.folder) == [cid.description])
         // A block damaged on disk is refused on read.
         try Data(Array("some bl0ck".utf8)).write(to: URL(fileURLWithPath: store.folder + "/" + cid.description))
-        #expect(throws: ContentError(.blockMismatch, "Block \(cid) in '\(store.folder)' does not match its hash: the file is corrupt")) {
+        #expect(
+            throws: ContentError(
+                .blockMismatch,
+                "Block \(cid) in '\(store.folder)' does not match its hash: the file is corrupt"
+            )
+        ) {
             try store.get(cid)
         }
         // A CIDv0 and its CIDv1 name the same stored block.
@@ -34,7 +39,10 @@ struct CARTests {
     /// A folder of a few files (one of three chunks) imported into a blockstore; returns the root and store.
     static func sampleStore(_ folder: URL, profile: ImportProfile = .kuboV1) throws -> (CID, FilesystemBlockstore) {
         let content = folder.appendingPathComponent("content")
-        try FileManager.default.createDirectory(at: content.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: content.appendingPathComponent("sub"),
+            withIntermediateDirectories: true
+        )
         try writeFile(content.appendingPathComponent("big.bin"), count: 600_000, seed: 1)
         try Data("hello world\n".utf8).write(to: content.appendingPathComponent("hello.txt"))
         try Data("hello world\n".utf8).write(to: content.appendingPathComponent("sub/same.txt"))  // a shared block
@@ -84,7 +92,12 @@ struct CARTests {
         try Data("second root".utf8).write(to: b)
         let path = folder.appendingPathComponent("python.car").path
         let answer = try PythonBench.run(
-            "content.py", ["op": "write_car", "paths": [.string(a.path), .string(b.path)], "profile": ImportProfile.kuboV1.json, "out": .string(path)])["result"]!
+            "content.py",
+            [
+                "op": "write_car", "paths": [.string(a.path), .string(b.path)], "profile": ImportProfile.kuboV1.json,
+                "out": .string(path),
+            ]
+        )["result"]!
         let summary = try CARReader.verify(path: path)
         #expect(summary.roots.map(\.description) == answer["roots"]?.items.compactMap(\.stringValue))
         #expect(.number(summary.blocks) == answer["blocks"])
@@ -142,25 +155,50 @@ struct CARTests {
         let headerLength = Int(bytes[0])
         let firstSection = 1 + headerLength
         try check([], "Unable to read CAR '\(path)': the file is empty", offset: 0)
-        try check(Array(bytes.prefix(10)), "Unable to read CAR '\(path)': header length \(headerLength) is invalid or runs past the end", offset: 0)
+        try check(
+            Array(bytes.prefix(10)),
+            "Unable to read CAR '\(path)': header length \(headerLength) is invalid or runs past the end",
+            offset: 0
+        )
         let last = lastSectionStart(bytes, firstSection)
         try check(
             Array(bytes.prefix(bytes.count - 5)),
             "Unable to read CAR '\(path)' at byte \(last): truncated section (\(lastSectionBody(bytes, firstSection)) bytes announced)",
-            offset: last)
+            offset: last
+        )
         // A section announcing 2 GiB.
-        try check(Array(bytes.prefix(firstSection)) + Varint.encode(1 << 31), "Unable to read CAR '\(path)' at byte \(firstSection): section length 2147483648 exceeds the limit of 8388608 bytes", offset: firstSection)
+        try check(
+            Array(bytes.prefix(firstSection)) + Varint.encode(1 << 31),
+            "Unable to read CAR '\(path)' at byte \(firstSection): section length 2147483648 exceeds the limit of 8388608 bytes",
+            offset: firstSection
+        )
         // A varint that never ends, and one that is not minimal.
-        try check(Array(bytes.prefix(firstSection)) + [0x80, 0x80], "Unable to read CAR '\(path)' at byte \(firstSection): truncated varint", offset: firstSection)
-        try check(Array(bytes.prefix(firstSection)) + [0x81, 0x00], "Unable to read CAR '\(path)' at byte \(firstSection): Unable to read varint at byte 0: not minimally encoded", offset: firstSection)
+        try check(
+            Array(bytes.prefix(firstSection)) + [0x80, 0x80],
+            "Unable to read CAR '\(path)' at byte \(firstSection): truncated varint",
+            offset: firstSection
+        )
+        try check(
+            Array(bytes.prefix(firstSection)) + [0x81, 0x00],
+            "Unable to read CAR '\(path)' at byte \(firstSection): Unable to read varint at byte 0: not minimally encoded",
+            offset: firstSection
+        )
         // A header of another version.
         var header = CARHeader(roots: [root]).bytes
         header[header.count - 1] = 0x02
-        try check(Varint.encode(UInt64(header.count)) + header, "Unable to read CAR '\(path)': Unable to read CAR header: version 2, Kiln reads CAR v1", offset: 0)
+        try check(
+            Varint.encode(UInt64(header.count)) + header,
+            "Unable to read CAR '\(path)': Unable to read CAR header: version 2, Kiln reads CAR v1",
+            offset: 0
+        )
         // A root that the file does not contain.
         let other = CID.of([9], codec: CID.raw)
         let lonely = CARHeader(roots: [other]).bytes
-        try check(Varint.encode(UInt64(lonely.count)) + lonely, "Unable to verify CAR '\(path)': root \(other) is not in the file", offset: 0)
+        try check(
+            Varint.encode(UInt64(lonely.count)) + lonely,
+            "Unable to verify CAR '\(path)': root \(other) is not in the file",
+            offset: 0
+        )
     }
 
     /// The offset and body length of the last section of a well-formed CAR.
@@ -174,7 +212,9 @@ struct CARTests {
         }
         return last
     }
-    func lastSectionBody(_ bytes: [UInt8], _ first: Int) -> Int { Int(try! Varint.decode(bytes, at: lastSectionStart(bytes, first)).value) }
+    func lastSectionBody(_ bytes: [UInt8], _ first: Int) -> Int {
+        Int(try! Varint.decode(bytes, at: lastSectionStart(bytes, first)).value)
+    }
 
     @Test func headerEncodingIsDagCBOR() throws {
         let cid = CID.of([], codec: CID.raw)

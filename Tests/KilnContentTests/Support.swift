@@ -21,7 +21,9 @@ func writeFile(_ url: URL, count: Int, seed: UInt64) throws {
         var bytes = [UInt8](repeating: 0, count: piece)
         for index in stride(from: 0, to: piece, by: 8) {
             let word = generator.next()
-            for offset in 0..<min(8, piece - index) { bytes[index + offset] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(offset))) }
+            for offset in 0..<min(8, piece - index) {
+                bytes[index + offset] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(offset)))
+            }
         }
         try handle.write(contentsOf: bytes)
         left -= piece
@@ -31,7 +33,10 @@ func writeFile(_ url: URL, count: Int, seed: UInt64) throws {
 extension ImportProfile {
     /// The profile as the Python cross-check takes it.
     var json: JSONValue {
-        ["chunk": .number(chunkSize), "width": .number(maxLinks), "raw": .bool(rawLeaves), "version": .number(cidVersion)]
+        [
+            "chunk": .number(chunkSize), "width": .number(maxLinks), "raw": .bool(rawLeaves),
+            "version": .number(cidVersion),
+        ]
     }
 }
 

@@ -7,7 +7,9 @@ import Testing
 struct UnixFSTests {
     /// The sizes that exercise the layout: empty, one byte, around one chunk, 174 and 175 chunks (one and two
     /// levels), 50 MiB, and for the 1 MiB profile around its chunk.
-    static let sizes = [0, 1, 12, 262_143, 262_144, 262_145, 524_295, 174 * 262_144, 174 * 262_144 + 1, 1_048_577, 50 << 20]
+    static let sizes = [
+        0, 1, 12, 262_143, 262_144, 262_145, 524_295, 174 * 262_144, 174 * 262_144 + 1, 1_048_577, 50 << 20,
+    ]
 
     @Test func filesMatchIndependentImplementations() throws {
         let folder = try temporaryFolder()
@@ -26,7 +28,9 @@ struct UnixFSTests {
         // Raw-leaf profiles against the Python importer (multiformats).
         for profile in [ImportProfile.kuboV1, .unixfsV1_2025] {
             let answers = try PythonBench.run(
-                "content.py", ["op": "add", "paths": .array(paths.map { .string($0) }), "profile": profile.json])["result"]!.items
+                "content.py",
+                ["op": "add", "paths": .array(paths.map { .string($0) }), "profile": profile.json]
+            )["result"]!.items
             for (path, answer) in zip(paths, answers) {
                 let entry = try Importer(profile: profile).add(path: path)
                 #expect(entry.cid.description == answer["cid"]?.stringValue, "\(profile) \(path)")
@@ -49,8 +53,14 @@ struct UnixFSTests {
             #expect(entry.cid.description == answer["CIDv0"]?.stringValue, "kubo-v0 \(path)")
             #expect(entry.cid.v1.description == answer["CIDv1"]?.stringValue, "kubo-v0 as CIDv1 \(path)")
         }
-        #expect(try Importer(profile: .kuboV1).add(path: hello).cid.description == "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4")
-        #expect(try Importer(profile: .kuboV0).add(path: hello).cid.description == "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+        #expect(
+            try Importer(profile: .kuboV1).add(path: hello).cid.description
+                == "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
+        )
+        #expect(
+            try Importer(profile: .kuboV0).add(path: hello).cid.description
+                == "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+        )
     }
 
     @Test func bytesInMemoryGiveTheSameCIDsAsFiles() throws {
@@ -61,7 +71,10 @@ struct UnixFSTests {
             try writeFile(url, count: size, seed: 9)
             let bytes = Array(try Data(contentsOf: url))
             for profile in ImportProfile.all {
-                #expect(try Importer(profile: profile).add(bytes: bytes) == (try Importer(profile: profile).add(path: url.path)))
+                #expect(
+                    try Importer(profile: profile).add(bytes: bytes)
+                        == (try Importer(profile: profile).add(path: url.path))
+                )
             }
         }
     }
@@ -69,18 +82,27 @@ struct UnixFSTests {
     @Test func nestedDirectoriesMatchThePythonImporter() throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }
-        let layout = ["a/empty", "a/b/empty", "a/b/c/empty.txt", "B", "ä", "a-b", "z/file", ".hidden", "a/.git/config", "empty-dir/"]
+        let layout = [
+            "a/empty", "a/b/empty", "a/b/c/empty.txt", "B", "ä", "a-b", "z/file", ".hidden", "a/.git/config",
+            "empty-dir/",
+        ]
         for item in layout {
             let url = root.appendingPathComponent(item)
             if item.hasSuffix("/") {
                 try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
                 continue
             }
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(),
+                withIntermediateDirectories: true
+            )
             try Data(item.hasSuffix("empty") || item.hasSuffix("empty.txt") ? [] : Array(item.utf8)).write(to: url)
         }
         for profile in ImportProfile.all {
-            let answer = try PythonBench.run("content.py", ["op": "add", "paths": [.string(root.path)], "profile": profile.json])["result"]!.items[0]
+            let answer = try PythonBench.run(
+                "content.py",
+                ["op": "add", "paths": [.string(root.path)], "profile": profile.json]
+            )["result"]!.items[0]
             let entry = try Importer(profile: profile).add(path: root.path)
             #expect(entry.cid.description == answer["cid"]?.stringValue, "\(profile)")
             #expect(.number(entry.tsize) == answer["tsize"], "\(profile)")
@@ -97,7 +119,9 @@ struct UnixFSTests {
         #expect { try Importer().directory(entries, path: "big") } throws: { error in
             let error = error as! ContentError
             return error.code == .hamtRequired && error.message.hasPrefix("Refusing directory 'big': 3000 entries (")
-                && error.message.hasSuffix("exceed kubo's HAMT threshold of 262144; kubo would shard it and Kiln does not, so its CID would differ")
+                && error.message.hasSuffix(
+                    "exceed kubo's HAMT threshold of 262144; kubo would shard it and Kiln does not, so its CID would differ"
+                )
         }
         entries = Dictionary(uniqueKeysWithValues: entries.prefix(100).map { ($0.key, $0.value) })
         #expect(throws: Never.self) { try Importer().directory(entries) }
@@ -107,7 +131,12 @@ struct UnixFSTests {
         let store = MemoryBlockstore()
         let importer = Importer()
         var entries: [String: FileDAGBuilder.Entry] = [:]
-        for index in 0..<8_000 { entries["31337-0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed-\(index)"] = try importer.add(bytes: Array("\(index)".utf8), into: store) }
+        for index in 0..<8_000 {
+            entries["31337-0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed-\(index)"] = try importer.add(
+                bytes: Array("\(index)".utf8),
+                into: store
+            )
+        }
         let root = try importer.groupedDirectory(entries, into: store, path: "tokens")
         // Walk it: every directory under the threshold, every entry found once, under its own name, in name order.
         let reader = UnixFSReader(blockstore: store)
@@ -140,7 +169,8 @@ struct UnixFSTests {
         let link = folder.appendingPathComponent("link").path
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/hostname")
         #expect { try Importer().add(path: link) } throws: {
-            ($0 as! ContentError).message == "Unable to add '\(link)': symbolic links are not supported (kubo stores them as UnixFS symlinks)"
+            ($0 as! ContentError).message
+                == "Unable to add '\(link)': symbolic links are not supported (kubo stores them as UnixFS symlinks)"
         }
         #expect { try Importer().add(path: "/nonexistent/x") } throws: {
             ($0 as! ContentError).message == "Unable to read '/nonexistent/x': No such file or directory"
@@ -171,7 +201,8 @@ struct UnixFSTests {
             let size = children.reduce(0) { $0 + $1.2 }
             let block = DagPBNode(
                 links: children.map { DagPBLink(cid: $0.0, name: "", tsize: $0.1) },
-                data: UnixFSData(kind: .file, fileSize: size, blockSizes: children.map(\.2)).bytes).bytes
+                data: UnixFSData(kind: .file, fileSize: size, blockSizes: children.map(\.2)).bytes
+            ).bytes
             return (CID.of(block, codec: CID.dagPB), UInt64(block.count) + children.reduce(0) { $0 + $1.1 }, size)
         }
         let full = node(Array(repeating: (leaf, chunk, chunk), count: 174))

@@ -26,7 +26,8 @@ struct AddressTests {
         #expect(
             throws: FormatError(
                 .badChecksum,
-                "Unable to parse address '\(text)': mixed-case checksum does not match (expected '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed')")
+                "Unable to parse address '\(text)': mixed-case checksum does not match (expected '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed')"
+            )
         ) { try Address(hex: text) }
     }
 
@@ -38,7 +39,8 @@ struct AddressTests {
             try Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeg")
         } throws: { error in
             let error = error as! FormatError
-            return error.code == .invalidDigit && error.message.hasPrefix("Unable to parse address '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeg': ")
+            return error.code == .invalidDigit
+                && error.message.hasPrefix("Unable to parse address '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeg': ")
         }
         #expect(throws: FormatError(.wrongLength, "Unable to make an address from 19 bytes: an address is 20 bytes")) {
             try Address([UInt8](repeating: 0, count: 19))
@@ -49,7 +51,10 @@ struct AddressTests {
         let seed = UInt64.random(in: 0...UInt64.max)
         var generator = SeededGenerator(seed: seed)
         let addresses = try (0..<300).map { _ in try Address(generator.bytes(20)) }
-        let answer = try PythonBench.run("eth.py", ["op": "checksum", "addresses": .array(addresses.map { .string($0.lowercased) })])
+        let answer = try PythonBench.run(
+            "eth.py",
+            ["op": "checksum", "addresses": .array(addresses.map { .string($0.lowercased) })]
+        )
         guard case .array(let expected)? = answer["result"] else {
             Issue.record("no result")
             return

@@ -12,7 +12,9 @@ struct CanonicalJSONTests {
     @Test func keepsBigIntegersExact() throws {
         let big = (BigInt(1) << 256) - 1
         let text = try JSONValue.object(["id": .integer(big), "n": .integer(-5)]).canonicalString()
-        #expect(text == #"{"id":115792089237316195423570985008687907853269984665640564039457584007913129639935,"n":-5}"#)
+        #expect(
+            text == #"{"id":115792089237316195423570985008687907853269984665640564039457584007913129639935,"n":-5}"#
+        )
         #expect(try JSONValue.parse(text)["id"] == .integer(big))
     }
 
@@ -22,18 +24,23 @@ struct CanonicalJSONTests {
     }
 
     /// RFC 8785 §3.2.2.3 and its Appendix B examples of ECMAScript number serialization.
-    @Test(arguments: [
-        (0.0, "0"), (-0.0, "0"), (2.0, "2"), (-1.5, "-1.5"), (1e21, "1e+21"), (1e20, "100000000000000000000"),
-        (333333333.33333329, "333333333.3333333"), (1e-7, "1e-7"), (0.000001, "0.000001"), (1e23, "1e+23"),
-        (Double.leastNonzeroMagnitude, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"), (4.5, "4.5"), (0.1, "0.1"),
-        (123456789012345680000.0, "123456789012345680000"), (-5e-7, "-5e-7"),
-    ] as [(Double, String)])
+    @Test(
+        arguments: [
+            (0.0, "0"), (-0.0, "0"), (2.0, "2"), (-1.5, "-1.5"), (1e21, "1e+21"), (1e20, "100000000000000000000"),
+            (333333333.33333329, "333333333.3333333"), (1e-7, "1e-7"), (0.000001, "0.000001"), (1e23, "1e+23"),
+            (Double.leastNonzeroMagnitude, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"), (4.5, "4.5"),
+            (0.1, "0.1"),
+            (123456789012345680000.0, "123456789012345680000"), (-5e-7, "-5e-7"),
+        ] as [(Double, String)]
+    )
     func decimalsAsECMAScriptPrintsThem(_ value: Double, _ expected: String) throws {
         #expect(try JSONValue.decimal(value).canonicalString() == expected)
     }
 
     @Test func refusesNonFiniteNumbers() {
-        #expect(throws: FormatError(.unsupportedJSON, "Unable to write 'nan' as canonical JSON: numbers must be finite")) {
+        #expect(
+            throws: FormatError(.unsupportedJSON, "Unable to write 'nan' as canonical JSON: numbers must be finite")
+        ) {
             try JSONValue.decimal(.nan).canonicalString()
         }
     }
@@ -67,10 +74,15 @@ struct CanonicalJSONTests {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &generator))
         case 2:
-            let magnitude = BigInt(BigUInt(generator.bytes(Int.random(in: 0...40, using: &generator)).withUnsafeBytes { BigUInt($0) }))
+            let magnitude = BigInt(
+                BigUInt(generator.bytes(Int.random(in: 0...40, using: &generator)).withUnsafeBytes { BigUInt($0) })
+            )
             return .integer(Bool.random(using: &generator) ? -magnitude : magnitude)
         case 3: return .string(randomString(&generator))
-        case 4: return .array((0..<Int.random(in: 0...4, using: &generator)).map { _ in randomValue(depth: depth + 1, &generator) })
+        case 4:
+            return .array(
+                (0..<Int.random(in: 0...4, using: &generator)).map { _ in randomValue(depth: depth + 1, &generator) }
+            )
         default:
             var members: [String: JSONValue] = [:]
             for _ in 0..<Int.random(in: 0...4, using: &generator) {
@@ -81,7 +93,9 @@ struct CanonicalJSONTests {
     }
 
     private func randomString(_ generator: inout SeededGenerator) -> String {
-        let alphabet: [Unicode.Scalar] = ["a", "b", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u{01}", "\u{1F}", "é", "€", "\u{7F}", "ß"]
+        let alphabet: [Unicode.Scalar] = [
+            "a", "b", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u{01}", "\u{1F}", "é", "€", "\u{7F}", "ß",
+        ]
         var text = ""
         for _ in 0..<Int.random(in: 0...8, using: &generator) {
             text.unicodeScalars.append(alphabet.randomElement(using: &generator)!)
@@ -96,23 +110,25 @@ struct JSONParseTests {
         #expect(value == ["a": [1, .decimal(-2500), "xé😀", true, false, nil], "b": .object([:])])
     }
 
-    @Test(arguments: [
-        ("", "Unable to parse JSON at 1:1: unexpected end of input, expected a value"),
-        ("{\"a\":1,}", "Unable to parse JSON at 1:8: expected a string key"),
-        ("{\"a\":1,\n\"a\":2}", "Unable to parse JSON at 2:1: duplicate key \"a\""),
-        ("[1 2]", "Unable to parse JSON at 1:4: expected ',' or ']' in array"),
-        ("01", "Unable to parse JSON at 1:2: leading zero in number"),
-        ("1.", "Unable to parse JSON at 1:3: expected a digit after '.'"),
-        ("-", "Unable to parse JSON at 1:2: expected a digit"),
-        ("1e999", "Unable to parse JSON at 1:1: number '1e999' is out of range"),
-        ("\"a\u{01}\"", "Unable to parse JSON at 1:3: control character byte 0x1 must be escaped in a string"),
-        ("\"\\x\"", "Unable to parse JSON at 1:3: invalid escape \\'x'"),
-        ("\"\\ud800\"", "Unable to parse JSON at 1:8: lone high surrogate in \\u escape"),
-        ("\"abc", "Unable to parse JSON at 1:5: unterminated string"),
-        ("tru", "Unable to parse JSON at 1:1: invalid literal, expected 'true'"),
-        ("{} x", "Unable to parse JSON at 1:4: unexpected text after the value"),
-        ("{\"a\" 1}", "Unable to parse JSON at 1:6: expected ':' after key"),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            ("", "Unable to parse JSON at 1:1: unexpected end of input, expected a value"),
+            ("{\"a\":1,}", "Unable to parse JSON at 1:8: expected a string key"),
+            ("{\"a\":1,\n\"a\":2}", "Unable to parse JSON at 2:1: duplicate key \"a\""),
+            ("[1 2]", "Unable to parse JSON at 1:4: expected ',' or ']' in array"),
+            ("01", "Unable to parse JSON at 1:2: leading zero in number"),
+            ("1.", "Unable to parse JSON at 1:3: expected a digit after '.'"),
+            ("-", "Unable to parse JSON at 1:2: expected a digit"),
+            ("1e999", "Unable to parse JSON at 1:1: number '1e999' is out of range"),
+            ("\"a\u{01}\"", "Unable to parse JSON at 1:3: control character byte 0x1 must be escaped in a string"),
+            ("\"\\x\"", "Unable to parse JSON at 1:3: invalid escape \\'x'"),
+            ("\"\\ud800\"", "Unable to parse JSON at 1:8: lone high surrogate in \\u escape"),
+            ("\"abc", "Unable to parse JSON at 1:5: unterminated string"),
+            ("tru", "Unable to parse JSON at 1:1: invalid literal, expected 'true'"),
+            ("{} x", "Unable to parse JSON at 1:4: unexpected text after the value"),
+            ("{\"a\" 1}", "Unable to parse JSON at 1:6: expected ':' after key"),
+        ] as [(String, String)]
+    )
     func reportsWhereAndWhat(_ text: String, _ message: String) {
         #expect(throws: FormatError(.invalidJSON, message)) { try JSONValue.parse(text) }
     }

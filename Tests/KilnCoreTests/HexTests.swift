@@ -40,9 +40,21 @@ struct HexTests {
     @Test(arguments: [
         BadInput(text: "abcd", code: .missingPrefix, message: "Unable to parse hex 'abcd': missing '0x' prefix"),
         BadInput(text: "0xabc", code: .oddLength, message: "Unable to parse hex '0xabc': odd number of digits (3)"),
-        BadInput(text: "0xag", code: .invalidDigit, message: "Unable to parse hex '0xag': 'g' at offset 3 is not a hex digit"),
-        BadInput(text: "0x0 ", code: .invalidDigit, message: "Unable to parse hex '0x0 ': ' ' at offset 3 is not a hex digit"),
-        BadInput(text: "0x 0", code: .invalidDigit, message: "Unable to parse hex '0x 0': ' ' at offset 2 is not a hex digit"),
+        BadInput(
+            text: "0xag",
+            code: .invalidDigit,
+            message: "Unable to parse hex '0xag': 'g' at offset 3 is not a hex digit"
+        ),
+        BadInput(
+            text: "0x0 ",
+            code: .invalidDigit,
+            message: "Unable to parse hex '0x0 ': ' ' at offset 3 is not a hex digit"
+        ),
+        BadInput(
+            text: "0x 0",
+            code: .invalidDigit,
+            message: "Unable to parse hex '0x 0': ' ' at offset 2 is not a hex digit"
+        ),
     ])
     func badBytes(_ input: BadInput) {
         #expect {
@@ -57,10 +69,16 @@ struct HexTests {
         BadInput(text: "0x", code: .empty, message: "Unable to parse quantity '0x': no digits after '0x'"),
         BadInput(text: "0x01", code: .leadingZero, message: "Unable to parse quantity '0x01': leading zero digit"),
         BadInput(text: "12", code: .missingPrefix, message: "Unable to parse hex '12': missing '0x' prefix"),
-        BadInput(text: "0x1z", code: .invalidDigit, message: "Unable to parse hex '0x1z': 'z' at offset 3 is not a hex digit"),
         BadInput(
-            text: "0x10000000000000000", code: .overflow,
-            message: "Unable to parse quantity '0x10000000000000000': it does not fit in 64 bits"),
+            text: "0x1z",
+            code: .invalidDigit,
+            message: "Unable to parse hex '0x1z': 'z' at offset 3 is not a hex digit"
+        ),
+        BadInput(
+            text: "0x10000000000000000",
+            code: .overflow,
+            message: "Unable to parse quantity '0x10000000000000000': it does not fit in 64 bits"
+        ),
     ])
     func badQuantities(_ input: BadInput) {
         #expect {

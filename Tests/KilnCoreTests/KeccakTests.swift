@@ -62,7 +62,10 @@ struct KeccakTests {
             let length = index < 300 ? index : Int.random(in: 0...1000, using: &generator)
             return generator.bytes(length)
         }
-        let answer = try PythonBench.run("eth.py", ["op": "keccak", "inputs": .array(inputs.map { .string(Hex.encode($0)) })])
+        let answer = try PythonBench.run(
+            "eth.py",
+            ["op": "keccak", "inputs": .array(inputs.map { .string(Hex.encode($0)) })]
+        )
         guard case .array(let digests)? = answer["result"] else {
             Issue.record("no result")
             return

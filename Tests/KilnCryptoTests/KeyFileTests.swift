@@ -26,7 +26,12 @@ struct KeyFileTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try PrivateKey.random().write(toFile: path)
         chmod(path, 0o644)
-        #expect(throws: CryptoError(.keyFile, "Refusing key file '\(path)': mode 644 lets others read it; run 'chmod 600 \(path)'")) {
+        #expect(
+            throws: CryptoError(
+                .keyFile,
+                "Refusing key file '\(path)': mode 644 lets others read it; run 'chmod 600 \(path)'"
+            )
+        ) {
             try PrivateKey(contentsOfFile: path)
         }
     }
@@ -36,9 +41,18 @@ struct KeyFileTests {
         #expect(throws: CryptoError(.keyFile, "Unable to read key file '\(path)': No such file or directory")) {
             try PrivateKey(contentsOfFile: path)
         }
-        _ = FileManager.default.createFile(atPath: path, contents: Data("not-a-key!\n".utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: path,
+            contents: Data("not-a-key!\n".utf8),
+            attributes: [.posixPermissions: 0o600]
+        )
         defer { try? FileManager.default.removeItem(atPath: path) }
-        #expect(throws: CryptoError(.keyFile, "Unable to read key file '\(path)': Unable to parse private key: not hex (invalidDigit)")) {
+        #expect(
+            throws: CryptoError(
+                .keyFile,
+                "Unable to read key file '\(path)': Unable to parse private key: not hex (invalidDigit)"
+            )
+        ) {
             try PrivateKey(contentsOfFile: path)
         }
     }
@@ -47,7 +61,12 @@ struct KeyFileTests {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
         _ = FileManager.default.createFile(
-            atPath: path, contents: Data("  \(String(repeating: "0", count: 63))1\n\n".utf8), attributes: [.posixPermissions: 0o400])
-        #expect(try PrivateKey(contentsOfFile: path).address.checksummed == "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf")
+            atPath: path,
+            contents: Data("  \(String(repeating: "0", count: 63))1\n\n".utf8),
+            attributes: [.posixPermissions: 0o400]
+        )
+        #expect(
+            try PrivateKey(contentsOfFile: path).address.checksummed == "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
+        )
     }
 }

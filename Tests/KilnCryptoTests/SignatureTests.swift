@@ -20,7 +20,10 @@ struct SignatureTests {
         // The private key 1 is the generator point; its address is well known.
         let one = try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [1])
         #expect(one.address.checksummed == "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf")
-        #expect(Hex.encode(one.publicKey.compressed) == "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+        #expect(
+            Hex.encode(one.publicKey.compressed)
+                == "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+        )
         #expect(try PublicKey(sec1: one.publicKey.compressed) == one.publicKey)
     }
 
@@ -34,11 +37,18 @@ struct SignatureTests {
             guard let key = try? PrivateKey(bytes: secret) else { continue }
             let digest = try Bytes32(generator.bytes(32))
             let signature = key.sign(digest: digest)
-            items.append(["digest": .string(digest.hex), "signature": .string(signature.hex), "key": .string(Hex.encode(secret))])
+            items.append([
+                "digest": .string(digest.hex), "signature": .string(signature.hex), "key": .string(Hex.encode(secret)),
+            ])
             expected.append((key.address, signature))
         }
-        guard case .array(let recovered)? = try PythonBench.run("eth.py", ["op": "recover", "items": .array(items)])["result"],
-            case .array(let pythonSigned)? = try PythonBench.run("eth.py", ["op": "sign", "items": .array(items)])["result"]
+        guard
+            case .array(let recovered)? = try PythonBench.run("eth.py", ["op": "recover", "items": .array(items)])[
+                "result"
+            ],
+            case .array(let pythonSigned)? = try PythonBench.run("eth.py", ["op": "sign", "items": .array(items)])[
+                "result"
+            ]
         else {
             Issue.record("no result")
             return
@@ -57,14 +67,19 @@ struct SignatureTests {
         let items: [JSONValue] = (0..<100).map { _ in
             ["key": .string(Hex.encode(generator.bytes(32))), "digest": .string(Hex.encode(generator.bytes(32)))]
         }
-        guard case .array(let answers)? = try PythonBench.run("eth.py", ["op": "sign", "items": .array(items)])["result"] else {
+        guard
+            case .array(let answers)? = try PythonBench.run("eth.py", ["op": "sign", "items": .array(items)])["result"]
+        else {
             Issue.record("no result")
             return
         }
         for (item, answer) in zip(items, answers) {
             let digest = try Bytes32(hex: item["digest"]!.stringValue!)
             let signature = try Signature(hex: answer["signature"]!.stringValue!)
-            #expect(try signature.recoverAddress(digest: digest).checksummed == answer["address"]?.stringValue, "seed \(seed)")
+            #expect(
+                try signature.recoverAddress(digest: digest).checksummed == answer["address"]?.stringValue,
+                "seed \(seed)"
+            )
         }
     }
 
@@ -79,12 +94,16 @@ struct SignatureTests {
             let chainId = UInt64.random(in: 1...UInt64.max, using: &generator)
             let contract = try Address(generator.bytes(20))
             let attestation = InferenceAttestation(
-                jobId: try Bytes32(generator.bytes(32)), modelId: Keccak256.hash(utf8: "kiln/cppn-v1"),
-                inputHash: try Bytes32(generator.bytes(32)), outputHash: try Bytes32(generator.bytes(32)),
-                referenceBlock: UInt64.random(in: 0...UInt64.max, using: &generator))
+                jobId: try Bytes32(generator.bytes(32)),
+                modelId: Keccak256.hash(utf8: "kiln/cppn-v1"),
+                inputHash: try Bytes32(generator.bytes(32)),
+                outputHash: try Bytes32(generator.bytes(32)),
+                referenceBlock: UInt64.random(in: 0...UInt64.max, using: &generator)
+            )
             cases.append((key, .kiln(chainId: chainId, verifyingContract: contract), attestation))
             items.append([
-                "key": .string(Hex.encode(secret)), "chainId": .number(chainId), "verifyingContract": .string(contract.lowercased),
+                "key": .string(Hex.encode(secret)), "chainId": .number(chainId),
+                "verifyingContract": .string(contract.lowercased),
                 "message": [
                     "jobId": .string(attestation.jobId.hex), "modelId": .string(attestation.modelId.hex),
                     "inputHash": .string(attestation.inputHash.hex), "outputHash": .string(attestation.outputHash.hex),
@@ -92,7 +111,11 @@ struct SignatureTests {
                 ],
             ])
         }
-        guard case .array(let answers)? = try PythonBench.run("eth.py", ["op": "eip712", "items": .array(items)])["result"] else {
+        guard
+            case .array(let answers)? = try PythonBench.run("eth.py", ["op": "eip712", "items": .array(items)])[
+                "result"
+            ]
+        else {
             Issue.record("no result")
             return
         }
@@ -111,8 +134,14 @@ struct SignatureTests {
         var generator = SeededGenerator(seed: 191)
         let key = try PrivateKey(bytes: generator.bytes(32))
         let messages = [[UInt8](), Array("hello".utf8), generator.bytes(200)]
-        let items: [JSONValue] = messages.map { ["key": .string(Hex.encode(key.withUnsafeSecretBytes { Array($0) })), "message": .string(Hex.encode($0))] }
-        guard case .array(let answers)? = try PythonBench.run("eth.py", ["op": "personal", "items": .array(items)])["result"] else {
+        let items: [JSONValue] = messages.map {
+            ["key": .string(Hex.encode(key.withUnsafeSecretBytes { Array($0) })), "message": .string(Hex.encode($0))]
+        }
+        guard
+            case .array(let answers)? = try PythonBench.run("eth.py", ["op": "personal", "items": .array(items)])[
+                "result"
+            ]
+        else {
             Issue.record("no result")
             return
         }
@@ -124,15 +153,28 @@ struct SignatureTests {
     }
 
     @Test func eip712StructEncoderChecksValues() throws {
-        let type = try EIP712StructType(name: "Vote", members: [("choice", "uint8"), ("voter", "address"), ("note", "string")])
+        let type = try EIP712StructType(
+            name: "Vote",
+            members: [("choice", "uint8"), ("voter", "address"), ("note", "string")]
+        )
         #expect(type.encodeType == "Vote(uint8 choice,address voter,string note)")
-        #expect(throws: FormatError(.invalidTypedData, "Unable to encode 'Vote.choice' as uint8: 256 does not fit in 8 bits")) {
+        #expect(
+            throws: FormatError(
+                .invalidTypedData,
+                "Unable to encode 'Vote.choice' as uint8: 256 does not fit in 8 bits"
+            )
+        ) {
             try type.hashStruct([.uint64(256), .address(.zero), .string("")])
         }
         #expect(throws: FormatError(.invalidTypedData, "Unable to hash 'Vote': expected 3 values, found 1")) {
             try type.hashStruct([.uint64(1)])
         }
-        #expect(throws: FormatError(.invalidTypedData, "Unable to encode 'Vote.voter' as address: value bool(true) is of another kind")) {
+        #expect(
+            throws: FormatError(
+                .invalidTypedData,
+                "Unable to encode 'Vote.voter' as address: value bool(true) is of another kind"
+            )
+        ) {
             try type.hashStruct([.uint64(1), .bool(true), .string("")])
         }
     }
@@ -143,16 +185,38 @@ struct SignatureErrorTests {
     static let halfN = "7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0"
     static let one = String(repeating: "0", count: 63) + "1"
 
-    @Test(arguments: [
-        ("0x" + one + one, CryptoError.Code.invalidSignature, "Unable to parse signature: expected 65 bytes (r ‖ s ‖ v), found 64"),
-        ("0x" + one + one + "1d", .invalidSignature, "Unable to parse signature: v is 29, expected 27 or 28 (or 0 or 1)"),
-        ("0x" + String(repeating: "0", count: 64) + one + "1b", .invalidSignature, "Unable to parse signature: r is zero or not below the curve order"),
-        ("0x" + n + one + "1b", .invalidSignature, "Unable to parse signature: r is zero or not below the curve order"),
-        ("0x" + one + String(repeating: "0", count: 64) + "1b", .invalidSignature, "Unable to parse signature: s is zero"),
-        ("0x" + one + "7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a1" + "1b", .highS,
-         "Unable to accept signature: s is in the upper half of the curve order (malleable form)"),
-        ("0xzz", .invalidSignature, "Unable to parse signature: Unable to parse hex '0xzz': 'z' at offset 2 is not a hex digit"),
-    ] as [(String, CryptoError.Code, String)])
+    @Test(
+        arguments: [
+            (
+                "0x" + one + one, CryptoError.Code.invalidSignature,
+                "Unable to parse signature: expected 65 bytes (r ‖ s ‖ v), found 64"
+            ),
+            (
+                "0x" + one + one + "1d", .invalidSignature,
+                "Unable to parse signature: v is 29, expected 27 or 28 (or 0 or 1)"
+            ),
+            (
+                "0x" + String(repeating: "0", count: 64) + one + "1b", .invalidSignature,
+                "Unable to parse signature: r is zero or not below the curve order"
+            ),
+            (
+                "0x" + n + one + "1b", .invalidSignature,
+                "Unable to parse signature: r is zero or not below the curve order"
+            ),
+            (
+                "0x" + one + String(repeating: "0", count: 64) + "1b", .invalidSignature,
+                "Unable to parse signature: s is zero"
+            ),
+            (
+                "0x" + one + "7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a1" + "1b", .highS,
+                "Unable to accept signature: s is in the upper half of the curve order (malleable form)"
+            ),
+            (
+                "0xzz", .invalidSignature,
+                "Unable to parse signature: Unable to parse hex '0xzz': 'z' at offset 2 is not a hex digit"
+            ),
+        ] as [(String, CryptoError.Code, String)]
+    )
     func rejectsMalformedSignatures(_ text: String, _ code: CryptoError.Code, _ message: String) {
         #expect(throws: CryptoError(code, message)) { try Signature(hex: text) }
     }
@@ -173,8 +237,14 @@ struct SignatureErrorTests {
     }
 
     @Test(arguments: [
-        ([UInt8](repeating: 0, count: 32), "Unable to use private key: not a valid secp256k1 secret (zero or ≥ the curve order)"),
-        (try! Hex.decode("0x" + n), "Unable to use private key: not a valid secp256k1 secret (zero or ≥ the curve order)"),
+        (
+            [UInt8](repeating: 0, count: 32),
+            "Unable to use private key: not a valid secp256k1 secret (zero or ≥ the curve order)"
+        ),
+        (
+            try! Hex.decode("0x" + n),
+            "Unable to use private key: not a valid secp256k1 secret (zero or ≥ the curve order)"
+        ),
         ([UInt8](repeating: 1, count: 31), "Unable to use private key: expected 32 bytes, found 31"),
     ])
     func rejectsInvalidPrivateKeys(_ bytes: [UInt8], _ message: String) {
@@ -184,7 +254,9 @@ struct SignatureErrorTests {
     @Test func privateKeyNeverPrintsItself() throws {
         let secret = String(repeating: "ab", count: 32)
         let key = try PrivateKey(hex: secret)
-        for text in [key.description, String(describing: key), String(reflecting: key), "\(key)", String(describing: [key])] {
+        for text in [
+            key.description, String(describing: key), String(reflecting: key), "\(key)", String(describing: [key]),
+        ] {
             #expect(!text.contains("abab"), "\(text)")
             #expect(text.contains("PrivateKey(secp256k1, 32 bytes)"))
         }

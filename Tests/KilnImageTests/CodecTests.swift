@@ -10,7 +10,10 @@ struct PNGCodecTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let seed = UInt64.random(in: 0...1_000_000)
-        let files = try PythonBench.run("images.py", ["op": "make_pngs", "dir": .string(folder.path), "seed": .number(seed)])["result"]!.items
+        let files = try PythonBench.run(
+            "images.py",
+            ["op": "make_pngs", "dir": .string(folder.path), "seed": .number(seed)]
+        )["result"]!.items
         #expect(files.count == 45)
         let decoder = PNGDecoder()
         for file in files {
@@ -28,16 +31,27 @@ struct PNGCodecTests {
         var generator = SeededGenerator(seed: seed)
         var images: [(String, RGBAImage)] = []
         for (index, opaque) in [true, false, true, false].enumerated() {
-            let image = randomImage(width: Int.random(in: 1...70, using: &generator), height: Int.random(in: 1...50, using: &generator),
-                                    opaque: opaque, &generator)
+            let image = randomImage(
+                width: Int.random(in: 1...70, using: &generator),
+                height: Int.random(in: 1...50, using: &generator),
+                opaque: opaque,
+                &generator
+            )
             for filter in PNGEncoder.Filter.allCases {
                 let path = folder.appendingPathComponent("kiln-\(index)-\(filter).png").path
-                let encoder = PNGEncoder(level: index * 3, filter: filter, strategy: PNGEncoder.Strategy.allCases[index % 3])
+                let encoder = PNGEncoder(
+                    level: index * 3,
+                    filter: filter,
+                    strategy: PNGEncoder.Strategy.allCases[index % 3]
+                )
                 try Data(try encoder.encode(image)).write(to: URL(fileURLWithPath: path))
                 images.append((path, image))
             }
         }
-        let answers = try PythonBench.run("images.py", ["op": "decode", "files": .array(images.map { .string($0.0) })])["result"]!.items
+        let answers = try PythonBench.run(
+            "images.py",
+            ["op": "decode", "files": .array(images.map { .string($0.0) })]
+        )["result"]!.items
         for ((path, image), info) in zip(images, answers) {
             #expect(info["format"] == "PNG")
             #expect(info["mode"]?.stringValue == (image.isOpaque ? "RGB" : "RGBA"), "opaque images are written as RGB")
@@ -78,7 +92,9 @@ struct JPEGCodecTests {
     @Test func decodesPillowJPEGsAsPillowDoes() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let files = try PythonBench.run("images.py", ["op": "make_jpegs", "dir": .string(folder.path), "seed": 11])["result"]!.items
+        let files = try PythonBench.run("images.py", ["op": "make_jpegs", "dir": .string(folder.path), "seed": 11])[
+            "result"
+        ]!.items
         #expect(files.count == 6)
         for file in files {
             let path = file["jpeg"]!.stringValue!
@@ -96,9 +112,18 @@ struct JPEGCodecTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         // A smooth image with a transparent corner, flattened onto white by the encoder.
-        var raster = try Raster(width: 96, height: 64, gradient: try LinearGradient(
-            start: (0, 0), end: (96, 64), stops: [.init(offset: 0, color: .init(red: 200, green: 30, blue: 60)),
-                                                  .init(offset: 1, color: .init(red: 20, green: 120, blue: 250))]))
+        var raster = try Raster(
+            width: 96,
+            height: 64,
+            gradient: try LinearGradient(
+                start: (0, 0),
+                end: (96, 64),
+                stops: [
+                    .init(offset: 0, color: .init(red: 200, green: 30, blue: 60)),
+                    .init(offset: 1, color: .init(red: 20, green: 120, blue: 250)),
+                ]
+            )
+        )
         try raster.composite(try Raster(width: 20, height: 20, color: .clear), x: 0, y: 0)
         var flat = try Raster(width: 96, height: 64, color: .white)
         try flat.composite(raster, x: 0, y: 0)
@@ -110,7 +135,9 @@ struct JPEGCodecTests {
             try Data(jpeg).write(to: URL(fileURLWithPath: path))
             paths.append(path)
         }
-        let answers = try PythonBench.run("images.py", ["op": "decode", "files": .array(paths.map { .string($0) })])["result"]!.items
+        let answers = try PythonBench.run("images.py", ["op": "decode", "files": .array(paths.map { .string($0) })])[
+            "result"
+        ]!.items
         for ((path, quality), info) in zip(zip(paths, [50, 85, 95]), answers) {
             #expect(info["format"] == "JPEG" && info["mode"] == "RGB")
             let decoded = try bytes(at: path + ".pillow.rgba")

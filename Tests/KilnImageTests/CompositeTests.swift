@@ -6,7 +6,13 @@ import Testing
 struct CompositeTests {
     /// The straightforward reference: straight colours, the W3C formulas in Double, rounded once.
     static func reference(
-        canvas: Raster, layer: Raster, x: Int, y: Int, mode: BlendMode, opacity: Double, mask: Mask?
+        canvas: Raster,
+        layer: Raster,
+        x: Int,
+        y: Int,
+        mode: BlendMode,
+        opacity: Double,
+        mask: Mask?
     ) -> [UInt8] {
         var out = canvas.pixels
         let coverage = (opacity * 255).rounded()
@@ -20,7 +26,9 @@ struct CompositeTests {
                         m = 0
                     } else {
                         let (r, g, b, a) = mask.raster.premultipliedPixel(x: lx, y: ly)
-                        let value = mask.channel == .alpha ? Double(a) : Double((77 * Int(r) + 150 * Int(g) + 29 * Int(b) + 128) >> 8)
+                        let value =
+                            mask.channel == .alpha
+                            ? Double(a) : Double((77 * Int(r) + 150 * Int(g) + 29 * Int(b) + 128) >> 8)
                         m = (coverage * value / 255).rounded()
                     }
                 }
@@ -54,7 +62,9 @@ struct CompositeTests {
     static func randomRaster(_ generator: inout SeededGenerator, maxSide: Int = 18) -> Raster {
         let width = Int.random(in: 1...maxSide, using: &generator)
         let height = Int.random(in: 1...maxSide, using: &generator)
-        return Raster(randomImage(width: width, height: height, opaque: Int.random(in: 0..<4, using: &generator) == 0, &generator))
+        return Raster(
+            randomImage(width: width, height: height, opaque: Int.random(in: 0..<4, using: &generator) == 0, &generator)
+        )
     }
 
     @Test func matchesTheFloatReferenceForRandomLayers() throws {
@@ -66,18 +76,32 @@ struct CompositeTests {
             let x = Int.random(in: -layer.width...canvas.width, using: &generator)
             let y = Int.random(in: -layer.height...canvas.height, using: &generator)
             let mode = BlendMode.allCases[round % BlendMode.allCases.count]
-            let opacity = [0, 1, 1, Double.random(in: 0...1, using: &generator)][Int.random(in: 0..<4, using: &generator)]
-            let mask = Bool.random(using: &generator)
-                ? Mask(Self.randomRaster(&generator), channel: Bool.random(using: &generator) ? .alpha : .luminance) : nil
-            let expected = Self.reference(canvas: canvas, layer: layer, x: x, y: y, mode: mode, opacity: opacity, mask: mask)
+            let opacity = [0, 1, 1, Double.random(in: 0...1, using: &generator)][
+                Int.random(in: 0..<4, using: &generator)
+            ]
+            let mask =
+                Bool.random(using: &generator)
+                ? Mask(Self.randomRaster(&generator), channel: Bool.random(using: &generator) ? .alpha : .luminance)
+                : nil
+            let expected = Self.reference(
+                canvas: canvas,
+                layer: layer,
+                x: x,
+                y: y,
+                mode: mode,
+                opacity: opacity,
+                mask: mask
+            )
             try canvas.composite(layer, x: x, y: y, mode: mode, opacity: opacity, mask: mask)
             if let index = canvas.pixels.indices.first(where: { canvas.pixels[$0] != expected[$0] }) {
                 let pixel = index / 4
-                Issue.record("""
+                Issue.record(
+                    """
                     seed \(seed), round \(round): \(mode) at (\(x), \(y)), opacity \(opacity), mask \(mask?.channel.rawValue ?? "none"): \
                     pixel (\(pixel % canvas.width), \(pixel / canvas.width)) is \(canvas.pixels[pixel * 4..<pixel * 4 + 4]), \
                     reference \(expected[pixel * 4..<pixel * 4 + 4])
-                    """)
+                    """
+                )
                 break
             }
         }
@@ -92,7 +116,10 @@ struct CompositeTests {
             }
             for index in stride(from: 0, to: canvas.pixels.count, by: 4) {
                 let a = canvas.pixels[index + 3]
-                #expect(canvas.pixels[index] <= a && canvas.pixels[index + 1] <= a && canvas.pixels[index + 2] <= a, "\(mode)")
+                #expect(
+                    canvas.pixels[index] <= a && canvas.pixels[index + 1] <= a && canvas.pixels[index + 2] <= a,
+                    "\(mode)"
+                )
             }
         }
     }
@@ -147,9 +174,13 @@ struct CompositeTests {
 
 struct ResizeTests {
     static func gray(_ values: [UInt8], width: Int) -> Raster {
-        Raster(try! RGBAImage(width: width, height: values.count / width, pixels: values.flatMap { [$0, $0, $0, 255] }))
+        Raster(
+            try! RGBAImage(width: width, height: values.count / width, pixels: values.flatMap { [$0, $0, $0, 255] })
+        )
     }
-    static func grays(_ raster: Raster) -> [UInt8] { stride(from: 0, to: raster.pixels.count, by: 4).map { raster.pixels[$0] } }
+    static func grays(_ raster: Raster) -> [UInt8] {
+        stride(from: 0, to: raster.pixels.count, by: 4).map { raster.pixels[$0] }
+    }
 
     @Test func areaAverageByHand() throws {
         // 4 → 2: pairs; 41 + 30 = 71 / 2 = 35.5 → 36 (halves round up).
@@ -159,7 +190,11 @@ struct ResizeTests {
         // 2×2 → 1×1: the mean, 10+20+30+40 = 100 / 4 = 25.
         #expect(Self.grays(try Self.gray([10, 20, 30, 40], width: 2).downscaled(width: 1, height: 1)) == [25])
         // 5×1 → 3×1: covers 5/3 each: (3·a + 2·b)/5, (1·b + 3·c + 1·d)/5, (2·d + 3·e)/5.
-        #expect(Self.grays(try Self.gray([0, 50, 100, 150, 200], width: 5).downscaled(width: 3, height: 1)) == [20, 100, 180])
+        #expect(
+            Self.grays(try Self.gray([0, 50, 100, 150, 200], width: 5).downscaled(width: 3, height: 1)) == [
+                20, 100, 180,
+            ]
+        )
     }
 
     @Test func areaAverageWeighsAlpha() throws {
@@ -184,7 +219,12 @@ struct ResizeTests {
 
     @Test func refusesBadSizes() throws {
         let raster = try Raster(width: 4, height: 4)
-        #expect(throws: ImageError(.invalidArgument, "Unable to downscale 4×4 to 5×1: the target must be 1…source on each side")) {
+        #expect(
+            throws: ImageError(
+                .invalidArgument,
+                "Unable to downscale 4×4 to 5×1: the target must be 1…source on each side"
+            )
+        ) {
             try raster.downscaled(width: 5, height: 1)
         }
         #expect(throws: ImageError(.invalidArgument, "Unable to scale to 0×3: each side must be 1…8192")) {
@@ -195,7 +235,11 @@ struct ResizeTests {
 
 struct GradientTests {
     @Test func horizontalByHand() throws {
-        let gradient = try LinearGradient(start: (0, 0), end: (4, 0), stops: [.init(offset: 0, color: .black), .init(offset: 1, color: .white)])
+        let gradient = try LinearGradient(
+            start: (0, 0),
+            end: (4, 0),
+            stops: [.init(offset: 0, color: .black), .init(offset: 1, color: .white)]
+        )
         let raster = try Raster(width: 4, height: 2, gradient: gradient)
         // Pixel centres at ⅛, ⅜, ⅝, ⅞ of the way: 255·t = 31.9, 95.6, 159.4, 223.1.
         #expect(ResizeTests.grays(raster) == [32, 96, 159, 223, 32, 96, 159, 223])
@@ -204,7 +248,10 @@ struct GradientTests {
     @Test func stopsAndClamping() throws {
         let red = try Color(hex: "#ff0000"), blue = try Color(hex: "#0000ff")
         let gradient = try LinearGradient(
-            start: (0, 2), end: (0, 6), stops: [.init(offset: 0.5, color: blue), .init(offset: 0, color: red)])
+            start: (0, 2),
+            end: (0, 6),
+            stops: [.init(offset: 0.5, color: blue), .init(offset: 0, color: red)]
+        )
         #expect(gradient.stops.map(\.offset) == [0, 0.5], "stops are sorted")
         let raster = try Raster(width: 1, height: 8, gradient: gradient)
         #expect(raster.premultipliedPixel(x: 0, y: 0) == (255, 0, 0, 255), "before the start: the first stop")
@@ -214,7 +261,11 @@ struct GradientTests {
 
     @Test func interpolatesInPremultipliedSpace() throws {
         // From transparent to opaque white: the midpoint is half-transparent white, not grey.
-        let gradient = try LinearGradient(start: (0, 0), end: (2, 0), stops: [.init(offset: 0, color: .clear), .init(offset: 1, color: .white)])
+        let gradient = try LinearGradient(
+            start: (0, 0),
+            end: (2, 0),
+            stops: [.init(offset: 0, color: .clear), .init(offset: 1, color: .white)]
+        )
         let raster = try Raster(width: 2, height: 1, gradient: gradient)
         #expect(raster.rgbaImage[0, 0] == Color(red: 255, green: 255, blue: 255, alpha: 64))
     }

@@ -13,9 +13,18 @@ struct GoldenRenderTests {
     static let goldenSHA256 = "78a4e704ccded361788d1ae518701b495f8e5b4213dba6837e8e9ebd46cce574"
 
     static func referenceRender() throws -> Raster {
-        var canvas = try Raster(width: 256, height: 256, gradient: try LinearGradient(
-            start: (0, 0), end: (256, 256),
-            stops: [.init(offset: 0, color: try Color(hex: "#102040")), .init(offset: 1, color: try Color(hex: "#e07020"))]))
+        var canvas = try Raster(
+            width: 256,
+            height: 256,
+            gradient: try LinearGradient(
+                start: (0, 0),
+                end: (256, 256),
+                stops: [
+                    .init(offset: 0, color: try Color(hex: "#102040")),
+                    .init(offset: 1, color: try Color(hex: "#e07020")),
+                ]
+            )
+        )
         var ring = try Raster(width: 160, height: 160)
         for y in 0..<160 {
             for x in 0..<160 {
@@ -31,15 +40,43 @@ struct GoldenRenderTests {
             }
         }
         for (index, mode) in BlendMode.allCases.enumerated() {
-            try canvas.composite(ring, x: -40 + index * 50, y: -20 + index * 40, mode: mode, opacity: 0.3 + 0.14 * Double(index))
+            try canvas.composite(
+                ring,
+                x: -40 + index * 50,
+                y: -20 + index * 40,
+                mode: mode,
+                opacity: 0.3 + 0.14 * Double(index)
+            )
         }
-        let mask = Mask(try Raster(width: 100, height: 100, gradient: try LinearGradient(
-            start: (0, 0), end: (100, 0), stops: [.init(offset: 0, color: .black), .init(offset: 1, color: .white)])), channel: .luminance)
-        try canvas.composite(try Raster(width: 120, height: 80, color: try Color(hex: "#40ff80")), x: 130, y: 10, mask: mask)
+        let mask = Mask(
+            try Raster(
+                width: 100,
+                height: 100,
+                gradient: try LinearGradient(
+                    start: (0, 0),
+                    end: (100, 0),
+                    stops: [.init(offset: 0, color: .black), .init(offset: 1, color: .white)]
+                )
+            ),
+            channel: .luminance
+        )
+        try canvas.composite(
+            try Raster(width: 120, height: 80, color: try Color(hex: "#40ff80")),
+            x: 130,
+            y: 10,
+            mask: mask
+        )
         try canvas.composite(try ring.scaled(width: 53, height: 71), x: 190, y: 180, mode: .screen)
         try canvas.composite(try ring.downscaled(width: 37, height: 37), x: 10, y: 200, mode: .normal, opacity: 0.8)
         try canvas.draw(text: "LV 7", font: TextTests.font, x: 8, y: 8, color: .white, scale: 3)
-        try canvas.draw(text: "#1234", font: TextTests.font, x: 150, y: 230, color: try Color(hex: "#00000099"), scale: 2)
+        try canvas.draw(
+            text: "#1234",
+            font: TextTests.font,
+            x: 150,
+            y: 230,
+            color: try Color(hex: "#00000099"),
+            scale: 2
+        )
         return canvas
     }
 

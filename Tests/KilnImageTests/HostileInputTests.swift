@@ -8,7 +8,9 @@ import Testing
 struct HostileInputTests {
     static let good: [UInt8] = {
         var generator = SeededGenerator(seed: 3)
-        return try! PNGEncoder(level: 6, filter: .none, strategy: .default).encode(randomImage(width: 40, height: 30, opaque: false, &generator))
+        return try! PNGEncoder(level: 6, filter: .none, strategy: .default).encode(
+            randomImage(width: 40, height: 30, opaque: false, &generator)
+        )
     }()
 
     /// The offset of the first chunk of `kind` in a PNG.
@@ -27,7 +29,9 @@ struct HostileInputTests {
         var png = good
         let ihdr = chunkOffset(png, "IHDR")
         for (index, value) in [width, height].enumerated() {
-            for byte in 0..<4 { png[ihdr + 8 + index * 4 + byte] = UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32(byte))) }
+            for byte in 0..<4 {
+                png[ihdr + 8 + index * 4 + byte] = UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32(byte)))
+            }
         }
         let crc = crc32(Array(png[ihdr + 4..<ihdr + 8 + 13]))
         for byte in 0..<4 { png[ihdr + 21 + byte] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * UInt32(byte))) }
@@ -51,7 +55,12 @@ struct HostileInputTests {
         #expect(throws: ImageError(.unknownFormat, "Unable to decode PNG 'x.png': not a PNG file (bad signature)")) {
             try PNGDecoder().decode(Array("GIF89a".utf8), source: "x.png")
         }
-        #expect(throws: ImageError(.unknownFormat, "Unable to decode image 'a.bin': neither PNG nor JPEG (by its first bytes)")) {
+        #expect(
+            throws: ImageError(
+                .unknownFormat,
+                "Unable to decode image 'a.bin': neither PNG nor JPEG (by its first bytes)"
+            )
+        ) {
             try ImageFile.decode([1, 2, 3], source: "a.bin")
         }
     }
@@ -107,7 +116,12 @@ struct HostileInputTests {
 
     @Test func decompressionBombIsRefusedFromTheHeader() {
         // 100 000 × 100 000 declared in a file of a few kilobytes: refused before any pixel buffer exists.
-        #expect(throws: ImageError(.tooLarge, "Refusing image 'bomb.png': Invalid IHDR data (Image height exceeds user limit in IHDR), limit 8192×8192")) {
+        #expect(
+            throws: ImageError(
+                .tooLarge,
+                "Refusing image 'bomb.png': Invalid IHDR data (Image height exceeds user limit in IHDR), limit 8192×8192"
+            )
+        ) {
             try PNGDecoder().decode(Self.bomb(width: 100_000, height: 100_000), source: "bomb.png")
         }
     }
@@ -124,7 +138,12 @@ struct HostileInputTests {
 
     @Test func configurableSideLimits() {
         let limits = ImageLimits(maxWidth: 32, maxHeight: 8192, maxPixels: 1 << 20)
-        #expect(throws: ImageError(.tooLarge, "Refusing image 'wide.png': Invalid IHDR data (Image width exceeds user limit in IHDR), limit 32×8192")) {
+        #expect(
+            throws: ImageError(
+                .tooLarge,
+                "Refusing image 'wide.png': Invalid IHDR data (Image width exceeds user limit in IHDR), limit 32×8192"
+            )
+        ) {
             try PNGDecoder(limits: limits).decode(Self.good, source: "wide.png")
         }
     }
@@ -132,8 +151,16 @@ struct HostileInputTests {
     // MARK: - JPEG
 
     static let goodJPEG: [UInt8] = try! JPEGEncoder(quality: 80).encode(
-        try Raster(width: 64, height: 48, gradient: try! LinearGradient(
-            start: (0, 0), end: (64, 0), stops: [.init(offset: 0, color: .black), .init(offset: 1, color: .white)])))
+        try Raster(
+            width: 64,
+            height: 48,
+            gradient: try! LinearGradient(
+                start: (0, 0),
+                end: (64, 0),
+                stops: [.init(offset: 0, color: .black), .init(offset: 1, color: .white)]
+            )
+        )
+    )
 
     @Test func notAJPEG() {
         #expect(throws: ImageError(.unknownFormat, "Unable to decode JPEG 'x.jpg': not a JPEG file (no SOI marker)")) {
@@ -149,7 +176,9 @@ struct HostileInputTests {
     }
 
     @Test func truncatedJPEGHeader() {
-        #expect(throws: ImageError.self) { try JPEGDecoder().decode(Array(Self.goodJPEG.prefix(40)), source: "head.jpg") }
+        #expect(throws: ImageError.self) {
+            try JPEGDecoder().decode(Array(Self.goodJPEG.prefix(40)), source: "head.jpg")
+        }
         #expect { try JPEGDecoder().decode(Array(Self.goodJPEG.prefix(40)), source: "head.jpg") } throws: {
             ($0 as! ImageError).code == .corrupt
         }
@@ -163,7 +192,8 @@ struct HostileInputTests {
         jpeg[sof + 6] = 0xE8  // height 65000
         jpeg[sof + 7] = 0xFD
         jpeg[sof + 8] = 0xE8  // width 65000
-        #expect(throws: ImageError(.tooLarge, "Refusing image 'huge.jpg': 65000×65000 exceeds the limit of 8192×8192")) {
+        #expect(throws: ImageError(.tooLarge, "Refusing image 'huge.jpg': 65000×65000 exceeds the limit of 8192×8192"))
+        {
             try JPEGDecoder().decode(jpeg, source: "huge.jpg")
         }
     }
@@ -171,8 +201,12 @@ struct HostileInputTests {
     @Test func progressiveScanLimit() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let files = try PythonBench.run("images.py", ["op": "make_jpegs", "dir": .string(folder.path), "seed": 5])["result"]!.items
-        let progressive = try bytes(at: files.first { $0["jpeg"]!.stringValue!.hasSuffix("RGB-progressive.jpg") }!["jpeg"]!.stringValue!)
+        let files = try PythonBench.run("images.py", ["op": "make_jpegs", "dir": .string(folder.path), "seed": 5])[
+            "result"
+        ]!.items
+        let progressive = try bytes(
+            at: files.first { $0["jpeg"]!.stringValue!.hasSuffix("RGB-progressive.jpg") }!["jpeg"]!.stringValue!
+        )
         #expect(throws: Never.self) { try JPEGDecoder().decode(progressive) }
         var limits = ImageLimits.default
         limits.maxJPEGScans = 3
@@ -197,7 +231,9 @@ struct HostileInputTests {
         #expect(throws: ImageError(.invalidArgument, "Unable to make a 2×2 image from 3 bytes (expected 16)")) {
             try RGBAImage(width: 2, height: 2, pixels: [1, 2, 3])
         }
-        #expect(throws: ImageError(.invalidArgument, "Unable to parse colour 'red': expected #rgb, #rrggbb or #rrggbbaa")) {
+        #expect(
+            throws: ImageError(.invalidArgument, "Unable to parse colour 'red': expected #rgb, #rrggbb or #rrggbbaa")
+        ) {
             try Color(hex: "red")
         }
     }

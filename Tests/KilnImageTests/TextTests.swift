@@ -27,28 +27,32 @@ struct TextTests {
         var canvas = try Raster(width: 13, height: 11, color: .black)
         try canvas.draw(text: "L7", font: Self.font, x: 1, y: -2, color: .white)
         // The font's own bitmaps for 'L' and '7' (rows 2…12 of 13): 'L' in columns 1…6, '7' in 7…12.
-        #expect(Self.art(canvas) == [
-            ".#.....#####.",
-            ".#.........#.",
-            ".#........#..",
-            ".#........#..",
-            ".#.......#...",
-            ".#.......#...",
-            ".#......#....",
-            ".#......#....",
-            ".#####..#....",
-            ".............",
-            ".............",
-        ])
+        #expect(
+            Self.art(canvas) == [
+                ".#.....#####.",
+                ".#.........#.",
+                ".#........#..",
+                ".#........#..",
+                ".#.......#...",
+                ".#.......#...",
+                ".#......#....",
+                ".#......#....",
+                ".#####..#....",
+                ".............",
+                ".............",
+            ]
+        )
         #expect(canvas.premultipliedPixel(x: 1, y: 0) == (255, 255, 255, 255))
     }
 
     @Test func scalesEachPixelToASquare() throws {
         var canvas = try Raster(width: 12, height: 6, color: .black)
         try canvas.draw(text: "L", font: Self.font, x: 0, y: -4, color: .white, scale: 2)
-        #expect(Self.art(canvas) == [
-            "##..........", "##..........", "##..........", "##..........", "##..........", "##..........",
-        ])
+        #expect(
+            Self.art(canvas) == [
+                "##..........", "##..........", "##..........", "##..........", "##..........", "##..........",
+            ]
+        )
     }
 
     @Test func coloursBlendAndClipAtEdges() throws {
@@ -69,14 +73,28 @@ struct TextTests {
         #expect(unknown == question)
     }
 
-    @Test(arguments: [
-        ("STARTFONT 2.1\nENDFONT\n", "Unable to read font 'bad.bdf' at line 3: no glyphs"),
-        ("STARTCHAR A\nENCODING 65\nDWIDTH 6 0\nBITMAP\n", "Unable to read font 'bad.bdf' at line 4: BITMAP before BBX"),
-        ("STARTCHAR A\nENCODING 65\nBBX 6 2 0 0\nBITMAP\nFF\nENDCHAR\n", "Unable to read font 'bad.bdf' at line 6: expected 2 bitmap rows, found 1"),
-        ("STARTCHAR A\nENCODING 65\nBBX 6 1 0 0\nBITMAP\nZZ\nENDCHAR\n", "Unable to read font 'bad.bdf' at line 5: bad bitmap row 'ZZ'"),
-        ("STARTCHAR A\nENCODING 65\nBBX 6 x 0 0\n", "Unable to read font 'bad.bdf' at line 3: expected 4 integers"),
-        ("STARTCHAR A\nENCODING 65\nBBX 6 1 0 0\nBITMAP\n80\n", "Unable to read font 'bad.bdf' at line 6: file ends inside a glyph bitmap"),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            ("STARTFONT 2.1\nENDFONT\n", "Unable to read font 'bad.bdf' at line 3: no glyphs"),
+            (
+                "STARTCHAR A\nENCODING 65\nDWIDTH 6 0\nBITMAP\n",
+                "Unable to read font 'bad.bdf' at line 4: BITMAP before BBX"
+            ),
+            (
+                "STARTCHAR A\nENCODING 65\nBBX 6 2 0 0\nBITMAP\nFF\nENDCHAR\n",
+                "Unable to read font 'bad.bdf' at line 6: expected 2 bitmap rows, found 1"
+            ),
+            (
+                "STARTCHAR A\nENCODING 65\nBBX 6 1 0 0\nBITMAP\nZZ\nENDCHAR\n",
+                "Unable to read font 'bad.bdf' at line 5: bad bitmap row 'ZZ'"
+            ),
+            ("STARTCHAR A\nENCODING 65\nBBX 6 x 0 0\n", "Unable to read font 'bad.bdf' at line 3: expected 4 integers"),
+            (
+                "STARTCHAR A\nENCODING 65\nBBX 6 1 0 0\nBITMAP\n80\n",
+                "Unable to read font 'bad.bdf' at line 6: file ends inside a glyph bitmap"
+            ),
+        ] as [(String, String)]
+    )
     func malformedFontsSayWhere(_ text: String, _ message: String) {
         #expect(throws: ImageError(.font, message)) { try BitmapFont(bdf: text, source: "bad.bdf") }
     }

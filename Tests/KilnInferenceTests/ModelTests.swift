@@ -48,13 +48,17 @@ struct CPPNModelTests {
         // Generative art, not flat colour: many distinct colours.
         var colours = Set<UInt32>()
         for i in stride(from: 0, to: image.pixels.count, by: 4) {
-            colours.insert(UInt32(image.pixels[i]) << 16 | UInt32(image.pixels[i + 1]) << 8 | UInt32(image.pixels[i + 2]))
+            colours.insert(
+                UInt32(image.pixels[i]) << 16 | UInt32(image.pixels[i + 1]) << 8 | UInt32(image.pixels[i + 2])
+            )
         }
         #expect(colours.count > 200)
     }
 
     @Test func badInputs() {
-        #expect(throws: InferenceError(.badInput, "kiln/cppn-v1 takes a JSON object, found string(\"x\")")) { try CPPNModel().render(input: "x") }
+        #expect(throws: InferenceError(.badInput, "kiln/cppn-v1 takes a JSON object, found string(\"x\")")) {
+            try CPPNModel().render(input: "x")
+        }
         #expect(throws: InferenceError(.badInput, "kiln/cppn-v1: 'width' must be a whole number 1…1024")) {
             try CPPNModel().render(input: ["width": 5000])
         }

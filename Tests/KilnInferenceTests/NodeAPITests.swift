@@ -21,13 +21,22 @@ struct NodeAPITests {
             let data = try await response.body.collect(upTo: 1 << 20)
             return (Int(response.status.code), String(buffer: data))
         }
-        let oversized = try await post(Array(#"{"jobId":""#.utf8) + [UInt8](repeating: 0x61, count: 100_000) + Array(#""}"#.utf8))
+        let oversized = try await post(
+            Array(#"{"jobId":""#.utf8) + [UInt8](repeating: 0x61, count: 100_000) + Array(#""}"#.utf8)
+        )
         #expect(oversized.0 == 413 && oversized.1.contains(#""code":"too_large""#))
         let invalid = try await post(Array("{nope".utf8))
         #expect(invalid.0 == 400 && invalid.1.contains(#""code":"invalid_json""#) && invalid.1.contains("1:2"))
-        let wrongType = try await post(Array(#"{"jobId":"0x01","modelId":"kiln/cppn-v1","input":{},"referenceBlock":1}"#.utf8))
+        let wrongType = try await post(
+            Array(#"{"jobId":"0x01","modelId":"kiln/cppn-v1","input":{},"referenceBlock":1}"#.utf8)
+        )
         #expect(wrongType.0 == 422 && wrongType.1.contains("'jobId' must be 0x followed by 64 hex digits"))
-        let negative = try await post(try job().json.canonicalBytes().replacing(Array(#""referenceBlock":7"#.utf8), with: Array(#""referenceBlock":-1"#.utf8)))
+        let negative = try await post(
+            try job().json.canonicalBytes().replacing(
+                Array(#""referenceBlock":7"#.utf8),
+                with: Array(#""referenceBlock":-1"#.utf8)
+            )
+        )
         #expect(negative.0 == 422 && negative.1.contains("'referenceBlock' must be a whole number ≥ 0"))
         var unknown = job()
         unknown.model = "acme/diffusion"

@@ -32,14 +32,24 @@ struct BatchRunnerTests {
         let keys: [(PrivateKey, TestFault?)] = (1...4).map { index in
             (try! PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(index)]), index == 4 ? .wrongOutput : nil)
         }
-        let nodes = try await LocalNodes.start(keys: keys, domain: .kiln(chainId: 31337, verifyingContract: Self.registry), logger: logger)
+        let nodes = try await LocalNodes.start(
+            keys: keys,
+            domain: .kiln(chainId: 31337, verifyingContract: Self.registry),
+            logger: logger
+        )
         defer { nodes.stop() }
         let operators: [JSONValue] = zip(nodes.nodes, [35, 30, 20, 15]).map { node, stake in
-            ["address": .string(node.address.checksummed), "endpoint": .string(node.endpoint), "stake": .string("\(stake)000000000000000000")]
+            [
+                "address": .string(node.address.checksummed), "endpoint": .string(node.endpoint),
+                "stake": .string("\(stake)000000000000000000"),
+            ]
         }
         try Data(
             try YAMLWriter.document(
-                ["chainId": 31337, "verifyingContract": .string(Self.registry.checksummed), "thresholdBps": 6667, "operators": .array(operators)]
+                [
+                    "chainId": 31337, "verifyingContract": .string(Self.registry.checksummed), "thresholdBps": 6667,
+                    "operators": .array(operators),
+                ]
             ).utf8
         ).write(to: folder.appendingPathComponent("operators.yml"))
         let root = PythonBench.packageRoot.path
@@ -53,7 +63,8 @@ struct BatchRunnerTests {
                 operators: {file: operators.yml}
                 nodeTimeout: 30
                 """,
-            source: folder.appendingPathComponent("kiln.yml").path)
+            source: folder.appendingPathComponent("kiln.yml").path
+        )
 
         let runner = try BatchRunner.open(configuration)
         let events = Events()
@@ -62,7 +73,10 @@ struct BatchRunnerTests {
         #expect(summary.published > 0 && summary.noQuorum == 0 && summary.failed == 0)
         let jobs = events.all.compactMap { if case .job(let report, _, _) = $0 { report } else { nil } }
         #expect(jobs.count == summary.published)
-        #expect(jobs.allSatisfy { $0.quorum?.contains("rejected") == true }, "the dishonest fourth operator is named in every quorum line")
+        #expect(
+            jobs.allSatisfy { $0.quorum?.contains("rejected") == true },
+            "the dishonest fourth operator is named in every quorum line"
+        )
         guard case .synced(let sync)? = events.all.first, case .finished? = events.all.last else {
             Issue.record("a run reports synced first and finished last")
             return
@@ -92,15 +106,19 @@ struct BatchRunnerTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let root = PythonBench.packageRoot.path
-        try Data("chainId: 31337\nverifyingContract: \"\(Self.registry.checksummed)\"\noperators:\n  - {address: \"\(Self.registry.checksummed)\", endpoint: \"http://127.0.0.1:9\", stake: \"1\"}\n".utf8)
-            .write(to: folder.appendingPathComponent("operators.yml"))
+        try Data(
+            "chainId: 31337\nverifyingContract: \"\(Self.registry.checksummed)\"\noperators:\n  - {address: \"\(Self.registry.checksummed)\", endpoint: \"http://127.0.0.1:9\", stake: \"1\"}\n"
+                .utf8
+        )
+        .write(to: folder.appendingPathComponent("operators.yml"))
         let configuration = try Configuration(
             yaml: """
                 contracts:
                   - {address: "\(Self.contract.checksummed)", template: \(root)/templates/forge-knights}
                 operators: {file: operators.yml}
                 """,
-            source: folder.appendingPathComponent("kiln.yml").path)
+            source: folder.appendingPathComponent("kiln.yml").path
+        )
         let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: "7")
         do {
             _ = try await BatchRunner.open(configuration).regenerate(token, reuseAttested: false) { _ in }

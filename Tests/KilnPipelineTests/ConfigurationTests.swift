@@ -22,26 +22,48 @@ struct ConfigurationTests {
 
     @Test func environmentOverridesTheFile() throws {
         let configuration = try Configuration(
-            yaml: Self.minimal + "\nconcurrency: 2\n", source: "/srv/kiln/kiln.yml",
-            environment: ["KILN_STORE": "/tmp/s.sqlite", "KILN_OUT": "o", "KILN_EVENTS": "e.jsonl", "KILN_OPERATORS": "ops.yml", "KILN_CONCURRENCY": "9"])
-        #expect(configuration.store == "/tmp/s.sqlite" && configuration.out == "o" && configuration.eventsFile == "e.jsonl")
+            yaml: Self.minimal + "\nconcurrency: 2\n",
+            source: "/srv/kiln/kiln.yml",
+            environment: [
+                "KILN_STORE": "/tmp/s.sqlite", "KILN_OUT": "o", "KILN_EVENTS": "e.jsonl", "KILN_OPERATORS": "ops.yml",
+                "KILN_CONCURRENCY": "9",
+            ]
+        )
+        #expect(
+            configuration.store == "/tmp/s.sqlite" && configuration.out == "o" && configuration.eventsFile == "e.jsonl"
+        )
         #expect(configuration.operatorsFile == "ops.yml" && configuration.concurrency == 9)
     }
 
     @Test(arguments: [
         ("colour: red\n" + minimal, "kiln.yml:1:1: unknown key 'colour' in kiln.yml; known keys: "),
-        ("contracts:\n  - {address: \"0x12\", template: t}\noperators: {file: o.yml}", "kiln.yml:2:15: contracts[0].address must be a 0x address"),
+        (
+            "contracts:\n  - {address: \"0x12\", template: t}\noperators: {file: o.yml}",
+            "kiln.yml:2:15: contracts[0].address must be a 0x address"
+        ),
         (
             "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\n  - {address: \"0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed\", template: b}\noperators: {file: o.yml}",
             "kiln.yml:3:5: contract 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed is listed twice"
         ),
         ("operators: {file: o.yml}", "kiln.yml:1:1: 'contracts' must list at least one {address, template}"),
-        ("contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}", "kiln.yml:1:1: 'operators' must be {file: operators.yml}"),
+        (
+            "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}",
+            "kiln.yml:1:1: 'operators' must be {file: operators.yml}"
+        ),
         (minimal + "\nconcurrency: 0", "kiln.yml:4:14: 'concurrency' must be a whole number 1…256"),
         (minimal + "\nchainId: -1", "kiln.yml:4:10: 'chainId' must be a whole number ≥ 1"),
-        (minimal + "\npublish: {mode: onchain, key: k}", "kiln.yml:4:10: publish.mode onchain sends transactions: give publish.rpc, events.rpc or KILN_RPC"),
-        (minimal + "\npublish: {mode: onchain, rpc: \"http://127.0.0.1:8545\"}", "kiln.yml:4:10: publish.mode onchain sends transactions: give publish.key"),
-        (minimal + "\npublish: {mode: airdrop}", "kiln.yml:4:17: publish.mode must be one of files, onchain, onchain-base"),
+        (
+            minimal + "\npublish: {mode: onchain, key: k}",
+            "kiln.yml:4:10: publish.mode onchain sends transactions: give publish.rpc, events.rpc or KILN_RPC"
+        ),
+        (
+            minimal + "\npublish: {mode: onchain, rpc: \"http://127.0.0.1:8545\"}",
+            "kiln.yml:4:10: publish.mode onchain sends transactions: give publish.key"
+        ),
+        (
+            minimal + "\npublish: {mode: airdrop}",
+            "kiln.yml:4:17: publish.mode must be one of files, onchain, onchain-base"
+        ),
         (
             "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators: {source: chain, registry: \"0xAB\", nodes: {}}",
             "kiln.yml:3:38: operators.registry must be the stake registry's 0x address"
@@ -80,47 +102,86 @@ struct ConfigurationTests {
             """
         let configuration = try Configuration(yaml: yaml, source: "/srv/kiln.yml")
         let chain = try #require(configuration.chainOperators)
-        #expect(chain.registry == (try Address(hex: "0x000000000000000000000000000000000000ab1e")) && chain.fromBlock == 7)
-        #expect(chain.nodes == [try Address(hex: "0x00000000000000000000000000000000000000a1"): "http://127.0.0.1:8101"])
-        #expect(configuration.publishMode == .onchainBase && configuration.publisherKeyFile == "/srv/keys/publisher.key")
+        #expect(
+            chain.registry == (try Address(hex: "0x000000000000000000000000000000000000ab1e")) && chain.fromBlock == 7
+        )
+        #expect(
+            chain.nodes == [try Address(hex: "0x00000000000000000000000000000000000000a1"): "http://127.0.0.1:8101"]
+        )
+        #expect(
+            configuration.publishMode == .onchainBase && configuration.publisherKeyFile == "/srv/keys/publisher.key"
+        )
         #expect(configuration.chainRPC == "http://127.0.0.1:8545")
-        let overridden = try Configuration(yaml: yaml, source: "/srv/kiln.yml", environment: ["KILN_OPERATORS": "ops.yml"])
-        #expect(overridden.chainOperators == nil && overridden.operatorsFile == "ops.yml", "KILN_OPERATORS picks a file")
+        let overridden = try Configuration(
+            yaml: yaml,
+            source: "/srv/kiln.yml",
+            environment: ["KILN_OPERATORS": "ops.yml"]
+        )
+        #expect(
+            overridden.chainOperators == nil && overridden.operatorsFile == "ops.yml",
+            "KILN_OPERATORS picks a file"
+        )
     }
 
     @Test func eventsFromANode() throws {
         let configuration = try Configuration(
-            yaml: Self.minimal + "\nevents: {rpc: \"http://127.0.0.1:8545\", fromBlock: 100, blockRange: 500}\nconfirmations: 12", source: "/srv/kiln.yml")
+            yaml: Self.minimal
+                + "\nevents: {rpc: \"http://127.0.0.1:8545\", fromBlock: 100, blockRange: 500}\nconfirmations: 12",
+            source: "/srv/kiln.yml"
+        )
         #expect(configuration.rpcURL == "http://127.0.0.1:8545" && configuration.eventsFile == nil)
         #expect(configuration.fromBlock == 100 && configuration.blockRange == 500 && configuration.confirmations == 12)
-        let file = try Configuration(yaml: Self.minimal + "\nevents: {file: e.jsonl}", source: "/srv/kiln.yml", environment: ["KILN_RPC": "https://rpc.example"])
+        let file = try Configuration(
+            yaml: Self.minimal + "\nevents: {file: e.jsonl}",
+            source: "/srv/kiln.yml",
+            environment: ["KILN_RPC": "https://rpc.example"]
+        )
         #expect(file.rpcURL == "https://rpc.example" && file.eventsFile == nil, "KILN_RPC overrides an events file")
-        #expect(throws: PipelineError.self) { try Configuration(yaml: Self.minimal + "\nevents: {rpc: \"ws://x\"}", source: "k.yml") }
-        #expect(throws: PipelineError.self) { try Configuration(yaml: Self.minimal + "\nevents: {rpc: \"http://x\", from: 3}", source: "k.yml") }
+        #expect(throws: PipelineError.self) {
+            try Configuration(yaml: Self.minimal + "\nevents: {rpc: \"ws://x\"}", source: "k.yml")
+        }
+        #expect(throws: PipelineError.self) {
+            try Configuration(yaml: Self.minimal + "\nevents: {rpc: \"http://x\", from: 3}", source: "k.yml")
+        }
     }
 
     @Test func everyOptionHasItsEnvironmentOverride() throws {
         let environment = [
-            "KILN_CHAIN_ID": "5", "KILN_CONFIRMATIONS": "3", "KILN_CONCURRENCY": "7", "KILN_NODE_TIMEOUT": "2.5", "KILN_LEASE_SECONDS": "30",
-            "KILN_PUBLISH_MODE": "onchain", "KILN_PUBLISH_KEY_FILE": "/k/publisher.key", "KILN_PUBLISH_RPC": "http://127.0.0.1:9/",
-            "KILN_PROFILE": "kubo-v0", "KILN_RPC": "http://127.0.0.1:8545", "KILN_FROM_BLOCK": "11", "KILN_BLOCK_RANGE": "50",
+            "KILN_CHAIN_ID": "5", "KILN_CONFIRMATIONS": "3", "KILN_CONCURRENCY": "7", "KILN_NODE_TIMEOUT": "2.5",
+            "KILN_LEASE_SECONDS": "30",
+            "KILN_PUBLISH_MODE": "onchain", "KILN_PUBLISH_KEY_FILE": "/k/publisher.key",
+            "KILN_PUBLISH_RPC": "http://127.0.0.1:9/",
+            "KILN_PROFILE": "kubo-v0", "KILN_RPC": "http://127.0.0.1:8545", "KILN_FROM_BLOCK": "11",
+            "KILN_BLOCK_RANGE": "50",
         ]
-        let configuration = try Configuration(yaml: Self.minimal + "\nchainId: 9\nconcurrency: 2", source: "/srv/kiln/kiln.yml", environment: environment)
+        let configuration = try Configuration(
+            yaml: Self.minimal + "\nchainId: 9\nconcurrency: 2",
+            source: "/srv/kiln/kiln.yml",
+            environment: environment
+        )
         #expect(configuration.chainId == 5 && configuration.confirmations == 3 && configuration.concurrency == 7)
         #expect(configuration.nodeTimeout == 2.5 && configuration.leaseSeconds == 30)
         #expect(configuration.publishMode == .onchain && configuration.publisherKeyFile == "/k/publisher.key")
         #expect(configuration.publishRPC == "http://127.0.0.1:9", "a trailing slash is dropped")
-        #expect(configuration.profile.name == "kubo-v0" && configuration.fromBlock == 11 && configuration.blockRange == 50)
+        #expect(
+            configuration.profile.name == "kubo-v0" && configuration.fromBlock == 11 && configuration.blockRange == 50
+        )
         // Every variable is named in the list README.md prints.
         let documented = Set(Configuration.environmentVariables.map(\.key))
         for name in environment.keys { #expect(documented.contains(name), "\(name) is documented") }
     }
 
     @Test(arguments: [
-        ("KILN_CONCURRENCY", "lots", "environment variable KILN_CONCURRENCY: must be a whole number 1…256, found 'lots'"),
+        (
+            "KILN_CONCURRENCY", "lots",
+            "environment variable KILN_CONCURRENCY: must be a whole number 1…256, found 'lots'"
+        ),
         ("KILN_NODE_TIMEOUT", "-1", "environment variable KILN_NODE_TIMEOUT: must be seconds > 0, found '-1'"),
         ("KILN_RPC", "ws://x", "environment variable KILN_RPC: must be an http:// or https:// URL, found 'ws://x'"),
-        ("KILN_PUBLISH_MODE", "airdrop", "environment variable KILN_PUBLISH_MODE: publish.mode must be one of files, onchain, onchain-base, found 'airdrop'"),
+        (
+            "KILN_PUBLISH_MODE", "airdrop",
+            "environment variable KILN_PUBLISH_MODE: publish.mode must be one of files, onchain, onchain-base, found 'airdrop'"
+        ),
     ])
     func aBadEnvironmentVariableIsAnErrorNotIgnored(name: String, value: String, message: String) {
         do {
@@ -133,15 +194,25 @@ struct ConfigurationTests {
     }
 
     @Test func flagsOverrideTheEnvironmentWhichOverridesTheFile() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-config-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-config-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try Data((Self.minimal + "\nstore: file.sqlite\nconcurrency: 2").utf8).write(to: URL(fileURLWithPath: folder + "/kiln.yml"))
+        try Data((Self.minimal + "\nstore: file.sqlite\nconcurrency: 2").utf8).write(
+            to: URL(fileURLWithPath: folder + "/kiln.yml")
+        )
         let environment = ["KILN_STORE": "/env.sqlite", "KILN_CONCURRENCY": "3"]
-        let fromEnvironment = try Configuration.resolve(path: folder + "/kiln.yml", environment: environment, overrides: .init())
+        let fromEnvironment = try Configuration.resolve(
+            path: folder + "/kiln.yml",
+            environment: environment,
+            overrides: .init()
+        )
         #expect(fromEnvironment.store == "/env.sqlite" && fromEnvironment.concurrency == 3)
         let fromFlags = try Configuration.resolve(
-            path: folder + "/kiln.yml", environment: environment, overrides: .init(store: "/flag.sqlite", eventsFile: "e.jsonl", concurrency: 4))
+            path: folder + "/kiln.yml",
+            environment: environment,
+            overrides: .init(store: "/flag.sqlite", eventsFile: "e.jsonl", concurrency: 4)
+        )
         #expect(fromFlags.store == "/flag.sqlite" && fromFlags.concurrency == 4 && fromFlags.eventsFile == "e.jsonl")
         let fromFile = try Configuration.resolve(path: folder + "/kiln.yml", environment: [:], overrides: .init())
         #expect(fromFile.store == folder + "/file.sqlite" && fromFile.concurrency == 2)
@@ -152,7 +223,10 @@ struct ConfigurationTests {
             _ = try Configuration(path: "/nonexistent/kiln.yml", environment: [:])
             Issue.record("expected an error")
         } catch {
-            #expect(error.message == "Unable to read '/nonexistent/kiln.yml': create it with the keys in README.md, \"kiln.yml\"")
+            #expect(
+                error.message
+                    == "Unable to read '/nonexistent/kiln.yml': create it with the keys in README.md, \"kiln.yml\""
+            )
         }
     }
 }

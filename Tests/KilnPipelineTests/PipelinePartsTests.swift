@@ -15,8 +15,14 @@ func temporaryFolder() throws -> URL {
 struct FileEventSourceTests {
     static func line(block: UInt64, index: UInt64) -> String {
         let log = EventLog(
-            address: try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"), topics: [Bytes32(word: block)], data: [],
-            blockNumber: block, blockHash: Bytes32(word: block * 100), transactionHash: Bytes32(word: 1), logIndex: index)
+            address: try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+            topics: [Bytes32(word: block)],
+            data: [],
+            blockNumber: block,
+            blockHash: Bytes32(word: block * 100),
+            transactionHash: Bytes32(word: 1),
+            logIndex: index
+        )
         return try! log.json.canonicalString()
     }
 
@@ -24,7 +30,10 @@ struct FileEventSourceTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("events.jsonl").path
-        let text = ["# recorded logs", Self.line(block: 3, index: 0), "", Self.line(block: 1, index: 1), Self.line(block: 1, index: 0), Self.line(block: 7, index: 0)]
+        let text = [
+            "# recorded logs", Self.line(block: 3, index: 0), "", Self.line(block: 1, index: 1),
+            Self.line(block: 1, index: 0), Self.line(block: 7, index: 0),
+        ]
         try Data(text.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
         let source = try FileEventSource(path: path)
         let first = try #require(try await source.nextBatch(after: nil, limit: 3))
@@ -43,13 +52,22 @@ struct FileEventSourceTests {
         #expect { try FileEventSource(path: path) } throws: {
             ($0 as! PipelineError).message == "\(path):2: Unable to read log.address: expected a hex string"
         }
-        #expect { try FileEventSource(path: "/nonexistent") } throws: { ($0 as! PipelineError).message == "Unable to read events file '/nonexistent'" }
+        #expect { try FileEventSource(path: "/nonexistent") } throws: {
+            ($0 as! PipelineError).message == "Unable to read events file '/nonexistent'"
+        }
     }
 }
 
 struct PublisherTests {
-    static let raster: Raster = try! Raster(width: 300, height: 200, gradient: try! LinearGradient(
-        start: (0, 0), end: (300, 200), stops: [.init(offset: 0, color: .black), .init(offset: 1, color: try! Color(hex: "#ff8800"))]))
+    static let raster: Raster = try! Raster(
+        width: 300,
+        height: 200,
+        gradient: try! LinearGradient(
+            start: (0, 0),
+            end: (300, 200),
+            stops: [.init(offset: 0, color: .black), .init(offset: 1, color: try! Color(hex: "#ff8800"))]
+        )
+    )
 
     @Test func publishesAUnixFSDirectoryThatKuboWouldAddTheSame() throws {
         let folder = try temporaryFolder()
@@ -57,9 +75,13 @@ struct PublisherTests {
         let store = try FilesystemBlockstore(folder: folder.appendingPathComponent("blocks").path)
         let png = try PNGEncoder().encode(Self.raster.rgbaImage)
         let publisher = Publisher(blockstore: store)
-        let published = try publisher.publish(png: png, raster: Self.raster) { image in ["name": "Token #1", "image": .string("ipfs://\(image)")] }
+        let published = try publisher.publish(png: png, raster: Self.raster) { image in
+            ["name": "Token #1", "image": .string("ipfs://\(image)")]
+        }
         // The same again: the same CIDs (content addressing), nothing new.
-        let again = try publisher.publish(png: png, raster: Self.raster) { image in ["name": "Token #1", "image": .string("ipfs://\(image)")] }
+        let again = try publisher.publish(png: png, raster: Self.raster) { image in
+            ["name": "Token #1", "image": .string("ipfs://\(image)")]
+        }
         #expect(again == published)
         // The directory has the three files, and is the CID `ipfs add -r` gives the same three files on disk.
         let node = try DagPBNode(decoding: try store.get(published.directory))
@@ -67,7 +89,9 @@ struct PublisherTests {
         let onDisk = folder.appendingPathComponent("token")
         try FileManager.default.createDirectory(at: onDisk, withIntermediateDirectories: true)
         let importer = Importer(profile: .kuboV1)
-        for (name, cid) in [("image.png", published.image), ("thumb.jpg", published.thumbnail), ("metadata.json", published.metadata)] {
+        for (name, cid) in [
+            ("image.png", published.image), ("thumb.jpg", published.thumbnail), ("metadata.json", published.metadata),
+        ] {
             #expect(node.links.contains { $0.name == name && $0.cid == cid })
             #expect(cid.codec == CID.raw, "each file is one chunk here")
             try Data(try store.get(cid)).write(to: onDisk.appendingPathComponent(name))
@@ -87,7 +111,12 @@ struct PublisherTests {
     @Test func manifestKeepsHistoryAndIsWrittenAtomically() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let a = PublishedToken(directory: CID.of([1], codec: CID.dagPB), image: CID.of([2], codec: CID.raw), thumbnail: CID.of([3], codec: CID.raw), metadata: CID.of([4], codec: CID.raw))
+        let a = PublishedToken(
+            directory: CID.of([1], codec: CID.dagPB),
+            image: CID.of([2], codec: CID.raw),
+            thumbnail: CID.of([3], codec: CID.raw),
+            metadata: CID.of([4], codec: CID.raw)
+        )
         var b = a
         b.metadata = CID.of([5], codec: CID.raw)
         var manifest = Manifest(profile: "kubo-v1")
@@ -98,7 +127,13 @@ struct PublisherTests {
         #expect(manifest.entries["1:0xabc#7"]?.history == [a.metadata])
         let path = folder.appendingPathComponent("manifest.json").path
         try manifest.write(to: path)
-        #expect(try Manifest(json: try JSONValue.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))) == manifest)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["manifest.json"], "no temporary file left")
+        #expect(
+            try Manifest(json: try JSONValue.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
+                == manifest
+        )
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["manifest.json"],
+            "no temporary file left"
+        )
     }
 }

@@ -13,8 +13,14 @@ let contract = try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
 
 func log(block: UInt64, index: UInt64, topic: UInt64, hash: UInt64? = nil) -> EventLog {
     EventLog(
-        address: contract, topics: [Bytes32(word: topic)], data: [UInt8(block), UInt8(index)], blockNumber: block,
-        blockHash: Bytes32(word: hash ?? block * 1000), transactionHash: Bytes32(word: block * 7 + index), logIndex: index)
+        address: contract,
+        topics: [Bytes32(word: topic)],
+        data: [UInt8(block), UInt8(index)],
+        blockNumber: block,
+        blockHash: Bytes32(word: hash ?? block * 1000),
+        transactionHash: Bytes32(word: block * 7 + index),
+        logIndex: index
+    )
 }
 
 struct EventStoreTests {
@@ -23,7 +29,9 @@ struct EventStoreTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
         #expect(try store.cursor(chainId: 1) == nil)
-        let logs = [log(block: 2, index: 1, topic: 9), log(block: 1, index: 0, topic: 8), log(block: 2, index: 0, topic: 7)]
+        let logs = [
+            log(block: 2, index: 1, topic: 9), log(block: 1, index: 0, topic: 8), log(block: 2, index: 0, topic: 7),
+        ]
         try store.record(logs, chainId: 1, cursor: (2, Bytes32(word: 2000)))
         try store.record(logs, chainId: 1, cursor: (2, Bytes32(word: 2000)))  // again: nothing doubles
         #expect(try store.cursor(chainId: 1)?.block == 2)
@@ -37,13 +45,19 @@ struct EventStoreTests {
         let (path, folder) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
-        try store.record([log(block: 1, index: 0, topic: 1), log(block: 2, index: 0, topic: 2), log(block: 3, index: 0, topic: 3)], chainId: 1, cursor: (3, Bytes32(word: 3000)))
+        try store.record(
+            [log(block: 1, index: 0, topic: 1), log(block: 2, index: 0, topic: 2), log(block: 3, index: 0, topic: 3)],
+            chainId: 1,
+            cursor: (3, Bytes32(word: 3000))
+        )
         try store.rewind(chainId: 1, to: 1, hash: Bytes32(word: 1000))
         #expect(try store.logs(chainId: 1, contract: contract).map(\.blockNumber) == [1])
         #expect(try store.cursor(chainId: 1)?.block == 1)
         // The new branch's block 2 has another hash: recorded as a new log.
         try store.record([log(block: 2, index: 0, topic: 22, hash: 2222)], chainId: 1, cursor: (2, Bytes32(word: 2222)))
-        #expect(try store.logs(chainId: 1, contract: contract).map(\.topics[0]) == [Bytes32(word: 1), Bytes32(word: 22)])
+        #expect(
+            try store.logs(chainId: 1, contract: contract).map(\.topics[0]) == [Bytes32(word: 1), Bytes32(word: 22)]
+        )
     }
 
     @Test func aLogWithoutPositionIsRefusedAndNothingIsWritten() throws {
@@ -52,7 +66,9 @@ struct EventStoreTests {
         let store = try SQLiteStore(path: path)
         var pending = log(block: 5, index: 0, topic: 5)
         pending.blockHash = nil
-        #expect { try store.record([log(block: 4, index: 0, topic: 4), pending], chainId: 1, cursor: (5, .zero)) } throws: {
+        #expect {
+            try store.record([log(block: 4, index: 0, topic: 4), pending], chainId: 1, cursor: (5, .zero))
+        } throws: {
             ($0 as! StoreError).message.contains("without block number, block hash and log index")
         }
         #expect(try store.logs(chainId: 1, contract: contract).isEmpty, "the transaction rolled back")
@@ -61,7 +77,11 @@ struct EventStoreTests {
 }
 
 struct JobStoreTests {
-    let token = TokenKey(chainId: 1, contract: contract, tokenId: "115792089237316195423570985008687907853269984665640564039457584007913129639935")
+    let token = TokenKey(
+        chainId: 1,
+        contract: contract,
+        tokenId: "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+    )
 
     @Test func stateVersionsChangeOnlyWithTheHash() throws {
         let (path, folder) = try temporaryDatabase()
@@ -76,21 +96,35 @@ struct JobStoreTests {
         let (path, folder) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
-        let first = try store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 9))
+        let first = try store.enqueue(
+            token,
+            stateVersion: 1,
+            stateHash: Bytes32(word: 1),
+            templateHash: Bytes32(word: 9)
+        )
         #expect(first.created && first.job.status == .queued && first.job.token == token)
-        #expect(try !store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 9)).created)
-        #expect(try store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 10)).created, "a new template version is a new job")
+        #expect(
+            try !store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 9))
+                .created
+        )
+        #expect(
+            try store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 10))
+                .created,
+            "a new template version is a new job"
+        )
     }
 
     @Test func leasesExpireAndOnlyTheOwnerFinishes() throws {
         let (path, folder) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
-        let job = try store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 9)).job
+        let job = try store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 9))
+            .job
         #expect(try store.lease(owner: "a", limit: 10, seconds: 60, now: 1000).map(\.id) == [job.id])
         #expect(try store.lease(owner: "b", limit: 10, seconds: 60, now: 1030).isEmpty, "still leased to a")
         #expect { try store.finish(jobId: job.id, owner: "b", status: .done, error: nil) } throws: {
-            ($0 as! StoreError).message == "Unable to finish job \(job.id): it is not leased to 'b' (the lease expired?)"
+            ($0 as! StoreError).message
+                == "Unable to finish job \(job.id): it is not leased to 'b' (the lease expired?)"
         }
         // a crashed: after the lease, b takes the job over.
         let taken = try store.lease(owner: "b", limit: 10, seconds: 60, now: 1061)
@@ -112,8 +146,11 @@ struct JobStoreTests {
         let setup = try SQLiteStore(path: path)
         for index in 0..<200 {
             _ = try setup.enqueue(
-                TokenKey(chainId: 1, contract: contract, tokenId: String(index)), stateVersion: 1, stateHash: Bytes32(word: UInt64(index)),
-                templateHash: .zero)
+                TokenKey(chainId: 1, contract: contract, tokenId: String(index)),
+                stateVersion: 1,
+                stateHash: Bytes32(word: UInt64(index)),
+                templateHash: .zero
+            )
         }
         // Two stores are two connections to one file, as two `kiln batch` processes would be.
         let stores = [try SQLiteStore(path: path), try SQLiteStore(path: path)]

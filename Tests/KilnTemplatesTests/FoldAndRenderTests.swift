@@ -11,11 +11,19 @@ let template = try! Template.load(folder: exampleFolder)
 let contract = try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
 
 func levelUp(_ id: UInt64, _ level: UInt64, contract: Address = contract) -> EventLog {
-    EventLog(address: contract, topics: [template.events[0].signature.topic0, Bytes32(word: id)], data: Bytes32(word: level).bytes)
+    EventLog(
+        address: contract,
+        topics: [template.events[0].signature.topic0, Bytes32(word: id)],
+        data: Bytes32(word: level).bytes
+    )
 }
 
 func transfer(_ id: UInt64, to: Address, from: Address = .zero) -> EventLog {
-    EventLog(address: contract, topics: [template.events[1].signature.topic0, from.word, to.word, Bytes32(word: id)], data: [])
+    EventLog(
+        address: contract,
+        topics: [template.events[1].signature.topic0, from.word, to.word, Bytes32(word: id)],
+        data: []
+    )
 }
 
 struct FoldTests {
@@ -24,7 +32,11 @@ struct FoldTests {
     let bob = try! Address(hex: "0x2222222222222222222222222222222222222222")
 
     @Test func noEventsIsTheDefaults() throws {
-        #expect(try template.fold([], token: token) == ["level": .int(1), "owner": .string("0x0000000000000000000000000000000000000000")])
+        #expect(
+            try template.fold([], token: token) == [
+                "level": .int(1), "owner": .string("0x0000000000000000000000000000000000000000"),
+            ]
+        )
     }
 
     @Test func eventsApplyInOrder() throws {
@@ -37,25 +49,44 @@ struct FoldTests {
     @Test func otherTokensContractsUnknownAndRemovedEventsAreSkipped() throws {
         var removed = levelUp(7, 99)
         removed.removed = true
-        let unknown = EventLog(address: contract, topics: [Keccak256.hash(utf8: "Other(uint256)"), Bytes32(word: 7)], data: [])
-        let logs = [levelUp(8, 50), levelUp(7, 4, contract: alice), unknown, removed, EventLog(address: contract, topics: [], data: [])]
+        let unknown = EventLog(
+            address: contract,
+            topics: [Keccak256.hash(utf8: "Other(uint256)"), Bytes32(word: 7)],
+            data: []
+        )
+        let logs = [
+            levelUp(8, 50), levelUp(7, 4, contract: alice), unknown, removed,
+            EventLog(address: contract, topics: [], data: []),
+        ]
         #expect(try template.fold(logs, token: token)["level"] == .int(1))
     }
 
     @Test func foldingContinuesFromAState() throws {
         let first = try template.fold([levelUp(7, 2)], token: token)
-        #expect(try template.fold([levelUp(7, 6)], token: token, from: first) == (try template.fold([levelUp(7, 2), levelUp(7, 6)], token: token)))
+        #expect(
+            try template.fold([levelUp(7, 6)], token: token, from: first)
+                == (try template.fold([levelUp(7, 2), levelUp(7, 6)], token: token))
+        )
     }
 
     @Test func aMalformedTemplateEventIsAnError() {
-        let bad = EventLog(address: contract, topics: [template.events[0].signature.topic0, Bytes32(word: 7)], data: [1, 2])
+        let bad = EventLog(
+            address: contract,
+            topics: [template.events[0].signature.topic0, Bytes32(word: 7)],
+            data: [1, 2]
+        )
         #expect { try template.fold([bad], token: token) } throws: { error in
-            (error as! TemplateError).description.contains("does not decode as LevelUp(uint256,uint256): Unable to decode 'level'")
+            (error as! TemplateError).description.contains(
+                "does not decode as LevelUp(uint256,uint256): Unable to decode 'level'"
+            )
         }
     }
 
     @Test func derivedTraitsFollowTheState() throws {
-        let state = try template.derive(try template.fold([levelUp(7, 12), transfer(7, to: alice)], token: token), token: token)
+        let state = try template.derive(
+            try template.fold([levelUp(7, 12), transfer(7, to: alice)], token: token),
+            token: token
+        )
         #expect(state["rank"] == .string("champion"))
         #expect(["gold", "silver", "iron"].contains(state["armor"]!.description))
         // A new owner redraws the banner from the owner's address; the armour is the token's for ever.
@@ -71,10 +102,15 @@ struct FoldTests {
 
     @Test func stateFromJSONChecksNamesAndTypes() throws {
         #expect(try template.state(fromJSON: ["level": 4], source: "s.json")["level"] == .int(4))
-        #expect(throws: TemplateError([
-            Diagnostic(SourceLocation(file: "s.json", line: 1, column: 1), "'levle' is not a trait of this template (did you mean 'level'?)"),
-            Diagnostic(SourceLocation(file: "s.json", line: 1, column: 1), "'owner' must be a string"),
-        ])) {
+        #expect(
+            throws: TemplateError([
+                Diagnostic(
+                    SourceLocation(file: "s.json", line: 1, column: 1),
+                    "'levle' is not a trait of this template (did you mean 'level'?)"
+                ),
+                Diagnostic(SourceLocation(file: "s.json", line: 1, column: 1), "'owner' must be a string"),
+            ])
+        ) {
             try template.state(fromJSON: ["levle": 4, "owner": 5], source: "s.json")
         }
     }
@@ -89,10 +125,14 @@ struct FoldTests {
 }
 
 struct RenderTests {
-    static func sha256(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
+    static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
 
     /// The example at three states; the inference layer from a fixed, generated image.
-    static func render(level: UInt64, owner: UInt8, id: UInt64) throws -> (png: [UInt8], state: [String: Value], token: TokenRef) {
+    static func render(level: UInt64, owner: UInt8, id: UInt64) throws -> (
+        png: [UInt8], state: [String: Value], token: TokenRef
+    ) {
         let token = TokenRef(contract: contract, id: BigUInt(id))
         var logs = [levelUp(id, level)]
         if owner > 0 { logs.append(transfer(id, to: try Address([UInt8](repeating: owner, count: 20)))) }
@@ -116,10 +156,15 @@ struct RenderTests {
     ]
 
     @Test func threeStatesHaveStableDistinctImages() throws {
-        let renders = [try Self.render(level: 1, owner: 0, id: 3), try Self.render(level: 6, owner: 0x11, id: 3), try Self.render(level: 12, owner: 0x22, id: 3)]
+        let renders = [
+            try Self.render(level: 1, owner: 0, id: 3), try Self.render(level: 6, owner: 0x11, id: 3),
+            try Self.render(level: 12, owner: 0x22, id: 3),
+        ]
         let digests = renders.map { Self.sha256($0.png) }
         if let folder = ProcessInfo.processInfo.environment["KILN_GOLDEN_OUT"] {
-            for (index, render) in renders.enumerated() { try Data(render.png).write(to: URL(fileURLWithPath: "\(folder)/forge-\(index + 1).png")) }
+            for (index, render) in renders.enumerated() {
+                try Data(render.png).write(to: URL(fileURLWithPath: "\(folder)/forge-\(index + 1).png"))
+            }
         }
         #expect(digests == Self.goldens, "render goldens changed (KILN_GOLDEN_OUT=/tmp to look at them)")
         #expect(Set(digests).count == 3, "different states give different pictures")
@@ -163,7 +208,11 @@ struct RenderTests {
             }
         }
         #expect(attributes[0] == ["trait_type": "Level", "value": 6, "display_type": "number", "max_value": 100])
-        let level1 = try template.metadata(state: try Self.render(level: 1, owner: 0, id: 3).state, token: token, imageURI: nil)
+        let level1 = try template.metadata(
+            state: try Self.render(level: 1, owner: 0, id: 3).state,
+            token: token,
+            imageURI: nil
+        )
         if case .array(let list)? = level1["attributes"] { #expect(list.count == 4, "no Helm below level 3") }
     }
 
@@ -172,8 +221,11 @@ struct RenderTests {
         var state = try template.derive(template.initialState, token: token)
         state["armor"] = .string("iron")
         state["helm"] = .string("crown")
-        #expect { try Renderer(template: template).render(state: state, token: token, inference: nil) } throws: { error in
-            (error as! TemplateError).description.hasSuffix("token 1 breaks the rule 'exclude armor=iron with helm=crown'")
+        #expect { try Renderer(template: template).render(state: state, token: token, inference: nil) } throws: {
+            error in
+            (error as! TemplateError).description.hasSuffix(
+                "token 1 breaks the rule 'exclude armor=iron with helm=crown'"
+            )
         }
     }
 }

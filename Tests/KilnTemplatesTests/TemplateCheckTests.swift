@@ -25,7 +25,11 @@ struct TemplateCheckTests {
         #expect(template.traits.map(\.name) == ["level", "owner"])
         #expect(template.derived.map(\.name) == ["armor", "helm", "banner", "rank"])
         #expect(template.derived[1].choices?.sorted() == ["crown", "horned", "plain"])
-        #expect(template.events.map(\.signature.canonical) == ["LevelUp(uint256,uint256)", "Transfer(address,address,uint256)"])
+        #expect(
+            template.events.map(\.signature.canonical) == [
+                "LevelUp(uint256,uint256)", "Transfer(address,address,uint256)",
+            ]
+        )
     }
 
     @Test func reportsEveryProblemAtOnceWithItsPosition() {
@@ -59,26 +63,32 @@ struct TemplateCheckTests {
               attributes:
                 - {value: "{{state.owner}}", display_type: number}
             """
-        #expect(problems(text) == [
-            "3:1: unknown key 'colour' in the template",
-            "6:19: unknown type 'integer' (int, decimal, string, bool)",
-            "9:19: Unable to parse event signature 'LevelUp(uint256 indexed tokenId, uint256 level' at column 47: expected ',' or ')'",
-            "13:14: token must name an integer parameter of Transfer; 'to' is a string",
-            "14:21: the event has no parameter 'too' (did you mean 'to'?)",
-            "14:33: 'set' can only change declared traits; 'levl' is not one",
-            "16:12: asset 'assets/missing.png' is missing",
-            "17:12: asset '../outside.png' leaves the template folder ('..')",
-            "18:5: the layer (-36×54 at [100, 10]) lies entirely outside the 64×64 canvas",
-            "20:17: unknown state 'state.level'",  // 'level' itself was rejected above, so it is unknown here
-            "21:12: unknown blend 'multiplyy' (normal, multiply, screen, overlay, add) (did you mean 'multiply'?)",
-            "23:12: size must be 1…8192, found 9000",
-            "24:16: an inference layer needs an 'inference:' section in the template",
-            "26:22: background_color must be six hex digits without '#' (OpenSea), found '#1a1026'",
-            "28:16: display_type 'number' needs a numeric value like \"{{state.level}}\"",
-        ])
+        #expect(
+            problems(text) == [
+                "3:1: unknown key 'colour' in the template",
+                "6:19: unknown type 'integer' (int, decimal, string, bool)",
+                "9:19: Unable to parse event signature 'LevelUp(uint256 indexed tokenId, uint256 level' at column 47: expected ',' or ')'",
+                "13:14: token must name an integer parameter of Transfer; 'to' is a string",
+                "14:21: the event has no parameter 'too' (did you mean 'to'?)",
+                "14:33: 'set' can only change declared traits; 'levl' is not one",
+                "16:12: asset 'assets/missing.png' is missing",
+                "17:12: asset '../outside.png' leaves the template folder ('..')",
+                "18:5: the layer (-36×54 at [100, 10]) lies entirely outside the 64×64 canvas",
+                "20:17: unknown state 'state.level'",  // 'level' itself was rejected above, so it is unknown here
+                "21:12: unknown blend 'multiplyy' (normal, multiply, screen, overlay, add) (did you mean 'multiply'?)",
+                "23:12: size must be 1…8192, found 9000",
+                "24:16: an inference layer needs an 'inference:' section in the template",
+                "26:22: background_color must be six hex digits without '#' (OpenSea), found '#1a1026'",
+                "28:16: display_type 'number' needs a numeric value like \"{{state.level}}\"",
+            ]
+        )
         // With the trait fixed, the type error inside the text layer's hole shows.
         let fixed = text.replacingOccurrences(of: "type: integer", with: "type: int")
-        #expect(problems(fixed).contains("20:29: '+' adds numbers or joins strings, found int and string (use str() to join a number)"))
+        #expect(
+            problems(fixed).contains(
+                "20:29: '+' adds numbers or joins strings, found int and string (use str() to join a number)"
+            )
+        )
     }
 
     @Test func yamlErrorsHavePositionsToo() {
@@ -91,18 +101,33 @@ struct TemplateCheckTests {
     }
 
     @Test func derivedChoicesAreCheckedAgainstAssetsAndRules() {
-        var text = exampleText.replacingOccurrences(of: "'gold': 1, 'silver': 3, 'iron': 6", with: "'gold': 1, 'silver': 3, 'iron': 6, 'mithril': 1")
+        var text = exampleText.replacingOccurrences(
+            of: "'gold': 1, 'silver': 3, 'iron': 6",
+            with: "'gold': 1, 'silver': 3, 'iron': 6, 'mithril': 1"
+        )
         #expect(problems(text).contains { $0.hasSuffix("asset 'assets/armor_mithril.png' is missing") })
-        text = exampleText.replacingOccurrences(of: "exclude: {armor: iron, helm: crown}", with: "exclude: {armor: irn, helm: crown}")
-        #expect(problems(text).contains { $0.contains("'armor' can never be 'irn' (pick() gives gold, iron, silver) (did you mean 'iron'?)") })
+        text = exampleText.replacingOccurrences(
+            of: "exclude: {armor: iron, helm: crown}",
+            with: "exclude: {armor: irn, helm: crown}"
+        )
+        #expect(
+            problems(text).contains {
+                $0.contains("'armor' can never be 'irn' (pick() gives gold, iron, silver) (did you mean 'iron'?)")
+            }
+        )
     }
 
     @Test func assetsCannotLeaveTheFolderThroughLinks() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-tpl-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("assets"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("assets"),
+            withIntermediateDirectories: true
+        )
         defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createSymbolicLink(
-            atPath: folder.appendingPathComponent("assets/linked.png").path, withDestinationPath: exampleFolder + "/assets/body.png")
+            atPath: folder.appendingPathComponent("assets/linked.png").path,
+            withDestinationPath: exampleFolder + "/assets/body.png"
+        )
         let text = "name: x\nsize: [8, 8]\nlayers:\n  - image: assets/linked.png\n  - image: /etc/hostname\n"
         #expect {
             try Template.parse(text, folder: folder.path, file: "t.yml")
@@ -122,7 +147,8 @@ struct TemplateCheckTests {
         #expect {
             try Template.parse("name: x\nsize: [8, 8]\nlayers:\n  - image: x.png\n", folder: folder.path, file: "t.yml")
         } throws: { error in
-            (error as! TemplateError).description == "t.yml:4:12: Unable to decode image 'x.png': neither PNG nor JPEG (by its first bytes)"
+            (error as! TemplateError).description
+                == "t.yml:4:12: Unable to decode image 'x.png': neither PNG nor JPEG (by its first bytes)"
         }
     }
 
@@ -137,7 +163,9 @@ struct TemplateCheckTests {
             var text: [Character]
             if round < 3000 {
                 text = (0..<Int.random(in: 0...120, using: &generator)).map { _ in
-                    Bool.random(using: &generator) ? alphabet.randomElement(using: &generator)! : Character(Unicode.Scalar(UInt8.random(in: 1...127, using: &generator)))
+                    Bool.random(using: &generator)
+                        ? alphabet.randomElement(using: &generator)!
+                        : Character(Unicode.Scalar(UInt8.random(in: 1...127, using: &generator)))
                 }
             } else {
                 text = source

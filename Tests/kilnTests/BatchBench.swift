@@ -22,10 +22,16 @@ final class BatchBench {
         for (index, stake) in [40, 30, 20, 10].enumerated() {
             let key = "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 21)
             let fault = index == 3 ? ["--test-fault", "wrong-output"] : []
-            let node = try NodeProcess(key: key, folder: folder, arguments: ["--verifying-contract", Self.registry] + fault)
+            let node = try NodeProcess(
+                key: key,
+                folder: folder,
+                arguments: ["--verifying-contract", Self.registry] + fault
+            )
             nodes.append(node)
-            live += "  - {address: \"\(node.address)\", endpoint: \"\(node.url)\", stake: \"\(stake)000000000000000000\"}\n"
-            down += "  - {address: \"\(node.address)\", endpoint: \"http://127.0.0.1:1\", stake: \"\(stake)000000000000000000\"}\n"
+            live +=
+                "  - {address: \"\(node.address)\", endpoint: \"\(node.url)\", stake: \"\(stake)000000000000000000\"}\n"
+            down +=
+                "  - {address: \"\(node.address)\", endpoint: \"http://127.0.0.1:1\", stake: \"\(stake)000000000000000000\"}\n"
         }
         try Data(live.utf8).write(to: folder.appendingPathComponent("operators.yml"))
         try Data(down.utf8).write(to: folder.appendingPathComponent("operators-down.yml"))
@@ -61,7 +67,9 @@ final class BatchBench {
 
     /// `line` with its contract address and log index replaced (another contract's copy of the same event).
     static func moved(_ line: String, to address: String, logIndexOffset: Int) -> String {
-        guard var log = object(line), let index = (log["logIndex"] as? String).flatMap({ Int($0.dropFirst(2), radix: 16) }) else { return line }
+        guard var log = object(line),
+            let index = (log["logIndex"] as? String).flatMap({ Int($0.dropFirst(2), radix: 16) })
+        else { return line }
         log["address"] = address
         log["logIndex"] = "0x" + String(index + logIndexOffset, radix: 16)
         return String(decoding: try! JSONSerialization.data(withJSONObject: log, options: [.sortedKeys]), as: UTF8.self)
@@ -92,20 +100,36 @@ struct Site {
     }
 
     /// Runs `kiln <command> --log-format json` here.
-    func kiln(_ command: String = "batch", _ arguments: [String] = [], environment: [String: String] = [:]) throws -> Outcome {
-        Outcome(try KilnProcess.run([command, "--config", "kiln.yml", "--log-format", "json"] + arguments, in: dir, environment: environment))
+    func kiln(_ command: String = "batch", _ arguments: [String] = [], environment: [String: String] = [:]) throws
+        -> Outcome
+    {
+        Outcome(
+            try KilnProcess.run(
+                [command, "--config", "kiln.yml", "--log-format", "json"] + arguments,
+                in: dir,
+                environment: environment
+            )
+        )
     }
 
     func kilnInBackground(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
-        Outcome(try await KilnProcess.runInBackground(["batch", "--config", "kiln.yml", "--log-format", "json"] + arguments, in: dir, environment: environment))
+        Outcome(
+            try await KilnProcess.runInBackground(
+                ["batch", "--config", "kiln.yml", "--log-format", "json"] + arguments,
+                in: dir,
+                environment: environment
+            )
+        )
     }
 
     /// Every file under out/ (relative path → bytes).
     func outputs() throws -> [String: Data] {
         var files: [String: Data] = [:]
-        guard let walker = FileManager.default.enumerator(at: out, includingPropertiesForKeys: [.isRegularFileKey]) else { return files }
+        guard let walker = FileManager.default.enumerator(at: out, includingPropertiesForKeys: [.isRegularFileKey])
+        else { return files }
         let prefix = out.resolvingSymlinksInPath().path + "/"
-        for case let url as URL in walker where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
+        for case let url as URL in walker
+        where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
             let path = url.resolvingSymlinksInPath().path
             files[path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path] = try Data(contentsOf: url)
         }
@@ -128,11 +152,13 @@ struct Outcome {
     var jobs: [[String: Any]] { events.filter { $0["event"] as? String == "job" } }
     /// "contract#id" (contract in lower case) → job status, for the jobs this run reported.
     var statuses: [String: String] {
-        Dictionary(jobs.compactMap { job in
-            (job["token"] as? String).map { token in
-                (String(token.lowercased().drop { $0 != ":" }.dropFirst()), job["status"] as? String ?? "?")
+        Dictionary(
+            jobs.compactMap { job in
+                (job["token"] as? String).map { token in
+                    (String(token.lowercased().drop { $0 != ":" }.dropFirst()), job["status"] as? String ?? "?")
+                }
             }
-        }) { _, new in new }
+        ) { _, new in new }
     }
     func status(_ id: Int, _ contract: String = BatchBench.contractA) -> String? { statuses["\(contract)#\(id)"] }
     var problems: [String] { (summary?["problems"] as? [String]) ?? [] }

@@ -17,12 +17,16 @@ import Testing
         let first = try site.kiln()
         #expect(first.status == 0, "\(first.transcript)")
         #expect(first.summary?["batch"] as? Int == 1 && first.summary?["published"] as? Int == 3)
-        #expect(first.status(1) == Self.published && first.status(2) == Self.published && first.status(3) == Self.published)
+        #expect(
+            first.status(1) == Self.published && first.status(2) == Self.published && first.status(3) == Self.published
+        )
         // The dishonest fourth operator is refused, and 90 % of stake still makes quorum.
         let quorum = first.jobs.first?["quorum"] as? String ?? ""
         #expect(quorum.hasPrefix("3/4 operators, 90.0 % of stake") && quorum.contains("rejected"), "\(quorum)")
         let afterFirst = try site.outputs()
-        for name in ["batch-1.car", "batch-1-sheet.png", "manifest.json"] { #expect(afterFirst[name] != nil, "\(name) written") }
+        for name in ["batch-1.car", "batch-1-sheet.png", "manifest.json"] {
+            #expect(afterFirst[name] != nil, "\(name) written")
+        }
 
         // Nothing new on chain: nothing to do, nothing rewritten.
         let idle = try site.kiln()
@@ -50,28 +54,48 @@ import Testing
         // With logs that stop before the level-up, the published state is not what the chain says.
         try site.write("stale.jsonl", firstLogs.joined(separator: "\n") + "\n")
         let stale = try KilnProcess.run(
-            ["verify", metadata, "--car", car, "--events", site.dir.appendingPathComponent("stale.jsonl").path], in: bench.folder)
+            ["verify", metadata, "--car", car, "--events", site.dir.appendingPathComponent("stale.jsonl").path],
+            in: bench.folder
+        )
         #expect(stale.status == 1, "\(stale.stdout)\(stale.stderr)")
-        #expect(stale.stdout.contains("DIFF  state differs from the chain's logs: level: chain ") && stale.stdout.hasSuffix("difference(s)\n"))
+        #expect(
+            stale.stdout.contains("DIFF  state differs from the chain's logs: level: chain ")
+                && stale.stdout.hasSuffix("difference(s)\n")
+        )
 
         // By token, from the site's own store and blocks; and against a registry whose stake table differs.
-        let byToken = try KilnProcess.run(["verify", "--config", "kiln.yml", "\(BatchBench.contractA):2"], in: site.dir)
-        #expect(byToken.status == 0 && byToken.stdout.hasSuffix("verified: byte-identical\n"), "\(byToken.stdout)\(byToken.stderr)")
+        let byToken = try KilnProcess.run(
+            ["verify", "--config", "kiln.yml", "\(BatchBench.contractA):2"],
+            in: site.dir
+        )
+        #expect(
+            byToken.status == 0 && byToken.stdout.hasSuffix("verified: byte-identical\n"),
+            "\(byToken.stdout)\(byToken.stderr)"
+        )
         let operators = try String(contentsOf: bench.folder.appendingPathComponent("operators.yml"), encoding: .utf8)
         try site.write("reweighted.yml", operators.replacingOccurrences(of: "stake: \"10000", with: "stake: \"50000"))
         let reweighted = try KilnProcess.run(
-            ["verify", "--config", "kiln.yml", "\(BatchBench.contractA):2", "--operators", "reweighted.yml"], in: site.dir)
-        #expect(reweighted.status == 1 && reweighted.stdout.contains("DIFF  stake: the bundle's stake table differs"), "\(reweighted.stdout)")
+            ["verify", "--config", "kiln.yml", "\(BatchBench.contractA):2", "--operators", "reweighted.yml"],
+            in: site.dir
+        )
+        #expect(
+            reweighted.status == 1 && reweighted.stdout.contains("DIFF  stake: the bundle's stake table differs"),
+            "\(reweighted.stdout)"
+        )
 
         // A forged metadata.json (another name, token 1's picture) added next to the real blocks: every
         // difference is named.
         let blocks = site.out.appendingPathComponent("blocks").path
         let realMetadata = try Data(contentsOf: site.out.appendingPathComponent("blocks/\(metadata)"))
-        let imageOne = try #require(first.jobs.first { ($0["token"] as? String)?.hasSuffix("#1") == true }?["image"] as? String)
+        let imageOne = try #require(
+            first.jobs.first { ($0["token"] as? String)?.hasSuffix("#1") == true }?["image"] as? String
+        )
         var forged = try #require(try JSONSerialization.jsonObject(with: realMetadata) as? [String: Any])
         forged["name"] = "Forged Knight"
         forged["image"] = imageOne
-        try JSONSerialization.data(withJSONObject: forged, options: [.sortedKeys]).write(to: site.dir.appendingPathComponent("forged.json"))
+        try JSONSerialization.data(withJSONObject: forged, options: [.sortedKeys]).write(
+            to: site.dir.appendingPathComponent("forged.json")
+        )
         let added = try KilnProcess.run(["add", "forged.json", "--blocks", blocks], in: site.dir)
         #expect(added.status == 0, "\(added.stderr)")
         let forgedCID = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -81,9 +105,14 @@ import Testing
         #expect(caught.stdout.contains("name"), "\(caught.stdout)")
 
         // regen: a new round for token 3 gives the same bytes (deterministic nodes); --reuse-attested too.
-        let published3 = try #require(first.jobs.first { ($0["token"] as? String)?.hasSuffix("#3") == true }?["metadata"] as? String)
+        let published3 = try #require(
+            first.jobs.first { ($0["token"] as? String)?.hasSuffix("#3") == true }?["metadata"] as? String
+        )
         for flags in [[], ["--reuse-attested"]] {
-            let regen = try KilnProcess.run(["regen", BatchBench.contractA, "3", "--config", "kiln.yml", "--log-format", "json"] + flags, in: site.dir)
+            let regen = try KilnProcess.run(
+                ["regen", BatchBench.contractA, "3", "--config", "kiln.yml", "--log-format", "json"] + flags,
+                in: site.dir
+            )
             #expect(regen.status == 0, "\(regen.stdout)\(regen.stderr)")
             #expect(regen.stdout.contains("metadata \(published3) "), "\(flags): \(regen.stdout)")
         }
@@ -93,12 +122,19 @@ import Testing
 
     /// The README's first command, end to end (in a temporary folder, by --dir).
     @Test func demoRunsTwoBatchesAndPrintsTheTable() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-demo-test-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kiln-demo-test-\(UUID().uuidString)"
+        )
         defer { try? FileManager.default.removeItem(at: folder) }
         let demo = try KilnProcess.run(["demo", "--dir", folder.path, "--log-format", "human"])
         #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
-        #expect(demo.stdout.contains("== batch 1: events-1.jsonl") && demo.stdout.contains("== batch 2: events-2.jsonl"))
-        #expect(demo.stdout.contains("batch 1: 24 published") && demo.stdout.contains("batch 2: 6 published"), "\(demo.stdout)")
+        #expect(
+            demo.stdout.contains("== batch 1: events-1.jsonl") && demo.stdout.contains("== batch 2: events-2.jsonl")
+        )
+        #expect(
+            demo.stdout.contains("batch 1: 24 published") && demo.stdout.contains("batch 2: 6 published"),
+            "\(demo.stdout)"
+        )
         #expect(demo.stdout.contains("the dishonest operator's answers were refused every time"))
         let rows = demo.stdout.split(separator: "\n").filter { $0.hasPrefix("#") }
         #expect(rows.count == 26, "one table row per token: \(rows.count)")
@@ -109,7 +145,10 @@ import Testing
         let line = try #require(demo.stdout.split(separator: "\n").first { $0.contains("swift run kiln verify bafk") })
         let arguments = line.split(separator: " ").dropFirst(3).map(String.init)
         let verified = try KilnProcess.run(arguments)
-        #expect(verified.status == 0 && verified.stdout.hasSuffix("verified: byte-identical\n"), "\(verified.stdout)\(verified.stderr)")
+        #expect(
+            verified.status == 0 && verified.stdout.hasSuffix("verified: byte-identical\n"),
+            "\(verified.stdout)\(verified.stderr)"
+        )
         // A second demo in the same folder replaces it; another folder is refused.
         let other = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-not-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
@@ -132,7 +171,8 @@ import Testing
         #expect(expected.count > 5)
 
         let points = [
-            "after-sync", "after-batch-opened", "after-lease", "after-inference:2", "after-blocks", "after-job:2", "before-car",
+            "after-sync", "after-batch-opened", "after-lease", "after-inference:2", "after-blocks", "after-job:2",
+            "before-car",
             "after-car", "after-sheet", "after-manifest",
         ]
         for point in points {
@@ -141,18 +181,31 @@ import Testing
             #expect(crashed.result.signaled, "\(point): the run should have been killed\n\(crashed.transcript)")
             let resumed = try site.kiln()
             #expect(resumed.status == 0, "\(point): \(resumed.transcript)")
-            #expect(resumed.summary?["batch"] as? Int == 1, "\(point): the interrupted batch is finished, not a new one")
+            #expect(
+                resumed.summary?["batch"] as? Int == 1,
+                "\(point): the interrupted batch is finished, not a new one"
+            )
             let outputs = try site.outputs()
             #expect(outputs.keys.sorted() == expected.keys.sorted(), "\(point): the same files")
-            for (name, bytes) in expected where outputs[name] != bytes { Issue.record("\(point): \(name) differs from the uninterrupted run's") }
-            let leftovers = try FileManager.default.subpathsOfDirectory(atPath: site.dir.path).filter { $0.contains(".tmp") }
+            for (name, bytes) in expected where outputs[name] != bytes {
+                Issue.record("\(point): \(name) differs from the uninterrupted run's")
+            }
+            let leftovers = try FileManager.default.subpathsOfDirectory(atPath: site.dir.path).filter {
+                $0.contains(".tmp")
+            }
             #expect(leftovers.isEmpty, "\(point): temporary files left: \(leftovers)")
 
             let store = try SQLiteStore(path: site.store)
             let publications = try store.publications(batch: nil)
-            #expect(publications.count == 2 && Set(publications.map(\.jobId)).count == 2, "\(point): one publication per job")
+            #expect(
+                publications.count == 2 && Set(publications.map(\.jobId)).count == 2,
+                "\(point): one publication per job"
+            )
             let done = try store.jobs(status: .done)
-            #expect(done.count == 2 && done.allSatisfy { (1...2).contains($0.attempts) }, "\(point): \(done.map(\.attempts))")
+            #expect(
+                done.count == 2 && done.allSatisfy { (1...2).contains($0.attempts) },
+                "\(point): \(done.map(\.attempts))"
+            )
         }
     }
 
@@ -175,7 +228,10 @@ import Testing
         #expect(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
         try site.append("events.jsonl", try BatchBench.exampleLogs("events-2.jsonl", tokens: [2]))
         let refused = try site.kiln()
-        #expect(refused.status == 0 && refused.result.stdout.contains("another kiln batch is running on "), "\(refused.transcript)")
+        #expect(
+            refused.status == 0 && refused.result.stdout.contains("another kiln batch is running on "),
+            "\(refused.transcript)"
+        )
         #expect(try store.jobs(status: .queued).isEmpty)
     }
 
@@ -210,7 +266,11 @@ import Testing
         try FileManager.default.copyItem(at: BatchBench.template, to: templateB)
         let a = try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2])
         let b = a.map { BatchBench.moved($0, to: BatchBench.contractB, logIndexOffset: 0x100) }
-        let site = try bench.site("site", contracts: [(BatchBench.contractA, BatchBench.template), (BatchBench.contractB, templateB)], events: a + b)
+        let site = try bench.site(
+            "site",
+            contracts: [(BatchBench.contractA, BatchBench.template), (BatchBench.contractB, templateB)],
+            events: a + b
+        )
         let first = try site.kiln()
         #expect(first.status == 0 && first.summary?["published"] as? Int == 4, "\(first.transcript)")
         let afterFirst = try site.outputs()
@@ -222,21 +282,30 @@ import Testing
         let templateFile = templateB.appendingPathComponent("template.yml")
         let good = try String(contentsOf: templateFile, encoding: .utf8)
         #expect(good.contains("when: \"state.level >= 3\""))
-        try Data(good.replacingOccurrences(of: "when: \"state.level >= 3\"", with: "when: \"state.level >= 'three'\"").utf8).write(to: templateFile)
+        try Data(
+            good.replacingOccurrences(of: "when: \"state.level >= 3\"", with: "when: \"state.level >= 'three'\"").utf8
+        ).write(to: templateFile)
         let levelUp = try BatchBench.exampleLogs("events-2.jsonl", tokens: [2])
         let stranger = "0x00000000000000000000000000000000000000dd"
         try site.append(
             "events.jsonl",
             ["{\"address\": \"0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed\", \"topics\": ["]
                 + levelUp + levelUp.map { BatchBench.moved($0, to: BatchBench.contractB, logIndexOffset: 0x100) }
-                + levelUp.map { BatchBench.moved($0, to: stranger, logIndexOffset: 0x200) })
+                + levelUp.map { BatchBench.moved($0, to: stranger, logIndexOffset: 0x200) }
+        )
         let second = try site.kiln()
         #expect(second.status == 1, "\(second.transcript)")
         #expect(second.status(2) == Self.published && second.status(2, BatchBench.contractB) == nil)
         let problems = second.problems.joined(separator: "\n")
-        #expect(problems.contains("events.jsonl:\(a.count + b.count + 1):"), "the malformed line, by number: \(problems)")
+        #expect(
+            problems.contains("events.jsonl:\(a.count + b.count + 1):"),
+            "the malformed line, by number: \(problems)"
+        )
         #expect(problems.contains("template.yml:"), "the template error, by place: \(problems)")
-        #expect(problems.localizedCaseInsensitiveContains("0x00000000000000000000000000000000000000DD") && problems.contains("not in kiln.yml"))
+        #expect(
+            problems.localizedCaseInsensitiveContains("0x00000000000000000000000000000000000000DD")
+                && problems.contains("not in kiln.yml")
+        )
         #expect(try store.latestPublication(tokenB2) == publishedB2, "B's published token is untouched")
         let afterSecond = try site.outputs()
         #expect(afterSecond["batch-1.car"] == afterFirst["batch-1.car"])
@@ -244,7 +313,10 @@ import Testing
         // The template is fixed and the bad line removed: B's token 2 catches up; A's is not redone.
         try Data(good.utf8).write(to: templateFile)
         let text = try String(contentsOf: site.dir.appendingPathComponent("events.jsonl"), encoding: .utf8)
-        try site.write("events.jsonl", text.split(separator: "\n").filter { !$0.hasSuffix("[") }.joined(separator: "\n") + "\n")
+        try site.write(
+            "events.jsonl",
+            text.split(separator: "\n").filter { !$0.hasSuffix("[") }.joined(separator: "\n") + "\n"
+        )
         let third = try site.kiln()
         #expect(third.status == 0 && third.problems.isEmpty, "\(third.transcript)")
         #expect(third.statuses == ["\(BatchBench.contractB)#2": Self.published], "\(third.transcript)")

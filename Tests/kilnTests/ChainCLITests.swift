@@ -15,7 +15,8 @@ import Testing
         func site(_ name: String, confirmations: Int = 0) throws -> URL {
             let dir = folder.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let operators = "chainId: \(chain.chainId)\nverifyingContract: \"0x000000000000000000000000000000000000AB1e\"\noperators:\n"
+            let operators =
+                "chainId: \(chain.chainId)\nverifyingContract: \"0x000000000000000000000000000000000000AB1e\"\noperators:\n"
                 + "  - {address: \"0x000000000000000000000000000000000000dEaD\", endpoint: \"http://127.0.0.1:1\", stake: \"1\"}\n"
             try Data(operators.utf8).write(to: dir.appendingPathComponent("operators.yml"))
             let yaml = """
@@ -34,10 +35,15 @@ import Testing
         }
 
         func transact(_ calls: [(fn: String, args: [JSONValue], from: Int)]) throws {
-            _ = try chain.run("transact", [
-                "contract": .string(contract),
-                "calls": .array(calls.map { ["fn": .string($0.fn), "args": .array($0.args), "from": .number($0.from)] }),
-            ])
+            _ = try chain.run(
+                "transact",
+                [
+                    "contract": .string(contract),
+                    "calls": .array(
+                        calls.map { ["fn": .string($0.fn), "args": .array($0.args), "from": .number($0.from)] }
+                    ),
+                ]
+            )
         }
 
         /// (level, ownerOf) of each token, as the contract answers.
@@ -66,7 +72,11 @@ import Testing
         let store = try SQLiteStore(path: dir.appendingPathComponent("data/kiln.sqlite").path)
         let chain = try bench.onChain(ids)
         for id in ids {
-            let token = TokenKey(chainId: bench.chain.chainId, contract: try Address(hex: bench.contract), tokenId: String(id))
+            let token = TokenKey(
+                chainId: bench.chain.chainId,
+                contract: try Address(hex: bench.contract),
+                tokenId: String(id)
+            )
             let state = try #require(try store.state(token, version: nil), "token \(id) has a state")
             #expect(state.json["level"] == chain[id]?.level, "token \(id) level")
             #expect(state.json["owner"] == chain[id]?.owner, "token \(id) owner")
@@ -74,7 +84,9 @@ import Testing
     }
 
     @Test func syncFoldsWhatTheContractSaysThroughConfirmationsAndAReorg() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-chain-cli-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kiln-chain-cli-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let chain = try DevChain(folder: folder)
@@ -83,7 +95,9 @@ import Testing
         let bench = Bench(chain: chain, folder: folder, contract: contract)
 
         // 20 mints to three holders, level-ups, a transfer.
-        var calls: [(fn: String, args: [JSONValue], from: Int)] = (1...20).map { ("mint", [["account": .number(2 + $0 % 3)], .number($0)], 0) }
+        var calls: [(fn: String, args: [JSONValue], from: Int)] = (1...20).map {
+            ("mint", [["account": .number(2 + $0 % 3)], .number($0)], 0)
+        }
         calls += [1, 2, 3, 3, 5, 8, 13].map { ("levelUp", [.number($0)], 0) }
         calls.append(("transferFrom", [["account": 3], ["account": 4], 7], 3))
         try bench.transact(calls)
@@ -115,7 +129,11 @@ import Testing
         let notes = String(decoding: (try? reorged.synced["notes"]?.canonicalBytes()) ?? [], as: UTF8.self)
         let problems = String(decoding: (try? reorged.synced["problems"]?.canonicalBytes()) ?? [], as: UTF8.self)
         #expect(notes.contains("reorg: the chain replaced blocks \(oldHead + 1)"), "\(notes)")
-        #expect(problems.contains("deeper than confirmations (0)") && problems.contains("#21: no event names it after the reorg"), "\(problems)")
+        #expect(
+            problems.contains("deeper than confirmations (0)")
+                && problems.contains("#21: no event names it after the reorg"),
+            "\(problems)"
+        )
         try Self.expectStatesMatchTheChain(bench, site, ids: 1...20)
     }
 }

@@ -16,26 +16,40 @@ struct InferCLITests {
             let fault = index == 3 ? ["--test-fault", "wrong-output"] : []
             let node = try NodeProcess(key: key, folder: folder, arguments: ["--verifying-contract", contract] + fault)
             nodes.append(node)
-            yaml += "  - {address: \"\(node.address)\", endpoint: \"\(node.url)\", stake: \"\(stake)000000000000000000\"}\n"
+            yaml +=
+                "  - {address: \"\(node.address)\", endpoint: \"\(node.url)\", stake: \"\(stake)000000000000000000\"}\n"
         }
         try Data(yaml.utf8).write(to: folder.appendingPathComponent("operators.yml"))
         try Data(#"{"level": 4}"#.utf8).write(to: folder.appendingPathComponent("state.json"))
         let template = PythonBench.packageRoot.appendingPathComponent("templates/forge-knights").path
         let infer = try KilnProcess.run(
-            ["infer", "--template", template, "--state", "state.json", "--operators", "operators.yml", "--token-id", "5", "-o", "out.png"], in: folder)
+            [
+                "infer", "--template", template, "--state", "state.json", "--operators", "operators.yml", "--token-id",
+                "5", "-o", "out.png",
+            ],
+            in: folder
+        )
         #expect(infer.status == 0, "\(infer.stdout)\n\(infer.stderr)")
         #expect(infer.stdout.contains("quorum reached: "))
         #expect(infer.stdout.contains("out.attestation.json: attestation bundle written"))
         #expect(infer.stdout.contains("out.png: accepted output written"))
 
-        let verified = try KilnProcess.run(["verify-attestation", "out.attestation.json", "--output", "out.png"], in: folder)
+        let verified = try KilnProcess.run(
+            ["verify-attestation", "out.attestation.json", "--output", "out.png"],
+            in: folder
+        )
         #expect(verified.status == 0, "\(verified.stdout)")
         #expect(verified.stdout.contains("ok    the output file is the accepted output"))
         #expect(verified.stdout.hasSuffix("out.attestation.json: verified\n"))
 
         // The accepted picture renders into the token's image.
         let render = try KilnProcess.run(
-            ["render", "--template", template, "--state", "state.json", "--token-id", "5", "--inference", "out.png", "-o", "token.png"], in: folder)
+            [
+                "render", "--template", template, "--state", "state.json", "--token-id", "5", "--inference", "out.png",
+                "-o", "token.png",
+            ],
+            in: folder
+        )
         #expect(render.status == 0 && !render.stdout.contains("placeholder"))
 
         // A tampered bundle fails, with exit status 1.
@@ -56,7 +70,11 @@ struct InferCLITests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let key = folder.appendingPathComponent("k").path
-        _ = FileManager.default.createFile(atPath: key, contents: Data("0x01".utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(
+            atPath: key,
+            contents: Data("0x01".utf8),
+            attributes: [.posixPermissions: 0o644]
+        )
         let result = try KilnProcess.run(["node", "serve", "--key", key, "--port", "0"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("Refusing key file '\(key)': mode 644 lets others read it"))

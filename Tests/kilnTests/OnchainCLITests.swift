@@ -13,8 +13,10 @@ import Testing
 /// published by transaction (publish.mode onchain and onchain-base), all with real `kiln node serve` operators.
 @Suite(.serialized) struct OnchainCLITests {
     /// Operator addresses (as in EigenLayer, not the keys their nodes sign with) and their weights.
-    static let operators = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000a2",
-                            "0x00000000000000000000000000000000000000a3", "0x00000000000000000000000000000000000000a4"]
+    static let operators = [
+        "0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000a2",
+        "0x00000000000000000000000000000000000000a3", "0x00000000000000000000000000000000000000a4",
+    ]
     static let weights = [40, 30, 20, 10]
 
     final class Bench {
@@ -32,9 +34,16 @@ import Testing
             for (index, op) in OnchainCLITests.operators.enumerated() {
                 let key = "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 21)
                 let fault = index == 3 ? ["--test-fault", "wrong-output"] : []
-                let node = try NodeProcess(key: key, folder: folder, arguments: ["--chain-id", String(chain.chainId), "--verifying-contract", registry] + fault)
+                let node = try NodeProcess(
+                    key: key,
+                    folder: folder,
+                    arguments: ["--chain-id", String(chain.chainId), "--verifying-contract", registry] + fault
+                )
                 nodes.append(node)
-                calls.append(["fn": "registerOperator", "args": [.string(op), .string(node.address), .number(OnchainCLITests.weights[index])]])
+                calls.append([
+                    "fn": "registerOperator",
+                    "args": [.string(op), .string(node.address), .number(OnchainCLITests.weights[index])],
+                ])
             }
             calls.append(["fn": "updateStakeThreshold", "args": [67]])
             try registryTransact(calls)
@@ -47,7 +56,10 @@ import Testing
         }
 
         func registryTransact(_ calls: [JSONValue]) throws {
-            _ = try chain.run("transact", ["contract": .string(registry), "name": "StakeRegistry", "calls": .array(calls)])
+            _ = try chain.run(
+                "transact",
+                ["contract": .string(registry), "name": "StakeRegistry", "calls": .array(calls)]
+            )
         }
 
         /// A KilnNFT with `ids` minted to key 2.
@@ -62,7 +74,12 @@ import Testing
         }
 
         func view(_ contract: String, _ calls: [JSONValue], name: String = "KilnNFT") throws -> [JSONValue] {
-            guard case .array(let results)? = try chain.run("call", ["contract": .string(contract), "name": .string(name), "calls": .array(calls)])["results"] else {
+            guard
+                case .array(let results)? = try chain.run(
+                    "call",
+                    ["contract": .string(contract), "name": .string(name), "calls": .array(calls)]
+                )["results"]
+            else {
                 return []
             }
             return results
@@ -74,10 +91,15 @@ import Testing
             try FileManager.default.createDirectory(at: site.dir, withIntermediateDirectories: true)
             let keys = try String(contentsOfFile: chain.keyFile, encoding: .utf8).split(separator: "\n")
             _ = FileManager.default.createFile(
-                atPath: site.dir.appendingPathComponent("publisher.key").path, contents: Data(keys[1].utf8), attributes: [.posixPermissions: 0o600])
+                atPath: site.dir.appendingPathComponent("publisher.key").path,
+                contents: Data(keys[1].utf8),
+                attributes: [.posixPermissions: 0o600]
+            )
             var nodesYAML = ""
             for (op, node) in zip(OnchainCLITests.operators, nodes) { nodesYAML += "\n      \"\(op)\": \(node.url)" }
-            try site.write("kiln.yml", """
+            try site.write(
+                "kiln.yml",
+                """
                 chainId: \(chain.chainId)
                 store: data/kiln.sqlite
                 out: out
@@ -92,14 +114,25 @@ import Testing
                 concurrency: 4
                 nodeTimeout: 30
 
-                """)
+                """
+            )
             return site
         }
 
         /// The logs of `contract` with `event`'s topic.
         func logs(_ contract: String, _ event: String) throws -> [JSONValue] {
             let topic = Keccak256.hash(utf8: event).hex
-            guard case .array(let logs) = try chain.rpc("eth_getLogs", [["address": .string(contract), "fromBlock": "0x0", "toBlock": "latest", "topics": [.string(topic)]]]) else {
+            guard
+                case .array(let logs) = try chain.rpc(
+                    "eth_getLogs",
+                    [
+                        [
+                            "address": .string(contract), "fromBlock": "0x0", "toBlock": "latest",
+                            "topics": [.string(topic)],
+                        ]
+                    ]
+                )
+            else {
                 return []
             }
             return logs
@@ -117,21 +150,38 @@ import Testing
 
     /// README's walkthrough, scripts/chain-demo.sh, runs as written.
     @Test func theChainWalkthroughRuns() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-chain-demo-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kiln-chain-demo-\(UUID().uuidString)"
+        )
         defer { try? FileManager.default.removeItem(at: folder) }
         let script = PythonBench.packageRoot.appendingPathComponent("scripts/chain-demo.sh").path
         let result = try KilnProcess.run(
-            [script, folder.path], environment: ["KILN": KilnProcess.executable.path], program: URL(fileURLWithPath: "/bin/bash"))
+            [script, folder.path],
+            environment: ["KILN": KilnProcess.executable.path],
+            program: URL(fileURLWithPath: "/bin/bash")
+        )
         let text = result.stdout + result.stderr
         #expect(result.status == 0, "\(text)")
-        #expect(text.contains("threshold weight 67 of 100 at block") && text.components(separatedBy: "ok (operator").count - 1 == 4, "kiln operators: \(text)")
+        #expect(
+            text.contains("threshold weight 67 of 100 at block")
+                && text.components(separatedBy: "ok (operator").count - 1 == 4,
+            "kiln operators: \(text)"
+        )
         #expect(text.contains("batch 1: 5 published"), "\(text)")
-        #expect(text.components(separatedBy: "sent setTokenURI").count - 1 == 6, "5 tokens, then token 3 again: \(text)")
-        #expect(text.contains("== the registry checks token 2's quorum itself (ERC-1271 isValidSignature)\nTrue"), "\(text)")
+        #expect(
+            text.components(separatedBy: "sent setTokenURI").count - 1 == 6,
+            "5 tokens, then token 3 again: \(text)"
+        )
+        #expect(
+            text.contains("== the registry checks token 2's quorum itself (ERC-1271 isValidSignature)\nTrue"),
+            "\(text)"
+        )
         #expect(result.stdout.hasSuffix("verified: byte-identical\n"), "\(text)")
     }
 
-    static func transactions(_ outcome: Outcome) -> [[String: Any]] { outcome.events.filter { $0["event"] as? String == "transaction" } }
+    static func transactions(_ outcome: Outcome) -> [[String: Any]] {
+        outcome.events.filter { $0["event"] as? String == "transaction" }
+    }
 
     @Test func registryQuorumOnchainCheckAndTokenURIs() async throws {
         let bench = try Bench()
@@ -144,32 +194,59 @@ import Testing
         #expect(first.status == 0 && first.summary?["published"] as? Int == 3, "\(first.transcript)")
         #expect(Self.transactions(first).count == 3, "\(first.transcript)")
         let quorum = first.jobs.first?["quorum"] as? String ?? ""
-        #expect(quorum.contains("3/4 operators") && quorum.contains("disagreed"), "the wrong-output node is outvoted: \(quorum)")
-        let manifest = try JSONValue.parse(bytes: Array(try Data(contentsOf: site.out.appendingPathComponent("manifest.json"))))
+        #expect(
+            quorum.contains("3/4 operators") && quorum.contains("disagreed"),
+            "the wrong-output node is outvoted: \(quorum)"
+        )
+        let manifest = try JSONValue.parse(
+            bytes: Array(try Data(contentsOf: site.out.appendingPathComponent("manifest.json")))
+        )
         let uris = try bench.view(nft, (1...3).map { ["fn": "tokenURI", "args": [.number($0)]] })
         for id in 1...3 {
             let key = "\(bench.chain.chainId):\(try Address(hex: nft).checksummed)#\(id)"
             let metadata = try #require(manifest["tokens"]?[key]?["metadata"]?.stringValue, "manifest has \(key)")
-            #expect(uris[id - 1].stringValue == "ipfs://\(metadata)" || uris[id - 1].stringValue == metadata, "tokenURI(\(id))")
+            #expect(
+                uris[id - 1].stringValue == "ipfs://\(metadata)" || uris[id - 1].stringValue == metadata,
+                "tokenURI(\(id))"
+            )
         }
         let updates = try bench.logs(nft, "MetadataUpdate(uint256)")
         let updated = try updates.map { log in
-            try ABIEncoding.decode([.uint(256)], from: try Hex.decode(log["data"]?.stringValue ?? ""), function: "MetadataUpdate").map(\.description)
+            try ABIEncoding.decode(
+                [.uint(256)],
+                from: try Hex.decode(log["data"]?.stringValue ?? ""),
+                function: "MetadataUpdate"
+            ).map(\.description)
         }
         #expect(updated.flatMap { $0 }.sorted() == ["1", "2", "3"])
         let again = try site.kiln()
-        #expect(again.status == 0 && Self.transactions(again).isEmpty && again.summary?["transactions"] as? Int == 0, "\(again.transcript)")
+        #expect(
+            again.status == 0 && Self.transactions(again).isEmpty && again.summary?["transactions"] as? Int == 0,
+            "\(again.transcript)"
+        )
         #expect(try bench.logs(nft, "MetadataUpdate(uint256)").count == 3, "no change, no transaction")
 
         // The registry itself accepts what Kiln accepted (ERC-1271), through the CLI…
         let bundle = try bench.bundle(site, contract: nft, id: 2)
         let bundleFile = bench.folder.appendingPathComponent("token-2.attestation.json")
         try Data(try bundle.canonicalBytes()).write(to: bundleFile)
-        let cli = try KilnProcess.run(["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url], in: bench.folder)
+        let cli = try KilnProcess.run(
+            ["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url],
+            in: bench.folder
+        )
         let payload = try JSONValue.parse(cli.stdout)
-        #expect(cli.status == 0 && payload["registryAccepts"] == .bool(true) && payload["accepted"] == .bool(true), "\(cli.stdout)\(cli.stderr)")
-        let byToken = try KilnProcess.run(["attestation", "onchain-payload", "\(nft):2", "--config", "kiln.yml", "--rpc", bench.chain.url], in: site.dir)
-        #expect(byToken.status == 0 && byToken.stdout == cli.stdout, "CONTRACT:ID reads the same published bundle: \(byToken.stdout)\(byToken.stderr)")
+        #expect(
+            cli.status == 0 && payload["registryAccepts"] == .bool(true) && payload["accepted"] == .bool(true),
+            "\(cli.stdout)\(cli.stderr)"
+        )
+        let byToken = try KilnProcess.run(
+            ["attestation", "onchain-payload", "\(nft):2", "--config", "kiln.yml", "--rpc", bench.chain.url],
+            in: site.dir
+        )
+        #expect(
+            byToken.status == 0 && byToken.stdout == cli.stdout,
+            "CONTRACT:ID reads the same published bundle: \(byToken.stdout)\(byToken.stderr)"
+        )
         guard case .array(let signerList)? = bundle["accepted"]?["signers"] else {
             Issue.record("the bundle has no accepted signers")
             return
@@ -178,12 +255,23 @@ import Testing
         #expect(signers.count == 3)
 
         // …and for every subset of the signers, Kiln's rule at the reference block and the registry agree.
-        let referenceBlock = try #require(bundle["request"]?["referenceBlock"]?.integerValue.flatMap { UInt64(exactly: $0) })
+        let referenceBlock = try #require(
+            bundle["request"]?["referenceBlock"]?.integerValue.flatMap { UInt64(exactly: $0) }
+        )
         let registry = ChainOperatorRegistry(
-            rpc: EthereumRPC(url: bench.chain.url), registry: try Address(hex: bench.registry), chainId: bench.chain.chainId, endpoints: [:])
+            rpc: EthereumRPC(url: bench.chain.url),
+            registry: try Address(hex: bench.registry),
+            chainId: bench.chain.chainId,
+            endpoints: [:]
+        )
         let table = try await registry.stakeTable(at: referenceBlock)
-        #expect(table.thresholdWeight == 67 && table.totalStake == 100 && table.operators.map(\.stake) == [40, 30, 20, 10])
-        #expect(table.operators.allSatisfy { $0.signingKey != $0.address }, "signing keys are not the operator addresses")
+        #expect(
+            table.thresholdWeight == 67 && table.totalStake == 100 && table.operators.map(\.stake) == [40, 30, 20, 10]
+        )
+        #expect(
+            table.operators.allSatisfy { $0.signingKey != $0.address },
+            "signing keys are not the operator addresses"
+        )
         var decisions: [(Set<Address>, Bool)] = []
         var calls: [JSONValue] = []
         for mask in 1..<(1 << signers.count) {
@@ -191,12 +279,17 @@ import Testing
             let weight = table.operators.filter { subset.contains($0.address) }.reduce(BigUInt(0)) { $0 + $1.stake }
             let onchain = try OnchainPayload(bundle: bundle, only: subset)
             decisions.append((subset, table.reaches(weight)))
-            calls.append(["fn": "isValidSignature", "args": [.string(onchain.digest.hex), .string(Hex.encode(onchain.data))]])
+            calls.append([
+                "fn": "isValidSignature", "args": [.string(onchain.digest.hex), .string(Hex.encode(onchain.data))],
+            ])
         }
         let answers = try bench.view(bench.registry, calls, name: "StakeRegistry")
         #expect(answers.count == decisions.count)
         for ((subset, kiln), answer) in zip(decisions, answers) {
-            #expect((answer.stringValue == "0x1626ba7e") == kiln, "signers \(subset.map(\.checksummed).sorted()): Kiln \(kiln), registry \(answer)")
+            #expect(
+                (answer.stringValue == "0x1626ba7e") == kiln,
+                "signers \(subset.map(\.checksummed).sorted()): Kiln \(kiln), registry \(answer)"
+            )
         }
         #expect(decisions.contains { $0.1 } && decisions.contains { !$0.1 }, "both outcomes are exercised")
 
@@ -231,20 +324,34 @@ import Testing
         try bench.nft(nft2, [["fn": "levelUp", "args": [2], "from": 0]])
         let b2 = try base.kiln()
         #expect(b2.status == 0 && b2.statuses.count == 1, "\(b2.transcript)")
-        #expect((Self.transactions(b2).first?["call"] as? String)?.hasSuffix(", 2, 2)") == true, "only token 2 changed: \(b2.transcript)")
+        #expect(
+            (Self.transactions(b2).first?["call"] as? String)?.hasSuffix(", 2, 2)") == true,
+            "only token 2 changed: \(b2.transcript)"
+        )
         #expect(Self.transactions(try base.kiln()).isEmpty)
 
         // Stake changes after the reference block do not change the quorum pinned to it…
         try bench.registryTransact([
-            ["fn": "updateOperatorWeight", "args": [.string(Self.operators[0]), 1]], ["fn": "updateStakeThreshold", "args": [95]],
+            ["fn": "updateOperatorWeight", "args": [.string(Self.operators[0]), 1]],
+            ["fn": "updateStakeThreshold", "args": [95]],
         ])
         let fresh = ChainOperatorRegistry(
-            rpc: EthereumRPC(url: bench.chain.url), registry: try Address(hex: bench.registry), chainId: bench.chain.chainId, endpoints: [:])
+            rpc: EthereumRPC(url: bench.chain.url),
+            registry: try Address(hex: bench.registry),
+            chainId: bench.chain.chainId,
+            endpoints: [:]
+        )
         #expect(try await fresh.stakeTable(at: referenceBlock) == table)
-        let pinned = try KilnProcess.run(["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url], in: bench.folder)
+        let pinned = try KilnProcess.run(
+            ["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url],
+            in: bench.folder
+        )
         #expect(pinned.status == 0, "the registry still accepts the quorum at its block: \(pinned.stdout)")
         let verify = try KilnProcess.run(["verify", "\(nft):2", "--config", "kiln.yml"], in: site.dir)
-        #expect(verify.status == 0 && verify.stdout.contains("verified: byte-identical"), "\(verify.stdout)\(verify.stderr)")
+        #expect(
+            verify.status == 0 && verify.stdout.contains("verified: byte-identical"),
+            "\(verify.stdout)\(verify.stderr)"
+        )
         // …while a job after the change is held to the new weights: 30 + 20 + 1 < 95, no quorum.
         try bench.nft(nft, [["fn": "levelUp", "args": [3], "from": 0]])
         let later = try site.kiln()

@@ -71,7 +71,9 @@ public struct CARHeader: Hashable, Sendable {
                 }
                 roots = list
             case "version":
-                guard let (versionMajor, value) = reader.head(), versionMajor == 0 else { throw fail("'version' is not an integer") }
+                guard let (versionMajor, value) = reader.head(), versionMajor == 0 else {
+                    throw fail("'version' is not an integer")
+                }
                 version = value
             default:
                 throw fail("unexpected key")

@@ -19,21 +19,31 @@ extension CARReader {
         var bytes = 0
         while let section = try reader.next() {
             func fail(_ message: String) -> ContentError {
-                ContentError(.invalidCAR, "Unable to verify CAR '\(path)' at byte \(section.offset): \(message)", offset: section.offset)
+                ContentError(
+                    .invalidCAR,
+                    "Unable to verify CAR '\(path)' at byte \(section.offset): \(message)",
+                    offset: section.offset
+                )
             }
             switch section.cid.codec {
             case CID.raw: break
             case CID.dagPB:
                 do { _ = try DagPBNode(decoding: section.block) } catch { throw fail(error.message) }
             default:
-                throw fail("block \(section.cid) has codec 0x\(String(section.cid.codec, radix: 16)); Kiln's CARs hold raw and dag-pb blocks only")
+                throw fail(
+                    "block \(section.cid) has codec 0x\(String(section.cid.codec, radix: 16)); Kiln's CARs hold raw and dag-pb blocks only"
+                )
             }
             seen.insert(section.cid.v1)
             blocks += 1
             bytes += section.block.count
         }
         if let missing = reader.header.roots.first(where: { !seen.contains($0.v1) }) {
-            throw ContentError(.invalidCAR, "Unable to verify CAR '\(path)': root \(missing) is not in the file", offset: 0)
+            throw ContentError(
+                .invalidCAR,
+                "Unable to verify CAR '\(path)': root \(missing) is not in the file",
+                offset: 0
+            )
         }
         return Summary(roots: reader.header.roots, blocks: blocks, bytes: bytes)
     }

@@ -1,9 +1,9 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads CAR v1 files section by section, verifying every block against its CID.
@@ -49,7 +49,11 @@ public final class CARReader {
         }
         guard length > 0, length <= 1 << 20, let bytes = Self.read(file, Int(length)) else {
             fclose(file)
-            throw ContentError(.invalidCAR, "Unable to read CAR '\(path)': header length \(length) is invalid or runs past the end", offset: 0)
+            throw ContentError(
+                .invalidCAR,
+                "Unable to read CAR '\(path)': header length \(length) is invalid or runs past the end",
+                offset: 0
+            )
         }
         offset += Int(length)
         do {
@@ -80,7 +84,9 @@ public final class CARReader {
         guard prefix.value <= UInt64(Self.maxSectionLength) else {
             throw fail("section length \(prefix.value) exceeds the limit of \(Self.maxSectionLength) bytes")
         }
-        guard let section = Self.read(file, Int(prefix.value)) else { throw fail("truncated section (\(prefix.value) bytes announced)") }
+        guard let section = Self.read(file, Int(prefix.value)) else {
+            throw fail("truncated section (\(prefix.value) bytes announced)")
+        }
         offset += prefix.length + Int(prefix.value)
         let cid: CID
         let cidLength: Int
@@ -103,7 +109,9 @@ public final class CARReader {
     }
 
     /// A varint from the file, or `nil` at a clean end of file.
-    private static func readVarint(_ file: UnsafeMutablePointer<FILE>, offset: Int) throws(ContentError) -> (value: UInt64, length: Int)? {
+    private static func readVarint(_ file: UnsafeMutablePointer<FILE>, offset: Int) throws(ContentError) -> (
+        value: UInt64, length: Int
+    )? {
         var bytes: [UInt8] = []
         while true {
             let byte = fgetc(file)

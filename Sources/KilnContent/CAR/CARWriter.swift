@@ -8,7 +8,8 @@ public enum CARWriter {
     /// Writes the DAGs under `roots` from `blockstore` to `path`; returns the number of blocks written.
     /// - Throws: ``ContentError`` when a block is missing or corrupt (nothing is left at `path` then).
     @discardableResult
-    public static func write(roots: [CID], from blockstore: any Blockstore, to path: String) throws(ContentError) -> Int {
+    public static func write(roots: [CID], from blockstore: any Blockstore, to path: String) throws(ContentError) -> Int
+    {
         let writer: AtomicFile.Writer
         do { writer = try AtomicFile.Writer(path: path) } catch { throw ContentError(.io, error.description) }
         var count = 0
@@ -37,7 +38,9 @@ public enum CARWriter {
 
     /// Depth-first, pre-order: a block, then the DAGs of its links in order. Blocks seen before are skipped.
     static func visit(
-        _ cid: CID, _ blockstore: any Blockstore, _ seen: inout Set<CID>,
+        _ cid: CID,
+        _ blockstore: any Blockstore,
+        _ seen: inout Set<CID>,
         _ emit: (CID, [UInt8]) throws(AtomicFile.WriteError) -> Void
     ) throws {
         guard seen.insert(cid.v1).inserted else { return }

@@ -57,7 +57,10 @@ public struct CID: Hashable, Sendable, CustomStringConvertible, Comparable {
             case "b", "B": bytes = try Multibase.decodeBase32(body)
             case "z": bytes = try Multibase.decodeBase58(body)
             default:
-                throw ContentError(.invalidMultibase, "unknown multibase prefix '\(prefix)' (Kiln reads 'b' base32 and 'z' base58btc)")
+                throw ContentError(
+                    .invalidMultibase,
+                    "unknown multibase prefix '\(prefix)' (Kiln reads 'b' base32 and 'z' base58btc)"
+                )
             }
         } catch {
             throw ContentError(error.code, "Unable to parse CID '\(text)': \(error.message)")
@@ -68,7 +71,9 @@ public struct CID: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// Parses the binary form (a CIDv0 is its 34-byte multihash).
     public init(bytes: [UInt8], text: String? = nil) throws(ContentError) {
         let name: String = text ?? ("0x" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
-        func fail(_ message: String) -> ContentError { ContentError(.invalidCID, "Unable to parse CID '\(name)': \(message)") }
+        func fail(_ message: String) -> ContentError {
+            ContentError(.invalidCID, "Unable to parse CID '\(name)': \(message)")
+        }
         if bytes.count == 34 && bytes[0] == 0x12 && bytes[1] == 0x20 {
             self.init(v0: Multihash(function: 0x12, digest: Array(bytes[2...])))
             return
@@ -82,7 +87,9 @@ public struct CID: Hashable, Sendable, CustomStringConvertible, Comparable {
     static func decode(_ bytes: [UInt8], at offset: Int, name: String? = nil) throws(ContentError) -> (CID, Int) {
         let label = name ?? "at byte \(offset)"
         let subject = name.map { "'\($0)'" } ?? label
-        func fail(_ message: String) -> ContentError { ContentError(.invalidCID, "Unable to parse CID \(subject): \(message)") }
+        func fail(_ message: String) -> ContentError {
+            ContentError(.invalidCID, "Unable to parse CID \(subject): \(message)")
+        }
         if offset + 2 <= bytes.count && bytes[offset] == 0x12 && bytes[offset + 1] == 0x20 {
             guard offset + 34 <= bytes.count else { throw fail("truncated CIDv0") }
             return (CID(v0: Multihash(function: 0x12, digest: Array(bytes[offset + 2..<offset + 34]))), 34)

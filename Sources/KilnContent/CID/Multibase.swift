@@ -36,7 +36,10 @@ public enum Multibase {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = UInt32(char - UInt8(ascii: "A"))
             case UInt8(ascii: "2")...UInt8(ascii: "7"): value = UInt32(char - UInt8(ascii: "2")) + 26
             default:
-                throw ContentError(.invalidMultibase, "Unable to decode base32: character \(index + 1) is not in the alphabet")
+                throw ContentError(
+                    .invalidMultibase,
+                    "Unable to decode base32: character \(index + 1) is not in the alphabet"
+                )
             }
             buffer = buffer << 5 | value
             bits += 5
@@ -67,7 +70,8 @@ public enum Multibase {
                 carry /= 58
             }
         }
-        let out = [UInt8](repeating: base58Alphabet[0], count: zeros) + digits.reversed().map { base58Alphabet[Int($0)] }
+        let out =
+            [UInt8](repeating: base58Alphabet[0], count: zeros) + digits.reversed().map { base58Alphabet[Int($0)] }
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -78,7 +82,10 @@ public enum Multibase {
         let zeros = characters.prefix { $0 == base58Alphabet[0] }.count
         for (index, char) in characters.enumerated() {
             guard let digit = base58Alphabet.firstIndex(of: char) else {
-                throw ContentError(.invalidMultibase, "Unable to decode base58btc: character \(index + 1) is not in the alphabet")
+                throw ContentError(
+                    .invalidMultibase,
+                    "Unable to decode base58btc: character \(index + 1) is not in the alphabet"
+                )
             }
             var carry = UInt32(digit)
             for position in bytes.indices {

@@ -40,7 +40,10 @@ public struct Multihash: Hashable, Sendable {
         let (length, b) = try Varint.decode(bytes, at: offset + a)
         let start = offset + a + b
         guard length <= 128, start + Int(length) <= bytes.count else {
-            throw ContentError(.invalidMultihash, "Unable to read multihash: digest of \(length) bytes runs past the end")
+            throw ContentError(
+                .invalidMultihash,
+                "Unable to read multihash: digest of \(length) bytes runs past the end"
+            )
         }
         return (Multihash(function: function, digest: Array(bytes[start..<start + Int(length)])), a + b + Int(length))
     }
@@ -49,7 +52,10 @@ public struct Multihash: Hashable, Sendable {
     /// - Throws: ``ContentError/Code/unsupported`` for a hash function other than sha2-256.
     public func matches(_ block: [UInt8]) throws(ContentError) -> Bool {
         guard function == Self.sha2_256 else {
-            throw ContentError(.unsupported, "Unable to verify a block hashed with multihash function 0x\(String(function, radix: 16)): Kiln checks sha2-256 only")
+            throw ContentError(
+                .unsupported,
+                "Unable to verify a block hashed with multihash function 0x\(String(function, radix: 16)): Kiln checks sha2-256 only"
+            )
         }
         return Array(SHA256.hash(data: block)) == digest
     }

@@ -21,7 +21,9 @@ public enum Varint {
 
     /// Decodes a varint at `offset`; returns the value and the number of bytes it took.
     /// - Throws: ``ContentError/Code/invalidVarint`` when truncated, longer than 9 bytes, or not minimal.
-    public static func decode(_ bytes: some Collection<UInt8>, at offset: Int = 0) throws(ContentError) -> (value: UInt64, length: Int) {
+    public static func decode(_ bytes: some Collection<UInt8>, at offset: Int = 0) throws(ContentError) -> (
+        value: UInt64, length: Int
+    ) {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         var index = bytes.index(bytes.startIndex, offsetBy: offset)

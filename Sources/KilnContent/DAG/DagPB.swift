@@ -47,10 +47,14 @@ public struct DagPBNode: Hashable, Sendable {
         for (field, value) in try Protobuf.fields(block, 0..<block.count, message: "dag-pb node") {
             switch (field, value) {
             case (1, .bytes(let range)):
-                guard data == nil else { throw ContentError(.invalidBlock, "Unable to decode dag-pb node: two Data fields") }
+                guard data == nil else {
+                    throw ContentError(.invalidBlock, "Unable to decode dag-pb node: two Data fields")
+                }
                 data = Array(block[range])
             case (2, .bytes(let range)):
-                guard data == nil else { throw ContentError(.invalidBlock, "Unable to decode dag-pb node: a link after Data") }
+                guard data == nil else {
+                    throw ContentError(.invalidBlock, "Unable to decode dag-pb node: a link after Data")
+                }
                 var cid: CID?
                 var name = ""
                 var tsize: UInt64 = 0
@@ -63,7 +67,8 @@ public struct DagPBNode: Hashable, Sendable {
                         }
                         name = decoded
                     case (3, .varint(let size)): tsize = size
-                    default: throw ContentError(.invalidBlock, "Unable to decode dag-pb link: unexpected field \(linkField)")
+                    default:
+                        throw ContentError(.invalidBlock, "Unable to decode dag-pb link: unexpected field \(linkField)")
                     }
                 }
                 guard let cid else { throw ContentError(.invalidBlock, "Unable to decode dag-pb link: no Hash") }

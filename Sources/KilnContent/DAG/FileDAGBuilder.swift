@@ -68,7 +68,10 @@ public struct FileDAGBuilder {
     private func makeNode(_ children: [Entry]) throws(ContentError) -> Entry {
         let fileSize = children.reduce(0) { $0 + $1.fileSize }
         let data = UnixFSData(kind: .file, fileSize: fileSize, blockSizes: children.map(\.fileSize))
-        let node = DagPBNode(links: children.map { DagPBLink(cid: $0.cid, name: "", tsize: $0.tsize) }, data: data.bytes)
+        let node = DagPBNode(
+            links: children.map { DagPBLink(cid: $0.cid, name: "", tsize: $0.tsize) },
+            data: data.bytes
+        )
         let block = node.bytes
         let cid = CID.of(block, codec: CID.dagPB, version: profile.cidVersion)
         try store(cid, block)

@@ -14,10 +14,27 @@ public struct ImportProfile: Hashable, Sendable, CustomStringConvertible {
     public let rawLeaves: Bool
     public let cidVersion: Int
 
-    public static let kuboV1 = ImportProfile(name: "kubo-v1", chunkSize: 262_144, maxLinks: 174, rawLeaves: true, cidVersion: 1)
+    public static let kuboV1 = ImportProfile(
+        name: "kubo-v1",
+        chunkSize: 262_144,
+        maxLinks: 174,
+        rawLeaves: true,
+        cidVersion: 1
+    )
     public static let unixfsV1_2025 = ImportProfile(
-        name: "unixfs-v1-2025", chunkSize: 1_048_576, maxLinks: 1024, rawLeaves: true, cidVersion: 1)
-    public static let kuboV0 = ImportProfile(name: "kubo-v0", chunkSize: 262_144, maxLinks: 174, rawLeaves: false, cidVersion: 0)
+        name: "unixfs-v1-2025",
+        chunkSize: 1_048_576,
+        maxLinks: 1024,
+        rawLeaves: true,
+        cidVersion: 1
+    )
+    public static let kuboV0 = ImportProfile(
+        name: "kubo-v0",
+        chunkSize: 262_144,
+        maxLinks: 174,
+        rawLeaves: false,
+        cidVersion: 0
+    )
 
     public static let all = [kuboV1, unixfsV1_2025, kuboV0]
 
@@ -28,7 +45,10 @@ public struct ImportProfile: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: ``ContentError/Code/unsupported`` listing the names there are.
     public init(named name: String) throws(ContentError) {
         guard let profile = Self.all.first(where: { $0.name == name }) else {
-            throw ContentError(.unsupported, "Unknown import profile '\(name)': use \(Self.all.map(\.name).joined(separator: ", "))")
+            throw ContentError(
+                .unsupported,
+                "Unknown import profile '\(name)': use \(Self.all.map(\.name).joined(separator: ", "))"
+            )
         }
         self = profile
     }

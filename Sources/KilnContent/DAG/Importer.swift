@@ -1,9 +1,9 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Imports files and folders into UnixFS DAGs, computing the same CIDs as kubo's `ipfs add` for the profile.
@@ -27,7 +27,8 @@ public struct Importer: Sendable {
     }
 
     /// The root of the DAG for the file or folder at `path`; blocks go to `blockstore` when one is given.
-    public func add(path: String, into blockstore: (any Blockstore)? = nil) throws(ContentError) -> FileDAGBuilder.Entry {
+    public func add(path: String, into blockstore: (any Blockstore)? = nil) throws(ContentError) -> FileDAGBuilder.Entry
+    {
         let store: (CID, [UInt8]) throws(ContentError) -> Void = { cid, block throws(ContentError) in
             try blockstore?.put(block, cid: cid)
         }
@@ -35,8 +36,12 @@ public struct Importer: Sendable {
     }
 
     /// The root of the DAG for `bytes` held in memory.
-    public func add(bytes: [UInt8], into blockstore: (any Blockstore)? = nil) throws(ContentError) -> FileDAGBuilder.Entry {
-        var builder = FileDAGBuilder(profile: profile) { cid, block throws(ContentError) in try blockstore?.put(block, cid: cid) }
+    public func add(bytes: [UInt8], into blockstore: (any Blockstore)? = nil) throws(ContentError)
+        -> FileDAGBuilder.Entry
+    {
+        var builder = FileDAGBuilder(profile: profile) { cid, block throws(ContentError) in
+            try blockstore?.put(block, cid: cid)
+        }
         var offset = 0
         repeat {
             let end = min(bytes.count, offset + profile.chunkSize)
@@ -48,7 +53,11 @@ public struct Importer: Sendable {
 
     /// A UnixFS directory of already-imported entries (name → root), stored in `blockstore` when given.
     /// - Throws: ``ContentError/Code/hamtRequired`` when kubo would shard the directory.
-    public func directory(_ entries: [String: FileDAGBuilder.Entry], into blockstore: (any Blockstore)? = nil, path: String = "<directory>")
+    public func directory(
+        _ entries: [String: FileDAGBuilder.Entry],
+        into blockstore: (any Blockstore)? = nil,
+        path: String = "<directory>"
+    )
         throws(ContentError) -> FileDAGBuilder.Entry
     {
         try directory(entries, path: path) { cid, block throws(ContentError) in try blockstore?.put(block, cid: cid) }
@@ -59,7 +68,11 @@ public struct Importer: Sendable {
     /// each well under the threshold, and so on up until one directory holds them all. Kiln uses it for a batch's
     /// `tokens/`, which can hold any number of tokens; every directory stays a plain UnixFS directory, so any
     /// IPFS implementation reads it and kubo gives the same CIDs for the same folders.
-    public func groupedDirectory(_ entries: [String: FileDAGBuilder.Entry], into blockstore: (any Blockstore)? = nil, path: String = "<directory>")
+    public func groupedDirectory(
+        _ entries: [String: FileDAGBuilder.Entry],
+        into blockstore: (any Blockstore)? = nil,
+        path: String = "<directory>"
+    )
         throws(ContentError) -> FileDAGBuilder.Entry
     {
         func cost(_ name: String, _ entry: FileDAGBuilder.Entry) -> Int { name.utf8.count + entry.cid.bytes.count }
@@ -91,7 +104,9 @@ public struct Importer: Sendable {
 
     // MARK: - Implementation
 
-    private func add(path: String, store: @escaping (CID, [UInt8]) throws(ContentError) -> Void) throws(ContentError) -> FileDAGBuilder.Entry {
+    private func add(path: String, store: @escaping (CID, [UInt8]) throws(ContentError) -> Void) throws(ContentError)
+        -> FileDAGBuilder.Entry
+    {
         var info = stat()
         guard lstat(path, &info) == 0 else { throw ioError("Unable to read '\(path)'") }
         switch info.st_mode & S_IFMT {
@@ -103,13 +118,18 @@ public struct Importer: Sendable {
             }
             return try directory(entries, path: path, store: store)
         case S_IFLNK:
-            throw ContentError(.unsupported, "Unable to add '\(path)': symbolic links are not supported (kubo stores them as UnixFS symlinks)")
+            throw ContentError(
+                .unsupported,
+                "Unable to add '\(path)': symbolic links are not supported (kubo stores them as UnixFS symlinks)"
+            )
         default:
             throw ContentError(.unsupported, "Unable to add '\(path)': not a regular file or folder")
         }
     }
 
-    private func addFile(_ path: String, store: @escaping (CID, [UInt8]) throws(ContentError) -> Void) throws(ContentError) -> FileDAGBuilder.Entry {
+    private func addFile(_ path: String, store: @escaping (CID, [UInt8]) throws(ContentError) -> Void)
+        throws(ContentError) -> FileDAGBuilder.Entry
+    {
         guard let file = fopen(path, "rb") else { throw ioError("Unable to read '\(path)'") }
         defer { fclose(file) }
         var builder = FileDAGBuilder(profile: profile, store: store)
@@ -130,22 +150,27 @@ public struct Importer: Sendable {
     }
 
     private func directory(
-        _ entries: [String: FileDAGBuilder.Entry], path: String, store: (CID, [UInt8]) throws(ContentError) -> Void
+        _ entries: [String: FileDAGBuilder.Entry],
+        path: String,
+        store: (CID, [UInt8]) throws(ContentError) -> Void
     ) throws(ContentError) -> FileDAGBuilder.Entry {
         let names = entries.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         let estimate = names.reduce(0) { $0 + $1.utf8.count + entries[$1]!.cid.bytes.count }
         guard estimate <= ImportProfile.hamtThreshold else {
             throw ContentError(
                 .hamtRequired,
-                "Refusing directory '\(path)': \(names.count) entries (\(estimate) bytes of names and CIDs) exceed kubo's HAMT threshold of \(ImportProfile.hamtThreshold); kubo would shard it and Kiln does not, so its CID would differ")
+                "Refusing directory '\(path)': \(names.count) entries (\(estimate) bytes of names and CIDs) exceed kubo's HAMT threshold of \(ImportProfile.hamtThreshold); kubo would shard it and Kiln does not, so its CID would differ"
+            )
         }
         let links = names.map { DagPBLink(cid: entries[$0]!.cid, name: $0, tsize: entries[$0]!.tsize) }
         let block = DagPBNode(links: links, data: UnixFSData(kind: .directory).bytes).bytes
         let cid = CID.of(block, codec: CID.dagPB, version: profile.cidVersion)
         try store(cid, block)
         return FileDAGBuilder.Entry(
-            cid: cid, tsize: UInt64(block.count) + links.reduce(0) { $0 + $1.tsize },
-            fileSize: entries.values.reduce(0) { $0 + $1.fileSize })
+            cid: cid,
+            tsize: UInt64(block.count) + links.reduce(0) { $0 + $1.tsize },
+            fileSize: entries.values.reduce(0) { $0 + $1.fileSize }
+        )
     }
 
     private func listDirectory(_ path: String) throws(ContentError) -> [String] {

@@ -20,7 +20,8 @@ enum Protobuf {
     }
 
     /// Decodes the fields of a message in `bytes[range]`, in order. Only wire types 0 and 2 are accepted.
-    static func fields(_ bytes: [UInt8], _ range: Range<Int>, message: String) throws(ContentError) -> [(UInt64, Value)] {
+    static func fields(_ bytes: [UInt8], _ range: Range<Int>, message: String) throws(ContentError) -> [(UInt64, Value)]
+    {
         var out: [(UInt64, Value)] = []
         var offset = range.lowerBound
         func fail(_ detail: String) -> ContentError {
@@ -34,14 +35,20 @@ enum Protobuf {
             switch key.value & 7 {
             case 0:
                 let value: (value: UInt64, length: Int)
-                do { value = try Varint.decode(bytes[..<range.upperBound], at: offset) } catch { throw fail("bad varint") }
+                do { value = try Varint.decode(bytes[..<range.upperBound], at: offset) } catch {
+                    throw fail("bad varint")
+                }
                 offset += value.length
                 out.append((field, .varint(value.value)))
             case 2:
                 let length: (value: UInt64, length: Int)
-                do { length = try Varint.decode(bytes[..<range.upperBound], at: offset) } catch { throw fail("bad length") }
+                do { length = try Varint.decode(bytes[..<range.upperBound], at: offset) } catch {
+                    throw fail("bad length")
+                }
                 offset += length.length
-                guard length.value <= UInt64(range.upperBound - offset) else { throw fail("field \(field) runs past the end") }
+                guard length.value <= UInt64(range.upperBound - offset) else {
+                    throw fail("field \(field) runs past the end")
+                }
                 out.append((field, .bytes(offset..<offset + Int(length.value))))
                 offset += Int(length.value)
             default:

@@ -3,9 +3,9 @@
 internal import KilnCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads UnixFS files and directories back out of a blockstore: what `ipfs cat` and `ipfs ls` do, bounded.
@@ -31,20 +31,26 @@ public struct UnixFSReader: Sendable {
         } else if cid.codec == CID.dagPB {
             let node = try DagPBNode(decoding: block)
             let data = try UnixFSData(decoding: node.data ?? [])
-            guard data.kind == .file || data.kind == .raw else { throw ContentError(.invalidBlock, "\(cid) is a UnixFS \(data.kind), not a file") }
+            guard data.kind == .file || data.kind == .raw else {
+                throw ContentError(.invalidBlock, "\(cid) is a UnixFS \(data.kind), not a file")
+            }
             out += data.data ?? []
             for link in node.links { try append(link.cid, to: &out, depth: depth + 1) }
         } else {
             throw ContentError(.unsupported, "\(cid) is neither raw nor dag-pb")
         }
-        guard out.count <= maxFileSize else { throw ContentError(.invalidBlock, "File \(cid) is larger than \(maxFileSize) bytes") }
+        guard out.count <= maxFileSize else {
+            throw ContentError(.invalidBlock, "File \(cid) is larger than \(maxFileSize) bytes")
+        }
     }
 
     /// The entries of the UnixFS directory at `cid`, by name.
     public func list(_ cid: CID) throws(ContentError) -> [DagPBLink] {
         guard cid.codec == CID.dagPB else { throw ContentError(.invalidBlock, "\(cid) is not a directory") }
         let node = try DagPBNode(decoding: try blockstore.get(cid))
-        guard try UnixFSData(decoding: node.data ?? []).kind == .directory else { throw ContentError(.invalidBlock, "\(cid) is not a UnixFS directory") }
+        guard try UnixFSData(decoding: node.data ?? []).kind == .directory else {
+            throw ContentError(.invalidBlock, "\(cid) is not a UnixFS directory")
+        }
         return node.links
     }
 
@@ -69,16 +75,22 @@ public struct UnixFSReader: Sendable {
 
     /// Writes the directory tree at `cid` into `folder` (created), refusing names that would leave it.
     public func export(_ cid: CID, to folder: String) throws(ContentError) {
-        guard mkdir(folder, 0o755) == 0 || errno == EEXIST else { throw ContentError(.io, "Unable to create '\(folder)'") }
+        guard mkdir(folder, 0o755) == 0 || errno == EEXIST else {
+            throw ContentError(.io, "Unable to create '\(folder)'")
+        }
         for link in try list(cid) {
-            guard !link.name.isEmpty, link.name != ".", link.name != "..", !link.name.contains("/"), !link.name.contains("\0") else {
+            guard !link.name.isEmpty, link.name != ".", link.name != "..", !link.name.contains("/"),
+                !link.name.contains("\0")
+            else {
                 throw ContentError(.invalidBlock, "Directory \(cid) has an unsafe entry name '\(link.name)'")
             }
             let path = folder + "/" + link.name
             if try isDirectory(link.cid) {
                 try export(link.cid, to: path)
             } else {
-                do { try AtomicFile.write(try cat(link.cid), to: path) } catch let error as ContentError { throw error } catch {
+                do { try AtomicFile.write(try cat(link.cid), to: path) } catch let error as ContentError {
+                    throw error
+                } catch {
                     throw ContentError(.io, "\(error)")
                 }
             }
@@ -91,10 +103,15 @@ extension UnixFSReader {
     /// (what a parent's link carries) and its file size.
     public func entry(_ cid: CID) throws(ContentError) -> FileDAGBuilder.Entry {
         let block = try blockstore.get(cid)
-        guard cid.codec == CID.dagPB else { return FileDAGBuilder.Entry(cid: cid, tsize: UInt64(block.count), fileSize: UInt64(block.count)) }
+        guard cid.codec == CID.dagPB else {
+            return FileDAGBuilder.Entry(cid: cid, tsize: UInt64(block.count), fileSize: UInt64(block.count))
+        }
         let node = try DagPBNode(decoding: block)
         let data = try UnixFSData(decoding: node.data ?? [])
         return FileDAGBuilder.Entry(
-            cid: cid, tsize: UInt64(block.count) + node.links.reduce(0) { $0 + $1.tsize }, fileSize: data.fileSize ?? UInt64(data.data?.count ?? 0))
+            cid: cid,
+            tsize: UInt64(block.count) + node.links.reduce(0) { $0 + $1.tsize },
+            fileSize: data.fileSize ?? UInt64(data.data?.count ?? 0)
+        )
     }
 }

@@ -3,9 +3,9 @@
 internal import KilnCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A blockstore in a folder: one file per block, `<folder>/<CIDv1 in base32>`, written atomically
@@ -21,7 +21,9 @@ public struct FilesystemBlockstore: Blockstore {
         var path = folder.hasPrefix("/") ? "/" : ""
         for part in folder.split(separator: "/") {
             path += (path.isEmpty || path.hasSuffix("/") ? "" : "/") + part
-            if mkdir(path, 0o755) != 0 && errno != EEXIST { throw ioError("Unable to create blockstore folder '\(path)'") }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw ioError("Unable to create blockstore folder '\(path)'")
+            }
         }
     }
 
@@ -38,7 +40,9 @@ public struct FilesystemBlockstore: Blockstore {
 
     public func get(_ cid: CID) throws(ContentError) -> [UInt8] {
         guard let file = fopen(path(cid), "rb") else {
-            if errno == ENOENT { throw ContentError(.blockNotFound, "Block \(cid) is not in the blockstore '\(folder)'") }
+            if errno == ENOENT {
+                throw ContentError(.blockNotFound, "Block \(cid) is not in the blockstore '\(folder)'")
+            }
             throw ioError("Unable to read block \(cid)")
         }
         defer { fclose(file) }
@@ -50,7 +54,10 @@ public struct FilesystemBlockstore: Blockstore {
             if count < buffer.count { break }
         }
         guard try cid.multihash.matches(block) else {
-            throw ContentError(.blockMismatch, "Block \(cid) in '\(folder)' does not match its hash: the file is corrupt")
+            throw ContentError(
+                .blockMismatch,
+                "Block \(cid) in '\(folder)' does not match its hash: the file is corrupt"
+            )
         }
         return block
     }

@@ -16,12 +16,16 @@ public final class MemoryBlockstore: Blockstore {
     }
 
     public func put(_ block: [UInt8], cid: CID) throws(ContentError) {
-        guard try cid.multihash.matches(block) else { throw ContentError(.blockMismatch, "Block \(cid) does not match its hash") }
+        guard try cid.multihash.matches(block) else {
+            throw ContentError(.blockMismatch, "Block \(cid) does not match its hash")
+        }
         blocks.withLock { $0[cid.v1] = block }
     }
 
     public func get(_ cid: CID) throws(ContentError) -> [UInt8] {
-        guard let block = blocks.withLock({ $0[cid.v1] }) else { throw ContentError(.blockNotFound, "Block \(cid) is not among the blocks given") }
+        guard let block = blocks.withLock({ $0[cid.v1] }) else {
+            throw ContentError(.blockNotFound, "Block \(cid) is not among the blocks given")
+        }
         return block
     }
 

@@ -28,7 +28,9 @@ public indirect enum ABIArgument: Hashable, Sendable {
 /// Contract ABI encoding (Solidity's `abi.encode` and call data) and decoding of return data.
 public enum ABIEncoding {
     /// The first 4 bytes of the Keccak-256 of a canonical signature such as `tokenURI(uint256)`.
-    public static func selector(_ signature: String) -> [UInt8] { Array(Keccak256.hash(utf8: signature).bytes.prefix(4)) }
+    public static func selector(_ signature: String) -> [UInt8] {
+        Array(Keccak256.hash(utf8: signature).bytes.prefix(4))
+    }
 
     /// Call data: the selector, then the encoded arguments.
     public static func call(_ signature: String, _ arguments: [ABIArgument]) -> [UInt8] {
@@ -74,7 +76,9 @@ public enum ABIEncoding {
 
     /// Decodes return data of elementary `types` (what `eth_call` gives back), checking every bound.
     /// - Throws: ``FormatError`` naming `function` and the value that does not decode.
-    public static func decode(_ types: [ABIType], from data: [UInt8], function: String) throws(FormatError) -> [ABIValue] {
+    public static func decode(_ types: [ABIType], from data: [UInt8], function: String) throws(FormatError)
+        -> [ABIValue]
+    {
         let reader = ABIDataReader(data: data, event: function)
         var values: [ABIValue] = []
         for (index, type) in types.enumerated() {

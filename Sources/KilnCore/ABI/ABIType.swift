@@ -24,12 +24,18 @@ public enum ABIType: Hashable, Sendable, CustomStringConvertible {
         func bits(_ suffix: Substring, _ kind: String) throws(FormatError) -> Int {
             if suffix.isEmpty { return 256 }
             guard let value = Int(suffix), value >= 8, value <= 256, value % 8 == 0, suffix.first != "0" else {
-                throw FormatError(.unsupportedType, "Unable to parse type '\(text)': \(kind) width must be 8…256 in steps of 8")
+                throw FormatError(
+                    .unsupportedType,
+                    "Unable to parse type '\(text)': \(kind) width must be 8…256 in steps of 8"
+                )
             }
             return value
         }
         if text.hasSuffix("]") || text.hasPrefix("(") || text.hasPrefix("tuple") {
-            throw FormatError(.unsupportedType, "Unable to parse type '\(text)': arrays and tuples are not supported in events Kiln decodes")
+            throw FormatError(
+                .unsupportedType,
+                "Unable to parse type '\(text)': arrays and tuples are not supported in events Kiln decodes"
+            )
         }
         switch text {
         case "address": self = .address

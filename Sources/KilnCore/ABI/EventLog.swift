@@ -18,8 +18,15 @@ public struct EventLog: Hashable, Sendable {
     public var removed: Bool
 
     public init(
-        address: Address, topics: [Bytes32], data: [UInt8], blockNumber: UInt64? = nil, blockHash: Bytes32? = nil,
-        transactionHash: Bytes32? = nil, transactionIndex: UInt64? = nil, logIndex: UInt64? = nil, removed: Bool = false
+        address: Address,
+        topics: [Bytes32],
+        data: [UInt8],
+        blockNumber: UInt64? = nil,
+        blockHash: Bytes32? = nil,
+        transactionHash: Bytes32? = nil,
+        transactionIndex: UInt64? = nil,
+        logIndex: UInt64? = nil,
+        removed: Bool = false
     ) {
         self.address = address
         self.topics = topics
@@ -61,7 +68,10 @@ public struct EventLog: Hashable, Sendable {
             throw FormatError(.invalidJSON, "Unable to read log: 'topics' must be an array")
         }
         guard topicValues.count <= 4 else {
-            throw FormatError(.topicCount, "Unable to read log.topics: \(topicValues.count) topics, the EVM allows at most 4")
+            throw FormatError(
+                .topicCount,
+                "Unable to read log.topics: \(topicValues.count) topics, the EVM allows at most 4"
+            )
         }
         var topics: [Bytes32] = []
         for (index, value) in topicValues.enumerated() {
@@ -75,10 +85,14 @@ public struct EventLog: Hashable, Sendable {
             }
         }
         self.topics = topics
-        blockNumber = try field("blockNumber") { text throws(FormatError) in try Hex.parseQuantity(text, as: UInt64.self) }
+        blockNumber = try field("blockNumber") { text throws(FormatError) in
+            try Hex.parseQuantity(text, as: UInt64.self)
+        }
         blockHash = try field("blockHash") { text throws(FormatError) in try Bytes32(hex: text) }
         transactionHash = try field("transactionHash") { text throws(FormatError) in try Bytes32(hex: text) }
-        transactionIndex = try field("transactionIndex") { text throws(FormatError) in try Hex.parseQuantity(text, as: UInt64.self) }
+        transactionIndex = try field("transactionIndex") { text throws(FormatError) in
+            try Hex.parseQuantity(text, as: UInt64.self)
+        }
         logIndex = try field("logIndex") { text throws(FormatError) in try Hex.parseQuantity(text, as: UInt64.self) }
         switch object["removed"] {
         case nil, .null?: removed = false

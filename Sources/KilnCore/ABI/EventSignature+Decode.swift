@@ -31,11 +31,14 @@ extension EventSignature {
         guard log.topics.count == indexedCount + 1 else {
             throw FormatError(
                 .topicCount,
-                "Unable to decode log as '\(canonical)': expected \(indexedCount + 1) topics, found \(log.topics.count)")
+                "Unable to decode log as '\(canonical)': expected \(indexedCount + 1) topics, found \(log.topics.count)"
+            )
         }
         guard log.topics[0] == topic0 else {
             throw FormatError(
-                .topicMismatch, "Unable to decode log as '\(canonical)': topic0 is \(log.topics[0].hex), expected \(topic0.hex)")
+                .topicMismatch,
+                "Unable to decode log as '\(canonical)': topic0 is \(log.topics[0].hex), expected \(topic0.hex)"
+            )
         }
         var fields: [DecodedEvent.Field] = []
         fields.reserveCapacity(parameters.count)
@@ -47,9 +50,15 @@ extension EventSignature {
             if parameter.indexed {
                 let topic = log.topics[topicIndex]
                 topicIndex += 1
-                value = parameter.type.isDynamic
+                value =
+                    parameter.type.isDynamic
                     ? .hashed(topic)
-                    : try ABIDataReader.decodeStatic(topic.bytes[...], as: parameter.type, field: parameter.name, event: canonical)
+                    : try ABIDataReader.decodeStatic(
+                        topic.bytes[...],
+                        as: parameter.type,
+                        field: parameter.name,
+                        event: canonical
+                    )
             } else {
                 value = try reader.decode(headIndex: headIndex, as: parameter.type, field: parameter.name)
                 headIndex += 1
@@ -72,7 +81,11 @@ struct ABIDataReader {
     /// The 32-byte word at `offset`, or an error naming `field`.
     private func word(at offset: Int, field: String, what: String) throws(FormatError) -> ArraySlice<UInt8> {
         guard offset >= 0, offset <= data.count - 32 else {
-            throw fail(.shortData, field, "\(what) needs bytes \(offset)..<\(offset + 32) but data has \(data.count) bytes")
+            throw fail(
+                .shortData,
+                field,
+                "\(what) needs bytes \(offset)..<\(offset + 32) but data has \(data.count) bytes"
+            )
         }
         return data[offset..<offset + 32]
     }
@@ -86,10 +99,18 @@ struct ABIDataReader {
         guard offset <= data.count - 32 else {
             throw fail(.offsetOutOfRange, field, "offset \(offset) points past the data (\(data.count) bytes)")
         }
-        let length = try smallInteger(try word(at: offset, field: field, what: "its length word"), field: field, what: "length")
+        let length = try smallInteger(
+            try word(at: offset, field: field, what: "its length word"),
+            field: field,
+            what: "length"
+        )
         let start = offset + 32
         guard length <= data.count - start else {
-            throw fail(.offsetOutOfRange, field, "length \(length) at offset \(offset) runs past the data (\(data.count) bytes)")
+            throw fail(
+                .offsetOutOfRange,
+                field,
+                "length \(length) at offset \(offset) runs past the data (\(data.count) bytes)"
+            )
         }
         let bytes = Array(data[start..<start + length])
         let padded = (length + 31) / 32 * 32
@@ -118,7 +139,10 @@ struct ABIDataReader {
 
     /// Decodes a static value from one word (a topic or a head word).
     static func decodeStatic(
-        _ word: ArraySlice<UInt8>, as type: ABIType, field: String, event: String
+        _ word: ArraySlice<UInt8>,
+        as type: ABIType,
+        field: String,
+        event: String
     ) throws(FormatError) -> ABIValue {
         func fail(_ message: String) -> FormatError {
             FormatError(.invalidValue, "Unable to decode '\(field)' of '\(event)': \(message)")
@@ -159,4 +183,3 @@ struct ABIDataReader {
         }
     }
 }
-

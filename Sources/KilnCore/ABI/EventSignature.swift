@@ -49,7 +49,10 @@ public struct EventSignature: Hashable, Sendable, CustomStringConvertible {
         let chars = Array(text)
         var index = 0
         func fail(_ message: String) -> FormatError {
-            FormatError(.invalidSignature, "Unable to parse event signature '\(Hex.preview(text))' at column \(index + 1): \(message)")
+            FormatError(
+                .invalidSignature,
+                "Unable to parse event signature '\(Hex.preview(text))' at column \(index + 1): \(message)"
+            )
         }
         func skipSpaces() { while index < chars.count, chars[index].isWhitespace { index += 1 } }
         func identifier() -> String {
@@ -95,7 +98,9 @@ public struct EventSignature: Hashable, Sendable, CustomStringConvertible {
                     word = identifier()
                 }
                 if word.isEmpty { word = "arg\(parameters.count)" }
-                guard !parameters.contains(where: { $0.name == word }) else { throw fail("duplicate parameter name '\(word)'") }
+                guard !parameters.contains(where: { $0.name == word }) else {
+                    throw fail("duplicate parameter name '\(word)'")
+                }
                 parameters.append(Parameter(name: word, type: type, indexed: indexed))
                 skipSpaces()
                 guard index < chars.count else { throw fail("expected ',' or ')'") }

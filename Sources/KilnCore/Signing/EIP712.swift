@@ -60,7 +60,10 @@ public struct EIP712StructType: Hashable, Sendable {
     /// - Throws: ``FormatError/Code/invalidTypedData`` when a value's count, kind or size doesn't fit its member.
     public func hashStruct(_ values: [EIP712Value]) throws(FormatError) -> Bytes32 {
         guard values.count == members.count else {
-            throw FormatError(.invalidTypedData, "Unable to hash '\(name)': expected \(members.count) values, found \(values.count)")
+            throw FormatError(
+                .invalidTypedData,
+                "Unable to hash '\(name)': expected \(members.count) values, found \(values.count)"
+            )
         }
         var encoded = typeHash.bytes
         encoded.reserveCapacity(32 * (members.count + 1))
@@ -127,16 +130,31 @@ public struct EIP712Domain: Hashable, Sendable {
     /// A domain of the fields given.
     /// - Throws: ``FormatError`` (`overflow`) when `chainId` does not fit a `uint256`.
     public init(
-        name: String? = nil, version: String? = nil, chainId: BigUInt? = nil, verifyingContract: Address? = nil,
+        name: String? = nil,
+        version: String? = nil,
+        chainId: BigUInt? = nil,
+        verifyingContract: Address? = nil,
         salt: Bytes32? = nil
     ) throws(FormatError) {
         if let chainId, chainId.bitWidth > 256 {
             throw FormatError(.overflow, "Unable to make an EIP-712 domain: chainId \(chainId) does not fit a uint256")
         }
-        self.init(checkedName: name, version: version, chainId: chainId, verifyingContract: verifyingContract, salt: salt)
+        self.init(
+            checkedName: name,
+            version: version,
+            chainId: chainId,
+            verifyingContract: verifyingContract,
+            salt: salt
+        )
     }
 
-    private init(checkedName name: String?, version: String?, chainId: BigUInt?, verifyingContract: Address?, salt: Bytes32?) {
+    private init(
+        checkedName name: String?,
+        version: String?,
+        chainId: BigUInt?,
+        verifyingContract: Address?,
+        salt: Bytes32?
+    ) {
         self.name = name
         self.version = version
         self.chainId = chainId
@@ -146,7 +164,13 @@ public struct EIP712Domain: Hashable, Sendable {
 
     /// Kiln's domain: `{name: "Kiln", version: "1", chainId, verifyingContract}`.
     public static func kiln(chainId: UInt64, verifyingContract: Address) -> EIP712Domain {
-        EIP712Domain(checkedName: "Kiln", version: "1", chainId: BigUInt(chainId), verifyingContract: verifyingContract, salt: nil)
+        EIP712Domain(
+            checkedName: "Kiln",
+            version: "1",
+            chainId: BigUInt(chainId),
+            verifyingContract: verifyingContract,
+            salt: nil
+        )
     }
 
     /// The `EIP712Domain` struct type for the fields that are set.

@@ -25,7 +25,8 @@ public struct InferenceAttestation: Hashable, Sendable, Codable {
         members: [
             ("jobId", "bytes32"), ("modelId", "bytes32"), ("inputHash", "bytes32"), ("outputHash", "bytes32"),
             ("referenceBlock", "uint64"),
-        ])
+        ]
+    )
 
     /// `hashStruct(self)`.
     public var structHash: Bytes32 {

@@ -18,7 +18,9 @@ public struct LinearGradient: Hashable, Sendable {
 
     /// - Throws: ``ImageError/Code/invalidArgument`` without stops, or with an offset outside 0…1.
     public init(start: (x: Int, y: Int), end: (x: Int, y: Int), stops: [Stop]) throws(ImageError) {
-        guard !stops.isEmpty else { throw ImageError(.invalidArgument, "Unable to make a gradient without colour stops") }
+        guard !stops.isEmpty else {
+            throw ImageError(.invalidArgument, "Unable to make a gradient without colour stops")
+        }
         for stop in stops where !(0...1).contains(stop.offset) {
             throw ImageError(.invalidArgument, "Unable to make a gradient: stop offset \(stop.offset) is outside 0…1")
         }
@@ -76,7 +78,8 @@ extension Raster {
     }
 
     private static func color(
-        at t: Int64, _ stops: [(offset: Int64, color: (UInt8, UInt8, UInt8, UInt8))]
+        at t: Int64,
+        _ stops: [(offset: Int64, color: (UInt8, UInt8, UInt8, UInt8))]
     ) -> (UInt8, UInt8, UInt8, UInt8) {
         if t <= stops[0].offset { return stops[0].color }
         for index in 1..<stops.count where t <= stops[index].offset {
@@ -88,8 +91,10 @@ extension Raster {
             @inline(__always) func mix(_ a: UInt8, _ b: UInt8) -> UInt8 {
                 UInt8((Int64(a) * (65536 - f) + Int64(b) * f + 32768) >> 16)
             }
-            return (mix(from.color.0, to.color.0), mix(from.color.1, to.color.1), mix(from.color.2, to.color.2),
-                    mix(from.color.3, to.color.3))
+            return (
+                mix(from.color.0, to.color.0), mix(from.color.1, to.color.1), mix(from.color.2, to.color.2),
+                mix(from.color.3, to.color.3)
+            )
         }
         return stops[stops.count - 1].color
     }

@@ -8,7 +8,12 @@ extension Raster {
     ///   - opacity: 0…1; it becomes the integer `round(opacity · 255)` before any pixel is touched.
     /// - Throws: ``ImageError/Code/invalidArgument`` for an opacity outside 0…1 (or not a number).
     public mutating func composite(
-        _ layer: Raster, x: Int, y: Int, mode: BlendMode = .normal, opacity: Double = 1, mask: Mask? = nil
+        _ layer: Raster,
+        x: Int,
+        y: Int,
+        mode: BlendMode = .normal,
+        opacity: Double = 1,
+        mask: Mask? = nil
     ) throws(ImageError) {
         guard opacity >= 0, opacity <= 1 else {
             throw ImageError(.invalidArgument, "Unable to composite: opacity \(opacity) is outside 0…1")
@@ -62,8 +67,12 @@ extension Raster {
     /// Blends one source pixel (scaled by coverage `m`, 0…255) into one canvas pixel.
     @inline(__always)
     static func blendPixel(
-        _ canvas: UnsafeMutableBufferPointer<UInt8>, _ d: Int, _ source: UnsafeBufferPointer<UInt8>, _ s: Int,
-        _ m: UInt32, _ mode: BlendMode
+        _ canvas: UnsafeMutableBufferPointer<UInt8>,
+        _ d: Int,
+        _ source: UnsafeBufferPointer<UInt8>,
+        _ s: Int,
+        _ m: UInt32,
+        _ mode: BlendMode
     ) {
         var sa = UInt32(source[s + 3])
         if m != 255 { sa = UInt32(div255(sa * m)) }

@@ -16,7 +16,12 @@ public struct JPEGDecoder: Sendable {
     ///   ``ImageError/Code/corrupt`` with libjpeg's reason.
     public func decode(_ data: [UInt8], source: String = "<memory>") throws(ImageError) -> RGBAImage {
         try data.withUnsafeBufferPointer { (bytes) throws(ImageError) -> RGBAImage in
-            guard let decoder = CKilnShims_jpeg_decoder_create(bytes.baseAddress, bytes.count, Int32(clamping: limits.maxJPEGScans))
+            guard
+                let decoder = CKilnShims_jpeg_decoder_create(
+                    bytes.baseAddress,
+                    bytes.count,
+                    Int32(clamping: limits.maxJPEGScans)
+                )
             else { throw ImageError(.corrupt, "Unable to decode JPEG '\(source)': out of memory") }
             defer { CKilnShims_jpeg_decoder_destroy(decoder) }
             var info = CKilnShims_jpeg_info()
@@ -34,7 +39,10 @@ public struct JPEGDecoder: Sendable {
                 count = failed ? 0 : buffer.count
             }
             if failed {
-                throw ImageError(.corrupt, "Unable to decode JPEG '\(source)': \(String(cString: CKilnShims_jpeg_message(decoder)))")
+                throw ImageError(
+                    .corrupt,
+                    "Unable to decode JPEG '\(source)': \(String(cString: CKilnShims_jpeg_message(decoder)))"
+                )
             }
             // JCS_CMYK = 4, JCS_YCCK = 5 in libjpeg's J_COLOR_SPACE.
             if info.color_space == 4 || info.color_space == 5 {

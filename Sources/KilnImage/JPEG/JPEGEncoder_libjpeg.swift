@@ -21,8 +21,15 @@ public struct JPEGEncoder: Hashable, Sendable {
         guard (1...100).contains(quality) else {
             throw ImageError(.invalidArgument, "Unable to encode JPEG: quality \(quality) is outside 1…100")
         }
-        var flat = Raster(checkedWidth: raster.width, height: raster.height, color: Color(
-            red: background.red, green: background.green, blue: background.blue))
+        var flat = Raster(
+            checkedWidth: raster.width,
+            height: raster.height,
+            color: Color(
+                red: background.red,
+                green: background.green,
+                blue: background.blue
+            )
+        )
         try flat.composite(raster, x: 0, y: 0)
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
@@ -30,7 +37,15 @@ public struct JPEGEncoder: Hashable, Sendable {
         // Opaque premultiplied pixels equal their straight values: pass them as RGBX.
         let status = flat.pixels.withUnsafeBufferPointer { pixels in
             CKilnShims_jpeg_encode(
-                pixels.baseAddress, UInt32(flat.width), UInt32(flat.height), flat.stride, Int32(quality), &out, &size, &message)
+                pixels.baseAddress,
+                UInt32(flat.width),
+                UInt32(flat.height),
+                flat.stride,
+                Int32(quality),
+                &out,
+                &size,
+                &message
+            )
         }
         guard status == 0, let out else {
             let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

@@ -51,8 +51,13 @@ public struct PNGDecoder: Sendable {
 
     private func open(_ bytes: UnsafeBufferPointer<UInt8>, source: String) throws(ImageError) -> OpaquePointer {
         // libpng itself also refuses dimensions above the limits while it reads IHDR.
-        guard let decoder = CKilnShims_png_decoder_create(
-            bytes.baseAddress, bytes.count, UInt32(clamping: limits.maxWidth), UInt32(clamping: limits.maxHeight))
+        guard
+            let decoder = CKilnShims_png_decoder_create(
+                bytes.baseAddress,
+                bytes.count,
+                UInt32(clamping: limits.maxWidth),
+                UInt32(clamping: limits.maxHeight)
+            )
         else { throw ImageError(.corrupt, "Unable to decode PNG '\(source)': out of memory") }
         return decoder
     }
@@ -66,13 +71,19 @@ public struct PNGDecoder: Sendable {
             }
             if message.contains("exceeds user limit") {
                 throw ImageError(
-                    .tooLarge, "Refusing image '\(source)': \(message), limit \(limits.maxWidth)×\(limits.maxHeight)")
+                    .tooLarge,
+                    "Refusing image '\(source)': \(message), limit \(limits.maxWidth)×\(limits.maxHeight)"
+                )
             }
             throw corrupt(decoder, source)
         }
         return Header(
-            width: Int(info.width), height: Int(info.height), bitDepth: Int(info.bit_depth),
-            colorType: Int(info.color_type), interlaced: info.interlaced != 0)
+            width: Int(info.width),
+            height: Int(info.height),
+            bitDepth: Int(info.bit_depth),
+            colorType: Int(info.color_type),
+            interlaced: info.interlaced != 0
+        )
     }
 
     private func corrupt(_ decoder: OpaquePointer, _ source: String) -> ImageError {

@@ -73,8 +73,18 @@ public struct PNGEncoder: Hashable, Sendable {
         var message = [CChar](repeating: 0, count: Int(CKILNSHIMS_MESSAGE_SIZE))
         let status = image.pixels.withUnsafeBufferPointer { pixels in
             CKilnShims_png_encode(
-                pixels.baseAddress, UInt32(image.width), UInt32(image.height), image.width * 4,
-                image.isOpaque ? 3 : 4, Int32(level), filter.mask, strategy.value, &out, &size, &message)
+                pixels.baseAddress,
+                UInt32(image.width),
+                UInt32(image.height),
+                image.width * 4,
+                image.isOpaque ? 3 : 4,
+                Int32(level),
+                filter.mask,
+                strategy.value,
+                &out,
+                &size,
+                &message
+            )
         }
         guard status == 0, let out else {
             let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

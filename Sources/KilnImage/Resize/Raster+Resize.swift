@@ -8,7 +8,8 @@ extension Raster {
         guard width >= 1, height >= 1, width <= self.width, height <= self.height else {
             throw ImageError(
                 .invalidArgument,
-                "Unable to downscale \(self.width)×\(self.height) to \(width)×\(height): the target must be 1…source on each side")
+                "Unable to downscale \(self.width)×\(self.height) to \(width)×\(height): the target must be 1…source on each side"
+            )
         }
         if width == self.width && height == self.height { return self }
         let columns = Self.coverage(source: self.width, target: width)
@@ -54,7 +55,7 @@ extension Raster {
                 }
             }
         }
-        return try Raster(width: width, height: height, premultiplied: out)
+        return Raster(width: width, height: height, premultiplied: out)
     }
 
     /// For each output cell, the source cells it overlaps and the overlap length, both measured in units where
@@ -79,7 +80,10 @@ extension Raster {
     /// - Throws: ``ImageError/Code/invalidArgument`` for a size outside 1…``maxSide``.
     public func scaled(width: Int, height: Int) throws(ImageError) -> Raster {
         guard (1...Self.maxSide).contains(width), (1...Self.maxSide).contains(height) else {
-            throw ImageError(.invalidArgument, "Unable to scale to \(width)×\(height): each side must be 1…\(Self.maxSide)")
+            throw ImageError(
+                .invalidArgument,
+                "Unable to scale to \(width)×\(height): each side must be 1…\(Self.maxSide)"
+            )
         }
         if width == self.width && height == self.height { return self }
         // Source coordinate of output centre o: (o + ½)·S/T − ½ = ((2o + 1)·S − T) / 2T.
@@ -106,7 +110,8 @@ extension Raster {
                         let p00 = y0 * stride + x0 * 4, p10 = y0 * stride + x1 * 4
                         let p01 = y1 * stride + x0 * 4, p11 = y1 * stride + x1 * 4
                         for c in 0..<4 {
-                            let sum = UInt64(source[p00 + c]) * w00 + UInt64(source[p10 + c]) * w10
+                            let sum =
+                                UInt64(source[p00 + c]) * w00 + UInt64(source[p10 + c]) * w10
                                 + UInt64(source[p01 + c]) * w01 + UInt64(source[p11 + c]) * w11
                             target[o + c] = UInt8((sum + total / 2) / total)
                         }
@@ -115,6 +120,6 @@ extension Raster {
                 }
             }
         }
-        return try Raster(width: width, height: height, premultiplied: out)
+        return Raster(width: width, height: height, premultiplied: out)
     }
 }

@@ -6,1937 +6,1937 @@ extension BitmapFont {
     public static let fixed6x13: BitmapFont = try! BitmapFont(bdf: fixed6x13Source, source: "6x13.bdf")
 
     static let fixed6x13Source = """
-STARTFONT 2.1
-FONT -Misc-Fixed-Medium-R-SemiCondensed--13-120-75-75-C-60-ISO10646-1
-SIZE 12 75 75
-FONTBOUNDINGBOX 6 13 0 -2
-STARTPROPERTIES 24
-FONTNAME_REGISTRY ""
-FOUNDRY "Misc"
-FAMILY_NAME "Fixed"
-WEIGHT_NAME "Medium"
-SLANT "R"
-SETWIDTH_NAME "SemiCondensed"
-ADD_STYLE_NAME ""
-PIXEL_SIZE 13
-POINT_SIZE 120
-RESOLUTION_X 75
-RESOLUTION_Y 75
-SPACING "C"
-AVERAGE_WIDTH 60
-CHARSET_REGISTRY "ISO10646"
-CHARSET_ENCODING "1"
-COPYRIGHT "Public domain font.  Share and enjoy."
-CAP_HEIGHT 9
-X_HEIGHT 6
-_GBDFED_INFO "Edited with gbdfed 1.3."
-WEIGHT 10
-QUAD_WIDTH 6
-DEFAULT_CHAR 0
-FONT_DESCENT 2
-FONT_ASCENT 11
-ENDPROPERTIES
-CHARS 95
-STARTCHAR space
-ENCODING 32
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-00
-00
-00
-00
-00
-00
-00
-00
-ENDCHAR
-STARTCHAR exclam
-ENCODING 33
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-20
-20
-20
-20
-20
-20
-20
-00
-20
-00
-00
-ENDCHAR
-STARTCHAR quotedbl
-ENCODING 34
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-50
-50
-50
-00
-00
-00
-00
-00
-00
-00
-00
-ENDCHAR
-STARTCHAR numbersign
-ENCODING 35
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-50
-50
-F8
-50
-F8
-50
-50
-00
-00
-00
-ENDCHAR
-STARTCHAR dollar
-ENCODING 36
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-20
-78
-A0
-A0
-70
-28
-28
-F0
-20
-00
-00
-ENDCHAR
-STARTCHAR percent
-ENCODING 37
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-48
-A8
-50
-10
-20
-40
-50
-A8
-90
-00
-00
-ENDCHAR
-STARTCHAR ampersand
-ENCODING 38
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-40
-A0
-A0
-40
-A0
-98
-90
-68
-00
-00
-ENDCHAR
-STARTCHAR quotesingle
-ENCODING 39
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-20
-20
-20
-00
-00
-00
-00
-00
-00
-00
-00
-ENDCHAR
-STARTCHAR parenleft
-ENCODING 40
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-10
-20
-20
-40
-40
-40
-40
-40
-20
-20
-10
-00
-ENDCHAR
-STARTCHAR parenright
-ENCODING 41
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-40
-20
-20
-10
-10
-10
-10
-10
-20
-20
-40
-00
-ENDCHAR
-STARTCHAR asterisk
-ENCODING 42
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-20
-A8
-70
-A8
-20
-00
-00
-00
-00
-00
-00
-ENDCHAR
-STARTCHAR plus
-ENCODING 43
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-20
-20
-F8
-20
-20
-00
-00
-00
-00
-ENDCHAR
-STARTCHAR comma
-ENCODING 44
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-00
-00
-00
-00
-30
-20
-40
-00
-ENDCHAR
-STARTCHAR hyphen
-ENCODING 45
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-00
-F8
-00
-00
-00
-00
-00
-00
-ENDCHAR
-STARTCHAR period
-ENCODING 46
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-00
-00
-00
-00
-20
-70
-20
-00
-ENDCHAR
-STARTCHAR slash
-ENCODING 47
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-08
-08
-10
-10
-20
-40
-40
-80
-80
-00
-00
-ENDCHAR
-STARTCHAR zero
-ENCODING 48
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-20
-50
-88
-88
-88
-88
-88
-50
-20
-00
-00
-ENDCHAR
-STARTCHAR one
-ENCODING 49
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-20
-60
-A0
-20
-20
-20
-20
-20
-F8
-00
-00
-ENDCHAR
-STARTCHAR two
-ENCODING 50
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-88
-08
-10
-20
-40
-80
-F8
-00
-00
-ENDCHAR
-STARTCHAR three
-ENCODING 51
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F8
-08
-10
-20
-70
-08
-08
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR four
-ENCODING 52
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-10
-10
-30
-50
-50
-90
-F8
-10
-10
-00
-00
-ENDCHAR
-STARTCHAR five
-ENCODING 53
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F8
-80
-80
-B0
-C8
-08
-08
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR six
-ENCODING 54
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-80
-80
-F0
-88
-88
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR seven
-ENCODING 55
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F8
-08
-10
-10
-20
-20
-40
-40
-40
-00
-00
-ENDCHAR
-STARTCHAR eight
-ENCODING 56
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-88
-88
-70
-88
-88
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR nine
-ENCODING 57
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-88
-88
-78
-08
-08
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR colon
-ENCODING 58
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-20
-70
-20
-00
-00
-20
-70
-20
-00
-ENDCHAR
-STARTCHAR semicolon
-ENCODING 59
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-20
-70
-20
-00
-00
-30
-20
-40
-00
-ENDCHAR
-STARTCHAR less
-ENCODING 60
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-08
-10
-20
-40
-80
-40
-20
-10
-08
-00
-00
-ENDCHAR
-STARTCHAR equal
-ENCODING 61
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-F8
-00
-00
-F8
-00
-00
-00
-00
-ENDCHAR
-STARTCHAR greater
-ENCODING 62
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-80
-40
-20
-10
-08
-10
-20
-40
-80
-00
-00
-ENDCHAR
-STARTCHAR question
-ENCODING 63
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-88
-08
-10
-20
-20
-00
-20
-00
-00
-ENDCHAR
-STARTCHAR at
-ENCODING 64
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-88
-98
-A8
-A8
-B0
-80
-78
-00
-00
-ENDCHAR
-STARTCHAR A
-ENCODING 65
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-20
-50
-88
-88
-88
-F8
-88
-88
-88
-00
-00
-ENDCHAR
-STARTCHAR B
-ENCODING 66
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F0
-48
-48
-48
-70
-48
-48
-48
-F0
-00
-00
-ENDCHAR
-STARTCHAR C
-ENCODING 67
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-80
-80
-80
-80
-80
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR D
-ENCODING 68
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F0
-48
-48
-48
-48
-48
-48
-48
-F0
-00
-00
-ENDCHAR
-STARTCHAR E
-ENCODING 69
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F8
-80
-80
-80
-F0
-80
-80
-80
-F8
-00
-00
-ENDCHAR
-STARTCHAR F
-ENCODING 70
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F8
-80
-80
-80
-F0
-80
-80
-80
-80
-00
-00
-ENDCHAR
-STARTCHAR G
-ENCODING 71
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-80
-80
-80
-98
-88
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR H
-ENCODING 72
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-88
-88
-88
-88
-F8
-88
-88
-88
-88
-00
-00
-ENDCHAR
-STARTCHAR I
-ENCODING 73
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-20
-20
-20
-20
-20
-20
-20
-70
-00
-00
-ENDCHAR
-STARTCHAR J
-ENCODING 74
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-38
-10
-10
-10
-10
-10
-10
-90
-60
-00
-00
-ENDCHAR
-STARTCHAR K
-ENCODING 75
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-88
-88
-90
-A0
-C0
-A0
-90
-88
-88
-00
-00
-ENDCHAR
-STARTCHAR L
-ENCODING 76
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-80
-80
-80
-80
-80
-80
-80
-80
-F8
-00
-00
-ENDCHAR
-STARTCHAR M
-ENCODING 77
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-88
-88
-D8
-A8
-A8
-88
-88
-88
-88
-00
-00
-ENDCHAR
-STARTCHAR N
-ENCODING 78
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-88
-C8
-C8
-A8
-A8
-98
-98
-88
-88
-00
-00
-ENDCHAR
-STARTCHAR O
-ENCODING 79
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-88
-88
-88
-88
-88
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR P
-ENCODING 80
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F0
-88
-88
-88
-F0
-80
-80
-80
-80
-00
-00
-ENDCHAR
-STARTCHAR Q
-ENCODING 81
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-88
-88
-88
-88
-88
-A8
-70
-08
-00
-ENDCHAR
-STARTCHAR R
-ENCODING 82
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F0
-88
-88
-88
-F0
-A0
-90
-88
-88
-00
-00
-ENDCHAR
-STARTCHAR S
-ENCODING 83
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-70
-88
-80
-80
-70
-08
-08
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR T
-ENCODING 84
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F8
-20
-20
-20
-20
-20
-20
-20
-20
-00
-00
-ENDCHAR
-STARTCHAR U
-ENCODING 85
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-88
-88
-88
-88
-88
-88
-88
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR V
-ENCODING 86
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-88
-88
-88
-88
-50
-50
-50
-20
-20
-00
-00
-ENDCHAR
-STARTCHAR W
-ENCODING 87
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-88
-88
-88
-88
-A8
-A8
-A8
-A8
-50
-00
-00
-ENDCHAR
-STARTCHAR X
-ENCODING 88
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-88
-88
-50
-50
-20
-50
-50
-88
-88
-00
-00
-ENDCHAR
-STARTCHAR Y
-ENCODING 89
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-88
-88
-50
-50
-20
-20
-20
-20
-20
-00
-00
-ENDCHAR
-STARTCHAR Z
-ENCODING 90
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-F8
-08
-10
-10
-20
-40
-40
-80
-F8
-00
-00
-ENDCHAR
-STARTCHAR bracketleft
-ENCODING 91
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-70
-40
-40
-40
-40
-40
-40
-40
-40
-40
-70
-00
-ENDCHAR
-STARTCHAR backslash
-ENCODING 92
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-80
-80
-40
-40
-20
-10
-10
-08
-08
-00
-00
-ENDCHAR
-STARTCHAR bracketright
-ENCODING 93
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-70
-10
-10
-10
-10
-10
-10
-10
-10
-10
-70
-00
-ENDCHAR
-STARTCHAR asciicircum
-ENCODING 94
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-20
-50
-88
-00
-00
-00
-00
-00
-00
-00
-00
-ENDCHAR
-STARTCHAR underscore
-ENCODING 95
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-00
-00
-00
-00
-00
-00
-F8
-00
-ENDCHAR
-STARTCHAR grave
-ENCODING 96
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-20
-10
-00
-00
-00
-00
-00
-00
-00
-00
-00
-00
-ENDCHAR
-STARTCHAR a
-ENCODING 97
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-70
-08
-78
-88
-98
-68
-00
-00
-ENDCHAR
-STARTCHAR b
-ENCODING 98
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-80
-80
-80
-F0
-88
-88
-88
-88
-F0
-00
-00
-ENDCHAR
-STARTCHAR c
-ENCODING 99
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-70
-88
-80
-80
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR d
-ENCODING 100
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-08
-08
-08
-78
-88
-88
-88
-88
-78
-00
-00
-ENDCHAR
-STARTCHAR e
-ENCODING 101
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-70
-88
-F8
-80
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR f
-ENCODING 102
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-30
-48
-40
-40
-F0
-40
-40
-40
-40
-00
-00
-ENDCHAR
-STARTCHAR g
-ENCODING 103
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-70
-88
-88
-88
-78
-08
-88
-70
-ENDCHAR
-STARTCHAR h
-ENCODING 104
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-80
-80
-80
-B0
-C8
-88
-88
-88
-88
-00
-00
-ENDCHAR
-STARTCHAR i
-ENCODING 105
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-20
-00
-60
-20
-20
-20
-20
-70
-00
-00
-ENDCHAR
-STARTCHAR j
-ENCODING 106
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-10
-00
-30
-10
-10
-10
-10
-90
-90
-60
-ENDCHAR
-STARTCHAR k
-ENCODING 107
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-80
-80
-80
-90
-A0
-C0
-A0
-90
-88
-00
-00
-ENDCHAR
-STARTCHAR l
-ENCODING 108
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-60
-20
-20
-20
-20
-20
-20
-20
-70
-00
-00
-ENDCHAR
-STARTCHAR m
-ENCODING 109
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-D0
-A8
-A8
-A8
-A8
-88
-00
-00
-ENDCHAR
-STARTCHAR n
-ENCODING 110
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-B0
-C8
-88
-88
-88
-88
-00
-00
-ENDCHAR
-STARTCHAR o
-ENCODING 111
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-70
-88
-88
-88
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR p
-ENCODING 112
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-F0
-88
-88
-88
-F0
-80
-80
-80
-ENDCHAR
-STARTCHAR q
-ENCODING 113
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-78
-88
-88
-88
-78
-08
-08
-08
-ENDCHAR
-STARTCHAR r
-ENCODING 114
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-B0
-C8
-80
-80
-80
-80
-00
-00
-ENDCHAR
-STARTCHAR s
-ENCODING 115
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-70
-88
-60
-10
-88
-70
-00
-00
-ENDCHAR
-STARTCHAR t
-ENCODING 116
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-40
-40
-F0
-40
-40
-40
-48
-30
-00
-00
-ENDCHAR
-STARTCHAR u
-ENCODING 117
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-88
-88
-88
-88
-98
-68
-00
-00
-ENDCHAR
-STARTCHAR v
-ENCODING 118
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-88
-88
-88
-50
-50
-20
-00
-00
-ENDCHAR
-STARTCHAR w
-ENCODING 119
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-88
-88
-A8
-A8
-A8
-50
-00
-00
-ENDCHAR
-STARTCHAR x
-ENCODING 120
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-88
-50
-20
-20
-50
-88
-00
-00
-ENDCHAR
-STARTCHAR y
-ENCODING 121
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-88
-88
-88
-98
-68
-08
-88
-70
-ENDCHAR
-STARTCHAR z
-ENCODING 122
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-00
-00
-00
-F8
-10
-20
-40
-80
-F8
-00
-00
-ENDCHAR
-STARTCHAR braceleft
-ENCODING 123
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-18
-20
-20
-20
-20
-C0
-20
-20
-20
-20
-18
-00
-ENDCHAR
-STARTCHAR bar
-ENCODING 124
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-20
-20
-20
-20
-20
-20
-20
-20
-20
-00
-00
-ENDCHAR
-STARTCHAR braceright
-ENCODING 125
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-C0
-20
-20
-20
-20
-18
-20
-20
-20
-20
-C0
-00
-ENDCHAR
-STARTCHAR asciitilde
-ENCODING 126
-SWIDTH 480 0
-DWIDTH 6 0
-BBX 6 13 0 -2
-BITMAP
-00
-00
-48
-A8
-90
-00
-00
-00
-00
-00
-00
-00
-00
-ENDCHAR
-ENDFONT
-"""
+        STARTFONT 2.1
+        FONT -Misc-Fixed-Medium-R-SemiCondensed--13-120-75-75-C-60-ISO10646-1
+        SIZE 12 75 75
+        FONTBOUNDINGBOX 6 13 0 -2
+        STARTPROPERTIES 24
+        FONTNAME_REGISTRY ""
+        FOUNDRY "Misc"
+        FAMILY_NAME "Fixed"
+        WEIGHT_NAME "Medium"
+        SLANT "R"
+        SETWIDTH_NAME "SemiCondensed"
+        ADD_STYLE_NAME ""
+        PIXEL_SIZE 13
+        POINT_SIZE 120
+        RESOLUTION_X 75
+        RESOLUTION_Y 75
+        SPACING "C"
+        AVERAGE_WIDTH 60
+        CHARSET_REGISTRY "ISO10646"
+        CHARSET_ENCODING "1"
+        COPYRIGHT "Public domain font.  Share and enjoy."
+        CAP_HEIGHT 9
+        X_HEIGHT 6
+        _GBDFED_INFO "Edited with gbdfed 1.3."
+        WEIGHT 10
+        QUAD_WIDTH 6
+        DEFAULT_CHAR 0
+        FONT_DESCENT 2
+        FONT_ASCENT 11
+        ENDPROPERTIES
+        CHARS 95
+        STARTCHAR space
+        ENCODING 32
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR exclam
+        ENCODING 33
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        20
+        20
+        20
+        20
+        20
+        20
+        20
+        00
+        20
+        00
+        00
+        ENDCHAR
+        STARTCHAR quotedbl
+        ENCODING 34
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        50
+        50
+        50
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR numbersign
+        ENCODING 35
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        50
+        50
+        F8
+        50
+        F8
+        50
+        50
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR dollar
+        ENCODING 36
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        20
+        78
+        A0
+        A0
+        70
+        28
+        28
+        F0
+        20
+        00
+        00
+        ENDCHAR
+        STARTCHAR percent
+        ENCODING 37
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        48
+        A8
+        50
+        10
+        20
+        40
+        50
+        A8
+        90
+        00
+        00
+        ENDCHAR
+        STARTCHAR ampersand
+        ENCODING 38
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        40
+        A0
+        A0
+        40
+        A0
+        98
+        90
+        68
+        00
+        00
+        ENDCHAR
+        STARTCHAR quotesingle
+        ENCODING 39
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        20
+        20
+        20
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR parenleft
+        ENCODING 40
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        10
+        20
+        20
+        40
+        40
+        40
+        40
+        40
+        20
+        20
+        10
+        00
+        ENDCHAR
+        STARTCHAR parenright
+        ENCODING 41
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        40
+        20
+        20
+        10
+        10
+        10
+        10
+        10
+        20
+        20
+        40
+        00
+        ENDCHAR
+        STARTCHAR asterisk
+        ENCODING 42
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        20
+        A8
+        70
+        A8
+        20
+        00
+        00
+        00
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR plus
+        ENCODING 43
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        20
+        20
+        F8
+        20
+        20
+        00
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR comma
+        ENCODING 44
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        30
+        20
+        40
+        00
+        ENDCHAR
+        STARTCHAR hyphen
+        ENCODING 45
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        00
+        F8
+        00
+        00
+        00
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR period
+        ENCODING 46
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        20
+        70
+        20
+        00
+        ENDCHAR
+        STARTCHAR slash
+        ENCODING 47
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        08
+        08
+        10
+        10
+        20
+        40
+        40
+        80
+        80
+        00
+        00
+        ENDCHAR
+        STARTCHAR zero
+        ENCODING 48
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        20
+        50
+        88
+        88
+        88
+        88
+        88
+        50
+        20
+        00
+        00
+        ENDCHAR
+        STARTCHAR one
+        ENCODING 49
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        20
+        60
+        A0
+        20
+        20
+        20
+        20
+        20
+        F8
+        00
+        00
+        ENDCHAR
+        STARTCHAR two
+        ENCODING 50
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        88
+        08
+        10
+        20
+        40
+        80
+        F8
+        00
+        00
+        ENDCHAR
+        STARTCHAR three
+        ENCODING 51
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F8
+        08
+        10
+        20
+        70
+        08
+        08
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR four
+        ENCODING 52
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        10
+        10
+        30
+        50
+        50
+        90
+        F8
+        10
+        10
+        00
+        00
+        ENDCHAR
+        STARTCHAR five
+        ENCODING 53
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F8
+        80
+        80
+        B0
+        C8
+        08
+        08
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR six
+        ENCODING 54
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        80
+        80
+        F0
+        88
+        88
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR seven
+        ENCODING 55
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F8
+        08
+        10
+        10
+        20
+        20
+        40
+        40
+        40
+        00
+        00
+        ENDCHAR
+        STARTCHAR eight
+        ENCODING 56
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        88
+        88
+        70
+        88
+        88
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR nine
+        ENCODING 57
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        88
+        88
+        78
+        08
+        08
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR colon
+        ENCODING 58
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        20
+        70
+        20
+        00
+        00
+        20
+        70
+        20
+        00
+        ENDCHAR
+        STARTCHAR semicolon
+        ENCODING 59
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        20
+        70
+        20
+        00
+        00
+        30
+        20
+        40
+        00
+        ENDCHAR
+        STARTCHAR less
+        ENCODING 60
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        08
+        10
+        20
+        40
+        80
+        40
+        20
+        10
+        08
+        00
+        00
+        ENDCHAR
+        STARTCHAR equal
+        ENCODING 61
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        F8
+        00
+        00
+        F8
+        00
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR greater
+        ENCODING 62
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        80
+        40
+        20
+        10
+        08
+        10
+        20
+        40
+        80
+        00
+        00
+        ENDCHAR
+        STARTCHAR question
+        ENCODING 63
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        88
+        08
+        10
+        20
+        20
+        00
+        20
+        00
+        00
+        ENDCHAR
+        STARTCHAR at
+        ENCODING 64
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        88
+        98
+        A8
+        A8
+        B0
+        80
+        78
+        00
+        00
+        ENDCHAR
+        STARTCHAR A
+        ENCODING 65
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        20
+        50
+        88
+        88
+        88
+        F8
+        88
+        88
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR B
+        ENCODING 66
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F0
+        48
+        48
+        48
+        70
+        48
+        48
+        48
+        F0
+        00
+        00
+        ENDCHAR
+        STARTCHAR C
+        ENCODING 67
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        80
+        80
+        80
+        80
+        80
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR D
+        ENCODING 68
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F0
+        48
+        48
+        48
+        48
+        48
+        48
+        48
+        F0
+        00
+        00
+        ENDCHAR
+        STARTCHAR E
+        ENCODING 69
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F8
+        80
+        80
+        80
+        F0
+        80
+        80
+        80
+        F8
+        00
+        00
+        ENDCHAR
+        STARTCHAR F
+        ENCODING 70
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F8
+        80
+        80
+        80
+        F0
+        80
+        80
+        80
+        80
+        00
+        00
+        ENDCHAR
+        STARTCHAR G
+        ENCODING 71
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        80
+        80
+        80
+        98
+        88
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR H
+        ENCODING 72
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        88
+        88
+        88
+        88
+        F8
+        88
+        88
+        88
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR I
+        ENCODING 73
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        20
+        20
+        20
+        20
+        20
+        20
+        20
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR J
+        ENCODING 74
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        38
+        10
+        10
+        10
+        10
+        10
+        10
+        90
+        60
+        00
+        00
+        ENDCHAR
+        STARTCHAR K
+        ENCODING 75
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        88
+        88
+        90
+        A0
+        C0
+        A0
+        90
+        88
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR L
+        ENCODING 76
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        80
+        80
+        80
+        80
+        80
+        80
+        80
+        80
+        F8
+        00
+        00
+        ENDCHAR
+        STARTCHAR M
+        ENCODING 77
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        88
+        88
+        D8
+        A8
+        A8
+        88
+        88
+        88
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR N
+        ENCODING 78
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        88
+        C8
+        C8
+        A8
+        A8
+        98
+        98
+        88
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR O
+        ENCODING 79
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        88
+        88
+        88
+        88
+        88
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR P
+        ENCODING 80
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F0
+        88
+        88
+        88
+        F0
+        80
+        80
+        80
+        80
+        00
+        00
+        ENDCHAR
+        STARTCHAR Q
+        ENCODING 81
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        88
+        88
+        88
+        88
+        88
+        A8
+        70
+        08
+        00
+        ENDCHAR
+        STARTCHAR R
+        ENCODING 82
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F0
+        88
+        88
+        88
+        F0
+        A0
+        90
+        88
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR S
+        ENCODING 83
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        70
+        88
+        80
+        80
+        70
+        08
+        08
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR T
+        ENCODING 84
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F8
+        20
+        20
+        20
+        20
+        20
+        20
+        20
+        20
+        00
+        00
+        ENDCHAR
+        STARTCHAR U
+        ENCODING 85
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        88
+        88
+        88
+        88
+        88
+        88
+        88
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR V
+        ENCODING 86
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        88
+        88
+        88
+        88
+        50
+        50
+        50
+        20
+        20
+        00
+        00
+        ENDCHAR
+        STARTCHAR W
+        ENCODING 87
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        88
+        88
+        88
+        88
+        A8
+        A8
+        A8
+        A8
+        50
+        00
+        00
+        ENDCHAR
+        STARTCHAR X
+        ENCODING 88
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        88
+        88
+        50
+        50
+        20
+        50
+        50
+        88
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR Y
+        ENCODING 89
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        88
+        88
+        50
+        50
+        20
+        20
+        20
+        20
+        20
+        00
+        00
+        ENDCHAR
+        STARTCHAR Z
+        ENCODING 90
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        F8
+        08
+        10
+        10
+        20
+        40
+        40
+        80
+        F8
+        00
+        00
+        ENDCHAR
+        STARTCHAR bracketleft
+        ENCODING 91
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        70
+        40
+        40
+        40
+        40
+        40
+        40
+        40
+        40
+        40
+        70
+        00
+        ENDCHAR
+        STARTCHAR backslash
+        ENCODING 92
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        80
+        80
+        40
+        40
+        20
+        10
+        10
+        08
+        08
+        00
+        00
+        ENDCHAR
+        STARTCHAR bracketright
+        ENCODING 93
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        70
+        10
+        10
+        10
+        10
+        10
+        10
+        10
+        10
+        10
+        70
+        00
+        ENDCHAR
+        STARTCHAR asciicircum
+        ENCODING 94
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        20
+        50
+        88
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR underscore
+        ENCODING 95
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        F8
+        00
+        ENDCHAR
+        STARTCHAR grave
+        ENCODING 96
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        20
+        10
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        ENDCHAR
+        STARTCHAR a
+        ENCODING 97
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        70
+        08
+        78
+        88
+        98
+        68
+        00
+        00
+        ENDCHAR
+        STARTCHAR b
+        ENCODING 98
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        80
+        80
+        80
+        F0
+        88
+        88
+        88
+        88
+        F0
+        00
+        00
+        ENDCHAR
+        STARTCHAR c
+        ENCODING 99
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        70
+        88
+        80
+        80
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR d
+        ENCODING 100
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        08
+        08
+        08
+        78
+        88
+        88
+        88
+        88
+        78
+        00
+        00
+        ENDCHAR
+        STARTCHAR e
+        ENCODING 101
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        70
+        88
+        F8
+        80
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR f
+        ENCODING 102
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        30
+        48
+        40
+        40
+        F0
+        40
+        40
+        40
+        40
+        00
+        00
+        ENDCHAR
+        STARTCHAR g
+        ENCODING 103
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        70
+        88
+        88
+        88
+        78
+        08
+        88
+        70
+        ENDCHAR
+        STARTCHAR h
+        ENCODING 104
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        80
+        80
+        80
+        B0
+        C8
+        88
+        88
+        88
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR i
+        ENCODING 105
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        20
+        00
+        60
+        20
+        20
+        20
+        20
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR j
+        ENCODING 106
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        10
+        00
+        30
+        10
+        10
+        10
+        10
+        90
+        90
+        60
+        ENDCHAR
+        STARTCHAR k
+        ENCODING 107
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        80
+        80
+        80
+        90
+        A0
+        C0
+        A0
+        90
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR l
+        ENCODING 108
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        60
+        20
+        20
+        20
+        20
+        20
+        20
+        20
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR m
+        ENCODING 109
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        D0
+        A8
+        A8
+        A8
+        A8
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR n
+        ENCODING 110
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        B0
+        C8
+        88
+        88
+        88
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR o
+        ENCODING 111
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        70
+        88
+        88
+        88
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR p
+        ENCODING 112
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        F0
+        88
+        88
+        88
+        F0
+        80
+        80
+        80
+        ENDCHAR
+        STARTCHAR q
+        ENCODING 113
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        78
+        88
+        88
+        88
+        78
+        08
+        08
+        08
+        ENDCHAR
+        STARTCHAR r
+        ENCODING 114
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        B0
+        C8
+        80
+        80
+        80
+        80
+        00
+        00
+        ENDCHAR
+        STARTCHAR s
+        ENCODING 115
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        70
+        88
+        60
+        10
+        88
+        70
+        00
+        00
+        ENDCHAR
+        STARTCHAR t
+        ENCODING 116
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        40
+        40
+        F0
+        40
+        40
+        40
+        48
+        30
+        00
+        00
+        ENDCHAR
+        STARTCHAR u
+        ENCODING 117
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        88
+        88
+        88
+        88
+        98
+        68
+        00
+        00
+        ENDCHAR
+        STARTCHAR v
+        ENCODING 118
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        88
+        88
+        88
+        50
+        50
+        20
+        00
+        00
+        ENDCHAR
+        STARTCHAR w
+        ENCODING 119
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        88
+        88
+        A8
+        A8
+        A8
+        50
+        00
+        00
+        ENDCHAR
+        STARTCHAR x
+        ENCODING 120
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        88
+        50
+        20
+        20
+        50
+        88
+        00
+        00
+        ENDCHAR
+        STARTCHAR y
+        ENCODING 121
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        88
+        88
+        88
+        98
+        68
+        08
+        88
+        70
+        ENDCHAR
+        STARTCHAR z
+        ENCODING 122
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        00
+        00
+        00
+        F8
+        10
+        20
+        40
+        80
+        F8
+        00
+        00
+        ENDCHAR
+        STARTCHAR braceleft
+        ENCODING 123
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        18
+        20
+        20
+        20
+        20
+        C0
+        20
+        20
+        20
+        20
+        18
+        00
+        ENDCHAR
+        STARTCHAR bar
+        ENCODING 124
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        20
+        20
+        20
+        20
+        20
+        20
+        20
+        20
+        20
+        00
+        00
+        ENDCHAR
+        STARTCHAR braceright
+        ENCODING 125
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        C0
+        20
+        20
+        20
+        20
+        18
+        20
+        20
+        20
+        20
+        C0
+        00
+        ENDCHAR
+        STARTCHAR asciitilde
+        ENCODING 126
+        SWIDTH 480 0
+        DWIDTH 6 0
+        BBX 6 13 0 -2
+        BITMAP
+        00
+        00
+        48
+        A8
+        90
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        00
+        ENDCHAR
+        ENDFONT
+        """
 }

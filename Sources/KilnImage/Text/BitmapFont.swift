@@ -53,17 +53,27 @@ public struct BitmapFont: Hashable, Sendable {
             if var rows = bitmap {
                 if keyword == "ENDCHAR" {
                     guard let glyph = current, let box = glyph.box else { throw fail(number, "ENDCHAR without BBX") }
-                    guard rows.count == box.1 else { throw fail(number, "expected \(box.1) bitmap rows, found \(rows.count)") }
+                    guard rows.count == box.1 else {
+                        throw fail(number, "expected \(box.1) bitmap rows, found \(rows.count)")
+                    }
                     guard box.0 <= 32 else { throw fail(number, "glyphs wider than 32 pixels are not supported") }
                     if glyph.encoding >= 0 {
                         glyphs[UInt32(glyph.encoding)] = Glyph(
-                            advance: glyph.advance, width: box.0, height: box.1, xOffset: box.2, yOffset: box.3, rows: rows)
+                            advance: glyph.advance,
+                            width: box.0,
+                            height: box.1,
+                            xOffset: box.2,
+                            yOffset: box.3,
+                            rows: rows
+                        )
                     }
                     bitmap = nil
                     current = nil
                     continue
                 }
-                guard line.count <= 8, let value = UInt32(line, radix: 16) else { throw fail(number, "bad bitmap row '\(line)'") }
+                guard line.count <= 8, let value = UInt32(line, radix: 16) else {
+                    throw fail(number, "bad bitmap row '\(line)'")
+                }
                 rows.append(value << (32 - 4 * UInt32(line.count)))
                 bitmap = rows
                 continue
@@ -96,7 +106,9 @@ public struct BitmapFont: Hashable, Sendable {
         }
         guard bitmap == nil else { throw fail(lines.count, "file ends inside a glyph bitmap") }
         guard !glyphs.isEmpty else { throw fail(lines.count, "no glyphs") }
-        guard let ascent = ascent ?? boundingBox.map({ $0.1 + $0.3 }), let descent = descent ?? boundingBox.map({ -$0.3 }) else {
+        guard let ascent = ascent ?? boundingBox.map({ $0.1 + $0.3 }),
+            let descent = descent ?? boundingBox.map({ -$0.3 })
+        else {
             throw fail(lines.count, "no FONT_ASCENT/FONT_DESCENT or FONTBOUNDINGBOX")
         }
         self.name = name
@@ -120,7 +132,9 @@ extension Raster {
     /// Draws `text` on one line with its top-left corner at `(x, y)`, in `color`, each font pixel a
     /// `scale × scale` square (source-over). Characters the font lacks are drawn as its fallback glyph.
     /// - Throws: ``ImageError/Code/invalidArgument`` for a scale outside 1…64.
-    public mutating func draw(text: String, font: BitmapFont, x: Int, y: Int, color: Color, scale: Int = 1) throws(ImageError) {
+    public mutating func draw(text: String, font: BitmapFont, x: Int, y: Int, color: Color, scale: Int = 1)
+        throws(ImageError)
+    {
         guard (1...64).contains(scale) else {
             throw ImageError(.invalidArgument, "Unable to draw text: scale \(scale) is outside 1…64")
         }

@@ -17,13 +17,18 @@ public struct NodeClient: Sendable {
     /// Sends `request` to the node at `endpoint` (e.g. `http://127.0.0.1:8101`).
     /// - Throws: ``InferenceError`` — `.timeout`, `.transport` (unreachable or HTTP error, with the node's
     ///   error message when it sent one) or `.badResponse`.
-    public func submit(_ request: JobRequest, to endpoint: String, timeout: Duration) async throws(InferenceError) -> JobResponse {
+    public func submit(_ request: JobRequest, to endpoint: String, timeout: Duration) async throws(InferenceError)
+        -> JobResponse
+    {
         try await withDeadline(timeout, expired: { InferenceError(.timeout, "no answer within \(timeout)") }) {
-            () async throws(InferenceError) -> JobResponse in try await submitOnce(request, to: endpoint, timeout: timeout)
+            () async throws(InferenceError) -> JobResponse in
+            try await submitOnce(request, to: endpoint, timeout: timeout)
         }
     }
 
-    private func submitOnce(_ request: JobRequest, to endpoint: String, timeout: Duration) async throws(InferenceError) -> JobResponse {
+    private func submitOnce(_ request: JobRequest, to endpoint: String, timeout: Duration) async throws(InferenceError)
+        -> JobResponse
+    {
         var http = HTTPClientRequest(url: endpoint + "/v1/jobs")
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
@@ -33,10 +38,17 @@ public struct NodeClient: Sendable {
         let bytes: [UInt8]
         let status: UInt
         do {
-            let response = try await self.http.execute(http, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await self.http.execute(
+                http,
+                timeout: .nanoseconds(
+                    Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+                )
+            )
             status = response.status.code
             bytes = Array(buffer: try await response.body.collect(upTo: maxResponseBytes))
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+        {
             throw InferenceError(.timeout, "no answer within \(timeout)")
         } catch {
             throw InferenceError(.transport, "\(error)")
@@ -57,7 +69,10 @@ extension NodeClient {
     /// `GET /v1/health`: "ok (operator 0x…)" or `nil` when the node does not answer in time.
     public func health(_ endpoint: String, timeout: Duration) async -> String? {
         do {
-            let response = try await http.execute(HTTPClientRequest(url: endpoint + "/v1/health"), timeout: .seconds(timeout.components.seconds))
+            let response = try await http.execute(
+                HTTPClientRequest(url: endpoint + "/v1/health"),
+                timeout: .seconds(timeout.components.seconds)
+            )
             let json = try JSONValue.parse(bytes: Array(buffer: try await response.body.collect(upTo: 1 << 16)))
             guard response.status == .ok, let status = json["status"]?.stringValue else { return nil }
             return "\(status) (operator \(json["operator"]?.stringValue ?? "?"))"

@@ -14,7 +14,8 @@ internal import BigInt
 /// set the size. The output is an opaque PNG from Kiln's deterministic encoder.
 public struct CPPNModel: InferenceModel {
     public let id = "kiln/cppn-v1"
-    public let summary = "compositional pattern-producing network, fixed-point, deterministic; input: any JSON object (level, width, height read if present)"
+    public let summary =
+        "compositional pattern-producing network, fixed-point, deterministic; input: any JSON object (level, width, height read if present)"
 
     static let hidden = 12
     static let latent = 4
@@ -40,7 +41,9 @@ public struct CPPNModel: InferenceModel {
         let width = try dimension("width"), height = try dimension("height")
         let level = members["level"]?.integerValue.map { Int64(clamping: $0) } ?? 1
         let seed: Bytes32
-        do { seed = try input.canonicalHash() } catch { throw InferenceError(.badInput, "kiln/cppn-v1: \(error.message)") }
+        do { seed = try input.canonicalHash() } catch {
+            throw InferenceError(.badInput, "kiln/cppn-v1: \(error.message)")
+        }
         let pixels = Network(seed: seed, level: level).draw(width: width, height: height)
         do {
             return try PNGEncoder().encode(try RGBAImage(width: width, height: height, pixels: pixels))

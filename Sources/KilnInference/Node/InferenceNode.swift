@@ -54,13 +54,21 @@ public actor InferenceNode {
         let output = try await run(model, input)
         if configuration.fault == .slow { try? await Task.sleep(for: configuration.slowDelay) }
         let attestation = InferenceAttestation(
-            jobId: request.jobId, modelId: model.modelHash, inputHash: request.inputHash, outputHash: Keccak256.hash(output),
-            referenceBlock: request.referenceBlock)
+            jobId: request.jobId,
+            modelId: model.modelHash,
+            inputHash: request.inputHash,
+            outputHash: Keccak256.hash(output),
+            referenceBlock: request.referenceBlock
+        )
         var digest = attestation.signingDigest(domain: configuration.domain)
         if configuration.fault == .badSignature { digest = Keccak256.hash(digest.bytes) }
         return JobResponse(
-            attestation: attestation, model: model.id, output: output, signature: configuration.key.sign(digest: digest),
-            operator_: operatorAddress)
+            attestation: attestation,
+            model: model.id,
+            output: output,
+            signature: configuration.key.sign(digest: digest),
+            operator_: operatorAddress
+        )
     }
 
     private func run(_ model: any InferenceModel, _ input: JSONValue) async throws(Failure) -> [UInt8] {
@@ -70,7 +78,9 @@ public actor InferenceNode {
             group.addTask {
                 do throws(InferenceError) {
                     let output = try await model.run(input: input)
-                    guard output.count <= limit else { return .failure(.modelFailed("output of \(output.count) bytes exceeds \(limit)")) }
+                    guard output.count <= limit else {
+                        return .failure(.modelFailed("output of \(output.count) bytes exceeds \(limit)"))
+                    }
                     return .success(output)
                 } catch {
                     return .failure(error.code == .badInput ? .badRequest(error.message) : .modelFailed(error.message))
@@ -98,7 +108,10 @@ public actor InferenceNode {
             return
         }
         guard waiting.count < configuration.maxQueuedJobs else {
-            logger.warning("queue full, refusing a job", metadata: ["running": "\(running)", "waiting": "\(waiting.count)"])
+            logger.warning(
+                "queue full, refusing a job",
+                metadata: ["running": "\(running)", "waiting": "\(waiting.count)"]
+            )
             throw .busy
         }
         await withCheckedContinuation { waiting.append($0) }

@@ -24,7 +24,10 @@ public struct JobRequest: Hashable, Sendable {
     public var modelId: Bytes32 { Keccak256.hash(utf8: model) }
 
     public var json: JSONValue {
-        ["jobId": .string(jobId.hex), "modelId": .string(model), "input": input, "referenceBlock": .number(referenceBlock)]
+        [
+            "jobId": .string(jobId.hex), "modelId": .string(model), "input": input,
+            "referenceBlock": .number(referenceBlock),
+        ]
     }
 
     /// Reads a request; every problem names its field.
@@ -33,9 +36,14 @@ public struct JobRequest: Hashable, Sendable {
         guard case .string(let id)? = o["jobId"], let jobId = try? Bytes32(hex: id) else {
             throw InferenceError(.badInput, "'jobId' must be 0x followed by 64 hex digits")
         }
-        guard case .string(let model)? = o["modelId"], !model.isEmpty else { throw InferenceError(.badInput, "'modelId' must be a model name such as \"kiln/cppn-v1\"") }
-        guard let input = o["input"], case .object = input else { throw InferenceError(.badInput, "'input' must be a JSON object") }
-        guard let block = o["referenceBlock"]?.integerValue, block >= 0, let referenceBlock = UInt64(exactly: block) else {
+        guard case .string(let model)? = o["modelId"], !model.isEmpty else {
+            throw InferenceError(.badInput, "'modelId' must be a model name such as \"kiln/cppn-v1\"")
+        }
+        guard let input = o["input"], case .object = input else {
+            throw InferenceError(.badInput, "'input' must be a JSON object")
+        }
+        guard let block = o["referenceBlock"]?.integerValue, block >= 0, let referenceBlock = UInt64(exactly: block)
+        else {
             throw InferenceError(.badInput, "'referenceBlock' must be a whole number ≥ 0")
         }
         if let unknown = o.keys.first(where: { !["jobId", "modelId", "input", "referenceBlock"].contains($0) }) {
@@ -54,7 +62,13 @@ public struct JobResponse: Hashable, Sendable {
     /// The address the node claims to sign for (checked by recovering the signature).
     public var operator_: Address
 
-    public init(attestation: InferenceAttestation, model: String, output: [UInt8], signature: Signature, operator_: Address) {
+    public init(
+        attestation: InferenceAttestation,
+        model: String,
+        output: [UInt8],
+        signature: Signature,
+        operator_: Address
+    ) {
         self.attestation = attestation
         self.model = model
         self.output = output
@@ -64,7 +78,8 @@ public struct JobResponse: Hashable, Sendable {
 
     public var json: JSONValue {
         [
-            "jobId": .string(attestation.jobId.hex), "modelId": .string(model), "inputHash": .string(attestation.inputHash.hex),
+            "jobId": .string(attestation.jobId.hex), "modelId": .string(model),
+            "inputHash": .string(attestation.inputHash.hex),
             "outputHash": .string(attestation.outputHash.hex), "referenceBlock": .number(attestation.referenceBlock),
             "output": .string(Data(output).base64EncodedString()), "signature": .string(signature.hex),
             "operator": .string(operator_.checksummed),
@@ -76,20 +91,37 @@ public struct JobResponse: Hashable, Sendable {
         func fail(_ message: String) -> InferenceError { InferenceError(.badResponse, message) }
         guard case .object(let o) = json else { throw fail("the response is not a JSON object") }
         func word(_ key: String) throws(InferenceError) -> Bytes32 {
-            guard case .string(let text)? = o[key], let value = try? Bytes32(hex: text) else { throw fail("'\(key)' is not a 32-byte hex value") }
+            guard case .string(let text)? = o[key], let value = try? Bytes32(hex: text) else {
+                throw fail("'\(key)' is not a 32-byte hex value")
+            }
             return value
         }
         let jobId = try word("jobId"), inputHash = try word("inputHash"), outputHash = try word("outputHash")
         guard case .string(let model)? = o["modelId"] else { throw fail("'modelId' is missing") }
-        guard let block = o["referenceBlock"]?.integerValue, let referenceBlock = UInt64(exactly: block) else { throw fail("'referenceBlock' is not a block number") }
-        guard case .string(let encoded)? = o["output"], let output = Data(base64Encoded: encoded) else { throw fail("'output' is not base64") }
+        guard let block = o["referenceBlock"]?.integerValue, let referenceBlock = UInt64(exactly: block) else {
+            throw fail("'referenceBlock' is not a block number")
+        }
+        guard case .string(let encoded)? = o["output"], let output = Data(base64Encoded: encoded) else {
+            throw fail("'output' is not base64")
+        }
         guard case .string(let signatureText)? = o["signature"] else { throw fail("'signature' is missing") }
         let signature: Signature
         do { signature = try Signature(hex: signatureText) } catch { throw fail("'signature': \(error.message)") }
-        guard case .string(let operatorText)? = o["operator"], let address = try? Address(hex: operatorText) else { throw fail("'operator' is not an address") }
+        guard case .string(let operatorText)? = o["operator"], let address = try? Address(hex: operatorText) else {
+            throw fail("'operator' is not an address")
+        }
         self.init(
             attestation: InferenceAttestation(
-                jobId: jobId, modelId: Keccak256.hash(utf8: model), inputHash: inputHash, outputHash: outputHash, referenceBlock: referenceBlock),
-            model: model, output: Array(output), signature: signature, operator_: address)
+                jobId: jobId,
+                modelId: Keccak256.hash(utf8: model),
+                inputHash: inputHash,
+                outputHash: outputHash,
+                referenceBlock: referenceBlock
+            ),
+            model: model,
+            output: Array(output),
+            signature: signature,
+            operator_: address
+        )
     }
 }

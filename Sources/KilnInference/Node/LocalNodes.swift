@@ -23,7 +23,9 @@ public final class LocalNodes: Sendable {
     }
 
     /// Starts one node per key (with its fault, if any) and returns once every one listens.
-    public static func start(keys: [(PrivateKey, TestFault?)], domain: EIP712Domain, logger: Logger) async throws -> LocalNodes {
+    public static func start(keys: [(PrivateKey, TestFault?)], domain: EIP712Domain, logger: Logger) async throws
+        -> LocalNodes
+    {
         var nodes: [Node] = []
         var tasks: [Task<Void, any Error>] = []
         for (key, fault) in keys {

@@ -1,9 +1,9 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One batch per store: an exclusive `flock` on `<store>.lock`, released when the process ends (however it
@@ -27,7 +27,9 @@ public final class BatchLock: Sendable {
             if !folder.isEmpty && folder != "/" { mkdir(folder, 0o755) }
         }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw PipelineError("Unable to open the lock file '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw PipelineError("Unable to open the lock file '\(path)': \(String(cString: strerror(errno)))")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             if errno == EWOULDBLOCK { return nil }

@@ -40,26 +40,32 @@ struct BatchOutputs: Sendable {
         for (name, publication) in latest {
             tokens[name] = try reader.entry(try CID(publication.directory))
             var files: [String: FileDAGBuilder.Entry] = [:]
-            if let attestation = publication.attestation { files["attestation.json"] = try reader.entry(try CID(attestation)) }
+            if let attestation = publication.attestation {
+                files["attestation.json"] = try reader.entry(try CID(attestation))
+            }
             if let inference = publication.inference { files["inference.png"] = try reader.entry(try CID(inference)) }
             if !files.isEmpty { provenance[name] = try importer.directory(files, into: blockstore) }
             let templateName = "\(publication.token.chainId)-\(publication.token.contract.lowercased)"
             templates[templateName] = try reader.entry(try CID(publication.template))
             own[name] = [
-                "chainId": .number(publication.token.chainId), "contract": .string(publication.token.contract.checksummed),
+                "chainId": .number(publication.token.chainId),
+                "contract": .string(publication.token.contract.checksummed),
                 "tokenId": .string(publication.token.tokenId), "metadata": .string("ipfs://\(publication.metadata)"),
                 "directory": .string("ipfs://\(publication.directory)"),
             ]
         }
         let batchManifest = JSONValue.object([
-            "batch": .number(batch), "kiln": .string(KilnVersion.current), "profile": .string(profile.name), "tokens": .object(own),
+            "batch": .number(batch), "kiln": .string(KilnVersion.current), "profile": .string(profile.name),
+            "tokens": .object(own),
         ])
         var root: [String: FileDAGBuilder.Entry] = [
             "manifest.json": try importer.add(bytes: try batchManifest.canonicalBytes(), into: blockstore),
             "tokens": try importer.groupedDirectory(tokens, into: blockstore, path: "tokens"),
             "templates": try importer.directory(templates, into: blockstore),
         ]
-        if !provenance.isEmpty { root["provenance"] = try importer.groupedDirectory(provenance, into: blockstore, path: "provenance") }
+        if !provenance.isEmpty {
+            root["provenance"] = try importer.groupedDirectory(provenance, into: blockstore, path: "provenance")
+        }
         var collections: [Address: FileDAGBuilder.Entry]?
         if publishMode == .onchainBase {
             let built = try self.collections(try latestPublications())
@@ -105,8 +111,14 @@ struct BatchOutputs: Sendable {
         var collections: [Address: FileDAGBuilder.Entry] = [:]
         for (contract, tokens) in latest {
             var files: [String: FileDAGBuilder.Entry] = [:]
-            for publication in tokens { files[publication.token.tokenId] = try reader.entry(try CID(publication.metadata)) }
-            collections[contract] = try Importer(profile: profile).directory(files, into: blockstore, path: "collection")
+            for publication in tokens {
+                files[publication.token.tokenId] = try reader.entry(try CID(publication.metadata))
+            }
+            collections[contract] = try Importer(profile: profile).directory(
+                files,
+                into: blockstore,
+                path: "collection"
+            )
         }
         return collections
     }
@@ -114,7 +126,9 @@ struct BatchOutputs: Sendable {
     /// publish.mode onchain / onchain-base: brings each contract's tokenURI in line with what is published.
     /// `collections` are the directories ``finish(batch:into:)`` built, if it ran.
     func publishOnchain(
-        into summary: inout BatchSummary, collections: [Address: FileDAGBuilder.Entry]?, progress: @escaping @Sendable (BatchEvent) -> Void
+        into summary: inout BatchSummary,
+        collections: [Address: FileDAGBuilder.Entry]?,
+        progress: @escaping @Sendable (BatchEvent) -> Void
     ) async {
         guard let onchain else { return }
         let latest: [Address: [Publication]]
@@ -128,7 +142,10 @@ struct BatchOutputs: Sendable {
         }
         for contract in contracts {
             summary.problems += await onchain.reconcile(
-                contract: contract, latest: latest[contract] ?? [], collection: bases[contract], blockstore: blockstore
+                contract: contract,
+                latest: latest[contract] ?? [],
+                collection: bases[contract],
+                blockstore: blockstore
             ) { sent in
                 summary.transactions.append(sent)
                 progress(.transaction(sent))
@@ -143,8 +160,12 @@ struct BatchOutputs: Sendable {
             manifest.update(
                 token: publication.token.description,
                 with: PublishedToken(
-                    directory: try CID(publication.directory), image: try CID(publication.image), thumbnail: try CID(publication.thumbnail),
-                    metadata: try CID(publication.metadata)))
+                    directory: try CID(publication.directory),
+                    image: try CID(publication.image),
+                    thumbnail: try CID(publication.thumbnail),
+                    metadata: try CID(publication.metadata)
+                )
+            )
         }
         return manifest
     }

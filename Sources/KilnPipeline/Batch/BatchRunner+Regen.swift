@@ -16,7 +16,9 @@ extension BatchRunner {
     /// Call it under the store's ``BatchLock``.
     /// - Throws: ``PipelineError`` when no event of kiln.yml's contracts names the token.
     public func regenerate(
-        _ token: TokenKey, reuseAttested: Bool, progress: @escaping @Sendable (BatchEvent) -> Void
+        _ token: TokenKey,
+        reuseAttested: Bool,
+        progress: @escaping @Sendable (BatchEvent) -> Void
     ) async throws -> Regeneration {
         let report = try await sync()
         guard let job = try store.latestJob(token) else {

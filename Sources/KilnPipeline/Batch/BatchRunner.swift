@@ -43,7 +43,12 @@ public struct BatchRunner: Sendable {
 
     /// A runner over the given parts; templates are loaded and imported into `OUT/blocks` now.
     /// - Throws: ``PipelineError`` when the blockstore folder cannot be made.
-    public init(configuration: Configuration, store: any Store, source: (any EventSource)?, registry: any OperatorRegistry) throws {
+    public init(
+        configuration: Configuration,
+        store: any Store,
+        source: (any EventSource)?,
+        registry: any OperatorRegistry
+    ) throws {
         self.configuration = configuration
         self.store = store
         self.source = source
@@ -56,9 +61,14 @@ public struct BatchRunner: Sendable {
                 let template = try Template.load(folder: contract.template)
                 let entry = try Importer(profile: configuration.profile).add(path: contract.template, into: blockstore)
                 watched[contract.address] = WatchedContract(
-                    contract: contract.address, template: template, templateHash: template.contentHash(), templateEntry: entry)
+                    contract: contract.address,
+                    template: template,
+                    templateHash: template.contentHash(),
+                    templateEntry: entry
+                )
             } catch {
-                problems[contract.address] = "\(contract.address.checksummed): template \(contract.template) does not load: \(error)"
+                problems[contract.address] =
+                    "\(contract.address.checksummed): template \(contract.template) does not load: \(error)"
             }
         }
         self.watched = watched
@@ -74,8 +84,12 @@ public struct BatchRunner: Sendable {
         var problems: [String] = []
         if let url = configuration.rpcURL, eventsFile == nil {
             source = JSONRPCEventSource(
-                rpc: configuration.rpc(url), contracts: configuration.contracts.map(\.address), confirmations: configuration.confirmations,
-                fromBlock: configuration.fromBlock, blockRange: configuration.blockRange)
+                rpc: configuration.rpc(url),
+                contracts: configuration.contracts.map(\.address),
+                confirmations: configuration.confirmations,
+                fromBlock: configuration.fromBlock,
+                blockRange: configuration.blockRange
+            )
         } else if let file = eventsFile ?? configuration.eventsFile {
             let fileSource = try FileEventSource(path: file, skippingMalformed: true)
             problems = fileSource.problems
@@ -83,12 +97,21 @@ public struct BatchRunner: Sendable {
         } else {
             source = nil
         }
-        var runner = try BatchRunner(configuration: configuration, store: store, source: source, registry: try configuration.operatorRegistry())
+        var runner = try BatchRunner(
+            configuration: configuration,
+            store: store,
+            source: source,
+            registry: try configuration.operatorRegistry()
+        )
         runner.inputProblems = problems
         if configuration.publishMode != .files, let url = configuration.chainRPC {
             let rpc = configuration.rpc(url)
             let sender = TransactionSender(
-                rpc: rpc, chainId: configuration.chainId, key: try configuration.publisherKey(), confirmations: configuration.confirmations)
+                rpc: rpc,
+                chainId: configuration.chainId,
+                key: try configuration.publisherKey(),
+                confirmations: configuration.confirmations
+            )
             runner.onchain = OnchainPublisher(mode: configuration.publishMode, rpc: rpc, sender: sender)
         }
         return runner
@@ -99,16 +122,29 @@ public struct BatchRunner: Sendable {
     /// The sync stage over this runner's store and source.
     public var chainSync: ChainSync {
         var sync = ChainSync(
-            store: store, source: source, chainId: configuration.chainId, contracts: configuration.contracts.map(\.address),
-            confirmations: configuration.confirmations, watched: watched, templateProblems: templateProblems)
+            store: store,
+            source: source,
+            chainId: configuration.chainId,
+            contracts: configuration.contracts.map(\.address),
+            confirmations: configuration.confirmations,
+            watched: watched,
+            templateProblems: templateProblems
+        )
         sync.inputProblems = inputProblems
         return sync
     }
 
     var outputs: BatchOutputs {
         BatchOutputs(
-            store: store, blockstore: blockstore, profile: configuration.profile, out: configuration.out, chainId: configuration.chainId,
-            contracts: configuration.contracts.map(\.address), publishMode: configuration.publishMode, onchain: onchain)
+            store: store,
+            blockstore: blockstore,
+            profile: configuration.profile,
+            out: configuration.out,
+            chainId: configuration.chainId,
+            contracts: configuration.contracts.map(\.address),
+            publishMode: configuration.publishMode,
+            onchain: onchain
+        )
     }
 
     /// Reads new logs, folds touched tokens and queues their jobs: ``ChainSync/run()``.
@@ -118,7 +154,11 @@ public struct BatchRunner: Sendable {
 
     /// Processes every runnable job (or `options.onlyJobs`) into the open batch, then finishes the batch: its
     /// CAR file, contact sheet and the manifest. Call ``sync()`` first (``syncAndRun(options:progress:)`` does both).
-    public func run(options: BatchOptions, sync report: SyncReport? = nil, progress: @escaping @Sendable (BatchEvent) -> Void) async throws -> BatchSummary {
+    public func run(
+        options: BatchOptions,
+        sync report: SyncReport? = nil,
+        progress: @escaping @Sendable (BatchEvent) -> Void
+    ) async throws -> BatchSummary {
         let started = ContinuousClock.now
         var summary = BatchSummary()
         summary.problems = report?.problems ?? []
@@ -146,8 +186,16 @@ public struct BatchRunner: Sendable {
         // Every operator's answer is awaited, so the attestation bundle (and so every CID) is the same on every run.
         round.waitForAll = true
         let worker = JobWorker(
-            store: store, registry: registry, blockstore: blockstore, profile: configuration.profile, watched: watched, round: round,
-            batch: batch, owner: options.owner, reuseAttested: options.reuseAttested)
+            store: store,
+            registry: registry,
+            blockstore: blockstore,
+            profile: configuration.profile,
+            watched: watched,
+            round: round,
+            batch: batch,
+            owner: options.owner,
+            reuseAttested: options.reuseAttested
+        )
         let loop = JobLoop(store: store, worker: worker, options: options, leaseSeconds: configuration.leaseSeconds)
         var counted = summary
         summary.problems += await loop.run(expected: runnable) { job, done, total in
@@ -166,7 +214,9 @@ public struct BatchRunner: Sendable {
     }
 
     /// ``sync()``, then ``run(options:sync:progress:)``.
-    public func syncAndRun(options: BatchOptions, progress: @escaping @Sendable (BatchEvent) -> Void) async throws -> BatchSummary {
+    public func syncAndRun(options: BatchOptions, progress: @escaping @Sendable (BatchEvent) -> Void) async throws
+        -> BatchSummary
+    {
         let report = try await sync()
         progress(.synced(report))
         return try await run(options: options, sync: report, progress: progress)

@@ -19,20 +19,38 @@ public enum ContactSheet {
         let pad = 8, label = font.lineHeight + 4
         let footer = items.count > shown.count ? font.lineHeight + 8 : 0
         var sheet = try Raster(
-            width: pad + columns * (cell + pad), height: pad + rows * (cell + label + pad) + footer, color: Color(red: 0x14, green: 0x10, blue: 0x1c))
+            width: pad + columns * (cell + pad),
+            height: pad + rows * (cell + label + pad) + footer,
+            color: Color(red: 0x14, green: 0x10, blue: 0x1c)
+        )
         for (index, item) in shown.enumerated() {
             let x = pad + (index % columns) * (cell + pad), y = pad + (index / columns) * (cell + label + pad)
             let picture = Raster(try ImageFile.decode(item.thumbnail, source: "thumbnail of \(item.label)"))
             let scale = Double(cell) / Double(max(picture.width, picture.height))
-            let width = max(1, Int((Double(picture.width) * scale).rounded())), height = max(1, Int((Double(picture.height) * scale).rounded()))
-            let fitted = scale < 1 ? try picture.downscaled(width: width, height: height) : try picture.scaled(width: width, height: height)
+            let width = max(1, Int((Double(picture.width) * scale).rounded())),
+                height = max(1, Int((Double(picture.height) * scale).rounded()))
+            let fitted =
+                scale < 1
+                ? try picture.downscaled(width: width, height: height)
+                : try picture.scaled(width: width, height: height)
             try sheet.composite(fitted, x: x + (cell - width) / 2, y: y + (cell - height) / 2)
             let text = String(item.label.prefix(cell / 6))
-            try sheet.draw(text: text, font: font, x: x + (cell - font.measure(text).width) / 2, y: y + cell + 2, color: Color(red: 0xff, green: 0xe9, blue: 0xb0))
+            try sheet.draw(
+                text: text,
+                font: font,
+                x: x + (cell - font.measure(text).width) / 2,
+                y: y + cell + 2,
+                color: Color(red: 0xff, green: 0xe9, blue: 0xb0)
+            )
         }
         if footer > 0 {
             try sheet.draw(
-                text: "+\(items.count - shown.count) more tokens in this batch", font: font, x: pad, y: sheet.height - footer + 2, color: .white)
+                text: "+\(items.count - shown.count) more tokens in this batch",
+                font: font,
+                x: pad,
+                y: sheet.height - footer + 2,
+                color: .white
+            )
         }
         return sheet
     }

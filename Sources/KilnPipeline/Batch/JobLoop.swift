@@ -33,7 +33,12 @@ struct JobLoop: Sendable {
                     let jobs: [Job]
                     do {
                         jobs = try store.lease(
-                            owner: options.owner, limit: room, seconds: leaseSeconds, now: Date().timeIntervalSince1970, afterId: lastId)
+                            owner: options.owner,
+                            limit: room,
+                            seconds: leaseSeconds,
+                            now: Date().timeIntervalSince1970,
+                            afterId: lastId
+                        )
                     } catch {
                         problems.append("\(error)")
                         exhausted = true
@@ -49,7 +54,11 @@ struct JobLoop: Sendable {
                         if let only = options.onlyJobs, !only.contains(job.id) {
                             // Not this run's job (`kiln regen`): hand it back as it was.
                             try? store.finish(
-                                jobId: job.id, owner: options.owner, status: job.status == .noQuorum ? .noQuorum : .queued, error: job.lastError)
+                                jobId: job.id,
+                                owner: options.owner,
+                                status: job.status == .noQuorum ? .noQuorum : .queued,
+                                error: job.lastError
+                            )
                             continue
                         }
                         leasedTotal += 1

@@ -40,7 +40,13 @@ struct JobWorker: Sendable {
         case .superseded(let reason): finish(job, .done, "superseded: \(reason)")
         case .deferred(let reason): finish(job, .queued, reason)
         }
-        return JobReport(jobId: job.id, token: job.token, result: result, quorum: quorum, seconds: (ContinuousClock.now - started).inSeconds)
+        return JobReport(
+            jobId: job.id,
+            token: job.token,
+            result: result,
+            quorum: quorum,
+            seconds: (ContinuousClock.now - started).inSeconds
+        )
     }
 
     private func finish(_ job: Job, _ status: JobStatus, _ reason: String) {
@@ -49,46 +55,75 @@ struct JobWorker: Sendable {
 
     private func run(_ job: Job, quorum: inout String?) async throws -> JobResult {
         guard let deployment = watched[job.token.contract] else {
-            return .deferred("the template of \(job.token.contract.checksummed) does not load (see the batch's problems)")
+            return .deferred(
+                "the template of \(job.token.contract.checksummed) does not load (see the batch's problems)"
+            )
         }
         guard job.templateHash == deployment.templateHash else { return .superseded("the template changed") }
-        guard let latest = try store.state(job.token, version: nil), let stored = try store.state(job.token, version: job.stateVersion) else {
+        guard let latest = try store.state(job.token, version: nil),
+            let stored = try store.state(job.token, version: job.stateVersion)
+        else {
             return .failed("the token has no stored state")
         }
-        guard latest.hash == job.stateHash else { return .superseded("a newer state (version \(latest.version)) is queued") }
-        guard let id = BigUInt(job.token.tokenId, radix: 10) else { return .failed("token id '\(job.token.tokenId)' is not a number") }
+        guard latest.hash == job.stateHash else {
+            return .superseded("a newer state (version \(latest.version)) is queued")
+        }
+        guard let id = BigUInt(job.token.tokenId, radix: 10) else {
+            return .failed("token id '\(job.token.tokenId)' is not a number")
+        }
         let template = deployment.template
         let token = TokenRef(contract: job.token.contract, id: id)
         let traits = try template.state(fromJSON: stored.json, source: "stored state of \(job.token)")
         let state = try template.derive(traits, token: token)
         let broken = template.violations(of: state)
         guard broken.isEmpty else {
-            return .failed("the state breaks the template's rule(s): " + broken.map { "'\($0)' (\($0.location))" }.joined(separator: ", "))
+            return .failed(
+                "the state breaks the template's rule(s): "
+                    + broken.map { "'\($0)' (\($0.location))" }.joined(separator: ", ")
+            )
         }
 
         // Inference with quorum.
         var output: [UInt8]?
         var bundle: [UInt8]?
-        if let inference = template.inference, let (input, inputHash) = try template.inferenceInput(state: state, token: token) {
-            let jobId = inferenceJobId(contract: job.token.contract, tokenId: id, model: inference.model, inputHash: inputHash)
+        if let inference = template.inference,
+            let (input, inputHash) = try template.inferenceInput(state: state, token: token)
+        {
+            let jobId = inferenceJobId(
+                contract: job.token.contract,
+                tokenId: id,
+                model: inference.model,
+                inputHash: inputHash
+            )
             if reuseAttested {
-                guard let previous = try store.latestPublication(job.token), let bundleCID = previous.attestation, let outputCID = previous.inference else {
+                guard let previous = try store.latestPublication(job.token), let bundleCID = previous.attestation,
+                    let outputCID = previous.inference
+                else {
                     return .failed("--reuse-attested: the token has no stored attested output")
                 }
                 let reader = UnixFSReader(blockstore: blockstore)
                 let bytes = try reader.cat(try CID(bundleCID))
                 let json = try JSONValue.parse(bytes: bytes)
                 guard json["request"]?["jobId"]?.stringValue == jobId.hex else {
-                    return .failed("--reuse-attested: the stored attestation is for another input (the state or template changed); run without it")
+                    return .failed(
+                        "--reuse-attested: the stored attestation is for another input (the state or template changed); run without it"
+                    )
                 }
                 let attested = try reader.cat(try CID(outputCID))
                 let check = try AttestationBundle.verify(json, output: attested)
-                guard check.ok else { return .failed("--reuse-attested: the stored bundle does not verify: " + check.lines.joined(separator: "; ")) }
+                guard check.ok else {
+                    return .failed(
+                        "--reuse-attested: the stored bundle does not verify: " + check.lines.joined(separator: "; ")
+                    )
+                }
                 (output, bundle) = (attested, bytes)
                 quorum = "reused attested output \(outputCID)"
             } else {
                 let table = try await registry.stakeTable(at: job.referenceBlock)
-                let report = await round.run(JobRequest(jobId: jobId, model: inference.model, input: input, referenceBlock: job.referenceBlock), table: table)
+                let report = await round.run(
+                    JobRequest(jobId: jobId, model: inference.model, input: input, referenceBlock: job.referenceBlock),
+                    table: table
+                )
                 CrashPoint.afterInference.reached()
                 quorum = Self.quorumLine(report)
                 bundle = try AttestationBundle.json(report).canonicalBytes()
@@ -107,11 +142,28 @@ struct JobWorker: Sendable {
         let outputEntry = try output.map { try importer.add(bytes: $0, into: blockstore) }
         let bundleEntry = try bundle.map { try importer.add(bytes: $0, into: blockstore) }
         let provenance = Provenance(
-            chainId: job.token.chainId, contract: job.token.contract, tokenId: id, template: deployment.templateEntry.cid,
-            templateHash: deployment.templateHash, state: stored.json, stateHash: stored.hash, inference: outputEntry?.cid,
-            attestation: bundleEntry?.cid, profile: profile.name)
-        let published = try Publisher(blockstore: blockstore, profile: profile).publish(png: png, raster: rendered.raster) { imageCID in
-            guard case .object(var fields) = try template.metadata(state: state, token: token, imageURI: "ipfs://\(imageCID)") else {
+            chainId: job.token.chainId,
+            contract: job.token.contract,
+            tokenId: id,
+            template: deployment.templateEntry.cid,
+            templateHash: deployment.templateHash,
+            state: stored.json,
+            stateHash: stored.hash,
+            inference: outputEntry?.cid,
+            attestation: bundleEntry?.cid,
+            profile: profile.name
+        )
+        let published = try Publisher(blockstore: blockstore, profile: profile).publish(
+            png: png,
+            raster: rendered.raster
+        ) { imageCID in
+            guard
+                case .object(var fields) = try template.metadata(
+                    state: state,
+                    token: token,
+                    imageURI: "ipfs://\(imageCID)"
+                )
+            else {
                 throw PipelineError("the template's metadata is not an object")
             }
             fields["kiln"] = provenance.json
@@ -119,10 +171,19 @@ struct JobWorker: Sendable {
         }
         CrashPoint.afterBlocks.reached()
         let publication = Publication(
-            jobId: job.id, batch: batch, token: job.token, stateHash: stored.hash, templateHash: deployment.templateHash,
-            directory: published.directory.description, metadata: published.metadata.description, image: published.image.description,
-            thumbnail: published.thumbnail.description, inference: outputEntry?.cid.description, attestation: bundleEntry?.cid.description,
-            template: deployment.templateEntry.cid.description)
+            jobId: job.id,
+            batch: batch,
+            token: job.token,
+            stateHash: stored.hash,
+            templateHash: deployment.templateHash,
+            directory: published.directory.description,
+            metadata: published.metadata.description,
+            image: published.image.description,
+            thumbnail: published.thumbnail.description,
+            inference: outputEntry?.cid.description,
+            attestation: bundleEntry?.cid.description,
+            template: deployment.templateEntry.cid.description
+        )
         try store.complete(publication, owner: owner)
         CrashPoint.afterJob.reached()
         return .published(publication)
@@ -136,14 +197,19 @@ struct JobWorker: Sendable {
         }
         var line: String
         if let accepted = report.accepted {
-            line = "\(accepted.signers.count)/\(report.table.operators.count) operators, \(percent(accepted.signedStake)) of stake"
+            line =
+                "\(accepted.signers.count)/\(report.table.operators.count) operators, \(percent(accepted.signedStake)) of stake"
         } else {
             line = "no quorum"
         }
         line += " (threshold \(Double(report.table.thresholdBps) / 100) %)"
         let rejected = report.outcomes.filter { $0.outcome != .agreed && $0.outcome != .notNeeded }
         if !rejected.isEmpty {
-            line += "; rejected: " + rejected.map { "\($0.operator.address.checksummed.prefix(10))… (\($0.outcome.label)\($0.outcome.reason.map { ": \($0)" } ?? ""))" }
+            line +=
+                "; rejected: "
+                + rejected.map {
+                    "\($0.operator.address.checksummed.prefix(10))… (\($0.outcome.label)\($0.outcome.reason.map { ": \($0)" } ?? ""))"
+                }
                 .joined(separator: ", ")
         }
         return line

@@ -13,7 +13,9 @@ extension Configuration {
         if parts.count == 2, let contract = try? Address(hex: parts[0]) {
             return TokenKey(chainId: chainId, contract: contract, tokenId: parts[1])
         }
-        if parts.count == 1, contracts.count == 1 { return TokenKey(chainId: chainId, contract: contracts[0].address, tokenId: parts[0]) }
+        if parts.count == 1, contracts.count == 1 {
+            return TokenKey(chainId: chainId, contract: contracts[0].address, tokenId: parts[0])
+        }
         return nil
     }
 

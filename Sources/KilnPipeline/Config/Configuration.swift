@@ -94,16 +94,20 @@ public struct Configuration: Sendable {
 
     /// The top-level keys of kiln.yml.
     public static let keys: Set<String> = [
-        "chainId", "store", "out", "events", "confirmations", "contracts", "operators", "publish", "concurrency", "nodeTimeout", "leaseSeconds",
+        "chainId", "store", "out", "events", "confirmations", "contracts", "operators", "publish", "concurrency",
+        "nodeTimeout", "leaseSeconds",
     ]
 
     /// Each `KILN_*` environment variable and the kiln.yml option it overrides (README.md, "kiln.yml").
     public static let environmentVariables: KeyValuePairs<String, String> = [
-        "KILN_CONFIG": "the configuration file itself", "KILN_CHAIN_ID": "chainId", "KILN_STORE": "store", "KILN_OUT": "out",
+        "KILN_CONFIG": "the configuration file itself", "KILN_CHAIN_ID": "chainId", "KILN_STORE": "store",
+        "KILN_OUT": "out",
         "KILN_EVENTS": "events (a file)", "KILN_RPC": "events (a JSON-RPC node)", "KILN_FROM_BLOCK": "events.fromBlock",
-        "KILN_BLOCK_RANGE": "events.blockRange", "KILN_CONFIRMATIONS": "confirmations", "KILN_OPERATORS": "operators (a file)",
+        "KILN_BLOCK_RANGE": "events.blockRange", "KILN_CONFIRMATIONS": "confirmations",
+        "KILN_OPERATORS": "operators (a file)",
         "KILN_PROFILE": "publish.profile", "KILN_PUBLISH_MODE": "publish.mode", "KILN_PUBLISH_KEY_FILE": "publish.key",
-        "KILN_PUBLISHER_KEY": "publish.key (the key itself, hex)", "KILN_PUBLISH_RPC": "publish.rpc", "KILN_CONCURRENCY": "concurrency",
+        "KILN_PUBLISHER_KEY": "publish.key (the key itself, hex)", "KILN_PUBLISH_RPC": "publish.rpc",
+        "KILN_CONCURRENCY": "concurrency",
         "KILN_NODE_TIMEOUT": "nodeTimeout", "KILN_LEASE_SECONDS": "leaseSeconds",
     ]
 
@@ -129,7 +133,9 @@ public struct Configuration: Sendable {
     /// The one place configuration is resolved: kiln.yml at `path`, then the `KILN_*` variables of `environment`,
     /// then `overrides` (flags).
     /// - Throws: ``PipelineError`` (code `configuration`) naming the file, line and column, or the variable or flag.
-    public static func resolve(path: String, environment: [String: String], overrides: Overrides) throws(PipelineError) -> Configuration {
+    public static func resolve(path: String, environment: [String: String], overrides: Overrides) throws(PipelineError)
+        -> Configuration
+    {
         var configuration = try Configuration(path: path, environment: environment)
         if let store = overrides.store { configuration.store = store }
         if let out = overrides.out { configuration.out = out }
@@ -138,7 +144,9 @@ public struct Configuration: Sendable {
             configuration.rpcURL = nil
         }
         if let concurrency = overrides.concurrency {
-            guard (1...256).contains(concurrency) else { throw PipelineError(.configuration, "--concurrency must be 1…256, found \(concurrency)") }
+            guard (1...256).contains(concurrency) else {
+                throw PipelineError(.configuration, "--concurrency must be 1…256, found \(concurrency)")
+            }
             configuration.concurrency = concurrency
         }
         return configuration
@@ -149,7 +157,11 @@ public struct Configuration: Sendable {
         let root: YAMLNode
         do { root = try YAMLNode.load(path) } catch {
             if !FileManager.default.fileExists(atPath: path) {
-                throw PipelineError(.configuration, "Unable to read '\(path)': create it with the keys in README.md, \"kiln.yml\"", cause: error)
+                throw PipelineError(
+                    .configuration,
+                    "Unable to read '\(path)': create it with the keys in README.md, \"kiln.yml\"",
+                    cause: error
+                )
             }
             throw PipelineError(.configuration, error.description, cause: error)
         }
@@ -159,7 +171,9 @@ public struct Configuration: Sendable {
     /// Reads kiln.yml text as if it were the file `source` (relative paths are relative to its folder).
     public init(yaml: String, source: String, environment: [String: String] = [:]) throws(PipelineError) {
         let root: YAMLNode
-        do { root = try YAMLNode.parse(yaml, file: source) } catch { throw PipelineError(.configuration, error.description, cause: error) }
+        do { root = try YAMLNode.parse(yaml, file: source) } catch {
+            throw PipelineError(.configuration, error.description, cause: error)
+        }
         try self.init(root: root, environment: environment)
     }
 
@@ -190,34 +204,51 @@ public struct Configuration: Sendable {
         var contracts: [Contract] = []
         for (index, entry) in try (map["contracts"]?.list("'contracts'") ?? []).enumerated() {
             let fields = try entry.fields("contracts[\(index)]", allowed: ["address", "template"])
-            let address = try fields.required("address", "the contract's 0x address").address("contracts[\(index)].address")
+            let address = try fields.required("address", "the contract's 0x address").address(
+                "contracts[\(index)].address"
+            )
             let template = try fields.required("template", "a template folder").text("contracts[\(index)].template")
-            guard !contracts.contains(where: { $0.address == address }) else { throw entry.error("contract \(address) is listed twice") }
+            guard !contracts.contains(where: { $0.address == address }) else {
+                throw entry.error("contract \(address) is listed twice")
+            }
             contracts.append(Contract(address: address, template: resolve(template)))
         }
-        guard !contracts.isEmpty else { throw (map["contracts"] ?? root).error("'contracts' must list at least one {address, template}") }
+        guard !contracts.isEmpty else {
+            throw (map["contracts"] ?? root).error("'contracts' must list at least one {address, template}")
+        }
 
         if let path = environment["KILN_OPERATORS"] {
             operatorsFile = path
         } else if let node = map["operators"], case .mapping = node.kind,
-            let source = try node.fields("operators", allowed: ["file", "source", "registry", "fromBlock", "rpc", "nodes"])["source"]
+            let source = try node.fields(
+                "operators",
+                allowed: ["file", "source", "registry", "fromBlock", "rpc", "nodes"]
+            )["source"]
         {
-            guard source.scalar == "chain" else { throw source.error("operators.source must be 'chain' (or give operators: {file: operators.yml})") }
+            guard source.scalar == "chain" else {
+                throw source.error("operators.source must be 'chain' (or give operators: {file: operators.yml})")
+            }
             chainOperators = try Self.chainOperators(node)
         } else {
             operatorsFile = try fileEntry("operators").map(resolve)
         }
         guard operatorsFile != nil || chainOperators != nil else {
-            throw (map["operators"] ?? root).error("'operators' must be {file: operators.yml} or {source: chain, registry: 0x…, nodes: {…}}")
+            throw (map["operators"] ?? root).error(
+                "'operators' must be {file: operators.yml} or {source: chain, registry: 0x…, nodes: {…}}"
+            )
         }
 
         var eventsEntry: String?
         var rpcEntry: String?
-        if let node = map["events"], case .mapping = node.kind, let rpc = try node.fields("events", allowed: ["file", "rpc", "fromBlock", "blockRange"])["rpc"] {
+        if let node = map["events"], case .mapping = node.kind,
+            let rpc = try node.fields("events", allowed: ["file", "rpc", "fromBlock", "blockRange"])["rpc"]
+        {
             let events = try node.fields("events", allowed: ["rpc", "fromBlock", "blockRange"])
             rpcEntry = try rpc.url("events.rpc")
             if let value = events["fromBlock"] { fromBlock = try value.integer("events.fromBlock", in: 0...UInt64.max) }
-            if let value = events["blockRange"] { blockRange = try value.integer("events.blockRange", in: 1...UInt64.max) }
+            if let value = events["blockRange"] {
+                blockRange = try value.integer("events.blockRange", in: 1...UInt64.max)
+            }
         } else {
             eventsEntry = try fileEntry("events").map(resolve)
         }
@@ -241,7 +272,9 @@ public struct Configuration: Sendable {
         if let value = try environment.integer("KILN_BLOCK_RANGE", in: 1...UInt64.max) { blockRange = value }
         if let value = try map["chainId"]?.integer("'chainId'", in: 1...UInt64.max) { chainId = value }
         if let value = try environment.integer("KILN_CHAIN_ID", in: 1...UInt64.max) { chainId = value }
-        if let value = try map["confirmations"]?.integer("'confirmations'", in: 0...UInt64.max) { confirmations = value }
+        if let value = try map["confirmations"]?.integer("'confirmations'", in: 0...UInt64.max) {
+            confirmations = value
+        }
         if let value = try environment.integer("KILN_CONFIRMATIONS", in: 0...UInt64.max) { confirmations = value }
         if let value = try map["concurrency"]?.integer("'concurrency'", in: 1...256) { concurrency = value }
         if let value = try environment.integer("KILN_CONCURRENCY", in: 1...256) { concurrency = value }
@@ -253,51 +286,71 @@ public struct Configuration: Sendable {
         if let node = map["publish"] {
             let publish = try node.fields("publish", allowed: ["profile", "mode", "key", "rpc"])
             if let value = publish["mode"] { publishMode = try Self.publishMode(value.scalar ?? "", at: value) }
-            if let value = publish["key"] { publisherKeyFile = resolve(try value.text("publish.key (the path of a 0600 key file)")) }
+            if let value = publish["key"] {
+                publisherKeyFile = resolve(try value.text("publish.key (the path of a 0600 key file)"))
+            }
             if let value = publish["rpc"] { publishRPC = try value.url("publish.rpc") }
             if let value = publish["profile"] {
                 let name = try value.text("publish.profile")
-                do { profile = try ImportProfile(named: name) } catch { throw value.error("publish.profile: \(error.message)") }
+                do { profile = try ImportProfile(named: name) } catch {
+                    throw value.error("publish.profile: \(error.message)")
+                }
             }
         }
         if let mode = environment["KILN_PUBLISH_MODE"] { publishMode = try Self.publishMode(mode, at: nil) }
         if let path = try environment.text("KILN_PUBLISH_KEY_FILE") { publisherKeyFile = path }
         if let url = try environment.url("KILN_PUBLISH_RPC") { publishRPC = url }
         if let name = environment["KILN_PROFILE"] {
-            do { profile = try ImportProfile(named: name) } catch { throw environment.error("KILN_PROFILE", error.message) }
+            do { profile = try ImportProfile(named: name) } catch {
+                throw environment.error("KILN_PROFILE", error.message)
+            }
         }
 
         let anchor = map["publish"] ?? root
         if publishMode != .files {
             guard chainRPC != nil else {
-                throw anchor.error("publish.mode \(publishMode.rawValue) sends transactions: give publish.rpc, events.rpc or KILN_RPC")
+                throw anchor.error(
+                    "publish.mode \(publishMode.rawValue) sends transactions: give publish.rpc, events.rpc or KILN_RPC"
+                )
             }
             guard publisherKeyFile != nil || environment["KILN_PUBLISHER_KEY"] != nil else {
-                throw anchor.error("publish.mode \(publishMode.rawValue) sends transactions: give publish.key (a 0600 key file) or KILN_PUBLISHER_KEY")
+                throw anchor.error(
+                    "publish.mode \(publishMode.rawValue) sends transactions: give publish.key (a 0600 key file) or KILN_PUBLISHER_KEY"
+                )
             }
         }
         if chainOperators != nil && chainRPC == nil {
-            throw (map["operators"] ?? root).error("operators.source chain reads the registry over JSON-RPC: give operators.rpc, events.rpc or KILN_RPC")
+            throw (map["operators"] ?? root).error(
+                "operators.source chain reads the registry over JSON-RPC: give operators.rpc, events.rpc or KILN_RPC"
+            )
         }
     }
 
     private static func publishMode(_ name: String, at node: YAMLNode?) throws(YAMLError) -> PublishMode {
         guard let mode = PublishMode(rawValue: name) else {
-            let message = "publish.mode must be one of \(PublishMode.allCases.map(\.rawValue).joined(separator: ", ")), found '\(name)'"
-            throw node?.error(message) ?? YAMLError(SourceLocation(file: "environment variable KILN_PUBLISH_MODE", line: 0, column: 0), message)
+            let message =
+                "publish.mode must be one of \(PublishMode.allCases.map(\.rawValue).joined(separator: ", ")), found '\(name)'"
+            throw node?.error(message)
+                ?? YAMLError(
+                    SourceLocation(file: "environment variable KILN_PUBLISH_MODE", line: 0, column: 0),
+                    message
+                )
         }
         return mode
     }
 
     static func chainOperators(_ node: YAMLNode) throws(YAMLError) -> ChainOperators {
         let map = try node.fields("operators", allowed: ["source", "registry", "fromBlock", "rpc", "nodes"])
-        guard let registryNode = map["registry"], let text = registryNode.scalar, let registry = try? Address(hex: text) else {
+        guard let registryNode = map["registry"], let text = registryNode.scalar, let registry = try? Address(hex: text)
+        else {
             throw (map["registry"] ?? node).error("operators.registry must be the stake registry's 0x address")
         }
         let fromBlock = try map["fromBlock"]?.integer("operators.fromBlock", in: 0...UInt64.max) ?? 0
         let rpc = try map["rpc"]?.url("operators.rpc")
         guard let list = map["nodes"], case .mapping(let pairs) = list.kind, !pairs.isEmpty else {
-            throw (map["nodes"] ?? node).error("operators.nodes must map each operator's 0x address to its node's URL (endpoints are not on chain)")
+            throw (map["nodes"] ?? node).error(
+                "operators.nodes must map each operator's 0x address to its node's URL (endpoints are not on chain)"
+            )
         }
         var nodes: [Address: String] = [:]
         for (key, value) in pairs {
@@ -329,7 +382,9 @@ struct EnvironmentReader {
 
     func url(_ name: String) throws(YAMLError) -> String? {
         guard let value = values[name] else { return nil }
-        guard let url = HTTPURL.normalized(value) else { throw error(name, "must be an http:// or https:// URL, found '\(value)'") }
+        guard let url = HTTPURL.normalized(value) else {
+            throw error(name, "must be an http:// or https:// URL, found '\(value)'")
+        }
         return url
     }
 
@@ -355,9 +410,17 @@ extension Configuration {
     /// The registry kiln.yml names: an operators file, or the on-chain registry read over ``chainRPC``.
     public func operatorRegistry() throws -> any OperatorRegistry {
         if let chain = chainOperators, let url = chainRPC {
-            return ChainOperatorRegistry(rpc: rpc(url), registry: chain.registry, chainId: chainId, endpoints: chain.nodes, fromBlock: chain.fromBlock)
+            return ChainOperatorRegistry(
+                rpc: rpc(url),
+                registry: chain.registry,
+                chainId: chainId,
+                endpoints: chain.nodes,
+                fromBlock: chain.fromBlock
+            )
         }
-        guard let operatorsFile else { throw PipelineError("no operators: give operators: {file: …} in kiln.yml or KILN_OPERATORS") }
+        guard let operatorsFile else {
+            throw PipelineError("no operators: give operators: {file: …} in kiln.yml or KILN_OPERATORS")
+        }
         return try FileOperatorRegistry(path: operatorsFile)
     }
 
@@ -375,7 +438,11 @@ extension Configuration {
                 throw PipelineError("KILN_PUBLISHER_KEY: \(error.message)")
             }
         }
-        guard let path = publisherKeyFile else { throw PipelineError("publish.mode \(publishMode.rawValue) needs publish.key or KILN_PUBLISHER_KEY") }
-        do { return try PrivateKey(contentsOfFile: path) } catch { throw PipelineError("publish.key: \(error.message)") }
+        guard let path = publisherKeyFile else {
+            throw PipelineError("publish.mode \(publishMode.rawValue) needs publish.key or KILN_PUBLISHER_KEY")
+        }
+        do { return try PrivateKey(contentsOfFile: path) } catch {
+            throw PipelineError("publish.key: \(error.message)")
+        }
     }
 }

@@ -7,7 +7,9 @@ public import KilnCore
 public protocol EventSource: Sendable {
     /// The next logs after `block` (exclusive), at most up to `limit` blocks further, and the block reached.
     /// Returns `nil` when there is nothing new.
-    func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (logs: [EventLog], through: (block: UInt64, hash: Bytes32))?
+    func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (
+        logs: [EventLog], through: (block: UInt64, hash: Bytes32)
+    )?
     /// The hashes the chain has now for `blocks` (absent: no such block), to detect a reorganisation; a source
     /// that cannot tell (a file) returns nil.
     func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]?
@@ -54,7 +56,9 @@ public struct FileEventSource: EventSource {
         self.logs = logs.sorted { ($0.blockNumber!, $0.logIndex!) < ($1.blockNumber!, $1.logIndex!) }
     }
 
-    public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (logs: [EventLog], through: (block: UInt64, hash: Bytes32))? {
+    public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (
+        logs: [EventLog], through: (block: UInt64, hash: Bytes32)
+    )? {
         let fresh = logs.filter { block == nil || $0.blockNumber! > block! }
         guard let first = fresh.first?.blockNumber else { return nil }
         let last = first + max(1, limit) - 1

@@ -32,7 +32,9 @@ public struct JSONRPCEventSource: EventSource {
         }
     }
 
-    public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (logs: [EventLog], through: (block: UInt64, hash: Bytes32))? {
+    public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (
+        logs: [EventLog], through: (block: UInt64, hash: Bytes32)
+    )? {
         do {
             let head = try await rpc.blockNumber()
             guard head >= confirmations else { return nil }
@@ -41,7 +43,9 @@ public struct JSONRPCEventSource: EventSource {
             guard start <= safe else { return nil }
             let end = min(safe, start + max(1, min(limit, blockRange)) - 1)
             let logs = try await rpc.logs(addresses: contracts, from: start, to: end)
-            guard let hash = try await rpc.blockHash(end) else { throw PipelineError("\(rpc.client.url): block \(end) vanished while reading it") }
+            guard let hash = try await rpc.blockHash(end) else {
+                throw PipelineError("\(rpc.client.url): block \(end) vanished while reading it")
+            }
             return (logs, (end, hash))
         } catch let error as ChainError {
             throw PipelineError("\(rpc.client.url): \(error.message)")
@@ -53,6 +57,8 @@ public struct JSONRPCEventSource: EventSource {
     }
 
     public func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]? {
-        do { return try await rpc.blockHashes(blocks) } catch { throw PipelineError("\(rpc.client.url): \(error.message)") }
+        do { return try await rpc.blockHashes(blocks) } catch {
+            throw PipelineError("\(rpc.client.url): \(error.message)")
+        }
     }
 }

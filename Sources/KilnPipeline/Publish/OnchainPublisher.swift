@@ -29,13 +29,22 @@ struct OnchainPublisher: Sendable {
     /// served from the directory `collection`); reports each transaction as it is mined and returns the problems.
     /// Transactions go out one at a time (one key, ordered nonces); a failure stops this contract.
     func reconcile(
-        contract: Address, latest: [Publication], collection: CID?, blockstore: any Blockstore, report: (OnchainTransaction) -> Void
+        contract: Address,
+        latest: [Publication],
+        collection: CID?,
+        blockstore: any Blockstore,
+        report: (OnchainTransaction) -> Void
     ) async -> [String] {
         let base = collection.map { "ipfs://\($0)/" } ?? ""
         var tokens: [(id: BigUInt, uri: String, metadata: String)] = []
         for publication in latest {
             guard let id = BigUInt(publication.token.tokenId) else { continue }
-            tokens.append((id, mode == .onchainBase ? base + publication.token.tokenId : "ipfs://\(publication.metadata)", publication.metadata))
+            tokens.append(
+                (
+                    id, mode == .onchainBase ? base + publication.token.tokenId : "ipfs://\(publication.metadata)",
+                    publication.metadata
+                )
+            )
         }
         tokens.sort { $0.id < $1.id }
         guard !tokens.isEmpty else { return [] }
@@ -59,19 +68,37 @@ struct OnchainPublisher: Sendable {
                 return live.description != token.metadata
             }
             for range in Self.ranges((changed.isEmpty ? stale : changed).map(\.0.id)) {
-                calls.append((
-                    ABIEncoding.call("setBaseURI(string,uint256,uint256)", [.string(base), .uint(range.lowerBound), .uint(range.upperBound)]),
-                    "setBaseURI(\(base), \(range.lowerBound), \(range.upperBound))"))
+                calls.append(
+                    (
+                        ABIEncoding.call(
+                            "setBaseURI(string,uint256,uint256)",
+                            [.string(base), .uint(range.lowerBound), .uint(range.upperBound)]
+                        ),
+                        "setBaseURI(\(base), \(range.lowerBound), \(range.upperBound))"
+                    )
+                )
             }
         } else {
             for (token, _) in stale {
-                calls.append((ABIEncoding.call("setTokenURI(uint256,string)", [.uint(token.id), .string(token.uri)]), "setTokenURI(\(token.id), \(token.uri))"))
+                calls.append(
+                    (
+                        ABIEncoding.call("setTokenURI(uint256,string)", [.uint(token.id), .string(token.uri)]),
+                        "setTokenURI(\(token.id), \(token.uri))"
+                    )
+                )
             }
         }
         for call in calls {
             do {
                 let receipt = try await sender.send(to: contract, data: call.data)
-                report(OnchainTransaction(contract: contract, call: call.text, hash: receipt.transactionHash, block: receipt.blockNumber))
+                report(
+                    OnchainTransaction(
+                        contract: contract,
+                        call: call.text,
+                        hash: receipt.transactionHash,
+                        block: receipt.blockNumber
+                    )
+                )
             } catch {
                 return ["\(contract.checksummed): \(error.message) (the next run sends what is still missing)"]
             }
@@ -99,12 +126,14 @@ struct OnchainPublisher: Sendable {
             let chunk = ids[start..<min(ids.count, start + 100)]
             let calls = chunk.map { id -> (method: String, params: [JSONValue]) in
                 let data = ABIEncoding.call("tokenURI(uint256)", [.uint(id)])
-                return ("eth_call", [["to": .string(contract.lowercased), "data": .string(Hex.encode(data))], "latest"])
+                return (
+                    "eth_call", [["to": .string(contract.lowercased), "data": .string(Hex.encode(data))], "latest"]
+                )
             }
             let answers: [JSONValue?]
             do {
                 answers = try await rpc.client.batch(calls)
-            } catch where error.code != .transport {
+            } catch  where error.code != .transport {
                 // One reverted call fails the batch: ask one by one.
                 var single: [JSONValue?] = []
                 for call in calls { single.append(try? await rpc.client.call(call.method, call.params)) }

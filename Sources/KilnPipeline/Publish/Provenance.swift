@@ -24,8 +24,17 @@ public struct Provenance: Hashable, Sendable {
     public var version: String
 
     public init(
-        chainId: UInt64, contract: Address, tokenId: BigUInt, template: CID, templateHash: Bytes32, state: JSONValue, stateHash: Bytes32,
-        inference: CID?, attestation: CID?, profile: String, version: String = KilnVersion.current
+        chainId: UInt64,
+        contract: Address,
+        tokenId: BigUInt,
+        template: CID,
+        templateHash: Bytes32,
+        state: JSONValue,
+        stateHash: Bytes32,
+        inference: CID?,
+        attestation: CID?,
+        profile: String,
+        version: String = KilnVersion.current
     ) {
         self.chainId = chainId
         self.contract = contract
@@ -45,7 +54,8 @@ public struct Provenance: Hashable, Sendable {
             "chainId": .number(chainId), "contract": .string(contract.checksummed), "tokenId": .string(String(tokenId)),
             "template": .string("ipfs://\(template)"), "templateHash": .string(templateHash.hex),
             "state": state, "stateHash": .string(stateHash.hex),
-            "inference": inference.map { .string("ipfs://\($0)") } ?? .null, "attestation": attestation.map { .string("ipfs://\($0)") } ?? .null,
+            "inference": inference.map { .string("ipfs://\($0)") } ?? .null,
+            "attestation": attestation.map { .string("ipfs://\($0)") } ?? .null,
             "profile": .string(profile), "version": .string(version),
         ]
     }
@@ -61,24 +71,44 @@ public struct Provenance: Hashable, Sendable {
         }
         func cid(_ key: String) throws(PipelineError) -> CID? {
             guard let value = block[key], value != .null else { return nil }
-            guard let uri = value.stringValue, uri.hasPrefix("ipfs://"), let cid = try? CID(String(uri.dropFirst(7))) else {
+            guard let uri = value.stringValue, uri.hasPrefix("ipfs://"), let cid = try? CID(String(uri.dropFirst(7)))
+            else {
                 throw PipelineError("kiln.\(key) must be ipfs://<cid>")
             }
             return cid
         }
         func word(_ key: String) throws(PipelineError) -> Bytes32 {
-            guard let word = try? Bytes32(hex: try text(key)) else { throw PipelineError("kiln.\(key) must be 32 bytes of hex") }
+            guard let word = try? Bytes32(hex: try text(key)) else {
+                throw PipelineError("kiln.\(key) must be 32 bytes of hex")
+            }
             return word
         }
-        guard let chain = block["chainId"]?.integerValue, let chainId = UInt64(exactly: chain) else { throw PipelineError("kiln.chainId must be a chain id") }
-        guard let contract = try? Address(hex: try text("contract")) else { throw PipelineError("kiln.contract must be an address") }
-        guard let tokenId = BigUInt(try text("tokenId"), radix: 10) else { throw PipelineError("kiln.tokenId must be a decimal number") }
+        guard let chain = block["chainId"]?.integerValue, let chainId = UInt64(exactly: chain) else {
+            throw PipelineError("kiln.chainId must be a chain id")
+        }
+        guard let contract = try? Address(hex: try text("contract")) else {
+            throw PipelineError("kiln.contract must be an address")
+        }
+        guard let tokenId = BigUInt(try text("tokenId"), radix: 10) else {
+            throw PipelineError("kiln.tokenId must be a decimal number")
+        }
         guard let template = try cid("template") else { throw PipelineError("kiln.template is missing") }
-        guard let state = block["state"], case .object = state else { throw PipelineError("kiln.state must be an object") }
+        guard let state = block["state"], case .object = state else {
+            throw PipelineError("kiln.state must be an object")
+        }
         self.init(
-            chainId: chainId, contract: contract, tokenId: tokenId, template: template, templateHash: try word("templateHash"), state: state,
-            stateHash: try word("stateHash"), inference: try cid("inference"), attestation: try cid("attestation"), profile: try text("profile"),
-            version: try text("version"))
+            chainId: chainId,
+            contract: contract,
+            tokenId: tokenId,
+            template: template,
+            templateHash: try word("templateHash"),
+            state: state,
+            stateHash: try word("stateHash"),
+            inference: try cid("inference"),
+            attestation: try cid("attestation"),
+            profile: try text("profile"),
+            version: try text("version")
+        )
     }
 }
 
@@ -92,7 +122,8 @@ extension TokenKey {
 public func inferenceJobId(contract: Address, tokenId: BigUInt, model: String, inputHash: Bytes32) -> Bytes32 {
     // The object holds only text and an integer: canonical encoding cannot fail.
     (try? JSONValue.object([
-        "contract": .string(contract.lowercased), "tokenId": .integer(BigInt(tokenId)), "model": .string(model), "inputHash": .string(inputHash.hex),
+        "contract": .string(contract.lowercased), "tokenId": .integer(BigInt(tokenId)), "model": .string(model),
+        "inputHash": .string(inputHash.hex),
     ]).canonicalHash()) ?? .zero
 }
 
@@ -101,7 +132,9 @@ extension Template {
     public func stateJSON(_ traits: [String: Value]) throws(PipelineError) -> (json: JSONValue, hash: Bytes32) {
         let names = Set(self.traits.map(\.name))
         let json = JSONValue.object(traits.filter { names.contains($0.key) }.mapValues(\.json))
-        guard let hash = try? json.canonicalHash() else { throw PipelineError("the state of a token has a value JSON can't hold") }
+        guard let hash = try? json.canonicalHash() else {
+            throw PipelineError("the state of a token has a value JSON can't hold")
+        }
         return (json, hash)
     }
 }

@@ -35,17 +35,25 @@ public struct Publisher: Sendable {
 
     /// Stores `image.png` (the PNG given), a JPEG thumbnail made from `raster`, and the metadata: `makeMetadata`
     /// receives the image's CID and returns the JSON (canonical bytes are stored).
-    public func publish(png: [UInt8], raster: Raster, makeMetadata: (CID) throws -> JSONValue) throws -> PublishedToken {
+    public func publish(png: [UInt8], raster: Raster, makeMetadata: (CID) throws -> JSONValue) throws -> PublishedToken
+    {
         let importer = Importer(profile: profile)
         let image = try importer.add(bytes: png, into: blockstore)
         let scale = Double(thumbnailSide) / Double(max(raster.width, raster.height))
-        let small = scale < 1
-            ? try raster.downscaled(width: max(1, Int((Double(raster.width) * scale).rounded())), height: max(1, Int((Double(raster.height) * scale).rounded())))
+        let small =
+            scale < 1
+            ? try raster.downscaled(
+                width: max(1, Int((Double(raster.width) * scale).rounded())),
+                height: max(1, Int((Double(raster.height) * scale).rounded()))
+            )
             : raster
         let thumb = try importer.add(bytes: try JPEGEncoder(quality: 85).encode(small), into: blockstore)
         let metadataJSON = try makeMetadata(image.cid)
         let metadata = try importer.add(bytes: try metadataJSON.canonicalBytes(), into: blockstore)
-        let directory = try importer.directory(["image.png": image, "thumb.jpg": thumb, "metadata.json": metadata], into: blockstore)
+        let directory = try importer.directory(
+            ["image.png": image, "thumb.jpg": thumb, "metadata.json": metadata],
+            into: blockstore
+        )
         return PublishedToken(directory: directory.cid, image: image.cid, thumbnail: thumb.cid, metadata: metadata.cid)
     }
 }
@@ -71,7 +79,11 @@ public struct Manifest: Hashable, Sendable {
     public mutating func update(token: String, with published: PublishedToken) -> Bool {
         if let current = entries[token] {
             guard current.metadata != published.metadata else { return false }
-            entries[token] = Entry(metadata: published.metadata, directory: published.directory, history: current.history + [current.metadata])
+            entries[token] = Entry(
+                metadata: published.metadata,
+                directory: published.directory,
+                history: current.history + [current.metadata]
+            )
         } else {
             entries[token] = Entry(metadata: published.metadata, directory: published.directory, history: [])
         }
@@ -81,12 +93,15 @@ public struct Manifest: Hashable, Sendable {
     public var json: JSONValue {
         [
             "kiln": .string(KilnVersion.current), "profile": .string(profile),
-            "tokens": .object(entries.mapValues { entry in
-                [
-                    "metadata": .string("ipfs://\(entry.metadata)"), "directory": .string("ipfs://\(entry.directory)"),
-                    "history": .array(entry.history.map { .string("ipfs://\($0)") }),
-                ]
-            }),
+            "tokens": .object(
+                entries.mapValues { entry in
+                    [
+                        "metadata": .string("ipfs://\(entry.metadata)"),
+                        "directory": .string("ipfs://\(entry.directory)"),
+                        "history": .array(entry.history.map { .string("ipfs://\($0)") }),
+                    ]
+                }
+            ),
         ]
     }
 
@@ -96,17 +111,23 @@ public struct Manifest: Hashable, Sendable {
             throw PipelineError("Unable to read manifest: expected 'profile' and 'tokens'")
         }
         func cid(_ value: JSONValue?) throws(PipelineError) -> CID {
-            guard let text = value?.stringValue, text.hasPrefix("ipfs://"), let cid = try? CID(String(text.dropFirst(7))) else {
+            guard let text = value?.stringValue, text.hasPrefix("ipfs://"),
+                let cid = try? CID(String(text.dropFirst(7)))
+            else {
                 throw PipelineError("Unable to read manifest: a CID is not ipfs://<cid>")
             }
             return cid
         }
         var entries: [String: Entry] = [:]
         for (token, entry) in tokens {
-            guard case .array(let history)? = entry["history"] else { throw PipelineError("Unable to read manifest: '\(token)' has no history") }
+            guard case .array(let history)? = entry["history"] else {
+                throw PipelineError("Unable to read manifest: '\(token)' has no history")
+            }
             entries[token] = Entry(
-                metadata: try cid(entry["metadata"]), directory: try cid(entry["directory"]),
-                history: try history.map { (item) throws(PipelineError) -> CID in try cid(item) })
+                metadata: try cid(entry["metadata"]),
+                directory: try cid(entry["directory"]),
+                history: try history.map { (item) throws(PipelineError) -> CID in try cid(item) }
+            )
         }
         self.init(profile: profile, entries: entries)
     }

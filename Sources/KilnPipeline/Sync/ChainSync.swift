@@ -28,8 +28,13 @@ public struct ChainSync: Sendable {
 
     /// A sync over `store` from `source`.
     public init(
-        store: any Store, source: (any EventSource)?, chainId: UInt64, contracts: [Address], confirmations: UInt64,
-        watched: [Address: WatchedContract], templateProblems: [Address: String]
+        store: any Store,
+        source: (any EventSource)?,
+        chainId: UInt64,
+        contracts: [Address],
+        confirmations: UInt64,
+        watched: [Address: WatchedContract],
+        templateProblems: [Address: String]
     ) {
         self.store = store
         self.source = source
@@ -56,11 +61,13 @@ public struct ChainSync: Sendable {
             reorganised = true
             let depth = current.block - ancestor.block
             report.notes.append(
-                "reorg: the chain replaced blocks \(ancestor.block + 1)…\(current.block); their logs are marked removed and every token is folded again")
+                "reorg: the chain replaced blocks \(ancestor.block + 1)…\(current.block); their logs are marked removed and every token is folded again"
+            )
             if depth > confirmations {
                 report.problems.append(
                     "a reorg of \(depth) block(s) (\(ancestor.block + 1)…\(current.block)) is deeper than confirmations (\(confirmations)): "
-                        + "media published from those blocks were re-queued")
+                        + "media published from those blocks were re-queued"
+                )
             }
         }
         cursor = try await readNewLogs(after: cursor, into: &report)
@@ -81,7 +88,9 @@ public struct ChainSync: Sendable {
     // MARK: - Logs
 
     /// Records every new log of a watched contract; logs of other contracts are counted and reported.
-    func readNewLogs(after start: (block: UInt64, hash: Bytes32)?, into report: inout SyncReport) async throws -> (block: UInt64, hash: Bytes32)? {
+    func readNewLogs(after start: (block: UInt64, hash: Bytes32)?, into report: inout SyncReport) async throws -> (
+        block: UInt64, hash: Bytes32
+    )? {
         guard let source else { return start }
         var cursor = start
         let watchedSet = Set(contracts)
@@ -97,15 +106,21 @@ public struct ChainSync: Sendable {
             cursor = batch.through
         }
         for (address, count) in unknown.sorted(by: { $0.key.lowercased < $1.key.lowercased }) {
-            report.problems.append("\(count) log(s) of \(address.checksummed) skipped: that contract is not in kiln.yml")
+            report.problems.append(
+                "\(count) log(s) of \(address.checksummed) skipped: that contract is not in kiln.yml"
+            )
         }
         return cursor
     }
 
     /// When the chain no longer has the cursor's block, the newest recorded block it still has (the common
     /// ancestor), or block 0 with a zero hash when none is left; nil when the cursor's block is still there.
-    func reorgAncestor(_ source: any EventSource, cursor: (block: UInt64, hash: Bytes32)) async throws -> (block: UInt64, hash: Bytes32)? {
-        guard let now = try await source.currentHashes(of: [cursor.block]), now[cursor.block] != cursor.hash else { return nil }
+    func reorgAncestor(_ source: any EventSource, cursor: (block: UInt64, hash: Bytes32)) async throws -> (
+        block: UInt64, hash: Bytes32
+    )? {
+        guard let now = try await source.currentHashes(of: [cursor.block]), now[cursor.block] != cursor.hash else {
+            return nil
+        }
         var below = cursor.block
         while true {
             let recorded = try store.blockHashes(chainId: chainId, below: below, limit: 64)
@@ -131,15 +146,20 @@ public struct ChainSync: Sendable {
         // event but doesn't decode is reported and left out.
         var byToken: [BigUInt: [EventLog]] = [:]
         var touched: Set<BigUInt> = []
-        let rules = Dictionary(watched.template.events.map { ($0.signature.topic0, $0) }, uniquingKeysWith: { first, _ in first })
+        let rules = Dictionary(
+            watched.template.events.map { ($0.signature.topic0, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
         for log in logs {
             guard let topic0 = log.topics.first, let rule = rules[topic0] else { continue }
             let isNew = foldedThrough.map { (log.blockNumber ?? 0) > $0 } ?? true
-            guard let decoded = try? rule.signature.decode(log), case .uint(let id)? = decoded[rule.tokenParameter] else {
+            guard let decoded = try? rule.signature.decode(log), case .uint(let id)? = decoded[rule.tokenParameter]
+            else {
                 if isNew {
                     report.problems.append(
                         "log \(log.logIndex.map(String.init) ?? "?") in block \(log.blockNumber.map(String.init) ?? "?") of \(contract.checksummed) "
-                            + "does not decode as \(rule.signature.canonical): skipped")
+                            + "does not decode as \(rule.signature.canonical): skipped"
+                    )
                 }
                 continue
             }
@@ -147,13 +167,17 @@ public struct ChainSync: Sendable {
             if isNew { touched.insert(id) }
         }
         if templateChanged {
-            for text in try store.tokenIds(chainId: chainId, contract: contract) { if let id = BigUInt(text, radix: 10) { touched.insert(id) } }
+            for text in try store.tokenIds(chainId: chainId, contract: contract) {
+                if let id = BigUInt(text, radix: 10) { touched.insert(id) }
+            }
         }
         for id in touched.sorted() {
             let token = TokenKey(chainId: chainId, contract: contract, tokenId: String(id))
             guard let tokenLogs = byToken[id] else {
                 // Every log of this token was removed by a reorg: nothing on chain draws it any more.
-                report.problems.append("\(token): no event names it after the reorg; its published media stay as they were")
+                report.problems.append(
+                    "\(token): no event names it after the reorg; its published media stay as they were"
+                )
                 continue
             }
             do {
@@ -166,14 +190,26 @@ public struct ChainSync: Sendable {
     }
 
     /// Folds one token's logs into its state, saves it, and queues a job when its state or template is new.
-    func queue(_ token: TokenKey, id: BigUInt, logs: [EventLog], watched: WatchedContract, head: UInt64, into report: inout SyncReport) throws {
+    func queue(
+        _ token: TokenKey,
+        id: BigUInt,
+        logs: [EventLog],
+        watched: WatchedContract,
+        head: UInt64,
+        into report: inout SyncReport
+    ) throws {
         let traits = try watched.template.fold(logs, token: TokenRef(contract: watched.contract, id: id))
         let (json, hash) = try watched.template.stateJSON(traits)
         let saved = try store.saveState(token, json: json, hash: hash)
         report.refolded += 1
         if saved.changed { report.changed += 1 }
         let (job, created) = try store.enqueue(
-            token, stateVersion: saved.version, stateHash: hash, templateHash: watched.templateHash, referenceBlock: head)
+            token,
+            stateVersion: saved.version,
+            stateHash: hash,
+            templateHash: watched.templateHash,
+            referenceBlock: head
+        )
         if created {
             report.queued += 1
         } else if job.status == .done, let latest = try store.latestPublication(token),

@@ -43,25 +43,36 @@ extension Verifier {
         if !target.events.isEmpty {
             logs = try target.events.flatMap { path throws(PipelineError) in try FileEventSource(path: path).logs }
         }
-        var registry: (any OperatorRegistry)? = try target.operators.map { path throws(AVSError) in try FileOperatorRegistry(path: path) }
+        var registry: (any OperatorRegistry)? = try target.operators.map { path throws(AVSError) in
+            try FileOperatorRegistry(path: path)
+        }
         let cid: CID
         if let parsed = try? CID(target.target) {
             cid = parsed
-            if layers.isEmpty, let configuration = target.configuration { layers.append(try configuration.openBlockstore()) }
+            if layers.isEmpty, let configuration = target.configuration {
+                layers.append(try configuration.openBlockstore())
+            }
         } else {
             guard let configuration = target.configuration else {
-                throw PipelineError(.configuration, "'\(target.target)' is not a CID, and there is no kiln.yml to look a token up in")
+                throw PipelineError(
+                    .configuration,
+                    "'\(target.target)' is not a CID, and there is no kiln.yml to look a token up in"
+                )
             }
             guard let token = configuration.token(target.target) else {
                 throw PipelineError(.input, "'\(target.target)' is neither a CID nor a token CONTRACT:ID")
             }
             let publication = try configuration.publication(of: token)
             cid = try CID(publication.metadata)
-            if logs == nil { logs = try configuration.openStore().logs(chainId: configuration.chainId, contract: token.contract) }
+            if logs == nil {
+                logs = try configuration.openStore().logs(chainId: configuration.chainId, contract: token.contract)
+            }
             if registry == nil { registry = try configuration.operatorRegistry() }
             layers.append(try configuration.openBlockstore())
         }
-        guard !layers.isEmpty else { throw PipelineError(.configuration, "Give the published blocks with --car FILE or --blocks DIR") }
+        guard !layers.isEmpty else {
+            throw PipelineError(.configuration, "Give the published blocks with --car FILE or --blocks DIR")
+        }
         return (Verifier(blockstore: LayeredBlockstore(layers), logs: logs, registry: registry), cid)
     }
 }

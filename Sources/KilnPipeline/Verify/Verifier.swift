@@ -44,41 +44,61 @@ public struct Verifier: Sendable {
         let metadataBytes = try reader.cat(metadataCID)
         let metadata = try JSONValue.parse(bytes: metadataBytes)
         let provenance = try Provenance(metadata: metadata)
-        report.checks.append((true, "metadata \(metadataCID): token \(provenance.contract.checksummed) #\(provenance.tokenId) on chain \(provenance.chainId)"))
+        report.checks.append(
+            (
+                true,
+                "metadata \(metadataCID): token \(provenance.contract.checksummed) #\(provenance.tokenId) on chain \(provenance.chainId)"
+            )
+        )
         guard let profile = ImportProfile.all.first(where: { $0.name == provenance.profile }) else {
             throw PipelineError("kiln.profile '\(provenance.profile)' is unknown")
         }
         let importer = Importer(profile: profile)
 
         // The template, exactly as published.
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-verify-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-verify-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try reader.export(provenance.template, to: folder)
         let template = try Template.load(folder: folder)
         report.check(
-            template.contentHash() == provenance.templateHash, "template \(provenance.template) ('\(template.name)') has the recorded content hash",
-            "template: the folder at \(provenance.template) does not hash to kiln.templateHash")
+            template.contentHash() == provenance.templateHash,
+            "template \(provenance.template) ('\(template.name)') has the recorded content hash",
+            "template: the folder at \(provenance.template) does not hash to kiln.templateHash"
+        )
 
         // The state: its hash, and (with the chain's logs) the fold.
         let token = TokenRef(contract: provenance.contract, id: provenance.tokenId)
         let traits = try template.state(fromJSON: provenance.state, source: "kiln.state")
         let (stateJSON, stateHash) = try template.stateJSON(traits)
-        report.check(stateHash == provenance.stateHash, "state hash \(stateHash.hex.prefix(18))… matches kiln.state", "state: kiln.stateHash is not the hash of kiln.state")
+        report.check(
+            stateHash == provenance.stateHash,
+            "state hash \(stateHash.hex.prefix(18))… matches kiln.state",
+            "state: kiln.stateHash is not the hash of kiln.state"
+        )
         if let logs {
             let folded = try template.stateJSON(try template.fold(logs, token: token)).json
             var differing: [String] = []
             if case .object(let a) = folded, case .object(let b) = stateJSON {
                 for key in Set(a.keys).union(b.keys).sorted() where a[key] != b[key] {
-                    differing.append("\(key): chain \(a[key].map { "\($0)" } ?? "-") ≠ published \(b[key].map { "\($0)" } ?? "-")")
+                    differing.append(
+                        "\(key): chain \(a[key].map { "\($0)" } ?? "-") ≠ published \(b[key].map { "\($0)" } ?? "-")"
+                    )
                 }
             }
-            report.check(differing.isEmpty, "state matches the chain's logs", "state differs from the chain's logs: " + differing.joined(separator: "; "))
+            report.check(
+                differing.isEmpty,
+                "state matches the chain's logs",
+                "state differs from the chain's logs: " + differing.joined(separator: "; ")
+            )
         }
         let state = try template.derive(traits, token: token)
 
         // Inference: the bundle's signatures and quorum, and that it answers this token's input.
         var output: [UInt8]?
-        if let inference = template.inference, let (_, inputHash) = try template.inferenceInput(state: state, token: token) {
+        if let inference = template.inference,
+            let (_, inputHash) = try template.inferenceInput(state: state, token: token)
+        {
             guard let bundleCID = provenance.attestation, let outputCID = provenance.inference else {
                 throw PipelineError("the template asks for inference but kiln.attestation / kiln.inference are missing")
             }
@@ -87,20 +107,34 @@ public struct Verifier: Sendable {
             let verification = try AttestationBundle.verify(bundle, output: attested)
             for line in verification.lines {
                 let ok = !line.hasPrefix("FAIL")
-                report.checks.append((ok, "signature/quorum: " + line.drop(while: { $0 != " " }).trimmingCharacters(in: .whitespaces)))
+                report.checks.append(
+                    (ok, "signature/quorum: " + line.drop(while: { $0 != " " }).trimmingCharacters(in: .whitespaces))
+                )
             }
             if !verification.ok && !verification.lines.contains(where: { $0.hasPrefix("FAIL") }) {
                 report.checks.append((false, "signature/quorum: the bundle has no accepted output"))
             }
-            let jobId = inferenceJobId(contract: provenance.contract, tokenId: provenance.tokenId, model: inference.model, inputHash: inputHash)
+            let jobId = inferenceJobId(
+                contract: provenance.contract,
+                tokenId: provenance.tokenId,
+                model: inference.model,
+                inputHash: inputHash
+            )
             report.check(
-                bundle["request"]?["inputHash"]?.stringValue == inputHash.hex && bundle["request"]?["jobId"]?.stringValue == jobId.hex,
-                "the attested job is this token's input (\(inputHash.hex.prefix(18))…)", "input: the bundle attests another input than this template and state give")
-            if let registry, let block = bundle["request"]?["referenceBlock"]?.integerValue, let reference = UInt64(exactly: block) {
+                bundle["request"]?["inputHash"]?.stringValue == inputHash.hex
+                    && bundle["request"]?["jobId"]?.stringValue == jobId.hex,
+                "the attested job is this token's input (\(inputHash.hex.prefix(18))…)",
+                "input: the bundle attests another input than this template and state give"
+            )
+            if let registry, let block = bundle["request"]?["referenceBlock"]?.integerValue,
+                let reference = UInt64(exactly: block)
+            {
                 let table = try await registry.stakeTable(at: reference)
                 report.check(
                     bundle["stake"] == AttestationBundle.stakeJSON(table),
-                    "stake table matches the registry at block \(reference)", "stake: the bundle's stake table differs from the registry at block \(reference)")
+                    "stake table matches the registry at block \(reference)",
+                    "stake: the bundle's stake table differs from the registry at block \(reference)"
+                )
             }
             output = attested
         }
@@ -121,19 +155,38 @@ public struct Verifier: Sendable {
             let theirs = try ImageFile.decode(published, source: "the published image")
             let ours = rendered.raster.rgbaImage
             if theirs.width != ours.width || theirs.height != ours.height {
-                report.checks.append((false, "pixels: the published image is \(theirs.width)×\(theirs.height), the re-render \(ours.width)×\(ours.height)"))
+                report.checks.append(
+                    (
+                        false,
+                        "pixels: the published image is \(theirs.width)×\(theirs.height), the re-render \(ours.width)×\(ours.height)"
+                    )
+                )
             } else {
-                let differing = stride(from: 0, to: ours.pixels.count, by: 4).filter { ours.pixels[$0..<$0 + 4] != theirs.pixels[$0..<$0 + 4] }
+                let differing = stride(from: 0, to: ours.pixels.count, by: 4).filter {
+                    ours.pixels[$0..<$0 + 4] != theirs.pixels[$0..<$0 + 4]
+                }
                 if let first = differing.first {
-                    report.checks.append((false, "pixels: \(differing.count) pixels differ, the first at (\(first / 4 % ours.width), \(first / 4 / ours.width))"))
+                    report.checks.append(
+                        (
+                            false,
+                            "pixels: \(differing.count) pixels differ, the first at (\(first / 4 % ours.width), \(first / 4 / ours.width))"
+                        )
+                    )
                 } else {
-                    report.checks.append((false, "encoding: same pixels, but the PNG bytes differ (another encoder or zlib build): \(imageCID) ≠ \(ourCID)"))
+                    report.checks.append(
+                        (
+                            false,
+                            "encoding: same pixels, but the PNG bytes differ (another encoder or zlib build): \(imageCID) ≠ \(ourCID)"
+                        )
+                    )
                 }
             }
         }
 
         // Metadata, field by field.
-        guard case .object(var expected) = try template.metadata(state: state, token: token, imageURI: "ipfs://\(ourCID)") else {
+        guard
+            case .object(var expected) = try template.metadata(state: state, token: token, imageURI: "ipfs://\(ourCID)")
+        else {
             throw PipelineError("the template's metadata is not an object")
         }
         expected["kiln"] = provenance.json
@@ -142,7 +195,12 @@ public struct Verifier: Sendable {
             report.checks.append((true, "metadata is byte-identical"))
         } else if case .object(let actual) = metadata {
             let fields = Set(actual.keys).union(expected.keys).sorted().filter { actual[$0] != expected[$0] }
-            report.checks.append((false, "metadata: field(s) differ: \(fields.isEmpty ? "(encoding only)" : fields.joined(separator: ", "))"))
+            report.checks.append(
+                (
+                    false,
+                    "metadata: field(s) differ: \(fields.isEmpty ? "(encoding only)" : fields.joined(separator: ", "))"
+                )
+            )
         }
         return report
     }

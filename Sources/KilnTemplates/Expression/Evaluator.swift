@@ -24,7 +24,9 @@ extension Expression {
     /// - Throws: ``TemplateError`` for the few run-time failures: division by zero, `int()` of a string that is
     ///   no number, `hex()` of a negative number, a name that has no value.
     public func evaluate(in env: Environment) throws(TemplateError) -> Value {
-        func fail(_ message: String, _ at: SourceLocation? = nil) -> TemplateError { TemplateError(at ?? location, message) }
+        func fail(_ message: String, _ at: SourceLocation? = nil) -> TemplateError {
+            TemplateError(at ?? location, message)
+        }
         switch self {
         case .integer(let v, _): return .int(v)
         case .decimal(let v, _): return .decimal(v)
@@ -61,7 +63,8 @@ extension Expression {
         }
     }
 
-    static func apply(_ op: String, _ a: Value, _ b: Value, at location: SourceLocation) throws(TemplateError) -> Value {
+    static func apply(_ op: String, _ a: Value, _ b: Value, at location: SourceLocation) throws(TemplateError) -> Value
+    {
         func fail(_ message: String) -> TemplateError { TemplateError(location, message) }
         switch (a, b) {
         case (.bool(let x), .bool(let y)):
@@ -146,7 +149,9 @@ extension Value {
 }
 
 enum Evaluator {
-    static func call(_ name: String, _ arguments: [Expression], in env: Environment, at location: SourceLocation) throws(TemplateError) -> Value {
+    static func call(_ name: String, _ arguments: [Expression], in env: Environment, at location: SourceLocation)
+        throws(TemplateError) -> Value
+    {
         func fail(_ message: String) -> TemplateError { TemplateError(location, message) }
         // The type checker refuses wrong arities; evaluating an unchecked expression must still not crash.
         let arity: ClosedRange<Int>? =
@@ -159,20 +164,29 @@ enum Evaluator {
             }
         guard let arity else { throw fail("unknown function '\(name)'") }
         guard arity.contains(arguments.count) else {
-            throw fail("\(name)() takes \(arity.count == 1 ? "\(arity.lowerBound)" : "at least \(arity.lowerBound)") argument(s), found \(arguments.count)")
+            throw fail(
+                "\(name)() takes \(arity.count == 1 ? "\(arity.lowerBound)" : "at least \(arity.lowerBound)") argument(s), found \(arguments.count)"
+            )
         }
         if name == "if" {
-            guard case .bool(let condition) = try arguments[0].evaluate(in: env) else { throw fail("if() needs a bool") }
+            guard case .bool(let condition) = try arguments[0].evaluate(in: env) else {
+                throw fail("if() needs a bool")
+            }
             let value = try arguments[condition ? 1 : 2].evaluate(in: env)
             // Keep the checked type: an int branch of a decimal if() is a decimal.
-            if case .int(let i) = value, case .decimal = try? arguments[condition ? 2 : 1].evaluate(in: env) { return .decimal(Double(i)) }
+            if case .int(let i) = value, case .decimal = try? arguments[condition ? 2 : 1].evaluate(in: env) {
+                return .decimal(Double(i))
+            }
             return value
         }
         if name == "pick" {
-            guard case .string(let key) = try arguments[0].evaluate(in: env), case .weights(let pairs, _) = arguments[1] else {
+            guard case .string(let key) = try arguments[0].evaluate(in: env), case .weights(let pairs, _) = arguments[1]
+            else {
                 throw fail("pick() needs a key and weights")
             }
-            guard let choice = pick(key: key, weights: pairs, env: env) else { throw fail("pick() needs at least one weight > 0") }
+            guard let choice = pick(key: key, weights: pairs, env: env) else {
+                throw fail("pick() needs at least one weight > 0")
+            }
             return .string(choice)
         }
         let values = try arguments.map { (argument) throws(TemplateError) -> Value in try argument.evaluate(in: env) }
@@ -192,7 +206,9 @@ enum Evaluator {
                 guard lo <= hi else { throw fail("clamp() bounds are reversed: \(lo) > \(hi)") }
                 return .int(Swift.min(Swift.max(x, lo), hi))
             }
-            guard let x = values[0].number, let lo = values[1].number, let hi = values[2].number else { throw fail("clamp() needs numbers") }
+            guard let x = values[0].number, let lo = values[1].number, let hi = values[2].number else {
+                throw fail("clamp() needs numbers")
+            }
             guard lo <= hi else { throw fail("clamp() bounds are reversed") }
             return .decimal(Swift.min(Swift.max(x, lo), hi))
         case "len":

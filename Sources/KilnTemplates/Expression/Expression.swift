@@ -69,7 +69,9 @@ extension Expression {
     public static func parse(_ text: String, at location: SourceLocation) throws(TemplateError) -> Expression {
         var parser = ExpressionParser(tokens: try Lexer.tokens(text, locate: location.advanced(by:)), start: location)
         let expression = try parser.expression()
-        guard case .end = parser.current.kind else { throw parser.fail("unexpected \(parser.describe(parser.current)) after the expression") }
+        guard case .end = parser.current.kind else {
+            throw parser.fail("unexpected \(parser.describe(parser.current)) after the expression")
+        }
         return expression
     }
 }
@@ -155,7 +157,9 @@ struct ExpressionParser {
             let op = advance()
             depth += 1
             defer { depth -= 1 }
-            guard depth <= Self.depthLimit else { throw fail("expression nested deeper than \(Self.depthLimit) levels") }
+            guard depth <= Self.depthLimit else {
+                throw fail("expression nested deeper than \(Self.depthLimit) levels")
+            }
             return .unary(op: "not", try not(), location(op))
         }
         return try comparison()
@@ -199,7 +203,9 @@ struct ExpressionParser {
             let token = advance()
             depth += 1
             defer { depth -= 1 }
-            guard depth <= Self.depthLimit else { throw fail("expression nested deeper than \(Self.depthLimit) levels") }
+            guard depth <= Self.depthLimit else {
+                throw fail("expression nested deeper than \(Self.depthLimit) levels")
+            }
             return .unary(op: "-", try unary(), location(token))
         }
         return try primary()
@@ -231,21 +237,28 @@ struct ExpressionParser {
             case "false": return .bool(false, location(token))
             case "and", "or", "not": throw fail("expected a value, found '\(name)'", at: token)
             case "state", "event", "token":
-                guard isSymbol(".") else { throw fail("expected '.' after '\(name)' (as in \(name).\(name == "token" ? "id" : "level"))") }
+                guard isSymbol(".") else {
+                    throw fail("expected '.' after '\(name)' (as in \(name).\(name == "token" ? "id" : "level"))")
+                }
                 _ = advance()
                 guard case .identifier(let field) = current.kind else { throw fail("expected a name after '\(name).'") }
                 _ = advance()
                 return .path(root: name, name: field, location(token))
             default:
                 guard isSymbol("(") else {
-                    throw fail("unknown name '\(name)'; values are state.NAME, event.NAME, token.id, token.contract"
-                        + didYouMean(name, ["state", "event", "token", "true", "false"]), at: token)
+                    throw fail(
+                        "unknown name '\(name)'; values are state.NAME, event.NAME, token.id, token.contract"
+                            + didYouMean(name, ["state", "event", "token", "true", "false"]),
+                        at: token
+                    )
                 }
                 _ = advance()
                 var arguments: [Expression] = []
                 if !isSymbol(")") {
                     while true {
-                        arguments.append(isSymbol("{") && name == "pick" && arguments.count == 1 ? try weights() : try expression())
+                        arguments.append(
+                            isSymbol("{") && name == "pick" && arguments.count == 1 ? try weights() : try expression()
+                        )
                         if isSymbol(",") {
                             _ = advance()
                             continue
@@ -267,11 +280,17 @@ struct ExpressionParser {
         let open = advance()
         var pairs: [(String, BigInt)] = []
         while true {
-            guard case .string(let key) = current.kind else { throw fail("expected a quoted name in the weights object") }
-            guard !pairs.contains(where: { $0.0 == key }) else { throw fail("'\(key)' appears twice in the weights object") }
+            guard case .string(let key) = current.kind else {
+                throw fail("expected a quoted name in the weights object")
+            }
+            guard !pairs.contains(where: { $0.0 == key }) else {
+                throw fail("'\(key)' appears twice in the weights object")
+            }
             _ = advance()
             try expect(":", "after \"\(key)\"")
-            guard case .integer(let weight) = current.kind else { throw fail("expected a whole-number weight for \"\(key)\"") }
+            guard case .integer(let weight) = current.kind else {
+                throw fail("expected a whole-number weight for \"\(key)\"")
+            }
             _ = advance()
             pairs.append((key, weight))
             if isSymbol(",") {

@@ -21,7 +21,9 @@ public struct Interpolation: Hashable, Sendable {
             if chars[index] == "{", index + 1 < chars.count, chars[index + 1] == "{" {
                 var end = index + 2
                 while end + 1 < chars.count, !(chars[end] == "}" && chars[end + 1] == "}") { end += 1 }
-                guard end + 1 < chars.count else { throw TemplateError(location.advanced(by: index), "'{{' without a closing '}}'") }
+                guard end + 1 < chars.count else {
+                    throw TemplateError(location.advanced(by: index), "'{{' without a closing '}}'")
+                }
                 if !literal.isEmpty { parts.append(.text(literal)) }
                 literal = ""
                 let inner = String(chars[(index + 2)..<end])

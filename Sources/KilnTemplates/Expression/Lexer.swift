@@ -37,7 +37,9 @@ struct Lexer {
             }
             let start = index
             if char.isASCII && char.isNumber {
-                while index < chars.count, chars[index].isASCII, chars[index].isNumber || chars[index] == "_" { index += 1 }
+                while index < chars.count, chars[index].isASCII, chars[index].isNumber || chars[index] == "_" {
+                    index += 1
+                }
                 var isDecimal = false
                 if index + 1 < chars.count, chars[index] == ".", chars[index + 1].isASCII, chars[index + 1].isNumber {
                     isDecimal = true
@@ -46,7 +48,9 @@ struct Lexer {
                 }
                 let literal = String(chars[start..<index]).replacingUnderscores()
                 if isDecimal {
-                    guard let value = Double(literal), value.isFinite else { throw fail("decimal '\(literal)' is out of range", at: start) }
+                    guard let value = Double(literal), value.isFinite else {
+                        throw fail("decimal '\(literal)' is out of range", at: start)
+                    }
                     tokens.append(Token(kind: .decimal(value), offset: start))
                 } else {
                     guard literal.count <= 100, let value = BigInt(literal, radix: 10) else {
@@ -90,7 +94,9 @@ struct Lexer {
                 continue
             }
             if char.isLetter || char == "_" {
-                while index < chars.count, chars[index].isLetter || chars[index].isNumber || chars[index] == "_" { index += 1 }
+                while index < chars.count, chars[index].isLetter || chars[index].isNumber || chars[index] == "_" {
+                    index += 1
+                }
                 tokens.append(Token(kind: .identifier(String(chars[start..<index])), offset: start))
                 continue
             }

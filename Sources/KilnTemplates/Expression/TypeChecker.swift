@@ -18,7 +18,9 @@ extension Expression {
     /// The type of this expression in `scope`.
     /// - Throws: ``TemplateError`` at the sub-expression that does not type-check.
     public func type(in scope: TypeScope) throws(TemplateError) -> ValueType {
-        func fail(_ message: String, _ at: SourceLocation? = nil) -> TemplateError { TemplateError(at ?? location, message) }
+        func fail(_ message: String, _ at: SourceLocation? = nil) -> TemplateError {
+            TemplateError(at ?? location, message)
+        }
         switch self {
         case .integer: return .int
         case .decimal: return .decimal
@@ -73,7 +75,10 @@ extension Expression {
             case "+":
                 if a == .string && b == .string { return .string }
                 guard a.isNumber, b.isNumber else {
-                    throw fail("'+' adds numbers or joins strings, found \(a) and \(b)" + (a == .string || b == .string ? " (use str() to join a number)" : ""))
+                    throw fail(
+                        "'+' adds numbers or joins strings, found \(a) and \(b)"
+                            + (a == .string || b == .string ? " (use str() to join a number)" : "")
+                    )
                 }
                 return a == .int && b == .int ? .int : .decimal
             default:  // - * / %
@@ -90,19 +95,30 @@ extension Expression {
 enum Builtins {
     static let names = ["if", "min", "max", "clamp", "len", "lower", "upper", "hex", "str", "int", "pick"]
 
-    static func type(_ name: String, _ arguments: [Expression], at location: SourceLocation, in scope: TypeScope) throws(TemplateError) -> ValueType {
+    static func type(_ name: String, _ arguments: [Expression], at location: SourceLocation, in scope: TypeScope)
+        throws(TemplateError) -> ValueType
+    {
         func fail(_ message: String) -> TemplateError { TemplateError(location, message) }
         func count(_ expected: ClosedRange<Int>) throws(TemplateError) {
             guard expected.contains(arguments.count) else {
-                let wanted = expected.lowerBound == expected.upperBound ? "\(expected.lowerBound)" : "\(expected.lowerBound)…\(expected.upperBound)"
-                throw fail("\(name)() takes \(wanted) argument\(expected.upperBound == 1 ? "" : "s"), found \(arguments.count)")
+                let wanted =
+                    expected.lowerBound == expected.upperBound
+                    ? "\(expected.lowerBound)" : "\(expected.lowerBound)…\(expected.upperBound)"
+                throw fail(
+                    "\(name)() takes \(wanted) argument\(expected.upperBound == 1 ? "" : "s"), found \(arguments.count)"
+                )
             }
         }
         if name == "pick" {
             try count(2...2)
-            guard try arguments[0].type(in: scope) == .string else { throw TemplateError(arguments[0].location, "pick()'s key must be a string") }
+            guard try arguments[0].type(in: scope) == .string else {
+                throw TemplateError(arguments[0].location, "pick()'s key must be a string")
+            }
             guard case .weights(let pairs, let at) = arguments[1] else {
-                throw TemplateError(arguments[1].location, "pick()'s second argument must be a weights object like {\"gold\": 1, \"iron\": 6}")
+                throw TemplateError(
+                    arguments[1].location,
+                    "pick()'s second argument must be a weights object like {\"gold\": 1, \"iron\": 6}"
+                )
             }
             guard pairs.allSatisfy({ $0.1 >= 0 }), pairs.contains(where: { $0.1 > 0 }) else {
                 throw TemplateError(at, "pick() weights must be whole numbers ≥ 0, at least one of them > 0")
@@ -119,7 +135,9 @@ enum Builtins {
         switch name {
         case "if":
             try count(3...3)
-            guard types[0] == .bool else { throw TemplateError(arguments[0].location, "if()'s condition must be a bool, found \(types[0])") }
+            guard types[0] == .bool else {
+                throw TemplateError(arguments[0].location, "if()'s condition must be a bool, found \(types[0])")
+            }
             if types[1] == types[2] { return types[1] }
             if types[1].isNumber && types[2].isNumber { return .decimal }
             throw fail("if()'s two branches have different types: \(types[1]) and \(types[2])")
@@ -131,11 +149,15 @@ enum Builtins {
             return try numbers()
         case "len", "lower", "upper":
             try count(1...1)
-            guard types[0] == .string else { throw TemplateError(arguments[0].location, "\(name)() needs a string, found \(types[0])") }
+            guard types[0] == .string else {
+                throw TemplateError(arguments[0].location, "\(name)() needs a string, found \(types[0])")
+            }
             return name == "len" ? .int : .string
         case "hex":
             try count(1...1)
-            guard types[0] == .int else { throw TemplateError(arguments[0].location, "hex() needs an int, found \(types[0])") }
+            guard types[0] == .int else {
+                throw TemplateError(arguments[0].location, "hex() needs an int, found \(types[0])")
+            }
             return .string
         case "str":
             try count(1...1)

@@ -35,12 +35,16 @@ public struct Renderer: Sendable {
         do {
             switch template.background {
             case .color(let color)?: canvas = try Raster(width: template.width, height: template.height, color: color)
-            case .gradient(let gradient)?: canvas = try Raster(width: template.width, height: template.height, gradient: gradient)
+            case .gradient(let gradient)?:
+                canvas = try Raster(width: template.width, height: template.height, gradient: gradient)
             case nil: canvas = try Raster(width: template.width, height: template.height)
             }
         } catch {
             // Template.load checks the size; a template built in code may not have.
-            throw TemplateError(SourceLocation(file: template.folder + "/" + Template.fileName, line: 1, column: 1), error.message)
+            throw TemplateError(
+                SourceLocation(file: template.folder + "/" + Template.fileName, line: 1, column: 1),
+                error.message
+            )
         }
         var usedPlaceholder = false
         for layer in template.layers {
@@ -58,17 +62,27 @@ public struct Renderer: Sendable {
         return Output(raster: canvas, usedPlaceholder: usedPlaceholder)
     }
 
-    private func draw(_ layer: Template.Layer, on canvas: inout Raster, env: Environment, inference: RGBAImage?, usedPlaceholder: inout Bool) throws {
+    private func draw(
+        _ layer: Template.Layer,
+        on canvas: inout Raster,
+        env: Environment,
+        inference: RGBAImage?,
+        usedPlaceholder: inout Bool
+    ) throws {
         var mask: Mask?
         if let (path, channel) = layer.mask {
             var image = try loadAsset(try path.evaluate(in: env), layer: layer)
-            if let w = layer.width, let h = layer.height, (image.width, image.height) != (w, h) { image = try image.scaled(width: w, height: h) }
+            if let w = layer.width, let h = layer.height, (image.width, image.height) != (w, h) {
+                image = try image.scaled(width: w, height: h)
+            }
             mask = Mask(image, channel: channel)
         }
         switch layer.kind {
         case .image(let path):
             var image = try loadAsset(try path.evaluate(in: env), layer: layer)
-            if let w = layer.width, let h = layer.height, (image.width, image.height) != (w, h) { image = try image.scaled(width: w, height: h) }
+            if let w = layer.width, let h = layer.height, (image.width, image.height) != (w, h) {
+                image = try image.scaled(width: w, height: h)
+            }
             try canvas.composite(image, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
         case .inference:
             let spec = template.inference!
@@ -100,7 +114,14 @@ public struct Renderer: Sendable {
                 guard size.width > 0 else { return }
                 var label = try Raster(width: min(Raster.maxSide, size.width), height: size.height)
                 try label.draw(text: string, font: .fixed6x13, x: 0, y: 0, color: color, scale: scale)
-                try canvas.composite(label, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
+                try canvas.composite(
+                    label,
+                    x: layer.x,
+                    y: layer.y,
+                    mode: layer.blend,
+                    opacity: layer.opacity,
+                    mask: mask
+                )
             }
         }
     }
@@ -127,8 +148,14 @@ public struct Renderer: Sendable {
         }
         let scale = max(1, min(4, width / 60))
         let size = BitmapFont.fixed6x13.measure("INFERENCE", scale: scale)
-        try? raster.draw(text: "INFERENCE", font: .fixed6x13, x: (width - size.width) / 2, y: (height - size.height) / 2,
-                         color: Color(red: 255, green: 40, blue: 90), scale: scale)
+        try? raster.draw(
+            text: "INFERENCE",
+            font: .fixed6x13,
+            x: (width - size.width) / 2,
+            y: (height - size.height) / 2,
+            color: Color(red: 255, green: 40, blue: 90),
+            scale: scale
+        )
         return raster
     }
 }

@@ -6,9 +6,9 @@ internal import KilnImage
 internal import KilnYAML
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension Template {
@@ -24,11 +24,15 @@ extension Template {
         do {
             bytes = try FileBytes.read(path, limit: 4 << 20)
         } catch {
-            let reason = switch error {
-            case .unreadable(let why): why
-            case .tooLarge(let limit): "larger than \(limit) bytes"
-            }
-            throw TemplateError(SourceLocation(file: path, line: 1, column: 1), "no template here: '\(path)' can't be read (\(reason))")
+            let reason =
+                switch error {
+                case .unreadable(let why): why
+                case .tooLarge(let limit): "larger than \(limit) bytes"
+                }
+            throw TemplateError(
+                SourceLocation(file: path, line: 1, column: 1),
+                "no template here: '\(path)' can't be read (\(reason))"
+            )
         }
         return try parse(String(decoding: bytes, as: UTF8.self), folder: folder, file: path)
     }
@@ -51,13 +55,17 @@ struct TemplateLoader {
     let file: String
     var problems: [Diagnostic] = []
 
-    mutating func report(_ location: SourceLocation, _ message: String) { problems.append(Diagnostic(location, message)) }
+    mutating func report(_ location: SourceLocation, _ message: String) {
+        problems.append(Diagnostic(location, message))
+    }
     mutating func report(_ error: TemplateError) { problems += error.diagnostics }
 
     // MARK: - Shapes
 
     /// The keys of a mapping; unknown keys and missing required ones are reported.
-    mutating func mapping(_ node: YAMLNode, _ context: String, allowed: [String], required: [String] = []) -> [String: YAMLNode]? {
+    mutating func mapping(_ node: YAMLNode, _ context: String, allowed: [String], required: [String] = []) -> [String:
+        YAMLNode]?
+    {
         guard case .mapping(let pairs) = node.kind else {
             report(node.location, "\(context) must be a mapping (key: value), found \(node.kindName)")
             return nil
@@ -119,7 +127,9 @@ struct TemplateLoader {
             report(node.location, "\(context) must be a pair like [\(range.lowerBound), \(range.lowerBound)]")
             return nil
         }
-        guard let a = integer(items[0], context, range: range), let b = integer(items[1], context, range: range) else { return nil }
+        guard let a = integer(items[0], context, range: range), let b = integer(items[1], context, range: range) else {
+            return nil
+        }
         return (a, b)
     }
 
@@ -134,7 +144,9 @@ struct TemplateLoader {
     }
 
     /// An expression from a scalar; `{{ … }}` around the whole text is accepted too.
-    mutating func expression(_ node: YAMLNode, _ context: String, scope: TypeScope, expect: ValueType? = nil) -> (Expression, ValueType)? {
+    mutating func expression(_ node: YAMLNode, _ context: String, scope: TypeScope, expect: ValueType? = nil) -> (
+        Expression, ValueType
+    )? {
         guard var text = node.scalar else {
             report(node.location, "\(context) must be an expression, found \(node.kindName)")
             return nil
@@ -179,7 +191,9 @@ struct TemplateLoader {
 
     mutating func load(_ root: YAMLNode) -> Template? {
         let keys = ["name", "size", "background", "state", "inference", "layers", "metadata", "rules"]
-        guard let top = mapping(root, "the template", allowed: keys, required: ["name", "size", "layers"]) else { return nil }
+        guard let top = mapping(root, "the template", allowed: keys, required: ["name", "size", "layers"]) else {
+            return nil
+        }
         let name = string(top["name"], "name") ?? ""
         var width = 0, height = 0
         if let node = top["size"], let size = pair(node, "size", range: 1...Raster.maxSide) { (width, height) = size }
@@ -204,7 +218,14 @@ struct TemplateLoader {
             if case .sequence(let items) = node.kind {
                 if items.isEmpty { report(node.location, "layers must not be empty") }
                 for item in items {
-                    if let layer = readLayer(item, scope: scope, derived: derived, inference: inference, width: width, height: height) {
+                    if let layer = readLayer(
+                        item,
+                        scope: scope,
+                        derived: derived,
+                        inference: inference,
+                        width: width,
+                        height: height
+                    ) {
                         layers.append(layer)
                     }
                 }
@@ -212,11 +233,23 @@ struct TemplateLoader {
                 report(node.location, "layers must be a list, found \(node.kindName)")
             }
         }
-        let metadata = top["metadata"].flatMap { readMetadata($0, scope: scope) } ?? Template.Metadata(fields: [], attributes: [])
+        let metadata =
+            top["metadata"].flatMap { readMetadata($0, scope: scope) } ?? Template.Metadata(fields: [], attributes: [])
         let rules = top["rules"].map { readRules($0, traits: traits, derived: derived) } ?? []
         return Template(
-            folder: folder, name: name, width: width, height: height, background: background, traits: traits, derived: derived,
-            events: events, inference: inference, layers: layers, metadata: metadata, rules: rules)
+            folder: folder,
+            name: name,
+            width: width,
+            height: height,
+            background: background,
+            traits: traits,
+            derived: derived,
+            events: events,
+            inference: inference,
+            layers: layers,
+            metadata: metadata,
+            rules: rules
+        )
     }
 
     mutating func readTraits(_ node: YAMLNode) -> [Template.Trait] {
@@ -230,11 +263,21 @@ struct TemplateLoader {
                 report(key.location, "a trait name must be a name (letters, digits, _)")
                 continue
             }
-            guard let spec = mapping(value, "trait '\(name)'", allowed: ["type", "default"], required: ["type", "default"]),
+            guard
+                let spec = mapping(
+                    value,
+                    "trait '\(name)'",
+                    allowed: ["type", "default"],
+                    required: ["type", "default"]
+                ),
                 let typeNode = spec["type"], let typeName = string(typeNode, "type"), let defaultNode = spec["default"]
             else { continue }
             guard let type = ValueType(rawValue: typeName) else {
-                report(typeNode.location, "unknown type '\(typeName)' (int, decimal, string, bool)" + didYouMean(typeName, ["int", "decimal", "string", "bool"]))
+                report(
+                    typeNode.location,
+                    "unknown type '\(typeName)' (int, decimal, string, bool)"
+                        + didYouMean(typeName, ["int", "decimal", "string", "bool"])
+                )
                 continue
             }
             guard let initial = literal(defaultNode, type) else {
@@ -272,7 +315,8 @@ struct TemplateLoader {
                 report(key.location, "'\(name)' is already a trait")
                 continue
             }
-            guard let (expression, type) = self.expression(value, "derive.\(name)", scope: TypeScope(state: types)) else { continue }
+            guard let (expression, type) = self.expression(value, "derive.\(name)", scope: TypeScope(state: types))
+            else { continue }
             let choices = Self.choices(of: expression)
             types[name] = type
             derived.append(Template.Derived(name: name, expression: expression, type: type, choices: choices))
@@ -303,7 +347,13 @@ struct TemplateLoader {
         let traitTypes = Dictionary(uniqueKeysWithValues: traits.map { ($0.name, $0.type) })
         var events: [Template.EventRule] = []
         for item in items {
-            guard let spec = mapping(item, "an event", allowed: ["signature", "token", "set"], required: ["signature", "token", "set"]),
+            guard
+                let spec = mapping(
+                    item,
+                    "an event",
+                    allowed: ["signature", "token", "set"],
+                    required: ["signature", "token", "set"]
+                ),
                 let signatureNode = spec["signature"], let text = string(signatureNode, "signature")
             else { continue }
             let signature: EventSignature
@@ -313,16 +363,24 @@ struct TemplateLoader {
                 report(signatureNode.textLocation, error.message)
                 continue
             }
-            let parameterTypes = Dictionary(uniqueKeysWithValues: signature.parameters.map { ($0.name, ValueType($0.type)) })
+            let parameterTypes = Dictionary(
+                uniqueKeysWithValues: signature.parameters.map { ($0.name, ValueType($0.type)) }
+            )
             var tokenParameter = ""
             if let tokenNode = spec["token"], let name = string(tokenNode, "token") {
                 if parameterTypes[name] == .int {
                     tokenParameter = name
                 } else if let type = parameterTypes[name] {
-                    report(tokenNode.textLocation, "token must name an integer parameter of \(signature.name); '\(name)' is a \(type)")
+                    report(
+                        tokenNode.textLocation,
+                        "token must name an integer parameter of \(signature.name); '\(name)' is a \(type)"
+                    )
                 } else {
-                    report(tokenNode.textLocation, "token must name an integer parameter of \(signature.name)"
-                        + didYouMean(name, signature.parameters.map(\.name)))
+                    report(
+                        tokenNode.textLocation,
+                        "token must name an integer parameter of \(signature.name)"
+                            + didYouMean(name, signature.parameters.map(\.name))
+                    )
                 }
             }
             var sets: [(String, Expression)] = []
@@ -330,7 +388,11 @@ struct TemplateLoader {
                 if case .mapping(let pairs) = setNode.kind {
                     for (key, value) in pairs {
                         guard let trait = key.scalar, let type = traitTypes[trait] else {
-                            report(key.location, "'set' can only change declared traits; '\(key.scalar ?? "?")' is not one" + didYouMean(key.scalar ?? "", traitTypes.keys))
+                            report(
+                                key.location,
+                                "'set' can only change declared traits; '\(key.scalar ?? "?")' is not one"
+                                    + didYouMean(key.scalar ?? "", traitTypes.keys)
+                            )
                             continue
                         }
                         let scope = TypeScope(state: traitTypes, event: parameterTypes)
@@ -342,33 +404,57 @@ struct TemplateLoader {
                     report(setNode.location, "'set' must be a mapping of trait: expression")
                 }
             }
-            events.append(Template.EventRule(signature: signature, tokenParameter: tokenParameter, sets: sets, location: item.location))
+            events.append(
+                Template.EventRule(
+                    signature: signature,
+                    tokenParameter: tokenParameter,
+                    sets: sets,
+                    location: item.location
+                )
+            )
         }
         return events
     }
 
     mutating func readInference(_ node: YAMLNode, scope: TypeScope) -> Template.Inference? {
-        guard let spec = mapping(node, "inference", allowed: ["model", "input", "size"], required: ["model", "input", "size"]) else { return nil }
+        guard
+            let spec = mapping(
+                node,
+                "inference",
+                allowed: ["model", "input", "size"],
+                required: ["model", "input", "size"]
+            )
+        else { return nil }
         let model = string(spec["model"], "inference.model") ?? ""
         var input: [(String, Expression)] = []
         if let inputNode = spec["input"] {
             if case .mapping(let pairs) = inputNode.kind {
                 for (key, value) in pairs {
                     guard let name = key.scalar else { continue }
-                    if let (expression, _) = expression(value, "inference.input.\(name)", scope: scope) { input.append((name, expression)) }
+                    if let (expression, _) = expression(value, "inference.input.\(name)", scope: scope) {
+                        input.append((name, expression))
+                    }
                 }
             } else {
                 report(inputNode.location, "inference.input must be a mapping of name: expression")
             }
         }
-        guard let sizeNode = spec["size"], let (w, h) = pair(sizeNode, "inference.size", range: 1...4096) else { return nil }
+        guard let sizeNode = spec["size"], let (w, h) = pair(sizeNode, "inference.size", range: 1...4096) else {
+            return nil
+        }
         return Template.Inference(model: model, input: input, width: w, height: h, location: node.location)
     }
 
     mutating func fill(_ node: YAMLNode, _ context: String, width: Int, height: Int) -> Template.Fill? {
         if node.scalar != nil { return color(node, context).map { .color($0) } }
-        guard let spec = mapping(node, context, allowed: ["gradient"], required: ["gradient"]), let gradientNode = spec["gradient"],
-            let g = mapping(gradientNode, "\(context).gradient", allowed: ["from", "to", "stops"], required: ["from", "to", "stops"]),
+        guard let spec = mapping(node, context, allowed: ["gradient"], required: ["gradient"]),
+            let gradientNode = spec["gradient"],
+            let g = mapping(
+                gradientNode,
+                "\(context).gradient",
+                allowed: ["from", "to", "stops"],
+                required: ["from", "to", "stops"]
+            ),
             let fromNode = g["from"], let toNode = g["to"], let stopsNode = g["stops"],
             let from = pair(fromNode, "gradient.from", range: -Raster.maxSide...2 * Raster.maxSide),
             let to = pair(toNode, "gradient.to", range: -Raster.maxSide...2 * Raster.maxSide)
@@ -380,7 +466,8 @@ struct TemplateLoader {
         var stops: [LinearGradient.Stop] = []
         for item in items {
             guard case .sequence(let parts) = item.kind, parts.count == 2,
-                let offset = number(parts[0], "a stop's offset", range: 0...1), let color = color(parts[1], "a stop's colour")
+                let offset = number(parts[0], "a stop's offset", range: 0...1),
+                let color = color(parts[1], "a stop's colour")
             else {
                 if case .sequence(let parts) = item.kind, parts.count == 2 { continue }
                 report(item.location, "a gradient stop must be [offset, \"#colour\"]")

@@ -26,7 +26,9 @@ extension Template {
     /// are skipped; removed (reorged) logs too. Pure: the same logs always give the same state.
     /// - Throws: ``TemplateError`` when a log claims to be a template event but does not decode, or a `set`
     ///   expression fails at run time.
-    public func fold(_ logs: [EventLog], token: TokenRef, from state: [String: Value]? = nil) throws(TemplateError) -> [String: Value] {
+    public func fold(_ logs: [EventLog], token: TokenRef, from state: [String: Value]? = nil) throws(TemplateError)
+        -> [String: Value]
+    {
         var state = state ?? initialState
         let topics = Dictionary(events.map { ($0.signature.topic0, $0) }, uniquingKeysWith: { first, _ in first })
         for log in logs where !log.removed && log.address == token.contract {
@@ -35,7 +37,10 @@ extension Template {
             do {
                 decoded = try rule.signature.decode(log)
             } catch {
-                throw TemplateError(rule.location, "log \(log.blockNumber.map { "in block \($0) " } ?? "")does not decode as \(rule.signature.canonical): \(error.message)")
+                throw TemplateError(
+                    rule.location,
+                    "log \(log.blockNumber.map { "in block \($0) " } ?? "")does not decode as \(rule.signature.canonical): \(error.message)"
+                )
             }
             guard case .uint(let id)? = decoded[rule.tokenParameter], id == token.id else { continue }
             var fields: [String: Value] = [:]
@@ -44,7 +49,9 @@ extension Template {
             var updates: [String: Value] = [:]
             for (trait, expression) in rule.sets {
                 var value = try expression.evaluate(in: env)
-                if case .int(let i) = value, traits.first(where: { $0.name == trait })?.type == .decimal { value = .decimal(Double(i)) }
+                if case .int(let i) = value, traits.first(where: { $0.name == trait })?.type == .decimal {
+                    value = .decimal(Double(i))
+                }
                 updates[trait] = value
             }
             state.merge(updates) { _, new in new }
@@ -66,12 +73,16 @@ extension Template {
     /// missing traits keep their defaults.
     public func state(fromJSON json: JSONValue, source: String) throws(TemplateError) -> [String: Value] {
         let here = SourceLocation(file: source, line: 1, column: 1)
-        guard case .object(let members) = json else { throw TemplateError(here, "the state must be a JSON object of trait: value") }
+        guard case .object(let members) = json else {
+            throw TemplateError(here, "the state must be a JSON object of trait: value")
+        }
         var state = initialState
         var problems: [Diagnostic] = []
         for (name, value) in members.sorted(by: { $0.key < $1.key }) {
             guard let trait = traits.first(where: { $0.name == name }) else {
-                problems.append(Diagnostic(here, "'\(name)' is not a trait of this template" + didYouMean(name, traits.map(\.name))))
+                problems.append(
+                    Diagnostic(here, "'\(name)' is not a trait of this template" + didYouMean(name, traits.map(\.name)))
+                )
                 continue
             }
             guard let typed = Value(json: value, as: trait.type) else {
@@ -97,13 +108,17 @@ extension Template {
 
     /// The inference input as canonical JSON, and its Keccak-256 (`inputHash`). The output size is part of it
     /// (`width`, `height` from `inference.size`, unless the input map sets them), so it is attested too.
-    public func inferenceInput(state: [String: Value], token: TokenRef) throws(TemplateError) -> (json: JSONValue, hash: Bytes32)? {
+    public func inferenceInput(state: [String: Value], token: TokenRef) throws(TemplateError) -> (
+        json: JSONValue, hash: Bytes32
+    )? {
         guard let inference else { return nil }
         let env = Environment(tokenId: token.id, contract: token.contract.lowercased, state: state)
         var members: [String: JSONValue] = ["width": .number(inference.width), "height": .number(inference.height)]
         for (name, expression) in inference.input { members[name] = try expression.evaluate(in: env).json }
         let json = JSONValue.object(members)
-        guard let hash = try? json.canonicalHash() else { throw TemplateError(inference.location, "the inference input has a non-finite number") }
+        guard let hash = try? json.canonicalHash() else {
+            throw TemplateError(inference.location, "the inference input has a non-finite number")
+        }
         return (json, hash)
     }
 }

@@ -31,7 +31,9 @@ extension Template {
             }
             combinations.insert(combination)
             let violated = violations(of: state)
-            for (index, rule) in rules.enumerated() where violated.contains(where: { $0.location == rule.location }) { broken[index] += 1 }
+            for (index, rule) in rules.enumerated() where violated.contains(where: { $0.location == rule.location }) {
+                broken[index] += 1
+            }
         }
         return Stats(
             count: count,
@@ -39,6 +41,7 @@ extension Template {
                 (item.name, (item.choices ?? []).map { ($0, counts[item.name]?[$0] ?? 0) })
             },
             combinations: combinations.count,
-            violations: zip(rules, broken).map { ($0, $1) })
+            violations: zip(rules, broken).map { ($0, $1) }
+        )
     }
 }

@@ -11,19 +11,24 @@ import KilnStore
 
 struct AttestationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "attestation", abstract: "Work with attestation bundles.", subcommands: [OnchainPayload.self])
+        commandName: "attestation",
+        abstract: "Work with attestation bundles.",
+        subcommands: [OnchainPayload.self]
+    )
 
     struct OnchainPayload: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "onchain-payload",
-            abstract: "The ERC-1271 isValidSignature(digest, data) call that lets the on-chain registry check a bundle's quorum.",
+            abstract:
+                "The ERC-1271 isValidSignature(digest, data) call that lets the on-chain registry check a bundle's quorum.",
             discussion: """
                 BUNDLE is a bundle file (OUT.attestation.json from kiln infer), or a token CONTRACT:ID (or ID with one \
                 contract) whose latest published bundle is read from kiln.yml's store and output. Prints JSON: the registry, the attested output, the EIP-712 digest, data = abi.encode(address[] operators \
                 (ascending), bytes[] signatures, uint32 referenceBlock) and the full call data. For a bundle without an \
                 accepted output it uses the output the most stake signed. With --rpc it also makes the eth_call and \
                 says whether the registry accepts (exit 0) or rejects (exit 1) it.
-                """)
+                """
+        )
 
         @Argument(help: "An attestation bundle file, or CONTRACT:ID.") var bundle: String
         @OptionGroup var config: ConfigOptions
@@ -46,7 +51,9 @@ struct AttestationCommand: AsyncParsableCommand {
                 subset = addresses
             }
             let payload: KilnAVS.OnchainPayload
-            do { payload = try KilnAVS.OnchainPayload(bundle: json, only: subset) } catch { throw CLIError("\(bundle): \(error.message)") }
+            do { payload = try KilnAVS.OnchainPayload(bundle: json, only: subset) } catch {
+                throw CLIError("\(bundle): \(error.message)")
+            }
             var output = payload.json
             var valid: Bool?
             if let rpc {
@@ -69,13 +76,17 @@ struct AttestationCommand: AsyncParsableCommand {
         /// The bundle's bytes: the file, or the token's published bundle.
         func read() throws -> [UInt8] {
             if FileManager.default.fileExists(atPath: bundle) {
-                guard let data = try? FileBytes.read(bundle, limit: 64 << 20) else { throw CLIError("Unable to read '\(bundle)'") }
+                guard let data = try? FileBytes.read(bundle, limit: 64 << 20) else {
+                    throw CLIError("Unable to read '\(bundle)'")
+                }
                 return data
             }
             guard let configuration = try config.loadIfPresent() else {
                 throw CLIError("'\(bundle)' is not a file, and there is no \(config.path) to look a token up in")
             }
-            guard let token = configuration.token(bundle) else { throw ValidationError("BUNDLE must be a bundle file or CONTRACT:ID") }
+            guard let token = configuration.token(bundle) else {
+                throw ValidationError("BUNDLE must be a bundle file or CONTRACT:ID")
+            }
             return try configuration.attestationBundle(of: token)
         }
     }

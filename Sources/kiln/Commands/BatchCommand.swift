@@ -11,7 +11,8 @@ struct BatchCommand: AsyncParsableCommand {
             One batch runs per store at a time: a second one exits 0 saying so (or waits, with --wait). Each batch \
             writes OUT/batch-<n>.car, OUT/batch-<n>-sheet.png and OUT/manifest.json. Exit status: 0 done, 1 some jobs \
             failed or input had problems, 3 some jobs lack quorum (they stay queued for the next run).
-            """)
+            """
+    )
 
     @OptionGroup var options: PipelineOptions
 
@@ -41,7 +42,10 @@ struct BatchCommand: AsyncParsableCommand {
             console.warn("waiting for the batch running on \(configuration.store)…")
             lock = try await BatchLock.wait(store: configuration.store)
         } else {
-            console.say("another kiln batch is running on \(configuration.store); exiting (use --wait to wait for it)", event: "locked")
+            console.say(
+                "another kiln batch is running on \(configuration.store); exiting (use --wait to wait for it)",
+                event: "locked"
+            )
             return
         }
         defer { withExtendedLifetime(lock) {} }

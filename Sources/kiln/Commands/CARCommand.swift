@@ -12,7 +12,9 @@ struct CARCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "ls", abstract: "List a CAR file's roots and blocks (offset, CID, codec, size).")
+            commandName: "ls",
+            abstract: "List a CAR file's roots and blocks (offset, CID, codec, size)."
+        )
 
         @Argument(help: "A CAR v1 file.")
         var file: String
@@ -21,7 +23,11 @@ struct CARCommand: ParsableCommand {
             let reader = try CARReader(path: file)
             for root in reader.header.roots { print("root \(root)") }
             while let section = try reader.next() {
-                let codec = section.cid.codec == KilnContent.CID.raw ? "raw" : section.cid.codec == KilnContent.CID.dagPB ? "dag-pb" : "0x" + String(section.cid.codec, radix: 16)
+                let codec =
+                    section.cid.codec == KilnContent.CID.raw
+                    ? "raw"
+                    : section.cid.codec == KilnContent.CID.dagPB
+                        ? "dag-pb" : "0x" + String(section.cid.codec, radix: 16)
                 print("\(section.offset)\t\(section.cid)\t\(codec)\t\(section.block.count)")
             }
         }
@@ -38,7 +44,9 @@ struct CARCommand: ParsableCommand {
 
         func run() throws {
             let summary = try CARReader.verify(path: file)
-            print("\(file): OK, \(summary.blocks) blocks (\(summary.bytes) bytes) match their CIDs; \(summary.roots.count) roots present")
+            print(
+                "\(file): OK, \(summary.blocks) blocks (\(summary.bytes) bytes) match their CIDs; \(summary.roots.count) roots present"
+            )
         }
     }
 }

@@ -16,12 +16,14 @@ import Synchronization
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the whole pipeline on embedded defaults: 4 local operator nodes (one dishonest), recorded events, two batches.",
+        abstract:
+            "Run the whole pipeline on embedded defaults: 4 local operator nodes (one dishonest), recorded events, two batches.",
         discussion: """
             Creates ./kiln-demo/ (or --dir; a previous demo there is replaced, any other folder is refused), starts 4 \
             inference nodes in this process on free loopback ports — the 4th signs wrong outputs — and runs two batches \
             of templates/forge-knights over examples/forge-knights/events-{1,2}.jsonl. Nothing leaves this machine.
-            """)
+            """
+    )
 
     @Option(help: "The demo folder.") var dir = "kiln-demo"
     @OptionGroup var output: OutputOptions
@@ -32,6 +34,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         output.bootstrap()
+        let console = Console(format: output.format)
+        // Every line through the console: plain text, or with --log-format json one {"event":"demo",…} object.
+        func say(_ text: String) { console.say(text, event: "demo") }
         let files = FileManager.default
         let root = try Self.checkout()
         let folder = (dir as NSString).standardizingPath
@@ -55,45 +60,70 @@ struct DemoCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "kiln.demo.node")
         logger.logLevel = .warning
-        print("starting 4 operator nodes on loopback…")
-        let nodes = try await LocalNodes.start(keys: keys, domain: .kiln(chainId: 31337, verifyingContract: Self.registry), logger: logger)
+        say("starting 4 operator nodes on loopback…")
+        let nodes = try await LocalNodes.start(
+            keys: keys,
+            domain: .kiln(chainId: 31337, verifyingContract: Self.registry),
+            logger: logger
+        )
         defer { nodes.stop() }
         var operators: [JSONValue] = []
         for (node, stake) in zip(nodes.nodes, stakes) {
-            operators.append(["address": .string(node.address.checksummed), "endpoint": .string(node.endpoint), "stake": .string(stake + "000000000000000000")])
+            operators.append([
+                "address": .string(node.address.checksummed), "endpoint": .string(node.endpoint),
+                "stake": .string(stake + "000000000000000000"),
+            ])
         }
-        let dishonest = nodes.nodes.filter { $0.fault != nil }.map { "\($0.address.checksummed) is dishonest (--test-fault \($0.fault!.rawValue))" }
+        let dishonest = nodes.nodes.filter { $0.fault != nil }.map {
+            "\($0.address.checksummed) is dishonest (--test-fault \($0.fault!.rawValue))"
+        }
         try AtomicFile.write(
             Array(
                 try YAMLWriter.document(
-                    ["chainId": 31337, "verifyingContract": .string(Self.registry.checksummed), "thresholdBps": 6667, "operators": .array(operators)],
+                    [
+                        "chainId": 31337, "verifyingContract": .string(Self.registry.checksummed), "thresholdBps": 6667,
+                        "operators": .array(operators),
+                    ],
                     comment: ["kiln demo: 4 local operators (stake in ETH, as wei)"] + dishonest
-                ).utf8), to: folder + "/operators.yml")
+                ).utf8
+            ),
+            to: folder + "/operators.yml"
+        )
         for node in nodes.nodes {
-            print("  \(node.address.checksummed)  \(node.endpoint)\(node.fault.map { "  (dishonest: \($0.rawValue))" } ?? "")")
+            say(
+                "  \(node.address.checksummed)  \(node.endpoint)\(node.fault.map { "  (dishonest: \($0.rawValue))" } ?? "")"
+            )
         }
         let config: JSONValue = [
             "chainId": 31337, "store": "data/kiln.sqlite", "out": "out",
             "events": ["file": .string("\(root)/examples/forge-knights/events-1.jsonl")],
-            "contracts": [["address": .string(Self.contract.checksummed), "template": .string("\(root)/templates/forge-knights")]],
+            "contracts": [
+                ["address": .string(Self.contract.checksummed), "template": .string("\(root)/templates/forge-knights")]
+            ],
             "operators": ["file": "operators.yml"], "concurrency": 4, "nodeTimeout": 20,
         ]
         try AtomicFile.write(
-            Array(try YAMLWriter.document(config, comment: ["kiln demo (see README.md, \"kiln.yml\")"]).utf8), to: folder + "/kiln.yml")
+            Array(try YAMLWriter.document(config, comment: ["kiln demo (see README.md, \"kiln.yml\")"]).utf8),
+            to: folder + "/kiln.yml"
+        )
         let configuration = try Configuration(path: folder + "/kiln.yml", environment: [:])
-        let reporter = Reporter(console: Console(format: output.format))
+        let reporter = Reporter(console: console)
 
         var cars: [String] = [], sheets: [String] = []
         var quorum: [String: String] = [:]
         for (number, events) in ["events-1.jsonl", "events-2.jsonl"].enumerated() {
-            print("\n== batch \(number + 1): \(events)")
+            say("\n== batch \(number + 1): \(events)")
             guard let lock = try BatchLock.acquire(store: configuration.store) else {
-                throw CLIError("another kiln process holds the demo's store \(configuration.store): wait for it, or use another --dir")
+                throw CLIError(
+                    "another kiln process holds the demo's store \(configuration.store): wait for it, or use another --dir"
+                )
             }
             let runner = try BatchRunner.open(configuration, eventsFile: "\(root)/examples/forge-knights/\(events)")
             let collected = QuorumLines()
             let summary = try await runner.syncAndRun(options: BatchOptions()) { event in
-                if case .job(let report, _, _) = event, let line = report.quorum { collected.add(report.token.tokenId, line) }
+                if case .job(let report, _, _) = event, let line = report.quorum {
+                    collected.add(report.token.tokenId, line)
+                }
                 reporter.handle(event)
             }
             withExtendedLifetime(lock) {}
@@ -106,27 +136,50 @@ struct DemoCommand: AsyncParsableCommand {
         // The table: every token, its state, its last quorum and its CIDs.
         let store = try configuration.openStore()
         let ids = try store.tokenIds(chainId: 31337, contract: Self.contract)
-        func cell(_ text: String, _ width: Int) -> String { text.count >= width ? String(text.prefix(width - 1)) + " " : text.padding(toLength: width, withPad: " ", startingAt: 0) }
-        print("\n" + cell("token", 7) + cell("level", 6) + cell("owner", 12) + cell("batch", 6) + cell("quorum", 26) + cell("image CID", 62) + "metadata CID")
+        func cell(_ text: String, _ width: Int) -> String {
+            text.count >= width
+                ? String(text.prefix(width - 1)) + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
+        }
+        say(
+            "\n" + cell("token", 7) + cell("level", 6) + cell("owner", 12) + cell("batch", 6) + cell("quorum", 26)
+                + cell("image CID", 62) + "metadata CID"
+        )
         for id in ids {
             let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: id)
-            guard let state = try store.state(token, version: nil), let publication = try store.latestPublication(token) else { continue }
+            guard let state = try store.state(token, version: nil), let publication = try store.latestPublication(token)
+            else { continue }
             let level = state.json["level"]?.integerValue.map { String($0) } ?? "?"
             let owner = state.json["owner"]?.stringValue.map { String($0.prefix(10)) + "…" } ?? "?"
-            let signed = ((quorum[id] ?? "").components(separatedBy: " (").first ?? "").replacingOccurrences(of: " operators", with: "").replacingOccurrences(of: " of stake", with: " stake")
-            print(cell("#\(id)", 7) + cell(level, 6) + cell(owner, 12) + cell("\(publication.batch)", 6) + cell(signed, 26) + cell(publication.image, 62) + publication.metadata)
+            let signed = ((quorum[id] ?? "").components(separatedBy: " (").first ?? "").replacingOccurrences(
+                of: " operators",
+                with: ""
+            ).replacingOccurrences(of: " of stake", with: " stake")
+            say(
+                cell("#\(id)", 7) + cell(level, 6) + cell(owner, 12) + cell("\(publication.batch)", 6)
+                    + cell(signed, 26) + cell(publication.image, 62) + publication.metadata
+            )
         }
         if let rejected = quorum.values.first(where: { $0.contains("rejected") }) {
-            print("\nthe dishonest operator's answers were refused every time: \(rejected.components(separatedBy: "; rejected: ").last ?? rejected)")
+            say(
+                "\nthe dishonest operator's answers were refused every time: \(rejected.components(separatedBy: "; rejected: ").last ?? rejected)"
+            )
         }
-        print("\nCAR files:      \(cars.joined(separator: ", "))")
-        print("contact sheets: \(sheets.joined(separator: ", "))")
-        print("manifest:       \(configuration.out)/manifest.json")
-        if let first = ids.first, let publication = try store.latestPublication(TokenKey(chainId: 31337, contract: Self.contract, tokenId: first)) {
-            print("\nverify a token from the published blocks alone (another machine needs only the CAR file and the events):")
-            print("  swift run kiln verify \(publication.metadata) --car \(configuration.out)/batch-\(publication.batch).car --events \(root)/examples/forge-knights/events-1.jsonl --events \(root)/examples/forge-knights/events-2.jsonl")
-            print("or by token, with the demo's store:")
-            print("  swift run kiln verify --config \(folder)/kiln.yml \(Self.contract.checksummed):\(first)")
+        say("\nCAR files:      \(cars.joined(separator: ", "))")
+        say("contact sheets: \(sheets.joined(separator: ", "))")
+        say("manifest:       \(configuration.out)/manifest.json")
+        if let first = ids.first,
+            let publication = try store.latestPublication(
+                TokenKey(chainId: 31337, contract: Self.contract, tokenId: first)
+            )
+        {
+            say(
+                "\nverify a token from the published blocks alone (another machine needs only the CAR file and the events):"
+            )
+            say(
+                "  swift run kiln verify \(publication.metadata) --car \(configuration.out)/batch-\(publication.batch).car --events \(root)/examples/forge-knights/events-1.jsonl --events \(root)/examples/forge-knights/events-2.jsonl"
+            )
+            say("or by token, with the demo's store:")
+            say("  swift run kiln verify --config \(folder)/kiln.yml \(Self.contract.checksummed):\(first)")
         }
     }
 

@@ -31,9 +31,15 @@ struct ExportCommand: ParsableCommand {
 
         func run() throws {
             let cids = try roots.map { text in
-                do throws(ContentError) { return try KilnContent.CID(text) } catch { throw ValidationError(error.message) }
+                do throws(ContentError) { return try KilnContent.CID(text) } catch {
+                    throw ValidationError(error.message)
+                }
             }
-            let count = try CARWriter.write(roots: cids, from: try FilesystemBlockstore(folder: blocks.folder), to: output)
+            let count = try CARWriter.write(
+                roots: cids,
+                from: try FilesystemBlockstore(folder: blocks.folder),
+                to: output
+            )
             print("\(output): \(count) blocks, roots \(cids.map(\.description).joined(separator: " "))")
         }
     }

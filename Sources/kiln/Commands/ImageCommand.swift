@@ -22,8 +22,10 @@ struct ImageCommand: ParsableCommand {
             if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
                 let header = try PNGDecoder().header(bytes, source: file)
                 let kinds = [0: "gray", 2: "RGB", 3: "palette", 4: "gray+alpha", 6: "RGBA"]
-                print("PNG \(header.width)×\(header.height), \(kinds[header.colorType] ?? "type \(header.colorType)"), "
-                    + "\(header.bitDepth)-bit\(header.interlaced ? ", interlaced" : "")")
+                print(
+                    "PNG \(header.width)×\(header.height), \(kinds[header.colorType] ?? "type \(header.colorType)"), "
+                        + "\(header.bitDepth)-bit\(header.interlaced ? ", interlaced" : "")"
+                )
             } else {
                 let image = try ImageFile.decode(bytes, source: file)
                 print("JPEG \(image.width)×\(image.height)")
@@ -75,7 +77,8 @@ struct ImageCommand: ParsableCommand {
                 let scale = Double(thumbnail) / Double(max(raster.width, raster.height))
                 raster = try raster.downscaled(
                     width: max(1, Int((Double(raster.width) * scale).rounded())),
-                    height: max(1, Int((Double(raster.height) * scale).rounded())))
+                    height: max(1, Int((Double(raster.height) * scale).rounded()))
+                )
             }
             let bytes: [UInt8]
             if output.lowercased().hasSuffix(".png") {
@@ -88,7 +91,6 @@ struct ImageCommand: ParsableCommand {
         }
     }
 }
-
 
 extension PNGEncoder.Filter: ExpressibleByArgument {}
 extension PNGEncoder.Strategy: ExpressibleByArgument {}

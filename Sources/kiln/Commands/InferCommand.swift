@@ -12,7 +12,8 @@ import KilnTemplates
 struct InferCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer",
-        abstract: "Run one inference round for a token with quorum, and write the accepted output and its attestation bundle.",
+        abstract:
+            "Run one inference round for a token with quorum, and write the accepted output and its attestation bundle.",
         discussion: "Exit status: 0 quorum reached, 3 quorum not reached, 1 other failures."
     )
 
@@ -23,7 +24,10 @@ struct InferCommand: AsyncParsableCommand {
     @Option(help: "The token's contract.") var contract = "0x0000000000000000000000000000000000000000"
     @Option(help: "The reference block for stakes and signatures.") var referenceBlock: UInt64 = 0
     @Option(help: "Seconds to wait for each node.") var timeout = 20
-    @Option(name: [.short, .customLong("out")], help: "Where to write the accepted output (OUT.attestation.json beside it).") var output: String
+    @Option(
+        name: [.short, .customLong("out")],
+        help: "Where to write the accepted output (OUT.attestation.json beside it)."
+    ) var output: String
 
     func run() async throws {
         let loaded = try loadTemplate(template)
@@ -32,8 +36,13 @@ struct InferCommand: AsyncParsableCommand {
         do { address = try Address(hex: contract) } catch { throw ValidationError(error.message) }
         guard let inference = loaded.inference else { throw CLIError("\(template) has no 'inference:' section") }
         let token = TokenRef(contract: address, id: id)
-        guard let data = FileManager.default.contents(atPath: state) else { throw CLIError("Unable to read '\(state)'") }
-        let full = try loaded.derive(try loaded.state(fromJSON: try JSONValue.parse(bytes: Array(data)), source: state), token: token)
+        guard let data = FileManager.default.contents(atPath: state) else {
+            throw CLIError("Unable to read '\(state)'")
+        }
+        let full = try loaded.derive(
+            try loaded.state(fromJSON: try JSONValue.parse(bytes: Array(data)), source: state),
+            token: token
+        )
         guard let (input, inputHash) = try loaded.inferenceInput(state: full, token: token) else {
             throw CLIError("\(template): this state asks for no inference (its 'inference:' section is off for it)")
         }
@@ -41,7 +50,10 @@ struct InferCommand: AsyncParsableCommand {
         let table = try await FileOperatorRegistry(path: operators).stakeTable(at: referenceBlock)
         var round = QuorumRound()
         round.timeout = .seconds(timeout)
-        let report = await round.run(JobRequest(jobId: jobId, model: inference.model, input: input, referenceBlock: referenceBlock), table: table)
+        let report = await round.run(
+            JobRequest(jobId: jobId, model: inference.model, input: input, referenceBlock: referenceBlock),
+            table: table
+        )
         print("job \(jobId.hex)  model \(inference.model)  input \(inputHash.hex)")
         print(report.summary)
         let bundlePath = (output.hasSuffix(".png") ? String(output.dropLast(4)) : output) + ".attestation.json"

@@ -8,8 +8,11 @@ import KilnStore
 
 struct RegenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "regen", abstract: "Re-run one token end to end now and print its new CIDs.",
-        discussion: "Asks the nodes again (a new inference round) unless --reuse-attested re-renders from the stored attested output.")
+        commandName: "regen",
+        abstract: "Re-run one token end to end now and print its new CIDs.",
+        discussion:
+            "Asks the nodes again (a new inference round) unless --reuse-attested re-renders from the stored attested output."
+    )
 
     @Argument(help: "The token's contract.") var contract: String
     @Argument(help: "The token id.") var tokenId: String
@@ -30,11 +33,14 @@ struct RegenCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         let token = TokenKey(chainId: configuration.chainId, contract: try Address(hex: contract), tokenId: tokenId)
         let reporter = Reporter(console: Console(format: options.output.format))
-        let result = try await options.runner(configuration).regenerate(token, reuseAttested: reuseAttested) { reporter.handle($0) }
+        let result = try await options.runner(configuration).regenerate(token, reuseAttested: reuseAttested) {
+            reporter.handle($0)
+        }
         if let publication = result.publication {
             reporter.console.say(
                 "\(token): metadata ipfs://\(publication.metadata)  image ipfs://\(publication.image)  directory ipfs://\(publication.directory)",
-                event: "regenerated")
+                event: "regenerated"
+            )
         }
         if result.summary.exitCode != 0 { throw ExitCode(result.summary.exitCode) }
     }

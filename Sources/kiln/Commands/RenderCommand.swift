@@ -41,11 +41,15 @@ struct RenderCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try loadTemplate(template)
-        guard let id = BigUInt(tokenId, radix: 10) else { throw ValidationError("--token-id must be a whole number ≥ 0") }
+        guard let id = BigUInt(tokenId, radix: 10) else {
+            throw ValidationError("--token-id must be a whole number ≥ 0")
+        }
         let address: Address
         do { address = try Address(hex: contract) } catch { throw ValidationError(error.message) }
         let token = TokenRef(contract: address, id: id)
-        guard let data = FileManager.default.contents(atPath: state) else { throw CLIError("Unable to read '\(state)'") }
+        guard let data = FileManager.default.contents(atPath: state) else {
+            throw CLIError("Unable to read '\(state)'")
+        }
         let json: JSONValue
         do { json = try JSONValue.parse(bytes: Array(data)) } catch { throw CLIError("\(state): \(error.message)") }
         let traits = try loaded.state(fromJSON: json, source: state)

@@ -5,7 +5,9 @@ import KilnPipeline
 
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sync", abstract: "Read new logs, fold each touched token's state, and queue a job for every changed token.")
+        commandName: "sync",
+        abstract: "Read new logs, fold each touched token's state, and queue a job for every changed token."
+    )
 
     @OptionGroup var options: PipelineOptions
 

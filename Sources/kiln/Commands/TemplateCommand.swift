@@ -24,7 +24,10 @@ struct TemplateCommand: ParsableCommand {
         @Argument(help: "The template folder.")
         var folder: String
 
-        @Option(help: "Also draw token ids 1…N and print how often each picked trait value comes up and what the rules leave.")
+        @Option(
+            help:
+                "Also draw token ids 1…N and print how often each picked trait value comes up and what the rules leave."
+        )
         var stats: Int?
 
         @Option(help: "The contract address used for --stats draws (pick() depends on it).")
@@ -32,9 +35,11 @@ struct TemplateCommand: ParsableCommand {
 
         func run() throws {
             let template = try loadTemplate(folder)
-            print("\(folder): OK — '\(template.name)', \(template.width)×\(template.height), \(template.traits.count) traits, "
-                + "\(template.derived.count) derived, \(template.events.count) events, \(template.layers.count) layers"
-                + (template.inference.map { ", inference \($0.model)" } ?? "") + ", \(template.rules.count) rules")
+            print(
+                "\(folder): OK — '\(template.name)', \(template.width)×\(template.height), \(template.traits.count) traits, "
+                    + "\(template.derived.count) derived, \(template.events.count) events, \(template.layers.count) layers"
+                    + (template.inference.map { ", inference \($0.model)" } ?? "") + ", \(template.rules.count) rules"
+            )
             guard let stats else { return }
             guard stats >= 1 && stats <= 1_000_000 else { throw ValidationError("--stats must be 1…1000000") }
             let address: Address
@@ -43,12 +48,16 @@ struct TemplateCommand: ParsableCommand {
             for (trait, counts) in result.distributions {
                 print("\(trait):")
                 for (value, tokens) in counts {
-                    print("  \(value.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(tokens).leftPadded(7))  \(percent(tokens, stats))")
+                    print(
+                        "  \(value.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(tokens).leftPadded(7))  \(percent(tokens, stats))"
+                    )
                 }
             }
             print("combinations seen: \(result.combinations)")
             for (rule, tokens) in result.violations {
-                print("rule '\(rule)' (\(rule.location)): broken by \(tokens) of \(stats) tokens (\(percent(tokens, stats)))")
+                print(
+                    "rule '\(rule)' (\(rule.location)): broken by \(tokens) of \(stats) tokens (\(percent(tokens, stats)))"
+                )
             }
         }
     }

@@ -8,18 +8,23 @@ import KilnCore
 struct VerifyAttestationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-attestation",
-        abstract: "Check an attestation bundle offline: digests, signatures, stake table, quorum, equivocation evidence."
+        abstract:
+            "Check an attestation bundle offline: digests, signatures, stake table, quorum, equivocation evidence."
     )
 
     @Argument(help: "The bundle (OUT.attestation.json).") var bundle: String
     @Option(help: "Also check that this file is the accepted output.") var output: String?
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: bundle) else { throw CLIError("Unable to read '\(bundle)'") }
+        guard let data = FileManager.default.contents(atPath: bundle) else {
+            throw CLIError("Unable to read '\(bundle)'")
+        }
         let json: JSONValue
         do { json = try JSONValue.parse(bytes: Array(data)) } catch { throw CLIError("\(bundle): \(error.message)") }
         let file = try output.map { path -> [UInt8] in
-            guard let bytes = FileManager.default.contents(atPath: path) else { throw CLIError("Unable to read '\(path)'") }
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw CLIError("Unable to read '\(path)'")
+            }
             return Array(bytes)
         }
         let result = try AttestationBundle.verify(json, output: file)

@@ -21,7 +21,10 @@ enum LogLevelOption: String, CaseIterable, ExpressibleByArgument, Sendable {
 
 /// `--log-format` and `--log-level`, for every command that logs or reports progress.
 struct OutputOptions: ParsableArguments {
-    @Option(help: "Progress and logs as 'human' (a bar on a terminal) or 'json' (JSON lines; the default when stdout is not a terminal).")
+    @Option(
+        help:
+            "Progress and logs as 'human' (a bar on a terminal) or 'json' (JSON lines; the default when stdout is not a terminal)."
+    )
     var logFormat: LogFormat?
 
     @Option(help: "The lowest log level written (default: info, or KILN_LOG_LEVEL).")
@@ -32,7 +35,8 @@ struct OutputOptions: ParsableArguments {
 
     /// The level in effect: the flag, else `KILN_LOG_LEVEL`, else info.
     var level: Logger.Level {
-        logLevel?.level ?? ProcessInfo.processInfo.environment["KILN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        logLevel?.level ?? ProcessInfo.processInfo.environment["KILN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+            ?? .info
     }
 
     /// Sets up swift-log for this process: JSON lines on stderr with `--log-format json`, plain lines otherwise.

@@ -5,7 +5,9 @@ import KilnContent
 
 /// Options shared by every command that makes CIDs.
 struct ProfileOptions: ParsableArguments {
-    @Option(help: "Import profile: kubo-v1 (ipfs add --cid-version=1), unixfs-v1-2025 (IPIP-499), kubo-v0 (plain ipfs add).")
+    @Option(
+        help: "Import profile: kubo-v1 (ipfs add --cid-version=1), unixfs-v1-2025 (IPIP-499), kubo-v0 (plain ipfs add)."
+    )
     var profile: ProfileName = .kuboV1
 
     @Flag(help: "Include files and folders whose names start with '.' (ipfs add --hidden).")

@@ -23,7 +23,10 @@ struct Console: Sendable {
     func warn(_ text: String) {
         switch format {
         case .human: FileHandle.standardError.write(Data((text + "\n").utf8))
-        case .json: FileHandle.standardError.write(Data((JSONLogHandler.line(level: .warning, label: "kiln", message: text, metadata: [:]) + "\n").utf8))
+        case .json:
+            FileHandle.standardError.write(
+                Data((JSONLogHandler.line(level: .warning, label: "kiln", message: text, metadata: [:]) + "\n").utf8)
+            )
         }
     }
 

@@ -54,11 +54,13 @@ struct JSONLogHandler: LogHandler {
     /// The JSON line for one record.
     static func line(level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
         var fields: [String: JSONValue] = [
-            "time": .string(ISO8601DateFormatter().string(from: Date())), "level": .string(level.rawValue), "label": .string(label),
+            "time": .string(ISO8601DateFormatter().string(from: Date())), "level": .string(level.rawValue),
+            "label": .string(label),
             "message": .string(message),
         ]
         if !metadata.isEmpty { fields["metadata"] = .object(metadata.mapValues(json)) }
-        return (try? JSONValue.object(fields).canonicalString()) ?? #"{"level":"error","message":"unencodable log line"}"#
+        return (try? JSONValue.object(fields).canonicalString())
+            ?? #"{"level":"error","message":"unencodable log line"}"#
     }
 
     private static func json(_ value: Logger.Metadata.Value) -> JSONValue {

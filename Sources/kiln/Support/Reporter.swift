@@ -31,7 +31,8 @@ final class Reporter: Sendable {
         case .transaction(let sent):
             if format == .json {
                 emit([
-                    "event": "transaction", "contract": .string(sent.contract.checksummed), "call": .string(sent.call), "hash": .string(sent.hash.hex),
+                    "event": "transaction", "contract": .string(sent.contract.checksummed), "call": .string(sent.call),
+                    "hash": .string(sent.hash.hex),
                     "block": .number(sent.block),
                 ])
             } else {
@@ -44,13 +45,18 @@ final class Reporter: Sendable {
     func synced(_ report: SyncReport) {
         if format == .json {
             emit([
-                "event": "synced", "logs": .number(report.newLogs), "through": report.through.map { .number($0) } ?? .null,
-                "refolded": .number(report.refolded), "changed": .number(report.changed), "queued": .number(report.queued),
-                "problems": .array(report.problems.map { .string($0) }), "notes": .array(report.notes.map { .string($0) }),
+                "event": "synced", "logs": .number(report.newLogs),
+                "through": report.through.map { .number($0) } ?? .null,
+                "refolded": .number(report.refolded), "changed": .number(report.changed),
+                "queued": .number(report.queued),
+                "problems": .array(report.problems.map { .string($0) }),
+                "notes": .array(report.notes.map { .string($0) }),
             ])
         } else {
-            print("sync: \(report.newLogs) new log(s)\(report.through.map { " through block \($0)" } ?? ""), \(report.refolded) token(s) folded, "
-                + "\(report.changed) changed, \(report.queued) job(s) queued")
+            print(
+                "sync: \(report.newLogs) new log(s)\(report.through.map { " through block \($0)" } ?? ""), \(report.refolded) token(s) folded, "
+                    + "\(report.changed) changed, \(report.queued) job(s) queued"
+            )
             for note in report.notes { print("note: \(note)") }
             for problem in report.problems { console.warn("problem: \(problem)") }
         }
@@ -67,7 +73,8 @@ final class Reporter: Sendable {
             }
         if format == .json {
             var line: [String: JSONValue] = [
-                "event": "job", "job": .number(report.jobId), "token": .string(report.token.description), "status": .string(status),
+                "event": "job", "job": .number(report.jobId), "token": .string(report.token.description),
+                "status": .string(status),
                 "seconds": .decimal((report.seconds * 1000).rounded() / 1000),
             ]
             if case .published(let publication) = report.result {
@@ -81,9 +88,12 @@ final class Reporter: Sendable {
             emit(.object(line))
             return
         }
-        if case .published = report.result {} else {
+        if case .published = report.result {
+        } else {
             clearBar()
-            FileHandle.standardError.write(Data("  \(report.token): \(status)\(detail.map { " — \($0)" } ?? "")\n".utf8))
+            FileHandle.standardError.write(
+                Data("  \(report.token): \(status)\(detail.map { " — \($0)" } ?? "")\n".utf8)
+            )
         }
         drawBar(done: done, total: total)
     }
@@ -91,23 +101,33 @@ final class Reporter: Sendable {
     private func finished(_ summary: BatchSummary) {
         if format == .json {
             emit([
-                "event": "summary", "batch": summary.batch.map { .number($0) } ?? .null, "published": .number(summary.published),
-                "noQuorum": .number(summary.noQuorum), "failed": .number(summary.failed), "superseded": .number(summary.superseded),
+                "event": "summary", "batch": summary.batch.map { .number($0) } ?? .null,
+                "published": .number(summary.published),
+                "noQuorum": .number(summary.noQuorum), "failed": .number(summary.failed),
+                "superseded": .number(summary.superseded),
                 "deferred": .number(summary.deferred), "root": summary.root.map { .string("ipfs://\($0)") } ?? .null,
                 "car": summary.car.map { .string($0) } ?? .null, "sheet": summary.sheet.map { .string($0) } ?? .null,
-                "manifest": summary.manifest.map { .string($0) } ?? .null, "problems": .array(summary.problems.map { .string($0) }),
-                "transactions": .number(summary.transactions.count), "seconds": .decimal((summary.seconds * 1000).rounded() / 1000), "exitCode": .number(Int(summary.exitCode)),
+                "manifest": summary.manifest.map { .string($0) } ?? .null,
+                "problems": .array(summary.problems.map { .string($0) }),
+                "transactions": .number(summary.transactions.count),
+                "seconds": .decimal((summary.seconds * 1000).rounded() / 1000),
+                "exitCode": .number(Int(summary.exitCode)),
             ])
             return
         }
         clearBar()
         guard let batch = summary.batch else {
-            print("nothing to do: every token is up to date" + (summary.noQuorum > 0 ? " except \(summary.noQuorum) without quorum" : ""))
+            print(
+                "nothing to do: every token is up to date"
+                    + (summary.noQuorum > 0 ? " except \(summary.noQuorum) without quorum" : "")
+            )
             return
         }
         let rate = summary.seconds > 0 ? Double(summary.published) / summary.seconds : 0
-        print("batch \(batch): \(summary.published) published, \(summary.noQuorum) without quorum, \(summary.failed) failed, "
-            + "\(summary.superseded) superseded in \(String(format: "%.1f", summary.seconds)) s (\(String(format: "%.1f", rate)) tokens/s)")
+        print(
+            "batch \(batch): \(summary.published) published, \(summary.noQuorum) without quorum, \(summary.failed) failed, "
+                + "\(summary.superseded) superseded in \(String(format: "%.1f", summary.seconds)) s (\(String(format: "%.1f", rate)) tokens/s)"
+        )
         if let root = summary.root { print("  root     ipfs://\(root)") }
         if let car = summary.car { print("  car      \(car)") }
         if let sheet = summary.sheet { print("  sheet    \(sheet)") }
@@ -128,7 +148,9 @@ final class Reporter: Sendable {
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let width = 30, filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(bar) \(done)/\(total)  \(String(format: "%.1f", rate)) tok/s  ETA \(Int(eta.rounded())) s ".utf8))
+        FileHandle.standardError.write(
+            Data("\r\(bar) \(done)/\(total)  \(String(format: "%.1f", rate)) tok/s  ETA \(Int(eta.rounded())) s ".utf8)
+        )
     }
 
     private func clearBar() {

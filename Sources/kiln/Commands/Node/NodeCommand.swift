@@ -12,7 +12,10 @@ extension TestFault: ExpressibleByArgument {}
 
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "Run an inference / operator node.", subcommands: [Serve.self])
+        commandName: "node",
+        abstract: "Run an inference / operator node.",
+        subcommands: [Serve.self]
+    )
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -38,7 +41,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "The EIP-712 domain's verifying contract (the stake registry).")
         var verifyingContract = "0x0000000000000000000000000000000000000000"
 
-        @Option(help: "Forward jobs to this model server instead of running the built-in model (POST JSON → image bytes).")
+        @Option(
+            help: "Forward jobs to this model server instead of running the built-in model (POST JSON → image bytes)."
+        )
         var upstream: String?
 
         @Option(help: "The model id that --upstream serves.")
@@ -75,10 +80,16 @@ struct NodeCommand: AsyncParsableCommand {
             do { contract = try Address(hex: verifyingContract) } catch { throw ValidationError(error.message) }
             var models: [any InferenceModel] = [CPPNModel()]
             if let upstream {
-                guard let url = HTTPURL.normalized(upstream) else { throw ValidationError("--upstream must be an http:// or https:// URL") }
+                guard let url = HTTPURL.normalized(upstream) else {
+                    throw ValidationError("--upstream must be an http:// or https:// URL")
+                }
                 models = [UpstreamModel(id: upstreamModel, url: url)]
             }
-            var configuration = NodeConfiguration(key: operatorKey, domain: .kiln(chainId: chainId, verifyingContract: contract), models: models)
+            var configuration = NodeConfiguration(
+                key: operatorKey,
+                domain: .kiln(chainId: chainId, verifyingContract: contract),
+                models: models
+            )
             configuration.maxConcurrentJobs = maxConcurrent
             configuration.maxQueuedJobs = maxQueued
             configuration.jobTimeout = .seconds(jobTimeout)
@@ -91,7 +102,10 @@ struct NodeCommand: AsyncParsableCommand {
             let host = self.host
             let app = NodeServer.application(node: node, host: host, port: port, logger: logger) { port in
                 // stdout is a pipe under tests: Console flushes, so "listening" is seen now.
-                Console(format: .human).say("listening on http://\(host):\(port) as operator \(operatorKey.address.checksummed)", event: "listening")
+                Console(format: .human).say(
+                    "listening on http://\(host):\(port) as operator \(operatorKey.address.checksummed)",
+                    event: "listening"
+                )
             }
             try await app.runService()
         }
