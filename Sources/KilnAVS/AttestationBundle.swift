@@ -9,8 +9,11 @@ internal import KilnInference
 /// table, every operator's outcome with its signed attestation, the accepted output hash and any equivocation.
 /// ``verify(_:output:)`` checks it offline, with nothing but this file (and optionally the output).
 public enum AttestationBundle {
+    /// The bundle format's name and version, written in every bundle.
     public static let format = "kiln/attestation-bundle/1"
 
+    /// The bundle for a round's report: request, stake table, every answer and its outcome, evidence, the accepted output.
+    /// Signers are in stake-table order, so the same round gives the same bytes.
     public static func json(_ report: QuorumReport) -> JSONValue {
         let domain = report.table.domain
         func signed(_ answer: SignedAnswer) -> JSONValue {
@@ -83,7 +86,9 @@ public enum AttestationBundle {
 
     /// What an offline check found.
     public struct Verification: Sendable {
+        /// One line per check, in order.
         public var lines: [String]
+        /// Whether every check held.
         public var ok: Bool
     }
 

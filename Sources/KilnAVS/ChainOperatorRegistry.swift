@@ -9,8 +9,11 @@ public import KilnCore
 /// reference block, then each operator's signing key and weight, the total and the threshold weight at that
 /// block with `eth_call` (one batch request). Node endpoints are not on chain: they come from kiln.yml.
 public struct ChainOperatorRegistry: OperatorRegistry {
+    /// The JSON-RPC client registry reads go through.
     public let rpc: EthereumRPC
+    /// The stake registry contract (IECDSAStakeRegistry views).
     public let registry: Address
+    /// The chain the registry lives on (the EIP-712 domain's chain id).
     public let chainId: UInt64
     /// Operator address → node endpoint.
     public let endpoints: [Address: String]
@@ -18,12 +21,14 @@ public struct ChainOperatorRegistry: OperatorRegistry {
     public let fromBlock: UInt64
     private let cache = TableCache()
 
+    /// EigenLayer's `OperatorRegistered` event, read to find the operator set.
     public static let registered = EventSignature(
         name: "OperatorRegistered",
         parameters: [
             .init(name: "_operator", type: .address, indexed: true), .init(name: "_avs", type: .address, indexed: true),
         ]
     )
+    /// EigenLayer's `OperatorDeregistered` event.
     public static let deregistered = EventSignature(
         name: "OperatorDeregistered",
         parameters: [
@@ -31,6 +36,7 @@ public struct ChainOperatorRegistry: OperatorRegistry {
         ]
     )
 
+    /// A registry read over `rpc`; `endpoints` maps each operator to its node's URL (endpoints are not on chain).
     public init(
         rpc: EthereumRPC,
         registry: Address,
@@ -45,6 +51,8 @@ public struct ChainOperatorRegistry: OperatorRegistry {
         self.fromBlock = fromBlock
     }
 
+    /// The operators, signing keys, weights, total and threshold weight at `block`, read in one JSON-RPC batch.
+    /// - Throws: ``AVSError`` when the node fails or answers something the registry's ABI does not allow.
     public func stakeTable(at block: UInt64) async throws(AVSError) -> StakeTable {
         if let known = await cache.table(at: block) { return known }
         guard let block32 = UInt32(exactly: block) else {

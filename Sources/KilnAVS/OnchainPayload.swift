@@ -10,12 +10,17 @@ internal import KilnCrypto
 public struct OnchainPayload: Sendable {
     /// The registry (the bundle's EIP-712 verifying contract).
     public var registry: Address
+    /// The attested output's keccak-256.
     public var outputHash: Bytes32
     /// Whether Kiln accepted this output (otherwise it is the output with the most signed stake).
     public var accepted: Bool
+    /// The block the registry reads stakes and keys at.
     public var referenceBlock: UInt64
+    /// The signing operators, ascending (as the registry requires).
     public var operators: [Address]
+    /// The EIP-712 digest every signature is over.
     public var digest: Bytes32
+    /// `abi.encode(address[] operators, bytes[] signatures, uint32 referenceBlock)`.
     public var data: [UInt8]
 
     /// The full call data for `eth_call` to ``registry``.
@@ -88,6 +93,7 @@ public struct OnchainPayload: Sendable {
         ])
     }
 
+    /// The payload as JSON: registry, output hash, digest, data and the full call data, in hex.
     public var json: JSONValue {
         [
             "registry": .string(registry.checksummed), "outputHash": .string(outputHash.hex),

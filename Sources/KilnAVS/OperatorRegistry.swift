@@ -9,12 +9,16 @@ internal import KilnYAML
 /// operator to a signing key; the file registry uses the operator's own address), where its node listens, and
 /// its stake (weight).
 public struct Operator: Hashable, Sendable {
+    /// The operator's address (what stake is registered to).
     public var address: Address
+    /// The address its node signs with; answers must recover to it.
     public var signingKey: Address
     /// Empty when the registry lists an operator that kiln.yml gives no node for.
     public var endpoint: String
+    /// Its stake (weight) at the reference block.
     public var stake: BigUInt
 
+    /// An operator; without `signingKey` it signs with its own address (the file registry's rule).
     public init(address: Address, signingKey: Address? = nil, endpoint: String, stake: BigUInt) {
         self.address = address
         self.signingKey = signingKey ?? address
@@ -25,6 +29,7 @@ public struct Operator: Hashable, Sendable {
 
 /// The operators and the rules of agreement at one reference block.
 public struct StakeTable: Hashable, Sendable {
+    /// The registered operators.
     public var operators: [Operator]
     /// File registry: accept when signed stake × 10 000 ≥ total stake × this. With an on-chain registry, the
     /// threshold weight as basis points of the total (for reports only; ``thresholdWeight`` decides).
@@ -32,13 +37,17 @@ public struct StakeTable: Hashable, Sendable {
     /// On-chain registry: its threshold weight and total weight at the reference block; accept when the signed
     /// weight ≥ the threshold weight (the registry's own rule in `isValidSignature`).
     public var thresholdWeight: BigUInt?
+    /// The registry's total weight, when it states one (on chain); otherwise the sum of the stakes.
     public var totalWeight: BigUInt?
     /// The EIP-712 domain attestations must be signed in.
     public var domain: EIP712Domain
+    /// The block stakes and keys are read at; attestations name it.
     public var referenceBlock: UInt64
 
+    /// The total the threshold is a share of: the registry's total weight, or the sum of the stakes.
     public var totalStake: BigUInt { totalWeight ?? operators.reduce(0) { $0 + $1.stake } }
 
+    /// A table whose threshold is `thresholdBps` basis points of the total stake.
     public init(operators: [Operator], thresholdBps: Int, domain: EIP712Domain, referenceBlock: UInt64) {
         self.operators = operators
         self.thresholdBps = thresholdBps
@@ -73,11 +82,57 @@ public protocol OperatorRegistry: Sendable {
     func stakeTable(at block: UInt64) async throws(AVSError) -> StakeTable
 }
 
-/// An error from the AVS layer: registry, quorum, bundles.
+/// An error from the AVS layer — registries, quorum rounds, bundles — with a code to match on, a message, the
+/// underlying error when there is one, and where in Kiln's source it was raised (swift-nio's `FileSystemError`
+/// shape).
 public struct AVSError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of failure this is. New codes may be added without breaking clients.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable { case registry, bundle, failed }
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+        /// An operators file or an on-chain registry could not be read, or is malformed.
+        public static let registry = Code(.registry)
+        /// An attestation bundle is malformed.
+        public static let bundle = Code(.bundle)
+        /// Any other failure.
+        public static let failed = Code(.failed)
+        /// The code's name.
+        public var description: String { String(describing: wrapped) }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// What failed, for people (a file's errors start with `file:line:column`).
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The underlying error, kept rather than flattened.
+    public var cause: (any Error)?
+    /// Where in Kiln's source the error was raised: `#fileID:#line`.
+    public var location: String
+
+    /// An error with a code, a message and, optionally, its cause.
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+        location = "\(file):\(line)"
+    }
+
+    /// An error of code ``Code/failed``.
+    public init(_ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
+        self.init(.failed, message, cause: cause, file: file, line: line)
+    }
+
+    /// The message.
     public var description: String { message }
+
+    /// Equal when code and message are (the cause and location are context).
+    public static func == (lhs: AVSError, rhs: AVSError) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
+    /// Hashes code and message.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+    }
 }
 
 /// `operators.yml`:
@@ -89,17 +144,22 @@ public struct AVSError: Error, Hashable, Sendable, CustomStringConvertible {
 ///   - {address: "0x…", endpoint: "http://127.0.0.1:8101", stake: "40000000000000000000"}
 /// ```
 public struct FileOperatorRegistry: OperatorRegistry {
+    /// The table the file describes (its reference block is set per call).
     public let table: StakeTable
 
     /// Reads and checks `path`.
     /// - Throws: ``AVSError`` naming `file:line:column`.
     public init(path: String) throws(AVSError) {
-        do { try self.init(root: try YAMLNode.load(path)) } catch { throw AVSError(error.description) }
+        do { try self.init(root: try YAMLNode.load(path)) } catch {
+            throw AVSError(.registry, error.description, cause: error)
+        }
     }
 
     /// Reads operators.yml text as if it were the file `source`.
     public init(yaml: String, source: String = "operators.yml") throws(AVSError) {
-        do { try self.init(root: try YAMLNode.parse(yaml, file: source)) } catch { throw AVSError(error.description) }
+        do { try self.init(root: try YAMLNode.parse(yaml, file: source)) } catch {
+            throw AVSError(.registry, error.description, cause: error)
+        }
     }
 
     init(root: YAMLNode) throws(YAMLError) {
@@ -145,6 +205,7 @@ public struct FileOperatorRegistry: OperatorRegistry {
         )
     }
 
+    /// The file's table, at `block` (a file has no history: the stakes are the same at every block).
     public func stakeTable(at block: UInt64) async throws(AVSError) -> StakeTable {
         var table = table
         table.referenceBlock = block

@@ -21,6 +21,7 @@ public enum Outcome: Hashable, Sendable {
     /// Not waited for: the quorum was already certain.
     case notNeeded
 
+    /// A short name for reports (`agreed`, `disagreed`, `unreachable`, …).
     public var label: String {
         switch self {
         case .agreed: "agreed"
@@ -33,6 +34,7 @@ public enum Outcome: Hashable, Sendable {
         }
     }
 
+    /// The detail, when the outcome has one (an HTTP status, a recovery failure).
     public var reason: String? {
         switch self {
         case .invalid(let r), .failed(let r): r
@@ -43,23 +45,31 @@ public enum Outcome: Hashable, Sendable {
 
 /// A signed answer that verified: the attestation, its signature and the output bytes.
 public struct SignedAnswer: Hashable, Sendable {
+    /// What was signed.
     public var attestation: InferenceAttestation
+    /// The operator's signature over the attestation's EIP-712 digest.
     public var signature: Signature
+    /// The output bytes the node returned.
     public var output: [UInt8]
 }
 
 /// Two different outputs signed by one operator for one job: anyone can check both signatures.
 public struct EquivocationEvidence: Hashable, Sendable {
+    /// The operator that signed both answers.
     public var `operator`: Address
+    /// The first answer seen.
     public var first: SignedAnswer
+    /// A second, different answer to the same job.
     public var second: SignedAnswer
 }
 
 /// Remembers every verified signed answer per operator and job, across rounds and retries, to catch equivocation.
 public actor SignatureLog {
     private var seen: [String: SignedAnswer] = [:]
+    /// Every equivocation caught so far.
     public private(set) var evidence: [EquivocationEvidence] = []
 
+    /// An empty log.
     public init() {}
 
     /// Records an answer; returns evidence when the operator signed a different output for this job before.
@@ -86,10 +96,15 @@ public actor SignatureLog {
 
 /// The result of a round: per operator what happened, and the accepted output if the quorum was reached.
 public struct QuorumReport: Sendable {
+    /// The job that was asked.
     public var request: JobRequest
+    /// The stake table the round counted with.
     public var table: StakeTable
+    /// What became of each operator, in stake-table order.
     public var outcomes: [(operator: Operator, outcome: Outcome, answer: SignedAnswer?)]
+    /// The accepted output and who signed it; nil without quorum.
     public var accepted: (output: [UInt8], outputHash: Bytes32, signers: [Address], signedStake: BigUInt)?
+    /// Equivocations caught in this round.
     public var evidence: [EquivocationEvidence]
 
     /// One paragraph a person can read: who agreed, who didn't and why, and the verdict.

@@ -9,7 +9,9 @@ public import Logging
 /// Runs one inference round: asks every registered node for the same job, verifies every answer, and accepts
 /// the output that operators holding at least the threshold of stake signed.
 public struct QuorumRound: Sendable {
+    /// The HTTP client nodes are asked through.
     public var client: NodeClient
+    /// Every signed answer seen, across rounds, to catch equivocation.
     public var log: SignatureLog
     /// Per-node timeout of one attempt.
     public var timeout: Duration = .seconds(20)
@@ -19,8 +21,10 @@ public struct QuorumRound: Sendable {
     public var maxConcurrent = 16
     /// Wait for every node even when the result is already certain (for diagnostics: every outcome is known).
     public var waitForAll = false
+    /// Where the round logs (per-operator failures at debug).
     public var logger: Logger
 
+    /// A round with its own signature log and a logger (default: quiet).
     public init(
         client: NodeClient = NodeClient(),
         log: SignatureLog = SignatureLog(),
@@ -173,5 +177,6 @@ public struct QuorumRound: Sendable {
 }
 
 extension QuorumReport {
+    /// The accepted output, its hash, the operators that signed it, their stake and signatures.
     public typealias Accepted = (output: [UInt8], outputHash: Bytes32, signers: [Address], signedStake: BigUInt)
 }

@@ -34,19 +34,24 @@ public struct ContentError: Error, Hashable, Sendable, CustomStringConvertible {
         /// A CAR file is malformed; the message gives the byte offset.
         public static let invalidCAR = Code(.invalidCAR)
 
+        /// The code's name.
         public var description: String { String(describing: wrapped) }
     }
 
+    /// What kind of failure this is.
     public var code: Code
+    /// What failed, starting with the operation.
     public var message: String
     /// For CAR errors: the byte offset of the section (or header) at fault.
     public var offset: Int?
 
+    /// An error with a code, a message and, for CAR files, the byte offset of the bad section.
     public init(_ code: Code, _ message: String, offset: Int? = nil) {
         self.code = code
         self.message = message
         self.offset = offset
     }
 
+    /// The message.
     public var description: String { message }
 }

@@ -82,16 +82,20 @@ public struct Address: Hashable, Comparable, Sendable, CustomStringConvertible, 
     /// Lower-case hex, as JSON-RPC filters and canonical JSON use it.
     public var lowercased: String { Hex.encode(bytes) }
 
+    /// The EIP-55 checksummed form.
     public var description: String { checksummed }
 
     /// The address as a 32-byte ABI word (left-padded with zeros).
     public var word: Bytes32 { Bytes32(unchecked: [UInt8](repeating: 0, count: 12) + bytes) }
 
+    /// Byte order, so sorted addresses are in the order contracts compare them.
     public static func < (lhs: Address, rhs: Address) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
 
+    /// Decodes from a `0x` string.
     public init(from decoder: any Decoder) throws {
         try self.init(hex: try decoder.singleValueContainer().decode(String.self))
     }
+    /// Encodes as the checksummed `0x` string.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(checksummed)

@@ -10,12 +10,15 @@ extension AtomicFile {
     /// Writes a large file in pieces to a temporary file beside its destination; ``commit()`` flushes and
     /// renames it into place. Dropping the writer without committing removes the temporary file.
     public final class Writer {
+        /// The file the writer will replace when committed.
         public let path: String
         private let temporary: String
         private var file: UnsafeMutablePointer<FILE>?
         /// Bytes written so far.
         public private(set) var count = 0
 
+        /// Opens a temporary file beside `path`.
+        /// - Throws: ``WriteError`` when it cannot be created.
         public init(path: String) throws(WriteError) {
             self.path = path
             let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."

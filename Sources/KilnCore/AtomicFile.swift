@@ -10,7 +10,9 @@
 public enum AtomicFile {
     /// An error writing `path`; the message names the path and the system's reason.
     public struct WriteError: Error, CustomStringConvertible, Sendable {
+        /// The file that was being written.
         public var path: String
+        /// What went wrong.
         public var description: String
     }
 

@@ -52,12 +52,15 @@ public struct Bytes32: Hashable, Comparable, Sendable, CustomStringConvertible, 
 
     /// `0x` followed by 64 lower-case hex digits.
     public var hex: String { Hex.encode(bytes) }
+    /// `0x` and 64 lowercase hex digits.
     public var description: String { hex }
 
+    /// Byte-wise equality.
     public static func == (lhs: Bytes32, rhs: Bytes32) -> Bool {
         lhs.storage.0 == rhs.storage.0 && lhs.storage.1 == rhs.storage.1
             && lhs.storage.2 == rhs.storage.2 && lhs.storage.3 == rhs.storage.3
     }
+    /// Hashes the bytes.
     public func hash(into hasher: inout Hasher) {
         withUnsafeBytes { hasher.combine(bytes: $0) }
     }
@@ -66,10 +69,12 @@ public struct Bytes32: Hashable, Comparable, Sendable, CustomStringConvertible, 
         lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
     }
 
+    /// Decodes from a `0x` hex string of 32 bytes.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         try self.init(hex: text)
     }
+    /// Encodes as ``hex``.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(hex)

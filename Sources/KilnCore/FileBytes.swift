@@ -8,6 +8,7 @@
 
 /// Reading a whole file, bounded: the one place Kiln does it.
 public enum FileBytes {
+    /// Why a file could not be read.
     public enum Failure: Error, Sendable {
         /// The file can't be opened or read; the system's reason.
         case unreadable(String)

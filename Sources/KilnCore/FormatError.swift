@@ -61,29 +61,38 @@ public struct FormatError: Error, Hashable, Sendable, CustomStringConvertible {
         /// An EIP-712 struct or its values do not match.
         public static let invalidTypedData = Code(.invalidTypedData)
 
+        /// The code's name.
         public var description: String { String(describing: wrapped) }
     }
 
     /// Where in Kiln's source the error was raised.
     public struct SourceLocation: Hashable, Sendable {
+        /// The source file (`#fileID`).
         public var file: String
+        /// The line.
         public var line: Int
+        /// A location.
         public init(file: String, line: Int) {
             self.file = file
             self.line = line
         }
     }
 
+    /// What kind of failure this is.
     public var code: Code
+    /// What failed, starting with the operation, its subject in quotes.
     public var message: String
+    /// Where in Kiln's source it was raised.
     public var location: SourceLocation
 
+    /// An error with a code and a message; the location is the caller's.
     public init(_ code: Code, _ message: String, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
         self.location = SourceLocation(file: file, line: line)
     }
 
+    /// The message.
     public var description: String { message }
 
     /// The same error with `prefix` put before its message, to add the context of an outer operation.
@@ -93,9 +102,11 @@ public struct FormatError: Error, Hashable, Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// Equal when code and message are (the location is context).
     public static func == (lhs: FormatError, rhs: FormatError) -> Bool {
         lhs.code == rhs.code && lhs.message == rhs.message
     }
+    /// Hashes code and message.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(code)
         hasher.combine(message)

@@ -30,6 +30,7 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
         /// Any other failure of a pipeline step.
         public static let failed = Code(.failed)
 
+        /// The code's name.
         public var description: String { String(describing: wrapped) }
     }
 

@@ -206,6 +206,7 @@ extension SQLiteStore {
             )
             guard db.changesCount == 1 else {
                 throw StoreError(
+                    .database,
                     "Unable to finish job \(publication.jobId): it is not leased to '\(owner)' (the lease expired?)"
                 )
             }

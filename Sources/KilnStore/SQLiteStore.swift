@@ -18,7 +18,7 @@ public final class SQLiteStore: Store {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch {
-            throw StoreError("Unable to open the store '\(path)': \(error)")
+            throw StoreError(.open, "Unable to open the store '\(path)': \(error)", cause: error)
         }
     }
 
@@ -82,12 +82,14 @@ public final class SQLiteStore: Store {
 
     func write<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try pool.write(body) } catch let error as StoreError { throw error } catch {
-            throw StoreError("Unable to \(what): \(error)")
+            throw StoreError(.database, "Unable to \(what): \(error)", cause: error)
         }
     }
 
     func read<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try pool.read(body) } catch { throw StoreError("Unable to \(what): \(error)") }
+        do { return try pool.read(body) } catch {
+            throw StoreError(.database, "Unable to \(what): \(error)", cause: error)
+        }
     }
 
     // MARK: - Events
@@ -113,7 +115,10 @@ public final class SQLiteStore: Store {
         try write("record \(logs.count) logs") { db in
             for log in logs {
                 guard let block = log.blockNumber, let hash = log.blockHash, let index = log.logIndex else {
-                    throw StoreError("Unable to record a log without block number, block hash and log index")
+                    throw StoreError(
+                        .invalidArgument,
+                        "Unable to record a log without block number, block hash and log index"
+                    )
                 }
                 try db.execute(
                     sql: """
@@ -200,7 +205,7 @@ public final class SQLiteStore: Store {
     ) {
         let text: String
         do { text = try json.canonicalString() } catch {
-            throw StoreError("Unable to save the state of \(token): \(error.message)")
+            throw StoreError(.invalidArgument, "Unable to save the state of \(token): \(error.message)", cause: error)
         }
         return try write("save the state of \(token)") { db in
             let key: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId]
@@ -276,7 +281,10 @@ public final class SQLiteStore: Store {
                 arguments: [status.rawValue, error, jobId, owner]
             )
             guard db.changesCount == 1 else {
-                throw StoreError("Unable to finish job \(jobId): it is not leased to '\(owner)' (the lease expired?)")
+                throw StoreError(
+                    .database,
+                    "Unable to finish job \(jobId): it is not leased to '\(owner)' (the lease expired?)"
+                )
             }
         }
     }

@@ -16,7 +16,7 @@ public final class Cluster: @unchecked Sendable {
     public static let stakes: [BigUInt] = [40, 30, 20, 10].map { BigUInt($0) * BigUInt(10).power(18) }
 
     /// `faults[i]` is the `--test-fault` of node i (nil for honest).
-    public init(faults: [String?], extra: [String] = []) throws {
+    public init(faults: [String?], extra: [String] = []) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cluster-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for (index, fault) in faults.enumerated() {
@@ -25,7 +25,7 @@ public final class Cluster: @unchecked Sendable {
             var arguments = ["--chain-id", "31337", "--verifying-contract", contract.checksummed] + extra
             if let fault { arguments += ["--test-fault", fault, "--slow-seconds", "30"] }
             nodes.append(
-                try NodeProcess(
+                try await NodeProcess(
                     key: "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 1),
                     folder: folder,
                     arguments: arguments

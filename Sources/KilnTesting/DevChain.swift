@@ -11,14 +11,14 @@ public final class DevChain: Sendable {
     public let keyFile: String
     private let service: ServiceProcess
 
-    public init(folder: URL) throws {
+    public init(folder: URL) async throws {
         guard FileManager.default.isExecutableFile(atPath: PythonBench.python.path) else {
             throw PythonBench.Failure(
                 description: "The test bench venv is missing (\(PythonBench.python.path)): run `bash .ci/run`"
             )
         }
         let keyFile = folder.appendingPathComponent("devchain-keys").path
-        service = try ServiceProcess(
+        service = try await ServiceProcess.start(
             PythonBench.python,
             [
                 PythonBench.packageRoot.appendingPathComponent("scripts/devchain.py").path, "--port", "0", "--key-file",
@@ -41,17 +41,17 @@ public final class DevChain: Sendable {
     }
 
     /// Runs a `scripts/crosscheck/chain.py` operation against this chain (`url` and `keyFile` are added).
-    public func run(_ op: String, _ fields: [String: JSONValue] = [:]) throws -> JSONValue {
+    public func run(_ op: String, _ fields: [String: JSONValue] = [:]) async throws -> JSONValue {
         var request = fields
         request["op"] = .string(op)
         request["url"] = .string(url)
         request["keyFile"] = .string(keyFile)
-        return try PythonBench.run("chain.py", .object(request))
+        return try await PythonBench.run("chain.py", .object(request))
     }
 
     /// A JSON-RPC call through the helper (for evm_snapshot, evm_revert, evm_mine).
-    public func rpc(_ method: String, _ params: [JSONValue] = []) throws -> JSONValue {
-        try run("rpc", ["method": .string(method), "params": .array(params)])["result"] ?? .null
+    public func rpc(_ method: String, _ params: [JSONValue] = []) async throws -> JSONValue {
+        try await run("rpc", ["method": .string(method), "params": .array(params)])["result"] ?? .null
     }
 
     public func stop() { service.stop() }

@@ -24,7 +24,21 @@ public enum KilnProcess {
 
     /// Runs `kiln` (or another `program`) with `arguments`, feeding `stdin`, in `directory` (default: a new
     /// temporary folder).
+    /// Awaits the run on a thread of its own (see ``offPool(_:)``).
     public static func run(
+        _ arguments: [String],
+        stdin: String = "",
+        in directory: URL? = nil,
+        environment: [String: String] = [:],
+        program: URL? = nil
+    ) async throws -> Result {
+        try await offPool {
+            try runBlocking(arguments, stdin: stdin, in: directory, environment: environment, program: program)
+        }
+    }
+
+    /// ``run(_:stdin:in:environment:program:)``, blocking the calling thread: only for threads of one's own.
+    public static func runBlocking(
         _ arguments: [String],
         stdin: String = "",
         in directory: URL? = nil,
@@ -67,22 +81,13 @@ public enum KilnProcess {
         )
     }
 
-    /// ``run(_:stdin:in:environment:)`` on a dispatch thread, so waiting blocks no Swift concurrency thread
-    /// (several processes can run at once from one test).
+    /// The same as ``run(_:stdin:in:environment:program:)`` (which no longer blocks a pool thread either).
     public static func runInBackground(
         _ arguments: [String],
         in directory: URL? = nil,
         environment: [String: String] = [:]
     ) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(
-                    with: Swift.Result<KilnProcess.Result, any Error> {
-                        try run(arguments, in: directory, environment: environment)
-                    }
-                )
-            }
-        }
+        try await run(arguments, in: directory, environment: environment)
     }
 }
 

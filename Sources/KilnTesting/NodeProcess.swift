@@ -9,14 +9,14 @@ public final class NodeProcess: Sendable {
     private let service: ServiceProcess
 
     /// Starts a node with a key written to a 0600 file in `folder`; waits until it says it is listening.
-    public init(key: String, folder: URL, arguments: [String] = []) throws {
+    public init(key: String, folder: URL, arguments: [String] = []) async throws {
         let keyFile = folder.appendingPathComponent("key-\(UUID().uuidString)").path
         _ = FileManager.default.createFile(
             atPath: keyFile,
             contents: Data(key.utf8),
             attributes: [.posixPermissions: 0o600]
         )
-        service = try ServiceProcess(
+        service = try await ServiceProcess.start(
             KilnProcess.executable,
             ["node", "serve", "--key", keyFile, "--port", "0", "--max-concurrent", "2"] + arguments,
             name: "kiln node serve",

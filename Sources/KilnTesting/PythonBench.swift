@@ -29,7 +29,12 @@ public enum PythonBench {
 
     /// Runs `scripts/crosscheck/<script>` with `request` as JSON on standard input; returns its JSON answer.
     /// - Throws: ``Failure`` when the venv is missing, the script fails, or its output is not JSON.
-    public static func run(_ script: String, _ request: JSONValue) throws -> JSONValue {
+    public static func run(_ script: String, _ request: JSONValue) async throws -> JSONValue {
+        try await offPool { try runBlocking(script, request) }
+    }
+
+    /// ``run(_:_:)``, blocking the calling thread: only for threads of one's own.
+    public static func runBlocking(_ script: String, _ request: JSONValue) throws -> JSONValue {
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
             throw Failure(
                 description: """

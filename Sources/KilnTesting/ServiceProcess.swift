@@ -11,8 +11,19 @@ public final class ServiceProcess: @unchecked Sendable {
     private let process = Process()
 
     /// Starts `executable` and waits (at most `timeout` seconds) for its first line; `accept` decides whether
-    /// that line means it started.
-    public init(
+    /// that line means it started. The wait runs on a thread of its own (see ``offPool(_:)``).
+    public static func start(
+        _ executable: URL,
+        _ arguments: [String],
+        name: String,
+        timeout: TimeInterval = 60,
+        accept: @escaping @Sendable (String) -> Bool = { _ in true }
+    ) async throws -> ServiceProcess {
+        try await offPool { try ServiceProcess(executable, arguments, name: name, timeout: timeout, accept: accept) }
+    }
+
+    /// ``start(_:_:name:timeout:accept:)``, blocking the calling thread.
+    init(
         _ executable: URL,
         _ arguments: [String],
         name: String,
@@ -25,17 +36,30 @@ public final class ServiceProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(timeout)
-        while !text.contains("\n") && Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
+        // Read the first line on a thread of its own, so the timeout holds even when the child prints nothing
+        // (a blocking read can't be interrupted); a child that stays silent is killed, which ends the read.
+        let text = FirstLine()
+        let handle = output.fileHandleForReading
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var line = ""
+            while !line.contains("\n") {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                line += String(decoding: chunk, as: UTF8.self)
+            }
+            text.set(line)
+            done.signal()
         }
-        firstLine = text.split(separator: "\n").first.map(String.init) ?? ""
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            firstLine = ""
+            stop()
+            throw PythonBench.Failure(description: "\(name) printed no line within \(Int(timeout)) s")
+        }
+        firstLine = text.get().split(separator: "\n").first.map(String.init) ?? ""
         guard accept(firstLine) else {
             stop()
-            throw PythonBench.Failure(description: "\(name) did not start: \(text)")
+            throw PythonBench.Failure(description: "\(name) did not start: \(text.get())")
         }
     }
 
@@ -49,4 +73,13 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+/// Hand-off of the first line between the reading thread and the caller.
+private final class FirstLine: @unchecked Sendable {
+    // @unchecked: every access goes through the lock.
+    private let lock = NSLock()
+    private var text = ""
+    func set(_ value: String) { lock.withLock { text = value } }
+    func get() -> String { lock.withLock { text } }
 }

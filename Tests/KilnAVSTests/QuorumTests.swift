@@ -37,7 +37,7 @@ func ethAccountItem(_ answer: SignedAnswer, contract: Address) -> JSONValue {
 
 struct QuorumTests {
     @Test func allHonestAcceptedWithAllFour() async throws {
-        let cluster = try Cluster(faults: [nil, nil, nil, nil])
+        let cluster = try await Cluster(faults: [nil, nil, nil, nil])
         defer { cluster.stop() }
         let report = await QuorumRound().run(job(), table: cluster.table(thresholdBps: 10_000))
         #expect(outcomes(report) == ["agreed", "agreed", "agreed", "agreed"])
@@ -50,7 +50,7 @@ struct QuorumTests {
     }
 
     @Test func theLargestStakeWrongIsOutvotedOnlyBelowItsShare() async throws {
-        let cluster = try Cluster(faults: ["wrong-output", nil, nil, nil])
+        let cluster = try await Cluster(faults: ["wrong-output", nil, nil, nil])
         defer { cluster.stop() }
         var everyone = QuorumRound()
         everyone.waitForAll = true
@@ -67,7 +67,7 @@ struct QuorumTests {
     }
 
     @Test func faultyNodesAreIgnoredAndReported() async throws {
-        let cluster = try Cluster(faults: [nil, "bad-signature", "http-500", nil])
+        let cluster = try await Cluster(faults: [nil, "bad-signature", "http-500", nil])
         defer { cluster.stop() }
         var round = QuorumRound()
         round.waitForAll = true
@@ -79,7 +79,7 @@ struct QuorumTests {
     }
 
     @Test func slowNodeTimesOutButQuorumIsReachedWithoutWaiting() async throws {
-        let cluster = try Cluster(faults: [nil, nil, nil, "slow"])
+        let cluster = try await Cluster(faults: [nil, nil, nil, "slow"])
         defer { cluster.stop() }
         var round = QuorumRound()
         // The slow node answers only after 30 s; with a 4 s per-node timeout nothing can hold the round longer.
@@ -98,7 +98,7 @@ struct QuorumTests {
     }
 
     @Test func equivocationIsCaughtWithCheckableEvidence() async throws {
-        let cluster = try Cluster(faults: [nil, nil, "equivocate", nil])
+        let cluster = try await Cluster(faults: [nil, nil, "equivocate", nil])
         defer { cluster.stop() }
         var round = QuorumRound()
         round.waitForAll = true  // so that both rounds hear the equivocating node, whatever the order of answers
@@ -114,7 +114,7 @@ struct QuorumTests {
         #expect(second.accepted?.signers.contains(cluster.keys[2].address) == false)
         // Both signed messages recover to the operator with eth-account: anyone can check the evidence.
         let items = [evidence.first, evidence.second].map { ethAccountItem($0, contract: cluster.contract) }
-        let recovered = try PythonBench.run("eth.py", ["op": "recover712", "items": .array(items)])["result"]
+        let recovered = try await PythonBench.run("eth.py", ["op": "recover712", "items": .array(items)])["result"]
         #expect(recovered == [.string(evidence.operator.checksummed), .string(evidence.operator.checksummed)])
         // The bundle carries the evidence and verifies offline.
         let check = try AttestationBundle.verify(AttestationBundle.json(second))
@@ -123,7 +123,7 @@ struct QuorumTests {
     }
 
     @Test func bundlesVerifyOfflineAndTamperingIsCaught() async throws {
-        let cluster = try Cluster(faults: [nil, nil, nil, nil])
+        let cluster = try await Cluster(faults: [nil, nil, nil, nil])
         defer { cluster.stop() }
         let report = await QuorumRound().run(job(), table: cluster.table())
         let bundle = AttestationBundle.json(report)
@@ -137,7 +137,7 @@ struct QuorumTests {
         #expect(try !AttestationBundle.verify(.object(document)).ok)
         // Signatures checked independently with eth-account.
         let items = report.outcomes.compactMap { $0.answer.map { ethAccountItem($0, contract: cluster.contract) } }
-        let recovered = try PythonBench.run("eth.py", ["op": "recover712", "items": .array(items)])["result"]
+        let recovered = try await PythonBench.run("eth.py", ["op": "recover712", "items": .array(items)])["result"]
         let expected = report.outcomes.filter { $0.answer != nil }.map {
             JSONValue.string($0.operator.address.checksummed)
         }

@@ -9,8 +9,8 @@ struct HostileServer {
     let url: String
     let service: ServiceProcess
 
-    init() throws {
-        service = try ServiceProcess(
+    init() async throws {
+        service = try await ServiceProcess.start(
             PythonBench.python,
             [PythonBench.packageRoot.appendingPathComponent("scripts/crosscheck/hostile_rpc.py").path],
             name: "hostile_rpc.py",
@@ -49,7 +49,7 @@ struct HostileServer {
     }
 
     @Test func hostileAnswersAreTypedErrorsNeverCrashes() async throws {
-        let server = try HostileServer()
+        let server = try await HostileServer()
         let ok = try await JSONRPCClient(url: server.url + "/ok").call("eth_blockNumber")
         #expect(ok == "0x10")
         await expectError(server, "truncated", .malformed, "the answer is not JSON")
@@ -80,7 +80,7 @@ struct HostileServer {
     }
 
     @Test func logsAreValidatedAndRangesHalvedWhenTheNodeSaysTooMany() async throws {
-        let server = try HostileServer()
+        let server = try await HostileServer()
         let logs = try await EthereumRPC(url: server.url + "/too-many").logs(
             addresses: [Self.contract],
             from: 100,
@@ -103,9 +103,9 @@ struct HostileServer {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-chain-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let chain = try DevChain(folder: folder)
+        let chain = try await DevChain(folder: folder)
         defer { chain.stop() }
-        _ = try chain.rpc("evm_mine", ["0x3"])
+        _ = try await chain.rpc("evm_mine", ["0x3"])
         let rpc = EthereumRPC(url: chain.url)
         #expect(try await rpc.chainId() == chain.chainId)
         #expect(try await rpc.blockNumber() == 3)

@@ -8,7 +8,7 @@ import Testing
 
 /// Call data and transactions, byte for byte against eth-abi and eth-account (scripts/crosscheck/eth.py).
 struct TransactionTests {
-    @Test func abiEncodingMatchesEthABI() throws {
+    @Test func abiEncodingMatchesEthABI() async throws {
         var generator = SeededGenerator(seed: 9)
         var cases: [(types: [String], values: [JSONValue], arguments: [ABIArgument])] = []
         for round in 0..<12 {
@@ -43,7 +43,9 @@ struct TransactionTests {
             cases.map { ["types": .array($0.types.map { .string($0) }), "values": .array($0.values)] }
         )
         guard
-            case .array(let expected)? = try PythonBench.run("eth.py", ["op": "abi_encode", "items": items])["result"]
+            case .array(let expected)? = try await PythonBench.run("eth.py", ["op": "abi_encode", "items": items])[
+                "result"
+            ]
         else {
             Issue.record("eth.py gave no result")
             return
@@ -60,7 +62,7 @@ struct TransactionTests {
         }
     }
 
-    @Test func eip1559TransactionsMatchEthAccount() throws {
+    @Test func eip1559TransactionsMatchEthAccount() async throws {
         var generator = SeededGenerator(seed: 15)
         var transactions: [(Transaction, String)] = []
         for round in 0..<16 {
@@ -92,7 +94,10 @@ struct TransactionTests {
                 ]
             }
         )
-        guard case .array(let expected)? = try PythonBench.run("eth.py", ["op": "sign_1559", "items": items])["result"]
+        guard
+            case .array(let expected)? = try await PythonBench.run("eth.py", ["op": "sign_1559", "items": items])[
+                "result"
+            ]
         else {
             Issue.record("eth.py gave no result")
             return

@@ -5,7 +5,7 @@ import KilnTesting
 import Testing
 
 struct BlockstoreTests {
-    @Test func storesVerifiesAndReportsMissingBlocks() throws {
+    @Test func storesVerifiesAndReportsMissingBlocks() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try FilesystemBlockstore(folder: folder.appendingPathComponent("deep/blocks").path)
@@ -37,7 +37,8 @@ struct BlockstoreTests {
 
 struct CARTests {
     /// A folder of a few files (one of three chunks) imported into a blockstore; returns the root and store.
-    static func sampleStore(_ folder: URL, profile: ImportProfile = .kuboV1) throws -> (CID, FilesystemBlockstore) {
+    static func sampleStore(_ folder: URL, profile: ImportProfile = .kuboV1) async throws -> (CID, FilesystemBlockstore)
+    {
         let content = folder.appendingPathComponent("content")
         try FileManager.default.createDirectory(
             at: content.appendingPathComponent("sub"),
@@ -51,11 +52,11 @@ struct CARTests {
         return (try Importer(profile: profile).add(path: content.path, into: store).cid, store)
     }
 
-    @Test func roundTripsAndPythonReadsIt() throws {
+    @Test func roundTripsAndPythonReadsIt() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         for profile in [ImportProfile.kuboV1, .kuboV0] {
-            let (root, store) = try Self.sampleStore(folder, profile: profile)
+            let (root, store) = try await Self.sampleStore(folder, profile: profile)
             let path = folder.appendingPathComponent("out-\(profile).car").path
             let written = try CARWriter.write(roots: [root], from: store, to: path)
             // Directory, big.bin's root + 3 leaves, hello (shared with sub/same.txt, written once), sub, empty.
@@ -75,7 +76,7 @@ struct CARTests {
             #expect(rootNode.links.map(\.name) == ["big.bin", "hello.txt", "sub"])
             #expect(order[1] == rootNode.links[0].cid, "the first child comes right after its parent")
             // An independent reader (dag-cbor + multiformats) agrees.
-            let python = try PythonBench.run("content.py", ["op": "read_car", "path": .string(path)])["result"]!
+            let python = try await PythonBench.run("content.py", ["op": "read_car", "path": .string(path)])["result"]!
             #expect(python["version"] == 1)
             #expect(python["roots"]?.items.compactMap(\.stringValue) == [root.description])
             #expect(python["sections"]?.items.count == written)
@@ -84,14 +85,14 @@ struct CARTests {
         }
     }
 
-    @Test func readsCARsThatPythonWrites() throws {
+    @Test func readsCARsThatPythonWrites() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let a = folder.appendingPathComponent("a.bin"), b = folder.appendingPathComponent("b.txt")
         try writeFile(a, count: 700_000, seed: 4)
         try Data("second root".utf8).write(to: b)
         let path = folder.appendingPathComponent("python.car").path
-        let answer = try PythonBench.run(
+        let answer = try await PythonBench.run(
             "content.py",
             [
                 "op": "write_car", "paths": [.string(a.path), .string(b.path)], "profile": ImportProfile.kuboV1.json,
@@ -104,7 +105,7 @@ struct CARTests {
         #expect(summary.roots[0] == (try Importer().add(path: a.path).cid))
     }
 
-    @Test func aDamagedByteAnywhereIsFoundAndLocated() throws {
+    @Test func aDamagedByteAnywhereIsFoundAndLocated() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         // A small CAR: a folder of three short files.
@@ -140,45 +141,45 @@ struct CARTests {
         }
     }
 
-    @Test func malformedFilesGiveTypedErrors() throws {
+    @Test func malformedFilesGiveTypedErrors() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (root, store) = try Self.sampleStore(folder)
+        let (root, store) = try await Self.sampleStore(folder)
         let good = folder.appendingPathComponent("good.car").path
         try CARWriter.write(roots: [root], from: store, to: good)
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: good)))
         let path = folder.appendingPathComponent("bad.car").path
-        func check(_ data: [UInt8], _ message: String, offset: Int?) throws {
+        func check(_ data: [UInt8], _ message: String, offset: Int?) async throws {
             try Data(data).write(to: URL(fileURLWithPath: path))
             #expect(throws: ContentError(.invalidCAR, message, offset: offset)) { try CARReader.verify(path: path) }
         }
         let headerLength = Int(bytes[0])
         let firstSection = 1 + headerLength
-        try check([], "Unable to read CAR '\(path)': the file is empty", offset: 0)
-        try check(
+        try await check([], "Unable to read CAR '\(path)': the file is empty", offset: 0)
+        try await check(
             Array(bytes.prefix(10)),
             "Unable to read CAR '\(path)': header length \(headerLength) is invalid or runs past the end",
             offset: 0
         )
         let last = lastSectionStart(bytes, firstSection)
-        try check(
+        try await check(
             Array(bytes.prefix(bytes.count - 5)),
             "Unable to read CAR '\(path)' at byte \(last): truncated section (\(lastSectionBody(bytes, firstSection)) bytes announced)",
             offset: last
         )
         // A section announcing 2 GiB.
-        try check(
+        try await check(
             Array(bytes.prefix(firstSection)) + Varint.encode(1 << 31),
             "Unable to read CAR '\(path)' at byte \(firstSection): section length 2147483648 exceeds the limit of 8388608 bytes",
             offset: firstSection
         )
         // A varint that never ends, and one that is not minimal.
-        try check(
+        try await check(
             Array(bytes.prefix(firstSection)) + [0x80, 0x80],
             "Unable to read CAR '\(path)' at byte \(firstSection): truncated varint",
             offset: firstSection
         )
-        try check(
+        try await check(
             Array(bytes.prefix(firstSection)) + [0x81, 0x00],
             "Unable to read CAR '\(path)' at byte \(firstSection): Unable to read varint at byte 0: not minimally encoded",
             offset: firstSection
@@ -186,7 +187,7 @@ struct CARTests {
         // A header of another version.
         var header = CARHeader(roots: [root]).bytes
         header[header.count - 1] = 0x02
-        try check(
+        try await check(
             Varint.encode(UInt64(header.count)) + header,
             "Unable to read CAR '\(path)': Unable to read CAR header: version 2, Kiln reads CAR v1",
             offset: 0
@@ -194,7 +195,7 @@ struct CARTests {
         // A root that the file does not contain.
         let other = CID.of([9], codec: CID.raw)
         let lonely = CARHeader(roots: [other]).bytes
-        try check(
+        try await check(
             Varint.encode(UInt64(lonely.count)) + lonely,
             "Unable to verify CAR '\(path)': root \(other) is not in the file",
             offset: 0
@@ -216,7 +217,7 @@ struct CARTests {
         Int(try! Varint.decode(bytes, at: lastSectionStart(bytes, first)).value)
     }
 
-    @Test func headerEncodingIsDagCBOR() throws {
+    @Test func headerEncodingIsDagCBOR() async throws {
         let cid = CID.of([], codec: CID.raw)
         let header = CARHeader(roots: [cid]).bytes
         // a2 65 "roots" 81 d8 2a 58 25 00 <cid> 67 "version" 01

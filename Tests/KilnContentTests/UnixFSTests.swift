@@ -11,7 +11,7 @@ struct UnixFSTests {
         0, 1, 12, 262_143, 262_144, 262_145, 524_295, 174 * 262_144, 174 * 262_144 + 1, 1_048_577, 50 << 20,
     ]
 
-    @Test func filesMatchIndependentImplementations() throws {
+    @Test func filesMatchIndependentImplementations() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         var paths: [String] = []
@@ -27,7 +27,7 @@ struct UnixFSTests {
 
         // Raw-leaf profiles against the Python importer (multiformats).
         for profile in [ImportProfile.kuboV1, .unixfsV1_2025] {
-            let answers = try PythonBench.run(
+            let answers = try await PythonBench.run(
                 "content.py",
                 ["op": "add", "paths": .array(paths.map { .string($0) }), "profile": profile.json]
             )["result"]!.items
@@ -63,7 +63,7 @@ struct UnixFSTests {
         )
     }
 
-    @Test func bytesInMemoryGiveTheSameCIDsAsFiles() throws {
+    @Test func bytesInMemoryGiveTheSameCIDsAsFiles() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         for size in [0, 100, 262_145, 600_000] {
@@ -79,7 +79,7 @@ struct UnixFSTests {
         }
     }
 
-    @Test func nestedDirectoriesMatchThePythonImporter() throws {
+    @Test func nestedDirectoriesMatchThePythonImporter() async throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }
         let layout = [
@@ -99,7 +99,7 @@ struct UnixFSTests {
             try Data(item.hasSuffix("empty") || item.hasSuffix("empty.txt") ? [] : Array(item.utf8)).write(to: url)
         }
         for profile in ImportProfile.all {
-            let answer = try PythonBench.run(
+            let answer = try await PythonBench.run(
                 "content.py",
                 ["op": "add", "paths": [.string(root.path)], "profile": profile.json]
             )["result"]!.items[0]
@@ -112,7 +112,7 @@ struct UnixFSTests {
         #expect(withHidden.cid != (try Importer(profile: .kuboV1).add(path: root.path)).cid)
     }
 
-    @Test func refusesDirectoriesThatKuboWouldShard() throws {
+    @Test func refusesDirectoriesThatKuboWouldShard() async throws {
         let leaf = try Importer().add(bytes: [1])
         var entries: [String: FileDAGBuilder.Entry] = [:]
         for index in 0..<3000 { entries[String(repeating: "n", count: 60) + String(index)] = leaf }
@@ -127,7 +127,7 @@ struct UnixFSTests {
         #expect(throws: Never.self) { try Importer().directory(entries) }
     }
 
-    @Test func groupedDirectoriesHoldAnyNumberOfEntriesAsPlainDirectories() throws {
+    @Test func groupedDirectoriesHoldAnyNumberOfEntriesAsPlainDirectories() async throws {
         let store = MemoryBlockstore()
         let importer = Importer()
         var entries: [String: FileDAGBuilder.Entry] = [:]
@@ -141,13 +141,13 @@ struct UnixFSTests {
         // Walk it: every directory under the threshold, every entry found once, under its own name, in name order.
         let reader = UnixFSReader(blockstore: store)
         var found: [String] = []
-        func walk(_ cid: CID) throws {
+        func walk(_ cid: CID) async throws {
             let links = try reader.list(cid)
             #expect(links.reduce(0) { $0 + $1.name.utf8.count + $1.cid.bytes.count } <= ImportProfile.hamtThreshold)
             for link in links {
                 if try reader.isDirectory(link.cid) {
                     let bounds = link.name.split(separator: "_")
-                    try walk(link.cid)
+                    try await walk(link.cid)
                     #expect(bounds.count == 2 && found.last == String(bounds[1]), "a group is named FIRST_LAST")
                 } else {
                     #expect(link.cid == entries[link.name]?.cid)
@@ -155,7 +155,7 @@ struct UnixFSTests {
                 }
             }
         }
-        try walk(root.cid)
+        try await walk(root.cid)
         #expect(found.count == entries.count && Set(found).count == entries.count)
         #expect(found == found.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
         // Small enough for one directory: exactly what directory() gives.
@@ -163,7 +163,7 @@ struct UnixFSTests {
         #expect(try importer.groupedDirectory(few).cid == importer.directory(few).cid)
     }
 
-    @Test func refusesSymbolicLinksAndMissingPaths() throws {
+    @Test func refusesSymbolicLinksAndMissingPaths() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let link = folder.appendingPathComponent("link").path
@@ -177,7 +177,7 @@ struct UnixFSTests {
         }
     }
 
-    @Test func aGibibyteImportsInBoundedMemory() throws {
+    @Test func aGibibyteImportsInBoundedMemory() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("sparse-1g").path

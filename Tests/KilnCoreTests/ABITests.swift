@@ -4,7 +4,7 @@ import KilnTesting
 import Testing
 
 struct EventSignatureTests {
-    @Test func parsesAndCanonicalizes() throws {
+    @Test func parsesAndCanonicalizes() async throws {
         let event = try EventSignature("LevelUp(uint indexed tokenId, uint256 level)")
         #expect(event.canonical == "LevelUp(uint256,uint256)")
         #expect(event.parameters.map(\.name) == ["tokenId", "level"])
@@ -73,7 +73,7 @@ struct ABIDecodingTests {
         return EventLog(address: .zero, topics: [levelUp.topic0, Bytes32(word: 7)], data: data)
     }
 
-    @Test func decodesAWellFormedLog() throws {
+    @Test func decodesAWellFormedLog() async throws {
         let event = try Self.levelUp.decode(Self.goodLog())
         #expect(event["tokenId"] == .uint(7))
         #expect(event["level"] == .uint(3))
@@ -81,7 +81,7 @@ struct ABIDecodingTests {
         #expect(event["missing"] == nil)
     }
 
-    @Test func readsJSONRPCLogs() throws {
+    @Test func readsJSONRPCLogs() async throws {
         // The shape eth_getLogs returns, with a node's extra "type" and no "removed".
         let json = try JSONValue.parse(
             """
@@ -99,7 +99,7 @@ struct ABIDecodingTests {
         #expect(try Self.levelUp.decode(log)["name"] == .string("ab"))
     }
 
-    @Test func namesTheBadLogField() throws {
+    @Test func namesTheBadLogField() async throws {
         let json = try JSONValue.parse(#"{"address":"0x00","topics":[],"data":"0x"}"#)
         #expect(
             throws: FormatError(
@@ -187,7 +187,7 @@ struct ABIDecodingTests {
         #expect(throws: FormatError(code, message), "\(name)") { try Self.levelUp.decode(log) }
     }
 
-    @Test func rejectsBadStaticWords() throws {
+    @Test func rejectsBadStaticWords() async throws {
         let event = try EventSignature("E(bool flag, address who, int16 delta, bytes2 tag)")
         func log(_ words: [Bytes32]) -> EventLog {
             EventLog(address: .zero, topics: [event.topic0], data: words.flatMap(\.bytes))
@@ -245,7 +245,7 @@ struct ABIDecodingTests {
 
     // MARK: - Cross-check with eth-abi
 
-    @Test func agreesWithEthAbiOnRandomEvents() throws {
+    @Test func agreesWithEthAbiOnRandomEvents() async throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         var generator = SeededGenerator(seed: seed)
         var events: [(EventSignature, [ABIValue], [JSONValue])] = []
@@ -269,12 +269,12 @@ struct ABIDecodingTests {
             "op": "abi_log",
             "items": .array(events.map { ["topic0": .string($0.0.topic0.hex), "params": .array($0.2)] }),
         ]
-        guard case .array(let encoded)? = try PythonBench.run("eth.py", request)["result"] else {
+        guard case .array(let encoded)? = try await PythonBench.run("eth.py", request)["result"] else {
             Issue.record("no result")
             return
         }
         for ((event, values, _), item) in zip(events, encoded) {
-            let topics = try item["topics"]!.stringArray().map { try Bytes32(hex: $0) }
+            let topics = try await item["topics"]!.stringArray().map { try Bytes32(hex: $0) }
             let data = try Hex.decode(item["data"]!.stringValue!)
             let decoded = try event.decode(EventLog(address: .zero, topics: topics, data: data))
             #expect(decoded.fields.map(\.value) == values, "seed \(seed): \(event)")
@@ -344,7 +344,7 @@ struct ABIDecodingTests {
 }
 
 extension JSONValue {
-    func stringArray() throws -> [String] {
+    func stringArray() async throws -> [String] {
         guard case .array(let items) = self else { throw FormatError(.invalidJSON, "expected an array") }
         return items.compactMap(\.stringValue)
     }

@@ -14,7 +14,7 @@ struct AddressTests {
         "0xde709f2102306220921060314715629080e2fb77",
         "0x27b1fdb04752bbc536007a920d24acb045561c26",
     ])
-    func eip55Vectors(_ text: String) throws {
+    func eip55Vectors(_ text: String) async throws {
         let address = try Address(hex: text)
         #expect(address.checksummed == text)
         #expect(try Address(hex: text.lowercased()) == address)
@@ -47,11 +47,11 @@ struct AddressTests {
         }
     }
 
-    @Test func agreesWithEthUtilsOnRandomAddresses() throws {
+    @Test func agreesWithEthUtilsOnRandomAddresses() async throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         var generator = SeededGenerator(seed: seed)
         let addresses = try (0..<300).map { _ in try Address(generator.bytes(20)) }
-        let answer = try PythonBench.run(
+        let answer = try await PythonBench.run(
             "eth.py",
             ["op": "checksum", "addresses": .array(addresses.map { .string($0.lowercased) })]
         )

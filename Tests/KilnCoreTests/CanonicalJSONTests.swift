@@ -4,12 +4,12 @@ import KilnTesting
 import Testing
 
 struct CanonicalJSONTests {
-    @Test func sortsKeysAndDropsWhitespace() throws {
+    @Test func sortsKeysAndDropsWhitespace() async throws {
         let value: JSONValue = ["b": 1, "a": ["z": true, "y": nil], "c": [1, "two", 3.5]]
         #expect(try value.canonicalString() == #"{"a":{"y":null,"z":true},"b":1,"c":[1,"two",3.5]}"#)
     }
 
-    @Test func keepsBigIntegersExact() throws {
+    @Test func keepsBigIntegersExact() async throws {
         let big = (BigInt(1) << 256) - 1
         let text = try JSONValue.object(["id": .integer(big), "n": .integer(-5)]).canonicalString()
         #expect(
@@ -18,7 +18,7 @@ struct CanonicalJSONTests {
         #expect(try JSONValue.parse(text)["id"] == .integer(big))
     }
 
-    @Test func escapesStringsMinimally() throws {
+    @Test func escapesStringsMinimally() async throws {
         let value = JSONValue.string("q\"b\\s/\u{08}\u{0C}\n\r\t\u{01}\u{1F}é€😀\u{7F}")
         #expect(try value.canonicalString() == #""q\"b\\s/\b\f\n\r\t\u0001\u001fé€😀"# + "\u{7F}\"")
     }
@@ -33,7 +33,7 @@ struct CanonicalJSONTests {
             (123456789012345680000.0, "123456789012345680000"), (-5e-7, "-5e-7"),
         ] as [(Double, String)]
     )
-    func decimalsAsECMAScriptPrintsThem(_ value: Double, _ expected: String) throws {
+    func decimalsAsECMAScriptPrintsThem(_ value: Double, _ expected: String) async throws {
         #expect(try JSONValue.decimal(value).canonicalString() == expected)
     }
 
@@ -45,16 +45,16 @@ struct CanonicalJSONTests {
         }
     }
 
-    @Test func hashIsKeccakOfCanonicalBytes() throws {
+    @Test func hashIsKeccakOfCanonicalBytes() async throws {
         let value: JSONValue = ["level": 7, "class": "mage"]
         #expect(try value.canonicalHash() == Keccak256.hash(utf8: #"{"class":"mage","level":7}"#))
     }
 
-    @Test func agreesWithPythonJSONOnRandomValues() throws {
+    @Test func agreesWithPythonJSONOnRandomValues() async throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         var generator = SeededGenerator(seed: seed)
         let values = (0..<200).map { _ in randomValue(depth: 0, &generator) }
-        let answer = try PythonBench.run("eth.py", ["op": "json", "values": .array(values)])
+        let answer = try await PythonBench.run("eth.py", ["op": "json", "values": .array(values)])
         guard case .array(let expected)? = answer["result"] else {
             Issue.record("no result")
             return
@@ -105,7 +105,7 @@ struct CanonicalJSONTests {
 }
 
 struct JSONParseTests {
-    @Test func parsesEveryKind() throws {
+    @Test func parsesEveryKind() async throws {
         let value = try JSONValue.parse(#" {"a": [1, -2.5e3, "x\u00e9\ud83d\ude00", true, false, null], "b": {}} "#)
         #expect(value == ["a": [1, .decimal(-2500), "xé😀", true, false, nil], "b": .object([:])])
     }

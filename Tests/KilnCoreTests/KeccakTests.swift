@@ -3,7 +3,7 @@ import KilnTesting
 import Testing
 
 struct KeccakTests {
-    @Test func knownAnswers() throws {
+    @Test func knownAnswers() async throws {
         guard case .array(let vectors)? = try Vectors.load("keccak256")["vectors"] else {
             Issue.record("vectors missing")
             return
@@ -54,7 +54,7 @@ struct KeccakTests {
         #expect(Keccak256.hash(input) == Keccak256.hash(Array(input)))
     }
 
-    @Test func agreesWithEthHashOnRandomInputs() throws {
+    @Test func agreesWithEthHashOnRandomInputs() async throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         var generator = SeededGenerator(seed: seed)
         // Lengths around the block size are the interesting ones; cover 0…1000 with extra weight there.
@@ -62,7 +62,7 @@ struct KeccakTests {
             let length = index < 300 ? index : Int.random(in: 0...1000, using: &generator)
             return generator.bytes(length)
         }
-        let answer = try PythonBench.run(
+        let answer = try await PythonBench.run(
             "eth.py",
             ["op": "keccak", "inputs": .array(inputs.map { .string(Hex.encode($0)) })]
         )

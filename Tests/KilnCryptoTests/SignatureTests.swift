@@ -4,7 +4,7 @@ import KilnTesting
 import Testing
 
 struct SignatureTests {
-    @Test func signsAndRecoversItsOwnSignatures() throws {
+    @Test func signsAndRecoversItsOwnSignatures() async throws {
         let key = PrivateKey.random()
         let digest = Keccak256.hash(utf8: "hello")
         let signature = key.sign(digest: digest)
@@ -16,7 +16,7 @@ struct SignatureTests {
         #expect(try signature.recoverAddress(digest: Keccak256.hash(utf8: "hellO")) != key.address)
     }
 
-    @Test func knownKeyHasKnownAddress() throws {
+    @Test func knownKeyHasKnownAddress() async throws {
         // The private key 1 is the generator point; its address is well known.
         let one = try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [1])
         #expect(one.address.checksummed == "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf")
@@ -27,7 +27,7 @@ struct SignatureTests {
         #expect(try PublicKey(sec1: one.publicKey.compressed) == one.publicKey)
     }
 
-    @Test func kilnSignsPythonRecovers() throws {
+    @Test func kilnSignsPythonRecovers() async throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         var generator = SeededGenerator(seed: seed)
         var items: [JSONValue] = []
@@ -43,10 +43,16 @@ struct SignatureTests {
             expected.append((key.address, signature))
         }
         guard
-            case .array(let recovered)? = try PythonBench.run("eth.py", ["op": "recover", "items": .array(items)])[
+            case .array(let recovered)? = try await PythonBench.run(
+                "eth.py",
+                ["op": "recover", "items": .array(items)]
+            )[
                 "result"
             ],
-            case .array(let pythonSigned)? = try PythonBench.run("eth.py", ["op": "sign", "items": .array(items)])[
+            case .array(let pythonSigned)? = try await PythonBench.run(
+                "eth.py",
+                ["op": "sign", "items": .array(items)]
+            )[
                 "result"
             ]
         else {
@@ -61,14 +67,16 @@ struct SignatureTests {
         }
     }
 
-    @Test func pythonSignsKilnRecovers() throws {
+    @Test func pythonSignsKilnRecovers() async throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         var generator = SeededGenerator(seed: seed)
         let items: [JSONValue] = (0..<100).map { _ in
             ["key": .string(Hex.encode(generator.bytes(32))), "digest": .string(Hex.encode(generator.bytes(32)))]
         }
         guard
-            case .array(let answers)? = try PythonBench.run("eth.py", ["op": "sign", "items": .array(items)])["result"]
+            case .array(let answers)? = try await PythonBench.run("eth.py", ["op": "sign", "items": .array(items)])[
+                "result"
+            ]
         else {
             Issue.record("no result")
             return
@@ -83,7 +91,7 @@ struct SignatureTests {
         }
     }
 
-    @Test func eip712AttestationsAgreeWithEthAccount() throws {
+    @Test func eip712AttestationsAgreeWithEthAccount() async throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         var generator = SeededGenerator(seed: seed)
         var cases: [(PrivateKey, EIP712Domain, InferenceAttestation)] = []
@@ -112,7 +120,7 @@ struct SignatureTests {
             ])
         }
         guard
-            case .array(let answers)? = try PythonBench.run("eth.py", ["op": "eip712", "items": .array(items)])[
+            case .array(let answers)? = try await PythonBench.run("eth.py", ["op": "eip712", "items": .array(items)])[
                 "result"
             ]
         else {
@@ -130,7 +138,7 @@ struct SignatureTests {
         }
     }
 
-    @Test func personalSignAgreesWithEthAccount() throws {
+    @Test func personalSignAgreesWithEthAccount() async throws {
         var generator = SeededGenerator(seed: 191)
         let key = try PrivateKey(bytes: generator.bytes(32))
         let messages = [[UInt8](), Array("hello".utf8), generator.bytes(200)]
@@ -138,7 +146,10 @@ struct SignatureTests {
             ["key": .string(Hex.encode(key.withUnsafeSecretBytes { Array($0) })), "message": .string(Hex.encode($0))]
         }
         guard
-            case .array(let answers)? = try PythonBench.run("eth.py", ["op": "personal", "items": .array(items)])[
+            case .array(let answers)? = try await PythonBench.run(
+                "eth.py",
+                ["op": "personal", "items": .array(items)]
+            )[
                 "result"
             ]
         else {
@@ -152,7 +163,7 @@ struct SignatureTests {
         }
     }
 
-    @Test func eip712StructEncoderChecksValues() throws {
+    @Test func eip712StructEncoderChecksValues() async throws {
         let type = try EIP712StructType(
             name: "Vote",
             members: [("choice", "uint8"), ("voter", "address"), ("note", "string")]
@@ -221,11 +232,11 @@ struct SignatureErrorTests {
         #expect(throws: CryptoError(code, message)) { try Signature(hex: text) }
     }
 
-    @Test func acceptsTheLargestLowS() throws {
+    @Test func acceptsTheLargestLowS() async throws {
         #expect(throws: Never.self) { try Signature(hex: "0x" + Self.one + Self.halfN + "1c") }
     }
 
-    @Test func highSOfARealSignatureIsRejected() throws {
+    @Test func highSOfARealSignatureIsRejected() async throws {
         let key = PrivateKey.random()
         let digest = Keccak256.hash(utf8: "malleable")
         let signature = key.sign(digest: digest)
@@ -251,7 +262,7 @@ struct SignatureErrorTests {
         #expect(throws: CryptoError(.invalidPrivateKey, message)) { try PrivateKey(bytes: bytes) }
     }
 
-    @Test func privateKeyNeverPrintsItself() throws {
+    @Test func privateKeyNeverPrintsItself() async throws {
         let secret = String(repeating: "ab", count: 32)
         let key = try PrivateKey(hex: secret)
         for text in [

@@ -6,11 +6,11 @@ import KilnTesting
 import Testing
 
 struct PNGCodecTests {
-    @Test func decodesEveryColourTypeAndBitDepthAsPillowDoes() throws {
+    @Test func decodesEveryColourTypeAndBitDepthAsPillowDoes() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let seed = UInt64.random(in: 0...1_000_000)
-        let files = try PythonBench.run(
+        let files = try await PythonBench.run(
             "images.py",
             ["op": "make_pngs", "dir": .string(folder.path), "seed": .number(seed)]
         )["result"]!.items
@@ -24,7 +24,7 @@ struct PNGCodecTests {
         }
     }
 
-    @Test func pillowReadsWhatKilnWrites() throws {
+    @Test func pillowReadsWhatKilnWrites() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let seed = UInt64.random(in: 0...UInt64.max)
@@ -48,7 +48,7 @@ struct PNGCodecTests {
                 images.append((path, image))
             }
         }
-        let answers = try PythonBench.run(
+        let answers = try await PythonBench.run(
             "images.py",
             ["op": "decode", "files": .array(images.map { .string($0.0) })]
         )["result"]!.items
@@ -60,7 +60,7 @@ struct PNGCodecTests {
         }
     }
 
-    @Test func encodingIsDeterministic() throws {
+    @Test func encodingIsDeterministic() async throws {
         var generator = SeededGenerator(seed: 7)
         let image = randomImage(width: 300, height: 200, opaque: false, &generator)
         let encoder = PNGEncoder()
@@ -74,7 +74,7 @@ struct PNGCodecTests {
         #expect(try PNGDecoder().decode(first) == image)
     }
 
-    @Test func headerWithoutDecoding() throws {
+    @Test func headerWithoutDecoding() async throws {
         var generator = SeededGenerator(seed: 8)
         let png = try PNGEncoder().encode(randomImage(width: 33, height: 9, opaque: true, &generator))
         let header = try PNGDecoder().header(png)
@@ -89,10 +89,13 @@ struct PNGCodecTests {
 }
 
 struct JPEGCodecTests {
-    @Test func decodesPillowJPEGsAsPillowDoes() throws {
+    @Test func decodesPillowJPEGsAsPillowDoes() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let files = try PythonBench.run("images.py", ["op": "make_jpegs", "dir": .string(folder.path), "seed": 11])[
+        let files = try await PythonBench.run(
+            "images.py",
+            ["op": "make_jpegs", "dir": .string(folder.path), "seed": 11]
+        )[
             "result"
         ]!.items
         #expect(files.count == 6)
@@ -108,7 +111,7 @@ struct JPEGCodecTests {
         }
     }
 
-    @Test func pillowReadsWhatKilnWrites() throws {
+    @Test func pillowReadsWhatKilnWrites() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         // A smooth image with a transparent corner, flattened onto white by the encoder.
@@ -135,7 +138,10 @@ struct JPEGCodecTests {
             try Data(jpeg).write(to: URL(fileURLWithPath: path))
             paths.append(path)
         }
-        let answers = try PythonBench.run("images.py", ["op": "decode", "files": .array(paths.map { .string($0) })])[
+        let answers = try await PythonBench.run(
+            "images.py",
+            ["op": "decode", "files": .array(paths.map { .string($0) })]
+        )[
             "result"
         ]!.items
         for ((path, quality), info) in zip(zip(paths, [50, 85, 95]), answers) {

@@ -12,7 +12,7 @@ import Testing
 struct GoldenRenderTests {
     static let goldenSHA256 = "78a4e704ccded361788d1ae518701b495f8e5b4213dba6837e8e9ebd46cce574"
 
-    static func referenceRender() throws -> Raster {
+    static func referenceRender() async throws -> Raster {
         var canvas = try Raster(
             width: 256,
             height: 256,
@@ -84,8 +84,8 @@ struct GoldenRenderTests {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
-    @Test func referenceRenderIsByteIdentical() throws {
-        let png = try PNGEncoder().encode(try Self.referenceRender().rgbaImage)
+    @Test func referenceRenderIsByteIdentical() async throws {
+        let png = try await PNGEncoder().encode(try Self.referenceRender().rgbaImage)
         // To look at the render when reviewing a change: KILN_GOLDEN_OUT=/tmp swift test --filter Golden
         if let folder = ProcessInfo.processInfo.environment["KILN_GOLDEN_OUT"] {
             try Data(png).write(to: URL(fileURLWithPath: folder + "/reference.png"))
@@ -93,24 +93,29 @@ struct GoldenRenderTests {
         #expect(Self.sha256(png) == Self.goldenSHA256, "PNG of the reference render changed (\(png.count) bytes)")
     }
 
-    @Test func twoProcessesWriteTheSameBytes() throws {
+    @Test func twoProcessesWriteTheSameBytes() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let source = folder.appendingPathComponent("source.png").path
-        let reference = try Self.referenceRender()
+        let reference = try await Self.referenceRender()
         try Data(try PNGEncoder(level: 9, filter: .paeth, strategy: .default).encode(reference.rgbaImage))
             .write(to: URL(fileURLWithPath: source))
         for name in ["a.png", "b.png"] {
-            let result = try KilnProcess.run(["image", "convert", source, "-o", name], in: folder)
+            let result = try await KilnProcess.run(["image", "convert", source, "-o", name], in: folder)
             #expect(result.status == 0, "\(result.stderr)")
         }
         let a = try bytes(at: folder.appendingPathComponent("a.png").path)
         let b = try bytes(at: folder.appendingPathComponent("b.png").path)
         #expect(a == b)
         #expect(a == (try PNGEncoder().encode(reference.rgbaImage)), "the CLI writes what the library writes")
-        let thumb = try KilnProcess.run(["image", "convert", source, "-o", "t.jpg", "--thumbnail", "64"], in: folder)
+        let thumb = try await KilnProcess.run(
+            ["image", "convert", source, "-o", "t.jpg", "--thumbnail", "64"],
+            in: folder
+        )
         #expect(thumb.status == 0)
-        #expect(try KilnProcess.run(["image", "info", "t.jpg"], in: folder).stdout == "JPEG 64×64\n")
-        #expect(try KilnProcess.run(["image", "info", "a.png"], in: folder).stdout == "PNG 256×256, RGB, 8-bit\n")
+        #expect(try await KilnProcess.run(["image", "info", "t.jpg"], in: folder).stdout == "JPEG 64×64\n")
+        #expect(
+            try await KilnProcess.run(["image", "info", "a.png"], in: folder).stdout == "PNG 256×256, RGB, 8-bit\n"
+        )
     }
 }

@@ -47,7 +47,7 @@ struct HostileInputTests {
         return ~crc
     }
 
-    @Test func decodesTheUndamagedFile() throws {
+    @Test func decodesTheUndamagedFile() async throws {
         #expect(try PNGDecoder().decode(Self.good).width == 40)
     }
 
@@ -198,10 +198,13 @@ struct HostileInputTests {
         }
     }
 
-    @Test func progressiveScanLimit() throws {
+    @Test func progressiveScanLimit() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let files = try PythonBench.run("images.py", ["op": "make_jpegs", "dir": .string(folder.path), "seed": 5])[
+        let files = try await PythonBench.run(
+            "images.py",
+            ["op": "make_jpegs", "dir": .string(folder.path), "seed": 5]
+        )[
             "result"
         ]!.items
         let progressive = try bytes(

@@ -10,7 +10,7 @@ import Testing
 
 struct NodeAPITests {
     @Test func badRequestsGetTheirStatusAndTheNodeKeepsServing() async throws {
-        let cluster = try Cluster(faults: [nil])
+        let cluster = try await Cluster(faults: [nil])
         defer { cluster.stop() }
         let url = cluster.nodes[0].url
         func post(_ body: [UInt8]) async throws -> (Int, String) {
@@ -53,7 +53,7 @@ struct NodeAPITests {
     }
 
     @Test func twoNodeProcessesGiveIdenticalBytes() async throws {
-        let cluster = try Cluster(faults: [nil, nil])
+        let cluster = try await Cluster(faults: [nil, nil])
         defer { cluster.stop() }
         let a = try await NodeClient().submit(job(9, seed: 77), to: cluster.nodes[0].url, timeout: .seconds(20))
         let b = try await NodeClient().submit(job(9, seed: 77), to: cluster.nodes[1].url, timeout: .seconds(20))
@@ -63,7 +63,7 @@ struct NodeAPITests {
     }
 
     @Test func aFullQueueAnswers429() async throws {
-        let cluster = try Cluster(faults: [nil], extra: ["--max-queued", "0"])
+        let cluster = try await Cluster(faults: [nil], extra: ["--max-queued", "0"])
         defer { cluster.stop() }
         // --max-concurrent 2 and no queue: of six big jobs at once, some are refused with 429.
         let url = cluster.nodes[0].url

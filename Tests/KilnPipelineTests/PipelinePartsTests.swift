@@ -111,7 +111,7 @@ struct PublisherTests {
     @Test func manifestKeepsHistoryAndIsWrittenAtomically() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let a = PublishedToken(
+        let a = TokenDirectory(
             directory: CID.of([1], codec: CID.dagPB),
             image: CID.of([2], codec: CID.raw),
             thumbnail: CID.of([3], codec: CID.raw),

@@ -13,7 +13,7 @@ final class BatchBench {
     let folder: URL
     private var nodes: [NodeProcess] = []
 
-    init() throws {
+    init() async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-batch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let head = "chainId: 31337\nverifyingContract: \"\(Self.registry)\"\nthresholdBps: 6667\noperators:\n"
@@ -22,7 +22,7 @@ final class BatchBench {
         for (index, stake) in [40, 30, 20, 10].enumerated() {
             let key = "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 21)
             let fault = index == 3 ? ["--test-fault", "wrong-output"] : []
-            let node = try NodeProcess(
+            let node = try await NodeProcess(
                 key: key,
                 folder: folder,
                 arguments: ["--verifying-contract", Self.registry] + fault
@@ -43,19 +43,21 @@ final class BatchBench {
     }
 
     /// A new site: `kiln.yml` watching `contracts` (address → template folder), reading `events.jsonl`.
-    func site(_ name: String, contracts: [(String, URL)] = [(contractA, template)], events: [String]) throws -> Site {
+    func site(_ name: String, contracts: [(String, URL)] = [(contractA, template)], events: [String]) async throws
+        -> Site
+    {
         let site = Site(dir: folder.appendingPathComponent(name), bench: folder)
         try FileManager.default.createDirectory(at: site.dir, withIntermediateDirectories: true)
         var yaml = "chainId: 31337\nstore: data/kiln.sqlite\nout: out\nevents: {file: events.jsonl}\ncontracts:\n"
         for (address, template) in contracts { yaml += "  - {address: \"\(address)\", template: \(template.path)}\n" }
         yaml += "operators: {file: ../operators.yml}\nconcurrency: 4\nnodeTimeout: 30\n"
-        try site.write("kiln.yml", yaml)
-        try site.write("events.jsonl", events.joined(separator: "\n") + "\n")
+        try await site.write("kiln.yml", yaml)
+        try await site.write("events.jsonl", events.joined(separator: "\n") + "\n")
         return site
     }
 
     /// The lines of a recorded example file whose token id (a log's last topic) is in `tokens`.
-    static func exampleLogs(_ file: String, tokens: Set<Int>) throws -> [String] {
+    static func exampleLogs(_ file: String, tokens: Set<Int>) async throws -> [String] {
         let url = PythonBench.packageRoot.appendingPathComponent("examples/forge-knights/\(file)")
         return try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init).filter { line in
             guard let log = object(line), let topics = log["topics"] as? [String], let last = topics.last,
@@ -88,11 +90,11 @@ struct Site {
     var out: URL { dir.appendingPathComponent("out") }
     var store: String { dir.appendingPathComponent("data/kiln.sqlite").path }
 
-    func write(_ name: String, _ text: String) throws {
+    func write(_ name: String, _ text: String) async throws {
         try Data(text.utf8).write(to: dir.appendingPathComponent(name))
     }
 
-    func append(_ name: String, _ lines: [String]) throws {
+    func append(_ name: String, _ lines: [String]) async throws {
         let handle = try FileHandle(forWritingTo: dir.appendingPathComponent(name))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data((lines.joined(separator: "\n") + "\n").utf8))
@@ -100,11 +102,11 @@ struct Site {
     }
 
     /// Runs `kiln <command> --log-format json` here.
-    func kiln(_ command: String = "batch", _ arguments: [String] = [], environment: [String: String] = [:]) throws
+    func kiln(_ command: String = "batch", _ arguments: [String] = [], environment: [String: String] = [:]) async throws
         -> Outcome
     {
         Outcome(
-            try KilnProcess.run(
+            try await KilnProcess.run(
                 [command, "--config", "kiln.yml", "--log-format", "json"] + arguments,
                 in: dir,
                 environment: environment
@@ -123,7 +125,7 @@ struct Site {
     }
 
     /// Every file under out/ (relative path → bytes).
-    func outputs() throws -> [String: Data] {
+    func outputs() async throws -> [String: Data] {
         var files: [String: Data] = [:]
         guard let walker = FileManager.default.enumerator(at: out, includingPropertiesForKeys: [.isRegularFileKey])
         else { return files }

@@ -9,12 +9,12 @@ import Testing
 @Suite(.serialized) struct BatchCLITests {
     static let published = "published"
 
-    @Test func publishesThenDoesNothingThenOnlyWhatChangedAndVerifies() throws {
-        let bench = try BatchBench()
-        let firstLogs = try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2, 3])
-        let site = try bench.site("site", events: firstLogs)
+    @Test func publishesThenDoesNothingThenOnlyWhatChangedAndVerifies() async throws {
+        let bench = try await BatchBench()
+        let firstLogs = try await BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2, 3])
+        let site = try await bench.site("site", events: firstLogs)
 
-        let first = try site.kiln()
+        let first = try await site.kiln()
         #expect(first.status == 0, "\(first.transcript)")
         #expect(first.summary?["batch"] as? Int == 1 && first.summary?["published"] as? Int == 3)
         #expect(
@@ -23,37 +23,40 @@ import Testing
         // The dishonest fourth operator is refused, and 90 % of stake still makes quorum.
         let quorum = first.jobs.first?["quorum"] as? String ?? ""
         #expect(quorum.hasPrefix("3/4 operators, 90.0 % of stake") && quorum.contains("rejected"), "\(quorum)")
-        let afterFirst = try site.outputs()
+        let afterFirst = try await site.outputs()
         for name in ["batch-1.car", "batch-1-sheet.png", "manifest.json"] {
             #expect(afterFirst[name] != nil, "\(name) written")
         }
 
         // Nothing new on chain: nothing to do, nothing rewritten.
-        let idle = try site.kiln()
+        let idle = try await site.kiln()
         #expect(idle.status == 0, "\(idle.transcript)")
         #expect(idle.summary?["batch"] is NSNull && idle.jobs.isEmpty)
-        #expect(try site.outputs() == afterFirst)
+        await #expect(try site.outputs() == afterFirst)
 
         // Token 2 levels up: only token 2 is redone, in batch 2; batch 1's files stay as they were.
-        try site.append("events.jsonl", try BatchBench.exampleLogs("events-2.jsonl", tokens: [2]))
-        let second = try site.kiln()
+        try await site.append("events.jsonl", try BatchBench.exampleLogs("events-2.jsonl", tokens: [2]))
+        let second = try await site.kiln()
         #expect(second.status == 0, "\(second.transcript)")
         #expect(second.summary?["batch"] as? Int == 2)
         #expect(second.statuses == ["\(BatchBench.contractA)#2": Self.published])
-        let afterSecond = try site.outputs()
+        let afterSecond = try await site.outputs()
         #expect(afterSecond["batch-1.car"] == afterFirst["batch-1.car"] && afterSecond["batch-2.car"] != nil)
 
         // Another machine, with only the CAR file and the chain's logs, re-derives the token byte for byte.
         let metadata = String((second.jobs.first?["metadata"] as? String ?? "").dropFirst("ipfs://".count))
         let car = site.out.appendingPathComponent("batch-2.car").path
         let events = site.dir.appendingPathComponent("events.jsonl").path
-        let verified = try KilnProcess.run(["verify", metadata, "--car", car, "--events", events], in: bench.folder)
+        let verified = try await KilnProcess.run(
+            ["verify", metadata, "--car", car, "--events", events],
+            in: bench.folder
+        )
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
         #expect(verified.stdout.hasSuffix("verified: byte-identical\n"))
 
         // With logs that stop before the level-up, the published state is not what the chain says.
-        try site.write("stale.jsonl", firstLogs.joined(separator: "\n") + "\n")
-        let stale = try KilnProcess.run(
+        try await site.write("stale.jsonl", firstLogs.joined(separator: "\n") + "\n")
+        let stale = try await KilnProcess.run(
             ["verify", metadata, "--car", car, "--events", site.dir.appendingPathComponent("stale.jsonl").path],
             in: bench.folder
         )
@@ -64,7 +67,7 @@ import Testing
         )
 
         // By token, from the site's own store and blocks; and against a registry whose stake table differs.
-        let byToken = try KilnProcess.run(
+        let byToken = try await KilnProcess.run(
             ["verify", "--config", "kiln.yml", "\(BatchBench.contractA):2"],
             in: site.dir
         )
@@ -73,8 +76,11 @@ import Testing
             "\(byToken.stdout)\(byToken.stderr)"
         )
         let operators = try String(contentsOf: bench.folder.appendingPathComponent("operators.yml"), encoding: .utf8)
-        try site.write("reweighted.yml", operators.replacingOccurrences(of: "stake: \"10000", with: "stake: \"50000"))
-        let reweighted = try KilnProcess.run(
+        try await site.write(
+            "reweighted.yml",
+            operators.replacingOccurrences(of: "stake: \"10000", with: "stake: \"50000")
+        )
+        let reweighted = try await KilnProcess.run(
             ["verify", "--config", "kiln.yml", "\(BatchBench.contractA):2", "--operators", "reweighted.yml"],
             in: site.dir
         )
@@ -96,10 +102,10 @@ import Testing
         try JSONSerialization.data(withJSONObject: forged, options: [.sortedKeys]).write(
             to: site.dir.appendingPathComponent("forged.json")
         )
-        let added = try KilnProcess.run(["add", "forged.json", "--blocks", blocks], in: site.dir)
+        let added = try await KilnProcess.run(["add", "forged.json", "--blocks", blocks], in: site.dir)
         #expect(added.status == 0, "\(added.stderr)")
         let forgedCID = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let caught = try KilnProcess.run(["verify", forgedCID, "--blocks", blocks], in: bench.folder)
+        let caught = try await KilnProcess.run(["verify", forgedCID, "--blocks", blocks], in: bench.folder)
         #expect(caught.status == 1, "\(caught.stdout)\(caught.stderr)")
         #expect(caught.stdout.contains("DIFF  pixels: "), "\(caught.stdout)")
         #expect(caught.stdout.contains("name"), "\(caught.stdout)")
@@ -109,24 +115,27 @@ import Testing
             first.jobs.first { ($0["token"] as? String)?.hasSuffix("#3") == true }?["metadata"] as? String
         )
         for flags in [[], ["--reuse-attested"]] {
-            let regen = try KilnProcess.run(
+            let regen = try await KilnProcess.run(
                 ["regen", BatchBench.contractA, "3", "--config", "kiln.yml", "--log-format", "json"] + flags,
                 in: site.dir
             )
             #expect(regen.status == 0, "\(regen.stdout)\(regen.stderr)")
             #expect(regen.stdout.contains("metadata \(published3) "), "\(flags): \(regen.stdout)")
         }
-        let unknown = try KilnProcess.run(["regen", BatchBench.contractA, "99", "--config", "kiln.yml"], in: site.dir)
+        let unknown = try await KilnProcess.run(
+            ["regen", BatchBench.contractA, "99", "--config", "kiln.yml"],
+            in: site.dir
+        )
         #expect(unknown.status == 1 && unknown.stderr.contains("#99 has no state"), "\(unknown.stderr)")
     }
 
     /// The README's first command, end to end (in a temporary folder, by --dir).
-    @Test func demoRunsTwoBatchesAndPrintsTheTable() throws {
+    @Test func demoRunsTwoBatchesAndPrintsTheTable() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "kiln-demo-test-\(UUID().uuidString)"
         )
         defer { try? FileManager.default.removeItem(at: folder) }
-        let demo = try KilnProcess.run(["demo", "--dir", folder.path, "--log-format", "human"])
+        let demo = try await KilnProcess.run(["demo", "--dir", folder.path, "--log-format", "human"])
         #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
         #expect(
             demo.stdout.contains("== batch 1: events-1.jsonl") && demo.stdout.contains("== batch 2: events-2.jsonl")
@@ -144,7 +153,7 @@ import Testing
         // The verify command it prints works as printed (with the kiln binary).
         let line = try #require(demo.stdout.split(separator: "\n").first { $0.contains("swift run kiln verify bafk") })
         let arguments = line.split(separator: " ").dropFirst(3).map(String.init)
-        let verified = try KilnProcess.run(arguments)
+        let verified = try await KilnProcess.run(arguments)
         #expect(
             verified.status == 0 && verified.stdout.hasSuffix("verified: byte-identical\n"),
             "\(verified.stdout)\(verified.stderr)"
@@ -154,20 +163,20 @@ import Testing
         try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: other) }
         try Data("keep".utf8).write(to: other.appendingPathComponent("mine.txt"))
-        let refused = try KilnProcess.run(["demo", "--dir", other.path])
+        let refused = try await KilnProcess.run(["demo", "--dir", other.path])
         #expect(refused.status == 1 && refused.stderr.contains("is not a Kiln demo folder"))
         #expect(FileManager.default.fileExists(atPath: other.appendingPathComponent("mine.txt").path))
     }
 
     /// A run killed at any step leaves nothing half-written; the next run finishes the batch, and every file is
     /// byte-identical to an uninterrupted run's.
-    @Test func aRunKilledAtAnyStepIsFinishedByTheNextOne() throws {
-        let bench = try BatchBench()
-        let logs = try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2])
-        let reference = try bench.site("reference", events: logs)
-        let clean = try reference.kiln()
+    @Test func aRunKilledAtAnyStepIsFinishedByTheNextOne() async throws {
+        let bench = try await BatchBench()
+        let logs = try await BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2])
+        let reference = try await bench.site("reference", events: logs)
+        let clean = try await reference.kiln()
         #expect(clean.status == 0, "\(clean.transcript)")
-        let expected = try reference.outputs()
+        let expected = try await reference.outputs()
         #expect(expected.count > 5)
 
         let points = [
@@ -176,16 +185,16 @@ import Testing
             "after-car", "after-sheet", "after-manifest",
         ]
         for point in points {
-            let site = try bench.site("crash-\(point.replacingOccurrences(of: ":", with: "-"))", events: logs)
-            let crashed = try site.kiln(environment: ["KILN_TEST_FAULT_CRASH": point])
+            let site = try await bench.site("crash-\(point.replacingOccurrences(of: ":", with: "-"))", events: logs)
+            let crashed = try await site.kiln(environment: ["KILN_TEST_FAULT_CRASH": point])
             #expect(crashed.result.signaled, "\(point): the run should have been killed\n\(crashed.transcript)")
-            let resumed = try site.kiln()
+            let resumed = try await site.kiln()
             #expect(resumed.status == 0, "\(point): \(resumed.transcript)")
             #expect(
                 resumed.summary?["batch"] as? Int == 1,
                 "\(point): the interrupted batch is finished, not a new one"
             )
-            let outputs = try site.outputs()
+            let outputs = try await site.outputs()
             #expect(outputs.keys.sorted() == expected.keys.sorted(), "\(point): the same files")
             for (name, bytes) in expected where outputs[name] != bytes {
                 Issue.record("\(point): \(name) differs from the uninterrupted run's")
@@ -210,8 +219,11 @@ import Testing
     }
 
     @Test func twoRunsAtOnceNeverDoTheSameJob() async throws {
-        let bench = try BatchBench()
-        let site = try bench.site("site", events: try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2, 3, 4]))
+        let bench = try await BatchBench()
+        let site = try await bench.site(
+            "site",
+            events: try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2, 3, 4])
+        )
         async let one = site.kilnInBackground(["--wait", "--concurrency", "2"])
         async let two = site.kilnInBackground(["--wait", "--concurrency", "2"])
         let runs = try await [one, two]
@@ -226,8 +238,8 @@ import Testing
         let lock = open(site.store + ".lock", O_RDWR)
         defer { close(lock) }
         #expect(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
-        try site.append("events.jsonl", try BatchBench.exampleLogs("events-2.jsonl", tokens: [2]))
-        let refused = try site.kiln()
+        try await site.append("events.jsonl", try BatchBench.exampleLogs("events-2.jsonl", tokens: [2]))
+        let refused = try await site.kiln()
         #expect(
             refused.status == 0 && refused.result.stdout.contains("another kiln batch is running on "),
             "\(refused.transcript)"
@@ -235,14 +247,14 @@ import Testing
         #expect(try store.jobs(status: .queued).isEmpty)
     }
 
-    @Test func nodesDownMeansNoQuorumThenTheNextRunCatchesUp() throws {
-        let bench = try BatchBench()
-        let site = try bench.site("site", events: try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2]))
+    @Test func nodesDownMeansNoQuorumThenTheNextRunCatchesUp() async throws {
+        let bench = try await BatchBench()
+        let site = try await bench.site("site", events: try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2]))
         // Nodes that are down answer nothing: a short timeout for this run keeps the test quick.
         let config = try String(contentsOf: site.dir.appendingPathComponent("kiln.yml"), encoding: .utf8)
-        try site.write("kiln.yml", config.replacingOccurrences(of: "nodeTimeout: 30", with: "nodeTimeout: 2"))
-        let down = try site.kiln(environment: ["KILN_OPERATORS": "../operators-down.yml"])
-        try site.write("kiln.yml", config)
+        try await site.write("kiln.yml", config.replacingOccurrences(of: "nodeTimeout: 30", with: "nodeTimeout: 2"))
+        let down = try await site.kiln(environment: ["KILN_OPERATORS": "../operators-down.yml"])
+        try await site.write("kiln.yml", config)
         #expect(down.status == 3, "\(down.transcript)")
         #expect(down.status(1) == "no_quorum" && down.status(2) == "no_quorum")
         let reason = down.jobs.first.flatMap { $0["reason"] as? String } ?? ""
@@ -252,7 +264,7 @@ import Testing
         #expect(waiting.count == 2 && waiting.allSatisfy { $0.lastError != nil })
         #expect(try store.publications(batch: nil).isEmpty)
 
-        let up = try site.kiln()
+        let up = try await site.kiln()
         #expect(up.status == 0, "\(up.transcript)")
         #expect(up.status(1) == Self.published && up.status(2) == Self.published)
         #expect(try store.jobs(status: .done).count == 2)
@@ -260,20 +272,20 @@ import Testing
 
     /// Bad input for one contract (a template that stops compiling, a malformed line, a stranger's log) is
     /// reported with exit 1; the other contract's tokens are still published and nothing published is touched.
-    @Test func badInputForOneContractLeavesTheOtherAndThePastAlone() throws {
-        let bench = try BatchBench()
+    @Test func badInputForOneContractLeavesTheOtherAndThePastAlone() async throws {
+        let bench = try await BatchBench()
         let templateB = bench.folder.appendingPathComponent("template-b")
         try FileManager.default.copyItem(at: BatchBench.template, to: templateB)
-        let a = try BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2])
+        let a = try await BatchBench.exampleLogs("events-1.jsonl", tokens: [1, 2])
         let b = a.map { BatchBench.moved($0, to: BatchBench.contractB, logIndexOffset: 0x100) }
-        let site = try bench.site(
+        let site = try await bench.site(
             "site",
             contracts: [(BatchBench.contractA, BatchBench.template), (BatchBench.contractB, templateB)],
             events: a + b
         )
-        let first = try site.kiln()
+        let first = try await site.kiln()
         #expect(first.status == 0 && first.summary?["published"] as? Int == 4, "\(first.transcript)")
-        let afterFirst = try site.outputs()
+        let afterFirst = try await site.outputs()
         let store = try SQLiteStore(path: site.store)
         let tokenB2 = TokenKey(chainId: 31337, contract: try Address(hex: BatchBench.contractB), tokenId: "2")
         let publishedB2 = try store.latestPublication(tokenB2)
@@ -285,15 +297,15 @@ import Testing
         try Data(
             good.replacingOccurrences(of: "when: \"state.level >= 3\"", with: "when: \"state.level >= 'three'\"").utf8
         ).write(to: templateFile)
-        let levelUp = try BatchBench.exampleLogs("events-2.jsonl", tokens: [2])
+        let levelUp = try await BatchBench.exampleLogs("events-2.jsonl", tokens: [2])
         let stranger = "0x00000000000000000000000000000000000000dd"
-        try site.append(
+        try await site.append(
             "events.jsonl",
             ["{\"address\": \"0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed\", \"topics\": ["]
                 + levelUp + levelUp.map { BatchBench.moved($0, to: BatchBench.contractB, logIndexOffset: 0x100) }
                 + levelUp.map { BatchBench.moved($0, to: stranger, logIndexOffset: 0x200) }
         )
-        let second = try site.kiln()
+        let second = try await site.kiln()
         #expect(second.status == 1, "\(second.transcript)")
         #expect(second.status(2) == Self.published && second.status(2, BatchBench.contractB) == nil)
         let problems = second.problems.joined(separator: "\n")
@@ -307,17 +319,17 @@ import Testing
                 && problems.contains("not in kiln.yml")
         )
         #expect(try store.latestPublication(tokenB2) == publishedB2, "B's published token is untouched")
-        let afterSecond = try site.outputs()
+        let afterSecond = try await site.outputs()
         #expect(afterSecond["batch-1.car"] == afterFirst["batch-1.car"])
 
         // The template is fixed and the bad line removed: B's token 2 catches up; A's is not redone.
         try Data(good.utf8).write(to: templateFile)
         let text = try String(contentsOf: site.dir.appendingPathComponent("events.jsonl"), encoding: .utf8)
-        try site.write(
+        try await site.write(
             "events.jsonl",
             text.split(separator: "\n").filter { !$0.hasSuffix("[") }.joined(separator: "\n") + "\n"
         )
-        let third = try site.kiln()
+        let third = try await site.kiln()
         #expect(third.status == 0 && third.problems.isEmpty, "\(third.transcript)")
         #expect(third.statuses == ["\(BatchBench.contractB)#2": Self.published], "\(third.transcript)")
     }

@@ -3,7 +3,7 @@ import KilnTesting
 import Testing
 
 struct InferCLITests {
-    @Test func inferWithFourNodesThenVerifyOffline() throws {
+    @Test func inferWithFourNodesThenVerifyOffline() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-infer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -14,7 +14,11 @@ struct InferCLITests {
         for (index, stake) in [40, 30, 20, 10].enumerated() {
             let key = "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 11)
             let fault = index == 3 ? ["--test-fault", "wrong-output"] : []
-            let node = try NodeProcess(key: key, folder: folder, arguments: ["--verifying-contract", contract] + fault)
+            let node = try await NodeProcess(
+                key: key,
+                folder: folder,
+                arguments: ["--verifying-contract", contract] + fault
+            )
             nodes.append(node)
             yaml +=
                 "  - {address: \"\(node.address)\", endpoint: \"\(node.url)\", stake: \"\(stake)000000000000000000\"}\n"
@@ -22,7 +26,7 @@ struct InferCLITests {
         try Data(yaml.utf8).write(to: folder.appendingPathComponent("operators.yml"))
         try Data(#"{"level": 4}"#.utf8).write(to: folder.appendingPathComponent("state.json"))
         let template = PythonBench.packageRoot.appendingPathComponent("templates/forge-knights").path
-        let infer = try KilnProcess.run(
+        let infer = try await KilnProcess.run(
             [
                 "infer", "--template", template, "--state", "state.json", "--operators", "operators.yml", "--token-id",
                 "5", "-o", "out.png",
@@ -34,7 +38,7 @@ struct InferCLITests {
         #expect(infer.stdout.contains("out.attestation.json: attestation bundle written"))
         #expect(infer.stdout.contains("out.png: accepted output written"))
 
-        let verified = try KilnProcess.run(
+        let verified = try await KilnProcess.run(
             ["verify-attestation", "out.attestation.json", "--output", "out.png"],
             in: folder
         )
@@ -43,7 +47,7 @@ struct InferCLITests {
         #expect(verified.stdout.hasSuffix("out.attestation.json: verified\n"))
 
         // The accepted picture renders into the token's image.
-        let render = try KilnProcess.run(
+        let render = try await KilnProcess.run(
             [
                 "render", "--template", template, "--state", "state.json", "--token-id", "5", "--inference", "out.png",
                 "-o", "token.png",
@@ -56,16 +60,16 @@ struct InferCLITests {
         var text = try String(contentsOf: folder.appendingPathComponent("out.attestation.json"), encoding: .utf8)
         text = text.replacingOccurrences(of: "\"thresholdBps\":6667", with: "\"thresholdBps\":9900")
         try Data(text.utf8).write(to: folder.appendingPathComponent("tampered.json"))
-        let tampered = try KilnProcess.run(["verify-attestation", "tampered.json"], in: folder)
+        let tampered = try await KilnProcess.run(["verify-attestation", "tampered.json"], in: folder)
         #expect(tampered.status == 1)
         #expect(tampered.stdout.contains("FAIL  no quorum"))
 
         // Operators: stake and liveness.
-        let operators = try KilnProcess.run(["operators", "--operators", "operators.yml"], in: folder)
+        let operators = try await KilnProcess.run(["operators", "--operators", "operators.yml"], in: folder)
         #expect(operators.stdout.contains("40.00 %") && operators.stdout.contains("ok (operator "))
     }
 
-    @Test func nodeRefusesAWorldReadableKey() throws {
+    @Test func nodeRefusesAWorldReadableKey() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-key-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -75,10 +79,10 @@ struct InferCLITests {
             contents: Data("0x01".utf8),
             attributes: [.posixPermissions: 0o644]
         )
-        let result = try KilnProcess.run(["node", "serve", "--key", key, "--port", "0"])
+        let result = try await KilnProcess.run(["node", "serve", "--key", key, "--port", "0"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("Refusing key file '\(key)': mode 644 lets others read it"))
-        let none = try KilnProcess.run(["node", "serve", "--port", "0"])
+        let none = try await KilnProcess.run(["node", "serve", "--port", "0"])
         #expect(none.status == 64 && none.stderr.contains("Give the operator key with --key FILE or KILN_NODE_KEY."))
     }
 }

@@ -25,16 +25,16 @@ import Testing
         let registry: String
         var nodes: [NodeProcess] = []
 
-        init() throws {
+        init() async throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-onchain-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            chain = try DevChain(folder: folder)
-            registry = try #require(chain.run("deploy", ["name": "StakeRegistry"])["address"]?.stringValue)
+            chain = try await DevChain(folder: folder)
+            registry = try #require(try await chain.run("deploy", ["name": "StakeRegistry"])["address"]?.stringValue)
             var calls: [JSONValue] = []
             for (index, op) in OnchainCLITests.operators.enumerated() {
                 let key = "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 21)
                 let fault = index == 3 ? ["--test-fault", "wrong-output"] : []
-                let node = try NodeProcess(
+                let node = try await NodeProcess(
                     key: key,
                     folder: folder,
                     arguments: ["--chain-id", String(chain.chainId), "--verifying-contract", registry] + fault
@@ -46,7 +46,7 @@ import Testing
                 ])
             }
             calls.append(["fn": "updateStakeThreshold", "args": [67]])
-            try registryTransact(calls)
+            try await registryTransact(calls)
         }
 
         deinit {
@@ -55,27 +55,27 @@ import Testing
             try? FileManager.default.removeItem(at: folder)
         }
 
-        func registryTransact(_ calls: [JSONValue]) throws {
-            _ = try chain.run(
+        func registryTransact(_ calls: [JSONValue]) async throws {
+            _ = try await chain.run(
                 "transact",
                 ["contract": .string(registry), "name": "StakeRegistry", "calls": .array(calls)]
             )
         }
 
         /// A KilnNFT with `ids` minted to key 2.
-        func collection(_ ids: [Int]) throws -> String {
-            let address = try #require(chain.run("deploy")["address"]?.stringValue)
-            try nft(address, ids.map { ["fn": "mint", "args": [["account": 2], .number($0)], "from": 0] })
+        func collection(_ ids: [Int]) async throws -> String {
+            let address = try await #require(chain.run("deploy")["address"]?.stringValue)
+            try await nft(address, ids.map { ["fn": "mint", "args": [["account": 2], .number($0)], "from": 0] })
             return address
         }
 
-        func nft(_ contract: String, _ calls: [JSONValue]) throws {
-            _ = try chain.run("transact", ["contract": .string(contract), "calls": .array(calls)])
+        func nft(_ contract: String, _ calls: [JSONValue]) async throws {
+            _ = try await chain.run("transact", ["contract": .string(contract), "calls": .array(calls)])
         }
 
-        func view(_ contract: String, _ calls: [JSONValue], name: String = "KilnNFT") throws -> [JSONValue] {
+        func view(_ contract: String, _ calls: [JSONValue], name: String = "KilnNFT") async throws -> [JSONValue] {
             guard
-                case .array(let results)? = try chain.run(
+                case .array(let results)? = try await chain.run(
                     "call",
                     ["contract": .string(contract), "name": .string(name), "calls": .array(calls)]
                 )["results"]
@@ -86,7 +86,7 @@ import Testing
         }
 
         /// A kiln.yml site watching `contract`, operators from the registry, publishing with `mode`.
-        func site(_ name: String, contract: String, mode: String) throws -> Site {
+        func site(_ name: String, contract: String, mode: String) async throws -> Site {
             let site = Site(dir: folder.appendingPathComponent(name), bench: folder)
             try FileManager.default.createDirectory(at: site.dir, withIntermediateDirectories: true)
             let keys = try String(contentsOfFile: chain.keyFile, encoding: .utf8).split(separator: "\n")
@@ -97,7 +97,7 @@ import Testing
             )
             var nodesYAML = ""
             for (op, node) in zip(OnchainCLITests.operators, nodes) { nodesYAML += "\n      \"\(op)\": \(node.url)" }
-            try site.write(
+            try await site.write(
                 "kiln.yml",
                 """
                 chainId: \(chain.chainId)
@@ -120,10 +120,10 @@ import Testing
         }
 
         /// The logs of `contract` with `event`'s topic.
-        func logs(_ contract: String, _ event: String) throws -> [JSONValue] {
+        func logs(_ contract: String, _ event: String) async throws -> [JSONValue] {
             let topic = Keccak256.hash(utf8: event).hex
             guard
-                case .array(let logs) = try chain.rpc(
+                case .array(let logs) = try await chain.rpc(
                     "eth_getLogs",
                     [
                         [
@@ -139,7 +139,7 @@ import Testing
         }
 
         /// The attestation bundle the site published for `id`.
-        func bundle(_ site: Site, contract: String, id: Int) throws -> JSONValue {
+        func bundle(_ site: Site, contract: String, id: Int) async throws -> JSONValue {
             let store = try SQLiteStore(path: site.store)
             let token = TokenKey(chainId: chain.chainId, contract: try Address(hex: contract), tokenId: String(id))
             let cid = try #require(try store.latestPublication(token)?.attestation)
@@ -149,13 +149,13 @@ import Testing
     }
 
     /// README's walkthrough, scripts/chain-demo.sh, runs as written.
-    @Test func theChainWalkthroughRuns() throws {
+    @Test func theChainWalkthroughRuns() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "kiln-chain-demo-\(UUID().uuidString)"
         )
         defer { try? FileManager.default.removeItem(at: folder) }
         let script = PythonBench.packageRoot.appendingPathComponent("scripts/chain-demo.sh").path
-        let result = try KilnProcess.run(
+        let result = try await KilnProcess.run(
             [script, folder.path],
             environment: ["KILN": KilnProcess.executable.path],
             program: URL(fileURLWithPath: "/bin/bash")
@@ -184,13 +184,13 @@ import Testing
     }
 
     @Test func registryQuorumOnchainCheckAndTokenURIs() async throws {
-        let bench = try Bench()
-        let nft = try bench.collection([1, 2, 3])
-        try bench.nft(nft, [["fn": "levelUp", "args": [2], "from": 0]])
+        let bench = try await Bench()
+        let nft = try await bench.collection([1, 2, 3])
+        try await bench.nft(nft, [["fn": "levelUp", "args": [2], "from": 0]])
 
         // publish.mode onchain: one setTokenURI per published token, each with its ERC-4906 MetadataUpdate.
-        let site = try bench.site("site-a", contract: nft, mode: "onchain")
-        let first = try site.kiln()
+        let site = try await bench.site("site-a", contract: nft, mode: "onchain")
+        let first = try await site.kiln()
         #expect(first.status == 0 && first.summary?["published"] as? Int == 3, "\(first.transcript)")
         #expect(Self.transactions(first).count == 3, "\(first.transcript)")
         let quorum = first.jobs.first?["quorum"] as? String ?? ""
@@ -201,7 +201,7 @@ import Testing
         let manifest = try JSONValue.parse(
             bytes: Array(try Data(contentsOf: site.out.appendingPathComponent("manifest.json")))
         )
-        let uris = try bench.view(nft, (1...3).map { ["fn": "tokenURI", "args": [.number($0)]] })
+        let uris = try await bench.view(nft, (1...3).map { ["fn": "tokenURI", "args": [.number($0)]] })
         for id in 1...3 {
             let key = "\(bench.chain.chainId):\(try Address(hex: nft).checksummed)#\(id)"
             let metadata = try #require(manifest["tokens"]?[key]?["metadata"]?.stringValue, "manifest has \(key)")
@@ -210,7 +210,7 @@ import Testing
                 "tokenURI(\(id))"
             )
         }
-        let updates = try bench.logs(nft, "MetadataUpdate(uint256)")
+        let updates = try await bench.logs(nft, "MetadataUpdate(uint256)")
         let updated = try updates.map { log in
             try ABIEncoding.decode(
                 [.uint(256)],
@@ -219,18 +219,18 @@ import Testing
             ).map(\.description)
         }
         #expect(updated.flatMap { $0 }.sorted() == ["1", "2", "3"])
-        let again = try site.kiln()
+        let again = try await site.kiln()
         #expect(
             again.status == 0 && Self.transactions(again).isEmpty && again.summary?["transactions"] as? Int == 0,
             "\(again.transcript)"
         )
-        #expect(try bench.logs(nft, "MetadataUpdate(uint256)").count == 3, "no change, no transaction")
+        await #expect(try bench.logs(nft, "MetadataUpdate(uint256)").count == 3, "no change, no transaction")
 
         // The registry itself accepts what Kiln accepted (ERC-1271), through the CLI…
-        let bundle = try bench.bundle(site, contract: nft, id: 2)
+        let bundle = try await bench.bundle(site, contract: nft, id: 2)
         let bundleFile = bench.folder.appendingPathComponent("token-2.attestation.json")
         try Data(try bundle.canonicalBytes()).write(to: bundleFile)
-        let cli = try KilnProcess.run(
+        let cli = try await KilnProcess.run(
             ["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url],
             in: bench.folder
         )
@@ -239,7 +239,7 @@ import Testing
             cli.status == 0 && payload["registryAccepts"] == .bool(true) && payload["accepted"] == .bool(true),
             "\(cli.stdout)\(cli.stderr)"
         )
-        let byToken = try KilnProcess.run(
+        let byToken = try await KilnProcess.run(
             ["attestation", "onchain-payload", "\(nft):2", "--config", "kiln.yml", "--rpc", bench.chain.url],
             in: site.dir
         )
@@ -283,7 +283,7 @@ import Testing
                 "fn": "isValidSignature", "args": [.string(onchain.digest.hex), .string(Hex.encode(onchain.data))],
             ])
         }
-        let answers = try bench.view(bench.registry, calls, name: "StakeRegistry")
+        let answers = try await bench.view(bench.registry, calls, name: "StakeRegistry")
         #expect(answers.count == decisions.count)
         for ((subset, kiln), answer) in zip(decisions, answers) {
             #expect(
@@ -294,21 +294,21 @@ import Testing
         #expect(decisions.contains { $0.1 } && decisions.contains { !$0.1 }, "both outcomes are exercised")
 
         // publish.mode onchain-base: one collection directory, setBaseURI per run of changed ids.
-        let nft2 = try bench.collection([1, 2, 3, 5])
-        #expect(try bench.view(nft2, [["fn": "supportsInterface", "args": ["0x49064906"]]]).first == .bool(true))
-        let base = try bench.site("site-b", contract: nft2, mode: "onchain-base")
-        let b1 = try base.kiln()
+        let nft2 = try await bench.collection([1, 2, 3, 5])
+        await #expect(try bench.view(nft2, [["fn": "supportsInterface", "args": ["0x49064906"]]]).first == .bool(true))
+        let base = try await bench.site("site-b", contract: nft2, mode: "onchain-base")
+        let b1 = try await base.kiln()
         #expect(b1.status == 0 && b1.summary?["published"] as? Int == 4, "\(b1.transcript)")
         #expect(Self.transactions(b1).count == 2, "ranges 1…3 and 5…5: \(b1.transcript)")
         var ranges: [String] = []
-        for log in try bench.logs(nft2, "BatchMetadataUpdate(uint256,uint256)") {
+        for log in try await bench.logs(nft2, "BatchMetadataUpdate(uint256,uint256)") {
             let data = try Hex.decode(log["data"]?.stringValue ?? "")
             let values = try ABIEncoding.decode([.uint(256), .uint(256)], from: data, function: "BatchMetadataUpdate")
             ranges.append(values.map(\.description).joined(separator: "…"))
         }
         #expect(ranges == ["1…3", "5…5"])
-        let baseURIs = try bench.view(nft2, [1, 2, 3, 5].map { ["fn": "tokenURI", "args": [.number($0)]] })
-        let baseURI = try #require(try bench.view(nft2, [["fn": "baseURI"]]).first?.stringValue)
+        let baseURIs = try await bench.view(nft2, [1, 2, 3, 5].map { ["fn": "tokenURI", "args": [.number($0)]] })
+        let baseURI = try await #require(try bench.view(nft2, [["fn": "baseURI"]]).first?.stringValue)
         #expect(baseURI.hasPrefix("ipfs://") && baseURI.hasSuffix("/"))
         #expect(baseURIs.map(\.stringValue) == [1, 2, 3, 5].map { baseURI + String($0) })
         // What the base URI serves is each token's published metadata (in the batch's CAR).
@@ -321,17 +321,17 @@ import Testing
         let car = try MemoryBlockstore(car: base.out.appendingPathComponent("batch-1.car").path)
         #expect((try? car.get(directory)) != nil, "the collection directory is in the batch's CAR")
 
-        try bench.nft(nft2, [["fn": "levelUp", "args": [2], "from": 0]])
-        let b2 = try base.kiln()
+        try await bench.nft(nft2, [["fn": "levelUp", "args": [2], "from": 0]])
+        let b2 = try await base.kiln()
         #expect(b2.status == 0 && b2.statuses.count == 1, "\(b2.transcript)")
         #expect(
             (Self.transactions(b2).first?["call"] as? String)?.hasSuffix(", 2, 2)") == true,
             "only token 2 changed: \(b2.transcript)"
         )
-        #expect(Self.transactions(try base.kiln()).isEmpty)
+        await #expect(Self.transactions(try base.kiln()).isEmpty)
 
         // Stake changes after the reference block do not change the quorum pinned to it…
-        try bench.registryTransact([
+        try await bench.registryTransact([
             ["fn": "updateOperatorWeight", "args": [.string(Self.operators[0]), 1]],
             ["fn": "updateStakeThreshold", "args": [95]],
         ])
@@ -342,19 +342,19 @@ import Testing
             endpoints: [:]
         )
         #expect(try await fresh.stakeTable(at: referenceBlock) == table)
-        let pinned = try KilnProcess.run(
+        let pinned = try await KilnProcess.run(
             ["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url],
             in: bench.folder
         )
         #expect(pinned.status == 0, "the registry still accepts the quorum at its block: \(pinned.stdout)")
-        let verify = try KilnProcess.run(["verify", "\(nft):2", "--config", "kiln.yml"], in: site.dir)
+        let verify = try await KilnProcess.run(["verify", "\(nft):2", "--config", "kiln.yml"], in: site.dir)
         #expect(
             verify.status == 0 && verify.stdout.contains("verified: byte-identical"),
             "\(verify.stdout)\(verify.stderr)"
         )
         // …while a job after the change is held to the new weights: 30 + 20 + 1 < 95, no quorum.
-        try bench.nft(nft, [["fn": "levelUp", "args": [3], "from": 0]])
-        let later = try site.kiln()
+        try await bench.nft(nft, [["fn": "levelUp", "args": [3], "from": 0]])
+        let later = try await site.kiln()
         #expect(later.status == 3 && later.status(3, nft.lowercased()) == "no_quorum", "\(later.transcript)")
         #expect(Self.transactions(later).isEmpty)
     }

@@ -5,8 +5,8 @@ import Testing
 struct TemplateCLITests {
     let example = PythonBench.packageRoot.appendingPathComponent("templates/forge-knights").path
 
-    @Test func checkTheExample() throws {
-        let result = try KilnProcess.run(["template", "check", example])
+    @Test func checkTheExample() async throws {
+        let result = try await KilnProcess.run(["template", "check", example])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(
             result.stdout
@@ -14,21 +14,21 @@ struct TemplateCLITests {
         )
     }
 
-    @Test func statsShowTheDistribution() throws {
-        let result = try KilnProcess.run(["template", "check", example, "--stats", "500"])
+    @Test func statsShowTheDistribution() async throws {
+        let result = try await KilnProcess.run(["template", "check", example, "--stats", "500"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("armor:\n  gold "))
         #expect(result.stdout.contains("rule 'exclude armor=iron with helm=crown' ("))
         #expect(result.stdout.contains("broken by 0 of 500 tokens"))
     }
 
-    @Test func brokenTemplateListsEveryErrorAndExits1() throws {
+    @Test func brokenTemplateListsEveryErrorAndExits1() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cli-tpl-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try Data("name: x\nsize: [10, 10]\nlayers:\n  - fill: \"#zz\"\n  - text: \"{{state.nope}}\"\n".utf8)
             .write(to: folder.appendingPathComponent("template.yml"))
-        let result = try KilnProcess.run(["template", "check", folder.path])
+        let result = try await KilnProcess.run(["template", "check", folder.path])
         #expect(result.status == 1)
         let path = folder.path + "/template.yml"
         #expect(
@@ -38,21 +38,21 @@ struct TemplateCLITests {
 
                 """
         )
-        let missing = try KilnProcess.run(["template", "check", "/nonexistent"])
+        let missing = try await KilnProcess.run(["template", "check", "/nonexistent"])
         #expect(
             missing.status == 1
                 && missing.stderr.contains("no template here: '/nonexistent/template.yml' can't be read")
         )
     }
 
-    @Test func renderWithAndWithoutInference() throws {
+    @Test func renderWithAndWithoutInference() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "kiln-cli-render-\(UUID().uuidString)"
         )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try Data(#"{"level": 6}"#.utf8).write(to: folder.appendingPathComponent("state.json"))
-        let first = try KilnProcess.run(
+        let first = try await KilnProcess.run(
             [
                 "render", "--template", example, "--state", "state.json", "--token-id", "3", "-o", "out.png",
                 "--metadata", "meta.json",
@@ -71,15 +71,15 @@ struct TemplateCLITests {
         #expect(metadata.contains("\"image\":\"ipfs://\(cid)\""))
         #expect(metadata.contains("\"name\":\"Forge Knight #3\""))
         // The CID printed is the kubo-v1 CID of the PNG written.
-        #expect(try KilnProcess.run(["cid", "out.png"], in: folder).stdout == cid + "\n")
+        #expect(try await KilnProcess.run(["cid", "out.png"], in: folder).stdout == cid + "\n")
 
         // With an inference output: no placeholder note, a different picture.
-        let halo = try KilnProcess.run(
+        let halo = try await KilnProcess.run(
             ["image", "convert", example + "/assets/halo_mask.png", "-o", "inference.png"],
             in: folder
         )
         #expect(halo.status == 0)
-        let second = try KilnProcess.run(
+        let second = try await KilnProcess.run(
             [
                 "render", "--template", example, "--state", "state.json", "--token-id", "3", "--inference",
                 "inference.png", "-o", "out2.png",
@@ -93,7 +93,7 @@ struct TemplateCLITests {
         )
 
         try Data(#"{"levl": 6}"#.utf8).write(to: folder.appendingPathComponent("bad.json"))
-        let bad = try KilnProcess.run(
+        let bad = try await KilnProcess.run(
             ["render", "--template", example, "--state", "bad.json", "-o", "x.png"],
             in: folder
         )

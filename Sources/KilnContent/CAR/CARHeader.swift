@@ -3,10 +3,13 @@
 /// The CAR v1 header, `{"roots": [CID, …], "version": 1}` in DAG-CBOR: a map whose keys are sorted by length
 /// then bytes (so `roots` first), each CID as tag 42 over the bytes `0x00 ‖ cid`.
 public struct CARHeader: Hashable, Sendable {
+    /// The root CIDs.
     public var roots: [CID]
 
+    /// A header for `roots`.
     public init(roots: [CID]) { self.roots = roots }
 
+    /// The header as written: varint length, then DAG-CBOR `{roots, version: 1}`.
     public var bytes: [UInt8] {
         var out: [UInt8] = [0xA2]  // map(2)
         Self.text("roots", into: &out)

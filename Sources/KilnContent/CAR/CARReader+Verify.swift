@@ -3,8 +3,11 @@
 extension CARReader {
     /// What ``verify(path:)`` found in a sound CAR file.
     public struct Summary: Hashable, Sendable {
+        /// The CAR's roots.
         public var roots: [CID]
+        /// How many blocks it holds.
         public var blocks: Int
+        /// Its size in bytes.
         public var bytes: Int
     }
 

@@ -15,15 +15,20 @@
 public final class CARReader {
     /// One block and where its section starts in the file.
     public struct Section: Sendable {
+        /// The block's CID as the section states it.
         public var cid: CID
+        /// The block's bytes.
         public var block: [UInt8]
+        /// The section's byte offset in the file.
         public var offset: Int
     }
 
     /// The largest section accepted (a CID plus a block); kubo's blocks are at most 2 MiB.
     public static let maxSectionLength = 8 << 20
 
+    /// The CAR file.
     public let path: String
+    /// Its header.
     public let header: CARHeader
     private let file: UnsafeMutablePointer<FILE>
     private var offset = 0

@@ -7,13 +7,18 @@
 /// cid.codec == CID.raw   // true
 /// ```
 public struct CID: Hashable, Sendable, CustomStringConvertible, Comparable {
+    /// 0 or 1.
     public let version: Int
     /// The multicodec of the block's format: ``raw`` or ``dagPB`` (``dagCBOR`` is parsed but not made).
     public let codec: UInt64
+    /// The content's multihash.
     public let multihash: Multihash
 
+    /// The multicodec code of raw blocks.
     public static let raw: UInt64 = 0x55
+    /// The multicodec code of dag-pb.
     public static let dagPB: UInt64 = 0x70
+    /// The multicodec code of dag-cbor.
     public static let dagCBOR: UInt64 = 0x71
 
     /// A CIDv1.
@@ -122,5 +127,6 @@ public struct CID: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// This CID as CIDv1 (a CIDv0 keeps its codec and hash).
     public var v1: CID { CID(codec: codec, multihash: multihash) }
 
+    /// Byte order of the binary CIDs.
     public static func < (lhs: CID, rhs: CID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
 }

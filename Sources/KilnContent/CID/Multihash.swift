@@ -6,10 +6,13 @@ internal import Crypto
 public struct Multihash: Hashable, Sendable {
     /// The multicodec of the hash function (`0x12` sha2-256).
     public let function: UInt64
+    /// The digest bytes.
     public let digest: [UInt8]
 
+    /// The multicodec code of sha2-256.
     public static let sha2_256: UInt64 = 0x12
 
+    /// A multihash of `digest` made by `function`.
     public init(function: UInt64, digest: [UInt8]) {
         self.function = function
         self.digest = digest

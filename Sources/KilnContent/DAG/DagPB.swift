@@ -2,11 +2,14 @@
 
 /// A dag-pb link: the child's CID, its name in a directory (empty in a file), and the total size of its DAG.
 public struct DagPBLink: Hashable, Sendable {
+    /// The linked block.
     public var cid: CID
+    /// The link's name (empty in a file's links).
     public var name: String
     /// The child's block size plus the `Tsize` of all its links (the cumulative size of its DAG).
     public var tsize: UInt64
 
+    /// A link.
     public init(cid: CID, name: String, tsize: UInt64) {
         self.cid = cid
         self.name = name
@@ -16,9 +19,12 @@ public struct DagPBLink: Hashable, Sendable {
 
 /// A dag-pb node (`PBNode`): links, then data, encoded exactly as the dag-pb spec and kubo order them.
 public struct DagPBNode: Hashable, Sendable {
+    /// The node's links (sorted by name in a directory).
     public var links: [DagPBLink]
+    /// The node's data (a UnixFS message).
     public var data: [UInt8]?
 
+    /// A node.
     public init(links: [DagPBLink], data: [UInt8]?) {
         self.links = links
         self.data = data

@@ -8,11 +8,15 @@
 public struct FileDAGBuilder {
     /// A finished node or leaf: its CID, its DAG's cumulative size and the file bytes below it.
     public struct Entry: Hashable, Sendable {
+        /// The root CID.
         public var cid: CID
+        /// The cumulative size (block plus every linked block), as dag-pb links record it.
         public var tsize: UInt64
+        /// The file bytes under it.
         public var fileSize: UInt64
     }
 
+    /// How files are chunked and linked.
     public let profile: ImportProfile
     private var levels: [[Entry]] = []
     private let store: (CID, [UInt8]) throws(ContentError) -> Void

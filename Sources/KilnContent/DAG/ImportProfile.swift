@@ -8,12 +8,18 @@
 /// | `unixfs-v1-2025` | IPIP-499 (`ipfs add` with that profile, ipfs-car-like tools) | 1 MiB | 1024 | raw | v1 |
 /// | `kubo-v0` | plain `ipfs add`, Debian's `ipfs_cid` | 256 KiB | 174 | dag-pb UnixFS | v0 |
 public struct ImportProfile: Hashable, Sendable, CustomStringConvertible {
+    /// The profile's name, recorded in manifests.
     public let name: String
+    /// Bytes per leaf.
     public let chunkSize: Int
+    /// Links per node at most.
     public let maxLinks: Int
+    /// Whether leaves are raw blocks (else dag-pb file nodes).
     public let rawLeaves: Bool
+    /// The CID version of every block.
     public let cidVersion: Int
 
+    /// kubo's `ipfs add --cid-version=1`.
     public static let kuboV1 = ImportProfile(
         name: "kubo-v1",
         chunkSize: 262_144,
@@ -21,6 +27,7 @@ public struct ImportProfile: Hashable, Sendable, CustomStringConvertible {
         rawLeaves: true,
         cidVersion: 1
     )
+    /// IPIP-499's `unixfs-v1-2025` profile.
     public static let unixfsV1_2025 = ImportProfile(
         name: "unixfs-v1-2025",
         chunkSize: 1_048_576,
@@ -28,6 +35,7 @@ public struct ImportProfile: Hashable, Sendable, CustomStringConvertible {
         rawLeaves: true,
         cidVersion: 1
     )
+    /// kubo's plain `ipfs add` (CIDv0, dag-pb leaves).
     public static let kuboV0 = ImportProfile(
         name: "kubo-v0",
         chunkSize: 262_144,
@@ -36,6 +44,7 @@ public struct ImportProfile: Hashable, Sendable, CustomStringConvertible {
         cidVersion: 0
     )
 
+    /// Every profile, by name.
     public static let all = [kuboV1, unixfsV1_2025, kuboV0]
 
     /// kubo's threshold for switching a directory to a HAMT: the sum of its links' name and CID lengths.
@@ -61,5 +70,6 @@ public struct ImportProfile: Hashable, Sendable, CustomStringConvertible {
         self.cidVersion = cidVersion
     }
 
+    /// The profile's name.
     public var description: String { name }
 }

@@ -18,9 +18,12 @@
 /// let stored = try importer.add(path: "out", into: blocks)    // and keep every block
 /// ```
 public struct Importer: Sendable {
+    /// How files become DAGs.
     public var profile: ImportProfile
+    /// Whether names starting with `.` are imported.
     public var includeHidden: Bool
 
+    /// An importer with `profile`.
     public init(profile: ImportProfile = .kuboV1, includeHidden: Bool = false) {
         self.profile = profile
         self.includeHidden = includeHidden

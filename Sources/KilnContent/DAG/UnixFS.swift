@@ -3,15 +3,21 @@
 /// The UnixFS `Data` message carried in a dag-pb node's data (fields in spec order: Type, Data, filesize,
 /// blocksizes).
 public struct UnixFSData: Hashable, Sendable {
+    /// UnixFS's node types.
     public enum Kind: UInt64, Sendable {
         case raw = 0, directory = 1, file = 2, metadata = 3, symlink = 4, hamtShard = 5
     }
 
+    /// The node type.
     public var kind: Kind
+    /// Inline file bytes, for a leaf that is not a raw block.
     public var data: [UInt8]?
+    /// The file's size in bytes.
     public var fileSize: UInt64?
+    /// The size of each child's file bytes, in link order.
     public var blockSizes: [UInt64]
 
+    /// A UnixFS `Data` message.
     public init(kind: Kind, data: [UInt8]? = nil, fileSize: UInt64? = nil, blockSizes: [UInt64] = []) {
         self.kind = kind
         self.data = data
@@ -29,6 +35,8 @@ public struct UnixFSData: Hashable, Sendable {
         return out
     }
 
+    /// Decodes a UnixFS `Data` message.
+    /// - Throws: ``ContentError`` when it is malformed.
     public init(decoding bytes: [UInt8]) throws(ContentError) {
         var kind: Kind?
         var data: [UInt8]?

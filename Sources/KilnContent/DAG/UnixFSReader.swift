@@ -10,10 +10,12 @@ internal import KilnCore
 
 /// Reads UnixFS files and directories back out of a blockstore: what `ipfs cat` and `ipfs ls` do, bounded.
 public struct UnixFSReader: Sendable {
+    /// Where blocks are read from.
     public let blockstore: any Blockstore
     /// The largest file read into memory.
     public var maxFileSize = 256 << 20
 
+    /// A reader over `blockstore`.
     public init(blockstore: any Blockstore) { self.blockstore = blockstore }
 
     /// The bytes of the file at `cid` (a raw leaf or a dag-pb UnixFS file).

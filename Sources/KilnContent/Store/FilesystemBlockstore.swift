@@ -13,6 +13,7 @@ internal import KilnCore
 ///
 /// A CIDv0 and the CIDv1 of the same dag-pb block share one file.
 public struct FilesystemBlockstore: Blockstore {
+    /// The folder, one file per block.
     public let folder: String
 
     /// Opens (and creates, with its parents) the folder.
@@ -29,6 +30,8 @@ public struct FilesystemBlockstore: Blockstore {
 
     private func path(_ cid: CID) -> String { folder + "/" + cid.v1.description }
 
+    /// Writes `block` as a file named by its CID (temp file + rename); a block already there is kept.
+    /// - Throws: ``ContentError`` (`io`) when the file cannot be written.
     public func put(_ block: [UInt8], cid: CID) throws(ContentError) {
         if has(cid) { return }
         do {
@@ -38,6 +41,8 @@ public struct FilesystemBlockstore: Blockstore {
         }
     }
 
+    /// Reads the block for `cid` and checks it against its CID.
+    /// - Throws: ``ContentError`` when it is absent or does not match.
     public func get(_ cid: CID) throws(ContentError) -> [UInt8] {
         guard let file = fopen(path(cid), "rb") else {
             if errno == ENOENT {
@@ -62,5 +67,6 @@ public struct FilesystemBlockstore: Blockstore {
         return block
     }
 
+    /// Whether the block file exists.
     public func has(_ cid: CID) -> Bool { access(path(cid), F_OK) == 0 }
 }

@@ -14,7 +14,9 @@ public indirect enum ABIArgument: Hashable, Sendable {
     /// A dynamic array `T[]` of same-typed elements.
     case array([ABIArgument])
 
+    /// A `uint256` argument.
     public static func uint(_ value: UInt64) -> ABIArgument { .uint(BigUInt(value)) }
+    /// A `bytes32` argument.
     public static func bytes32(_ value: Bytes32) -> ABIArgument { .fixedBytes(value.bytes) }
 
     var isDynamic: Bool {

@@ -15,6 +15,7 @@ public enum ABIValue: Hashable, Sendable, CustomStringConvertible {
     /// An indexed `string` or `bytes`: the log holds only the Keccak-256 of the value.
     case hashed(Bytes32)
 
+    /// The value as text: decimal numbers, `0x` hex bytes and addresses.
     public var description: String {
         switch self {
         case .uint(let value): String(value)

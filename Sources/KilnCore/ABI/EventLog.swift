@@ -5,18 +5,26 @@
 /// Read from JSON-RPC's shape with ``init(json:)``, which is strict about the fields Kiln uses and
 /// tolerant of the rest (some nodes add `"type": "mined"` or leave out `removed`).
 public struct EventLog: Hashable, Sendable {
+    /// The contract that emitted the log.
     public var address: Address
+    /// The topics; the first is the event signature's hash unless the event is anonymous.
     public var topics: [Bytes32]
+    /// The non-indexed parameters, ABI-encoded.
     public var data: [UInt8]
     /// `nil` for a pending log.
     public var blockNumber: UInt64?
+    /// The hash of the block holding it (nil while pending).
     public var blockHash: Bytes32?
+    /// The transaction that emitted it.
     public var transactionHash: Bytes32?
+    /// The transaction's index in its block.
     public var transactionIndex: UInt64?
+    /// The log's index in its block.
     public var logIndex: UInt64?
     /// True when the log was removed by a chain reorganisation.
     public var removed: Bool
 
+    /// A log from its parts.
     public init(
         address: Address,
         topics: [Bytes32],

@@ -4,14 +4,21 @@ internal import BigInt
 
 /// An event log decoded into named values, in declaration order.
 public struct DecodedEvent: Hashable, Sendable {
+    /// One decoded parameter.
     public struct Field: Hashable, Sendable {
+        /// The parameter's name.
         public var name: String
+        /// Its type.
         public var type: ABIType
+        /// Whether it came from a topic.
         public var indexed: Bool
+        /// Its value (for an indexed dynamic type, the hash the topic holds).
         public var value: ABIValue
     }
 
+    /// The event the log was decoded as.
     public var signature: EventSignature
+    /// Every parameter, in declaration order.
     public var fields: [Field]
 
     /// The value of the parameter called `name`.

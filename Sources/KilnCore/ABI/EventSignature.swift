@@ -11,9 +11,13 @@
 public struct EventSignature: Hashable, Sendable, CustomStringConvertible {
     /// One declared parameter.
     public struct Parameter: Hashable, Sendable {
+        /// The parameter's name.
         public var name: String
+        /// Its Solidity type.
         public var type: ABIType
+        /// Whether it is a topic (indexed) rather than in the data.
         public var indexed: Bool
+        /// A parameter.
         public init(name: String, type: ABIType, indexed: Bool) {
             self.name = name
             self.type = type
@@ -21,7 +25,9 @@ public struct EventSignature: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The event's name.
     public let name: String
+    /// Its parameters, in order.
     public let parameters: [Parameter]
 
     /// The signature in canonical form, `Name(type1,type2)`, as hashed for topic0.
@@ -30,11 +36,13 @@ public struct EventSignature: Hashable, Sendable, CustomStringConvertible {
     /// The log's first topic: Keccak-256 of ``canonical``.
     public var topic0: Bytes32 { Keccak256.hash(utf8: canonical) }
 
+    /// The signature as written in Solidity, with names and `indexed`.
     public var description: String {
         name + "("
             + parameters.map { "\($0.type)\($0.indexed ? " indexed" : "") \($0.name)" }.joined(separator: ", ") + ")"
     }
 
+    /// An event from its name and parameters.
     public init(name: String, parameters: [Parameter]) {
         self.name = name
         self.parameters = parameters

@@ -29,12 +29,17 @@ public enum EIP712Value: Hashable, Sendable {
 /// let digest = try type.signingDigest(domain: domain, values: [.address(alice), .string("hi")])
 /// ```
 public struct EIP712StructType: Hashable, Sendable {
+    /// One member of a struct type.
     public struct Member: Hashable, Sendable {
+        /// The member's name.
         public var name: String
+        /// Its Solidity type.
         public var type: ABIType
     }
 
+    /// The struct's name.
     public let name: String
+    /// Its members, in order.
     public let members: [Member]
 
     /// Declares a struct type; member types are Solidity type names.

@@ -9,6 +9,7 @@
 /// One batch per store: an exclusive `flock` on `<store>.lock`, released when the process ends (however it
 /// ends: the kernel drops the lock of a killed process, so a crash never leaves the store locked).
 public final class BatchLock: Sendable {
+    /// The lock file (`<store>.lock`).
     public let path: String
     private let descriptor: Int32
 

@@ -159,7 +159,7 @@ struct BatchOutputs: Sendable {
         for publication in try store.publications(batch: nil) {
             manifest.update(
                 token: publication.token.description,
-                with: PublishedToken(
+                with: TokenDirectory(
                     directory: try CID(publication.directory),
                     image: try CID(publication.image),
                     thumbnail: try CID(publication.thumbnail),

@@ -8,6 +8,7 @@ public import KilnImage
 public enum ContactSheet {
     /// The side of one cell's picture, and the most tokens drawn (the sheet says how many more there were).
     public static let cell = 128
+    /// The most thumbnails one sheet shows; more are counted in its footer.
     public static let maxTokens = 1_200
 
     /// Draws `items` (label, thumbnail JPEG/PNG bytes) in order.

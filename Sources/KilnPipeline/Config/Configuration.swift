@@ -29,18 +29,26 @@ internal import KilnYAML
 /// nodeTimeout: 20                    # seconds per node and attempt
 /// ```
 public struct Configuration: Sendable {
+    /// One watched contract and its template folder.
     public struct Contract: Sendable, Hashable {
+        /// The contract.
         public var address: Address
+        /// The template folder (resolved against kiln.yml's folder).
         public var template: String
+        /// A watched contract.
         public init(address: Address, template: String) {
             self.address = address
             self.template = template
         }
     }
 
+    /// The chain the contracts are on (`chainId`, `KILN_CHAIN_ID`).
     public var chainId: UInt64 = 31337
+    /// The SQLite store (`store`, `KILN_STORE`, `--store`).
     public var store: String
+    /// The output folder (`out`, `KILN_OUT`, `--out`).
     public var out: String
+    /// A file of recorded logs (`events: {file:}`, `KILN_EVENTS`, `--events`); nil with an RPC source.
     public var eventsFile: String?
     /// A node's JSON-RPC URL to read logs from (`events: {rpc: URL, fromBlock: N}`), instead of a file.
     public var rpcURL: String?
@@ -48,23 +56,30 @@ public struct Configuration: Sendable {
     public var fromBlock: UInt64 = 0
     /// How many blocks one `eth_getLogs` covers at most (halved when the node says it is too many results).
     public var blockRange: UInt64 = 2_000
+    /// Blocks a log must be buried under before it is read (`confirmations`, `KILN_CONFIRMATIONS`).
     public var confirmations: UInt64 = 0
+    /// The watched contracts, in kiln.yml's order.
     public var contracts: [Contract]
     /// The operators file; nil when ``chainOperators`` is set.
     public var operatorsFile: String?
     /// `operators: {source: chain, …}`: the registry contract and where each operator's node listens.
     public var chainOperators: ChainOperators?
+    /// How media are published (`publish.mode`, `KILN_PUBLISH_MODE`).
     public var publishMode: PublishMode = .files
     /// The key `onchain` modes send transactions with (a 0600 file), unless `KILN_PUBLISHER_KEY` is set.
     public var publisherKeyFile: String?
     /// The JSON-RPC URL transactions and registry reads go to, when not the events' node.
     public var publishRPC: String?
+    /// How files become CIDs (`publish.profile`, `KILN_PROFILE`).
     public var profile: ImportProfile = .kuboV1
+    /// Jobs processed at once (`concurrency`, `KILN_CONCURRENCY`, `--concurrency`).
     public var concurrency = 4
+    /// Seconds per node and attempt (`nodeTimeout`, `KILN_NODE_TIMEOUT`).
     public var nodeTimeout = 20.0
     /// Seconds a job stays leased to a run before another may take it.
     public var leaseSeconds = 600.0
 
+    /// A configuration built in code (tests, tools); everything else at its default.
     public init(store: String, out: String, eventsFile: String?, contracts: [Contract], operatorsFile: String?) {
         self.store = store
         self.out = out
@@ -73,13 +88,19 @@ public struct Configuration: Sendable {
         self.operatorsFile = operatorsFile
     }
 
+    /// `operators: {source: chain, …}`: an on-chain stake registry.
     public struct ChainOperators: Sendable, Hashable {
+        /// The registry contract.
         public var registry: Address
+        /// The first block its registration logs are read from.
         public var fromBlock: UInt64
+        /// Its own JSON-RPC URL, when not the events' or publish's node.
         public var rpc: String?
+        /// Each operator's node URL (endpoints are not on chain).
         public var nodes: [Address: String]
     }
 
+    /// What a batch publishes besides blocks and files.
     public enum PublishMode: String, Sendable, CaseIterable {
         /// Blocks, CAR, manifest: nothing on chain.
         case files

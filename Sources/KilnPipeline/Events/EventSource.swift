@@ -18,7 +18,9 @@ public protocol EventSource: Sendable {
 }
 
 extension EventSource {
+    /// By default a source cannot tell: nil.
     public func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]? { nil }
+    /// By default a source accepts any chain.
     public func check(chainId: UInt64) async throws(PipelineError) {}
 }
 
@@ -26,11 +28,15 @@ extension EventSource {
 /// Every line is checked when the file is opened; a bad line is an error naming `file:line`, or, with
 /// `skippingMalformed`, a problem listed in ``problems`` while the good lines are used.
 public struct FileEventSource: EventSource {
+    /// The file.
     public let path: String
+    /// Its good lines, in file order.
     public let logs: [EventLog]
     /// The lines skipped, as `file:line: reason`.
     public let problems: [String]
 
+    /// Reads and checks every line of `path`.
+    /// - Throws: ``PipelineError`` naming `file:line` for a bad line (unless `skippingMalformed`), or an unreadable file.
     public init(path: String, skippingMalformed: Bool = false) throws(PipelineError) {
         guard let bytes = try? FileBytes.read(path) else { throw PipelineError("Unable to read events file '\(path)'") }
         let text = String(decoding: bytes, as: UTF8.self)
@@ -56,6 +62,7 @@ public struct FileEventSource: EventSource {
         self.logs = logs.sorted { ($0.blockNumber!, $0.logIndex!) < ($1.blockNumber!, $1.logIndex!) }
     }
 
+    /// The file's logs after `block`, up to `limit` blocks further.
     public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (
         logs: [EventLog], through: (block: UInt64, hash: Bytes32)
     )? {

@@ -7,14 +7,18 @@ public import KilnCore
 /// `head - confirmations`, with each range's last block hash so the next run can tell whether the chain
 /// it built on is still there.
 public struct JSONRPCEventSource: EventSource {
+    /// The node logs are read from.
     public let rpc: EthereumRPC
+    /// The contracts whose logs are asked for.
     public let contracts: [Address]
+    /// Blocks below the head that are not read yet.
     public let confirmations: UInt64
     /// The first block to read when the store has no cursor yet (the collection's deployment block).
     public let fromBlock: UInt64
     /// The most blocks one `nextBatch` covers (one `eth_getLogs`, halved when the node says too many results).
     public let blockRange: UInt64
 
+    /// A source over `rpc`, starting at `fromBlock` when the store has no cursor, `blockRange` blocks per `eth_getLogs` at most.
     public init(rpc: EthereumRPC, contracts: [Address], confirmations: UInt64, fromBlock: UInt64, blockRange: UInt64) {
         self.rpc = rpc
         self.contracts = contracts
@@ -32,6 +36,7 @@ public struct JSONRPCEventSource: EventSource {
         }
     }
 
+    /// Logs after `block` up to `head - confirmations` (at most `limit` blocks), with the last block's hash.
     public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (
         logs: [EventLog], through: (block: UInt64, hash: Bytes32)
     )? {
@@ -56,6 +61,7 @@ public struct JSONRPCEventSource: EventSource {
         }
     }
 
+    /// The node's hashes of `blocks` now, in one batch (a block it no longer has is absent).
     public func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]? {
         do { return try await rpc.blockHashes(blocks) } catch {
             throw PipelineError("\(rpc.client.url): \(error.message)")

@@ -8,10 +8,13 @@ internal import KilnStore
 
 /// One transaction a batch sent.
 public struct OnchainTransaction: Sendable, Hashable {
+    /// The contract the transaction went to.
     public var contract: Address
     /// `setTokenURI(7, ipfs://…)` or `setBaseURI(ipfs://…/, 1, 24)`.
     public var call: String
+    /// The transaction hash.
     public var hash: Bytes32
+    /// The block it was mined in.
     public var block: UInt64
 }
 

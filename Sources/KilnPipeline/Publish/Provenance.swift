@@ -10,19 +10,30 @@ public import KilnTemplates
 /// (its CID and content hash), the folded state and its hash, the accepted inference output and the
 /// attestation bundle (CIDs), the import profile and the Kiln version.
 public struct Provenance: Hashable, Sendable {
+    /// The token's chain.
     public var chainId: UInt64
+    /// The token's contract.
     public var contract: Address
+    /// The token id.
     public var tokenId: BigUInt
+    /// The template folder's CID, as rendered.
     public var template: CID
+    /// The template's content hash.
     public var templateHash: Bytes32
     /// The folded traits (derived traits are recomputed from them).
     public var state: JSONValue
+    /// keccak-256 of the canonical JSON of ``state``.
     public var stateHash: Bytes32
+    /// The accepted inference output's CID, when the template asks for inference.
     public var inference: CID?
+    /// The attestation bundle's CID.
     public var attestation: CID?
+    /// The import profile the CIDs were made with.
     public var profile: String
+    /// The Kiln version that rendered it.
     public var version: String
 
+    /// A provenance block from its parts.
     public init(
         chainId: UInt64,
         contract: Address,
@@ -49,6 +60,7 @@ public struct Provenance: Hashable, Sendable {
         self.version = version
     }
 
+    /// The block as metadata.json carries it (CIDs as `ipfs://` URIs).
     public var json: JSONValue {
         [
             "chainId": .number(chainId), "contract": .string(contract.checksummed), "tokenId": .string(String(tokenId)),

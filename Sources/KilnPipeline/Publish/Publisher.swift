@@ -5,12 +5,17 @@ public import KilnCore
 public import KilnImage
 
 /// One token's published media: a UnixFS directory `{image.png, thumb.jpg, metadata.json}`.
-public struct PublishedToken: Hashable, Sendable {
+public struct TokenDirectory: Hashable, Sendable {
+    /// The token directory `{image.png, thumb.jpg, metadata.json}`.
     public var directory: CID
+    /// `image.png`.
     public var image: CID
+    /// `thumb.jpg`.
     public var thumbnail: CID
+    /// `metadata.json`.
     public var metadata: CID
 
+    /// The CIDs of one token directory.
     public init(directory: CID, image: CID, thumbnail: CID, metadata: CID) {
         self.directory = directory
         self.image = image
@@ -23,11 +28,14 @@ public struct PublishedToken: Hashable, Sendable {
 /// current metadata CID, with the history of earlier ones) written atomically. Publishing the same bytes again
 /// changes nothing.
 public struct Publisher: Sendable {
+    /// Where the blocks go.
     public let blockstore: any Blockstore
+    /// How files become CIDs.
     public let profile: ImportProfile
     /// The longer side of `thumb.jpg`.
     public var thumbnailSide = 256
 
+    /// A publisher into `blockstore`.
     public init(blockstore: any Blockstore, profile: ImportProfile = .kuboV1) {
         self.blockstore = blockstore
         self.profile = profile
@@ -35,7 +43,7 @@ public struct Publisher: Sendable {
 
     /// Stores `image.png` (the PNG given), a JPEG thumbnail made from `raster`, and the metadata: `makeMetadata`
     /// receives the image's CID and returns the JSON (canonical bytes are stored).
-    public func publish(png: [UInt8], raster: Raster, makeMetadata: (CID) throws -> JSONValue) throws -> PublishedToken
+    public func publish(png: [UInt8], raster: Raster, makeMetadata: (CID) throws -> JSONValue) throws -> TokenDirectory
     {
         let importer = Importer(profile: profile)
         let image = try importer.add(bytes: png, into: blockstore)
@@ -54,21 +62,28 @@ public struct Publisher: Sendable {
             ["image.png": image, "thumb.jpg": thumb, "metadata.json": metadata],
             into: blockstore
         )
-        return PublishedToken(directory: directory.cid, image: image.cid, thumbnail: thumb.cid, metadata: metadata.cid)
+        return TokenDirectory(directory: directory.cid, image: image.cid, thumbnail: thumb.cid, metadata: metadata.cid)
     }
 }
 
 /// `manifest.json`: for every token its current metadata CID and directory, and the earlier ones, newest last.
 public struct Manifest: Hashable, Sendable {
+    /// One token's line in the manifest.
     public struct Entry: Hashable, Sendable {
+        /// The current metadata.json.
         public var metadata: CID
+        /// The current token directory.
         public var directory: CID
+        /// Earlier metadata CIDs, oldest first.
         public var history: [CID]
     }
 
+    /// The import profile every CID was made with.
     public var profile: String
+    /// Each token (`chainId:contract:id`) and its entry.
     public var entries: [String: Entry]
 
+    /// A manifest (empty by default).
     public init(profile: String, entries: [String: Entry] = [:]) {
         self.profile = profile
         self.entries = entries
@@ -76,7 +91,7 @@ public struct Manifest: Hashable, Sendable {
 
     /// Records `token`'s new publication; returns false (and changes nothing) when it is already current.
     @discardableResult
-    public mutating func update(token: String, with published: PublishedToken) -> Bool {
+    public mutating func update(token: String, with published: TokenDirectory) -> Bool {
         if let current = entries[token] {
             guard current.metadata != published.metadata else { return false }
             entries[token] = Entry(
@@ -90,6 +105,7 @@ public struct Manifest: Hashable, Sendable {
         return true
     }
 
+    /// The manifest as `manifest.json` holds it.
     public var json: JSONValue {
         [
             "kiln": .string(KilnVersion.current), "profile": .string(profile),

@@ -14,22 +14,27 @@ internal import KilnTemplates
 /// folder, the attestation bundle and the inference output; it re-checks every signature and the quorum,
 /// folds the state again from the chain's logs when given them, renders, encodes and compares.
 public struct Verifier: Sendable {
+    /// Where the published blocks are read from.
     public let blockstore: any Blockstore
     /// The chain's logs of the token's contract; when given, the state is folded from them and compared.
     public var logs: [EventLog]?
     /// The operator registry; when given, the bundle's stake table is compared with it at the reference block.
     public var registry: (any OperatorRegistry)?
 
+    /// A verifier over `blockstore`; with `logs` it re-folds the state, with `registry` it compares the stake table.
     public init(blockstore: any Blockstore, logs: [EventLog]? = nil, registry: (any OperatorRegistry)? = nil) {
         self.blockstore = blockstore
         self.logs = logs
         self.registry = registry
     }
 
+    /// What verification found: every check, in order.
     public struct Report: Sendable {
         /// Each check: whether it held, and what it says.
         public var checks: [(ok: Bool, text: String)] = []
+        /// Whether every check held: the token is byte-identical to its re-derivation.
         public var ok: Bool { checks.allSatisfy(\.ok) }
+        /// The checks that failed.
         public var differences: [String] { checks.filter { !$0.ok }.map(\.text) }
         mutating func check(_ ok: Bool, _ good: @autoclosure () -> String, _ bad: @autoclosure () -> String) {
             checks.append((ok, ok ? good() : bad()))

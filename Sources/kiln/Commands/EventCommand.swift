@@ -48,10 +48,7 @@ struct EventCommand: ParsableCommand {
             if file == "-" {
                 data = FileHandle.standardInput.readDataToEndOfFile()
             } else {
-                guard let contents = FileManager.default.contents(atPath: file) else {
-                    throw CLIError("Unable to read '\(file)': no such file or not readable")
-                }
-                data = contents
+                data = Data(try readInputFile(file))
             }
             let name = file == "-" ? "<stdin>" : file
             for (line, log) in try readLogs(Array(data), name: name) {

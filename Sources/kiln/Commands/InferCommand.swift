@@ -36,9 +36,7 @@ struct InferCommand: AsyncParsableCommand {
         do { address = try Address(hex: contract) } catch { throw ValidationError(error.message) }
         guard let inference = loaded.inference else { throw CLIError("\(template) has no 'inference:' section") }
         let token = TokenRef(contract: address, id: id)
-        guard let data = FileManager.default.contents(atPath: state) else {
-            throw CLIError("Unable to read '\(state)'")
-        }
+        let data = try readInputFile(state, limit: 1 << 20)
         let full = try loaded.derive(
             try loaded.state(fromJSON: try JSONValue.parse(bytes: Array(data)), source: state),
             token: token

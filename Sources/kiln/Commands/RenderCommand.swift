@@ -47,9 +47,7 @@ struct RenderCommand: ParsableCommand {
         let address: Address
         do { address = try Address(hex: contract) } catch { throw ValidationError(error.message) }
         let token = TokenRef(contract: address, id: id)
-        guard let data = FileManager.default.contents(atPath: state) else {
-            throw CLIError("Unable to read '\(state)'")
-        }
+        let data = try readInputFile(state, limit: 1 << 20)
         let json: JSONValue
         do { json = try JSONValue.parse(bytes: Array(data)) } catch { throw CLIError("\(state): \(error.message)") }
         let traits = try loaded.state(fromJSON: json, source: state)

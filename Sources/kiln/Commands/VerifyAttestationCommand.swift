@@ -16,17 +16,10 @@ struct VerifyAttestationCommand: ParsableCommand {
     @Option(help: "Also check that this file is the accepted output.") var output: String?
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: bundle) else {
-            throw CLIError("Unable to read '\(bundle)'")
-        }
+        let data = try readInputFile(bundle)
         let json: JSONValue
-        do { json = try JSONValue.parse(bytes: Array(data)) } catch { throw CLIError("\(bundle): \(error.message)") }
-        let file = try output.map { path -> [UInt8] in
-            guard let bytes = FileManager.default.contents(atPath: path) else {
-                throw CLIError("Unable to read '\(path)'")
-            }
-            return Array(bytes)
-        }
+        do { json = try JSONValue.parse(bytes: data) } catch { throw CLIError("\(bundle): \(error.message)") }
+        let file = try output.map { try readInputFile($0, limit: 256 << 20) }
         let result = try AttestationBundle.verify(json, output: file)
         for line in result.lines { print(line) }
         if !result.ok { throw ExitCode(1) }

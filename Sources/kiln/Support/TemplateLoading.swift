@@ -15,7 +15,8 @@ func loadTemplate(_ folder: String) throws -> Template {
     } catch {
         if isatty(STDERR_FILENO) == 1 {
             let path = folder + "/" + Template.fileName
-            let source = (try? String(contentsOfFile: path, encoding: .utf8)).map { [path: $0] } ?? [:]
+            let source =
+                (try? FileBytes.read(path, limit: 4 << 20)).map { [path: String(decoding: $0, as: UTF8.self)] } ?? [:]
             throw CLIError(error.rendered(source: source))
         }
         throw CLIError(error.description)
