@@ -100,7 +100,7 @@ public struct EthereumRPC: Sendable {
 
     /// Whether a node refused `eth_getLogs` for returning too much (geth, Erigon, Infura, Alchemy phrase it differently).
     static func isTooManyResults(_ error: ChainError) -> Bool {
-        guard case .rpc(let code) = error.code else { return false }
+        guard let code = error.code.rpcCode else { return false }
         let text = error.message.lowercased()
         return code == -32005 || text.contains("too many") || text.contains("more than")
             || text.contains("limit exceeded")

@@ -10,20 +10,50 @@ internal import NIOHTTP1
 /// What went wrong talking to a node: the transport, the node's own JSON-RPC error, or an answer that is not
 /// what the method returns.
 public struct ChainError: Error, CustomStringConvertible, Sendable {
-    public enum Code: Sendable, Equatable {
+    /// What kind of failure this is: a struct over a private enum, so new codes don't break clients.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable {
+            case transport, malformed
+            case rpc(Int)
+        }
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
         /// Connection refused, timeout, HTTP 429 or 5xx: worth retrying.
-        case transport
-        /// A JSON-RPC error object from the node, with its code.
-        case rpc(Int)
+        public static let transport = Code(.transport)
         /// The answer is not JSON-RPC, has another id, or has the wrong shape.
-        case malformed
+        public static let malformed = Code(.malformed)
+        /// A JSON-RPC error object from the node, with its code.
+        public static func rpc(_ code: Int) -> Code { Code(.rpc(code)) }
+
+        /// The node's JSON-RPC error code, for ``rpc(_:)``.
+        public var rpcCode: Int? {
+            if case .rpc(let code) = wrapped { return code }
+            return nil
+        }
+
+        /// The code's name (`rpc(-32000)` with its number).
+        public var description: String { String(describing: wrapped) }
     }
+
+    /// What kind of failure this is.
     public var code: Code
+    /// What failed: the method and the node's or transport's reason.
     public var message: String
-    public init(_ code: Code, _ message: String) {
+    /// The underlying error (the HTTP client's), kept rather than flattened.
+    public var cause: (any Error)?
+    /// Where in Kiln's source the error was raised: `#fileID:#line`.
+    public var location: String
+
+    /// An error with a code, a message and, optionally, its cause.
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
+        self.cause = cause
+        location = "\(file):\(line)"
     }
+
+    /// The message.
     public var description: String { message }
 }
 
