@@ -47,8 +47,8 @@ extension SQLiteStore {
 
     // MARK: - States
 
-    public func state(_ token: TokenKey, version: Int?) throws(StoreError) -> StoredState? {
-        try read("read the state of \(token)") { db in
+    public func state(_ token: TokenKey, version: Int?) async throws(StoreError) -> StoredState? {
+        try await read("read the state of \(token)") { db in
             var sql =
                 "SELECT version, state_json, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ?"
             var arguments: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId]
@@ -66,8 +66,8 @@ extension SQLiteStore {
         }
     }
 
-    public func tokenIds(chainId: UInt64, contract: Address) throws(StoreError) -> [String] {
-        try read("list the tokens of \(contract)") { db in
+    public func tokenIds(chainId: UInt64, contract: Address) async throws(StoreError) -> [String] {
+        try await read("list the tokens of \(contract)") { db in
             try String.fetchAll(
                 db,
                 sql:
@@ -77,10 +77,10 @@ extension SQLiteStore {
         }
     }
 
-    public func foldMark(chainId: UInt64, contract: Address) throws(StoreError) -> (
+    public func foldMark(chainId: UInt64, contract: Address) async throws(StoreError) -> (
         templateHash: Bytes32, block: UInt64
     )? {
-        try read("read how far \(contract) is folded") { db in
+        try await read("read how far \(contract) is folded") { db in
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -92,9 +92,10 @@ extension SQLiteStore {
         }
     }
 
-    public func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64) throws(StoreError)
+    public func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64)
+        async throws(StoreError)
     {
-        try write("record how far \(contract) is folded") { db in
+        try await write("record how far \(contract) is folded") { db in
             try db.execute(
                 sql: """
                     INSERT INTO folded_templates (chain_id, contract, template_hash, block_number) VALUES (?, ?, ?, ?)
@@ -107,8 +108,8 @@ extension SQLiteStore {
 
     // MARK: - Jobs
 
-    public func reclaimLeases() throws(StoreError) -> Int {
-        try write("reclaim leases") { db in
+    public func reclaimLeases() async throws(StoreError) -> Int {
+        try await write("reclaim leases") { db in
             try db.execute(
                 sql: "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL WHERE status = 'leased'"
             )
@@ -116,8 +117,8 @@ extension SQLiteStore {
         }
     }
 
-    public func requeue(jobId: Int64) throws(StoreError) {
-        try write("queue job \(jobId) again") { db in
+    public func requeue(jobId: Int64) async throws(StoreError) {
+        try await write("queue job \(jobId) again") { db in
             try db.execute(
                 sql:
                     "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ?",
@@ -126,14 +127,14 @@ extension SQLiteStore {
         }
     }
 
-    public func job(id: Int64) throws(StoreError) -> Job? {
-        try read("read job \(id)") { db in
+    public func job(id: Int64) async throws(StoreError) -> Job? {
+        try await read("read job \(id)") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)
         }
     }
 
-    public func latestJob(_ token: TokenKey) throws(StoreError) -> Job? {
-        try read("read the latest job of \(token)") { db in
+    public func latestJob(_ token: TokenKey) async throws(StoreError) -> Job? {
+        try await read("read the latest job of \(token)") { db in
             try Row.fetchOne(
                 db,
                 sql: "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1",
@@ -142,8 +143,8 @@ extension SQLiteStore {
         }
     }
 
-    public func jobs(status: JobStatus) throws(StoreError) -> [Job] {
-        try read("list \(status.rawValue) jobs") { db in
+    public func jobs(status: JobStatus) async throws(StoreError) -> [Job] {
+        try await read("list \(status.rawValue) jobs") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE status = ? ORDER BY id", arguments: [status.rawValue])
                 .map(Self.job)
         }
@@ -151,8 +152,8 @@ extension SQLiteStore {
 
     // MARK: - Batches and publications
 
-    public func openBatch() throws(StoreError) -> (number: Int, resumed: Bool) {
-        try write("open a batch") { db in
+    public func openBatch() async throws(StoreError) -> (number: Int, resumed: Bool) {
+        try await write("open a batch") { db in
             if let open = try Int.fetchOne(
                 db,
                 sql: "SELECT number FROM batches WHERE status = 'open' ORDER BY number LIMIT 1"
@@ -165,14 +166,14 @@ extension SQLiteStore {
         }
     }
 
-    public func currentBatch() throws(StoreError) -> Int? {
-        try read("read the open batch") { db in
+    public func currentBatch() async throws(StoreError) -> Int? {
+        try await read("read the open batch") { db in
             try Int.fetchOne(db, sql: "SELECT number FROM batches WHERE status = 'open' ORDER BY number LIMIT 1")
         }
     }
 
-    public func closeBatch(_ number: Int) throws(StoreError) {
-        try write("close batch \(number)") { db in
+    public func closeBatch(_ number: Int) async throws(StoreError) {
+        try await write("close batch \(number)") { db in
             let published =
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM publications WHERE batch = ?", arguments: [number]) ?? 0
             if published == 0 {
@@ -183,8 +184,8 @@ extension SQLiteStore {
         }
     }
 
-    public func complete(_ publication: Publication, owner: String) throws(StoreError) {
-        try write("record the publication of \(publication.token)") { db in
+    public func complete(_ publication: Publication, owner: String) async throws(StoreError) {
+        try await write("record the publication of \(publication.token)") { db in
             try db.execute(
                 sql: """
                     INSERT INTO publications (job_id, batch, chain_id, contract, token_id, state_hash, template_hash, directory, metadata, image,
@@ -213,8 +214,8 @@ extension SQLiteStore {
         }
     }
 
-    public func publications(batch: Int?) throws(StoreError) -> [Publication] {
-        try read("list publications") { db in
+    public func publications(batch: Int?) async throws(StoreError) -> [Publication] {
+        try await read("list publications") { db in
             let rows =
                 if let batch {
                     try Row.fetchAll(
@@ -229,8 +230,8 @@ extension SQLiteStore {
         }
     }
 
-    public func latestPublication(_ token: TokenKey) throws(StoreError) -> Publication? {
-        try read("read the publication of \(token)") { db in
+    public func latestPublication(_ token: TokenKey) async throws(StoreError) -> Publication? {
+        try await read("read the publication of \(token)") { db in
             try Row.fetchOne(
                 db,
                 sql:

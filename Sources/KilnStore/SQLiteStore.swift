@@ -80,22 +80,28 @@ public final class SQLiteStore: Store {
         return migrator
     }
 
-    func write<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try pool.write(body) } catch let error as StoreError { throw error } catch {
+    /// Runs `body` in a write transaction on GRDB's own queue, suspending (never blocking) the calling task.
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError)
+        -> T
+    {
+        do { return try await pool.write(body) } catch let error as StoreError { throw error } catch {
             throw StoreError(.database, "Unable to \(what): \(error)", cause: error)
         }
     }
 
-    func read<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try pool.read(body) } catch {
+    /// Runs `body` in a read transaction on GRDB's own queue, suspending (never blocking) the calling task.
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError)
+        -> T
+    {
+        do { return try await pool.read(body) } catch {
             throw StoreError(.database, "Unable to \(what): \(error)", cause: error)
         }
     }
 
     // MARK: - Events
 
-    public func cursor(chainId: UInt64) throws(StoreError) -> (block: UInt64, hash: Bytes32)? {
-        try read("read the chain cursor") { db in
+    public func cursor(chainId: UInt64) async throws(StoreError) -> (block: UInt64, hash: Bytes32)? {
+        try await read("read the chain cursor") { db in
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -111,8 +117,10 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func record(_ logs: [EventLog], chainId: UInt64, cursor: (block: UInt64, hash: Bytes32)) throws(StoreError) {
-        try write("record \(logs.count) logs") { db in
+    public func record(_ logs: [EventLog], chainId: UInt64, cursor: (block: UInt64, hash: Bytes32))
+        async throws(StoreError)
+    {
+        try await write("record \(logs.count) logs") { db in
             for log in logs {
                 guard let block = log.blockNumber, let hash = log.blockHash, let index = log.logIndex else {
                     throw StoreError(
@@ -140,8 +148,8 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) throws(StoreError) {
-        try write("rewind to block \(block)") { db in
+    public func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) async throws(StoreError) {
+        try await write("rewind to block \(block)") { db in
             try db.execute(
                 sql: "UPDATE events SET removed = 1 WHERE chain_id = ? AND block_number > ?",
                 arguments: [Int64(chainId), Int64(block)]
@@ -153,10 +161,10 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) throws(StoreError) -> [(
+    public func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) async throws(StoreError) -> [(
         block: UInt64, hash: Bytes32
     )] {
-        try read("read the recorded block hashes") { db in
+        try await read("read the recorded block hashes") { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -172,8 +180,8 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func logs(chainId: UInt64, contract: Address) throws(StoreError) -> [EventLog] {
-        try read("read the logs of \(contract)") { db in
+    public func logs(chainId: UInt64, contract: Address) async throws(StoreError) -> [EventLog] {
+        try await read("read the logs of \(contract)") { db in
             try Row.fetchAll(
                 db,
                 sql:
@@ -200,14 +208,14 @@ public final class SQLiteStore: Store {
 
     // MARK: - State and jobs
 
-    public func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) throws(StoreError) -> (
+    public func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) async throws(StoreError) -> (
         version: Int, changed: Bool
     ) {
         let text: String
         do { text = try json.canonicalString() } catch {
             throw StoreError(.invalidArgument, "Unable to save the state of \(token): \(error.message)", cause: error)
         }
-        return try write("save the state of \(token)") { db in
+        return try await write("save the state of \(token)") { db in
             let key: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId]
             let latest = try Row.fetchOne(
                 db,
@@ -232,8 +240,8 @@ public final class SQLiteStore: Store {
         stateHash: Bytes32,
         templateHash: Bytes32,
         referenceBlock: UInt64
-    ) throws(StoreError) -> (job: Job, created: Bool) {
-        try write("queue a job for \(token)") { db in
+    ) async throws(StoreError) -> (job: Job, created: Bool) {
+        try await write("queue a job for \(token)") { db in
             let key: StatementArguments = [
                 Int64(token.chainId), token.contract.lowercased, token.tokenId, stateHash.hex, templateHash.hex,
             ]
@@ -252,12 +260,12 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) throws(StoreError)
+    public func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) async throws(StoreError)
         -> [Job]
     {
         // One UPDATE … RETURNING inside an immediate transaction: SQLite serialises writers, so two workers can't
         // take the same row.
-        try write("lease jobs") { db in
+        try await write("lease jobs") { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -273,8 +281,8 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) throws(StoreError) {
-        try write("finish job \(jobId)") { db in
+    public func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) async throws(StoreError) {
+        try await write("finish job \(jobId)") { db in
             try db.execute(
                 sql:
                     "UPDATE jobs SET status = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE id = ? AND lease_owner = ?",
@@ -289,8 +297,8 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func jobCounts() throws(StoreError) -> [JobStatus: Int] {
-        try read("count jobs") { db in
+    public func jobCounts() async throws(StoreError) -> [JobStatus: Int] {
+        try await read("count jobs") { db in
             var counts: [JobStatus: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") {
                 if let status = JobStatus(rawValue: row["status"]) { counts[status] = row["n"] }

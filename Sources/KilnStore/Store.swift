@@ -136,31 +136,33 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// Every call is one transaction: it happens completely or not at all.
 public protocol Store: Sendable {
     /// The last block whose logs are recorded for `chainId`, and its hash.
-    func cursor(chainId: UInt64) throws(StoreError) -> (block: UInt64, hash: Bytes32)?
+    func cursor(chainId: UInt64) async throws(StoreError) -> (block: UInt64, hash: Bytes32)?
     /// Records logs and moves the cursor, atomically. A log seen before (same block hash and index) takes the new
     /// `removed` flag (a block that comes back after a reorganisation, or a node's `removed: true`).
-    func record(_ logs: [EventLog], chainId: UInt64, cursor: (block: UInt64, hash: Bytes32)) throws(StoreError)
+    func record(_ logs: [EventLog], chainId: UInt64, cursor: (block: UInt64, hash: Bytes32)) async throws(StoreError)
     /// Marks every log of the blocks after `block` as removed (a reorganisation) and rewinds the cursor.
-    func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) throws(StoreError)
+    func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) async throws(StoreError)
     /// The distinct (block, hash) pairs of recorded, not removed logs below `block`, newest first: where to look
     /// for the common ancestor after a reorganisation.
-    func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) throws(StoreError) -> [(
+    func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) async throws(StoreError) -> [(
         block: UInt64, hash: Bytes32
     )]
     /// The logs of `contract` that are not removed, in chain order.
-    func logs(chainId: UInt64, contract: Address) throws(StoreError) -> [EventLog]
+    func logs(chainId: UInt64, contract: Address) async throws(StoreError) -> [EventLog]
 
     /// Saves `state` as the token's next version when its hash differs from the latest; returns the version.
-    func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) throws(StoreError) -> (
+    func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) async throws(StoreError) -> (
         version: Int, changed: Bool
     )
     /// The token's latest state (or the given version).
-    func state(_ token: TokenKey, version: Int?) throws(StoreError) -> StoredState?
+    func state(_ token: TokenKey, version: Int?) async throws(StoreError) -> StoredState?
     /// The ids of every token of `contract` with a stored state.
-    func tokenIds(chainId: UInt64, contract: Address) throws(StoreError) -> [String]
+    func tokenIds(chainId: UInt64, contract: Address) async throws(StoreError) -> [String]
     /// How far the contract's token states are folded: the template content hash and the last block included.
-    func foldMark(chainId: UInt64, contract: Address) throws(StoreError) -> (templateHash: Bytes32, block: UInt64)?
-    func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64) throws(StoreError)
+    func foldMark(chainId: UInt64, contract: Address) async throws(StoreError) -> (
+        templateHash: Bytes32, block: UInt64
+    )?
+    func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64) async throws(StoreError)
 
     /// Queues a job unless one for the same token, state and template exists; returns it and whether it is new.
     func enqueue(
@@ -169,44 +171,45 @@ public protocol Store: Sendable {
         stateHash: Bytes32,
         templateHash: Bytes32,
         referenceBlock: UInt64
-    ) throws(StoreError) -> (job: Job, created: Bool)
+    ) async throws(StoreError) -> (job: Job, created: Bool)
     /// Leases up to `limit` runnable jobs with an id above `afterId` (queued, no-quorum, or leased with an
     /// expired lease) to `owner` until `now + seconds`. Two workers never get the same job.
-    func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) throws(StoreError) -> [Job]
+    func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) async throws(StoreError)
+        -> [Job]
     /// Returns every leased job to the queue (a batch that holds the store's lock knows no one else works on it).
-    func reclaimLeases() throws(StoreError) -> Int
+    func reclaimLeases() async throws(StoreError) -> Int
     /// Queues the job again whatever its status (`kiln regen`).
-    func requeue(jobId: Int64) throws(StoreError)
+    func requeue(jobId: Int64) async throws(StoreError)
     /// The job with this id.
-    func job(id: Int64) throws(StoreError) -> Job?
+    func job(id: Int64) async throws(StoreError) -> Job?
     /// The latest job of a token.
-    func latestJob(_ token: TokenKey) throws(StoreError) -> Job?
+    func latestJob(_ token: TokenKey) async throws(StoreError) -> Job?
     /// Ends a leased job: `done`, `failed` (with the reason), or back to the queue as `noQuorum` (with the reason).
-    func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) throws(StoreError)
+    func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) async throws(StoreError)
     /// Counts jobs by status.
-    func jobCounts() throws(StoreError) -> [JobStatus: Int]
+    func jobCounts() async throws(StoreError) -> [JobStatus: Int]
     /// The jobs with `status`, oldest first.
-    func jobs(status: JobStatus) throws(StoreError) -> [Job]
+    func jobs(status: JobStatus) async throws(StoreError) -> [Job]
 
     /// The open batch's number, or a new batch opened now (numbers count up from 1).
-    func openBatch() throws(StoreError) -> (number: Int, resumed: Bool)
+    func openBatch() async throws(StoreError) -> (number: Int, resumed: Bool)
     /// The open batch, if any.
-    func currentBatch() throws(StoreError) -> Int?
+    func currentBatch() async throws(StoreError) -> Int?
     /// Closes the batch; a batch that published nothing is dropped, so its number is used again.
-    func closeBatch(_ number: Int) throws(StoreError)
+    func closeBatch(_ number: Int) async throws(StoreError)
     /// Records a publication and marks its leased job done, in one transaction.
-    func complete(_ publication: Publication, owner: String) throws(StoreError)
+    func complete(_ publication: Publication, owner: String) async throws(StoreError)
     /// The publications of one batch, or all of them (`batch` nil), oldest first.
-    func publications(batch: Int?) throws(StoreError) -> [Publication]
+    func publications(batch: Int?) async throws(StoreError) -> [Publication]
     /// The token's latest publication.
-    func latestPublication(_ token: TokenKey) throws(StoreError) -> Publication?
+    func latestPublication(_ token: TokenKey) async throws(StoreError) -> Publication?
 }
 
 extension Store {
     public func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32)
-        throws(StoreError) -> (job: Job, created: Bool)
+        async throws(StoreError) -> (job: Job, created: Bool)
     {
-        try enqueue(
+        try await enqueue(
             token,
             stateVersion: stateVersion,
             stateHash: stateHash,
@@ -215,7 +218,7 @@ extension Store {
         )
     }
 
-    public func lease(owner: String, limit: Int, seconds: Double, now: Double) throws(StoreError) -> [Job] {
-        try lease(owner: owner, limit: limit, seconds: seconds, now: now, afterId: 0)
+    public func lease(owner: String, limit: Int, seconds: Double, now: Double) async throws(StoreError) -> [Job] {
+        try await lease(owner: owner, limit: limit, seconds: seconds, now: now, afterId: 0)
     }
 }

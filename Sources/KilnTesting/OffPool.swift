@@ -1,6 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-public import Foundation
+internal import Foundation
 
 /// Runs blocking `body` (a child process wait, a pipe read) on a thread of its own and awaits it, so no thread
 /// of Swift's cooperative pool ever waits: with tests in parallel on two cores, two blocked pool threads would

@@ -12,7 +12,7 @@ struct BlockstoreTests {
         let block = Array("some block".utf8)
         let cid = CID.of(block, codec: CID.raw)
         #expect(!store.has(cid))
-        #expect { try store.get(cid) } throws: { ($0 as! ContentError).code == .blockNotFound }
+        await #expect { try await store.get(cid) } throws: { ($0 as! ContentError).code == .blockNotFound }
         try store.put(block, cid: cid)
         #expect(store.has(cid))
         #expect(try store.get(cid) == block)

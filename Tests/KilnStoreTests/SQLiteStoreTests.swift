@@ -3,7 +3,7 @@ import KilnCore
 import KilnStore
 import Testing
 
-func temporaryDatabase() throws -> (String, URL) {
+func temporaryDatabase() async throws -> (String, URL) {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-store-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     return (folder.appendingPathComponent("kiln.sqlite").path, folder)
@@ -24,55 +24,59 @@ func log(block: UInt64, index: UInt64, topic: UInt64, hash: UInt64? = nil) -> Ev
 }
 
 struct EventStoreTests {
-    @Test func recordsLogsOnceAndMovesTheCursor() throws {
-        let (path, folder) = try temporaryDatabase()
+    @Test func recordsLogsOnceAndMovesTheCursor() async throws {
+        let (path, folder) = try await temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
-        #expect(try store.cursor(chainId: 1) == nil)
+        #expect(try await store.cursor(chainId: 1) == nil)
         let logs = [
             log(block: 2, index: 1, topic: 9), log(block: 1, index: 0, topic: 8), log(block: 2, index: 0, topic: 7),
         ]
-        try store.record(logs, chainId: 1, cursor: (2, Bytes32(word: 2000)))
-        try store.record(logs, chainId: 1, cursor: (2, Bytes32(word: 2000)))  // again: nothing doubles
-        #expect(try store.cursor(chainId: 1)?.block == 2)
-        let read = try store.logs(chainId: 1, contract: contract)
+        try await store.record(logs, chainId: 1, cursor: (2, Bytes32(word: 2000)))
+        try await store.record(logs, chainId: 1, cursor: (2, Bytes32(word: 2000)))  // again: nothing doubles
+        #expect(try await store.cursor(chainId: 1)?.block == 2)
+        let read = try await store.logs(chainId: 1, contract: contract)
         #expect(read.map(\.topics[0]) == [Bytes32(word: 8), Bytes32(word: 7), Bytes32(word: 9)], "chain order")
         #expect(read[0] == logs[1])
-        #expect(try store.logs(chainId: 2, contract: contract).isEmpty, "chains are separate")
+        #expect(try await store.logs(chainId: 2, contract: contract).isEmpty, "chains are separate")
     }
 
-    @Test func rewindMarksLaterLogsRemoved() throws {
-        let (path, folder) = try temporaryDatabase()
+    @Test func rewindMarksLaterLogsRemoved() async throws {
+        let (path, folder) = try await temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
-        try store.record(
+        try await store.record(
             [log(block: 1, index: 0, topic: 1), log(block: 2, index: 0, topic: 2), log(block: 3, index: 0, topic: 3)],
             chainId: 1,
             cursor: (3, Bytes32(word: 3000))
         )
-        try store.rewind(chainId: 1, to: 1, hash: Bytes32(word: 1000))
-        #expect(try store.logs(chainId: 1, contract: contract).map(\.blockNumber) == [1])
-        #expect(try store.cursor(chainId: 1)?.block == 1)
+        try await store.rewind(chainId: 1, to: 1, hash: Bytes32(word: 1000))
+        #expect(try await store.logs(chainId: 1, contract: contract).map(\.blockNumber) == [1])
+        #expect(try await store.cursor(chainId: 1)?.block == 1)
         // The new branch's block 2 has another hash: recorded as a new log.
-        try store.record([log(block: 2, index: 0, topic: 22, hash: 2222)], chainId: 1, cursor: (2, Bytes32(word: 2222)))
-        #expect(
+        try await store.record(
+            [log(block: 2, index: 0, topic: 22, hash: 2222)],
+            chainId: 1,
+            cursor: (2, Bytes32(word: 2222))
+        )
+        await #expect(
             try store.logs(chainId: 1, contract: contract).map(\.topics[0]) == [Bytes32(word: 1), Bytes32(word: 22)]
         )
     }
 
-    @Test func aLogWithoutPositionIsRefusedAndNothingIsWritten() throws {
-        let (path, folder) = try temporaryDatabase()
+    @Test func aLogWithoutPositionIsRefusedAndNothingIsWritten() async throws {
+        let (path, folder) = try await temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
         var pending = log(block: 5, index: 0, topic: 5)
         pending.blockHash = nil
-        #expect {
-            try store.record([log(block: 4, index: 0, topic: 4), pending], chainId: 1, cursor: (5, .zero))
+        await #expect {
+            try await store.record([log(block: 4, index: 0, topic: 4), pending], chainId: 1, cursor: (5, .zero))
         } throws: {
             ($0 as! StoreError).message.contains("without block number, block hash and log index")
         }
-        #expect(try store.logs(chainId: 1, contract: contract).isEmpty, "the transaction rolled back")
-        #expect(try store.cursor(chainId: 1) == nil)
+        #expect(try await store.logs(chainId: 1, contract: contract).isEmpty, "the transaction rolled back")
+        #expect(try await store.cursor(chainId: 1) == nil)
     }
 }
 
@@ -83,69 +87,79 @@ struct JobStoreTests {
         tokenId: "115792089237316195423570985008687907853269984665640564039457584007913129639935"
     )
 
-    @Test func stateVersionsChangeOnlyWithTheHash() throws {
-        let (path, folder) = try temporaryDatabase()
+    @Test func stateVersionsChangeOnlyWithTheHash() async throws {
+        let (path, folder) = try await temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
-        #expect(try store.saveState(token, json: ["level": 1], hash: Bytes32(word: 1)) == (1, true))
-        #expect(try store.saveState(token, json: ["level": 1], hash: Bytes32(word: 1)) == (1, false))
-        #expect(try store.saveState(token, json: ["level": 2], hash: Bytes32(word: 2)) == (2, true))
+        #expect(try await store.saveState(token, json: ["level": 1], hash: Bytes32(word: 1)) == (1, true))
+        #expect(try await store.saveState(token, json: ["level": 1], hash: Bytes32(word: 1)) == (1, false))
+        #expect(try await store.saveState(token, json: ["level": 2], hash: Bytes32(word: 2)) == (2, true))
     }
 
-    @Test func oneJobPerTokenStateAndTemplate() throws {
-        let (path, folder) = try temporaryDatabase()
+    @Test func oneJobPerTokenStateAndTemplate() async throws {
+        let (path, folder) = try await temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
-        let first = try store.enqueue(
+        let first = try await store.enqueue(
             token,
             stateVersion: 1,
             stateHash: Bytes32(word: 1),
             templateHash: Bytes32(word: 9)
         )
         #expect(first.created && first.job.status == .queued && first.job.token == token)
-        #expect(
+        await #expect(
             try !store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 9))
                 .created
         )
-        #expect(
+        await #expect(
             try store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 10))
                 .created,
             "a new template version is a new job"
         )
     }
 
-    @Test func leasesExpireAndOnlyTheOwnerFinishes() throws {
-        let (path, folder) = try temporaryDatabase()
+    @Test func leasesExpireAndOnlyTheOwnerFinishes() async throws {
+        let (path, folder) = try await temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: path)
-        let job = try store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 9))
-            .job
-        #expect(try store.lease(owner: "a", limit: 10, seconds: 60, now: 1000).map(\.id) == [job.id])
-        #expect(try store.lease(owner: "b", limit: 10, seconds: 60, now: 1030).isEmpty, "still leased to a")
-        #expect { try store.finish(jobId: job.id, owner: "b", status: .done, error: nil) } throws: {
+        let job = try await store.enqueue(
+            token,
+            stateVersion: 1,
+            stateHash: Bytes32(word: 1),
+            templateHash: Bytes32(word: 9)
+        )
+        .job
+        #expect(try await store.lease(owner: "a", limit: 10, seconds: 60, now: 1000).map(\.id) == [job.id])
+        #expect(try await store.lease(owner: "b", limit: 10, seconds: 60, now: 1030).isEmpty, "still leased to a")
+        await #expect { try await store.finish(jobId: job.id, owner: "b", status: .done, error: nil) } throws: {
             ($0 as! StoreError).message
                 == "Unable to finish job \(job.id): it is not leased to 'b' (the lease expired?)"
         }
         // a crashed: after the lease, b takes the job over.
-        let taken = try store.lease(owner: "b", limit: 10, seconds: 60, now: 1061)
+        let taken = try await store.lease(owner: "b", limit: 10, seconds: 60, now: 1061)
         #expect(taken.map(\.id) == [job.id] && taken[0].attempts == 2)
-        #expect(throws: StoreError.self) { try store.finish(jobId: job.id, owner: "a", status: .done, error: nil) }
+        await #expect(throws: StoreError.self) {
+            try await store.finish(jobId: job.id, owner: "a", status: .done, error: nil)
+        }
         // No quorum: back in the queue with the reason, and leased again by the next run.
-        try store.finish(jobId: job.id, owner: "b", status: .noQuorum, error: "operators holding 40 % signed")
-        #expect(try store.jobCounts() == [.noQuorum: 1])
-        let retry = try store.lease(owner: "c", limit: 10, seconds: 60, now: 1100)
+        try await store.finish(jobId: job.id, owner: "b", status: .noQuorum, error: "operators holding 40 % signed")
+        #expect(try await store.jobCounts() == [.noQuorum: 1])
+        let retry = try await store.lease(owner: "c", limit: 10, seconds: 60, now: 1100)
         #expect(retry.first?.lastError == "operators holding 40 % signed")
-        try store.finish(jobId: job.id, owner: "c", status: .done, error: nil)
-        #expect(try store.jobCounts() == [.done: 1])
-        #expect(try store.lease(owner: "d", limit: 10, seconds: 60, now: 9999).isEmpty, "done jobs are never leased")
+        try await store.finish(jobId: job.id, owner: "c", status: .done, error: nil)
+        #expect(try await store.jobCounts() == [.done: 1])
+        #expect(
+            try await store.lease(owner: "d", limit: 10, seconds: 60, now: 9999).isEmpty,
+            "done jobs are never leased"
+        )
     }
 
     @Test func twoWorkersOnOneFileNeverShareAJob() async throws {
-        let (path, folder) = try temporaryDatabase()
+        let (path, folder) = try await temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: folder) }
         let setup = try SQLiteStore(path: path)
         for index in 0..<200 {
-            _ = try setup.enqueue(
+            _ = try await setup.enqueue(
                 TokenKey(chainId: 1, contract: contract, tokenId: String(index)),
                 stateVersion: 1,
                 stateHash: Bytes32(word: UInt64(index)),
@@ -160,11 +174,11 @@ struct JobStoreTests {
                 group.addTask {
                     var mine: [Int64] = []
                     while true {
-                        let jobs = try store.lease(owner: "w\(worker)", limit: 3, seconds: 600, now: 1)
+                        let jobs = try await store.lease(owner: "w\(worker)", limit: 3, seconds: 600, now: 1)
                         if jobs.isEmpty { return mine }
                         for job in jobs {
                             mine.append(job.id)
-                            try store.finish(jobId: job.id, owner: "w\(worker)", status: .done, error: nil)
+                            try await store.finish(jobId: job.id, owner: "w\(worker)", status: .done, error: nil)
                         }
                     }
                 }
@@ -173,6 +187,6 @@ struct JobStoreTests {
         }
         #expect(leased.count == 200, "every job once")
         #expect(Set(leased).count == 200, "no job twice")
-        #expect(try setup.jobCounts() == [.done: 200])
+        #expect(try await setup.jobCounts() == [.done: 200])
     }
 }

@@ -32,7 +32,7 @@ import Testing
         let idle = try await site.kiln()
         #expect(idle.status == 0, "\(idle.transcript)")
         #expect(idle.summary?["batch"] is NSNull && idle.jobs.isEmpty)
-        await #expect(try site.outputs() == afterFirst)
+        #expect(try await site.outputs() == afterFirst)
 
         // Token 2 levels up: only token 2 is redone, in batch 2; batch 1's files stay as they were.
         try await site.append("events.jsonl", try BatchBench.exampleLogs("events-2.jsonl", tokens: [2]))
@@ -205,12 +205,12 @@ import Testing
             #expect(leftovers.isEmpty, "\(point): temporary files left: \(leftovers)")
 
             let store = try SQLiteStore(path: site.store)
-            let publications = try store.publications(batch: nil)
+            let publications = try await store.publications(batch: nil)
             #expect(
                 publications.count == 2 && Set(publications.map(\.jobId)).count == 2,
                 "\(point): one publication per job"
             )
-            let done = try store.jobs(status: .done)
+            let done = try await store.jobs(status: .done)
             #expect(
                 done.count == 2 && done.allSatisfy { (1...2).contains($0.attempts) },
                 "\(point): \(done.map(\.attempts))"
@@ -231,8 +231,8 @@ import Testing
         let publishedJobs = runs.flatMap(\.jobs).filter { $0["status"] as? String == Self.published }
         #expect(publishedJobs.count == 4, "each token published once in all: \(runs.map(\.transcript))")
         let store = try SQLiteStore(path: site.store)
-        #expect(try store.publications(batch: nil).map(\.batch) == [1, 1, 1, 1])
-        #expect(try store.jobs(status: .done).map(\.attempts) == [1, 1, 1, 1])
+        await #expect(try store.publications(batch: nil).map(\.batch) == [1, 1, 1, 1])
+        await #expect(try store.jobs(status: .done).map(\.attempts) == [1, 1, 1, 1])
 
         // Without --wait, a run while another holds the store's lock says so and exits 0 without touching anything.
         let lock = open(site.store + ".lock", O_RDWR)
@@ -244,7 +244,7 @@ import Testing
             refused.status == 0 && refused.result.stdout.contains("another kiln batch is running on "),
             "\(refused.transcript)"
         )
-        #expect(try store.jobs(status: .queued).isEmpty)
+        await #expect(try store.jobs(status: .queued).isEmpty)
     }
 
     @Test func nodesDownMeansNoQuorumThenTheNextRunCatchesUp() async throws {
@@ -260,14 +260,14 @@ import Testing
         let reason = down.jobs.first.flatMap { $0["reason"] as? String } ?? ""
         #expect(reason.contains("quorum"), "\(down.transcript)")
         let store = try SQLiteStore(path: site.store)
-        let waiting = try store.jobs(status: .noQuorum)
+        let waiting = try await store.jobs(status: .noQuorum)
         #expect(waiting.count == 2 && waiting.allSatisfy { $0.lastError != nil })
-        #expect(try store.publications(batch: nil).isEmpty)
+        await #expect(try store.publications(batch: nil).isEmpty)
 
         let up = try await site.kiln()
         #expect(up.status == 0, "\(up.transcript)")
         #expect(up.status(1) == Self.published && up.status(2) == Self.published)
-        #expect(try store.jobs(status: .done).count == 2)
+        await #expect(try store.jobs(status: .done).count == 2)
     }
 
     /// Bad input for one contract (a template that stops compiling, a malformed line, a stranger's log) is
@@ -288,7 +288,7 @@ import Testing
         let afterFirst = try await site.outputs()
         let store = try SQLiteStore(path: site.store)
         let tokenB2 = TokenKey(chainId: 31337, contract: try Address(hex: BatchBench.contractB), tokenId: "2")
-        let publishedB2 = try store.latestPublication(tokenB2)
+        let publishedB2 = try await store.latestPublication(tokenB2)
 
         // B's template stops type-checking; the events file gets a malformed line and a log of an unwatched contract.
         let templateFile = templateB.appendingPathComponent("template.yml")
@@ -318,7 +318,7 @@ import Testing
             problems.localizedCaseInsensitiveContains("0x00000000000000000000000000000000000000DD")
                 && problems.contains("not in kiln.yml")
         )
-        #expect(try store.latestPublication(tokenB2) == publishedB2, "B's published token is untouched")
+        await #expect(try store.latestPublication(tokenB2) == publishedB2, "B's published token is untouched")
         let afterSecond = try await site.outputs()
         #expect(afterSecond["batch-1.car"] == afterFirst["batch-1.car"])
 

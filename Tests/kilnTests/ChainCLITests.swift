@@ -81,7 +81,7 @@ import Testing
                 contract: try Address(hex: bench.contract),
                 tokenId: String(id)
             )
-            let state = try #require(try store.state(token, version: nil), "token \(id) has a state")
+            let state = try await #require(try store.state(token, version: nil), "token \(id) has a state")
             #expect(state.json["level"] == chain[id]?.level, "token \(id) level")
             #expect(state.json["owner"] == chain[id]?.owner, "token \(id) owner")
         }

@@ -142,7 +142,7 @@ import Testing
         func bundle(_ site: Site, contract: String, id: Int) async throws -> JSONValue {
             let store = try SQLiteStore(path: site.store)
             let token = TokenKey(chainId: chain.chainId, contract: try Address(hex: contract), tokenId: String(id))
-            let cid = try #require(try store.latestPublication(token)?.attestation)
+            let cid = try await #require(try store.latestPublication(token)?.attestation)
             let blocks = try FilesystemBlockstore(folder: site.out.appendingPathComponent("blocks").path)
             return try JSONValue.parse(bytes: try UnixFSReader(blockstore: blocks).cat(try CID(cid)))
         }
@@ -224,7 +224,7 @@ import Testing
             again.status == 0 && Self.transactions(again).isEmpty && again.summary?["transactions"] as? Int == 0,
             "\(again.transcript)"
         )
-        await #expect(try bench.logs(nft, "MetadataUpdate(uint256)").count == 3, "no change, no transaction")
+        #expect(try await bench.logs(nft, "MetadataUpdate(uint256)").count == 3, "no change, no transaction")
 
         // The registry itself accepts what Kiln accepted (ERC-1271), through the CLI…
         let bundle = try await bench.bundle(site, contract: nft, id: 2)
@@ -295,7 +295,7 @@ import Testing
 
         // publish.mode onchain-base: one collection directory, setBaseURI per run of changed ids.
         let nft2 = try await bench.collection([1, 2, 3, 5])
-        await #expect(try bench.view(nft2, [["fn": "supportsInterface", "args": ["0x49064906"]]]).first == .bool(true))
+        #expect(try await bench.view(nft2, [["fn": "supportsInterface", "args": ["0x49064906"]]]).first == .bool(true))
         let base = try await bench.site("site-b", contract: nft2, mode: "onchain-base")
         let b1 = try await base.kiln()
         #expect(b1.status == 0 && b1.summary?["published"] as? Int == 4, "\(b1.transcript)")
@@ -308,7 +308,7 @@ import Testing
         }
         #expect(ranges == ["1…3", "5…5"])
         let baseURIs = try await bench.view(nft2, [1, 2, 3, 5].map { ["fn": "tokenURI", "args": [.number($0)]] })
-        let baseURI = try await #require(try bench.view(nft2, [["fn": "baseURI"]]).first?.stringValue)
+        let baseURI = try #require(try await bench.view(nft2, [["fn": "baseURI"]]).first?.stringValue)
         #expect(baseURI.hasPrefix("ipfs://") && baseURI.hasSuffix("/"))
         #expect(baseURIs.map(\.stringValue) == [1, 2, 3, 5].map { baseURI + String($0) })
         // What the base URI serves is each token's published metadata (in the batch's CAR).
@@ -317,7 +317,7 @@ import Testing
         let metadata3 = try UnixFSReader(blockstore: blocks).resolve(directory, path: "3")
         let store = try SQLiteStore(path: base.store)
         let token3 = TokenKey(chainId: bench.chain.chainId, contract: try Address(hex: nft2), tokenId: "3")
-        #expect(metadata3.description == (try store.latestPublication(token3)?.metadata))
+        await #expect(metadata3.description == (try store.latestPublication(token3)?.metadata))
         let car = try MemoryBlockstore(car: base.out.appendingPathComponent("batch-1.car").path)
         #expect((try? car.get(directory)) != nil, "the collection directory is in the batch's CAR")
 

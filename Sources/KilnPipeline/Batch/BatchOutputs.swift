@@ -22,10 +22,10 @@ struct BatchOutputs: Sendable {
 
     /// Writes the batch's files and closes it. With publish.mode onchain-base the CAR also holds every
     /// collection's directory, which it returns.
-    func finish(batch: Int, into summary: inout BatchSummary) throws -> [Address: FileDAGBuilder.Entry]? {
-        let publications = try store.publications(batch: batch)
+    func finish(batch: Int, into summary: inout BatchSummary) async throws -> [Address: FileDAGBuilder.Entry]? {
+        let publications = try await store.publications(batch: batch)
         guard !publications.isEmpty else {
-            try store.closeBatch(batch)
+            try await store.closeBatch(batch)
             summary.batch = nil
             return nil
         }
@@ -68,7 +68,7 @@ struct BatchOutputs: Sendable {
         }
         var collections: [Address: FileDAGBuilder.Entry]?
         if publishMode == .onchainBase {
-            let built = try self.collections(try latestPublications())
+            let built = try await self.collections(try latestPublications())
             collections = built
             let named = Dictionary(uniqueKeysWithValues: built.map { ("\(chainId)-\($0.key.lowercased)", $0.value) })
             root["collections"] = try importer.directory(named, into: blockstore)
@@ -91,17 +91,17 @@ struct BatchOutputs: Sendable {
         CrashPoint.afterSheet.reached()
 
         let manifestPath = out + "/manifest.json"
-        try manifest().write(to: manifestPath)
+        try await manifest().write(to: manifestPath)
         summary.manifest = manifestPath
         CrashPoint.afterManifest.reached()
-        try store.closeBatch(batch)
+        try await store.closeBatch(batch)
         return collections
     }
 
     /// Every token's latest publication, by contract.
-    func latestPublications() throws -> [Address: [Publication]] {
+    func latestPublications() async throws -> [Address: [Publication]] {
         var latest: [TokenKey: Publication] = [:]
-        for publication in try store.publications(batch: nil) { latest[publication.token] = publication }
+        for publication in try await store.publications(batch: nil) { latest[publication.token] = publication }
         return Dictionary(grouping: latest.values, by: \.token.contract)
     }
 
@@ -134,7 +134,7 @@ struct BatchOutputs: Sendable {
         let latest: [Address: [Publication]]
         var bases: [Address: CID] = [:]
         do {
-            latest = try latestPublications()
+            latest = try await latestPublications()
             if onchain.mode == .onchainBase { bases = (try collections ?? self.collections(latest)).mapValues(\.cid) }
         } catch {
             summary.problems.append("on-chain publish: \(error)")
@@ -154,9 +154,9 @@ struct BatchOutputs: Sendable {
     }
 
     /// `manifest.json` from every publication in order: each token's current metadata CID and its history.
-    func manifest() throws -> Manifest {
+    func manifest() async throws -> Manifest {
         var manifest = Manifest(profile: profile.name)
-        for publication in try store.publications(batch: nil) {
+        for publication in try await store.publications(batch: nil) {
             manifest.update(
                 token: publication.token.description,
                 with: TokenDirectory(

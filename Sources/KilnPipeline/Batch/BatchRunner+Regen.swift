@@ -21,15 +21,15 @@ extension BatchRunner {
         progress: @escaping @Sendable (BatchEvent) -> Void
     ) async throws -> Regeneration {
         let report = try await sync()
-        guard let job = try store.latestJob(token) else {
+        guard let job = try await store.latestJob(token) else {
             throw PipelineError(.notFound, "\(token) has no state: no event of kiln.yml's contracts names it")
         }
-        try store.requeue(jobId: job.id)
+        try await store.requeue(jobId: job.id)
         var options = BatchOptions()
         options.onlyJobs = [job.id]
         options.reuseAttested = reuseAttested
         let summary = try await run(options: options, sync: report, progress: progress)
-        let publication = summary.published > 0 ? try store.latestPublication(token) : nil
+        let publication = await summary.published > 0 ? try store.latestPublication(token) : nil
         return Regeneration(summary: summary, publication: publication)
     }
 }

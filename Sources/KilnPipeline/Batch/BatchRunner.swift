@@ -164,19 +164,19 @@ public struct BatchRunner: Sendable {
         summary.problems = report?.problems ?? []
         let outputs = self.outputs
         outputs.removeStaleTemporaryFiles()
-        _ = try store.reclaimLeases()
-        let counts = try store.jobCounts()
+        _ = try await store.reclaimLeases()
+        let counts = try await store.jobCounts()
         var runnable = (counts[.queued] ?? 0) + (counts[.noQuorum] ?? 0)
         if let only = options.onlyJobs { runnable = only.count }
         if let maxJobs = options.maxJobs { runnable = min(runnable, maxJobs) }
-        let open = try store.currentBatch()
+        let open = try await store.currentBatch()
         guard runnable > 0 || open != nil else {
             await outputs.publishOnchain(into: &summary, collections: nil, progress: progress)
             summary.seconds = seconds(since: started)
             progress(.finished(summary))
             return summary
         }
-        let (batch, resumed) = try store.openBatch()
+        let (batch, resumed) = try await store.openBatch()
         summary.batch = batch
         CrashPoint.afterBatchOpened.reached()
         progress(.started(batch: batch, jobs: runnable, resumed: resumed))
@@ -206,7 +206,7 @@ public struct BatchRunner: Sendable {
             (counted.published, counted.noQuorum, counted.failed, counted.superseded, counted.deferred)
 
         progress(.finishing(batch: batch))
-        let collections = try outputs.finish(batch: batch, into: &summary)
+        let collections = try await outputs.finish(batch: batch, into: &summary)
         await outputs.publishOnchain(into: &summary, collections: collections, progress: progress)
         summary.seconds = seconds(since: started)
         progress(.finished(summary))
@@ -223,7 +223,7 @@ public struct BatchRunner: Sendable {
     }
 
     /// `manifest.json` from every publication in order: each token's current metadata CID and its history.
-    public func manifest() throws -> Manifest {
-        try outputs.manifest()
+    public func manifest() async throws -> Manifest {
+        try await outputs.manifest()
     }
 }

@@ -23,7 +23,7 @@ struct JobLoop: Sendable {
             var inFlight = 0
             var leasedTotal = 0
             var exhausted = false
-            func refill() {
+            func refill() async {
                 while !exhausted && inFlight < concurrency {
                     let room = min(concurrency - inFlight, (options.maxJobs ?? .max) - leasedTotal)
                     guard room > 0 else {
@@ -32,7 +32,7 @@ struct JobLoop: Sendable {
                     }
                     let jobs: [Job]
                     do {
-                        jobs = try store.lease(
+                        jobs = try await store.lease(
                             owner: options.owner,
                             limit: room,
                             seconds: leaseSeconds,
@@ -53,7 +53,7 @@ struct JobLoop: Sendable {
                         lastId = max(lastId, job.id)
                         if let only = options.onlyJobs, !only.contains(job.id) {
                             // Not this run's job (`kiln regen`): hand it back as it was.
-                            try? store.finish(
+                            try? await store.finish(
                                 jobId: job.id,
                                 owner: options.owner,
                                 status: job.status == .noQuorum ? .noQuorum : .queued,
@@ -67,12 +67,12 @@ struct JobLoop: Sendable {
                     }
                 }
             }
-            refill()
+            await refill()
             while let finished = await group.next() {
                 inFlight -= 1
                 done += 1
                 report(finished, done, max(expected, done))
-                refill()
+                await refill()
             }
         }
         return problems

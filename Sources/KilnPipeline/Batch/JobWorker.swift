@@ -35,10 +35,10 @@ struct JobWorker: Sendable {
         // Record the outcome (a publication was recorded together with `done` already).
         switch result {
         case .published: break
-        case .noQuorum(let reason): finish(job, .noQuorum, reason)
-        case .failed(let reason): finish(job, .failed, reason)
-        case .superseded(let reason): finish(job, .done, "superseded: \(reason)")
-        case .deferred(let reason): finish(job, .queued, reason)
+        case .noQuorum(let reason): await finish(job, .noQuorum, reason)
+        case .failed(let reason): await finish(job, .failed, reason)
+        case .superseded(let reason): await finish(job, .done, "superseded: \(reason)")
+        case .deferred(let reason): await finish(job, .queued, reason)
         }
         return JobReport(
             jobId: job.id,
@@ -49,8 +49,8 @@ struct JobWorker: Sendable {
         )
     }
 
-    private func finish(_ job: Job, _ status: JobStatus, _ reason: String) {
-        try? store.finish(jobId: job.id, owner: owner, status: status, error: reason)
+    private func finish(_ job: Job, _ status: JobStatus, _ reason: String) async {
+        try? await store.finish(jobId: job.id, owner: owner, status: status, error: reason)
     }
 
     private func run(_ job: Job, quorum: inout String?) async throws -> JobResult {
@@ -60,8 +60,8 @@ struct JobWorker: Sendable {
             )
         }
         guard job.templateHash == deployment.templateHash else { return .superseded("the template changed") }
-        guard let latest = try store.state(job.token, version: nil),
-            let stored = try store.state(job.token, version: job.stateVersion)
+        guard let latest = try await store.state(job.token, version: nil),
+            let stored = try await store.state(job.token, version: job.stateVersion)
         else {
             return .failed("the token has no stored state")
         }
@@ -96,7 +96,7 @@ struct JobWorker: Sendable {
                 inputHash: inputHash
             )
             if reuseAttested {
-                guard let previous = try store.latestPublication(job.token), let bundleCID = previous.attestation,
+                guard let previous = try await store.latestPublication(job.token), let bundleCID = previous.attestation,
                     let outputCID = previous.inference
                 else {
                     return .failed("--reuse-attested: the token has no stored attested output")
@@ -184,7 +184,7 @@ struct JobWorker: Sendable {
             attestation: bundleEntry?.cid.description,
             template: deployment.templateEntry.cid.description
         )
-        try store.complete(publication, owner: owner)
+        try await store.complete(publication, owner: owner)
         CrashPoint.afterJob.reached()
         return .published(publication)
     }

@@ -37,16 +37,16 @@ extension Configuration {
 
     /// The latest publication of `token` in kiln.yml's store.
     /// - Throws: ``PipelineError`` with code `notFound` when the store has published none.
-    public func publication(of token: TokenKey) throws -> Publication {
-        guard let publication = try openStore().latestPublication(token) else {
+    public func publication(of token: TokenKey) async throws -> Publication {
+        guard let publication = try await openStore().latestPublication(token) else {
             throw PipelineError(.notFound, "\(token) has not been published by this store")
         }
         return publication
     }
 
     /// The bytes of `token`'s latest attestation bundle, read from kiln.yml's blockstore.
-    public func attestationBundle(of token: TokenKey) throws -> [UInt8] {
-        guard let cid = try publication(of: token).attestation else {
+    public func attestationBundle(of token: TokenKey) async throws -> [UInt8] {
+        guard let cid = try await publication(of: token).attestation else {
             throw PipelineError(.notFound, "\(token) was published without inference: it has no attestation bundle")
         }
         do {

@@ -51,12 +51,12 @@ public struct ChainSync: Sendable {
         var report = SyncReport()
         report.problems = inputProblems
         // A zero hash is the cursor a reorg below every recorded block leaves: start again from the beginning.
-        var cursor = try store.cursor(chainId: chainId).flatMap { $0.hash == .zero ? nil : $0 }
+        var cursor = try await store.cursor(chainId: chainId).flatMap { $0.hash == .zero ? nil : $0 }
         var reorganised = false
         try await source?.check(chainId: chainId)
         if let source, let current = cursor, let ancestor = try await reorgAncestor(source, cursor: current) {
             // The chain no longer has the block the cursor is at: its logs after the common ancestor are gone.
-            try store.rewind(chainId: chainId, to: ancestor.block, hash: ancestor.hash)
+            try await store.rewind(chainId: chainId, to: ancestor.block, hash: ancestor.hash)
             cursor = ancestor.hash == .zero ? nil : ancestor
             reorganised = true
             let depth = current.block - ancestor.block
@@ -79,7 +79,7 @@ public struct ChainSync: Sendable {
                 continue
             }
             guard let watched = watched[contract] else { continue }
-            try fold(watched, head: head, reorganised: reorganised, into: &report)
+            try await fold(watched, head: head, reorganised: reorganised, into: &report)
         }
         CrashPoint.afterSync.reached()
         return report
@@ -101,7 +101,7 @@ public struct ChainSync: Sendable {
                 unknown[log.address, default: 0] += 1
                 return false
             }
-            try store.record(kept, chainId: chainId, cursor: batch.through)
+            try await store.record(kept, chainId: chainId, cursor: batch.through)
             report.newLogs += kept.count
             cursor = batch.through
         }
@@ -123,7 +123,7 @@ public struct ChainSync: Sendable {
         }
         var below = cursor.block
         while true {
-            let recorded = try store.blockHashes(chainId: chainId, below: below, limit: 64)
+            let recorded = try await store.blockHashes(chainId: chainId, below: below, limit: 64)
             guard let last = recorded.last else { return (0, .zero) }
             let current = try await source.currentHashes(of: recorded.map(\.block)) ?? [:]
             if let common = recorded.first(where: { current[$0.block] == $0.hash }) { return common }
@@ -135,13 +135,13 @@ public struct ChainSync: Sendable {
 
     /// Folds the tokens of one contract that new logs touch (all of them when its template changed or the chain
     /// reorganised) and queues a job for each new state.
-    func fold(_ watched: WatchedContract, head: UInt64, reorganised: Bool, into report: inout SyncReport) throws {
+    func fold(_ watched: WatchedContract, head: UInt64, reorganised: Bool, into report: inout SyncReport) async throws {
         let contract = watched.contract
-        let mark = try store.foldMark(chainId: chainId, contract: contract)
+        let mark = try await store.foldMark(chainId: chainId, contract: contract)
         let templateChanged = mark?.templateHash != watched.templateHash || reorganised
         let foldedThrough = templateChanged ? nil : mark?.block
         if !templateChanged, let foldedThrough, foldedThrough >= head { return }
-        let logs = try store.logs(chainId: chainId, contract: contract)
+        let logs = try await store.logs(chainId: chainId, contract: contract)
         // Which tokens each log concerns, by the template's event rules; a log that claims to be a template
         // event but doesn't decode is reported and left out.
         var byToken: [BigUInt: [EventLog]] = [:]
@@ -167,7 +167,7 @@ public struct ChainSync: Sendable {
             if isNew { touched.insert(id) }
         }
         if templateChanged {
-            for text in try store.tokenIds(chainId: chainId, contract: contract) {
+            for text in try await store.tokenIds(chainId: chainId, contract: contract) {
                 if let id = BigUInt(text, radix: 10) { touched.insert(id) }
             }
         }
@@ -181,12 +181,17 @@ public struct ChainSync: Sendable {
                 continue
             }
             do {
-                try queue(token, id: id, logs: tokenLogs, watched: watched, head: head, into: &report)
+                try await queue(token, id: id, logs: tokenLogs, watched: watched, head: head, into: &report)
             } catch {
                 report.problems.append("\(token): \(error)")
             }
         }
-        try store.setFoldMark(chainId: chainId, contract: contract, templateHash: watched.templateHash, block: head)
+        try await store.setFoldMark(
+            chainId: chainId,
+            contract: contract,
+            templateHash: watched.templateHash,
+            block: head
+        )
     }
 
     /// Folds one token's logs into its state, saves it, and queues a job when its state or template is new.
@@ -197,13 +202,13 @@ public struct ChainSync: Sendable {
         watched: WatchedContract,
         head: UInt64,
         into report: inout SyncReport
-    ) throws {
+    ) async throws {
         let traits = try watched.template.fold(logs, token: TokenRef(contract: watched.contract, id: id))
         let (json, hash) = try watched.template.stateJSON(traits)
-        let saved = try store.saveState(token, json: json, hash: hash)
+        let saved = try await store.saveState(token, json: json, hash: hash)
         report.refolded += 1
         if saved.changed { report.changed += 1 }
-        let (job, created) = try store.enqueue(
+        let (job, created) = try await store.enqueue(
             token,
             stateVersion: saved.version,
             stateHash: hash,
@@ -212,11 +217,11 @@ public struct ChainSync: Sendable {
         )
         if created {
             report.queued += 1
-        } else if job.status == .done, let latest = try store.latestPublication(token),
+        } else if job.status == .done, let latest = try await store.latestPublication(token),
             latest.stateHash != hash || latest.templateHash != watched.templateHash
         {
             // Back to an earlier state or template: that job ran before, but what is published now is newer.
-            try store.requeue(jobId: job.id)
+            try await store.requeue(jobId: job.id)
             report.queued += 1
         }
     }

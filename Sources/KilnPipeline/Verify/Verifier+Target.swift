@@ -31,7 +31,7 @@ extension Verifier {
 
     /// The verifier for `target` and the metadata (or token directory) CID to verify.
     /// - Throws: ``PipelineError``: a target that is neither a CID nor a token, a token never published, no blocks.
-    public static func open(_ target: Target) throws -> (verifier: Verifier, cid: CID) {
+    public static func open(_ target: Target) async throws -> (verifier: Verifier, cid: CID) {
         var layers: [any Blockstore] = []
         for path in target.cars {
             do { layers.append(try MemoryBlockstore(car: path)) } catch {
@@ -62,10 +62,13 @@ extension Verifier {
             guard let token = configuration.token(target.target) else {
                 throw PipelineError(.input, "'\(target.target)' is neither a CID nor a token CONTRACT:ID")
             }
-            let publication = try configuration.publication(of: token)
+            let publication = try await configuration.publication(of: token)
             cid = try CID(publication.metadata)
             if logs == nil {
-                logs = try configuration.openStore().logs(chainId: configuration.chainId, contract: token.contract)
+                logs = try await configuration.openStore().logs(
+                    chainId: configuration.chainId,
+                    contract: token.contract
+                )
             }
             if registry == nil { registry = try configuration.operatorRegistry() }
             layers.append(try configuration.openBlockstore())

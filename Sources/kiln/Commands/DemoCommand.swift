@@ -135,7 +135,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         // The table: every token, its state, its last quorum and its CIDs.
         let store = try configuration.openStore()
-        let ids = try store.tokenIds(chainId: 31337, contract: Self.contract)
+        let ids = try await store.tokenIds(chainId: 31337, contract: Self.contract)
         func cell(_ text: String, _ width: Int) -> String {
             text.count >= width
                 ? String(text.prefix(width - 1)) + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
@@ -146,7 +146,8 @@ struct DemoCommand: AsyncParsableCommand {
         )
         for id in ids {
             let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: id)
-            guard let state = try store.state(token, version: nil), let publication = try store.latestPublication(token)
+            guard let state = try await store.state(token, version: nil),
+                let publication = try await store.latestPublication(token)
             else { continue }
             let level = state.json["level"]?.integerValue.map { String($0) } ?? "?"
             let owner = state.json["owner"]?.stringValue.map { String($0.prefix(10)) + "…" } ?? "?"
@@ -168,7 +169,7 @@ struct DemoCommand: AsyncParsableCommand {
         say("contact sheets: \(sheets.joined(separator: ", "))")
         say("manifest:       \(configuration.out)/manifest.json")
         if let first = ids.first,
-            let publication = try store.latestPublication(
+            let publication = try await store.latestPublication(
                 TokenKey(chainId: 31337, contract: Self.contract, tokenId: first)
             )
         {

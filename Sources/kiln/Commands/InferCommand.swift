@@ -34,25 +34,17 @@ struct InferCommand: AsyncParsableCommand {
         guard let id = BigUInt(tokenId, radix: 10) else { throw ValidationError("--token-id must be a whole number") }
         let address: Address
         do { address = try Address(hex: contract) } catch { throw ValidationError(error.message) }
-        guard let inference = loaded.inference else { throw CLIError("\(template) has no 'inference:' section") }
         let token = TokenRef(contract: address, id: id)
-        let data = try readInputFile(state, limit: 1 << 20)
-        let full = try loaded.derive(
-            try loaded.state(fromJSON: try JSONValue.parse(bytes: Array(data)), source: state),
-            token: token
+        let traits = try JSONValue.parse(bytes: try readInputFile(state, limit: 1 << 20))
+        let job = try InferenceJob(
+            template: loaded,
+            traits: traits,
+            source: state,
+            token: token,
+            referenceBlock: referenceBlock
         )
-        guard let (input, inputHash) = try loaded.inferenceInput(state: full, token: token) else {
-            throw CLIError("\(template): this state asks for no inference (its 'inference:' section is off for it)")
-        }
-        let jobId = inferenceJobId(contract: address, tokenId: id, model: inference.model, inputHash: inputHash)
-        let table = try await FileOperatorRegistry(path: operators).stakeTable(at: referenceBlock)
-        var round = QuorumRound()
-        round.timeout = .seconds(timeout)
-        let report = await round.run(
-            JobRequest(jobId: jobId, model: inference.model, input: input, referenceBlock: referenceBlock),
-            table: table
-        )
-        print("job \(jobId.hex)  model \(inference.model)  input \(inputHash.hex)")
+        let report = try await job.run(registry: try FileOperatorRegistry(path: operators), timeout: .seconds(timeout))
+        print("job \(job.request.jobId.hex)  model \(job.request.model)  input \(job.inputHash.hex)")
         print(report.summary)
         let bundlePath = (output.hasSuffix(".png") ? String(output.dropLast(4)) : output) + ".attestation.json"
         try AtomicFile.write(try AttestationBundle.json(report).canonicalBytes(), to: bundlePath)

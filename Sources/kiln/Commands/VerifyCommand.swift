@@ -32,7 +32,7 @@ struct VerifyCommand: AsyncParsableCommand {
         request.blocks = blocks
         request.events = events
         request.operators = operators
-        let (verifier, cid) = try Verifier.open(request)
+        let (verifier, cid) = try await Verifier.open(request)
         let report = try await verifier.verify(cid)
         for check in report.checks { print((check.ok ? "ok    " : "DIFF  ") + check.text) }
         if report.ok {

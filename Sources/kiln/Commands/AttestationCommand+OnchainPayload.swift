@@ -1,0 +1,87 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+import ArgumentParser
+import Foundation
+import KilnAVS
+import KilnChain
+import KilnContent
+import KilnCore
+import KilnPipeline
+import KilnStore
+
+extension AttestationCommand {
+    struct OnchainPayload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "onchain-payload",
+            abstract:
+                "The ERC-1271 isValidSignature(digest, data) call that lets the on-chain registry check a bundle's quorum.",
+            discussion: """
+                BUNDLE is a bundle file (OUT.attestation.json from kiln infer), or a token CONTRACT:ID (or ID with one \
+                contract) whose latest published bundle is read from kiln.yml's store and output. Prints JSON: the registry, the attested output, the EIP-712 digest, data = abi.encode(address[] operators \
+                (ascending), bytes[] signatures, uint32 referenceBlock) and the full call data. For a bundle without an \
+                accepted output it uses the output the most stake signed. With --rpc it also makes the eth_call and \
+                says whether the registry accepts (exit 0) or rejects (exit 1) it.
+                """
+        )
+
+        @Argument(help: "An attestation bundle file, or CONTRACT:ID.") var bundle: String
+        @OptionGroup var config: ConfigOptions
+        @Option(help: "Only these operators' signatures (comma-separated addresses).") var only: String?
+        @Option(help: "A JSON-RPC URL: call isValidSignature on the registry and report its answer.") var rpc: String?
+
+        func run() async throws {
+            let data = try await read()
+            let json: JSONValue
+            do { json = try JSONValue.parse(bytes: data) } catch { throw CLIError("\(bundle): \(error.message)") }
+            var subset: Set<Address>?
+            if let only {
+                var addresses: Set<Address> = []
+                for part in only.split(separator: ",") {
+                    guard let address = try? Address(hex: part.trimmingCharacters(in: .whitespaces)) else {
+                        throw ValidationError("--only: '\(part)' is not an address")
+                    }
+                    addresses.insert(address)
+                }
+                subset = addresses
+            }
+            let payload: KilnAVS.OnchainPayload
+            do { payload = try KilnAVS.OnchainPayload(bundle: json, only: subset) } catch {
+                throw CLIError("\(bundle): \(error.message)")
+            }
+            var output = payload.json
+            var valid: Bool?
+            if let rpc {
+                let answer: [UInt8]
+                do {
+                    answer = try await EthereumRPC(url: rpc).call(to: payload.registry, data: payload.calldata)
+                } catch {
+                    throw CLIError("isValidSignature on \(payload.registry.checksummed): \(error.message)")
+                }
+                valid = KilnAVS.OnchainPayload.accepts(answer)
+                if case .object(var fields) = output {
+                    fields["registryAccepts"] = .bool(valid == true)
+                    output = .object(fields)
+                }
+            }
+            print(String(decoding: try output.canonicalBytes(), as: UTF8.self))
+            if valid == false { throw ExitCode(1) }
+        }
+
+        /// The bundle's bytes: the file, or the token's published bundle.
+        func read() async throws -> [UInt8] {
+            if FileManager.default.fileExists(atPath: bundle) {
+                guard let data = try? FileBytes.read(bundle, limit: 64 << 20) else {
+                    throw CLIError("Unable to read '\(bundle)'")
+                }
+                return data
+            }
+            guard let configuration = try config.loadIfPresent() else {
+                throw CLIError("'\(bundle)' is not a file, and there is no \(config.path) to look a token up in")
+            }
+            guard let token = configuration.token(bundle) else {
+                throw ValidationError("BUNDLE must be a bundle file or CONTRACT:ID")
+            }
+            return try await configuration.attestationBundle(of: token)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KilnCore
+import KilnCrypto
+import KilnInference
+import Logging
+
+extension NodeCommand {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve POST /v1/jobs, GET /v1/health, GET /v1/models on loopback, signing every result.",
+            discussion: """
+                The operator key comes from --key FILE (hex, mode 0600; a key others can read is refused) or the \
+                KILN_NODE_KEY environment variable. It is never logged. Prints 'listening on http://HOST:PORT' when ready.
+                """
+        )
+
+        @Option(help: "The operator key file (hex, mode 0600).")
+        var key: String?
+
+        @Option(help: "The address to listen on.")
+        var host = "127.0.0.1"
+
+        @Option(help: "The port (0 picks a free one).")
+        var port = 8101
+
+        @Option(help: "The EIP-712 domain's chain id.")
+        var chainId: UInt64 = 31337
+
+        @Option(help: "The EIP-712 domain's verifying contract (the stake registry).")
+        var verifyingContract = "0x0000000000000000000000000000000000000000"
+
+        @Option(
+            help: "Forward jobs to this model server instead of running the built-in model (POST JSON → image bytes)."
+        )
+        var upstream: String?
+
+        @Option(help: "The model id that --upstream serves.")
+        var upstreamModel = "upstream/model"
+
+        @Option(help: "Jobs run at once.")
+        var maxConcurrent = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+        @Option(help: "Jobs that may wait for a slot (more get HTTP 429).")
+        var maxQueued = 16
+
+        @Option(help: "Seconds a job may run (then HTTP 504).")
+        var jobTimeout = 30
+
+        @Option(help: "FOR TESTS ONLY: misbehave.")
+        var testFault: TestFault?
+
+        @Option(help: "For --test-fault slow: seconds to wait before answering.")
+        var slowSeconds = 10
+
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            output.bootstrap()
+            let operatorKey: PrivateKey
+            if let key {
+                operatorKey = try PrivateKey(contentsOfFile: key)
+            } else if let text = ProcessInfo.processInfo.environment["KILN_NODE_KEY"] {
+                operatorKey = try PrivateKey(hex: text)
+            } else {
+                throw ValidationError("Give the operator key with --key FILE or KILN_NODE_KEY.")
+            }
+            let contract: Address
+            do { contract = try Address(hex: verifyingContract) } catch { throw ValidationError(error.message) }
+            var models: [any InferenceModel] = [CPPNModel()]
+            if let upstream {
+                guard let url = HTTPURL.normalized(upstream) else {
+                    throw ValidationError("--upstream must be an http:// or https:// URL")
+                }
+                models = [UpstreamModel(id: upstreamModel, url: url)]
+            }
+            var configuration = NodeConfiguration(
+                key: operatorKey,
+                domain: .kiln(chainId: chainId, verifyingContract: contract),
+                models: models
+            )
+            configuration.maxConcurrentJobs = maxConcurrent
+            configuration.maxQueuedJobs = maxQueued
+            configuration.jobTimeout = .seconds(jobTimeout)
+            configuration.fault = testFault
+            configuration.slowDelay = .seconds(slowSeconds)
+            var logger = Logger(label: "kiln.node")
+            logger[metadataKey: "operator"] = "\(operatorKey.address.checksummed)"
+            if let fault = configuration.fault { logger.warning("TEST FAULT ENABLED: \(fault.rawValue)") }
+            let node = InferenceNode(configuration: configuration, logger: logger)
+            let host = self.host
+            let app = NodeServer.application(node: node, host: host, port: port, logger: logger) { port in
+                // stdout is a pipe under tests: Console flushes, so "listening" is seen now.
+                Console(format: .human).say(
+                    "listening on http://\(host):\(port) as operator \(operatorKey.address.checksummed)",
+                    event: "listening"
+                )
+            }
+            try await app.runService()
+        }
+    }
+}
