@@ -34,29 +34,21 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
         public var description: String { String(describing: wrapped) }
     }
 
-    /// Where in Kiln's source the error was raised.
-    public struct SourceLocation: Hashable, Sendable {
-        /// The source file (`#fileID`).
-        public var file: String
-        /// The line.
-        public var line: Int
-    }
-
     /// What kind of failure this is.
     public var code: Code
     /// What failed, for people.
     public var message: String
     /// The underlying error, kept rather than flattened into the message.
     public var cause: (any Error)?
-    /// Where in Kiln's source the error was raised.
-    public var location: SourceLocation
+    /// Where in Kiln's source the error was raised: `#fileID:#line` (as in the other modules' errors).
+    public var location: String
 
     /// An error with a code, a message and, optionally, its cause.
     public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
         self.cause = cause
-        location = SourceLocation(file: file, line: line)
+        location = "\(file):\(line)"
     }
 
     /// An error of code ``Code/failed``.

@@ -80,15 +80,6 @@ public enum KilnProcess {
             signaled: process.terminationReason == .uncaughtSignal
         )
     }
-
-    /// The same as ``run(_:stdin:in:environment:program:)`` (which no longer blocks a pool thread either).
-    public static func runInBackground(
-        _ arguments: [String],
-        in directory: URL? = nil,
-        environment: [String: String] = [:]
-    ) async throws -> Result {
-        try await run(arguments, in: directory, environment: environment)
-    }
 }
 
 /// Hand-off of one `Data` between two threads.

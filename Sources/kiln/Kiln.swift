@@ -1,6 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 import ArgumentParser
+import Foundation
 import KilnCore
 
 @main
@@ -23,4 +24,23 @@ struct Kiln: AsyncParsableCommand {
             EventCommand.self,
         ]
     )
+
+    /// Runs the command; with `--log-format json` a failure is one JSON log line too, so every line is JSON.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let message = fullMessage(for: error)
+            if !message.isEmpty, OutputOptions.jsonRequested(in: CommandLine.arguments) {
+                Console(format: .json).fail(message)
+                Foundation.exit(exitCode(for: error).rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -116,7 +116,7 @@ struct Site {
 
     func kilnInBackground(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
         Outcome(
-            try await KilnProcess.runInBackground(
+            try await KilnProcess.run(
                 ["batch", "--config", "kiln.yml", "--log-format", "json"] + arguments,
                 in: dir,
                 environment: environment

@@ -197,13 +197,11 @@ public struct BatchRunner: Sendable {
             reuseAttested: options.reuseAttested
         )
         let loop = JobLoop(store: store, worker: worker, options: options, leaseSeconds: configuration.leaseSeconds)
-        var counted = summary
-        summary.problems += await loop.run(expected: runnable) { job, done, total in
-            counted.count(job.result)
+        let leaseProblems = await loop.run(expected: runnable) { job, done, total in
+            summary.count(job.result)
             progress(.job(job, done: done, total: total))
         }
-        (summary.published, summary.noQuorum, summary.failed, summary.superseded, summary.deferred) =
-            (counted.published, counted.noQuorum, counted.failed, counted.superseded, counted.deferred)
+        summary.problems += leaseProblems
 
         progress(.finishing(batch: batch))
         let collections = try await outputs.finish(batch: batch, into: &summary)

@@ -35,10 +35,11 @@ extension Configuration {
         try FilesystemBlockstore(folder: out + "/blocks")
     }
 
-    /// The latest publication of `token` in kiln.yml's store.
+    /// The latest publication of `token` in `store` (default: kiln.yml's, opened now).
     /// - Throws: ``PipelineError`` with code `notFound` when the store has published none.
-    public func publication(of token: TokenKey) async throws -> Publication {
-        guard let publication = try await openStore().latestPublication(token) else {
+    public func publication(of token: TokenKey, in store: (any Store)? = nil) async throws -> Publication {
+        let store = try store ?? openStore()
+        guard let publication = try await store.latestPublication(token) else {
             throw PipelineError(.notFound, "\(token) has not been published by this store")
         }
         return publication

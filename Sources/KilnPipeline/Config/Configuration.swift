@@ -241,15 +241,16 @@ public struct Configuration: Sendable {
         if let path = environment["KILN_OPERATORS"] {
             operatorsFile = path
         } else if let node = map["operators"], case .mapping = node.kind,
-            let source = try node.fields(
+            case let operators = try node.fields(
                 "operators",
                 allowed: ["file", "source", "registry", "fromBlock", "rpc", "nodes"]
-            )["source"]
+            ),
+            let source = operators["source"]
         {
             guard source.scalar == "chain" else {
                 throw source.error("operators.source must be 'chain' (or give operators: {file: operators.yml})")
             }
-            chainOperators = try Self.chainOperators(node)
+            chainOperators = try Self.chainOperators(operators)
         } else {
             operatorsFile = try fileEntry("operators").map(resolve)
         }
@@ -262,9 +263,10 @@ public struct Configuration: Sendable {
         var eventsEntry: String?
         var rpcEntry: String?
         if let node = map["events"], case .mapping = node.kind,
-            let rpc = try node.fields("events", allowed: ["file", "rpc", "fromBlock", "blockRange"])["rpc"]
+            case let events = try node.fields("events", allowed: ["file", "rpc", "fromBlock", "blockRange"]),
+            let rpc = events["rpc"]
         {
-            let events = try node.fields("events", allowed: ["rpc", "fromBlock", "blockRange"])
+            if let file = events["file"] { throw file.error("events: give either rpc or file, not both") }
             rpcEntry = try rpc.url("events.rpc")
             if let value = events["fromBlock"] { fromBlock = try value.integer("events.fromBlock", in: 0...UInt64.max) }
             if let value = events["blockRange"] {
@@ -360,8 +362,9 @@ public struct Configuration: Sendable {
         return mode
     }
 
-    static func chainOperators(_ node: YAMLNode) throws(YAMLError) -> ChainOperators {
-        let map = try node.fields("operators", allowed: ["source", "registry", "fromBlock", "rpc", "nodes"])
+    static func chainOperators(_ map: YAMLNode.Fields) throws(YAMLError) -> ChainOperators {
+        if let file = map["file"] { throw file.error("operators: a chain registry takes no 'file'") }
+        let node = map.node
         guard let registryNode = map["registry"], let text = registryNode.scalar, let registry = try? Address(hex: text)
         else {
             throw (map["registry"] ?? node).error("operators.registry must be the stake registry's 0x address")

@@ -62,14 +62,10 @@ extension Verifier {
             guard let token = configuration.token(target.target) else {
                 throw PipelineError(.input, "'\(target.target)' is neither a CID nor a token CONTRACT:ID")
             }
-            let publication = try await configuration.publication(of: token)
+            let store = try configuration.openStore()
+            let publication = try await configuration.publication(of: token, in: store)
             cid = try CID(publication.metadata)
-            if logs == nil {
-                logs = try await configuration.openStore().logs(
-                    chainId: configuration.chainId,
-                    contract: token.contract
-                )
-            }
+            if logs == nil { logs = try await store.logs(chainId: configuration.chainId, contract: token.contract) }
             if registry == nil { registry = try configuration.operatorRegistry() }
             layers.append(try configuration.openBlockstore())
         }

@@ -35,8 +35,10 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         output.bootstrap()
         let console = Console(format: output.format)
-        // Every line through the console: plain text, or with --log-format json one {"event":"demo",…} object.
-        func say(_ text: String) { console.say(text, event: "demo") }
+        // The demo's own lines (nodes, the table) are for people, as before, unless --log-format json asks for
+        // JSON explicitly: then each is one {"event":"demo",…} object. Progress follows the usual default.
+        let lines = Console(format: output.logFormat ?? .human)
+        func say(_ text: String) { lines.say(text, event: "demo") }
         let files = FileManager.default
         let root = try Self.checkout()
         let folder = (dir as NSString).standardizingPath

@@ -39,6 +39,13 @@ struct OutputOptions: ParsableArguments {
             ?? .info
     }
 
+    /// Whether `arguments` ask for JSON lines (`--log-format json` or `--log-format=json`), for the one place
+    /// that must know before parsing succeeds: reporting a failure.
+    static func jsonRequested(in arguments: [String]) -> Bool {
+        zip(arguments, arguments.dropFirst()).contains { $0 == "--log-format" && $1 == "json" }
+            || arguments.contains("--log-format=json")
+    }
+
     /// Sets up swift-log for this process: JSON lines on stderr with `--log-format json`, plain lines otherwise.
     func bootstrap() {
         KilnLogging.bootstrap(format: format, level: level)

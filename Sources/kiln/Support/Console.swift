@@ -30,6 +30,13 @@ struct Console: Sendable {
         }
     }
 
+    /// A failure, as `kiln` ends: one JSON log line on stderr (`level` error).
+    func fail(_ text: String) {
+        FileHandle.standardError.write(
+            Data((JSONLogHandler.line(level: .error, label: "kiln", message: text, metadata: [:]) + "\n").utf8)
+        )
+    }
+
     /// One JSON line on stdout, flushed at once (stdout is often a pipe).
     func emit(_ value: JSONValue) {
         guard let text = try? value.canonicalString() else { return }
