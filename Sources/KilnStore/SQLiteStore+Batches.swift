@@ -45,6 +45,71 @@ extension SQLiteStore {
         try db.create(index: "publications_by_batch", on: "publications", columns: ["batch", "id"])
     }
 
+    static func migrateV3(_ db: Database) throws {
+        try db.alter(table: "jobs") { t in t.add(column: "leased_batch", .integer) }
+        try db.create(table: "workers") { t in
+            t.primaryKey("name", .text)
+            t.column("host", .text).notNull()
+            t.column("started", .double).notNull()
+            t.column("seen", .double).notNull()
+            t.column("state", .text).notNull()
+            t.column("jobs", .integer).notNull()
+        }
+    }
+
+    // MARK: - Lock, blocks, workers
+
+    /// An exclusive `flock` on `<path>.lock` (the kernel drops it when the process ends, however it ends).
+    public func tryLock() async throws(StoreError) -> StoreLock? {
+        try FileLock.tryLock(path + ".lock")
+    }
+
+    /// None: blocks stay in the local folder.
+    public func blockCIDs() async throws(StoreError) -> [String] { [] }
+    /// None: blocks stay in the local folder.
+    public func blocks(_ cids: [String]) async throws(StoreError) -> [StoredBlock] { [] }
+
+    public func heartbeat(_ worker: WorkerRecord) async throws(StoreError) {
+        try await write("record worker \(worker.name)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO workers (name, host, started, seen, state, jobs) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET seen = excluded.seen, state = excluded.state, jobs = excluded.jobs
+                    """,
+                arguments: [worker.name, worker.host, worker.started, worker.seen, worker.state, worker.jobs]
+            )
+        }
+    }
+
+    public func workers() async throws(StoreError) -> [WorkerRecord] {
+        try await read("list workers") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM workers ORDER BY seen DESC, name").map { row in
+                WorkerRecord(
+                    name: row["name"],
+                    host: row["host"],
+                    started: row["started"],
+                    seen: row["seen"],
+                    state: row["state"],
+                    jobs: row["jobs"]
+                )
+            }
+        }
+    }
+
+    public func leases() async throws(StoreError) -> [LeaseRecord] {
+        try await read("list leases") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE status = 'leased' ORDER BY id").map { row in
+                let job = try Self.job(row)
+                return LeaseRecord(
+                    jobId: job.id,
+                    token: job.token,
+                    owner: row["lease_owner"] ?? "",
+                    until: row["lease_until"] ?? 0
+                )
+            }
+        }
+    }
+
     // MARK: - States
 
     public func state(_ token: TokenKey, version: Int?) async throws(StoreError) -> StoredState? {
@@ -108,10 +173,15 @@ extension SQLiteStore {
 
     // MARK: - Jobs
 
-    public func reclaimLeases() async throws(StoreError) -> Int {
+    public func reclaimLeases(keeping: Set<String>) async throws(StoreError) -> Int {
         try await write("reclaim leases") { db in
+            let kept = Array(keeping)
             try db.execute(
-                sql: "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL WHERE status = 'leased'"
+                sql: """
+                    UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, leased_batch = NULL
+                    WHERE status = 'leased' AND lease_owner NOT IN (\(kept.map { _ in "?" }.joined(separator: ",")))
+                    """,
+                arguments: StatementArguments(kept)
             )
             return db.changesCount
         }
@@ -121,7 +191,7 @@ extension SQLiteStore {
         try await write("queue job \(jobId) again") { db in
             try db.execute(
                 sql:
-                    "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ?",
+                    "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, last_error = NULL, leased_batch = NULL WHERE id = ?",
                 arguments: [jobId]
             )
         }
@@ -177,6 +247,8 @@ extension SQLiteStore {
             let published =
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM publications WHERE batch = ?", arguments: [number]) ?? 0
             if published == 0 {
+                // The number is used again: its jobs count as untried by the next batch of that number.
+                try db.execute(sql: "UPDATE jobs SET leased_batch = NULL WHERE leased_batch = ?", arguments: [number])
                 try db.execute(sql: "DELETE FROM batches WHERE number = ?", arguments: [number])
             } else {
                 try db.execute(sql: "UPDATE batches SET status = 'closed' WHERE number = ?", arguments: [number])
@@ -184,7 +256,7 @@ extension SQLiteStore {
         }
     }
 
-    public func complete(_ publication: Publication, owner: String) async throws(StoreError) {
+    public func complete(_ publication: Publication, owner: String, blocks: [StoredBlock]) async throws(StoreError) {
         try await write("record the publication of \(publication.token)") { db in
             try db.execute(
                 sql: """

@@ -8,9 +8,17 @@ public import KilnCore
 /// call, and a 10-second busy timeout so several `kiln batch` processes can share one file.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
+    /// The database file.
+    public let path: String
+
+    /// The database file.
+    public var location: String { path }
+    /// Blocks stay in the local blockstore folder.
+    public var sharesBlocks: Bool { false }
 
     /// Opens (and creates or migrates) the database at `path`.
     public init(path: String) throws(StoreError) {
+        self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.foreignKeysEnabled = true
@@ -77,6 +85,7 @@ public final class SQLiteStore: Store {
             }
         }
         migrator.registerMigration("v2: batches and publications", migrate: migrateV2)
+        migrator.registerMigration("v3: workers", migrate: migrateV3)
         return migrator
     }
 
@@ -260,24 +269,56 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) async throws(StoreError)
-        -> [Job]
+    public func lease(owner: String, limit: Int, seconds: Double, now: Double, batch: Int?, only: [Int64]?)
+        async throws(StoreError) -> [Job]
     {
         // One UPDATE … RETURNING inside an immediate transaction: SQLite serialises writers, so two workers can't
         // take the same row.
         try await write("lease jobs") { db in
-            try Row.fetchAll(
+            if let batch,
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT 1 FROM batches WHERE number = ? AND status = 'open'",
+                    arguments: [batch]
+                )
+                    == nil
+            {
+                return []
+            }
+            var filter = ""
+            var arguments: StatementArguments = [owner, now + seconds, batch, now, batch, batch]
+            if let only {
+                filter = " AND id IN (\(only.map { _ in "?" }.joined(separator: ",")))"
+                arguments += StatementArguments(only)
+            }
+            arguments += [limit]
+            return try Row.fetchAll(
                 db,
                 sql: """
-                    UPDATE jobs SET status = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+                    UPDATE jobs SET status = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
+                        leased_batch = coalesce(?, leased_batch)
                     WHERE id IN (
                         SELECT id FROM jobs
-                        WHERE id > ? AND (status IN ('queued', 'no_quorum') OR (status = 'leased' AND lease_until < ?))
+                        WHERE ((status = 'leased' AND lease_until < ?)
+                            OR (status IN ('queued', 'no_quorum') AND (? IS NULL OR leased_batch IS NULL OR leased_batch <> ?)))\(filter)
                         ORDER BY id LIMIT ?)
                     RETURNING *
                     """,
-                arguments: [owner, now + seconds, afterId, now, limit]
+                arguments: arguments
             ).map(Self.job).sorted { $0.id < $1.id }
+        }
+    }
+
+    public func pendingJobs(batch: Int) async throws(StoreError) -> Int {
+        try await read("count the jobs batch \(batch) waits for") { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM jobs WHERE status = 'leased'
+                        OR (status IN ('queued', 'no_quorum') AND (leased_batch IS NULL OR leased_batch <> ?))
+                    """,
+                arguments: [batch]
+            ) ?? 0
         }
     }
 

@@ -130,11 +130,86 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// What the pipeline needs from persistence. SQLite via GRDB is the implementation here; a PostgreSQL one
-/// (`FOR UPDATE SKIP LOCKED` leasing) can follow without touching the pipeline.
+/// A block kept by a store that shares blocks between machines (``PostgresStore``): its CID as text and its bytes.
+/// The store does not know CIDs; whoever reads a block checks it against its CID.
+public struct StoredBlock: Hashable, Sendable {
+    /// The CID, as text.
+    public var cid: String
+    /// The block's bytes.
+    public var bytes: [UInt8]
+
+    /// A block.
+    public init(cid: String, bytes: [UInt8]) {
+        self.cid = cid
+        self.bytes = bytes
+    }
+}
+
+/// A `kiln worker` (or `kiln batch`) as the store last saw it: it writes a heartbeat while it runs.
+public struct WorkerRecord: Hashable, Sendable {
+    /// The lease owner name: `host:pid:started`.
+    public var name: String
+    /// The host it runs on.
+    public var host: String
+    /// When it started and when it was last seen (seconds since 1970).
+    public var started: Double
+    public var seen: Double
+    /// `running`, `idle`, `stopping` or `stopped`.
+    public var state: String
+    /// How many jobs it has ended (any outcome) since it started.
+    public var jobs: Int
+
+    /// A worker record.
+    public init(name: String, host: String, started: Double, seen: Double, state: String, jobs: Int) {
+        self.name = name
+        self.host = host
+        self.started = started
+        self.seen = seen
+        self.state = state
+        self.jobs = jobs
+    }
+}
+
+/// A leased job, as `kiln status` shows it.
+public struct LeaseRecord: Hashable, Sendable {
+    /// The job.
+    public var jobId: Int64
+    /// Its token.
+    public var token: TokenKey
+    /// Who holds the lease, and until when (seconds since 1970).
+    public var owner: String
+    public var until: Double
+}
+
+/// The store's batch lock, held until released or the object is dropped (and by the operating system or the
+/// database until the process ends, however it ends: a killed coordinator never leaves the store locked).
+public final class StoreLock: Sendable {
+    /// What is locked, for messages.
+    public let description: String
+    private let releaser: @Sendable () -> Void
+
+    /// A lock that `release` lets go of.
+    public init(description: String, release: @escaping @Sendable () -> Void) {
+        self.description = description
+        releaser = release
+    }
+
+    deinit { releaser() }
+}
+
+/// What the pipeline needs from persistence: ``SQLiteStore`` (one machine, the default) or ``PostgresStore``
+/// (several workers on several machines, `FOR UPDATE SKIP LOCKED` leasing, blocks in the database).
 ///
 /// Every call is one transaction: it happens completely or not at all.
 public protocol Store: Sendable {
+    /// Where the store is, for messages (a path, or a URL without its password).
+    var location: String { get }
+    /// Whether published blocks live in the store (PostgreSQL: every worker sees every block) rather than only
+    /// in the local blockstore folder.
+    var sharesBlocks: Bool { get }
+    /// Takes the store's batch lock (one coordinator at a time), or returns nil when another process holds it.
+    func tryLock() async throws(StoreError) -> StoreLock?
+
     /// The last block whose logs are recorded for `chainId`, and its hash.
     func cursor(chainId: UInt64) async throws(StoreError) -> (block: UInt64, hash: Bytes32)?
     /// Records logs and moves the cursor, atomically. A log seen before (same block hash and index) takes the new
@@ -172,12 +247,19 @@ public protocol Store: Sendable {
         templateHash: Bytes32,
         referenceBlock: UInt64
     ) async throws(StoreError) -> (job: Job, created: Bool)
-    /// Leases up to `limit` runnable jobs with an id above `afterId` (queued, no-quorum, or leased with an
-    /// expired lease) to `owner` until `now + seconds`. Two workers never get the same job.
-    func lease(owner: String, limit: Int, seconds: Double, now: Double, afterId: Int64) async throws(StoreError)
-        -> [Job]
-    /// Returns every leased job to the queue (a batch that holds the store's lock knows no one else works on it).
-    func reclaimLeases() async throws(StoreError) -> Int
+    /// Leases up to `limit` runnable jobs (queued or no-quorum and not yet tried in `batch`, or leased with an
+    /// expired lease) to `owner` until `now + seconds`, oldest first, and marks them tried in `batch`. With
+    /// `batch`, nothing is leased unless that batch is open; with `only`, only those jobs. Two workers never get
+    /// the same job.
+    func lease(owner: String, limit: Int, seconds: Double, now: Double, batch: Int?, only: [Int64]?)
+        async throws(StoreError) -> [Job]
+    /// How many jobs `batch` still waits for: leased ones, and runnable ones not yet tried in it.
+    func pendingJobs(batch: Int) async throws(StoreError) -> Int
+    /// Returns the leased jobs of every owner but `keeping` to the queue, untried in any batch (a coordinator
+    /// that holds the lock knows that no one else works on them, but for the workers it names).
+    func reclaimLeases(keeping: Set<String>) async throws(StoreError) -> Int
+    /// The leased jobs, oldest first.
+    func leases() async throws(StoreError) -> [LeaseRecord]
     /// Queues the job again whatever its status (`kiln regen`).
     func requeue(jobId: Int64) async throws(StoreError)
     /// The job with this id.
@@ -197,12 +279,23 @@ public protocol Store: Sendable {
     func currentBatch() async throws(StoreError) -> Int?
     /// Closes the batch; a batch that published nothing is dropped, so its number is used again.
     func closeBatch(_ number: Int) async throws(StoreError)
-    /// Records a publication and marks its leased job done, in one transaction.
-    func complete(_ publication: Publication, owner: String) async throws(StoreError)
+    /// Records a publication and marks its leased job done, in one transaction. A store that ``sharesBlocks``
+    /// keeps `blocks` (the job's new blocks) in the same transaction; others ignore them.
+    func complete(_ publication: Publication, owner: String, blocks: [StoredBlock]) async throws(StoreError)
     /// The publications of one batch, or all of them (`batch` nil), oldest first.
     func publications(batch: Int?) async throws(StoreError) -> [Publication]
     /// The token's latest publication.
     func latestPublication(_ token: TokenKey) async throws(StoreError) -> Publication?
+
+    /// The CIDs of every block the store keeps (none unless it ``sharesBlocks``).
+    func blockCIDs() async throws(StoreError) -> [String]
+    /// The blocks with these CIDs that the store keeps.
+    func blocks(_ cids: [String]) async throws(StoreError) -> [StoredBlock]
+
+    /// Records that a worker is alive (and what it is doing).
+    func heartbeat(_ worker: WorkerRecord) async throws(StoreError)
+    /// Every worker seen, most recently seen first.
+    func workers() async throws(StoreError) -> [WorkerRecord]
 }
 
 extension Store {
@@ -218,7 +311,24 @@ extension Store {
         )
     }
 
+    /// Leases up to `limit` runnable jobs, whatever batch tried them before.
     public func lease(owner: String, limit: Int, seconds: Double, now: Double) async throws(StoreError) -> [Job] {
-        try await lease(owner: owner, limit: limit, seconds: seconds, now: now, afterId: 0)
+        try await lease(owner: owner, limit: limit, seconds: seconds, now: now, batch: nil, only: nil)
+    }
+
+    /// Records a publication and marks its leased job done (no blocks to keep).
+    public func complete(_ publication: Publication, owner: String) async throws(StoreError) {
+        try await complete(publication, owner: owner, blocks: [])
+    }
+
+    /// Returns every leased job to the queue.
+    public func reclaimLeases() async throws(StoreError) -> Int { try await reclaimLeases(keeping: []) }
+
+    /// Waits (polling, so no thread is blocked) until the batch lock is free, then takes it.
+    public func waitForLock(poll: Duration = .milliseconds(200)) async throws -> StoreLock {
+        while true {
+            if let lock = try await tryLock() { return lock }
+            try await Task.sleep(for: poll)
+        }
     }
 }

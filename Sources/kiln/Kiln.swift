@@ -16,7 +16,8 @@ struct Kiln: AsyncParsableCommand {
             """,
         version: KilnVersion.current,
         subcommands: [
-            DemoCommand.self, SyncCommand.self, BatchCommand.self, RegenCommand.self, VerifyCommand.self,
+            DemoCommand.self, SyncCommand.self, BatchCommand.self, WorkerCommand.self, StatusCommand.self,
+            RegenCommand.self, VerifyCommand.self,
             TemplateCommand.self, RenderCommand.self, InferCommand.self, VerifyAttestationCommand.self,
             AttestationCommand.self, NodeCommand.self,
             OperatorsCommand.self, ModelCommand.self, CIDCommand.self, AddCommand.self, ExportCommand.self,

@@ -71,7 +71,7 @@ struct BatchRunnerTests {
             source: folder.appendingPathComponent("kiln.yml").path
         )
 
-        let runner = try BatchRunner.open(configuration)
+        let runner = try await BatchRunner.open(configuration)
         let events = Events()
         let summary = try await runner.syncAndRun(options: BatchOptions()) { events.add($0) }
         #expect(summary.exitCode == 0 && summary.problems.isEmpty, "\(summary.problems)")

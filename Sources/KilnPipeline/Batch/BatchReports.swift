@@ -57,6 +57,8 @@ public struct BatchSummary: Sendable {
     public var batch: Int?
     /// Jobs published.
     public var published = 0
+    /// Tokens of this batch published by other processes (`kiln worker`s).
+    public var publishedByOthers = 0
     /// Jobs without quorum (queued again).
     public var noQuorum = 0
     /// Jobs failed.
@@ -105,6 +107,8 @@ public enum BatchEvent: Sendable {
     case started(batch: Int, jobs: Int, resumed: Bool)
     /// One job ended; `done` of `total` so far.
     case job(JobReport, done: Int, total: Int)
+    /// The batch waits for `jobs` jobs held or not yet taken by `kiln worker`s (sent when the count changes).
+    case waiting(batch: Int, jobs: Int)
     /// Every job ended; the batch's outputs are being written.
     case finishing(batch: Int)
     /// A transaction was sent and confirmed.
@@ -125,6 +129,11 @@ public struct BatchOptions: Sendable {
     public var reuseAttested = false
     /// The lease owner written on each job this run takes.
     public var owner = "kiln-\(ProcessInfo.processInfo.processIdentifier)"
+    /// Process jobs in this run; false (`kiln batch --no-work`): leave them to `kiln worker`s and only wait for
+    /// the batch to drain before closing it.
+    public var work = true
+    /// How often a coordinator looks whether the workers have drained the batch.
+    public var drainPoll: Duration = .milliseconds(500)
     /// Options with the defaults above.
     public init() {}
 }

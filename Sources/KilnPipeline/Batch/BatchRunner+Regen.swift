@@ -13,7 +13,7 @@ extension BatchRunner {
 
     /// Re-runs one token end to end now: syncs, queues its latest job again and runs only that job — a new
     /// inference round, or with `reuseAttested` a re-render from the stored attested output.
-    /// Call it under the store's ``BatchLock``.
+    /// Call it under the store's lock (``Store/tryLock()``).
     /// - Throws: ``PipelineError`` when no event of kiln.yml's contracts names the token.
     public func regenerate(
         _ token: TokenKey,
@@ -25,6 +25,7 @@ extension BatchRunner {
             throw PipelineError(.notFound, "\(token) has no state: no event of kiln.yml's contracts names it")
         }
         try await store.requeue(jobId: job.id)
+        if reuseAttested { try await SharedBlocks.fetch(from: store, into: blockstore) }
         var options = BatchOptions()
         options.onlyJobs = [job.id]
         options.reuseAttested = reuseAttested

@@ -16,7 +16,7 @@ public import Logging
 /// again finishes the same batch with the same bytes.
 ///
 /// ```swift
-/// let runner = try BatchRunner.open(try Configuration(path: "kiln.yml", environment: [:]))
+/// let runner = try await BatchRunner.open(try Configuration(path: "kiln.yml", environment: [:]))
 /// let summary = try await runner.syncAndRun(options: BatchOptions()) { event in print(event) }
 /// ```
 public struct BatchRunner: Sendable {
@@ -78,8 +78,8 @@ public struct BatchRunner: Sendable {
     /// Opens everything `kiln.yml` names: the store, the events (a file, bad lines skipped and reported, or a
     /// JSON-RPC node), the operators and, in onchain publish modes, the transaction sender.
     /// - Parameter eventsFile: read events from this file instead of kiln.yml's source.
-    public static func open(_ configuration: Configuration, eventsFile: String? = nil) throws -> BatchRunner {
-        let store = try configuration.openStore()
+    public static func open(_ configuration: Configuration, eventsFile: String? = nil) async throws -> BatchRunner {
+        let store = try await configuration.openStore()
         let source: (any EventSource)?
         var problems: [String] = []
         if let url = configuration.rpcURL, eventsFile == nil {
@@ -164,9 +164,10 @@ public struct BatchRunner: Sendable {
         summary.problems = report?.problems ?? []
         let outputs = self.outputs
         outputs.removeStaleTemporaryFiles()
-        _ = try await store.reclaimLeases()
+        // Leases of a killed earlier run go back to the queue at once; those of live workers stay theirs.
+        _ = try await store.reclaimLeases(keeping: try await liveWorkers())
         let counts = try await store.jobCounts()
-        var runnable = (counts[.queued] ?? 0) + (counts[.noQuorum] ?? 0)
+        var runnable = (counts[.queued] ?? 0) + (counts[.noQuorum] ?? 0) + (counts[.leased] ?? 0)
         if let only = options.onlyJobs { runnable = only.count }
         if let maxJobs = options.maxJobs { runnable = min(runnable, maxJobs) }
         let open = try await store.currentBatch()
@@ -181,28 +182,34 @@ public struct BatchRunner: Sendable {
         CrashPoint.afterBatchOpened.reached()
         progress(.started(batch: batch, jobs: runnable, resumed: resumed))
 
-        var round = QuorumRound(log: SignatureLog(), logger: logger)
-        round.timeout = .milliseconds(Int64(configuration.nodeTimeout * 1000))
-        // Every operator's answer is awaited, so the attestation bundle (and so every CID) is the same on every run.
-        round.waitForAll = true
-        let worker = JobWorker(
-            store: store,
-            registry: registry,
-            blockstore: blockstore,
-            profile: configuration.profile,
-            watched: watched,
-            round: round,
-            batch: batch,
-            owner: options.owner,
-            reuseAttested: options.reuseAttested
-        )
+        let worker = jobWorker(batch: batch, options: options)
         let loop = JobLoop(store: store, worker: worker, options: options, leaseSeconds: configuration.leaseSeconds)
-        let leaseProblems = await loop.run(expected: runnable) { job, done, total in
-            summary.count(job.result)
-            progress(.job(job, done: done, total: total))
+        if options.work {
+            let leaseProblems = await loop.run(expected: runnable) { job, done, total in
+                summary.count(job.result)
+                progress(.job(job, done: done, total: total))
+            }
+            summary.problems += leaseProblems
         }
-        summary.problems += leaseProblems
-
+        // Jobs other processes (`kiln worker`s) hold or have yet to take: wait until the batch is drained, taking
+        // over (when working) any job whose lease expired. A run limited to some jobs does not wait for the rest.
+        if options.onlyJobs == nil && options.maxJobs == nil {
+            var reported = -1
+            while case let pending = try await store.pendingJobs(batch: batch), pending > 0 {
+                if pending != reported { progress(.waiting(batch: batch, jobs: pending)) }
+                reported = pending
+                try await Task.sleep(for: options.drainPoll)
+                if options.work {
+                    summary.problems += await loop.run(expected: pending) { job, done, total in
+                        summary.count(job.result)
+                        progress(.job(job, done: done, total: total))
+                    }
+                }
+            }
+        }
+        let publications = try await store.publications(batch: batch)
+        summary.publishedByOthers = publications.count - summary.published
+        try await SharedBlocks.fetch(from: store, into: blockstore)
         progress(.finishing(batch: batch))
         let collections = try await outputs.finish(batch: batch, into: &summary)
         await outputs.publishOnchain(into: &summary, collections: collections, progress: progress)
@@ -218,6 +225,36 @@ public struct BatchRunner: Sendable {
         let report = try await sync()
         progress(.synced(report))
         return try await run(options: options, sync: report, progress: progress)
+    }
+
+    /// The worker that does one job of `batch`: inference + quorum → render → publish.
+    func jobWorker(batch: Int, options: BatchOptions) -> JobWorker {
+        var round = QuorumRound(log: SignatureLog(), logger: logger)
+        round.timeout = .milliseconds(Int64(configuration.nodeTimeout * 1000))
+        // Every operator's answer is awaited, so the attestation bundle (and so every CID) is the same on every run.
+        round.waitForAll = true
+        return JobWorker(
+            store: store,
+            registry: registry,
+            blockstore: blockstore,
+            profile: configuration.profile,
+            watched: watched,
+            round: round,
+            batch: batch,
+            owner: options.owner,
+            reuseAttested: options.reuseAttested
+        )
+    }
+
+    /// The lease owners of workers seen within a lease period that have not stopped.
+    func liveWorkers() async throws -> Set<String> {
+        let now = Date().timeIntervalSince1970
+        return Set(
+            try await store.workers().filter { $0.state != "stopped" && now - $0.seen < configuration.leaseSeconds }
+                .map(
+                    \.name
+                )
+        )
     }
 
     /// `manifest.json` from every publication in order: each token's current metadata CID and its history.

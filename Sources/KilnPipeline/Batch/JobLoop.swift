@@ -14,19 +14,24 @@ struct JobLoop: Sendable {
 
     /// Runs jobs until none is left (or `options.maxJobs` ran), reporting each as it ends.
     /// - Returns: the problems met while leasing (a failing store); job outcomes go to `report`.
-    func run(expected: Int, report: (JobReport, _ done: Int, _ total: Int) -> Void) async -> [String] {
+    /// A job tried in this batch is not leased again by it (a no-quorum job waits for the next batch).
+    /// - Parameter stopping: checked before each lease; once true, no new job is taken and the jobs in flight end.
+    func run(
+        expected: Int,
+        stopping: () -> Bool = { false },
+        report: (JobReport, _ done: Int, _ total: Int) -> Void
+    ) async -> [String] {
         var problems: [String] = []
         let concurrency = max(1, options.concurrency)
         var done = 0
         await withTaskGroup(of: JobReport.self) { group in
-            var lastId: Int64 = 0
             var inFlight = 0
             var leasedTotal = 0
             var exhausted = false
             func refill() async {
                 while !exhausted && inFlight < concurrency {
                     let room = min(concurrency - inFlight, (options.maxJobs ?? .max) - leasedTotal)
-                    guard room > 0 else {
+                    guard room > 0, !stopping() else {
                         exhausted = true
                         return
                     }
@@ -37,7 +42,8 @@ struct JobLoop: Sendable {
                             limit: room,
                             seconds: leaseSeconds,
                             now: Date().timeIntervalSince1970,
-                            afterId: lastId
+                            batch: worker.batch,
+                            only: options.onlyJobs.map { Array($0) }
                         )
                     } catch {
                         problems.append("\(error)")
@@ -50,17 +56,6 @@ struct JobLoop: Sendable {
                     }
                     CrashPoint.afterLease.reached()
                     for job in jobs {
-                        lastId = max(lastId, job.id)
-                        if let only = options.onlyJobs, !only.contains(job.id) {
-                            // Not this run's job (`kiln regen`): hand it back as it was.
-                            try? await store.finish(
-                                jobId: job.id,
-                                owner: options.owner,
-                                status: job.status == .noQuorum ? .noQuorum : .queued,
-                                error: job.lastError
-                            )
-                            continue
-                        }
                         leasedTotal += 1
                         inFlight += 1
                         group.addTask { await worker.process(job) }

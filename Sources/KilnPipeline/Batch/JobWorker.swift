@@ -15,7 +15,7 @@ internal import KilnTemplates
 struct JobWorker: Sendable {
     let store: any Store
     let registry: any OperatorRegistry
-    let blockstore: FilesystemBlockstore
+    let blockstore: any Blockstore
     let profile: ImportProfile
     let watched: [Address: WatchedContract]
     let round: QuorumRound
@@ -54,6 +54,9 @@ struct JobWorker: Sendable {
     }
 
     private func run(_ job: Job, quorum: inout String?) async throws -> JobResult {
+        // With a store that shares blocks, the job's new blocks go to it with the publication.
+        let recorder = store.sharesBlocks ? RecordingBlockstore(self.blockstore) : nil
+        let blockstore: any Blockstore = recorder ?? self.blockstore
         guard let deployment = watched[job.token.contract] else {
             return .deferred(
                 "the template of \(job.token.contract.checksummed) does not load (see the batch's problems)"
@@ -184,7 +187,7 @@ struct JobWorker: Sendable {
             attestation: bundleEntry?.cid.description,
             template: deployment.templateEntry.cid.description
         )
-        try await store.complete(publication, owner: owner)
+        try await store.complete(publication, owner: owner, blocks: try recorder?.recorded() ?? [])
         CrashPoint.afterJob.reached()
         return .published(publication)
     }

@@ -19,8 +19,12 @@ extension Configuration {
         return nil
     }
 
-    /// Opens (and creates, with its folder) the store kiln.yml names.
-    public func openStore() throws -> SQLiteStore {
+    /// Opens (and creates or migrates) the store kiln.yml names: ``PostgresStore`` for a `postgres://` URL (its
+    /// password from the URL or `PGPASSWORD`), else ``SQLiteStore`` (its folder created).
+    public func openStore() async throws -> any Store {
+        if PostgresStore.isURL(store) {
+            return try await PostgresStore.open(url: store, password: ProcessInfo.processInfo.environment["PGPASSWORD"])
+        }
         let folder = (store as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
@@ -37,8 +41,9 @@ extension Configuration {
 
     /// The latest publication of `token` in `store` (default: kiln.yml's, opened now).
     /// - Throws: ``PipelineError`` with code `notFound` when the store has published none.
-    public func publication(of token: TokenKey, in store: (any Store)? = nil) async throws -> Publication {
-        let store = try store ?? openStore()
+    public func publication(of token: TokenKey, in given: (any Store)? = nil) async throws -> Publication {
+        let store: any Store
+        if let given { store = given } else { store = try await openStore() }
         guard let publication = try await store.latestPublication(token) else {
             throw PipelineError(.notFound, "\(token) has not been published by this store")
         }
@@ -47,11 +52,14 @@ extension Configuration {
 
     /// The bytes of `token`'s latest attestation bundle, read from kiln.yml's blockstore.
     public func attestationBundle(of token: TokenKey) async throws -> [UInt8] {
-        guard let cid = try await publication(of: token).attestation else {
+        let store = try await openStore()
+        guard let cid = try await publication(of: token, in: store).attestation else {
             throw PipelineError(.notFound, "\(token) was published without inference: it has no attestation bundle")
         }
+        let local = try openBlockstore()
+        try await SharedBlocks.fetch(from: store, into: local)
         do {
-            return try UnixFSReader(blockstore: try openBlockstore()).cat(try CID(cid))
+            return try UnixFSReader(blockstore: local).cat(try CID(cid))
         } catch {
             throw PipelineError(.input, "\(token): the bundle \(cid): \(error)", cause: error)
         }

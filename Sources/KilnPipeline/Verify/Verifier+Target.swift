@@ -62,12 +62,15 @@ extension Verifier {
             guard let token = configuration.token(target.target) else {
                 throw PipelineError(.input, "'\(target.target)' is neither a CID nor a token CONTRACT:ID")
             }
-            let store = try configuration.openStore()
+            let store = try await configuration.openStore()
             let publication = try await configuration.publication(of: token, in: store)
             cid = try CID(publication.metadata)
             if logs == nil { logs = try await store.logs(chainId: configuration.chainId, contract: token.contract) }
             if registry == nil { registry = try configuration.operatorRegistry() }
-            layers.append(try configuration.openBlockstore())
+            let local = try configuration.openBlockstore()
+            // A store shared by several workers keeps the blocks: copy what this machine lacks first.
+            try await SharedBlocks.fetch(from: store, into: local)
+            layers.append(local)
         }
         guard !layers.isEmpty else {
             throw PipelineError(.configuration, "Give the published blocks with --car FILE or --blocks DIR")

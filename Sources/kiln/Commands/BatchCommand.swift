@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import KilnPipeline
+import KilnStore
 
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,7 +10,9 @@ struct BatchCommand: AsyncParsableCommand {
         abstract: "The cron entry: sync, then process every queued job (inference + quorum → render → publish).",
         discussion: """
             One batch runs per store at a time: a second one exits 0 saying so (or waits, with --wait). Each batch \
-            writes OUT/batch-<n>.car, OUT/batch-<n>-sheet.png and OUT/manifest.json. Exit status: 0 done, 1 some jobs \
+            writes OUT/batch-<n>.car, OUT/batch-<n>-sheet.png and OUT/manifest.json. With `kiln worker`s on a \
+            shared (PostgreSQL) store, it also waits until they have done every job of the batch before closing it; \
+            --no-work leaves all the jobs to them. Exit status: 0 done, 1 some jobs \
             failed or input had problems, 3 some jobs lack quorum (they stay queued for the next run).
             """
     )
@@ -25,6 +28,9 @@ struct BatchCommand: AsyncParsableCommand {
     @Flag(help: "Wait for a running batch to finish instead of exiting.")
     var wait = false
 
+    @Flag(help: "Process no job here: open the batch, wait until `kiln worker`s have done its jobs, then close it.")
+    var noWork = false
+
     func validate() throws {
         if let concurrency, !(1...256).contains(concurrency) { throw ValidationError("--concurrency must be 1…256") }
         if let maxJobs, maxJobs < 1 { throw ValidationError("--max-jobs must be at least 1") }
@@ -35,15 +41,16 @@ struct BatchCommand: AsyncParsableCommand {
         let configuration = try options.configuration(concurrency: concurrency)
         let console = Console(format: options.output.format)
         if CrashPoint.isArmed { console.warn("\(CrashPoint.variable) is set: this run will kill itself (tests only)") }
-        let lock: BatchLock
-        if let taken = try BatchLock.acquire(store: configuration.store) {
+        let runner = try await options.runner(configuration)
+        let lock: StoreLock
+        if let taken = try await runner.store.tryLock() {
             lock = taken
         } else if wait {
-            console.warn("waiting for the batch running on \(configuration.store)…")
-            lock = try await BatchLock.wait(store: configuration.store)
+            console.warn("waiting for the batch running on \(runner.store.location)…")
+            lock = try await runner.store.waitForLock()
         } else {
             console.say(
-                "another kiln batch is running on \(configuration.store); exiting (use --wait to wait for it)",
+                "another kiln batch is running on \(runner.store.location); exiting (use --wait to wait for it)",
                 event: "locked"
             )
             return
@@ -52,8 +59,10 @@ struct BatchCommand: AsyncParsableCommand {
         var batchOptions = BatchOptions()
         batchOptions.concurrency = configuration.concurrency
         batchOptions.maxJobs = maxJobs
+        batchOptions.work = !noWork
+        batchOptions.owner = WorkerCommand.ownerName(role: "batch")
         let reporter = Reporter(console: console)
-        let summary = try await options.runner(configuration).syncAndRun(options: batchOptions) { reporter.handle($0) }
+        let summary = try await runner.syncAndRun(options: batchOptions) { reporter.handle($0) }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 }

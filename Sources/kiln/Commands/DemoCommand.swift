@@ -115,12 +115,15 @@ struct DemoCommand: AsyncParsableCommand {
         var quorum: [String: String] = [:]
         for (number, events) in ["events-1.jsonl", "events-2.jsonl"].enumerated() {
             say("\n== batch \(number + 1): \(events)")
-            guard let lock = try BatchLock.acquire(store: configuration.store) else {
+            let runner = try await BatchRunner.open(
+                configuration,
+                eventsFile: "\(root)/examples/forge-knights/\(events)"
+            )
+            guard let lock = try await runner.store.tryLock() else {
                 throw CLIError(
                     "another kiln process holds the demo's store \(configuration.store): wait for it, or use another --dir"
                 )
             }
-            let runner = try BatchRunner.open(configuration, eventsFile: "\(root)/examples/forge-knights/\(events)")
             let collected = QuorumLines()
             let summary = try await runner.syncAndRun(options: BatchOptions()) { event in
                 if case .job(let report, _, _) = event, let line = report.quorum {
@@ -136,7 +139,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
 
         // The table: every token, its state, its last quorum and its CIDs.
-        let store = try configuration.openStore()
+        let store = try await configuration.openStore()
         let ids = try await store.tokenIds(chainId: 31337, contract: Self.contract)
         func cell(_ text: String, _ width: Int) -> String {
             text.count >= width

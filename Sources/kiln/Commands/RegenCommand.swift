@@ -27,13 +27,14 @@ struct RegenCommand: AsyncParsableCommand {
     func run() async throws {
         options.output.bootstrap()
         let configuration = try options.configuration()
-        guard let lock = try BatchLock.acquire(store: configuration.store) else {
-            throw CLIError("another kiln batch is running on \(configuration.store); try again")
+        let runner = try await options.runner(configuration)
+        guard let lock = try await runner.store.tryLock() else {
+            throw CLIError("another kiln batch is running on \(runner.store.location); try again")
         }
         defer { withExtendedLifetime(lock) {} }
         let token = TokenKey(chainId: configuration.chainId, contract: try Address(hex: contract), tokenId: tokenId)
         let reporter = Reporter(console: Console(format: options.output.format))
-        let result = try await options.runner(configuration).regenerate(token, reuseAttested: reuseAttested) {
+        let result = try await runner.regenerate(token, reuseAttested: reuseAttested) {
             reporter.handle($0)
         }
         if let publication = result.publication {

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import KilnPipeline
+import KilnStore
 
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,12 +16,13 @@ struct SyncCommand: AsyncParsableCommand {
         options.output.bootstrap()
         let configuration = try options.configuration()
         let console = Console(format: options.output.format)
-        guard let lock = try BatchLock.acquire(store: configuration.store) else {
-            console.say("another kiln batch is running on \(configuration.store); nothing done", event: "locked")
+        let runner = try await options.runner(configuration)
+        guard let lock = try await runner.store.tryLock() else {
+            console.say("another kiln batch is running on \(runner.store.location); nothing done", event: "locked")
             return
         }
         defer { withExtendedLifetime(lock) {} }
-        let report = try await options.runner(configuration).sync()
+        let report = try await runner.sync()
         Reporter(console: console).synced(report)
         if !report.problems.isEmpty { throw ExitCode(1) }
     }

@@ -10,7 +10,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Read events from this file instead of kiln.yml's (or KILN_EVENTS).")
     var events: String?
 
-    @Option(help: "The store (SQLite file) instead of kiln.yml's (or KILN_STORE).")
+    @Option(help: "The store (SQLite file, or postgres://USER@HOST:PORT/DB) instead of kiln.yml's (or KILN_STORE).")
     var store: String?
 
     @Option(help: "The output folder instead of kiln.yml's (or KILN_OUT).")
@@ -24,7 +24,7 @@ struct PipelineOptions: ParsableArguments {
     }
 
     /// The batch runner over `configuration`; `--events` replaces kiln.yml's source.
-    func runner(_ configuration: Configuration) throws -> BatchRunner {
-        try BatchRunner.open(configuration, eventsFile: events)
+    func runner(_ configuration: Configuration) async throws -> BatchRunner {
+        try await BatchRunner.open(configuration, eventsFile: events)
     }
 }

@@ -25,6 +25,13 @@ final class Reporter: Sendable {
                 print("batch \(batch)\(resumed ? " (resumed after an interrupted run)" : ""): \(jobs) job(s)")
             }
         case .job(let report, let done, let total): job(report, done: done, total: total)
+        case .waiting(let batch, let jobs):
+            if format == .json {
+                emit(["event": "waiting", "batch": .number(batch), "jobs": .number(jobs)])
+            } else {
+                clearBar()
+                print("batch \(batch): waiting for \(jobs) job(s) held or not yet taken by kiln workers…")
+            }
         case .finishing(let batch):
             if format == .human { clearBar() }
             if format == .human { print("batch \(batch): writing the CAR file, contact sheet and manifest…") }
@@ -39,6 +46,16 @@ final class Reporter: Sendable {
                 print("  sent \(sent.call) to \(sent.contract.checksummed): \(sent.hash.hex) (block \(sent.block))")
             }
         case .finished(let summary): finished(summary)
+        }
+    }
+
+    /// A `kiln worker`'s events: one line per job, problems on stderr.
+    func worker(_ event: WorkerEvent) {
+        switch event {
+        case .started(let name): console.say("worker \(name) started", event: "worker-started")
+        case .job(let report, let batch): job(report, done: 0, total: 0, batch: batch)
+        case .problem(let text): console.warn("problem: \(text)")
+        case .stopped(let jobs): console.say("worker stopped after \(jobs) job(s)", event: "worker-stopped")
         }
     }
 
@@ -62,7 +79,7 @@ final class Reporter: Sendable {
         }
     }
 
-    private func job(_ report: JobReport, done: Int, total: Int) {
+    private func job(_ report: JobReport, done: Int, total: Int, batch: Int? = nil) {
         let (status, detail): (String, String?) =
             switch report.result {
             case .published(let publication): ("published", "ipfs://\(publication.metadata)")
@@ -85,7 +102,14 @@ final class Reporter: Sendable {
                 line["reason"] = .string(detail)
             }
             if let quorum = report.quorum { line["quorum"] = .string(quorum) }
+            if let batch { line["batch"] = .number(batch) }
             emit(.object(line))
+            return
+        }
+        if let batch {
+            // A worker has no bar: one line per job.
+            print("batch \(batch) job \(report.jobId) \(report.token): \(status)\(detail.map { " — \($0)" } ?? "")")
+            fflush(nil)
             return
         }
         if case .published = report.result {
@@ -103,6 +127,7 @@ final class Reporter: Sendable {
             emit([
                 "event": "summary", "batch": summary.batch.map { .number($0) } ?? .null,
                 "published": .number(summary.published),
+                "publishedByWorkers": .number(summary.publishedByOthers),
                 "noQuorum": .number(summary.noQuorum), "failed": .number(summary.failed),
                 "superseded": .number(summary.superseded),
                 "deferred": .number(summary.deferred), "root": summary.root.map { .string("ipfs://\($0)") } ?? .null,
@@ -128,6 +153,7 @@ final class Reporter: Sendable {
             "batch \(batch): \(summary.published) published, \(summary.noQuorum) without quorum, \(summary.failed) failed, "
                 + "\(summary.superseded) superseded in \(String(format: "%.1f", summary.seconds)) s (\(String(format: "%.1f", rate)) tokens/s)"
         )
+        if summary.publishedByOthers > 0 { print("  \(summary.publishedByOthers) more published by kiln workers") }
         if let root = summary.root { print("  root     ipfs://\(root)") }
         if let car = summary.car { print("  car      \(car)") }
         if let sheet = summary.sheet { print("  sheet    \(sheet)") }

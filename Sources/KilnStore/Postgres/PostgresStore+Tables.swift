@@ -1,0 +1,216 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import KilnCore
+internal import NIOCore
+internal import PostgresNIO
+
+extension PostgresStore {
+    // MARK: - Events
+
+    public func cursor(chainId: UInt64) async throws(StoreError) -> (block: UInt64, hash: Bytes32)? {
+        let rows = try await rows(
+            "read the chain cursor",
+            "SELECT block_number, block_hash FROM chain_cursor WHERE chain_id = \(Int64(chainId))"
+        )
+        guard let row = rows.first else { return nil }
+        return try decoding("read the chain cursor") {
+            (
+                UInt64(try row["block_number"].decode(Int64.self)),
+                try Bytes32(hex: try row["block_hash"].decode(String.self))
+            )
+        }
+    }
+
+    public func record(_ logs: [EventLog], chainId: UInt64, cursor: (block: UInt64, hash: Bytes32))
+        async throws(StoreError)
+    {
+        for log in logs where log.blockNumber == nil || log.blockHash == nil || log.logIndex == nil {
+            _ = log
+            throw StoreError(.invalidArgument, "Unable to record a log without block number, block hash and log index")
+        }
+        try await transaction("record \(logs.count) logs") { connection in
+            for log in logs {
+                let topics = log.topics.map(\.hex).joined(separator: ",")
+                try await connection.query(
+                    """
+                    INSERT INTO events (chain_id, contract, block_number, block_hash, transaction_hash, log_index, topics, data, removed)
+                    VALUES (\(Int64(chainId)), \(log.address.lowercased), \(Int64(log.blockNumber!)), \(log.blockHash!.hex),
+                        \(log.transactionHash?.hex), \(Int64(log.logIndex!)), \(topics), \(ByteBuffer(bytes: log.data)), \(log.removed))
+                    ON CONFLICT (chain_id, block_hash, log_index) DO UPDATE SET removed = excluded.removed
+                    """,
+                    logger: logger
+                )
+            }
+            try await connection.query(
+                """
+                INSERT INTO chain_cursor (chain_id, block_number, block_hash) VALUES (\(Int64(chainId)), \(Int64(cursor.block)), \(cursor.hash.hex))
+                ON CONFLICT (chain_id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    public func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) async throws(StoreError) {
+        try await transaction("rewind to block \(block)") { connection in
+            try await connection.query(
+                "UPDATE events SET removed = true WHERE chain_id = \(Int64(chainId)) AND block_number > \(Int64(block))",
+                logger: logger
+            )
+            try await connection.query(
+                "UPDATE chain_cursor SET block_number = \(Int64(block)), block_hash = \(hash.hex) WHERE chain_id = \(Int64(chainId))",
+                logger: logger
+            )
+        }
+    }
+
+    public func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) async throws(StoreError) -> [(
+        block: UInt64, hash: Bytes32
+    )] {
+        let rows = try await rows(
+            "read the recorded block hashes",
+            """
+            SELECT DISTINCT block_number, block_hash FROM events
+            WHERE chain_id = \(Int64(chainId)) AND block_number < \(Int64(clamping: block)) AND NOT removed
+            ORDER BY block_number DESC LIMIT \(limit)
+            """
+        )
+        return try decoding("read the recorded block hashes") {
+            try rows.map {
+                (
+                    UInt64(try $0["block_number"].decode(Int64.self)),
+                    try Bytes32(hex: try $0["block_hash"].decode(String.self))
+                )
+            }
+        }
+    }
+
+    public func logs(chainId: UInt64, contract: Address) async throws(StoreError) -> [EventLog] {
+        let rows = try await rows(
+            "read the logs of \(contract)",
+            """
+            SELECT * FROM events WHERE chain_id = \(Int64(chainId)) AND contract = \(contract.lowercased) AND NOT removed
+            ORDER BY block_number, log_index
+            """
+        )
+        return try decoding("read the logs of \(contract)") {
+            try rows.map { row in
+                let data = try row["data"].decode(ByteBuffer.self)
+                return EventLog(
+                    address: contract,
+                    topics: try row["topics"].decode(String.self).split(separator: ",").map { try Bytes32(hex: $0) },
+                    data: Array(data.readableBytesView),
+                    blockNumber: UInt64(try row["block_number"].decode(Int64.self)),
+                    blockHash: try Bytes32(hex: try row["block_hash"].decode(String.self)),
+                    transactionHash: try row["transaction_hash"].decode(String?.self).map { try Bytes32(hex: $0) },
+                    logIndex: UInt64(try row["log_index"].decode(Int64.self))
+                )
+            }
+        }
+    }
+
+    // MARK: - States
+
+    public func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) async throws(StoreError) -> (
+        version: Int, changed: Bool
+    ) {
+        let text: String
+        do { text = try json.canonicalString() } catch {
+            throw StoreError(.invalidArgument, "Unable to save the state of \(token): \(error.message)", cause: error)
+        }
+        return try await transaction("save the state of \(token)") { connection in
+            let key = (Int64(token.chainId), token.contract.lowercased, token.tokenId)
+            let latest = try await Self.collect(
+                try await connection.query(
+                    """
+                    SELECT version, state_hash FROM token_state WHERE chain_id = \(key.0) AND contract = \(key.1)
+                        AND token_id = \(key.2) ORDER BY version DESC LIMIT 1 FOR UPDATE
+                    """,
+                    logger: logger
+                )
+            ).first
+            let version = try latest?["version"].decode(Int.self) ?? 0
+            if let latest, try latest["state_hash"].decode(String.self) == hash.hex { return (version, false) }
+            try await connection.query(
+                """
+                INSERT INTO token_state (chain_id, contract, token_id, version, state_json, state_hash)
+                VALUES (\(key.0), \(key.1), \(key.2), \(version + 1), \(text), \(hash.hex))
+                """,
+                logger: logger
+            )
+            return (version + 1, true)
+        }
+    }
+
+    public func state(_ token: TokenKey, version: Int?) async throws(StoreError) -> StoredState? {
+        let rows = try await rows(
+            "read the state of \(token)",
+            """
+            SELECT version, state_json, state_hash FROM token_state
+            WHERE chain_id = \(Int64(token.chainId)) AND contract = \(token.contract.lowercased) AND token_id = \(token.tokenId)
+                AND (\(version)::INTEGER IS NULL OR version = \(version))
+            ORDER BY version DESC LIMIT 1
+            """
+        )
+        guard let row = rows.first else { return nil }
+        return try decoding("read the state of \(token)") {
+            StoredState(
+                version: try row["version"].decode(Int.self),
+                json: try JSONValue.parse(try row["state_json"].decode(String.self)),
+                hash: try Bytes32(hex: try row["state_hash"].decode(String.self))
+            )
+        }
+    }
+
+    public func tokenIds(chainId: UInt64, contract: Address) async throws(StoreError) -> [String] {
+        let rows = try await rows(
+            "list the tokens of \(contract)",
+            """
+            SELECT DISTINCT token_id, length(token_id) AS size FROM token_state
+            WHERE chain_id = \(Int64(chainId)) AND contract = \(contract.lowercased) ORDER BY size, token_id
+            """
+        )
+        return try decoding("list the tokens of \(contract)") {
+            try rows.map { try $0["token_id"].decode(String.self) }
+        }
+    }
+
+    public func foldMark(chainId: UInt64, contract: Address) async throws(StoreError) -> (
+        templateHash: Bytes32, block: UInt64
+    )? {
+        let rows = try await rows(
+            "read how far \(contract) is folded",
+            """
+            SELECT template_hash, block_number FROM folded_templates
+            WHERE chain_id = \(Int64(chainId)) AND contract = \(contract.lowercased)
+            """
+        )
+        guard let row = rows.first else { return nil }
+        return try decoding("read how far \(contract) is folded") {
+            (
+                try Bytes32(hex: try row["template_hash"].decode(String.self)),
+                UInt64(try row["block_number"].decode(Int64.self))
+            )
+        }
+    }
+
+    public func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64)
+        async throws(StoreError)
+    {
+        _ = try await rows(
+            "record how far \(contract) is folded",
+            """
+            INSERT INTO folded_templates (chain_id, contract, template_hash, block_number)
+            VALUES (\(Int64(chainId)), \(contract.lowercased), \(templateHash.hex), \(Int64(block)))
+            ON CONFLICT (chain_id, contract) DO UPDATE SET template_hash = excluded.template_hash, block_number = excluded.block_number
+            """
+        )
+    }
+
+    /// Decodes rows, turning a decoding failure into a ``StoreError``.
+    func decoding<T>(_ what: String, _ body: () throws -> T) throws(StoreError) -> T {
+        do { return try body() } catch {
+            throw Self.storeError(what, error)
+        }
+    }
+}

@@ -1,0 +1,244 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import Foundation
+internal import KilnCore
+public import Logging
+internal import NIOCore
+internal import PostgresNIO
+
+/// The PostgreSQL ``Store`` (postgres-nio, async all the way): the same tables as ``SQLiteStore`` made by its own
+/// migrations, `FOR UPDATE SKIP LOCKED` leasing, the batch lock as an advisory lock, and published blocks in a
+/// `blocks` table so every worker on every machine sees every block.
+///
+/// `postgres://user[:password]@host[:port]/database` (the password may also come from `PGPASSWORD`). A dropped
+/// connection is made again by postgres-nio's pool, with backoff, on the next call.
+public final class PostgresStore: Store {
+    let client: PostgresClient
+    let connection: PostgresConnection.Configuration
+    let logger: Logger
+    private let runner: Task<Void, Never>
+    /// The URL without its password.
+    public let location: String
+    /// Blocks live in the database.
+    public var sharesBlocks: Bool { true }
+
+    /// Whether `text` names a PostgreSQL store (`postgres://` or `postgresql://`).
+    public static func isURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
+    /// Connects to the database `url` names and creates or migrates its tables.
+    /// - Parameter password: used when the URL has none (`PGPASSWORD`).
+    /// - Throws: ``StoreError`` (`open`) when the URL is malformed or the database can't be reached or migrated.
+    public static func open(url: String, password: String? = nil, logger: Logger = Logger(label: "kiln.store"))
+        async throws(StoreError) -> PostgresStore
+    {
+        let store = try PostgresStore(url: url, password: password, logger: logger)
+        try await store.migrate()
+        return store
+    }
+
+    private init(url: String, password fallback: String?, logger: Logger) throws(StoreError) {
+        guard let parts = URLComponents(string: url), Self.isURL(url), let host = parts.host, !host.isEmpty,
+            let user = parts.user, !user.isEmpty
+        else {
+            throw StoreError(
+                .open,
+                "'\(url)' is not a PostgreSQL URL: expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+            )
+        }
+        let database = String(parts.path.drop { $0 == "/" })
+        guard !database.isEmpty else {
+            throw StoreError(.open, "'\(Self.redacted(parts))': the URL names no database (…/DATABASE)")
+        }
+        var connection = PostgresConnection.Configuration(
+            host: host,
+            port: parts.port ?? 5432,
+            username: user,
+            password: parts.password ?? fallback,
+            database: database,
+            tls: .disable
+        )
+        connection.options.connectTimeout = .seconds(10)
+        self.connection = connection
+        var configuration = PostgresClient.Configuration(
+            host: host,
+            port: parts.port ?? 5432,
+            username: user,
+            password: parts.password ?? fallback,
+            database: database,
+            tls: .disable
+        )
+        configuration.options.maximumConnections = 8
+        configuration.options.connectTimeout = .seconds(10)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        location = Self.redacted(parts)
+        runner = Task { await client.run() }
+    }
+
+    deinit { runner.cancel() }
+
+    private static func redacted(_ parts: URLComponents) -> String {
+        var parts = parts
+        if parts.password != nil { parts.password = "***" }
+        return parts.string ?? "postgres://"
+    }
+
+    // MARK: - Running queries
+
+    /// Runs `body` in one transaction on a pooled connection.
+    func transaction<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T)
+        async throws(StoreError) -> T
+    {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch {
+            throw Self.storeError(what, error)
+        }
+    }
+
+    /// Runs one statement and collects its rows.
+    func rows(_ what: String, _ query: PostgresQuery) async throws(StoreError) -> [PostgresRandomAccessRow] {
+        do {
+            return try await Self.collect(try await client.query(query, logger: logger))
+        } catch {
+            throw Self.storeError(what, error)
+        }
+    }
+
+    static func collect(_ sequence: PostgresRowSequence) async throws -> [PostgresRandomAccessRow] {
+        var rows: [PostgresRandomAccessRow] = []
+        for try await row in sequence { rows.append(row.makeRandomAccess()) }
+        return rows
+    }
+
+    /// A ``StoreError`` that says what the server said (postgres-nio's own description hides it on purpose).
+    static func storeError(_ what: String, _ error: any Error) -> StoreError {
+        if let error = error as? StoreError { return error }
+        return StoreError(.database, "Unable to \(what): \(reason(error))", cause: error)
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? PostgresTransactionError {
+            if let inner = error.closureError ?? error.beginError ?? error.commitError { return reason(inner) }
+        }
+        if let error = error as? PSQLError {
+            if let info = error.serverInfo, let message = info[.message] {
+                return message + (info[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+            }
+            if let underlying = error.underlying { return "\(underlying)" }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
+
+    // MARK: - Schema
+
+    /// The schema, one migration per entry, applied in order under an advisory lock so that several workers
+    /// starting at once migrate once.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE chain_cursor (
+            chain_id BIGINT PRIMARY KEY, block_number BIGINT NOT NULL, block_hash TEXT NOT NULL);
+        CREATE TABLE events (
+            id BIGSERIAL PRIMARY KEY, chain_id BIGINT NOT NULL, contract TEXT NOT NULL, block_number BIGINT NOT NULL,
+            block_hash TEXT NOT NULL, transaction_hash TEXT, log_index BIGINT NOT NULL, topics TEXT NOT NULL,
+            data BYTEA NOT NULL, removed BOOLEAN NOT NULL DEFAULT false, UNIQUE (chain_id, block_hash, log_index));
+        CREATE INDEX events_by_contract ON events (chain_id, contract, block_number, log_index);
+        CREATE TABLE token_state (
+            id BIGSERIAL PRIMARY KEY, chain_id BIGINT NOT NULL, contract TEXT NOT NULL, token_id TEXT NOT NULL,
+            version INTEGER NOT NULL, state_json TEXT NOT NULL, state_hash TEXT NOT NULL,
+            UNIQUE (chain_id, contract, token_id, version));
+        CREATE TABLE jobs (
+            id BIGSERIAL PRIMARY KEY, chain_id BIGINT NOT NULL, contract TEXT NOT NULL, token_id TEXT NOT NULL,
+            state_version INTEGER NOT NULL, state_hash TEXT NOT NULL, template_hash TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'leased', 'done', 'failed', 'no_quorum')),
+            attempts INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_until DOUBLE PRECISION, last_error TEXT,
+            reference_block BIGINT NOT NULL DEFAULT 0, leased_batch INTEGER,
+            UNIQUE (chain_id, contract, token_id, state_hash, template_hash));
+        CREATE INDEX jobs_by_status ON jobs (status, id);
+        CREATE INDEX jobs_by_token ON jobs (chain_id, contract, token_id, id);
+        CREATE TABLE folded_templates (
+            chain_id BIGINT NOT NULL, contract TEXT NOT NULL, template_hash TEXT NOT NULL,
+            block_number BIGINT NOT NULL, PRIMARY KEY (chain_id, contract));
+        CREATE TABLE batches (number INTEGER PRIMARY KEY, status TEXT NOT NULL CHECK (status IN ('open', 'closed')));
+        CREATE TABLE publications (
+            id BIGSERIAL PRIMARY KEY, job_id BIGINT NOT NULL REFERENCES jobs, batch INTEGER NOT NULL REFERENCES batches,
+            chain_id BIGINT NOT NULL, contract TEXT NOT NULL, token_id TEXT NOT NULL, state_hash TEXT NOT NULL,
+            template_hash TEXT NOT NULL, directory TEXT NOT NULL, metadata TEXT NOT NULL, image TEXT NOT NULL,
+            thumbnail TEXT NOT NULL, inference TEXT, attestation TEXT, template TEXT NOT NULL);
+        CREATE INDEX publications_by_token ON publications (chain_id, contract, token_id, id);
+        CREATE INDEX publications_by_batch ON publications (batch, id);
+        CREATE TABLE blocks (cid TEXT PRIMARY KEY, bytes BYTEA NOT NULL);
+        CREATE TABLE workers (
+            name TEXT PRIMARY KEY, host TEXT NOT NULL, started DOUBLE PRECISION NOT NULL,
+            seen DOUBLE PRECISION NOT NULL, state TEXT NOT NULL, jobs INTEGER NOT NULL);
+        """
+    ]
+
+    /// The advisory-lock keys: migrations, and the batch lock (one coordinator at a time).
+    static let migrationLockKey: Int64 = 0x6b69_6c6e_0001
+    static let batchLockKey: Int64 = 0x6b69_6c6e_0002
+
+    func migrate() async throws(StoreError) {
+        try await transaction("migrate the schema of \(location)") { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS kiln_schema (version INTEGER PRIMARY KEY)",
+                logger: logger
+            )
+            let rows = try await Self.collect(
+                try await connection.query("SELECT coalesce(max(version), 0) FROM kiln_schema", logger: logger)
+            )
+            let current = try rows.first?[0].decode(Int.self) ?? 0
+            guard current <= Self.migrations.count else {
+                throw StoreError(
+                    .open,
+                    "The database \(location) has schema version \(current), newer than this kiln knows (\(Self.migrations.count)): upgrade kiln"
+                )
+            }
+            for (index, sql) in Self.migrations.enumerated().dropFirst(current) {
+                for statement in sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                    try await connection.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                }
+                try await connection.query("INSERT INTO kiln_schema (version) VALUES (\(index + 1))", logger: logger)
+            }
+        }
+    }
+
+    // MARK: - The batch lock
+
+    /// A session advisory lock on a connection of its own, held until the lock is dropped (or the process ends:
+    /// PostgreSQL releases it with the connection).
+    public func tryLock() async throws(StoreError) -> StoreLock? {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                on: PostgresClient.defaultEventLoopGroup.next(),
+                configuration: self.connection,
+                id: 0,
+                logger: logger
+            ).get()
+        } catch {
+            throw Self.storeError("connect to \(location) for the batch lock", error)
+        }
+        do {
+            let rows = try await Self.collect(
+                try await connection.query("SELECT pg_try_advisory_lock(\(Self.batchLockKey))", logger: logger)
+            )
+            guard try rows.first?[0].decode(Bool.self) == true else {
+                try? await connection.close()
+                return nil
+            }
+        } catch {
+            try? await connection.close()
+            throw Self.storeError("take the batch lock of \(location)", error)
+        }
+        return StoreLock(description: "the advisory lock of \(location)") {
+            // The callback keeps the connection alive until it has closed (postgres-nio asserts on that).
+            connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+import ArgumentParser
+import Foundation
+import KilnPipeline
+import KilnStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "A long-running worker: takes jobs of the open batch from a shared store and runs them.",
+        discussion: """
+            Each job runs exactly as in `kiln batch` (inference + quorum → render → publish), leased with FOR UPDATE \
+            SKIP LOCKED so no two workers take one job; its new blocks go to the store with its publication. With \
+            nothing to do the worker sleeps, backing off up to 2 s. SIGTERM or SIGINT: no new job is taken, the jobs \
+            in flight end, and the worker exits 0. Meant for a PostgreSQL store (store: postgres://…) shared by \
+            several machines; on a SQLite store it works on the same machine only. `kiln batch --no-work` opens \
+            and closes the batches.
+            """
+    )
+
+    @OptionGroup var options: PipelineOptions
+
+    @Option(help: "Jobs processed at once (default: kiln.yml's concurrency, or KILN_CONCURRENCY).")
+    var concurrency: Int?
+
+    @Option(help: "The name the worker's leases and heartbeat carry (default: worker@HOST:PID).")
+    var name: String?
+
+    func validate() throws {
+        if let concurrency, !(1...256).contains(concurrency) { throw ValidationError("--concurrency must be 1…256") }
+    }
+
+    /// A lease-owner name unique to this process: `ROLE@HOST:PID`.
+    static func ownerName(role: String) -> String {
+        "\(role)@\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    func run() async throws {
+        options.output.bootstrap()
+        let configuration = try options.configuration(concurrency: concurrency)
+        let console = Console(format: options.output.format)
+        if CrashPoint.isArmed { console.warn("\(CrashPoint.variable) is set: this run will kill itself (tests only)") }
+        let runner = try await options.runner(configuration)
+        if !runner.store.sharesBlocks {
+            console.warn(
+                "the store \(runner.store.location) is SQLite: workers must run on this machine (use a postgres:// store to spread them)"
+            )
+        }
+        for problem in runner.templateProblems.values.sorted() { console.warn("problem: \(problem)") }
+        var workerOptions = BatchOptions()
+        workerOptions.concurrency = configuration.concurrency
+        workerOptions.owner = name ?? Self.ownerName(role: "worker")
+        let service = WorkerService(
+            loop: WorkerLoop(runner: runner, options: workerOptions),
+            reporter: Reporter(console: console)
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "kiln.worker")
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// The worker loop as a swift-service-lifecycle service: graceful shutdown stops taking jobs and lets those in
+/// flight end.
+struct WorkerService: Service {
+    let loop: WorkerLoop
+    let reporter: Reporter
+
+    func run() async throws {
+        let flag = StopFlag()
+        await withGracefulShutdownHandler {
+            await loop.run(stopping: { flag.isSet }) { reporter.worker($0) }
+        } onGracefulShutdown: {
+            flag.set()
+        }
+    }
+}
+
+/// Set once, read from any task.
+final class StopFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+}

@@ -1,0 +1,349 @@
+import Foundation
+import KilnCore
+import KilnStore
+import KilnTesting
+import Testing
+
+/// The two stores every test here runs against: SQLite in a temporary folder, and a fresh database on the real
+/// PostgreSQL server `.ci/run` starts.
+enum StoreKind: String, CaseIterable, Sendable {
+    case sqlite, postgres
+
+    /// A new, empty store, and a way to open another connection to it (as a second process would).
+    func make() async throws -> (store: any Store, another: @Sendable () async throws -> any Store) {
+        switch self {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "kiln-store-\(UUID().uuidString)"
+            )
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let path = folder.appendingPathComponent("kiln.sqlite").path
+            return (try SQLiteStore(path: path), { try SQLiteStore(path: path) })
+        case .postgres:
+            let url = try await PostgresTestServer.makeDatabase()
+            return (try await PostgresStore.open(url: url), { try await PostgresStore.open(url: url) })
+        }
+    }
+}
+
+let contract = try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
+
+func log(block: UInt64, index: UInt64, topic: UInt64, hash: UInt64? = nil) -> EventLog {
+    EventLog(
+        address: contract,
+        topics: [Bytes32(word: topic)],
+        data: [UInt8(block), UInt8(index)],
+        blockNumber: block,
+        blockHash: Bytes32(word: hash ?? block * 1000),
+        transactionHash: Bytes32(word: block * 7 + index),
+        logIndex: index
+    )
+}
+
+/// One suite, two stores: the same behaviour is asserted of SQLite and PostgreSQL.
+struct StoreConformanceTests {
+    @Test(arguments: StoreKind.allCases) func recordsLogsOnceAndMovesTheCursor(kind: StoreKind) async throws {
+        let (
+            store, another
+        ) = try await kind.make()
+        _ = another
+        #expect(try await store.cursor(chainId: 1) == nil)
+        let logs = [
+            log(block: 2, index: 1, topic: 9), log(block: 1, index: 0, topic: 8), log(block: 2, index: 0, topic: 7),
+        ]
+        try await store.record(logs, chainId: 1, cursor: (2, Bytes32(word: 2000)))
+        try await store.record(logs, chainId: 1, cursor: (2, Bytes32(word: 2000)))  // again: nothing doubles
+        #expect(try await store.cursor(chainId: 1)?.block == 2)
+        let read = try await store.logs(chainId: 1, contract: contract)
+        #expect(read.map(\.topics[0]) == [Bytes32(word: 8), Bytes32(word: 7), Bytes32(word: 9)], "chain order")
+        #expect(read[0] == logs[1])
+        #expect(try await store.logs(chainId: 2, contract: contract).isEmpty, "chains are separate")
+    }
+
+    @Test(arguments: StoreKind.allCases) func rewindMarksLaterLogsRemoved(kind: StoreKind) async throws {
+        let (
+            store, another
+        ) = try await kind.make()
+        _ = another
+        try await store.record(
+            [log(block: 1, index: 0, topic: 1), log(block: 2, index: 0, topic: 2), log(block: 3, index: 0, topic: 3)],
+            chainId: 1,
+            cursor: (3, Bytes32(word: 3000))
+        )
+        try await store.rewind(chainId: 1, to: 1, hash: Bytes32(word: 1000))
+        #expect(try await store.logs(chainId: 1, contract: contract).map(\.blockNumber) == [1])
+        #expect(try await store.cursor(chainId: 1)?.block == 1)
+        // The new branch's block 2 has another hash: recorded as a new log.
+        try await store.record(
+            [log(block: 2, index: 0, topic: 22, hash: 2222)],
+            chainId: 1,
+            cursor: (2, Bytes32(word: 2222))
+        )
+        await #expect(
+            try store.logs(chainId: 1, contract: contract).map(\.topics[0]) == [Bytes32(word: 1), Bytes32(word: 22)]
+        )
+    }
+
+    @Test(arguments: StoreKind.allCases) func aLogWithoutPositionIsRefusedAndNothingIsWritten(kind: StoreKind)
+        async throws
+    {
+        let (
+            store, another
+        ) = try await kind.make()
+        _ = another
+        var pending = log(block: 5, index: 0, topic: 5)
+        pending.blockHash = nil
+        await #expect {
+            try await store.record([log(block: 4, index: 0, topic: 4), pending], chainId: 1, cursor: (5, .zero))
+        } throws: {
+            ($0 as! StoreError).message.contains("without block number, block hash and log index")
+        }
+        #expect(try await store.logs(chainId: 1, contract: contract).isEmpty, "the transaction rolled back")
+        #expect(try await store.cursor(chainId: 1) == nil)
+    }
+}
+
+struct JobStoreTests {
+    let token = TokenKey(
+        chainId: 1,
+        contract: contract,
+        tokenId: "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+    )
+
+    @Test(arguments: StoreKind.allCases) func stateVersionsChangeOnlyWithTheHash(kind: StoreKind) async throws {
+        let (
+            store, another
+        ) = try await kind.make()
+        _ = another
+        #expect(try await store.saveState(token, json: ["level": 1], hash: Bytes32(word: 1)) == (1, true))
+        #expect(try await store.saveState(token, json: ["level": 1], hash: Bytes32(word: 1)) == (1, false))
+        #expect(try await store.saveState(token, json: ["level": 2], hash: Bytes32(word: 2)) == (2, true))
+    }
+
+    @Test(arguments: StoreKind.allCases) func oneJobPerTokenStateAndTemplate(kind: StoreKind) async throws {
+        let (
+            store, another
+        ) = try await kind.make()
+        _ = another
+        let first = try await store.enqueue(
+            token,
+            stateVersion: 1,
+            stateHash: Bytes32(word: 1),
+            templateHash: Bytes32(word: 9)
+        )
+        #expect(first.created && first.job.status == .queued && first.job.token == token)
+        await #expect(
+            try !store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 9))
+                .created
+        )
+        await #expect(
+            try store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: Bytes32(word: 10))
+                .created,
+            "a new template version is a new job"
+        )
+    }
+
+    @Test(arguments: StoreKind.allCases) func leasesExpireAndOnlyTheOwnerFinishes(kind: StoreKind) async throws {
+        let (
+            store, another
+        ) = try await kind.make()
+        _ = another
+        let job = try await store.enqueue(
+            token,
+            stateVersion: 1,
+            stateHash: Bytes32(word: 1),
+            templateHash: Bytes32(word: 9)
+        )
+        .job
+        #expect(try await store.lease(owner: "a", limit: 10, seconds: 60, now: 1000).map(\.id) == [job.id])
+        #expect(try await store.lease(owner: "b", limit: 10, seconds: 60, now: 1030).isEmpty, "still leased to a")
+        await #expect { try await store.finish(jobId: job.id, owner: "b", status: .done, error: nil) } throws: {
+            ($0 as! StoreError).message
+                == "Unable to finish job \(job.id): it is not leased to 'b' (the lease expired?)"
+        }
+        // a crashed: after the lease, b takes the job over.
+        let taken = try await store.lease(owner: "b", limit: 10, seconds: 60, now: 1061)
+        #expect(taken.map(\.id) == [job.id] && taken[0].attempts == 2)
+        await #expect(throws: StoreError.self) {
+            try await store.finish(jobId: job.id, owner: "a", status: .done, error: nil)
+        }
+        // No quorum: back in the queue with the reason, and leased again by the next run.
+        try await store.finish(jobId: job.id, owner: "b", status: .noQuorum, error: "operators holding 40 % signed")
+        #expect(try await store.jobCounts() == [.noQuorum: 1])
+        let retry = try await store.lease(owner: "c", limit: 10, seconds: 60, now: 1100)
+        #expect(retry.first?.lastError == "operators holding 40 % signed")
+        try await store.finish(jobId: job.id, owner: "c", status: .done, error: nil)
+        #expect(try await store.jobCounts() == [.done: 1])
+        #expect(
+            try await store.lease(owner: "d", limit: 10, seconds: 60, now: 9999).isEmpty,
+            "done jobs are never leased"
+        )
+    }
+
+    @Test(arguments: StoreKind.allCases) func twoWorkersOnOneFileNeverShareAJob(kind: StoreKind) async throws {
+        let (
+            setup, another
+        ) = try await kind.make()
+        _ = another
+        for index in 0..<200 {
+            _ = try await setup.enqueue(
+                TokenKey(chainId: 1, contract: contract, tokenId: String(index)),
+                stateVersion: 1,
+                stateHash: Bytes32(word: UInt64(index)),
+                templateHash: .zero
+            )
+        }
+        // Two stores are two connections to one file, as two `kiln batch` processes would be.
+        let stores = [try await another(), try await another()]
+        let leased = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for worker in 0..<8 {
+                let store = stores[worker % 2]
+                group.addTask {
+                    var mine: [Int64] = []
+                    while true {
+                        let jobs = try await store.lease(owner: "w\(worker)", limit: 3, seconds: 600, now: 1)
+                        if jobs.isEmpty { return mine }
+                        for job in jobs {
+                            mine.append(job.id)
+                            try await store.finish(jobId: job.id, owner: "w\(worker)", status: .done, error: nil)
+                        }
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(leased.count == 200, "every job once")
+        #expect(Set(leased).count == 200, "no job twice")
+        #expect(try await setup.jobCounts() == [.done: 200])
+    }
+}
+
+struct BatchStoreTests {
+    let token = TokenKey(chainId: 1, contract: contract, tokenId: "7")
+
+    func publication(_ job: Job, batch: Int) -> Publication {
+        Publication(
+            jobId: job.id,
+            batch: batch,
+            token: job.token,
+            stateHash: job.stateHash,
+            templateHash: job.templateHash,
+            directory: "bafydir",
+            metadata: "bafymeta",
+            image: "bafyimage",
+            thumbnail: "bafythumb",
+            inference: nil,
+            attestation: nil,
+            template: "bafytemplate"
+        )
+    }
+
+    @Test(arguments: StoreKind.allCases) func aBatchTriesEachJobOnceAndDrains(kind: StoreKind) async throws {
+        let (store, _) = try await kind.make()
+        let job = try await store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: .zero).job
+        #expect(
+            try await store.lease(owner: "w", limit: 5, seconds: 60, now: 1, batch: 1, only: nil).isEmpty,
+            "no batch is open"
+        )
+        let (batch, resumed) = try await store.openBatch()
+        #expect(batch == 1 && !resumed)
+        #expect(try await store.pendingJobs(batch: batch) == 1)
+        let leased = try await store.lease(owner: "w", limit: 5, seconds: 60, now: 1, batch: batch, only: nil)
+        #expect(leased.map(\.id) == [job.id])
+        #expect(try await store.pendingJobs(batch: batch) == 1, "a leased job is pending")
+        try await store.finish(jobId: job.id, owner: "w", status: .noQuorum, error: "40 %")
+        #expect(try await store.pendingJobs(batch: batch) == 0, "tried in this batch: the batch is drained")
+        #expect(
+            try await store.lease(owner: "v", limit: 5, seconds: 60, now: 2, batch: batch, only: nil).isEmpty,
+            "a job without quorum waits for the next batch"
+        )
+        try await store.closeBatch(batch)
+        #expect(try await store.currentBatch() == nil, "a batch that published nothing is dropped")
+        let next = try await store.openBatch().number
+        #expect(next == 1, "its number is used again")
+        let again = try await store.lease(owner: "v", limit: 5, seconds: 60, now: 3, batch: next + 1, only: nil)
+        #expect(again.isEmpty, "batch 2 is not open")
+        try await store.closeBatch(next)
+        let third = try await store.openBatch().number
+        let retried = try await store.lease(owner: "v", limit: 5, seconds: 60, now: 3, batch: third, only: [job.id])
+        #expect(try #require(retried.first).id == job.id, "a dropped batch's number is used again, its jobs untried")
+        #expect(retried.count == 1 && retried[0].attempts == 2)
+        try await store.complete(
+            publication(retried[0], batch: third),
+            owner: "v",
+            blocks: [StoredBlock(cid: "bafyexample", bytes: [1, 2, 3])]
+        )
+        try await store.closeBatch(third)
+        #expect(try await store.publications(batch: third).map(\.jobId) == [job.id])
+        #expect(try await store.jobCounts() == [.done: 1])
+        // Blocks live in the store only where it shares them.
+        let kept = try await store.blocks(["bafyexample"])
+        #expect(kept == (store.sharesBlocks ? [StoredBlock(cid: "bafyexample", bytes: [1, 2, 3])] : []))
+        #expect(try await store.blockCIDs() == (store.sharesBlocks ? ["bafyexample"] : []))
+        #expect(store.sharesBlocks == (kind == .postgres))
+    }
+
+    @Test(arguments: StoreKind.allCases) func aFailedCompletionKeepsNoBlockAndNoRow(kind: StoreKind) async throws {
+        let (store, _) = try await kind.make()
+        let job = try await store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: .zero).job
+        let batch = try await store.openBatch().number
+        _ = try await store.lease(owner: "a", limit: 1, seconds: 10, now: 100, batch: batch, only: nil)
+        // a's lease expired and b took the job over: a's late completion is refused, whole.
+        _ = try await store.lease(owner: "b", limit: 1, seconds: 10, now: 200, batch: batch, only: nil)
+        await #expect(throws: StoreError.self) {
+            try await store.complete(
+                publication(job, batch: batch),
+                owner: "a",
+                blocks: [StoredBlock(cid: "bafylate", bytes: [9])]
+            )
+        }
+        #expect(try await store.publications(batch: nil).isEmpty)
+        #expect(try await store.blockCIDs().isEmpty)
+        #expect(try await store.leases().map(\.owner) == ["b"])
+    }
+
+    @Test(arguments: StoreKind.allCases) func reclaimKeepsTheLeasesOfLiveWorkers(kind: StoreKind) async throws {
+        let (store, _) = try await kind.make()
+        for id in 0..<4 {
+            _ = try await store.enqueue(
+                TokenKey(chainId: 1, contract: contract, tokenId: "\(id)"),
+                stateVersion: 1,
+                stateHash: Bytes32(word: UInt64(id)),
+                templateHash: .zero
+            )
+        }
+        let batch = try await store.openBatch().number
+        _ = try await store.lease(owner: "dead", limit: 2, seconds: 600, now: 1, batch: batch, only: nil)
+        _ = try await store.lease(owner: "alive", limit: 2, seconds: 600, now: 1, batch: batch, only: nil)
+        #expect(try await store.reclaimLeases(keeping: ["alive"]) == 2)
+        #expect(Set(try await store.leases().map(\.owner)) == ["alive"])
+        // Reclaimed jobs count as untried: the batch takes them again.
+        #expect(try await store.lease(owner: "x", limit: 9, seconds: 600, now: 2, batch: batch, only: nil).count == 2)
+        try await store.heartbeat(
+            WorkerRecord(name: "alive", host: "h", started: 1, seen: 5, state: "running", jobs: 3)
+        )
+        try await store.heartbeat(WorkerRecord(name: "alive", host: "h", started: 1, seen: 9, state: "idle", jobs: 4))
+        #expect(
+            try await store.workers() == [
+                WorkerRecord(name: "alive", host: "h", started: 1, seen: 9, state: "idle", jobs: 4)
+            ]
+        )
+    }
+
+    @Test(arguments: StoreKind.allCases) func oneLockHolderAtATime(kind: StoreKind) async throws {
+        let (store, another) = try await kind.make()
+        let other = try await another()
+        var lock = try await store.tryLock()
+        #expect(lock != nil)
+        #expect(try await other.tryLock() == nil, "a second coordinator does not get the lock")
+        lock = nil
+        // PostgreSQL lets go when the lock's connection has closed.
+        var taken: StoreLock?
+        for _ in 0..<50 where taken == nil {
+            taken = try await other.tryLock()
+            if taken == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(taken != nil, "released with its holder")
+        _ = lock
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for Kiln's tests (Debian's postgresql package): initdb in a temp folder,
+# loopback only, trust auth, a free port. Nothing of the machine's own clusters is touched.
+#   eval "$(scripts/postgres-server.sh start)"   # exports KILN_TEST_POSTGRES (a URL) and KILN_TEST_POSTGRES_DIR
+#   scripts/postgres-server.sh stop "$KILN_TEST_POSTGRES_DIR"
+# Run as root, the server runs as the 'postgres' user (initdb refuses root).
+set -euo pipefail
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$bin" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
+as=()
+if [ "$(id -u)" -eq 0 ]; then as=(runuser -u postgres --); fi
+case "${1:-}" in
+start)
+    dir=$(mktemp -d /tmp/kiln-postgres.XXXXXX)
+    chmod 755 "$dir"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "${as[@]}" "$bin/initdb" -D "$dir/data" -U kiln --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 1; }
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null \
+        || { cat "$dir/server.log" >&2; exit 1; }
+    echo "export KILN_TEST_POSTGRES=postgres://kiln@127.0.0.1:$port/postgres KILN_TEST_POSTGRES_DIR=$dir"
+    ;;
+restart)
+    "${as[@]}" "$bin/pg_ctl" -D "$2/data" -w -m fast restart >/dev/null
+    ;;
+stop)
+    [ -d "${2:-}" ] || exit 0
+    "${as[@]}" "$bin/pg_ctl" -D "$2/data" -w -m fast stop >/dev/null || true
+    rm -rf "$2"
+    ;;
+*)
+    echo "usage: $0 start | restart DIR | stop DIR" >&2
+    exit 2
+    ;;
+esac
