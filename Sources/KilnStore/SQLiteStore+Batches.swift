@@ -64,6 +64,8 @@ extension SQLiteStore {
         try FileLock.tryLock(path + ".lock")
     }
 
+    /// Nothing: blocks stay in the local folder.
+    public func keep(_ blocks: [StoredBlock]) async throws(StoreError) {}
     /// None: blocks stay in the local folder.
     public func blockCIDs() async throws(StoreError) -> [String] { [] }
     /// None: blocks stay in the local folder.

@@ -287,6 +287,8 @@ public protocol Store: Sendable {
     /// The token's latest publication.
     func latestPublication(_ token: TokenKey) async throws(StoreError) -> Publication?
 
+    /// Keeps `blocks` (a no-op unless the store ``sharesBlocks``): the templates a coordinator imports.
+    func keep(_ blocks: [StoredBlock]) async throws(StoreError)
     /// The CIDs of every block the store keeps (none unless it ``sharesBlocks``).
     func blockCIDs() async throws(StoreError) -> [String]
     /// The blocks with these CIDs that the store keeps.

@@ -17,9 +17,21 @@ public final class ServiceProcess: @unchecked Sendable {
         _ arguments: [String],
         name: String,
         timeout: TimeInterval = 60,
+        environment: [String: String] = [:],
+        directory: URL? = nil,
         accept: @escaping @Sendable (String) -> Bool = { _ in true }
     ) async throws -> ServiceProcess {
-        try await offPool { try ServiceProcess(executable, arguments, name: name, timeout: timeout, accept: accept) }
+        try await offPool {
+            try ServiceProcess(
+                executable,
+                arguments,
+                name: name,
+                timeout: timeout,
+                environment: environment,
+                directory: directory,
+                accept: accept
+            )
+        }
     }
 
     /// ``start(_:_:name:timeout:accept:)``, blocking the calling thread.
@@ -28,10 +40,16 @@ public final class ServiceProcess: @unchecked Sendable {
         _ arguments: [String],
         name: String,
         timeout: TimeInterval = 60,
+        environment: [String: String] = [:],
+        directory: URL? = nil,
         accept: (String) -> Bool = { _ in true }
     ) throws {
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        if let directory { process.currentDirectoryURL = directory }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -70,6 +88,18 @@ public final class ServiceProcess: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+    }
+
+    /// Waits (on a thread of its own) until it has exited by itself, at most `timeout` seconds; returns whether
+    /// it did and, if so, whether a signal ended it.
+    public func waitForExit(timeout: TimeInterval) async -> (exited: Bool, signaled: Bool) {
+        let result = try? await offPool { [self] () -> (Bool, Bool) in
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { usleep(50_000) }
+            if process.isRunning { return (false, false) }
+            return (true, process.terminationReason == .uncaughtSignal)
+        }
+        return result ?? (false, false)
     }
 
     deinit { stop() }

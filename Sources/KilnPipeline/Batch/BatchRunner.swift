@@ -38,6 +38,8 @@ public struct BatchRunner: Sendable {
     public var logger = Logger(label: "kiln.batch")
     /// Extra problems to report (skipped event lines).
     public var inputProblems: [String] = []
+    /// The templates' blocks, for a store that shares blocks.
+    let templateBlocks: RecordingBlockstore
     /// Sends `setTokenURI` / `setBaseURI` after each run (publish.mode onchain / onchain-base).
     var onchain: OnchainPublisher?
 
@@ -54,12 +56,13 @@ public struct BatchRunner: Sendable {
         self.source = source
         self.registry = registry
         blockstore = try FilesystemBlockstore(folder: configuration.out + "/blocks")
+        let recorder = RecordingBlockstore(blockstore)
         var watched: [Address: WatchedContract] = [:]
         var problems: [Address: String] = [:]
         for contract in configuration.contracts {
             do {
                 let template = try Template.load(folder: contract.template)
-                let entry = try Importer(profile: configuration.profile).add(path: contract.template, into: blockstore)
+                let entry = try Importer(profile: configuration.profile).add(path: contract.template, into: recorder)
                 watched[contract.address] = WatchedContract(
                     contract: contract.address,
                     template: template,
@@ -73,6 +76,7 @@ public struct BatchRunner: Sendable {
         }
         self.watched = watched
         templateProblems = problems
+        templateBlocks = recorder
     }
 
     /// Opens everything `kiln.yml` names: the store, the events (a file, bad lines skipped and reported, or a
@@ -104,6 +108,8 @@ public struct BatchRunner: Sendable {
             registry: try configuration.operatorRegistry()
         )
         runner.inputProblems = problems
+        // A shared store keeps the templates' blocks too, so any machine can verify from the store alone.
+        if store.sharesBlocks { try await store.keep(try runner.templateBlocks.recorded()) }
         if configuration.publishMode != .files, let url = configuration.chainRPC {
             let rpc = configuration.rpc(url)
             let sender = TransactionSender(

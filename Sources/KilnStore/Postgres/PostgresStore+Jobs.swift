@@ -326,6 +326,18 @@ extension PostgresStore {
 
     // MARK: - Blocks and workers
 
+    public func keep(_ blocks: [StoredBlock]) async throws(StoreError) {
+        guard !blocks.isEmpty else { return }
+        try await transaction("keep \(blocks.count) blocks") { connection in
+            for block in blocks {
+                try await connection.query(
+                    "INSERT INTO blocks (cid, bytes) VALUES (\(block.cid), \(ByteBuffer(bytes: block.bytes))) ON CONFLICT (cid) DO NOTHING",
+                    logger: logger
+                )
+            }
+        }
+    }
+
     public func blockCIDs() async throws(StoreError) -> [String] {
         let rows = try await rows("list the stored blocks", "SELECT cid FROM blocks ORDER BY cid")
         return try decoding("list the stored blocks") { try rows.map { try $0[0].decode(String.self) } }

@@ -71,7 +71,10 @@ public final class PostgresStore: Store {
         )
         configuration.options.maximumConnections = 8
         configuration.options.connectTimeout = .seconds(10)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool's own chatter (reconnects are retried with backoff) only when it is an error.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
         self.logger = logger
         location = Self.redacted(parts)

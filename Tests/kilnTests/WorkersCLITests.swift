@@ -1,0 +1,106 @@
+import Foundation
+import KilnContent
+import KilnCore
+import KilnTesting
+import Testing
+
+/// Several `kiln worker` processes and one coordinator (`kiln batch --no-work`) on a real PostgreSQL store, as
+/// separate machines would run them (each worker with an output folder of its own; blocks travel through the
+/// database). On loopback: the workers are processes of this machine, not network namespaces.
+@Suite(.serialized) struct WorkersCLITests {
+    static let tokens: Set<Int> = [1, 2, 3, 4, 5, 6]
+
+    /// A site whose store is a fresh PostgreSQL database.
+    func postgresSite(_ bench: BatchBench, events: [String]) async throws -> (Site, String) {
+        let site = try await bench.site("pg", events: events)
+        let url = try await PostgresTestServer.makeDatabase()
+        let yaml = try String(contentsOf: site.dir.appendingPathComponent("kiln.yml"), encoding: .utf8)
+        try await site.write(
+            "kiln.yml",
+            yaml.replacingOccurrences(of: "store: data/kiln.sqlite", with: "store: \(url)")
+        )
+        return (site, url)
+    }
+
+    func worker(_ site: Site, _ name: String, environment: [String: String] = [:]) async throws -> ServiceProcess {
+        try await ServiceProcess.start(
+            KilnProcess.executable,
+            [
+                "worker", "--config", "kiln.yml", "--out", name, "--name", name, "--concurrency", "2", "--log-format",
+                "json",
+            ],
+            name: "kiln worker \(name)",
+            environment: environment,
+            directory: site.dir,
+            accept: { $0.contains("worker-started") }
+        )
+    }
+
+    @Test func threeWorkersPublishEveryJobOnceAndTheBatchEqualsOneSQLiteBatch() async throws {
+        let bench = try await BatchBench()
+        let logs = try await BatchBench.exampleLogs("events-1.jsonl", tokens: Self.tokens)
+        // The reference: the same events through one `kiln batch` on SQLite.
+        let reference = try await bench.site("sqlite", events: logs)
+        let alone = try await reference.kiln()
+        #expect(alone.status == 0 && alone.summary?["published"] as? Int == Self.tokens.count, "\(alone.transcript)")
+
+        let (site, url) = try await postgresSite(bench, events: logs)
+        let leases = ["KILN_LEASE_SECONDS": "4"]
+        // The first worker kills itself (SIGKILL) right after its first inference, holding its lease.
+        let doomed = try await worker(
+            site,
+            "w0",
+            environment: leases.merging(["KILN_TEST_FAULT_CRASH": "after-inference"]) { $1 }
+        )
+        async let coordinator = site.kiln("batch", ["--no-work"], environment: leases)
+        let death = await doomed.waitForExit(timeout: 120)
+        #expect(death.exited && death.signaled, "the first worker should have killed itself mid-job")
+        let workers = [
+            try await worker(site, "w1", environment: leases), try await worker(site, "w2", environment: leases),
+            try await worker(site, "w3", environment: leases),
+        ]
+        let batch = try await coordinator
+        #expect(batch.status == 0, "\(batch.transcript)")
+        #expect(batch.summary?["batch"] as? Int == 1 && batch.summary?["published"] as? Int == 0)
+        #expect(batch.summary?["publishedByWorkers"] as? Int == Self.tokens.count, "\(batch.transcript)")
+        #expect(batch.events.contains { $0["event"] as? String == "waiting" }, "the coordinator waited for workers")
+
+        // Every job published exactly once; the killed worker's job was taken over after its lease expired.
+        #expect(
+            try await PostgresTestServer.psql(url, "SELECT count(*), count(DISTINCT job_id) FROM publications") == "6|6"
+        )
+        #expect(try await PostgresTestServer.psql(url, "SELECT status, count(*) FROM jobs GROUP BY status") == "done|6")
+        let attempts = try await PostgresTestServer.psql(url, "SELECT attempts FROM jobs ORDER BY id")
+        #expect(attempts.split(separator: "\n").contains("2"), "a job was taken over: \(attempts)")
+        let owners = try await PostgresTestServer.psql(url, "SELECT count(DISTINCT lease_owner) FROM jobs")
+        #expect(owners == "0", "no lease left behind")
+
+        // The coordinator's CAR, sheet and manifest are byte for byte those of the single SQLite batch.
+        let mine = try await site.outputs(), theirs = try await reference.outputs()
+        for name in ["batch-1.car", "batch-1-sheet.png", "manifest.json"] {
+            #expect(mine[name] != nil && mine[name] == theirs[name], "\(name) differs from the SQLite batch's")
+        }
+        // No orphan block: every block the database keeps is in the batch's CAR (the killed job left none).
+        let car = try MemoryBlockstore(car: site.out.appendingPathComponent("batch-1.car").path)
+        let kept = try await PostgresTestServer.psql(url, "SELECT cid FROM blocks").split(separator: "\n")
+        #expect(!kept.isEmpty)
+        for cid in kept { #expect(car.has(try CID(String(cid))), "block \(cid) is in no publication") }
+
+        // `kiln status` shows the workers and that no lease is held; `kiln verify` by token works from the store.
+        let status = try await site.kiln("status")
+        let record = try #require(status.events.first { $0["event"] as? String == "status" })
+        let names = Set(((record["workers"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String })
+        #expect(names == ["w0", "w1", "w2", "w3"], "\(status.transcript)")
+        #expect((record["leases"] as? [Any])?.isEmpty == true)
+        let verified = try await KilnProcess.run(
+            ["verify", "--config", "kiln.yml", "\(BatchBench.contractA):3"],
+            in: site.dir,
+            environment: ["KILN_OUT": "elsewhere"]
+        )
+        #expect(
+            verified.status == 0 && verified.stdout.hasSuffix("verified: byte-identical\n"),
+            "\(verified.stdout)\(verified.stderr)"
+        )
+        workers.forEach { $0.stop() }
+    }
+}
