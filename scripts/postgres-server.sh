@@ -18,12 +18,13 @@ start)
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U kiln --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null \
-        || { cat "$dir/server.log" >&2; exit 1; }
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start \
+        </dev/null >/dev/null 2>&1 || { cat "$dir/server.log" >&2; exit 1; }
     echo "export KILN_TEST_POSTGRES=postgres://kiln@127.0.0.1:$port/postgres KILN_TEST_POSTGRES_DIR=$dir"
     ;;
 restart)
-    "${as[@]}" "$bin/pg_ctl" -D "$2/data" -w -m fast restart >/dev/null
+    # The server must hold none of the caller's pipes, or a caller reading to EOF would wait forever.
+    "${as[@]}" "$bin/pg_ctl" -D "$2/data" -l "$2/server.log" -w -m fast restart </dev/null >/dev/null 2>&1
     ;;
 stop)
     [ -d "${2:-}" ] || exit 0

@@ -98,6 +98,16 @@ extension SQLiteStore {
         }
     }
 
+    public func renewLeases(owner: String, until: Double) async throws(StoreError) -> Int {
+        try await write("renew the leases of \(owner)") { db in
+            try db.execute(
+                sql: "UPDATE jobs SET lease_until = ? WHERE status = 'leased' AND lease_owner = ?",
+                arguments: [until, owner]
+            )
+            return db.changesCount
+        }
+    }
+
     public func leases() async throws(StoreError) -> [LeaseRecord] {
         try await read("list leases") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE status = 'leased' ORDER BY id").map { row in

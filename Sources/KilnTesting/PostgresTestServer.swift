@@ -37,18 +37,6 @@ public enum PostgresTestServer {
         guard result.status == 0 else { throw TestServerError("psql: \(sql): \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
-
-    /// Restarts the server (`scripts/postgres-server.sh restart`): every connection drops.
-    public static func restart() async throws {
-        guard let folder = ProcessInfo.processInfo.environment["KILN_TEST_POSTGRES_DIR"] else {
-            throw TestServerError("KILN_TEST_POSTGRES_DIR is not set")
-        }
-        let result = try await KilnProcess.run(
-            [PythonBench.packageRoot.appendingPathComponent("scripts/postgres-server.sh").path, "restart", folder],
-            program: URL(fileURLWithPath: "/bin/bash")
-        )
-        guard result.status == 0 else { throw TestServerError("restart failed: \(result.stderr)") }
-    }
 }
 
 /// A test server that cannot be used.

@@ -315,8 +315,12 @@ struct BatchStoreTests {
         let batch = try await store.openBatch().number
         _ = try await store.lease(owner: "dead", limit: 2, seconds: 600, now: 1, batch: batch, only: nil)
         _ = try await store.lease(owner: "alive", limit: 2, seconds: 600, now: 1, batch: batch, only: nil)
+        #expect(try await store.renewLeases(owner: "alive", until: 5000) == 2)
+        #expect(try await store.lease(owner: "y", limit: 9, seconds: 60, now: 4000, batch: batch, only: nil).count == 2)
+        #expect(Set(try await store.leases().map(\.owner)) == ["alive", "y"], "renewed leases outlive the old expiry")
         #expect(try await store.reclaimLeases(keeping: ["alive"]) == 2)
         #expect(Set(try await store.leases().map(\.owner)) == ["alive"])
+        #expect(try await store.leases().allSatisfy { $0.until == 5000 })
         // Reclaimed jobs count as untried: the batch takes them again.
         #expect(try await store.lease(owner: "x", limit: 9, seconds: 600, now: 2, batch: batch, only: nil).count == 2)
         try await store.heartbeat(

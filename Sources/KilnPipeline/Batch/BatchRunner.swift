@@ -201,7 +201,9 @@ public struct BatchRunner: Sendable {
         // over (when working) any job whose lease expired. A run limited to some jobs does not wait for the rest.
         if options.onlyJobs == nil && options.maxJobs == nil {
             var reported = -1
-            while case let pending = try await store.pendingJobs(batch: batch), pending > 0 {
+            while true {
+                let pending = try await pendingJobs(batch: batch)
+                guard pending > 0 else { break }
                 if pending != reported { progress(.waiting(batch: batch, jobs: pending)) }
                 reported = pending
                 try await Task.sleep(for: options.drainPoll)
@@ -250,6 +252,22 @@ public struct BatchRunner: Sendable {
             owner: options.owner,
             reuseAttested: options.reuseAttested
         )
+    }
+
+    /// How many jobs `batch` waits for; while the store is unreachable (a database restart), tries again with
+    /// backoff for up to two minutes.
+    func pendingJobs(batch: Int) async throws -> Int {
+        var delay = Duration.milliseconds(250)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while true {
+            do {
+                return try await store.pendingJobs(batch: batch)
+            } catch {
+                if ContinuousClock.now > deadline { throw error }
+            }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(4))
+        }
     }
 
     /// The lease owners of workers seen within a lease period that have not stopped.

@@ -29,6 +29,16 @@ struct JobWorker: Sendable {
         let result: JobResult
         do {
             result = try await run(job, quorum: &quorum)
+        } catch let error as StoreError where error.code == .database {
+            // The store is unreachable (a restart, a network cut): nothing was recorded, and nothing can be now.
+            // The lease expires and this or another worker takes the job again.
+            return JobReport(
+                jobId: job.id,
+                token: job.token,
+                result: .deferred("the store failed (\(error)); the job is taken again when its lease expires"),
+                quorum: quorum,
+                seconds: (ContinuousClock.now - started).inSeconds
+            )
         } catch {
             result = .failed("\(error)")
         }

@@ -18,7 +18,9 @@ public enum WorkerEvent: Sendable {
 
 /// `kiln worker`: takes jobs of the open batch from a shared store, runs each (inference + quorum → render →
 /// publish) with ``JobWorker`` exactly as `kiln batch` does, and sleeps with backoff when there is nothing to do.
-/// It writes a heartbeat to the store every few seconds, so coordinators and `kiln status` see it.
+/// It writes a heartbeat to the store every few seconds, so coordinators and `kiln status` see it, and renews its
+/// leases with it: a job that runs longer than the lease period stays its own, while a killed worker's leases
+/// expire.
 public struct WorkerLoop: Sendable {
     /// The runner whose store, templates, operators and blockstore the jobs use.
     public let runner: BatchRunner
@@ -57,7 +59,16 @@ public struct WorkerLoop: Sendable {
                 record.seen = Date().timeIntervalSince1970
                 return record
             }
-            do { try await store.heartbeat(current) } catch { progress(.problem("\(error)")) }
+            do {
+                try await store.heartbeat(current)
+                // A live worker keeps its leases: only a worker that stopped beating loses them.
+                _ = try await store.renewLeases(
+                    owner: current.name,
+                    until: current.seen + runner.configuration.leaseSeconds
+                )
+            } catch {
+                progress(.problem("\(error)"))
+            }
         }
         await beat()
         progress(.started(name: options.owner))

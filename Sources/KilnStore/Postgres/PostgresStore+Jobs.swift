@@ -99,6 +99,13 @@ extension PostgresStore {
         return rows.count
     }
 
+    public func renewLeases(owner: String, until: Double) async throws(StoreError) -> Int {
+        try await rows(
+            "renew the leases of \(owner)",
+            "UPDATE jobs SET lease_until = \(until) WHERE status = 'leased' AND lease_owner = \(owner) RETURNING id"
+        ).count
+    }
+
     public func leases() async throws(StoreError) -> [LeaseRecord] {
         let rows = try await rows("list leases", "SELECT * FROM jobs WHERE status = 'leased' ORDER BY id")
         return try decoding("list leases") {
