@@ -9,6 +9,9 @@ bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$bin" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
 as=()
 if [ "$(id -u)" -eq 0 ]; then as=(runuser -u postgres --); fi
+# The server must inherit no descriptor of the caller's beyond stdin/out/err: Foundation's Process, for one, keeps
+# a socket open in its child to see it end, and a server holding it makes the caller wait forever.
+detached() { python3 -c 'import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))' "$@"; }
 case "${1:-}" in
 start)
     dir=$(mktemp -d /tmp/kiln-postgres.XXXXXX)
@@ -17,14 +20,14 @@ start)
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U kiln --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
-    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    detached "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start \
         </dev/null >/dev/null 2>&1 || { cat "$dir/server.log" >&2; exit 1; }
     echo "export KILN_TEST_POSTGRES=postgres://kiln@127.0.0.1:$port/postgres KILN_TEST_POSTGRES_DIR=$dir"
     ;;
 restart)
     # The server must hold none of the caller's pipes, or a caller reading to EOF would wait forever.
-    "${as[@]}" "$bin/pg_ctl" -D "$2/data" -l "$2/server.log" -w -m fast restart </dev/null >/dev/null 2>&1
+    detached "${as[@]}" "$bin/pg_ctl" -D "$2/data" -l "$2/server.log" -w -m fast restart </dev/null >/dev/null 2>&1
     ;;
 stop)
     [ -d "${2:-}" ] || exit 0

@@ -37,6 +37,41 @@ public enum PostgresTestServer {
         guard result.status == 0 else { throw TestServerError("psql: \(sql): \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// A private server of the test's own (`scripts/postgres-server.sh start`), for a test that restarts it;
+    /// returns its URL and folder. Stop it with ``stop(_:)``.
+    public static func startPrivate() async throws -> (url: String, folder: String) {
+        let result = try await script(["start"])
+        guard let line = result.split(separator: "\n").first(where: { $0.hasPrefix("export ") }) else {
+            throw TestServerError("postgres-server.sh start printed no URL: \(result)")
+        }
+        var values: [String: String] = [:]
+        for part in line.dropFirst("export ".count).split(separator: " ") {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            if pair.count == 2 { values[pair[0]] = pair[1] }
+        }
+        guard let url = values["KILN_TEST_POSTGRES"], let folder = values["KILN_TEST_POSTGRES_DIR"] else {
+            throw TestServerError("postgres-server.sh start: \(line)")
+        }
+        return (url, folder)
+    }
+
+    /// Restarts the server in `folder` (every connection drops).
+    public static func restart(_ folder: String) async throws { _ = try await script(["restart", folder]) }
+
+    /// Stops the server in `folder` and removes it.
+    public static func stop(_ folder: String) async throws { _ = try await script(["stop", folder]) }
+
+    private static func script(_ arguments: [String]) async throws -> String {
+        let result = try await KilnProcess.run(
+            [PythonBench.packageRoot.appendingPathComponent("scripts/postgres-server.sh").path] + arguments,
+            program: URL(fileURLWithPath: "/bin/bash")
+        )
+        guard result.status == 0 else {
+            throw TestServerError("postgres-server.sh \(arguments.joined(separator: " ")): \(result.stderr)")
+        }
+        return result.stdout
+    }
 }
 
 /// A test server that cannot be used.

@@ -11,9 +11,10 @@ import Testing
     static let tokens: Set<Int> = [1, 2, 3, 4, 5, 6]
 
     /// A site whose store is a fresh PostgreSQL database.
-    func postgresSite(_ bench: BatchBench, events: [String]) async throws -> (Site, String) {
+    func postgresSite(_ bench: BatchBench, events: [String], url given: String? = nil) async throws -> (Site, String) {
         let site = try await bench.site("pg", events: events)
-        let url = try await PostgresTestServer.makeDatabase()
+        let url: String
+        if let given { url = given } else { url = try await PostgresTestServer.makeDatabase() }
         let yaml = try String(contentsOf: site.dir.appendingPathComponent("kiln.yml"), encoding: .utf8)
         try await site.write(
             "kiln.yml",
@@ -102,5 +103,38 @@ import Testing
             "\(verified.stdout)\(verified.stderr)"
         )
         workers.forEach { $0.stop() }
+    }
+
+    /// PostgreSQL restarted while workers run a batch: they and the coordinator reconnect (postgres-nio's pool,
+    /// with backoff) and finish; the batch closes once, every job published once. A server of the test's own, so
+    /// the restart touches no other test.
+    @Test func aDatabaseRestartMidBatchIsRiddenOut() async throws {
+        let server = try await PostgresTestServer.startPrivate()
+        let bench = try await BatchBench()
+        let logs = try await BatchBench.exampleLogs("events-1.jsonl", tokens: Self.tokens)
+        let (site, url) = try await postgresSite(bench, events: logs, url: server.url)
+        let leases = ["KILN_LEASE_SECONDS": "6"]
+        let workers = [
+            try await worker(site, "r1", environment: leases), try await worker(site, "r2", environment: leases),
+        ]
+        async let coordinator = site.kiln("batch", ["--no-work"], environment: leases)
+        // Restart once the batch is open and the workers are at it.
+        var open = false
+        for _ in 0..<200 where !open {
+            try await Task.sleep(for: .milliseconds(100))
+            open = (try? await PostgresTestServer.psql(url, "SELECT count(*) FROM batches")) == "1"
+        }
+        #expect(open, "the coordinator opened the batch")
+        try await PostgresTestServer.restart(server.folder)
+        let batch = try await coordinator
+        #expect(batch.status == 0, "\(batch.transcript)")
+        #expect(batch.summary?["publishedByWorkers"] as? Int == Self.tokens.count, "\(batch.transcript)")
+        #expect(
+            try await PostgresTestServer.psql(url, "SELECT count(*), count(DISTINCT job_id) FROM publications") == "6|6"
+        )
+        #expect(try await PostgresTestServer.psql(url, "SELECT number, status FROM batches") == "1|closed")
+        #expect(try await PostgresTestServer.psql(url, "SELECT status, count(*) FROM jobs GROUP BY status") == "done|6")
+        workers.forEach { $0.stop() }
+        try await PostgresTestServer.stop(server.folder)
     }
 }

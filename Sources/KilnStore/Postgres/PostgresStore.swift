@@ -127,6 +127,11 @@ public final class PostgresStore: Store {
         if let error = error as? PostgresTransactionError {
             if let inner = error.closureError ?? error.beginError ?? error.commitError { return reason(inner) }
         }
+        if String(describing: type(of: error)) == "ConnectionPoolError" {
+            // postgres-nio's pool gives up on waiting requests once connecting has failed for a minute.
+            return "the database cannot be reached (no connection could be made for a minute: is the server up, "
+                + "and the URL's host, port, user and database right?)"
+        }
         if let error = error as? PSQLError {
             if let info = error.serverInfo, let message = info[.message] {
                 return message + (info[.sqlState].map { " (SQLSTATE \($0))" } ?? "")

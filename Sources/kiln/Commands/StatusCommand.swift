@@ -22,7 +22,9 @@ struct StatusCommand: AsyncParsableCommand {
         options.output.bootstrap()
         let configuration = try options.configuration()
         let store = try await configuration.openStore()
-        let console = Console(format: options.output.format)
+        // A report for people unless JSON is asked for (like the demo's table), whatever stdout is.
+        let format = options.output.logFormat ?? .human
+        let console = Console(format: format)
         let now = Date().timeIntervalSince1970
         let counts = try await store.jobCounts()
         let open = try await store.currentBatch()
@@ -34,7 +36,7 @@ struct StatusCommand: AsyncParsableCommand {
         func alive(_ worker: WorkerRecord) -> Bool {
             worker.state != "stopped" && now - worker.seen < configuration.leaseSeconds
         }
-        if options.output.format == .json {
+        if format == .json {
             console.emit([
                 "event": "status", "store": .string(store.location),
                 "openBatch": open.map { .number($0) } ?? .null,
