@@ -3,9 +3,10 @@
 # Several workers on PostgreSQL against one `kiln batch` on SQLite (release build, 4 local nodes on loopback, the
 # 4th dishonest), the same N tokens of templates/forge-knights (default 200):
 #   1. SQLite: one `kiln batch` (concurrency 8);
-#   2. PostgreSQL (a private server from scripts/postgres-server.sh): 1, 2 and 3 `kiln worker`s (concurrency 8
-#      each, each with an output folder of its own) under one `kiln batch --no-work` coordinator, timed from the
-#      coordinator's start to its end (sync, the jobs, the outputs);
+#   2. PostgreSQL (a private server from scripts/postgres-server.sh): 1, 2 and 3 `kiln worker`s (concurrency 8, 4
+#      and 3 each: about the same jobs in flight as the batch, which the nodes' queues hold; each worker with an
+#      output folder of its own) under one `kiln batch --no-work` coordinator, timed from the coordinator's start
+#      to its end (sync, the jobs, the outputs);
 #   3. the lease query alone under pgbench: 100 000 queued jobs, each transaction leasing 4 of them with
 #      FOR UPDATE SKIP LOCKED, 1 / 4 / 16 clients.
 #   scripts/bench/workers_bench.sh [N]        # work folder: .bench-workers/ (git-ignored)
@@ -57,15 +58,16 @@ for workers in 1 2 3; do
     psql -X -q "$KILN_TEST_POSTGRES" -c "CREATE DATABASE $db"
     site "pg$workers" "${KILN_TEST_POSTGRES%/postgres}/$db"
     pids=()
+    each=$(( (8 + workers - 1) / workers ))
     for w in $(seq 1 "$workers"); do
-        (cd "$work/pg$workers" && exec "$kiln" worker --out "w$w" --name "w$w" --concurrency 8 --log-format json \
+        (cd "$work/pg$workers" && exec "$kiln" worker --out "w$w" --name "w$w" --concurrency "$each" --log-format json \
             > "w$w.log" 2>&1) &
         pids+=($!)
     done
     sleep 1
     start=$(now)
     summary=$(cd "$work/pg$workers" && "$kiln" batch --no-work --log-format json | tail -1)
-    report "PostgreSQL, $workers worker(s) + coordinator" "$start" "$(now)" "$summary"
+    report "PostgreSQL, $workers worker(s) × concurrency $each + coordinator" "$start" "$(now)" "$summary"
     kill -TERM "${pids[@]}"
     wait "${pids[@]}" 2>/dev/null || true
     cmp "$work/sqlite/out/batch-1.car" "$work/pg$workers/out/batch-1.car" \
@@ -75,13 +77,19 @@ done
 psql -X -q "$KILN_TEST_POSTGRES" -c "CREATE DATABASE lease" -c "\c lease" -c "
     CREATE TABLE jobs (id BIGSERIAL PRIMARY KEY, status TEXT NOT NULL, lease_owner TEXT, lease_until DOUBLE PRECISION,
         attempts INTEGER NOT NULL DEFAULT 0, leased_batch INTEGER);
-    CREATE INDEX jobs_by_status ON jobs (status, id);"
+    CREATE INDEX jobs_by_status ON jobs (status, id);
+    CREATE INDEX jobs_runnable ON jobs (id) WHERE status IN ('queued', 'no_quorum');
+    CREATE INDEX jobs_leased ON jobs (lease_until) WHERE status = 'leased';"
 cat > "$work/lease.sql" <<'SQL'
+BEGIN;
+UPDATE jobs SET status = 'leased', lease_owner = 'bench' || :client_id, lease_until = 1e10, attempts = attempts + 1
+WHERE id IN (SELECT id FROM jobs WHERE status = 'leased' AND lease_until < 0
+    ORDER BY id LIMIT 4 FOR UPDATE SKIP LOCKED) RETURNING id;
 UPDATE jobs SET status = 'leased', lease_owner = 'bench' || :client_id, lease_until = 1e10, attempts = attempts + 1,
     leased_batch = 1
-WHERE id IN (SELECT id FROM jobs WHERE (status = 'leased' AND lease_until < 0)
-    OR (status IN ('queued', 'no_quorum') AND (leased_batch IS NULL OR leased_batch <> 1))
+WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'no_quorum') AND (leased_batch IS NULL OR leased_batch <> 1)
     ORDER BY id LIMIT 4 FOR UPDATE SKIP LOCKED) RETURNING id;
+COMMIT;
 SQL
 for clients in 1 4 16; do
     psql -X -q "${KILN_TEST_POSTGRES%/postgres}/lease" -c "TRUNCATE jobs" \

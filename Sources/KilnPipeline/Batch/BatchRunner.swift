@@ -217,6 +217,10 @@ public struct BatchRunner: Sendable {
         }
         let publications = try await store.publications(batch: batch)
         summary.publishedByOthers = publications.count - summary.published
+        // Drained: every job without quorum now was tried in this batch, here or by a worker.
+        if options.onlyJobs == nil && options.maxJobs == nil {
+            summary.noQuorum = max(summary.noQuorum, try await store.jobCounts()[.noQuorum] ?? 0)
+        }
         try await SharedBlocks.fetch(from: store, into: blockstore)
         progress(.finishing(batch: batch))
         let collections = try await outputs.finish(batch: batch, into: &summary)

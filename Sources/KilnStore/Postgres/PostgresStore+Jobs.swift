@@ -44,6 +44,8 @@ extension PostgresStore {
     public func lease(owner: String, limit: Int, seconds: Double, now: Double, batch: Int?, only: [Int64]?)
         async throws(StoreError) -> [Job]
     {
+        // Two index scans (expired leases, runnable jobs; the partial indexes of migration 2), each locking what
+        // it takes and skipping what another worker has locked, rather than one scan past every leased row.
         try await transaction("lease jobs") { connection in
             // The batch row is shared-locked, so closing the batch waits for this lease and the other way round.
             if let batch {
@@ -55,24 +57,42 @@ extension PostgresStore {
                 )
                 if open.isEmpty { return [] }
             }
-            let rows = try await Self.collect(
+            // Expired leases first, then runnable jobs: each its own index scan and its own UPDATE (PostgreSQL
+            // allows no FOR UPDATE under a UNION).
+            let expired = try await Self.collect(
                 try await connection.query(
                     """
                     UPDATE jobs SET status = 'leased', lease_owner = \(owner), lease_until = \(now + seconds),
                         attempts = attempts + 1, leased_batch = coalesce(\(batch)::INTEGER, leased_batch)
                     WHERE id IN (
                         SELECT id FROM jobs
-                        WHERE ((status = 'leased' AND lease_until < \(now))
-                            OR (status IN ('queued', 'no_quorum')
-                                AND (\(batch)::INTEGER IS NULL OR leased_batch IS NULL OR leased_batch <> \(batch))))
+                        WHERE status = 'leased' AND lease_until < \(now)
                             AND (\(only)::BIGINT[] IS NULL OR id = ANY(\(only)))
-                        ORDER BY id LIMIT \(limit)
-                        FOR UPDATE SKIP LOCKED)
+                        ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
                     RETURNING *
                     """,
                     logger: logger
                 )
             )
+            var rows = expired
+            if expired.count < limit {
+                rows += try await Self.collect(
+                    try await connection.query(
+                        """
+                        UPDATE jobs SET status = 'leased', lease_owner = \(owner), lease_until = \(now + seconds),
+                            attempts = attempts + 1, leased_batch = coalesce(\(batch)::INTEGER, leased_batch)
+                        WHERE id IN (
+                            SELECT id FROM jobs
+                            WHERE status IN ('queued', 'no_quorum')
+                                AND (\(batch)::INTEGER IS NULL OR leased_batch IS NULL OR leased_batch <> \(batch))
+                                AND (\(only)::BIGINT[] IS NULL OR id = ANY(\(only)))
+                            ORDER BY id LIMIT \(limit - expired.count) FOR UPDATE SKIP LOCKED)
+                        RETURNING *
+                        """,
+                        logger: logger
+                    )
+                )
+            }
             return try rows.map(Self.job).sorted { $0.id < $1.id }
         }
     }

@@ -183,7 +183,11 @@ public final class PostgresStore: Store {
         CREATE TABLE workers (
             name TEXT PRIMARY KEY, host TEXT NOT NULL, started DOUBLE PRECISION NOT NULL,
             seen DOUBLE PRECISION NOT NULL, state TEXT NOT NULL, jobs INTEGER NOT NULL);
+        """,
         """
+        CREATE INDEX jobs_runnable ON jobs (id) WHERE status IN ('queued', 'no_quorum');
+        CREATE INDEX jobs_leased ON jobs (lease_until) WHERE status = 'leased';
+        """,
     ]
 
     /// The advisory-lock keys: migrations, and the batch lock (one coordinator at a time).
