@@ -362,7 +362,8 @@ public final class SQLiteStore: Store {
             status: JobStatus(rawValue: row["status"]) ?? .failed,
             attempts: row["attempts"],
             lastError: row["last_error"],
-            referenceBlock: UInt64(row["reference_block"] as Int64? ?? 0)
+            referenceBlock: UInt64(row["reference_block"] as Int64? ?? 0),
+            batch: row["leased_batch"]
         )
     }
 }

@@ -36,6 +36,8 @@ public struct Job: Hashable, Sendable {
     public var lastError: String?
     /// The block whose stake table and signatures the job's inference round uses.
     public var referenceBlock: UInt64 = 0
+    /// The batch that last tried the job (nil: none since it was queued or reclaimed).
+    public var batch: Int?
 }
 
 /// One token published by a batch: the CIDs of its media and of its provenance.

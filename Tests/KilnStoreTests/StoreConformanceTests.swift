@@ -249,7 +249,7 @@ struct BatchStoreTests {
         #expect(batch == 1 && !resumed)
         #expect(try await store.pendingJobs(batch: batch) == 1)
         let leased = try await store.lease(owner: "w", limit: 5, seconds: 60, now: 1, batch: batch, only: nil)
-        #expect(leased.map(\.id) == [job.id])
+        #expect(leased.map(\.id) == [job.id] && leased[0].batch == batch)
         #expect(try await store.pendingJobs(batch: batch) == 1, "a leased job is pending")
         try await store.finish(jobId: job.id, owner: "w", status: .noQuorum, error: "40 %")
         #expect(try await store.pendingJobs(batch: batch) == 0, "tried in this batch: the batch is drained")

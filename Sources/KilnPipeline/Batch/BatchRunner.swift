@@ -220,6 +220,8 @@ public struct BatchRunner: Sendable {
         // Drained: every job without quorum now was tried in this batch, here or by a worker.
         if options.onlyJobs == nil && options.maxJobs == nil {
             summary.noQuorum = max(summary.noQuorum, try await store.jobCounts()[.noQuorum] ?? 0)
+            let failed = try await store.jobs(status: .failed).filter { $0.batch == batch }.count
+            summary.failed = max(summary.failed, failed)
         }
         try await SharedBlocks.fetch(from: store, into: blockstore)
         progress(.finishing(batch: batch))

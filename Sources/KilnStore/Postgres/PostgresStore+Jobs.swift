@@ -218,7 +218,8 @@ extension PostgresStore {
             status: JobStatus(rawValue: try row["status"].decode(String.self)) ?? .failed,
             attempts: try row["attempts"].decode(Int.self),
             lastError: try row["last_error"].decode(String?.self),
-            referenceBlock: UInt64(try row["reference_block"].decode(Int64.self))
+            referenceBlock: UInt64(try row["reference_block"].decode(Int64.self)),
+            batch: try row["leased_batch"].decode(Int?.self)
         )
     }
 
