@@ -24,6 +24,10 @@ public final class SQLiteStore: Store {
         configuration.foreignKeysEnabled = true
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // Two processes opening a new file at once would both migrate it: one at a time, under an exclusive
+            // flock on `<path>.migrate` (held for milliseconds; the kernel drops it if the process dies).
+            let lock = try FileLock.lockBlocking(path + ".migrate")
+            defer { withExtendedLifetime(lock) {} }
             try Self.migrator.migrate(pool)
         } catch {
             throw StoreError(.open, "Unable to open the store '\(path)': \(error)", cause: error)
