@@ -135,7 +135,11 @@ import Testing
             "kiln-demo-test-\(UUID().uuidString)"
         )
         defer { try? FileManager.default.removeItem(at: folder) }
-        let demo = try await KilnProcess.run(["demo", "--dir", folder.path, "--log-format", "human"])
+        // A generous node timeout: on 2 cores with every suite running at once, one node answer can take > 20 s.
+        let demo = try await KilnProcess.run(
+            ["demo", "--dir", folder.path, "--log-format", "human"],
+            environment: ["KILN_NODE_TIMEOUT": "120"]
+        )
         #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
         #expect(
             demo.stdout.contains("== batch 1: events-1.jsonl") && demo.stdout.contains("== batch 2: events-2.jsonl")

@@ -108,7 +108,11 @@ struct DemoCommand: AsyncParsableCommand {
             Array(try YAMLWriter.document(config, comment: ["kiln demo (see README.md, \"kiln.yml\")"]).utf8),
             to: folder + "/kiln.yml"
         )
-        let configuration = try Configuration(path: folder + "/kiln.yml", environment: [:])
+        // Embedded defaults, but for the node timeout: a loaded machine (a test run) may need more than 20 s.
+        let configuration = try Configuration(
+            path: folder + "/kiln.yml",
+            environment: ProcessInfo.processInfo.environment.filter { $0.key == "KILN_NODE_TIMEOUT" }
+        )
         let reporter = Reporter(console: console)
 
         var cars: [String] = [], sheets: [String] = []
