@@ -342,10 +342,15 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func jobCounts() async throws(StoreError) -> [JobStatus: Int] {
+    public func jobCounts(batch: Int?) async throws(StoreError) -> [JobStatus: Int] {
         try await read("count jobs") { db in
             var counts: [JobStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") {
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT status, COUNT(*) AS n FROM jobs WHERE ? IS NULL OR leased_batch = ? GROUP BY status",
+                arguments: [batch, batch]
+            )
+            for row in rows {
                 if let status = JobStatus(rawValue: row["status"]) { counts[status] = row["n"] }
             }
             return counts

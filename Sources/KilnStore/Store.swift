@@ -273,8 +273,8 @@ public protocol Store: Sendable {
     func latestJob(_ token: TokenKey) async throws(StoreError) -> Job?
     /// Ends a leased job: `done`, `failed` (with the reason), or back to the queue as `noQuorum` (with the reason).
     func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) async throws(StoreError)
-    /// Counts jobs by status.
-    func jobCounts() async throws(StoreError) -> [JobStatus: Int]
+    /// Counts jobs by status: all of them, or (`batch`) those that batch tried last.
+    func jobCounts(batch: Int?) async throws(StoreError) -> [JobStatus: Int]
     /// The jobs with `status`, oldest first.
     func jobs(status: JobStatus) async throws(StoreError) -> [Job]
 
@@ -327,6 +327,9 @@ extension Store {
     public func complete(_ publication: Publication, owner: String) async throws(StoreError) {
         try await complete(publication, owner: owner, blocks: [])
     }
+
+    /// Counts every job by status.
+    public func jobCounts() async throws(StoreError) -> [JobStatus: Int] { try await jobCounts(batch: nil) }
 
     /// Returns every leased job to the queue.
     public func reclaimLeases() async throws(StoreError) -> Int { try await reclaimLeases(keeping: []) }

@@ -20,11 +20,7 @@ public enum PostgresTestServer {
     public static func makeDatabase() async throws -> String {
         let server = try url()
         let name = "kiln_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        let result = try await KilnProcess.run(
-            ["-X", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", "CREATE DATABASE \(name)"],
-            program: URL(fileURLWithPath: "/usr/bin/psql")
-        )
-        guard result.status == 0 else { throw TestServerError("psql: CREATE DATABASE failed: \(result.stderr)") }
+        _ = try await psql(server, "CREATE DATABASE \(name)")
         return server.replacingOccurrences(of: "/postgres", with: "/\(name)", options: [.backwards, .anchored])
     }
 

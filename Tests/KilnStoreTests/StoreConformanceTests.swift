@@ -43,10 +43,7 @@ func log(block: UInt64, index: UInt64, topic: UInt64, hash: UInt64? = nil) -> Ev
 /// One suite, two stores: the same behaviour is asserted of SQLite and PostgreSQL.
 struct StoreConformanceTests {
     @Test(arguments: StoreKind.allCases) func recordsLogsOnceAndMovesTheCursor(kind: StoreKind) async throws {
-        let (
-            store, another
-        ) = try await kind.make()
-        _ = another
+        let store = try await kind.make().store
         #expect(try await store.cursor(chainId: 1) == nil)
         let logs = [
             log(block: 2, index: 1, topic: 9), log(block: 1, index: 0, topic: 8), log(block: 2, index: 0, topic: 7),
@@ -61,10 +58,7 @@ struct StoreConformanceTests {
     }
 
     @Test(arguments: StoreKind.allCases) func rewindMarksLaterLogsRemoved(kind: StoreKind) async throws {
-        let (
-            store, another
-        ) = try await kind.make()
-        _ = another
+        let store = try await kind.make().store
         try await store.record(
             [log(block: 1, index: 0, topic: 1), log(block: 2, index: 0, topic: 2), log(block: 3, index: 0, topic: 3)],
             chainId: 1,
@@ -87,10 +81,7 @@ struct StoreConformanceTests {
     @Test(arguments: StoreKind.allCases) func aLogWithoutPositionIsRefusedAndNothingIsWritten(kind: StoreKind)
         async throws
     {
-        let (
-            store, another
-        ) = try await kind.make()
-        _ = another
+        let store = try await kind.make().store
         var pending = log(block: 5, index: 0, topic: 5)
         pending.blockHash = nil
         await #expect {
@@ -111,20 +102,14 @@ struct JobStoreTests {
     )
 
     @Test(arguments: StoreKind.allCases) func stateVersionsChangeOnlyWithTheHash(kind: StoreKind) async throws {
-        let (
-            store, another
-        ) = try await kind.make()
-        _ = another
+        let store = try await kind.make().store
         #expect(try await store.saveState(token, json: ["level": 1], hash: Bytes32(word: 1)) == (1, true))
         #expect(try await store.saveState(token, json: ["level": 1], hash: Bytes32(word: 1)) == (1, false))
         #expect(try await store.saveState(token, json: ["level": 2], hash: Bytes32(word: 2)) == (2, true))
     }
 
     @Test(arguments: StoreKind.allCases) func oneJobPerTokenStateAndTemplate(kind: StoreKind) async throws {
-        let (
-            store, another
-        ) = try await kind.make()
-        _ = another
+        let store = try await kind.make().store
         let first = try await store.enqueue(
             token,
             stateVersion: 1,
@@ -144,10 +129,7 @@ struct JobStoreTests {
     }
 
     @Test(arguments: StoreKind.allCases) func leasesExpireAndOnlyTheOwnerFinishes(kind: StoreKind) async throws {
-        let (
-            store, another
-        ) = try await kind.make()
-        _ = another
+        let store = try await kind.make().store
         let job = try await store.enqueue(
             token,
             stateVersion: 1,
@@ -181,10 +163,7 @@ struct JobStoreTests {
     }
 
     @Test(arguments: StoreKind.allCases) func twoWorkersOnOneFileNeverShareAJob(kind: StoreKind) async throws {
-        let (
-            setup, another
-        ) = try await kind.make()
-        _ = another
+        let (setup, another) = try await kind.make()
         for index in 0..<200 {
             _ = try await setup.enqueue(
                 TokenKey(chainId: 1, contract: contract, tokenId: String(index)),

@@ -24,6 +24,8 @@ struct BatchOutputs: Sendable {
     /// collection's directory, which it returns.
     func finish(batch: Int, into summary: inout BatchSummary) async throws -> [Address: FileDAGBuilder.Entry]? {
         let publications = try await store.publications(batch: batch)
+        // The batch's tokens that this run did not publish itself: `kiln worker`s did.
+        summary.publishedByOthers = publications.count - summary.published
         guard !publications.isEmpty else {
             try await store.closeBatch(batch)
             summary.batch = nil

@@ -39,7 +39,7 @@ public struct BatchRunner: Sendable {
     /// Extra problems to report (skipped event lines).
     public var inputProblems: [String] = []
     /// The templates' blocks, for a store that shares blocks.
-    let templateBlocks: RecordingBlockstore
+    let templateBlocks: [StoredBlock]
     /// Sends `setTokenURI` / `setBaseURI` after each run (publish.mode onchain / onchain-base).
     var onchain: OnchainPublisher?
 
@@ -56,13 +56,17 @@ public struct BatchRunner: Sendable {
         self.source = source
         self.registry = registry
         blockstore = try FilesystemBlockstore(folder: configuration.out + "/blocks")
-        let recorder = RecordingBlockstore(blockstore)
+        // A store that shares blocks keeps the templates' blocks too (``open(_:eventsFile:)``).
+        let recorder = store.sharesBlocks ? RecordingBlockstore(blockstore) : nil
         var watched: [Address: WatchedContract] = [:]
         var problems: [Address: String] = [:]
         for contract in configuration.contracts {
             do {
                 let template = try Template.load(folder: contract.template)
-                let entry = try Importer(profile: configuration.profile).add(path: contract.template, into: recorder)
+                let entry = try Importer(profile: configuration.profile).add(
+                    path: contract.template,
+                    into: recorder ?? blockstore
+                )
                 watched[contract.address] = WatchedContract(
                     contract: contract.address,
                     template: template,
@@ -76,7 +80,7 @@ public struct BatchRunner: Sendable {
         }
         self.watched = watched
         templateProblems = problems
-        templateBlocks = recorder
+        templateBlocks = recorder?.recorded() ?? []
     }
 
     /// Opens everything `kiln.yml` names: the store, the events (a file, bad lines skipped and reported, or a
@@ -109,7 +113,7 @@ public struct BatchRunner: Sendable {
         )
         runner.inputProblems = problems
         // A shared store keeps the templates' blocks too, so any machine can verify from the store alone.
-        if store.sharesBlocks { try await store.keep(try runner.templateBlocks.recorded()) }
+        try await store.keep(runner.templateBlocks)
         if configuration.publishMode != .files, let url = configuration.chainRPC {
             let rpc = configuration.rpc(url)
             let sender = TransactionSender(
@@ -190,15 +194,16 @@ public struct BatchRunner: Sendable {
 
         let worker = jobWorker(batch: batch, options: options)
         let loop = JobLoop(store: store, worker: worker, options: options, leaseSeconds: configuration.leaseSeconds)
-        if options.work {
-            let leaseProblems = await loop.run(expected: runnable) { job, done, total in
+        func work(expected: Int) async {
+            summary.problems += await loop.run(expected: expected) { job, done, total in
                 summary.count(job.result)
                 progress(.job(job, done: done, total: total))
             }
-            summary.problems += leaseProblems
         }
-        // Jobs other processes (`kiln worker`s) hold or have yet to take: wait until the batch is drained, taking
-        // over (when working) any job whose lease expired. A run limited to some jobs does not wait for the rest.
+        if options.work { await work(expected: runnable) }
+        // A run limited to some jobs (`kiln regen`, --max-jobs) does not wait for the rest. Otherwise, wait until
+        // the batch is drained of the jobs other processes (`kiln worker`s) hold or have yet to take, taking over
+        // (when working) any job whose lease expired.
         if options.onlyJobs == nil && options.maxJobs == nil {
             var reported = -1
             while true {
@@ -207,21 +212,12 @@ public struct BatchRunner: Sendable {
                 if pending != reported { progress(.waiting(batch: batch, jobs: pending)) }
                 reported = pending
                 try await Task.sleep(for: options.drainPoll)
-                if options.work {
-                    summary.problems += await loop.run(expected: pending) { job, done, total in
-                        summary.count(job.result)
-                        progress(.job(job, done: done, total: total))
-                    }
-                }
+                if options.work { await work(expected: pending) }
             }
-        }
-        let publications = try await store.publications(batch: batch)
-        summary.publishedByOthers = publications.count - summary.published
-        // Drained: every job without quorum now was tried in this batch, here or by a worker.
-        if options.onlyJobs == nil && options.maxJobs == nil {
-            summary.noQuorum = max(summary.noQuorum, try await store.jobCounts()[.noQuorum] ?? 0)
-            let failed = try await store.jobs(status: .failed).filter { $0.batch == batch }.count
-            summary.failed = max(summary.failed, failed)
+            // Drained: count the batch's jobs without quorum or failed wherever they ran, here or by a worker.
+            let counts = try await store.jobCounts(batch: batch)
+            summary.noQuorum = max(summary.noQuorum, counts[.noQuorum] ?? 0)
+            summary.failed = max(summary.failed, counts[.failed] ?? 0)
         }
         try await SharedBlocks.fetch(from: store, into: blockstore)
         progress(.finishing(batch: batch))

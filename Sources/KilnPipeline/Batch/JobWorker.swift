@@ -197,7 +197,7 @@ struct JobWorker: Sendable {
             attestation: bundleEntry?.cid.description,
             template: deployment.templateEntry.cid.description
         )
-        try await store.complete(publication, owner: owner, blocks: try recorder?.recorded() ?? [])
+        try await store.complete(publication, owner: owner, blocks: recorder?.recorded() ?? [])
         CrashPoint.afterJob.reached()
         return .published(publication)
     }

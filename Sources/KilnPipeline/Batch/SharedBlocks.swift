@@ -9,27 +9,24 @@ internal import Synchronization
 /// before that transaction leaves no block behind in the database.
 final class RecordingBlockstore: Blockstore {
     let base: any Blockstore
-    private let written = Mutex<[CID]>([])
+    private let written = Mutex<[CID: [UInt8]]>([:])
 
     init(_ base: any Blockstore) { self.base = base }
 
     func put(_ block: [UInt8], cid: CID) throws(ContentError) {
         try base.put(block, cid: cid)
-        written.withLock { $0.append(cid) }
+        written.withLock { $0[cid.v1] = block }
     }
 
     func get(_ cid: CID) throws(ContentError) -> [UInt8] { try base.get(cid) }
 
     func has(_ cid: CID) -> Bool { base.has(cid) }
 
-    /// Every block written so far, once each, read back (and so checked) from the base blockstore.
-    func recorded() throws(ContentError) -> [StoredBlock] {
-        var seen = Set<CID>()
-        var blocks: [StoredBlock] = []
-        for cid in written.withLock({ $0 }) where seen.insert(cid.v1).inserted {
-            blocks.append(StoredBlock(cid: cid.v1.description, bytes: try base.get(cid)))
+    /// Every block written so far, once each, in CID order.
+    func recorded() -> [StoredBlock] {
+        written.withLock { blocks in
+            blocks.map { StoredBlock(cid: $0.key.description, bytes: $0.value) }.sorted { $0.cid < $1.cid }
         }
-        return blocks
     }
 }
 

@@ -183,8 +183,11 @@ extension PostgresStore {
         }
     }
 
-    public func jobCounts() async throws(StoreError) -> [JobStatus: Int] {
-        let rows = try await rows("count jobs", "SELECT status, count(*) FROM jobs GROUP BY status")
+    public func jobCounts(batch: Int?) async throws(StoreError) -> [JobStatus: Int] {
+        let rows = try await rows(
+            "count jobs",
+            "SELECT status, count(*) FROM jobs WHERE \(batch)::INTEGER IS NULL OR leased_batch = \(batch) GROUP BY status"
+        )
         return try decoding("count jobs") {
             var counts: [JobStatus: Int] = [:]
             for row in rows {

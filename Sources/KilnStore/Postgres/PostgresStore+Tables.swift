@@ -24,8 +24,7 @@ extension PostgresStore {
     public func record(_ logs: [EventLog], chainId: UInt64, cursor: (block: UInt64, hash: Bytes32))
         async throws(StoreError)
     {
-        for log in logs where log.blockNumber == nil || log.blockHash == nil || log.logIndex == nil {
-            _ = log
+        if logs.contains(where: { $0.blockNumber == nil || $0.blockHash == nil || $0.logIndex == nil }) {
             throw StoreError(.invalidArgument, "Unable to record a log without block number, block hash and log index")
         }
         try await transaction("record \(logs.count) logs") { connection in

@@ -51,11 +51,12 @@ public final class PostgresStore: Store {
         guard !database.isEmpty else {
             throw StoreError(.open, "'\(Self.redacted(parts))': the URL names no database (…/DATABASE)")
         }
+        let (port, password) = (parts.port ?? 5432, parts.password ?? fallback)
         var connection = PostgresConnection.Configuration(
             host: host,
-            port: parts.port ?? 5432,
+            port: port,
             username: user,
-            password: parts.password ?? fallback,
+            password: password,
             database: database,
             tls: .disable
         )
@@ -63,9 +64,9 @@ public final class PostgresStore: Store {
         self.connection = connection
         var configuration = PostgresClient.Configuration(
             host: host,
-            port: parts.port ?? 5432,
+            port: port,
             username: user,
-            password: parts.password ?? fallback,
+            password: password,
             database: database,
             tls: .disable
         )

@@ -37,11 +37,7 @@ struct BatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        options.output.bootstrap()
-        let configuration = try options.configuration(concurrency: concurrency)
-        let console = Console(format: options.output.format)
-        if CrashPoint.isArmed { console.warn("\(CrashPoint.variable) is set: this run will kill itself (tests only)") }
-        let runner = try await options.runner(configuration)
+        let (configuration, console, runner) = try await options.start(concurrency: concurrency)
         let lock: StoreLock
         if let taken = try await runner.store.tryLock() {
             lock = taken

@@ -41,11 +41,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        options.output.bootstrap()
-        let configuration = try options.configuration(concurrency: concurrency)
-        let console = Console(format: options.output.format)
-        if CrashPoint.isArmed { console.warn("\(CrashPoint.variable) is set: this run will kill itself (tests only)") }
-        let runner = try await options.runner(configuration)
+        let (configuration, console, runner) = try await options.start(concurrency: concurrency)
         if !runner.store.sharesBlocks {
             console.warn(
                 "the store \(runner.store.location) is SQLite: workers must run on this machine (use a postgres:// store to spread them)"

@@ -23,6 +23,16 @@ struct PipelineOptions: ParsableArguments {
         try config.load(Configuration.Overrides(store: store, out: out, eventsFile: events, concurrency: concurrency))
     }
 
+    /// What `kiln batch` and `kiln worker` start from: logging bootstrapped, the configuration resolved, the
+    /// console, and the runner opened (with a loud warning when a test crash point is armed).
+    func start(concurrency: Int?) async throws -> (Configuration, Console, BatchRunner) {
+        output.bootstrap()
+        let configuration = try self.configuration(concurrency: concurrency)
+        let console = Console(format: output.format)
+        if CrashPoint.isArmed { console.warn("\(CrashPoint.variable) is set: this run will kill itself (tests only)") }
+        return (configuration, console, try await runner(configuration))
+    }
+
     /// The batch runner over `configuration`; `--events` replaces kiln.yml's source.
     func runner(_ configuration: Configuration) async throws -> BatchRunner {
         try await BatchRunner.open(configuration, eventsFile: events)
