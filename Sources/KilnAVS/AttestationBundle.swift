@@ -14,7 +14,12 @@ public enum AttestationBundle {
 
     /// The bundle for a round's report: request, stake table, every answer and its outcome, evidence, the accepted output.
     /// Signers are in stake-table order, so the same round gives the same bytes.
-    public static func json(_ report: QuorumReport) -> JSONValue {
+    ///
+    /// A round under a non-exact policy adds `agreement` (policy, policy hash, the canonical choice and the
+    /// digest every agreeing operator signed) and, per committed operator, its output's CID (from `outputCIDs`,
+    /// when the caller published the outputs), its distance to the canonical output and its agreement signature;
+    /// false agreements join `evidence` with `"kind": "false-agreement"`. An exact round's bundle is unchanged.
+    public static func json(_ report: QuorumReport, outputCIDs: [Bytes32: String] = [:]) -> JSONValue {
         let domain = report.table.domain
         func signed(_ answer: SignedAnswer) -> JSONValue {
             [
@@ -31,6 +36,13 @@ public enum AttestationBundle {
                 entry["signature"] = .string(answer.signature.hex)
             }
             if let reason = outcome.reason { entry["reason"] = .string(reason) }
+            if let agreement = report.agreement, let answer {
+                if let cid = outputCIDs[answer.attestation.outputHash] { entry["outputCID"] = .string(cid) }
+                if let own = agreement.entries[op.address] {
+                    if let distance = own.distance { entry["distance"] = distance.json }
+                    if let signature = own.signature { entry["agreementSignature"] = .string(signature.hex) }
+                }
+            }
             responses.append(.object(entry))
         }
         var document: [String: JSONValue] = [
@@ -51,8 +63,31 @@ public enum AttestationBundle {
                 report.evidence.map { e in
                     ["operator": .string(e.operator.checksummed), "first": signed(e.first), "second": signed(e.second)]
                 }
+                    + report.falseAgreements.map { e in
+                        var committed = signed(e.committed)
+                        if case .object(var fields) = committed,
+                            let cid = outputCIDs[e.committed.attestation.outputHash]
+                        {
+                            fields["outputCID"] = .string(cid)
+                            committed = .object(fields)
+                        }
+                        return [
+                            "kind": "false-agreement", "operator": .string(e.operator.checksummed),
+                            "committed": committed, "agreementSignature": .string(e.agreementSignature.hex),
+                        ]
+                    }
             ),
         ]
+        if let agreement = report.agreement {
+            document["agreement"] = [
+                "policy": agreement.policy.json, "policyHash": .string(agreement.policy.hash.hex),
+                "canonical": [
+                    "operator": .string(agreement.canonicalOperator.checksummed),
+                    "outputHash": .string(agreement.canonicalOutputHash.hex),
+                ],
+                "digest": .string(agreement.agreement.signingDigest(domain: domain).hex),
+            ]
+        }
         if let accepted = report.accepted {
             document["accepted"] = [
                 "outputHash": .string(accepted.outputHash.hex),
@@ -95,7 +130,13 @@ public enum AttestationBundle {
     /// Re-derives every digest, recovers every signature, sums the stake of distinct valid signers of the
     /// accepted output (equivocators excluded) and compares it with the threshold; checks each piece of
     /// equivocation evidence; with `output`, checks that the file is the accepted output.
-    public static func verify(_ bundle: JSONValue, output: [UInt8]? = nil) throws(AVSError) -> Verification {
+    ///
+    /// A bundle with `agreement` needs every committed output (`outputs`, by keccak-256): the policy, every
+    /// distance, the canonical choice, each agreement signature and any false-agreement evidence are recomputed
+    /// from them (see ``verifyAgreement(_:_:outputs:equivocators:check:note:)``).
+    public static func verify(_ bundle: JSONValue, output: [UInt8]? = nil, outputs: [Bytes32: [UInt8]] = [:])
+        throws(AVSError) -> Verification
+    {
         let parsed = try Parsed(bundle)
         var lines: [String] = []
         var ok = true
@@ -123,7 +164,7 @@ public enum AttestationBundle {
         // Equivocation evidence: both signatures by the operator, over different outputs.
         var equivocators: Set<Address> = []
         if case .array(let evidence)? = bundle["evidence"] {
-            for item in evidence {
+            for item in evidence where item["kind"] == nil {
                 let op = try? Address(hex: try string(item["operator"], "evidence[].operator"))
                 let first = try field(item["first"], "evidence[].first"),
                     second = try field(item["second"], "evidence[].second")
@@ -147,7 +188,24 @@ public enum AttestationBundle {
         }
         let acceptedHash = try word(accepted["outputHash"], "accepted.outputHash")
         var signers: Set<Address> = []
-        if case .array(let responses)? = bundle["responses"] {
+        if bundle["agreement"] != nil {
+            guard
+                let agreed = try verifyAgreement(
+                    bundle,
+                    parsed,
+                    outputs: outputs,
+                    equivocators: equivocators,
+                    check: check,
+                    note: { lines.append($0) }
+                )
+            else { return Verification(lines: lines, ok: false) }
+            check(
+                agreed.canonical == acceptedHash,
+                "the accepted output is the canonical output",
+                "accepted.outputHash is not the canonical output \(agreed.canonical.hex)"
+            )
+            signers = agreed.signers
+        } else if case .array(let responses)? = bundle["responses"] {
             for response in responses {
                 guard let signatureText = response["signature"]?.stringValue,
                     let hashText = response["outputHash"]?.stringValue,
@@ -265,6 +323,9 @@ public enum AttestationBundle {
         /// The key `op` signs with.
         func key(of op: Address) -> Address { operators[op]?.signingKey ?? op }
 
+        /// `op`'s position in the stake table (past the end when it is not listed).
+        func order(of op: Address) -> Int { table.operators.firstIndex { $0.address == op } ?? Int.max }
+
         /// Whether `op` is in the stake table.
         func lists(_ op: Address) -> Bool { operators[op] != nil }
 
@@ -295,6 +356,12 @@ public enum AttestationBundle {
         static func string(_ value: JSONValue?, _ name: String) throws(AVSError) -> String {
             guard let text = try field(value, name).stringValue else { throw AVSError("'\(name)' must be text") }
             return text
+        }
+        static func address(_ value: JSONValue?, _ name: String) throws(AVSError) -> Address {
+            guard let address = try? Address(hex: try string(value, name)) else {
+                throw AVSError("'\(name)' must be an address")
+            }
+            return address
         }
         static func word(_ value: JSONValue?, _ name: String) throws(AVSError) -> Bytes32 {
             guard let word = try? Bytes32(hex: try string(value, name)) else {

@@ -7,6 +7,11 @@ internal import KilnCrypto
 /// The ERC-1271 `isValidSignature(bytes32 digest, bytes data)` call an on-chain registry checks a quorum with,
 /// built from an attestation bundle: `digest` is the EIP-712 digest of the attestation of the output, `data` is
 /// `abi.encode(address[] operators (ascending), bytes[] signatures, uint32 referenceBlock)`.
+///
+/// For a bundle with an agreement phase, `digest` is the ``InferenceAgreement`` digest of the canonical output
+/// and the signatures are the agreement signatures: every agreeing operator signed that one digest, so the same
+/// registry checks the quorum unchanged. Operators named in the bundle's evidence (equivocation, false
+/// agreement) are left out; the registry cannot see tolerance, Kiln's verifier does.
 public struct OnchainPayload: Sendable {
     /// The registry (the bundle's EIP-712 verifying contract).
     public var registry: Address
@@ -51,6 +56,10 @@ public struct OnchainPayload: Sendable {
                 if let op = item["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }) { equivocators.insert(op) }
             }
         }
+        if bundle["agreement"] != nil {
+            self = try Self.agreement(bundle, parsed: parsed, responses: responses, excluded: equivocators, only: only)
+            return
+        }
         // Valid signatures per output: by a listed operator's signing key, not an equivocator's.
         var byOutput: [Bytes32: [(Address, Signature)]] = [:]
         for response in responses {
@@ -91,6 +100,74 @@ public struct OnchainPayload: Sendable {
         data = ABIEncoding.encode([
             .array(signed.map { .address($0.0) }), .array(signed.map { .bytes($0.1.bytes) }), .uint(UInt64(block32)),
         ])
+    }
+
+    private init(
+        registry: Address,
+        outputHash: Bytes32,
+        accepted: Bool,
+        referenceBlock: UInt64,
+        operators: [Address],
+        digest: Bytes32,
+        data: [UInt8]
+    ) {
+        self.registry = registry
+        self.outputHash = outputHash
+        self.accepted = accepted
+        self.referenceBlock = referenceBlock
+        self.operators = operators
+        self.digest = digest
+        self.data = data
+    }
+
+    private static func agreement(
+        _ bundle: JSONValue,
+        parsed: AttestationBundle.Parsed,
+        responses: [JSONValue],
+        excluded: Set<Address>,
+        only: Set<Address>?
+    ) throws(AVSError) -> OnchainPayload {
+        let section = bundle["agreement"]
+        guard let canonical = section?["canonical"]?["outputHash"]?.stringValue.flatMap({ try? Bytes32(hex: $0) }),
+            let policyHash = section?["policyHash"]?.stringValue.flatMap({ try? Bytes32(hex: $0) }),
+            let block32 = UInt32(exactly: parsed.referenceBlock)
+        else { throw AVSError("the bundle's agreement has no canonical output hash or policy hash") }
+        let digest = InferenceAgreement(
+            jobId: parsed.jobId,
+            modelId: Keccak256.hash(utf8: parsed.model),
+            inputHash: parsed.inputHash,
+            canonicalOutputHash: canonical,
+            policyHash: policyHash,
+            referenceBlock: parsed.referenceBlock
+        )
+        .signingDigest(domain: parsed.domain)
+        var signed: [(Address, Signature)] = []
+        for response in responses {
+            guard let op = response["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }), parsed.lists(op),
+                !excluded.contains(op), only?.contains(op) ?? true,
+                let signature = response["agreementSignature"]?.stringValue.flatMap({ try? Signature(hex: $0) }),
+                (try? signature.recoverAddress(digest: digest)) == parsed.key(of: op)
+            else { continue }
+            signed.append((op, signature))
+        }
+        signed.sort { $0.0 < $1.0 }
+        guard !signed.isEmpty else {
+            throw AVSError(
+                "no valid agreement signature for output \(canonical.hex)\(only == nil ? "" : " among the operators asked for")"
+            )
+        }
+        return OnchainPayload(
+            registry: parsed.domain.verifyingContract ?? .zero,
+            outputHash: canonical,
+            accepted: bundle["accepted"]?["outputHash"]?.stringValue == canonical.hex,
+            referenceBlock: parsed.referenceBlock,
+            operators: signed.map(\.0),
+            digest: digest,
+            data: ABIEncoding.encode([
+                .array(signed.map { .address($0.0) }), .array(signed.map { .bytes($0.1.bytes) }),
+                .uint(UInt64(block32)),
+            ])
+        )
     }
 
     /// The payload as JSON: registry, output hash, digest, data and the full call data, in hex.

@@ -4,6 +4,7 @@ public import BigInt
 public import KilnCore
 public import KilnCrypto
 public import KilnInference
+internal import KilnImage
 
 /// What happened with one operator in a round.
 public enum Outcome: Hashable, Sendable {
@@ -20,6 +21,9 @@ public enum Outcome: Hashable, Sendable {
     case equivocated
     /// Not waited for: the quorum was already certain.
     case notNeeded
+    /// Committed, then refused to agree with the canonical output (out of the policy's tolerance; the node's
+    /// reason).
+    case refused(String)
 
     /// A short name for reports (`agreed`, `disagreed`, `unreachable`, …).
     public var label: String {
@@ -31,13 +35,14 @@ public enum Outcome: Hashable, Sendable {
         case .timedOut: "timeout"
         case .equivocated: "equivocated"
         case .notNeeded: "not-needed"
+        case .refused: "refused"
         }
     }
 
     /// The detail, when the outcome has one (an HTTP status, a recovery failure).
     public var reason: String? {
         switch self {
-        case .invalid(let r), .failed(let r): r
+        case .invalid(let r), .failed(let r), .refused(let r): r
         default: nil
         }
     }
@@ -106,6 +111,10 @@ public struct QuorumReport: Sendable {
     public var accepted: (output: [UInt8], outputHash: Bytes32, signers: [Address], signedStake: BigUInt)?
     /// Equivocations caught in this round.
     public var evidence: [EquivocationEvidence]
+    /// The agreement phase, for a round under a non-exact policy.
+    public var agreement: AgreementRecord?
+    /// Operators that signed agreement to a canonical output outside tolerance of their own.
+    public var falseAgreements: [FalseAgreementEvidence] = []
 
     /// One paragraph a person can read: who agreed, who didn't and why, and the verdict.
     public var summary: String {
@@ -113,9 +122,26 @@ public struct QuorumReport: Sendable {
         let total = table.totalStake
         for (op, outcome, answer) in outcomes {
             var line = "  \(op.address.checksummed)  stake \(Self.percent(op.stake, of: total))  \(outcome.label)"
-            if let answer, outcome != .agreed { line += "  output \(answer.attestation.outputHash.hex.prefix(18))…" }
+            if let agreement, let answer {
+                line += "  committed \(answer.attestation.outputHash.hex.prefix(18))…"
+                if answer.attestation.outputHash == agreement.canonicalOutputHash {
+                    line += "  canonical"
+                } else if let distance = agreement.entries[op.address]?.distance {
+                    line += "  \(distance)"
+                } else if agreement.entries[op.address] != nil {
+                    line += "  not comparable"
+                }
+            } else if let answer, outcome != .agreed {
+                line += "  output \(answer.attestation.outputHash.hex.prefix(18))…"
+            }
             if let reason = outcome.reason { line += "  (\(reason))" }
             lines.append(line)
+        }
+        if let agreement {
+            lines.append(
+                "agreement policy \(agreement.policy) (hash \(agreement.policy.hash.hex.prefix(18))…); canonical output "
+                    + "\(agreement.canonicalOutputHash.hex.prefix(18))… of \(agreement.canonicalOperator.checksummed)"
+            )
         }
         if let accepted {
             lines.append(
@@ -126,6 +152,13 @@ public struct QuorumReport: Sendable {
             lines.append(
                 "quorum NOT reached: no output was signed by operators holding \(Double(table.thresholdBps) / 100) % of stake"
             )
+            if agreement == nil, let line = differingOutputs { lines.append(line) }
+        }
+        for item in falseAgreements {
+            lines.append(
+                "false agreement: \(item.operator.checksummed) agreed to a canonical output outside tolerance of its own committed output"
+                    + (item.distance.map { " (\($0))" } ?? " (not comparable)")
+            )
         }
         for item in evidence {
             lines.append(
@@ -133,6 +166,25 @@ public struct QuorumReport: Sendable {
             )
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Under `exact`, when answers differ: how far apart the two most-signed outputs are, in pixels.
+    var differingOutputs: String? {
+        var byHash: [Bytes32: (stake: BigUInt, output: [UInt8])] = [:]
+        for (op, _, answer) in outcomes {
+            guard let answer else { continue }
+            byHash[answer.attestation.outputHash, default: (0, answer.output)].stake += op.stake
+        }
+        guard byHash.count >= 2 else { return nil }
+        let top = byHash.sorted {
+            $0.value.stake > $1.value.stake || ($0.value.stake == $1.value.stake && $0.key.hex < $1.key.hex)
+        }
+        let (a, b) = (top[0], top[1])
+        let distance = PixelDistance.between(files: a.value.output, b.value.output)
+        return
+            "the outputs differ: \(byHash.count) distinct outputs; \(a.key.hex.prefix(18))… vs \(b.key.hex.prefix(18))…: "
+            + (distance.map { "\($0)" } ?? "not comparable as images of one size")
+            + (distance == nil ? "" : " (a template's 'inference.agreement' can accept outputs within a tolerance)")
     }
 
     static func percent(_ part: BigUInt, of whole: BigUInt) -> String {

@@ -37,7 +37,13 @@ public struct QuorumRound: Sendable {
 
     /// Asks the nodes in `table` for `request` and returns the report. Finishes as soon as the result is
     /// certain: an output reached the threshold, or no output can reach it any more.
+    ///
+    /// When the input carries a non-exact agreement policy (`agreement`, see ``AgreementPolicy``), the round has
+    /// two phases instead: see ``runAgreement(_:table:policy:)``.
     public func run(_ request: JobRequest, table: StakeTable) async -> QuorumReport {
+        if let json = request.input["agreement"], let policy = try? AgreementPolicy(json: json), !policy.isExact {
+            return await runAgreement(request, table: table, policy: policy)
+        }
         let operators = table.operators.filter { $0.stake > 0 }
         var outcomes: [Address: (Outcome, SignedAnswer?)] = [:]
         var stakeFor: [Bytes32: BigUInt] = [:]

@@ -39,12 +39,38 @@ struct InferCLITests {
         #expect(infer.stdout.contains("out.png: accepted output written"))
 
         let verified = try await KilnProcess.run(
-            ["verify-attestation", "out.attestation.json", "--output", "out.png"],
+            ["verify-attestation", "out.attestation.json", "--output", "out.png", "--operators", "operators.yml"],
             in: folder
         )
         #expect(verified.status == 0, "\(verified.stdout)")
         #expect(verified.stdout.contains("ok    the output file is the accepted output"))
+        #expect(verified.stdout.contains("ok    stakes: the stake table matches operators.yml at block 0"))
         #expect(verified.stdout.hasSuffix("out.attestation.json: verified\n"))
+
+        // Without a registry the stakes are the bundle's own claim: exit 1 unless the user accepts that.
+        let unchecked = try await KilnProcess.run(["verify-attestation", "out.attestation.json"], in: folder)
+        #expect(unchecked.status == 1)
+        #expect(unchecked.stdout.contains("FAIL  stakes: the stake table is the bundle's own claim"))
+        let trusted = try await KilnProcess.run(
+            ["verify-attestation", "out.attestation.json", "--trust-bundle-stakes"],
+            in: folder
+        )
+        #expect(trusted.status == 0, "\(trusted.stdout)")
+
+        // A stake table edited by hand (one operator's stake raised) verifies on its own, not against the registry.
+        let original = try String(contentsOf: folder.appendingPathComponent("out.attestation.json"), encoding: .utf8)
+        let inflated = original.replacingOccurrences(
+            of: "\"stake\":\"10000000000000000000\"",
+            with: "\"stake\":\"90000000000000000000\""
+        )
+        #expect(inflated != original)
+        try Data(inflated.utf8).write(to: folder.appendingPathComponent("inflated.json"))
+        let edited = try await KilnProcess.run(
+            ["verify-attestation", "inflated.json", "--operators", "operators.yml"],
+            in: folder
+        )
+        #expect(edited.status == 1)
+        #expect(edited.stdout.contains("FAIL  stakes: the bundle's stake table differs from operators.yml at block 0"))
 
         // The accepted picture renders into the token's image.
         let render = try await KilnProcess.run(
@@ -60,7 +86,10 @@ struct InferCLITests {
         var text = try String(contentsOf: folder.appendingPathComponent("out.attestation.json"), encoding: .utf8)
         text = text.replacingOccurrences(of: "\"thresholdBps\":6667", with: "\"thresholdBps\":9900")
         try Data(text.utf8).write(to: folder.appendingPathComponent("tampered.json"))
-        let tampered = try await KilnProcess.run(["verify-attestation", "tampered.json"], in: folder)
+        let tampered = try await KilnProcess.run(
+            ["verify-attestation", "tampered.json", "--trust-bundle-stakes"],
+            in: folder
+        )
         #expect(tampered.status == 1)
         #expect(tampered.stdout.contains("FAIL  no quorum"))
 

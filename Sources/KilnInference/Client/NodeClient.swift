@@ -22,18 +22,29 @@ public struct NodeClient: Sendable {
     {
         try await withDeadline(timeout, expired: { InferenceError(.timeout, "no answer within \(timeout)") }) {
             () async throws(InferenceError) -> JobResponse in
-            try await submitOnce(request, to: endpoint, timeout: timeout)
+            try JobResponse(json: try await post(request.json, to: endpoint + "/v1/jobs", timeout: timeout))
         }
     }
 
-    private func submitOnce(_ request: JobRequest, to endpoint: String, timeout: Duration) async throws(InferenceError)
-        -> JobResponse
+    /// Sends the agreement phase's `request` to the node at `endpoint` (`POST /v1/agreements`).
+    /// - Throws: ``InferenceError`` as ``submit(_:to:timeout:)``; a refusal (HTTP 409, out of tolerance) is
+    ///   `.transport` with the node's message.
+    public func agree(_ request: AgreementRequest, to endpoint: String, timeout: Duration) async throws(InferenceError)
+        -> AgreementResponse
     {
-        var http = HTTPClientRequest(url: endpoint + "/v1/jobs")
+        try await withDeadline(timeout, expired: { InferenceError(.timeout, "no answer within \(timeout)") }) {
+            () async throws(InferenceError) -> AgreementResponse in
+            try AgreementResponse(json: try await post(request.json, to: endpoint + "/v1/agreements", timeout: timeout))
+        }
+    }
+
+    private func post(_ request: JSONValue, to url: String, timeout: Duration) async throws(InferenceError) -> JSONValue
+    {
+        var http = HTTPClientRequest(url: url)
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
         let body: [UInt8]
-        do { body = try request.json.canonicalBytes() } catch { throw InferenceError(.badInput, error.message) }
+        do { body = try request.canonicalBytes() } catch { throw InferenceError(.badInput, error.message) }
         http.body = .bytes(ByteBuffer(bytes: body))
         let bytes: [UInt8]
         let status: UInt
@@ -61,7 +72,7 @@ public struct NodeClient: Sendable {
             let message = json["error"]?["message"]?.stringValue ?? "no error message"
             throw InferenceError(.transport, "HTTP \(status): \(message)")
         }
-        return try JobResponse(json: json)
+        return json
     }
 }
 

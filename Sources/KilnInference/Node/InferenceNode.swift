@@ -3,6 +3,7 @@
 internal import Foundation
 public import KilnCore
 internal import KilnCrypto
+internal import KilnImage
 public import Logging
 
 /// The operator node's logic, separate from HTTP: admission, running a model with a deadline, signing.
@@ -11,6 +12,7 @@ public actor InferenceNode {
     private var running = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
     private var answers: [Bytes32: Int] = [:]
+    private var commits = CommitStore()
     private let logger: Logger
 
     public init(configuration: NodeConfiguration, logger: Logger) {
@@ -29,6 +31,10 @@ public actor InferenceNode {
         case timeout
         case modelFailed(String)
         case injected  // --test-fault http-500
+        /// `POST /v1/agreements` for a job this node holds no commit for (never asked, or expired).
+        case noCommit(String)
+        /// The canonical output is not within the policy's tolerance of this node's own output.
+        case outOfTolerance(String)
     }
 
     /// Runs `request` and signs the result.
@@ -43,11 +49,12 @@ public actor InferenceNode {
         var count = answers[request.jobId, default: 0]
         count += 1
         answers[request.jobId] = count
-        if configuration.fault == .wrongOutput || (configuration.fault == .equivocate && count % 2 == 0) {
+        let altered = configuration.fault == .wrongOutput || configuration.fault == .falseAgree
+        if altered || (configuration.fault == .equivocate && count % 2 == 0) {
             if case .object(var members) = input {
                 // The same wrong answer every time for wrong-output (so test runs are reproducible); a new one
                 // on every second answer to the same job for equivocate.
-                members["_fault"] = .number(configuration.fault == .wrongOutput ? 1 : count)
+                members["_fault"] = .number(altered ? 1 : count)
                 input = .object(members)
             }
         }
@@ -62,6 +69,12 @@ public actor InferenceNode {
         )
         var digest = attestation.signingDigest(domain: configuration.domain)
         if configuration.fault == .badSignature { digest = Keccak256.hash(digest.bytes) }
+        // The policy is read from the input this node ran, so the agreement phase cannot change it.
+        let policy = (request.input["agreement"]).flatMap { try? AgreementPolicy(json: $0) } ?? .exact
+        commits.keep(
+            Commit(attestation: attestation, policy: policy, output: output, at: .now),
+            limits: (configuration.maxKeptCommits, configuration.maxKeptCommitBytes, configuration.keepCommitsFor)
+        )
         return JobResponse(
             attestation: attestation,
             model: model.id,
@@ -70,6 +83,48 @@ public actor InferenceNode {
             operator_: operatorAddress
         )
     }
+
+    /// The agreement phase: signs an ``InferenceAgreement`` over the canonical output when this node's own
+    /// committed output for the job is within its policy's tolerance of it; refuses otherwise.
+    public func agree(_ request: AgreementRequest) async throws(Failure) -> AgreementResponse {
+        if configuration.fault == .http500 { throw .injected }
+        commits.expire(olderThan: configuration.keepCommitsFor)
+        guard let commit = commits.commit(for: request.jobId) else {
+            throw .noCommit(
+                "this node holds no committed output for job \(request.jobId.hex) (never asked, or expired)"
+            )
+        }
+        guard Keccak256.hash(request.canonicalOutput) == request.canonicalOutputHash else {
+            throw .badRequest("'canonicalOutput' does not hash to 'canonicalOutputHash'")
+        }
+        let same = request.canonicalOutputHash == commit.attestation.outputHash
+        let distance = same ? nil : PixelDistance.between(files: commit.output, request.canonicalOutput)
+        if !commit.policy.accepts(sameBytes: same, distance: distance) && configuration.fault != .falseAgree {
+            throw .outOfTolerance(
+                "the canonical output is outside \(commit.policy) of this node's output: "
+                    + (distance.map { "\($0)" } ?? "the images cannot be compared (not decodable, or other sizes)")
+            )
+        }
+        var agreement = InferenceAgreement(
+            jobId: commit.attestation.jobId,
+            modelId: commit.attestation.modelId,
+            inputHash: commit.attestation.inputHash,
+            canonicalOutputHash: request.canonicalOutputHash,
+            policyHash: commit.policy.hash,
+            referenceBlock: commit.attestation.referenceBlock
+        )
+        if configuration.fault == .wrongCanonical { agreement.canonicalOutputHash = commit.attestation.outputHash }
+        return AgreementResponse(
+            agreement: agreement,
+            ownOutputHash: commit.attestation.outputHash,
+            distance: distance,
+            signature: configuration.key.sign(digest: agreement.signingDigest(domain: configuration.domain)),
+            operator_: operatorAddress
+        )
+    }
+
+    /// Committed outputs this node holds now (for `GET /v1/health`).
+    public var keptCommits: Int { commits.count }
 
     private func run(_ model: any InferenceModel, _ input: JSONValue) async throws(Failure) -> [UInt8] {
         let timeout = configuration.jobTimeout
@@ -123,5 +178,49 @@ public actor InferenceNode {
         } else {
             waiting.removeFirst().resume()  // the slot passes to the next job
         }
+    }
+}
+
+/// A committed output, kept for the agreement phase.
+struct Commit: Sendable {
+    var attestation: InferenceAttestation
+    var policy: AgreementPolicy
+    var output: [UInt8]
+    var at: ContinuousClock.Instant
+}
+
+/// Committed outputs by job, bounded in count, bytes and age; the oldest go first.
+struct CommitStore: Sendable {
+    private var byJob: [Bytes32: Commit] = [:]
+    private var order: [Bytes32] = []  // oldest first; a job committed again moves to the end
+    private var bytes = 0
+
+    var count: Int { byJob.count }
+
+    func commit(for job: Bytes32) -> Commit? { byJob[job] }
+
+    mutating func keep(_ commit: Commit, limits: (count: Int, bytes: Int, age: Duration)) {
+        let job = commit.attestation.jobId
+        if let old = byJob.removeValue(forKey: job) {
+            bytes -= old.output.count
+            order.removeAll { $0 == job }
+        }
+        byJob[job] = commit
+        order.append(job)
+        bytes += commit.output.count
+        expire(olderThan: limits.age)
+        while byJob.count > limits.count || bytes > limits.bytes, let oldest = order.first {
+            drop(oldest)
+        }
+    }
+
+    mutating func expire(olderThan age: Duration) {
+        let now = ContinuousClock.now
+        while let oldest = order.first, let commit = byJob[oldest], now - commit.at > age { drop(oldest) }
+    }
+
+    private mutating func drop(_ job: Bytes32) {
+        order.removeFirst()
+        if let old = byJob.removeValue(forKey: job) { bytes -= old.output.count }
     }
 }

@@ -15,6 +15,10 @@ public enum TestFault: String, CaseIterable, Sendable {
     case badSignature = "bad-signature"
     /// Answers every job with HTTP 500.
     case http500 = "http-500"
+    /// Runs the model on altered input (as wrong-output), then signs agreement to any canonical output.
+    case falseAgree = "false-agree"
+    /// Signs agreement over another canonical output hash than the one it was sent.
+    case wrongCanonical = "wrong-canonical"
 }
 
 /// What a node needs to serve jobs.
@@ -33,6 +37,12 @@ public struct NodeConfiguration: Sendable {
     public var maxQueuedJobs = 16
     /// A job still running after this is answered with 504.
     public var jobTimeout: Duration = .seconds(30)
+    /// Committed outputs kept for the agreement phase: at most this many…
+    public var maxKeptCommits = 4096
+    /// …holding at most this many output bytes…
+    public var maxKeptCommitBytes = 256 << 20
+    /// …each for this long after it was committed.
+    public var keepCommitsFor: Duration = .seconds(900)
     public var fault: TestFault?
     public var slowDelay: Duration = .seconds(10)
 

@@ -6,7 +6,8 @@ internal import KilnCore
 internal import BigInt
 public import Logging
 
-/// The node's HTTP API (Hummingbird 2): `POST /v1/jobs`, `GET /v1/health`, `GET /v1/models`. JSON in and out;
+/// The node's HTTP API (Hummingbird 2): `POST /v1/jobs` (commit), `POST /v1/agreements` (the agreement phase),
+/// `GET /v1/health`, `GET /v1/models`. JSON in and out;
 /// every error is a JSON body `{"error": {"code": …, "message": …}}` with a fitting status.
 public enum NodeServer {
     /// Builds the application; `onListening` gets the bound port (useful with port 0).
@@ -48,70 +49,32 @@ public enum NodeServer {
             )
         }
         router.post("/v1/jobs") { request, _ -> Response in
-            let started = ContinuousClock.now
-            let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: configuration.maxRequestBytes)
-            } catch {
-                return failure(
-                    .contentTooLarge,
-                    "too_large",
-                    "the request body exceeds \(configuration.maxRequestBytes) bytes"
-                )
-            }
-            let job: JobRequest
-            do {
-                let value = try JSONValue.parse(bytes: Array(buffer: body))
-                job = try JobRequest(json: value)
-            } catch let error as FormatError {
-                return failure(.badRequest, "invalid_json", error.message)
-            } catch let error as InferenceError {
-                return failure(.unprocessableContent, "invalid_request", error.message)
-            } catch {
-                return failure(.badRequest, "invalid_json", "\(error)")
-            }
-            let response: Response
-            var outcome = "ok"
-            do throws(InferenceNode.Failure) {
-                response = json(.ok, try await node.handle(job).json)
-            } catch {
-                switch error {
-                case .badRequest(let message):
-                    (response, outcome) = (failure(.unprocessableContent, "invalid_input", message), "invalid_input")
-                case .unknownModel(let name):
-                    (response, outcome) = (
-                        failure(
-                            .notFound,
-                            "unknown_model",
-                            "unknown model '\(name)' (this node serves \(configuration.models.map(\.id).joined(separator: ", ")))"
-                        ), "unknown_model"
-                    )
-                case .busy:
-                    (response, outcome) = (
-                        failure(.tooManyRequests, "busy", "all job slots and the queue are full; retry later"), "busy"
-                    )
-                case .timeout:
-                    (response, outcome) = (
-                        failure(.gatewayTimeout, "timeout", "the job did not finish in time"), "timeout"
-                    )
-                case .modelFailed(let message):
-                    (response, outcome) = (failure(.internalServerError, "model_failed", message), "model_failed")
-                case .injected:
-                    (response, outcome) = (
-                        failure(.internalServerError, "test_fault", "--test-fault http-500"), "test_fault"
-                    )
+            await serve(
+                request,
+                limit: configuration.maxRequestBytes,
+                configuration: configuration,
+                logger: logger,
+                what: "job"
+            ) {
+                value throws(InferenceNode.Failure) in
+                let job: JobRequest
+                do throws(InferenceError) { job = try JobRequest(json: value) } catch {
+                    throw .badRequest(error.message)
                 }
+                return (job.jobId, try await node.handle(job).json)
             }
-            let elapsed = ContinuousClock.now - started
-            logger.info(
-                "job",
-                metadata: [
-                    "job": "\(job.jobId.hex.prefix(18))…", "model": "\(job.model)", "outcome": "\(outcome)",
-                    "ms":
-                        "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
-                ]
-            )
-            return response
+        }
+        router.post("/v1/agreements") { request, _ -> Response in
+            // The canonical output travels in base64: up to the largest output a model may give.
+            let limit = configuration.maxOutputBytes / 3 * 4 + 64 * 1024
+            return await serve(request, limit: limit, configuration: configuration, logger: logger, what: "agreement") {
+                value throws(InferenceNode.Failure) in
+                let agreement: AgreementRequest
+                do throws(InferenceError) { agreement = try AgreementRequest(json: value) } catch {
+                    throw .badRequest(error.message)
+                }
+                return (agreement.jobId, try await node.agree(agreement).json)
+            }
         }
         return Application(
             router: router,
@@ -119,6 +82,68 @@ public enum NodeServer {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
         )
+    }
+
+    /// Reads a JSON body (bounded), runs `handle` and maps its failure to a status and a JSON error; logs one line.
+    static func serve(
+        _ request: Request,
+        limit: Int,
+        configuration: NodeConfiguration,
+        logger: Logger,
+        what: String,
+        _ handle: (JSONValue) async throws(InferenceNode.Failure) -> (Bytes32, JSONValue)
+    ) async -> Response {
+        let started = ContinuousClock.now
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch {
+            return failure(.contentTooLarge, "too_large", "the request body exceeds \(limit) bytes")
+        }
+        let value: JSONValue
+        do { value = try JSONValue.parse(bytes: Array(buffer: body)) } catch {
+            return failure(.badRequest, "invalid_json", error.message)
+        }
+        let response: Response
+        var outcome = "ok"
+        var job = "?"
+        do throws(InferenceNode.Failure) {
+            let (id, answer) = try await handle(value)
+            job = "\(id.hex.prefix(18))…"
+            response = json(.ok, answer)
+        } catch {
+            let (status, code, message) = describe(error, configuration: configuration)
+            (response, outcome) = (failure(status, code, message), code)
+        }
+        let elapsed = ContinuousClock.now - started
+        logger.info(
+            "\(what)",
+            metadata: [
+                "job": "\(job)", "outcome": "\(outcome)",
+                "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+            ]
+        )
+        return response
+    }
+
+    /// A failure's HTTP status, error code and message.
+    static func describe(_ error: InferenceNode.Failure, configuration: NodeConfiguration) -> (
+        HTTPResponse.Status, String, String
+    ) {
+        switch error {
+        case .badRequest(let message): (.unprocessableContent, "invalid_request", message)
+        case .unknownModel(let name):
+            (
+                .notFound, "unknown_model",
+                "unknown model '\(name)' (this node serves \(configuration.models.map(\.id).joined(separator: ", ")))"
+            )
+        case .busy: (.tooManyRequests, "busy", "all job slots and the queue are full; retry later")
+        case .timeout: (.gatewayTimeout, "timeout", "the job did not finish in time")
+        case .modelFailed(let message): (.internalServerError, "model_failed", message)
+        case .injected: (.internalServerError, "test_fault", "--test-fault http-500")
+        case .noCommit(let message): (.notFound, "no_commit", message)
+        case .outOfTolerance(let message): (.conflict, "out_of_tolerance", message)
+        }
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {

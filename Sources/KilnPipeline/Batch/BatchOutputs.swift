@@ -46,6 +46,20 @@ struct BatchOutputs: Sendable {
                 files["attestation.json"] = try reader.entry(try CID(attestation))
             }
             if let inference = publication.inference { files["inference.png"] = try reader.entry(try CID(inference)) }
+            // Under a tolerance policy, every committed output the bundle names: outputs/<outputHash>.png.
+            if let attestation = publication.attestation {
+                let bundle = try JSONValue.parse(bytes: try reader.cat(try CID(attestation)))
+                if case .array(let responses)? = bundle["responses"], bundle["agreement"] != nil {
+                    var outputs: [String: FileDAGBuilder.Entry] = [:]
+                    for response in responses {
+                        guard let hash = response["outputHash"]?.stringValue,
+                            let cid = response["outputCID"]?.stringValue
+                        else { continue }
+                        outputs["\(hash).png"] = try reader.entry(try CID(cid))
+                    }
+                    if !outputs.isEmpty { files["outputs"] = try importer.directory(outputs, into: blockstore) }
+                }
+            }
             if !files.isEmpty { provenance[name] = try importer.directory(files, into: blockstore) }
             let templateName = "\(publication.token.chainId)-\(publication.token.contract.lowercased)"
             templates[templateName] = try reader.entry(try CID(publication.template))

@@ -123,7 +123,11 @@ struct JobWorker: Sendable {
                     )
                 }
                 let attested = try reader.cat(try CID(outputCID))
-                let check = try AttestationBundle.verify(json, output: attested)
+                let check = try AttestationBundle.verify(
+                    json,
+                    output: attested,
+                    outputs: try committedOutputs(of: json, reader: reader)
+                )
                 guard check.ok else {
                     return .failed(
                         "--reuse-attested: the stored bundle does not verify: " + check.lines.joined(separator: "; ")
@@ -139,8 +143,19 @@ struct JobWorker: Sendable {
                 )
                 CrashPoint.afterInference.reached()
                 quorum = Self.quorumLine(report)
-                bundle = try AttestationBundle.json(report).canonicalBytes()
                 guard let accepted = report.accepted else { return .noQuorum(quorum ?? "quorum not reached") }
+                // Under a tolerance policy every committed output is published (by CID in the bundle, in the
+                // batch's provenance), so anyone can recompute the distances and the canonical choice.
+                var outputCIDs: [Bytes32: String] = [:]
+                if let agreement = report.agreement {
+                    let importer = Importer(profile: profile)
+                    for row in report.outcomes where agreement.entries[row.operator.address] != nil {
+                        guard let answer = row.answer else { continue }
+                        outputCIDs[answer.attestation.outputHash] =
+                            try importer.add(bytes: answer.output, into: blockstore).cid.description
+                    }
+                }
+                bundle = try AttestationBundle.json(report, outputCIDs: outputCIDs).canonicalBytes()
                 output = accepted.output
             }
         }
@@ -164,6 +179,7 @@ struct JobWorker: Sendable {
             stateHash: stored.hash,
             inference: outputEntry?.cid,
             attestation: bundleEntry?.cid,
+            agreement: template.inference.flatMap { $0.agreement.isExact ? nil : $0.agreement },
             profile: profile.name
         )
         let published = try Publisher(blockstore: blockstore, profile: profile).publish(
@@ -212,6 +228,7 @@ struct JobWorker: Sendable {
         if let accepted = report.accepted {
             line =
                 "\(accepted.signers.count)/\(report.table.operators.count) operators, \(percent(accepted.signedStake)) of stake"
+            if let agreement = report.agreement { line += " agreed within \(agreement.policy)" }
         } else {
             line = "no quorum"
         }

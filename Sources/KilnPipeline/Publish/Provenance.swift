@@ -28,6 +28,8 @@ public struct Provenance: Hashable, Sendable {
     public var inference: CID?
     /// The attestation bundle's CID.
     public var attestation: CID?
+    /// The template's agreement policy when it is not `exact` (an exact template's metadata is unchanged).
+    public var agreement: AgreementPolicy?
     /// The import profile the CIDs were made with.
     public var profile: String
     /// The Kiln version that rendered it.
@@ -44,6 +46,7 @@ public struct Provenance: Hashable, Sendable {
         stateHash: Bytes32,
         inference: CID?,
         attestation: CID?,
+        agreement: AgreementPolicy? = nil,
         profile: String,
         version: String = KilnVersion.current
     ) {
@@ -56,13 +59,14 @@ public struct Provenance: Hashable, Sendable {
         self.stateHash = stateHash
         self.inference = inference
         self.attestation = attestation
+        self.agreement = agreement
         self.profile = profile
         self.version = version
     }
 
     /// The block as metadata.json carries it (CIDs as `ipfs://` URIs).
     public var json: JSONValue {
-        [
+        var block: JSONValue = [
             "chainId": .number(chainId), "contract": .string(contract.checksummed), "tokenId": .string(String(tokenId)),
             "template": .string("ipfs://\(template)"), "templateHash": .string(templateHash.hex),
             "state": state, "stateHash": .string(stateHash.hex),
@@ -70,6 +74,11 @@ public struct Provenance: Hashable, Sendable {
             "attestation": attestation.map { .string("ipfs://\($0)") } ?? .null,
             "profile": .string(profile), "version": .string(version),
         ]
+        if let agreement, case .object(var fields) = block {
+            fields["agreement"] = agreement.json
+            block = .object(fields)
+        }
+        return block
     }
 
     /// Reads the `kiln` block of a metadata document.
@@ -118,6 +127,11 @@ public struct Provenance: Hashable, Sendable {
             stateHash: try word("stateHash"),
             inference: try cid("inference"),
             attestation: try cid("attestation"),
+            agreement: try block["agreement"].map { value throws(PipelineError) in
+                do throws(FormatError) { return try AgreementPolicy(json: value) } catch {
+                    throw PipelineError("kiln.agreement: \(error.message)")
+                }
+            },
             profile: try text("profile"),
             version: try text("version")
         )
@@ -149,4 +163,20 @@ extension Template {
         }
         return (json, hash)
     }
+}
+
+/// The committed outputs an attestation bundle names by CID (`responses[].outputCID`, a round under a tolerance
+/// policy), read from the blocks and keyed by keccak-256: what ``AttestationBundle/verify(_:output:outputs:)``
+/// recomputes the agreement from. Empty for an exact round's bundle.
+func committedOutputs(of bundle: JSONValue, reader: UnixFSReader) throws -> [Bytes32: [UInt8]] {
+    guard bundle["agreement"] != nil, case .array(let responses)? = bundle["responses"] else { return [:] }
+    var outputs: [Bytes32: [UInt8]] = [:]
+    for response in responses {
+        guard let text = response["outputCID"]?.stringValue else { continue }
+        let cid: CID
+        do { cid = try CID(text) } catch { throw PipelineError("the bundle's outputCID '\(text)' is not a CID") }
+        let bytes = try reader.cat(cid)
+        outputs[Keccak256.hash(bytes)] = bytes
+    }
+    return outputs
 }

@@ -109,7 +109,11 @@ public struct Verifier: Sendable {
             }
             let bundle = try JSONValue.parse(bytes: try reader.cat(bundleCID))
             let attested = try reader.cat(outputCID)
-            let verification = try AttestationBundle.verify(bundle, output: attested)
+            let verification = try AttestationBundle.verify(
+                bundle,
+                output: attested,
+                outputs: try committedOutputs(of: bundle, reader: reader)
+            )
             for line in verification.lines {
                 let ok = !line.hasPrefix("FAIL")
                 report.checks.append(
@@ -139,6 +143,14 @@ public struct Verifier: Sendable {
                     bundle["stake"] == AttestationBundle.stakeJSON(table),
                     "stake table matches the registry at block \(reference)",
                     "stake: the bundle's stake table differs from the registry at block \(reference)"
+                )
+            }
+            let policy = inference.agreement.isExact ? nil : inference.agreement
+            if policy != nil || provenance.agreement != nil {
+                report.check(
+                    provenance.agreement == policy,
+                    "agreement policy: \(policy.map { "\($0)" } ?? "exact"), as the template says",
+                    "agreement policy: the metadata names \(provenance.agreement.map { "\($0)" } ?? "exact"), the template \(policy.map { "\($0)" } ?? "exact")"
                 )
             }
             output = attested

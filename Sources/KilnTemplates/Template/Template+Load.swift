@@ -421,7 +421,7 @@ struct TemplateLoader {
             let spec = mapping(
                 node,
                 "inference",
-                allowed: ["model", "input", "size"],
+                allowed: ["model", "input", "size", "agreement"],
                 required: ["model", "input", "size"]
             )
         else { return nil }
@@ -442,7 +442,69 @@ struct TemplateLoader {
         guard let sizeNode = spec["size"], let (w, h) = pair(sizeNode, "inference.size", range: 1...4096) else {
             return nil
         }
-        return Template.Inference(model: model, input: input, width: w, height: h, location: node.location)
+        var agreement = AgreementPolicy.exact
+        if let policyNode = spec["agreement"] {
+            guard let policy = readAgreement(policyNode) else { return nil }
+            agreement = policy
+            if !policy.isExact, let clash = input.first(where: { $0.0 == "agreement" }) {
+                report(policyNode.location, "inference.input.\(clash.0): the name 'agreement' carries the policy")
+                return nil
+            }
+        }
+        return Template.Inference(
+            model: model,
+            input: input,
+            width: w,
+            height: h,
+            agreement: agreement,
+            location: node.location
+        )
+    }
+
+    /// `agreement: exact` or `agreement: {max_channel_diff: 8, max_mse: 2.5}` (MSE with at most three decimals).
+    mutating func readAgreement(_ node: YAMLNode) -> AgreementPolicy? {
+        if let scalar = node.scalar {
+            guard scalar == "exact" else {
+                report(node.location, "inference.agreement must be 'exact' or a mapping {max_channel_diff, max_mse}")
+                return nil
+            }
+            return .exact
+        }
+        guard
+            let spec = mapping(
+                node,
+                "inference.agreement",
+                allowed: ["max_channel_diff", "max_mse"],
+                required: ["max_channel_diff", "max_mse"]
+            ),
+            let channelNode = spec["max_channel_diff"], let mseNode = spec["max_mse"],
+            let channel = integer(channelNode, "inference.agreement.max_channel_diff", range: 0...255)
+        else { return nil }
+        guard let text = mseNode.scalar, let milli = Self.milli(text), milli <= AgreementPolicy.maxMSEMilli else {
+            report(
+                mseNode.location,
+                "inference.agreement.max_mse must be a number 0…65025 with at most three decimals, like 2.5"
+            )
+            return nil
+        }
+        return .pixels(maxChannelDiff: channel, maxMSEMilli: milli)
+    }
+
+    /// "2.5" → 2500: a decimal with at most three fraction digits, exactly, in thousandths.
+    static func milli(_ text: String) -> Int? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].count <= 6,
+            parts[0].allSatisfy({ $0.isASCII && $0.isNumber }), let whole = Int(parts[0]), whole >= 0
+        else { return nil }
+        var fraction = 0
+        if parts.count == 2 {
+            let digits = parts[1]
+            guard (1...3).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let value = Int(digits)
+            else { return nil }
+            fraction = value * [1, 100, 10, 1][digits.count]
+        }
+        return whole * 1000 + fraction
     }
 
     mutating func fill(_ node: YAMLNode, _ context: String, width: Int, height: Int) -> Template.Fill? {

@@ -107,7 +107,8 @@ extension Template {
     }
 
     /// The inference input as canonical JSON, and its Keccak-256 (`inputHash`). The output size is part of it
-    /// (`width`, `height` from `inference.size`, unless the input map sets them), so it is attested too.
+    /// (`width`, `height` from `inference.size`, unless the input map sets them), so it is attested too, and so is
+    /// a non-exact agreement policy (`agreement`).
     public func inferenceInput(state: [String: Value], token: TokenRef) throws(TemplateError) -> (
         json: JSONValue, hash: Bytes32
     )? {
@@ -115,6 +116,8 @@ extension Template {
         let env = Environment(tokenId: token.id, contract: token.contract.lowercased, state: state)
         var members: [String: JSONValue] = ["width": .number(inference.width), "height": .number(inference.height)]
         for (name, expression) in inference.input { members[name] = try expression.evaluate(in: env).json }
+        // A tolerance policy is part of what is attested; `exact` adds nothing, so its inputs are as they were.
+        if !inference.agreement.isExact { members["agreement"] = inference.agreement.json }
         let json = JSONValue.object(members)
         guard let hash = try? json.canonicalHash() else {
             throw TemplateError(inference.location, "the inference input has a non-finite number")

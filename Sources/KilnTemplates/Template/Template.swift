@@ -37,6 +37,8 @@ public struct Template: Sendable {
         public var input: [(name: String, expression: Expression)]
         public var width: Int
         public var height: Int
+        /// When operators' outputs count as one answer (`exact` unless the template says otherwise).
+        public var agreement: AgreementPolicy = .exact
         public var location: SourceLocation
     }
 

@@ -46,7 +46,18 @@ struct InferCommand: AsyncParsableCommand {
         let report = try await job.run(registry: try FileOperatorRegistry(path: operators), timeout: .seconds(timeout))
         print("job \(job.request.jobId.hex)  model \(job.request.model)  input \(job.inputHash.hex)")
         print(report.summary)
-        let bundlePath = (output.hasSuffix(".png") ? String(output.dropLast(4)) : output) + ".attestation.json"
+        let stem = output.hasSuffix(".png") ? String(output.dropLast(4)) : output
+        let bundlePath = stem + ".attestation.json"
+        if let agreement = report.agreement {
+            // Every committed output, so that anyone can recompute the agreement: verify-attestation --outputs.
+            let folder = stem + ".outputs"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for row in report.outcomes where agreement.entries[row.operator.address] != nil {
+                guard let answer = row.answer else { continue }
+                try AtomicFile.write(answer.output, to: "\(folder)/\(answer.attestation.outputHash.hex).png")
+            }
+            print("\(folder)/: \(agreement.entries.count) committed outputs written")
+        }
         try AtomicFile.write(try AttestationBundle.json(report).canonicalBytes(), to: bundlePath)
         print("\(bundlePath): attestation bundle written")
         guard let accepted = report.accepted else { throw ExitCode(3) }

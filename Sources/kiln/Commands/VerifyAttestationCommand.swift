@@ -3,26 +3,105 @@
 import ArgumentParser
 import Foundation
 import KilnAVS
+import KilnChain
 import KilnCore
 
-struct VerifyAttestationCommand: ParsableCommand {
+struct VerifyAttestationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-attestation",
         abstract:
-            "Check an attestation bundle offline: digests, signatures, stake table, quorum, equivocation evidence."
+            "Check an attestation bundle offline: digests, signatures, agreement, quorum, evidence, and its stake table against a registry.",
+        discussion: """
+            The stake table in a bundle is the bundle's own claim. Give the registry to check it against: \
+            --operators FILE (an operators.yml) or --rpc URL (the on-chain registry, the bundle's verifying \
+            contract, read at the bundle's reference block). Without either the command says so and exits 1, \
+            unless --trust-bundle-stakes is given.
+
+            A bundle from a round under a tolerance policy needs the committed outputs (--outputs DIR, as \
+            `kiln infer` writes them): every distance and the canonical choice are recomputed from them.
+
+            Exit status: 0 verified, 1 any check failed.
+            """
     )
 
     @Argument(help: "The bundle (OUT.attestation.json).") var bundle: String
     @Option(help: "Also check that this file is the accepted output.") var output: String?
+    @Option(help: "A folder holding the committed outputs (any names; matched by keccak-256).") var outputs: String?
+    @Option(help: "Check the stake table against this operators file.") var operators: String?
+    @Option(help: "Check the stake table against the on-chain registry over this JSON-RPC URL.") var rpc: String?
+    @Flag(help: "Accept the bundle's own stake table without checking it against a registry.")
+    var trustBundleStakes = false
 
-    func run() throws {
+    func validate() throws {
+        if operators != nil && rpc != nil { throw ValidationError("give --operators or --rpc, not both") }
+    }
+
+    func run() async throws {
         let data = try readInputFile(bundle)
         let json: JSONValue
         do { json = try JSONValue.parse(bytes: data) } catch { throw CLIError("\(bundle): \(error.message)") }
         let file = try output.map { try readInputFile($0, limit: 256 << 20) }
-        let result = try AttestationBundle.verify(json, output: file)
+        var committed: [Bytes32: [UInt8]] = [:]
+        if let outputs {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: outputs) } catch {
+                throw CLIError("--outputs \(outputs): not a readable folder")
+            }
+            for name in names.sorted() where !name.hasPrefix(".") {
+                let bytes = try readInputFile(outputs + "/" + name, limit: 256 << 20)
+                committed[Keccak256.hash(bytes)] = bytes
+            }
+        }
+        let result = try AttestationBundle.verify(json, output: file, outputs: committed)
         for line in result.lines { print(line) }
-        if !result.ok { throw ExitCode(1) }
+        let stakesOK = try await checkStakes(json)
+        if !result.ok || !stakesOK { throw ExitCode(1) }
         print("\(bundle): verified")
+    }
+
+    /// The bundle's stake table against the registry the user named.
+    func checkStakes(_ json: JSONValue) async throws -> Bool {
+        guard let block = json["request"]?["referenceBlock"]?.integerValue, let reference = UInt64(exactly: block),
+            let chain = json["domain"]?["chainId"]?.integerValue, let chainId = UInt64(exactly: chain),
+            let contract = json["domain"]?["verifyingContract"]?.stringValue.flatMap({ try? Address(hex: $0) })
+        else { throw CLIError("\(bundle): the bundle has no request.referenceBlock or domain") }
+        let registry: any OperatorRegistry
+        let source: String
+        if let operators {
+            registry = try FileOperatorRegistry(path: operators)
+            source = operators
+        } else if let rpc {
+            guard let url = HTTPURL.normalized(rpc) else { throw ValidationError("--rpc must be an http(s) URL") }
+            registry = ChainOperatorRegistry(
+                rpc: EthereumRPC(url: url),
+                registry: contract,
+                chainId: chainId,
+                endpoints: [:]
+            )
+            source = "the registry \(contract.checksummed) over \(url)"
+        } else {
+            if trustBundleStakes {
+                print("note  stakes: the bundle's own claim, not checked against a registry (--trust-bundle-stakes)")
+                return true
+            }
+            print(
+                "FAIL  stakes: the stake table is the bundle's own claim; check it with --operators FILE or --rpc URL "
+                    + "(or accept it with --trust-bundle-stakes)"
+            )
+            return false
+        }
+        let table = try await registry.stakeTable(at: reference)
+        var ok = true
+        if table.domain != EIP712Domain.kiln(chainId: chainId, verifyingContract: contract) {
+            print("FAIL  stakes: \(source) signs in another EIP-712 domain (chain id or verifying contract)")
+            ok = false
+        }
+        if json["stake"] == AttestationBundle.stakeJSON(table) {
+            print("ok    stakes: the stake table matches \(source) at block \(reference)")
+        } else {
+            print("FAIL  stakes: the bundle's stake table differs from \(source) at block \(reference)")
+            ok = false
+        }
+        return ok
     }
 }

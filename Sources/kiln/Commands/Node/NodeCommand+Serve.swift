@@ -11,10 +11,17 @@ import Logging
 extension NodeCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve POST /v1/jobs, GET /v1/health, GET /v1/models on loopback, signing every result.",
+            abstract:
+                "Serve POST /v1/jobs, POST /v1/agreements, GET /v1/health, GET /v1/models on loopback, signing every result.",
             discussion: """
                 The operator key comes from --key FILE (hex, mode 0600; a key others can read is refused) or the \
                 KILN_NODE_KEY environment variable. It is never logged. Prints 'listening on http://HOST:PORT' when ready.
+
+                What it keeps: every output it commits to (POST /v1/jobs) stays in memory with its job id, input hash \
+                and the input's agreement policy, so that POST /v1/agreements can check a canonical output against \
+                it: at most --keep-commits outputs and 256 MiB, each for --keep-commits-for seconds (the oldest go \
+                first). A job asked again replaces its commit. Nothing is written to disk; a restart forgets them \
+                (the next round asks again).
                 """
         )
 
@@ -49,6 +56,12 @@ extension NodeCommand {
 
         @Option(help: "Seconds a job may run (then HTTP 504).")
         var jobTimeout = 30
+
+        @Option(help: "Committed outputs kept for the agreement phase (the oldest go first; 256 MiB at most).")
+        var keepCommits = 4096
+
+        @Option(help: "Seconds a committed output is kept for the agreement phase.")
+        var keepCommitsFor = 900
 
         @Option(help: "FOR TESTS ONLY: misbehave.")
         var testFault: TestFault?
@@ -85,6 +98,8 @@ extension NodeCommand {
             configuration.maxConcurrentJobs = maxConcurrent
             configuration.maxQueuedJobs = maxQueued
             configuration.jobTimeout = .seconds(jobTimeout)
+            configuration.maxKeptCommits = keepCommits
+            configuration.keepCommitsFor = .seconds(keepCommitsFor)
             configuration.fault = testFault
             configuration.slowDelay = .seconds(slowSeconds)
             var logger = Logger(label: "kiln.node")
