@@ -158,7 +158,9 @@ let package = Package(
         // MARK: - Test support and tests
         .target(
             name: "KilnTesting",
-            dependencies: ["KilnCore", "KilnCrypto", "KilnInference", .product(name: "BigInt", package: "BigInt")],
+            dependencies: [
+                "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", .product(name: "BigInt", package: "BigInt"),
+            ],
             path: "Sources/KilnTesting"
         ),
         .testTarget(
@@ -198,8 +200,8 @@ let package = Package(
         .testTarget(
             name: "KilnAVSTests",
             dependencies: [
-                "KilnAVS", "KilnCore", "KilnCrypto", "KilnInference", "KilnTesting",
-                .product(name: "BigInt", package: "BigInt"),
+                "KilnAVS", "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", "KilnTesting",
+                .product(name: "BigInt", package: "BigInt"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import BigInt
 import Foundation
 import KilnCore
 @testable import KilnTemplates
@@ -89,6 +90,59 @@ struct TemplateCheckTests {
                 "20:29: '+' adds numbers or joins strings, found int and string (use str() to join a number)"
             )
         )
+    }
+
+    @Test func agreementPoliciesAreReadWithPositions() throws {
+        let base = exampleText.replacingOccurrences(
+            of: "  size: [160, 160]\n",
+            with: "  size: [160, 160]\n  agreement: POLICY\n"
+        )
+        #expect(base != exampleText)
+        let line = base.components(separatedBy: "\n").firstIndex { $0.contains("agreement: POLICY") }! + 1
+        func parse(_ policy: String) throws -> Template {
+            try Template.parse(
+                base.replacingOccurrences(of: "POLICY", with: policy),
+                folder: exampleFolder,
+                file: "t.yml"
+            )
+        }
+        #expect(try parse("exact").inference?.agreement == .exact)
+        #expect(
+            try parse("{max_channel_diff: 8, max_mse: 2.5}").inference?.agreement
+                == .pixels(maxChannelDiff: 8, maxMSEMilli: 2500)
+        )
+        #expect(
+            try parse("{max_channel_diff: 0, max_mse: 0.001}").inference?.agreement
+                == .pixels(maxChannelDiff: 0, maxMSEMilli: 1)
+        )
+        func errors(_ policy: String) -> [String] {
+            problems(base.replacingOccurrences(of: "POLICY", with: policy))
+        }
+        #expect(
+            errors("fuzzy") == [
+                "\(line):14: inference.agreement must be 'exact' or a mapping {max_channel_diff, max_mse}"
+            ]
+        )
+        #expect(
+            errors("{max_channel_diff: 300, max_mse: 1}") == [
+                "\(line):33: inference.agreement.max_channel_diff must be 0…255, found 300"
+            ]
+        )
+        #expect(
+            errors("{max_channel_diff: 3, max_mse: 1.2345}") == [
+                "\(line):45: inference.agreement.max_mse must be a number 0…65025 with at most three decimals, like 2.5"
+            ]
+        )
+        #expect(errors("{max_channel_diff: 3}").first?.hasPrefix("\(line):14: ") == true)
+        // A policy is attested: it is part of the inference input (and so of the input hash); exact adds nothing.
+        let tolerant = try parse("{max_channel_diff: 8, max_mse: 2.5}")
+        let exact = try parse("exact")
+        let token = TokenRef(contract: .zero, id: 5)
+        let state = try tolerant.derive(try tolerant.state(fromJSON: ["level": 4], source: "state"), token: token)
+        let withPolicy = try #require(try tolerant.inferenceInput(state: state, token: token))
+        let without = try #require(try exact.inferenceInput(state: state, token: token))
+        #expect(withPolicy.json["agreement"] == AgreementPolicy.pixels(maxChannelDiff: 8, maxMSEMilli: 2500).json)
+        #expect(without.json["agreement"] == nil && withPolicy.hash != without.hash)
     }
 
     @Test func yamlErrorsHavePositionsToo() {

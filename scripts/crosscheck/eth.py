@@ -24,7 +24,16 @@ def unhex(s: str) -> bytes:
 
 
 def typed_data(item):
+    """InferenceAttestation, or InferenceAgreement when the message has a canonicalOutputHash."""
     m = item["message"]
+    if "canonicalOutputHash" in m:
+        primary = "InferenceAgreement"
+        members = ["jobId", "modelId", "inputHash", "canonicalOutputHash", "policyHash"]
+    else:
+        primary = "InferenceAttestation"
+        members = ["jobId", "modelId", "inputHash", "outputHash"]
+    message = {name: unhex(m[name]) for name in members}
+    message["referenceBlock"] = int(m["referenceBlock"])
     return {
         "types": {
             "EIP712Domain": [
@@ -33,28 +42,17 @@ def typed_data(item):
                 {"name": "chainId", "type": "uint256"},
                 {"name": "verifyingContract", "type": "address"},
             ],
-            "InferenceAttestation": [
-                {"name": "jobId", "type": "bytes32"},
-                {"name": "modelId", "type": "bytes32"},
-                {"name": "inputHash", "type": "bytes32"},
-                {"name": "outputHash", "type": "bytes32"},
-                {"name": "referenceBlock", "type": "uint64"},
-            ],
+            primary: [{"name": name, "type": "bytes32"} for name in members]
+            + [{"name": "referenceBlock", "type": "uint64"}],
         },
-        "primaryType": "InferenceAttestation",
+        "primaryType": primary,
         "domain": {
             "name": "Kiln",
             "version": "1",
             "chainId": int(item["chainId"]),
             "verifyingContract": to_checksum_address(item["verifyingContract"]),
         },
-        "message": {
-            "jobId": unhex(m["jobId"]),
-            "modelId": unhex(m["modelId"]),
-            "inputHash": unhex(m["inputHash"]),
-            "outputHash": unhex(m["outputHash"]),
-            "referenceBlock": int(m["referenceBlock"]),
-        },
+        "message": message,
     }
 
 
@@ -107,7 +105,7 @@ def op_eip712(req):
 
 
 def op_recover712(req):
-    """Recovers the signer of InferenceAttestation typed data (what a Kiln node returns)."""
+    """Recovers the signer of InferenceAttestation or InferenceAgreement typed data (what a Kiln node returns)."""
     out = []
     for item in req["items"]:
         signable = encode_typed_data(full_message=typed_data(item))

@@ -195,7 +195,29 @@ def decode(req):
     return out
 
 
-OPS = {"make_pngs": make_pngs, "make_jpegs": make_jpegs, "decode": decode}
+def pixel_distance(req):
+    """For each pair of image files: Pillow decodes both to RGBA8 and numpy measures them (an agreement policy's
+    inputs): max channel difference, sum of squared differences, samples, pixels that differ."""
+    import numpy as np
+
+    out = []
+    for a, b in req["pairs"]:
+        x = np.asarray(Image.open(a).convert("RGBA"), dtype=np.int64)
+        y = np.asarray(Image.open(b).convert("RGBA"), dtype=np.int64)
+        if x.shape != y.shape:
+            out.append(None)
+            continue
+        d = x - y
+        out.append({
+            "maxChannelDiff": int(np.abs(d).max()),
+            "sumSquaredDiff": str(int((d * d).sum())),
+            "samples": str(int(d.size)),
+            "differingPixels": int((np.abs(d).sum(axis=2) > 0).sum()),
+        })
+    return out
+
+
+OPS = {"make_pngs": make_pngs, "make_jpegs": make_jpegs, "decode": decode, "pixel_distance": pixel_distance}
 
 if __name__ == "__main__":
     request = json.load(sys.stdin)

@@ -22,14 +22,18 @@ public final class LocalNodes: Sendable {
         self.tasks = tasks
     }
 
-    /// Starts one node per key (with its fault, if any) and returns once every one listens.
-    public static func start(keys: [(PrivateKey, TestFault?)], domain: EIP712Domain, logger: Logger) async throws
-        -> LocalNodes
-    {
+    /// Starts one node per key (with its fault, if any) and returns once every one listens. Node `i` serves
+    /// `models(i)` (the built-in `kiln/cppn-v1` unless told otherwise).
+    public static func start(
+        keys: [(PrivateKey, TestFault?)],
+        domain: EIP712Domain,
+        logger: Logger,
+        models: (Int) -> [any InferenceModel] = { _ in [CPPNModel()] }
+    ) async throws -> LocalNodes {
         var nodes: [Node] = []
         var tasks: [Task<Void, any Error>] = []
-        for (key, fault) in keys {
-            var configuration = NodeConfiguration(key: key, domain: domain, models: [CPPNModel()])
+        for (index, (key, fault)) in keys.enumerated() {
+            var configuration = NodeConfiguration(key: key, domain: domain, models: models(index))
             configuration.fault = fault
             let node = InferenceNode(configuration: configuration, logger: logger)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

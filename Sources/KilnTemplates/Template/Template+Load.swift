@@ -444,7 +444,8 @@ struct TemplateLoader {
         }
         var agreement = AgreementPolicy.exact
         if let policyNode = spec["agreement"] {
-            guard let policy = readAgreement(policyNode) else { return nil }
+            // A bad policy is reported; the section is kept (as exact) so that no follow-on error is reported.
+            let policy = readAgreement(policyNode) ?? .exact
             agreement = policy
             if !policy.isExact, let clash = input.first(where: { $0.0 == "agreement" }) {
                 report(policyNode.location, "inference.input.\(clash.0): the name 'agreement' carries the policy")
