@@ -225,8 +225,9 @@ let package = Package(
         .testTarget(
             name: "kilnTests",
             dependencies: [
-                "KilnCore", "KilnStore", "KilnTesting", "KilnAVS", "KilnChain", "KilnContent",
-                .product(name: "BigInt", package: "BigInt"),
+                "KilnCore", "KilnCrypto", "KilnStore", "KilnTesting", "KilnAVS", "KilnChain", "KilnContent",
+                "KilnInference", .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

@@ -4,8 +4,11 @@ import KilnAVS
 import KilnChain
 import KilnContent
 import KilnCore
+import KilnCrypto
+import KilnInference
 import KilnStore
 import KilnTesting
+import Logging
 import Testing
 
 /// The on-chain half of Kiln against a real EVM (scripts/devchain.py): quorum by a Vyper `StakeRegistry`
@@ -181,6 +184,82 @@ import Testing
 
     static func transactions(_ outcome: Outcome) -> [[String: Any]] {
         outcome.events.filter { $0["event"] as? String == "transaction" }
+    }
+
+    /// A round under a tolerance policy: operators' outputs differ by a few levels, every agreeing operator signs
+    /// one ``InferenceAgreement`` digest, and the unchanged registry checks that quorum by ERC-1271 — for every
+    /// subset of the agreeing signers, the registry's verdict is Kiln's.
+    @Test func agreementQuorumOnTheRegistry() async throws {
+        let bench = try await Bench()
+        // In-process nodes with the registered signing keys, serving a model that drifts by 0…3 levels.
+        let keys = try (0..<4).map { try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8($0 + 21)]) }
+        var logger = Logger(label: "test.onchain-agreement")
+        logger.logLevel = .critical
+        let nodes = try await LocalNodes.start(
+            keys: keys.map { ($0, nil) },
+            domain: .kiln(chainId: bench.chain.chainId, verifyingContract: try Address(hex: bench.registry)),
+            logger: logger,
+            models: { [JitterModel(jitter: $0)] }
+        )
+        defer { nodes.stop() }
+        let block = try #require(
+            try await bench.chain.rpc("eth_blockNumber", []).stringValue.flatMap { UInt64($0.dropFirst(2), radix: 16) }
+        )
+        let registry = ChainOperatorRegistry(
+            rpc: EthereumRPC(url: bench.chain.url),
+            registry: try Address(hex: bench.registry),
+            chainId: bench.chain.chainId,
+            endpoints: Dictionary(
+                uniqueKeysWithValues: try zip(Self.operators, nodes.nodes).map { (try Address(hex: $0), $1.endpoint) }
+            )
+        )
+        let table = try await registry.stakeTable(at: block)
+        // The registry checks quorums at past blocks only: one more block (the same threshold again).
+        try await bench.registryTransact([["fn": "updateStakeThreshold", "args": [67]]])
+        let policy = AgreementPolicy.pixels(maxChannelDiff: 3, maxMSEMilli: 1000)
+        let request = JobRequest(
+            jobId: Bytes32(word: 99),
+            model: "test/jitter",
+            input: ["seed": 3, "width": 32, "height": 32, "agreement": policy.json],
+            referenceBlock: block
+        )
+        let report = await QuorumRound().run(request, table: table)
+        let accepted = try #require(report.accepted, "\(report.summary)")
+        #expect(accepted.signers.count == 4 && report.agreement != nil)
+        let bundle = AttestationBundle.json(report)
+
+        // Through the CLI: the payload is the agreement digest, and the registry accepts it.
+        let bundleFile = bench.folder.appendingPathComponent("agreement.attestation.json")
+        try Data(try bundle.canonicalBytes()).write(to: bundleFile)
+        let cli = try await KilnProcess.run(
+            ["attestation", "onchain-payload", bundleFile.path, "--rpc", bench.chain.url],
+            in: bench.folder
+        )
+        let payload = try JSONValue.parse(cli.stdout)
+        #expect(cli.status == 0 && payload["registryAccepts"] == .bool(true), "\(cli.stdout)\(cli.stderr)")
+        #expect(payload["digest"] == bundle["agreement"]?["digest"])
+
+        var decisions: [(Set<Address>, Bool)] = []
+        var calls: [JSONValue] = []
+        for mask in 1..<(1 << accepted.signers.count) {
+            let subset = Set(accepted.signers.enumerated().filter { mask & (1 << $0.offset) != 0 }.map(\.element))
+            let weight = table.operators.filter { subset.contains($0.address) }.reduce(BigUInt(0)) { $0 + $1.stake }
+            let onchain = try OnchainPayload(bundle: bundle, only: subset)
+            #expect(onchain.digest.hex == bundle["agreement"]?["digest"]?.stringValue)
+            decisions.append((subset, table.reaches(weight)))
+            calls.append([
+                "fn": "isValidSignature", "args": [.string(onchain.digest.hex), .string(Hex.encode(onchain.data))],
+            ])
+        }
+        let answers = try await bench.view(bench.registry, calls, name: "StakeRegistry")
+        #expect(answers.count == decisions.count)
+        for ((subset, kiln), answer) in zip(decisions, answers) {
+            #expect(
+                (answer.stringValue == "0x1626ba7e") == kiln,
+                "signers \(subset.map(\.checksummed).sorted()): Kiln \(kiln), registry \(answer)"
+            )
+        }
+        #expect(decisions.contains { $0.1 } && decisions.contains { !$0.1 }, "both outcomes are exercised")
     }
 
     @Test func registryQuorumOnchainCheckAndTokenURIs() async throws {
