@@ -63,6 +63,7 @@ let package = Package(
             name: "KilnInferenceBenchmarks",
             dependencies: [
                 .product(name: "KilnInference", package: kiln),
+                .product(name: "KilnImage", package: kiln),
                 .product(name: "KilnAVS", package: kiln),
                 .product(name: "KilnCore", package: kiln),
                 .product(name: "KilnCrypto", package: kiln),

@@ -11,7 +11,8 @@ import Testing
         private var services: [ServiceProcess] = []
         private var nodes: [NodeProcess] = []
         /// Node URLs and addresses: four honest operators (fp32 ×1 thread, fp32 ×2 threads without graph
-        /// optimisation, fp16 ×1, fp16 ×2), then one running another seed.
+        /// optimisation, fp16 ×1, fp16 ×2), then one running another seed, then one that commits to a wrong output
+        /// and signs agreement anyway (`--test-fault false-agree`, in front of the first model server).
         private(set) var operators: [(url: String, address: String)] = []
 
         init() async throws {
@@ -44,8 +45,20 @@ import Testing
                 nodes.append(node)
                 operators.append((node.url, node.address))
             }
+            let liar = try await NodeProcess(
+                key: "0x" + String(repeating: "0", count: 62) + "70",
+                folder: folder,
+                arguments: [
+                    "--verifying-contract", BatchBench.registry, "--upstream",
+                    String(services[0].firstLine.split(separator: " ")[2]), "--upstream-model", "kiln/cppn-float-v1",
+                    "--test-fault", "false-agree",
+                ]
+            )
+            nodes.append(liar)
+            operators.append((liar.url, liar.address))
             try operatorsFile("operators.yml", [0, 1, 2, 3])
             try operatorsFile("operators-seed.yml", [0, 1, 2, 4])
+            try operatorsFile("operators-liar.yml", [0, 1, 2, 5])
         }
 
         deinit {
@@ -80,7 +93,7 @@ import Testing
         try FileManager.default.createDirectory(at: exactFolder, withIntermediateDirectories: true)
         let text = try String(contentsOf: Self.template.appendingPathComponent("template.yml"), encoding: .utf8)
         let exactText = text.replacingOccurrences(
-            of: "agreement: {max_channel_diff: 24, max_mse: 2.0}",
+            of: "agreement: {max_channel_diff: 64, max_mse: 8.0}",
             with: "agreement: exact"
         )
         #expect(exactText != text)
@@ -128,8 +141,23 @@ import Testing
         let seeded = try await infer(Self.template.path, "operators-seed.yml", "seed.png")
         #expect(seeded.status == 0, "\(seeded.stdout)\(seeded.stderr)")
         let row = seeded.stdout.split(separator: "\n").first { $0.contains(fleet.operators[4].address) } ?? ""
-        #expect(row.contains(" refused ") && row.contains("outside pixels: max channel diff 24"), "\(row)")
+        #expect(row.contains(" refused ") && row.contains("outside pixels: max channel diff 64"), "\(row)")
         #expect(seeded.stdout.contains("quorum reached: 3 of 4 operators holding 85.00 %"))
+
+        // A node that signs agreement although its own output is far off: not counted, and proven against it.
+        let lied = try await infer(Self.template.path, "operators-liar.yml", "liar.png")
+        #expect(
+            lied.status == 0 && lied.stdout.contains("false agreement: \(fleet.operators[5].address)"),
+            "\(lied.stdout)"
+        )
+        let shown = try await fleet.kiln([
+            "operators", "--operators", "operators-liar.yml", "--bundle", "liar.attestation.json", "--outputs",
+            "liar.outputs",
+        ])
+        let liarLine = shown.stdout.split(separator: "\n").first { $0.contains(fleet.operators[5].address) } ?? ""
+        #expect(liarLine.contains("PROVEN: false agreement in liar.attestation.json"), "\(shown.stdout)\(shown.stderr)")
+        let honestLine = shown.stdout.split(separator: "\n").first { $0.contains(fleet.operators[0].address) } ?? ""
+        #expect(honestLine.contains("no misbehaviour proven"))
     }
 
     @Test func aBatchWithTheFloatModelPublishesAndVerifiesByteForByte() async throws {
@@ -156,7 +184,7 @@ import Testing
         let run = try await site.kiln()
         #expect(run.status == 0 && run.summary?["published"] as? Int == 2, "\(run.transcript)")
         let quorum = run.jobs.first?["quorum"] as? String ?? ""
-        #expect(quorum.contains("agreed within pixels: max channel diff 24, max MSE 2.000"), "\(quorum)")
+        #expect(quorum.contains("agreed within pixels: max channel diff 64, max MSE 8.000"), "\(quorum)")
 
         // From the CAR and the logs alone: the committed outputs travel in the batch's provenance.
         let metadata = String((run.jobs.first?["metadata"] as? String ?? "").dropFirst("ipfs://".count))
@@ -168,7 +196,7 @@ import Testing
             in: fleet.folder
         )
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
-        #expect(verified.stdout.contains("agreement policy: pixels: max channel diff 24, max MSE 2.000"))
+        #expect(verified.stdout.contains("agreement policy: pixels: max channel diff 64, max MSE 8.000"))
         #expect(verified.stdout.contains("canonical choice recomputed"))
         #expect(verified.stdout.hasSuffix("verified: byte-identical\n"), "\(verified.stdout)")
     }

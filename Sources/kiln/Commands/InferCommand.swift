@@ -52,11 +52,14 @@ struct InferCommand: AsyncParsableCommand {
             // Every committed output, so that anyone can recompute the agreement: verify-attestation --outputs.
             let folder = stem + ".outputs"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            var written: Set<Bytes32> = []
             for row in report.outcomes where agreement.entries[row.operator.address] != nil {
-                guard let answer = row.answer else { continue }
+                guard let answer = row.answer, written.insert(answer.attestation.outputHash).inserted else { continue }
                 try AtomicFile.write(answer.output, to: "\(folder)/\(answer.attestation.outputHash.hex).png")
             }
-            print("\(folder)/: \(agreement.entries.count) committed outputs written")
+            print(
+                "\(folder)/: \(written.count) distinct committed outputs of \(agreement.entries.count) operators written"
+            )
         }
         try AtomicFile.write(try AttestationBundle.json(report).canonicalBytes(), to: bundlePath)
         print("\(bundlePath): attestation bundle written")

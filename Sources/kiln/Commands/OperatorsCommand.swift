@@ -16,12 +16,19 @@ struct OperatorsCommand: AsyncParsableCommand {
         discussion: """
             Reads --operators FILE, or kiln.yml's operators (a file, or an on-chain registry read at --block, by \
             default the chain's head).
+
+            With --bundle (repeatable), each operator's line also counts the misbehaviour those attestation bundles \
+            prove against it — equivocation (two signed outputs for one job) and false agreement (agreement signed \
+            to a canonical output outside tolerance of its own commit) — each re-proven from the signatures (and, \
+            for false agreement, the committed outputs in --outputs).
             """
     )
 
     @Option(help: "The operators file (operators.yml); default: kiln.yml's operators.") var operators: String?
     @OptionGroup var config: ConfigOptions
     @Option(help: "The block to read an on-chain registry at (default: the head).") var block: UInt64?
+    @Option(help: "An attestation bundle whose evidence to show (repeatable).") var bundle: [String] = []
+    @Option(help: "A folder of committed outputs for --bundle (as kiln infer writes them).") var outputs: String?
 
     func run() async throws {
         let registry: any OperatorRegistry
@@ -38,6 +45,7 @@ struct OperatorsCommand: AsyncParsableCommand {
             }
         }
         let table = try await registry.stakeTable(at: at)
+        let proven = try provenEvidence()
         let rule =
             table.thresholdWeight.map { "threshold weight \($0) of \(table.totalStake) at block \(at)" }
             ?? "threshold \(Double(table.thresholdBps) / 100) % of \(table.totalStake) wei"
@@ -48,7 +56,40 @@ struct OperatorsCommand: AsyncParsableCommand {
                 ? "no node in kiln.yml" : await NodeClient().health(op.endpoint, timeout: .seconds(3)) ?? "unreachable"
             let share = table.totalStake > 0 ? Double(op.stake * 10_000 / table.totalStake) / 100 : 0
             let key = op.signingKey == op.address ? "" : "  signing key \(op.signingKey.checksummed)"
-            print("\(op.address.checksummed)  \(String(format: "%6.2f", share)) %  \(op.endpoint)  \(live)\(key)")
+            var line = "\(op.address.checksummed)  \(String(format: "%6.2f", share)) %  \(op.endpoint)  \(live)\(key)"
+            if !bundle.isEmpty {
+                let found = proven[op.address] ?? []
+                line += found.isEmpty ? "  no misbehaviour proven" : "  PROVEN: " + found.joined(separator: ", ")
+            }
+            print(line)
         }
+    }
+
+    /// Per operator, the misbehaviour the bundles prove ("equivocation in BUNDLE", "false agreement in BUNDLE").
+    func provenEvidence() throws -> [Address: [String]] {
+        var committed: [Bytes32: [UInt8]] = [:]
+        if let outputs {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: outputs))?.sorted() ?? [] {
+                let bytes = try readInputFile(outputs + "/" + name, limit: 256 << 20)
+                committed[Keccak256.hash(bytes)] = bytes
+            }
+        }
+        var found: [Address: [String]] = [:]
+        for path in bundle {
+            let json: JSONValue
+            do { json = try JSONValue.parse(bytes: try readInputFile(path)) } catch let error as FormatError {
+                throw CLIError("\(path): \(error.message)")
+            }
+            let lines = try AttestationBundle.verify(json, outputs: committed).lines
+            for (marker, kind) in [("equivocation by ", "equivocation"), ("false agreement by ", "false agreement")] {
+                for line in lines where line.hasPrefix("ok    ") && line.contains(marker) {
+                    let text = line.components(separatedBy: marker)[1].prefix(42)
+                    if let address = try? Address(hex: String(text)) {
+                        found[address, default: []].append("\(kind) in \(path)")
+                    }
+                }
+            }
+        }
+        return found
     }
 }
