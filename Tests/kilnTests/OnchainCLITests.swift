@@ -238,6 +238,20 @@ import Testing
         let payload = try JSONValue.parse(cli.stdout)
         #expect(cli.status == 0 && payload["registryAccepts"] == .bool(true), "\(cli.stdout)\(cli.stderr)")
         #expect(payload["digest"] == bundle["agreement"]?["digest"])
+        // verify-attestation checks the bundle's stake table against the registry at its reference block.
+        let outputs = bench.folder.appendingPathComponent("agreement-outputs")
+        try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
+        for (index, row) in report.outcomes.enumerated() {
+            if let answer = row.answer {
+                try Data(answer.output).write(to: outputs.appendingPathComponent("\(index).png"))
+            }
+        }
+        let checked = try await KilnProcess.run(
+            ["verify-attestation", bundleFile.path, "--outputs", outputs.path, "--rpc", bench.chain.url],
+            in: bench.folder
+        )
+        #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+        #expect(checked.stdout.contains("ok    stakes: the stake table matches the registry "))
 
         try await Self.everySubsetAgrees(bench, bundle, signers: accepted.signers, table: table) { payload in
             #expect(payload.digest.hex == bundle["agreement"]?["digest"]?.stringValue)
