@@ -168,6 +168,17 @@ public struct QuorumReport: Sendable {
         return lines.joined(separator: "\n")
     }
 
+    /// Under a tolerance policy, every committed output (by keccak-256): what a verifier recomputes the agreement
+    /// from, and what a batch publishes. Empty for an exact round.
+    public var committedOutputs: [Bytes32: [UInt8]] {
+        guard let agreement else { return [:] }
+        var outputs: [Bytes32: [UInt8]] = [:]
+        for row in outcomes where agreement.entries[row.operator.address] != nil {
+            if let answer = row.answer { outputs[answer.attestation.outputHash] = answer.output }
+        }
+        return outputs
+    }
+
     /// Under `exact`, when answers differ: how far apart the two most-signed outputs are, in pixels.
     var differingOutputs: String? {
         var byHash: [Bytes32: (stake: BigUInt, output: [UInt8])] = [:]

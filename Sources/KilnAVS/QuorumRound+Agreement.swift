@@ -22,20 +22,9 @@ extension QuorumRound {
     func runAgreement(_ request: JobRequest, table: StakeTable, policy: AgreementPolicy) async -> QuorumReport {
         let operators = table.operators.filter { $0.stake > 0 }
         var commits: [Address: (Outcome, SignedAnswer?)] = [:]
-        await withTaskGroup(of: (Operator, Outcome, SignedAnswer?).self) { group in
-            var queue = operators[...]
-            for _ in 0..<min(maxConcurrent, operators.count) {
-                if let op = queue.popFirst() { group.addTask { await ask(op, request, table) } }
-            }
-            for await (op, outcome, answer) in group {
-                var outcome = outcome
-                if let answer, case .agreed = outcome {
-                    _ = await log.record(op.address, answer)
-                    if await log.hasEquivocated(op.address, job: request.jobId) { outcome = .equivocated }
-                }
-                commits[op.address] = (outcome, answer)
-                if let next = queue.popFirst() { group.addTask { await ask(next, request, table) } }
-            }
+        await askEach(operators, request, table) { op, outcome, answer in
+            commits[op.address] = (outcome, answer)
+            return true  // every commit counts for the canonical choice
         }
 
         // The canonical choice over the valid commits, in stake-table order.

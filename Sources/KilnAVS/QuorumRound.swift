@@ -51,53 +51,26 @@ public struct QuorumRound: Sendable {
         var acceptedHash: Bytes32?
         var pendingStake = operators.reduce(BigUInt(0)) { $0 + $1.stake }
 
-        await withTaskGroup(of: (Operator, Outcome, SignedAnswer?).self) { group in
-            var queue = operators[...]
-            func startNext() {
-                guard let op = queue.popFirst() else { return }
-                group.addTask { await ask(op, request, table) }
+        await askEach(operators, request, table) { op, outcome, answer in
+            pendingStake -= op.stake
+            if let answer, case .agreed = outcome {
+                let hash = answer.attestation.outputHash
+                stakeFor[hash, default: 0] += op.stake
+                signers[hash, default: []].append(op.address)
             }
-            for _ in 0..<min(maxConcurrent, operators.count) { startNext() }
-            for await (op, outcome, answer) in group {
-                pendingStake -= op.stake
-                var outcome = outcome
-                if let answer, case .agreed = outcome {
-                    if await log.record(op.address, answer) != nil {
-                        logger.warning(
-                            "equivocation",
-                            metadata: ["operator": "\(op.address)", "job": "\(request.jobId.hex)"]
-                        )
-                    }
-                    if await log.hasEquivocated(op.address, job: request.jobId) {
-                        outcome = .equivocated
-                    } else {
-                        let hash = answer.attestation.outputHash
-                        stakeFor[hash, default: 0] += op.stake
-                        signers[hash, default: []].append(op.address)
-                    }
-                }
-                outcomes[op.address] = (outcome, answer)
-                if let best = stakeFor.first(where: { table.reaches($0.value) }) {
-                    acceptedHash = best.key
-                    if !waitForAll {
-                        group.cancelAll()
-                        break
-                    }
-                }
-                let leader = stakeFor.values.max() ?? 0
-                if !waitForAll && !table.reaches(leader + pendingStake) {
-                    group.cancelAll()
-                    break  // no output can reach the threshold any more
-                }
-                startNext()
+            outcomes[op.address] = (outcome, answer)
+            if let best = stakeFor.first(where: { table.reaches($0.value) }) {
+                acceptedHash = best.key
+                if !waitForAll { return false }
             }
+            let leader = stakeFor.values.max() ?? 0
+            // Stop when no output can reach the threshold any more.
+            return waitForAll || table.reaches(leader + pendingStake)
         }
         var rows: [(operator: Operator, outcome: Outcome, answer: SignedAnswer?)] = []
         for op in table.operators {
             guard let (outcome, answer) = outcomes[op.address] else {
-                rows.append(
-                    (op, op.stake == 0 ? .invalid("no stake at block \(table.referenceBlock)") : .notNeeded, nil)
-                )
+                rows.append((op, Self.unasked(op, table), nil))
                 continue
             }
             if case .agreed = outcome, let answer, let accepted = acceptedHash,
@@ -120,6 +93,42 @@ public struct QuorumRound: Sendable {
         }
         let evidence = await log.evidence.filter { $0.first.attestation.jobId == request.jobId }
         return QuorumReport(request: request, table: table, outcomes: rows, accepted: accepted, evidence: evidence)
+    }
+
+    /// Asks `operators` for `request`, at most ``maxConcurrent`` at once, and hands each outcome to `take` as it
+    /// arrives, after recording the answer in ``log``: an operator that signed another output for this job before
+    /// comes as `.equivocated`. Stops asking, and cancels the requests still out, when `take` returns false.
+    func askEach(
+        _ operators: [Operator],
+        _ request: JobRequest,
+        _ table: StakeTable,
+        take: (Operator, Outcome, SignedAnswer?) -> Bool
+    ) async {
+        await withTaskGroup(of: (Operator, Outcome, SignedAnswer?).self) { group in
+            var queue = operators[...]
+            func startNext() {
+                guard let op = queue.popFirst() else { return }
+                group.addTask { await ask(op, request, table) }
+            }
+            for _ in 0..<min(maxConcurrent, operators.count) { startNext() }
+            for await (op, outcome, answer) in group {
+                var outcome = outcome
+                if let answer, case .agreed = outcome {
+                    if await log.record(op.address, answer) != nil {
+                        logger.warning(
+                            "equivocation",
+                            metadata: ["operator": "\(op.address)", "job": "\(request.jobId.hex)"]
+                        )
+                    }
+                    if await log.hasEquivocated(op.address, job: request.jobId) { outcome = .equivocated }
+                }
+                guard take(op, outcome, answer) else {
+                    group.cancelAll()
+                    break
+                }
+                startNext()
+            }
+        }
     }
 
     /// One node: ask (with retries), then verify the answer against the request and the registry.

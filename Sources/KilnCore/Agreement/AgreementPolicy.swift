@@ -130,6 +130,16 @@ public struct PixelDistance: Hashable, Sendable, CustomStringConvertible {
         ]
     }
 
+    /// Reads ``json``'s form; nil when a field is missing or of the wrong kind.
+    public init?(json: JSONValue) {
+        guard let channel = json["maxChannelDiff"]?.integerValue.flatMap({ Int(exactly: $0) }),
+            let sum = json["sumSquaredDiff"]?.stringValue.flatMap({ UInt64($0) }),
+            let samples = json["samples"]?.stringValue.flatMap({ UInt64($0) }),
+            let differing = json["differingPixels"]?.integerValue.flatMap({ Int(exactly: $0) })
+        else { return nil }
+        self.init(maxChannelDiff: channel, sumSquaredDiff: sum, samples: samples, differingPixels: differing)
+    }
+
     /// `2500` → "2.500".
     static func milli(_ value: Int) -> String {
         let fraction = String(value % 1000)

@@ -96,20 +96,6 @@ public struct AgreementResponse: Hashable, Sendable {
         guard case .string(let operatorText)? = o["operator"], let address = try? Address(hex: operatorText) else {
             throw fail("'operator' is not an address")
         }
-        var distance: PixelDistance?
-        if case .object(let d)? = o["distance"],
-            let channel = d["maxChannelDiff"]?.integerValue.flatMap(Int.init(exactly:)),
-            let sum = d["sumSquaredDiff"]?.stringValue.flatMap({ UInt64($0) }),
-            let samples = d["samples"]?.stringValue.flatMap({ UInt64($0) }),
-            let differing = d["differingPixels"]?.integerValue.flatMap(Int.init(exactly:))
-        {
-            distance = PixelDistance(
-                maxChannelDiff: channel,
-                sumSquaredDiff: sum,
-                samples: samples,
-                differingPixels: differing
-            )
-        }
         self.init(
             agreement: InferenceAgreement(
                 jobId: try word("jobId"),
@@ -120,7 +106,7 @@ public struct AgreementResponse: Hashable, Sendable {
                 referenceBlock: referenceBlock
             ),
             ownOutputHash: try word("ownOutputHash"),
-            distance: distance,
+            distance: o["distance"].flatMap(PixelDistance.init(json:)),
             signature: signature,
             operator_: address
         )

@@ -146,14 +146,9 @@ struct JobWorker: Sendable {
                 guard let accepted = report.accepted else { return .noQuorum(quorum ?? "quorum not reached") }
                 // Under a tolerance policy every committed output is published (by CID in the bundle, in the
                 // batch's provenance), so anyone can recompute the distances and the canonical choice.
-                var outputCIDs: [Bytes32: String] = [:]
-                if let agreement = report.agreement {
-                    let importer = Importer(profile: profile)
-                    for row in report.outcomes where agreement.entries[row.operator.address] != nil {
-                        guard let answer = row.answer else { continue }
-                        outputCIDs[answer.attestation.outputHash] =
-                            try importer.add(bytes: answer.output, into: blockstore).cid.description
-                    }
+                let importer = Importer(profile: profile)
+                let outputCIDs = try report.committedOutputs.mapValues {
+                    try importer.add(bytes: $0, into: blockstore).cid.description
                 }
                 bundle = try AttestationBundle.json(report, outputCIDs: outputCIDs).canonicalBytes()
                 output = accepted.output

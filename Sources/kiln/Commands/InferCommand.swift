@@ -52,13 +52,10 @@ struct InferCommand: AsyncParsableCommand {
             // Every committed output, so that anyone can recompute the agreement: verify-attestation --outputs.
             let folder = stem + ".outputs"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            var written: Set<Bytes32> = []
-            for row in report.outcomes where agreement.entries[row.operator.address] != nil {
-                guard let answer = row.answer, written.insert(answer.attestation.outputHash).inserted else { continue }
-                try AtomicFile.write(answer.output, to: "\(folder)/\(answer.attestation.outputHash.hex).png")
-            }
+            let outputs = report.committedOutputs
+            for (hash, output) in outputs { try AtomicFile.write(output, to: "\(folder)/\(hash.hex).png") }
             print(
-                "\(folder)/: \(written.count) distinct committed outputs of \(agreement.entries.count) operators written"
+                "\(folder)/: \(outputs.count) distinct committed outputs of \(agreement.entries.count) operators written"
             )
         }
         try AtomicFile.write(try AttestationBundle.json(report).canonicalBytes(), to: bundlePath)

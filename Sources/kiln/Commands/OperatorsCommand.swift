@@ -67,13 +67,7 @@ struct OperatorsCommand: AsyncParsableCommand {
 
     /// Per operator, the misbehaviour the bundles prove ("equivocation in BUNDLE", "false agreement in BUNDLE").
     func provenEvidence() throws -> [Address: [String]] {
-        var committed: [Bytes32: [UInt8]] = [:]
-        if let outputs {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: outputs))?.sorted() ?? [] {
-                let bytes = try readInputFile(outputs + "/" + name, limit: 256 << 20)
-                committed[Keccak256.hash(bytes)] = bytes
-            }
-        }
+        let committed = try outputs.map(readOutputsFolder) ?? [:]
         var found: [Address: [String]] = [:]
         for path in bundle {
             let json: JSONValue

@@ -41,17 +41,7 @@ struct VerifyAttestationCommand: AsyncParsableCommand {
         let json: JSONValue
         do { json = try JSONValue.parse(bytes: data) } catch { throw CLIError("\(bundle): \(error.message)") }
         let file = try output.map { try readInputFile($0, limit: 256 << 20) }
-        var committed: [Bytes32: [UInt8]] = [:]
-        if let outputs {
-            let names: [String]
-            do { names = try FileManager.default.contentsOfDirectory(atPath: outputs) } catch {
-                throw CLIError("--outputs \(outputs): not a readable folder")
-            }
-            for name in names.sorted() where !name.hasPrefix(".") {
-                let bytes = try readInputFile(outputs + "/" + name, limit: 256 << 20)
-                committed[Keccak256.hash(bytes)] = bytes
-            }
-        }
+        let committed = try outputs.map(readOutputsFolder) ?? [:]
         let result = try AttestationBundle.verify(json, output: file, outputs: committed)
         for line in result.lines { print(line) }
         let stakesOK = try await checkStakes(json)
