@@ -215,13 +215,20 @@ public struct BatchRunner: Sendable {
                 if options.work { await work(expected: pending) }
             }
             // Drained: count the batch's jobs without quorum or failed wherever they ran, here or by a worker.
-            let counts = try await store.jobCounts(batch: batch)
+            let counts = try await whileStoreReturns { try await store.jobCounts(batch: batch) }
             summary.noQuorum = max(summary.noQuorum, counts[.noQuorum] ?? 0)
             summary.failed = max(summary.failed, counts[.failed] ?? 0)
         }
-        try await SharedBlocks.fetch(from: store, into: blockstore)
+        try await whileStoreReturns { try await SharedBlocks.fetch(from: store, into: blockstore) }
         progress(.finishing(batch: batch))
-        let collections = try await outputs.finish(batch: batch, into: &summary)
+        // Finishing is idempotent (blocks by CID, files by temp file + rename, the batch closed once), so a
+        // database that drops the connection meanwhile is waited for, as the drain loop does.
+        var finished = summary
+        let collections = try await whileStoreReturns {
+            finished = summary
+            return try await outputs.finish(batch: batch, into: &finished)
+        }
+        summary = finished
         await outputs.publishOnchain(into: &summary, collections: collections, progress: progress)
         summary.seconds = seconds(since: started)
         progress(.finished(summary))
@@ -259,13 +266,23 @@ public struct BatchRunner: Sendable {
     /// How many jobs `batch` waits for; while the store is unreachable (a database restart), tries again with
     /// backoff for up to two minutes.
     func pendingJobs(batch: Int) async throws -> Int {
+        try await whileStoreReturns(retrying: { _ in true }) { try await store.pendingJobs(batch: batch) }
+    }
+
+    /// Runs `body`, and again with backoff (250 ms doubling to 4 s) for up to two minutes while it fails with an
+    /// error `retrying` accepts — by default the store's database errors (a restart drops every connection).
+    @discardableResult
+    func whileStoreReturns<T>(
+        retrying: (any Error) -> Bool = { ($0 as? StoreError)?.code == .database },
+        _ body: () async throws -> T
+    ) async throws -> T {
         var delay = Duration.milliseconds(250)
         let deadline = ContinuousClock.now + .seconds(120)
         while true {
             do {
-                return try await store.pendingJobs(batch: batch)
+                return try await body()
             } catch {
-                if ContinuousClock.now > deadline { throw error }
+                if ContinuousClock.now > deadline || !retrying(error) { throw error }
             }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(4))
