@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "KilnInference",
             dependencies: [
-                "KilnCore", "KilnCrypto", "KilnImage",
+                "KilnCore", "KilnCrypto", "KilnImage", "KilnContent",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

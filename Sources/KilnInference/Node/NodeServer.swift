@@ -9,6 +9,9 @@ public import Logging
 /// The node's HTTP API (Hummingbird 2): `POST /v1/jobs` (commit), `POST /v1/agreements` (the agreement phase),
 /// `GET /v1/health`, `GET /v1/models`. JSON in and out;
 /// every error is a JSON body `{"error": {"code": …, "message": …}}` with a fitting status.
+///
+/// The same node is also a Ritual Infernet compute container: `POST /service_output`, `GET /service-resources`,
+/// `GET /` (see ``InfernetContainer``).
 public enum NodeServer {
     /// Builds the application; `onListening` gets the bound port (useful with port 0).
     public static func application(
@@ -76,6 +79,32 @@ public enum NodeServer {
                 return (agreement.jobId, try await node.agree(agreement).json)
             }
         }
+        router.post("/service_output") { request, _ -> Response in
+            await serveInfernet(request, node: node, logger: logger)
+        }
+        router.get("/service-resources") { request, _ -> Response in
+            json(
+                .ok,
+                InfernetContainer.resources(
+                    models: configuration.models,
+                    modelId: request.uri.queryParameters.get("model_id")
+                )
+            )
+        }
+        router.get("/") { _, _ -> Response in
+            json(
+                .ok,
+                [
+                    "service": "kiln-node", "version": .string(KilnVersion.current),
+                    "operator": .string(node.operatorAddress.checksummed),
+                    "models": .array(configuration.models.map { .string($0.id) }),
+                    "protocols": [
+                        "kiln": "POST /v1/jobs, POST /v1/agreements, GET /v1/health, GET /v1/models",
+                        "infernet": "POST /service_output, GET /service-resources",
+                    ],
+                ]
+            )
+        }
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "kiln-node/\(KilnVersion.current)"),
@@ -120,6 +149,54 @@ public enum NodeServer {
             "\(what)",
             metadata: [
                 "job": "\(job)", "outcome": "\(outcome)",
+                "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+            ]
+        )
+        return response
+    }
+
+    /// `POST /service_output` (Infernet's container protocol, see ``InfernetContainer``): every answer is JSON,
+    /// errors as `{"code": "<status>", "name", "description"}` with that HTTP status.
+    static func serveInfernet(_ request: Request, node: InferenceNode, logger: Logger) async -> Response {
+        let configuration = node.configuration
+        let started = ContinuousClock.now
+        func refuse(_ status: HTTPResponse.Status, _ name: String, _ description: String) -> Response {
+            json(status, InfernetContainer.error(status: status.code, name: name, description: description))
+        }
+        // Room for the largest body either phase takes: an on-chain job is hex of ABI-encoded JSON (× 2 + words);
+        // an agreement carries the canonical output in base64.
+        let limit = max(configuration.maxRequestBytes * 2 + 1024, configuration.maxOutputBytes / 3 * 4 + 64 * 1024)
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: limit) } catch {
+            return refuse(.contentTooLarge, "too_large", "the request body exceeds \(limit) bytes")
+        }
+        let value: JSONValue
+        do { value = try JSONValue.parse(bytes: Array(buffer: body)) } catch {
+            return refuse(.badRequest, "invalid_json", error.message)
+        }
+        let container: InfernetContainer.Request
+        do throws(InferenceError) { container = try InfernetContainer.Request(json: value) } catch {
+            return refuse(.unprocessableContent, "invalid_request", error.message)
+        }
+        var outcome = "ok"
+        let response: Response
+        do throws(InferenceNode.Failure) {
+            let answer: JSONValue
+            switch container.work {
+            case .job(let request): answer = try await node.handle(request).json
+            case .agreement(let request): answer = try await node.agree(request).json
+            }
+            response = json(.ok, InfernetContainer.answer(container, response: answer))
+        } catch {
+            let (status, code, message) = describe(error, configuration: configuration)
+            outcome = code
+            response = json(status, InfernetContainer.error(status: status.code, name: code, description: message))
+        }
+        let elapsed = ContinuousClock.now - started
+        logger.info(
+            "infernet \(container.destination == .onchain ? "on-chain " : "")\(container.work.isAgreement ? "agreement" : "job")",
+            metadata: [
+                "job": "\(container.work.jobId.hex.prefix(18))…", "outcome": "\(outcome)",
                 "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ]
         )
