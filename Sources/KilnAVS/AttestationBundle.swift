@@ -301,7 +301,7 @@ public enum AttestationBundle {
                     }
                     key = parsed
                 }
-                operators.append(Operator(address: address, signingKey: key, endpoint: "", stake: amount))
+                operators.append(Operator(address: address, signingKey: key, endpoint: nil, stake: amount))
             }
             var table = StakeTable(
                 operators: operators,

@@ -3,6 +3,7 @@
 internal import BigInt
 public import KilnChain
 public import KilnCore
+public import KilnInference
 
 /// Operators, signing keys and weights read from an on-chain registry whose views follow EigenLayer's
 /// `IECDSAStakeRegistry`: the operator set from its `OperatorRegistered`/`OperatorDeregistered` logs up to the
@@ -16,7 +17,7 @@ public struct ChainOperatorRegistry: OperatorRegistry {
     /// The chain the registry lives on (the EIP-712 domain's chain id).
     public let chainId: UInt64
     /// Operator address → node endpoint.
-    public let endpoints: [Address: String]
+    public let endpoints: [Address: NodeEndpoint]
     /// The registry's deployment block (logs are read from here).
     public let fromBlock: UInt64
     private let cache = TableCache()
@@ -41,7 +42,7 @@ public struct ChainOperatorRegistry: OperatorRegistry {
         rpc: EthereumRPC,
         registry: Address,
         chainId: UInt64,
-        endpoints: [Address: String],
+        endpoints: [Address: NodeEndpoint],
         fromBlock: UInt64 = 0
     ) {
         self.rpc = rpc
@@ -122,7 +123,7 @@ public struct ChainOperatorRegistry: OperatorRegistry {
                 )
             else { throw AVSError("registry \(registry.checksummed): unexpected answer types") }
             operators.append(
-                Operator(address: op, signingKey: key == .zero ? op : key, endpoint: endpoints[op] ?? "", stake: weight)
+                Operator(address: op, signingKey: key == .zero ? op : key, endpoint: endpoints[op], stake: weight)
             )
         }
         guard case .uint(let total) = try value(2 * members.count, .uint(256), "getLastCheckpointTotalWeightAtBlock"),

@@ -3,7 +3,8 @@
 public import BigInt
 internal import Foundation
 public import KilnCore
-internal import KilnYAML
+public import KilnInference
+public import KilnYAML
 
 /// A registered operator: its address, the key its node signs with (as in EigenLayer, the registry maps the
 /// operator to a signing key; the file registry uses the operator's own address), where its node listens, and
@@ -13,13 +14,13 @@ public struct Operator: Hashable, Sendable {
     public var address: Address
     /// The address its node signs with; answers must recover to it.
     public var signingKey: Address
-    /// Empty when the registry lists an operator that kiln.yml gives no node for.
-    public var endpoint: String
+    /// Where its node is reached; `nil` when the registry lists an operator that kiln.yml gives no node for.
+    public var endpoint: NodeEndpoint?
     /// Its stake (weight) at the reference block.
     public var stake: BigUInt
 
     /// An operator; without `signingKey` it signs with its own address (the file registry's rule).
-    public init(address: Address, signingKey: Address? = nil, endpoint: String, stake: BigUInt) {
+    public init(address: Address, signingKey: Address? = nil, endpoint: NodeEndpoint?, stake: BigUInt) {
         self.address = address
         self.signingKey = signingKey ?? address
         self.endpoint = endpoint
@@ -142,6 +143,7 @@ public struct AVSError: Error, Hashable, Sendable, CustomStringConvertible {
 /// thresholdBps: 6667            # optional, default 6667 (⅔)
 /// operators:
 ///   - {address: "0x…", endpoint: "http://127.0.0.1:8101", stake: "40000000000000000000"}
+///   - {address: "0x…", endpoint: {infernet: "http://10.0.0.7:4000", container: kiln-node}, stake: "…"}
 /// ```
 public struct FileOperatorRegistry: OperatorRegistry {
     /// The table the file describes (its reference block is set per call).
@@ -187,7 +189,8 @@ public struct FileOperatorRegistry: OperatorRegistry {
             let address = try fields.required("address", "the operator's address").address(
                 "operators[\(index)].address"
             )
-            let endpoint = try fields.required("endpoint", "its node's URL").url("operators[\(index)].endpoint")
+            let endpoint = try fields.required("endpoint", "its node's URL, or {infernet: URL, container: ID}")
+                .nodeEndpoint("operators[\(index)].endpoint")
             let stakeNode = try fields.required("stake", "wei, as a decimal string")
             guard let text = stakeNode.scalar, let stake = BigUInt(text, radix: 10), stake.bitWidth <= 256 else {
                 throw stakeNode.error("operators[\(index)].stake must be a decimal string of wei (uint256)")
@@ -210,5 +213,21 @@ public struct FileOperatorRegistry: OperatorRegistry {
         var table = table
         table.referenceBlock = block
         return table
+    }
+}
+
+extension YAMLNode {
+    /// A node endpoint: a Kiln node's URL, or `{infernet: URL, container: ID}` for a Kiln node behind an Infernet
+    /// node (the container id its `config.json` gives Kiln's node).
+    public func nodeEndpoint(_ context: String) throws(YAMLError) -> NodeEndpoint {
+        if scalar != nil { return .kiln(try url(context)) }
+        let fields = try fields(context, allowed: ["infernet", "container"])
+        let node = try fields.required("infernet", "the Infernet node's URL, e.g. http://host:4000").url(
+            fields.name("infernet")
+        )
+        let container = try fields.required("container", "the id of Kiln's container in its config.json").text(
+            fields.name("container")
+        )
+        return .infernet(node: node, container: container)
     }
 }

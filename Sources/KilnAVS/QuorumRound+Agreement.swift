@@ -166,11 +166,12 @@ extension QuorumRound {
     func askAgreement(_ op: Operator, _ request: AgreementRequest, expected: InferenceAgreement, table: StakeTable)
         async -> (Address, Outcome, Signature?)
     {
+        guard let endpoint = op.endpoint else { return (op.address, .failed("no node endpoint"), nil) }
         var lastError: InferenceError?
         for attempt in 0..<max(1, attempts) {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(250 << (attempt - 1))) }
             do {
-                let response = try await client.agree(request, to: op.endpoint, timeout: timeout)
+                let response = try await client.agree(request, to: endpoint, timeout: timeout)
                 guard response.agreement == expected else {
                     let what =
                         response.agreement.canonicalOutputHash != expected.canonicalOutputHash

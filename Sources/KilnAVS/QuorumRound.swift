@@ -133,13 +133,15 @@ public struct QuorumRound: Sendable {
 
     /// One node: ask (with retries), then verify the answer against the request and the registry.
     func ask(_ op: Operator, _ request: JobRequest, _ table: StakeTable) async -> (Operator, Outcome, SignedAnswer?) {
-        guard !op.endpoint.isEmpty else { return (op, .failed("no node endpoint for this operator in kiln.yml"), nil) }
+        guard let endpoint = op.endpoint else {
+            return (op, .failed("no node endpoint for this operator in kiln.yml"), nil)
+        }
         var lastError: InferenceError?
         for attempt in 0..<max(1, attempts) {
             if Task.isCancelled { return (op, .notNeeded, nil) }
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(250 << (attempt - 1))) }
             do {
-                let response = try await client.submit(request, to: op.endpoint, timeout: timeout)
+                let response = try await client.submit(request, to: endpoint, timeout: timeout)
                 switch Self.verify(response, for: request, from: op, in: table) {
                 case .success(let answer): return (op, .agreed, answer)
                 case .failure(let reason): return (op, .invalid(reason.message), nil)

@@ -33,7 +33,7 @@ final class JitterCluster: Sendable {
     func table(thresholdBps: Int = 6667) -> StakeTable {
         StakeTable(
             operators: zip(nodes.nodes, Cluster.stakes).map {
-                Operator(address: $0.address, endpoint: $0.endpoint, stake: $1)
+                Operator(address: $0.address, endpoint: .kiln($0.endpoint), stake: $1)
             },
             thresholdBps: thresholdBps,
             domain: .kiln(chainId: 31337, verifyingContract: contract),

@@ -11,7 +11,7 @@ extension Cluster {
     func table(thresholdBps: Int = 6667) -> StakeTable {
         StakeTable(
             operators: zip(zip(keys, nodes), Self.stakes).map {
-                Operator(address: $0.0.address, endpoint: $0.1.url, stake: $1)
+                Operator(address: $0.0.address, endpoint: .kiln($0.1.url), stake: $1)
             },
             thresholdBps: thresholdBps,
             domain: .kiln(chainId: 31337, verifyingContract: contract),

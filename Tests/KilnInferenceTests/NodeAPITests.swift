@@ -47,7 +47,7 @@ struct NodeAPITests {
         let badInput = try await post(try huge.json.canonicalBytes())
         #expect(badInput.0 == 422 && badInput.1.contains("'width' must be a whole number 1…1024"))
         // Still serving.
-        let response = try await NodeClient().submit(job(), to: url, timeout: .seconds(20))
+        let response = try await NodeClient().submit(job(), to: .kiln(url), timeout: .seconds(20))
         #expect(response.operator_ == cluster.keys[0].address)
         #expect(await NodeClient().health(url, timeout: .seconds(3))?.hasPrefix("ok (operator ") == true)
     }
@@ -55,8 +55,8 @@ struct NodeAPITests {
     @Test func twoNodeProcessesGiveIdenticalBytes() async throws {
         let cluster = try await Cluster(faults: [nil, nil])
         defer { cluster.stop() }
-        let a = try await NodeClient().submit(job(9, seed: 77), to: cluster.nodes[0].url, timeout: .seconds(20))
-        let b = try await NodeClient().submit(job(9, seed: 77), to: cluster.nodes[1].url, timeout: .seconds(20))
+        let a = try await NodeClient().submit(job(9, seed: 77), to: .kiln(cluster.nodes[0].url), timeout: .seconds(20))
+        let b = try await NodeClient().submit(job(9, seed: 77), to: .kiln(cluster.nodes[1].url), timeout: .seconds(20))
         #expect(a.output == b.output)
         #expect(a.attestation == b.attestation)
         #expect(a.signature != b.signature, "different operators")
@@ -73,7 +73,7 @@ struct NodeAPITests {
                     var request = job(UInt64(100 + n), seed: n)
                     request.input = ["seed": .number(n), "width": 256, "height": 256]
                     do throws(InferenceError) {
-                        _ = try await NodeClient().submit(request, to: url, timeout: .seconds(60))
+                        _ = try await NodeClient().submit(request, to: .kiln(url), timeout: .seconds(60))
                         return "ok"
                     } catch {
                         return error.message

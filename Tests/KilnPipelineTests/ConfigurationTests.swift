@@ -1,6 +1,7 @@
 import Foundation
 import KilnContent
 import KilnCore
+import KilnInference
 import KilnPipeline
 import Testing
 
@@ -97,7 +98,9 @@ struct ConfigurationTests {
               source: chain
               registry: "0x000000000000000000000000000000000000AB1e"
               fromBlock: 7
-              nodes: {"0x00000000000000000000000000000000000000a1": "http://127.0.0.1:8101/"}
+              nodes:
+                "0x00000000000000000000000000000000000000a1": "http://127.0.0.1:8101/"
+                "0x00000000000000000000000000000000000000a2": {infernet: "http://10.0.0.7:4000", container: kiln-node}
             publish: {mode: onchain-base, key: keys/publisher.key}
             """
         let configuration = try Configuration(yaml: yaml, source: "/srv/kiln.yml")
@@ -106,7 +109,13 @@ struct ConfigurationTests {
             chain.registry == (try Address(hex: "0x000000000000000000000000000000000000ab1e")) && chain.fromBlock == 7
         )
         #expect(
-            chain.nodes == [try Address(hex: "0x00000000000000000000000000000000000000a1"): "http://127.0.0.1:8101"]
+            chain.nodes == [
+                try Address(hex: "0x00000000000000000000000000000000000000a1"): .kiln("http://127.0.0.1:8101"),
+                try Address(hex: "0x00000000000000000000000000000000000000a2"): .infernet(
+                    node: "http://10.0.0.7:4000",
+                    container: "kiln-node"
+                ),
+            ]
         )
         #expect(
             configuration.publishMode == .onchainBase && configuration.publisherKeyFile == "/srv/keys/publisher.key"

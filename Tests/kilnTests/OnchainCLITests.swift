@@ -210,7 +210,9 @@ import Testing
             registry: try Address(hex: bench.registry),
             chainId: bench.chain.chainId,
             endpoints: Dictionary(
-                uniqueKeysWithValues: try zip(Self.operators, nodes.nodes).map { (try Address(hex: $0), $1.endpoint) }
+                uniqueKeysWithValues: try zip(Self.operators, nodes.nodes).map {
+                    (try Address(hex: $0), NodeEndpoint.kiln($1.endpoint))
+                }
             )
         )
         let table = try await registry.stakeTable(at: block)

@@ -2,39 +2,63 @@
 
 public import AsyncHTTPClient
 internal import Foundation
+internal import Synchronization
 internal import NIOCore
 internal import NIOHTTP1
 internal import KilnCore
 
-/// Talks to one inference node over HTTP.
+/// Talks to inference nodes over HTTP: a Kiln node directly (`POST /v1/jobs`, `POST /v1/agreements`), or a Kiln
+/// node behind an Infernet node (through one shared ``InfernetClient`` per Infernet node, so its jobs are batched).
 public struct NodeClient: Sendable {
     public let http: HTTPClient
     /// Largest response accepted (the output is inside, base64).
     public var maxResponseBytes = 32 << 20
+    private let infernet: InfernetClients
 
-    public init(http: HTTPClient = .shared) { self.http = http }
+    public init(http: HTTPClient = .shared) {
+        self.http = http
+        infernet = InfernetClients(http: http)
+    }
 
-    /// Sends `request` to the node at `endpoint` (e.g. `http://127.0.0.1:8101`).
+    /// The client for the Infernet node at `node` (one per node, shared by every copy of this client).
+    public func infernetClient(_ node: String) -> InfernetClient { infernet.client(for: node) }
+
+    /// Sends `request` to the node at `endpoint`.
     /// - Throws: ``InferenceError`` — `.timeout`, `.transport` (unreachable or HTTP error, with the node's
-    ///   error message when it sent one) or `.badResponse`.
-    public func submit(_ request: JobRequest, to endpoint: String, timeout: Duration) async throws(InferenceError)
+    ///   error message when it sent one; for an Infernet endpoint also a refused container or failed job) or
+    ///   `.badResponse`.
+    public func submit(_ request: JobRequest, to endpoint: NodeEndpoint, timeout: Duration) async throws(InferenceError)
         -> JobResponse
     {
         try await withDeadline(timeout, expired: { InferenceError(.timeout, "no answer within \(timeout)") }) {
             () async throws(InferenceError) -> JobResponse in
-            try JobResponse(json: try await post(request.json, to: endpoint + "/v1/jobs", timeout: timeout))
+            try JobResponse(json: try await exchange(request.json, path: "/v1/jobs", with: endpoint, timeout: timeout))
         }
     }
 
     /// Sends the agreement phase's `request` to the node at `endpoint` (`POST /v1/agreements`).
     /// - Throws: ``InferenceError`` as ``submit(_:to:timeout:)``; a refusal (HTTP 409, out of tolerance) is
     ///   `.transport` with the node's message.
-    public func agree(_ request: AgreementRequest, to endpoint: String, timeout: Duration) async throws(InferenceError)
-        -> AgreementResponse
+    public func agree(_ request: AgreementRequest, to endpoint: NodeEndpoint, timeout: Duration)
+        async throws(InferenceError) -> AgreementResponse
     {
         try await withDeadline(timeout, expired: { InferenceError(.timeout, "no answer within \(timeout)") }) {
             () async throws(InferenceError) -> AgreementResponse in
-            try AgreementResponse(json: try await post(request.json, to: endpoint + "/v1/agreements", timeout: timeout))
+            try AgreementResponse(
+                json: try await exchange(request.json, path: "/v1/agreements", with: endpoint, timeout: timeout)
+            )
+        }
+    }
+
+    /// One request to a Kiln node, directly or as an Infernet job for its container (the container protocol takes
+    /// both kinds of request in `data`).
+    private func exchange(_ body: JSONValue, path: String, with endpoint: NodeEndpoint, timeout: Duration)
+        async throws(InferenceError) -> JSONValue
+    {
+        switch endpoint {
+        case .kiln(let url): try await post(body, to: url + path, timeout: timeout)
+        case .infernet(let node, let container):
+            try await infernet.client(for: node).run(container: container, data: body)
         }
     }
 
@@ -77,6 +101,21 @@ public struct NodeClient: Sendable {
 }
 
 extension NodeClient {
+    /// Whether the node at `endpoint` answers, in words: a Kiln node's `GET /v1/health` ("ok (operator 0x…)"), an
+    /// Infernet node's `GET /info` (version, containers, pending jobs, whether Kiln's container is offered);
+    /// `nil` when it does not answer in time.
+    public func health(_ endpoint: NodeEndpoint, timeout: Duration) async -> String? {
+        switch endpoint {
+        case .kiln(let url): return await health(url, timeout: timeout)
+        case .infernet(let node, let container):
+            let client = infernet.client(for: node)
+            return try? await withDeadline(timeout, expired: { InferenceError(.timeout, "no answer") }) {
+                () async throws(InferenceError) -> String in
+                try await client.describe(container: container)
+            }
+        }
+    }
+
     /// `GET /v1/health`: "ok (operator 0x…)" or `nil` when the node does not answer in time.
     public func health(_ endpoint: String, timeout: Duration) async -> String? {
         do {
@@ -89,6 +128,23 @@ extension NodeClient {
             return "\(status) (operator \(json["operator"]?.stringValue ?? "?"))"
         } catch {
             return nil
+        }
+    }
+}
+
+/// One ``InfernetClient`` per Infernet node URL, shared by copies of a ``NodeClient``.
+final class InfernetClients: Sendable {
+    private let http: HTTPClient
+    private let clients = Mutex<[String: InfernetClient]>([:])
+
+    init(http: HTTPClient) { self.http = http }
+
+    func client(for node: String) -> InfernetClient {
+        clients.withLock { clients in
+            if let client = clients[node] { return client }
+            let client = InfernetClient(node: node, http: http)
+            clients[node] = client
+            return client
         }
     }
 }

@@ -5,6 +5,7 @@ public import KilnAVS
 internal import KilnChain
 public import KilnContent
 public import KilnCore
+public import KilnInference
 internal import KilnCrypto
 internal import KilnYAML
 
@@ -96,8 +97,8 @@ public struct Configuration: Sendable {
         public var fromBlock: UInt64
         /// Its own JSON-RPC URL, when not the events' or publish's node.
         public var rpc: String?
-        /// Each operator's node URL (endpoints are not on chain).
-        public var nodes: [Address: String]
+        /// Each operator's node: a URL, or an Infernet node and container (endpoints are not on chain).
+        public var nodes: [Address: NodeEndpoint]
     }
 
     /// What a batch publishes besides blocks and files.
@@ -373,15 +374,16 @@ public struct Configuration: Sendable {
         let rpc = try map["rpc"]?.url("operators.rpc")
         guard let list = map["nodes"], case .mapping(let pairs) = list.kind, !pairs.isEmpty else {
             throw (map["nodes"] ?? node).error(
-                "operators.nodes must map each operator's 0x address to its node's URL (endpoints are not on chain)"
+                "operators.nodes must map each operator's 0x address to its node's URL or {infernet: URL, container: ID} "
+                    + "(endpoints are not on chain)"
             )
         }
-        var nodes: [Address: String] = [:]
+        var nodes: [Address: NodeEndpoint] = [:]
         for (key, value) in pairs {
             guard let text = key.scalar, let address = try? Address(hex: text) else {
                 throw key.error("operators.nodes: '\(key.scalar ?? "?")' is not an address")
             }
-            nodes[address] = try value.url("operators.nodes.\(text)")
+            nodes[address] = try value.nodeEndpoint("operators.nodes.\(text)")
         }
         return ChainOperators(registry: registry, fromBlock: fromBlock, rpc: rpc, nodes: nodes)
     }

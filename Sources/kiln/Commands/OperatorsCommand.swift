@@ -51,12 +51,14 @@ struct OperatorsCommand: AsyncParsableCommand {
             ?? "threshold \(Double(table.thresholdBps) / 100) % of \(table.totalStake) wei"
         print("\(rule); domain chain \(table.domain.chainId.map(String.init) ?? "?")")
         for op in table.operators {
-            let live =
-                op.endpoint.isEmpty
-                ? "no node in kiln.yml" : await NodeClient().health(op.endpoint, timeout: .seconds(3)) ?? "unreachable"
+            var live = "no node in kiln.yml"
+            if let endpoint = op.endpoint {
+                live = await NodeClient().health(endpoint, timeout: .seconds(3)) ?? "unreachable"
+            }
             let share = table.totalStake > 0 ? Double(op.stake * 10_000 / table.totalStake) / 100 : 0
             let key = op.signingKey == op.address ? "" : "  signing key \(op.signingKey.checksummed)"
-            var line = "\(op.address.checksummed)  \(String(format: "%6.2f", share)) %  \(op.endpoint)  \(live)\(key)"
+            var line =
+                "\(op.address.checksummed)  \(String(format: "%6.2f", share)) %  \(op.endpoint?.description ?? "-")  \(live)\(key)"
             if !bundle.isEmpty {
                 let found = proven[op.address] ?? []
                 line += found.isEmpty ? "  no misbehaviour proven" : "  PROVEN: " + found.joined(separator: ", ")
