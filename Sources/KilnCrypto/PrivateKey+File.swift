@@ -15,34 +15,9 @@ extension PrivateKey {
     /// key that others can read is refused, as ssh does.
     /// - Throws: ``CryptoError/Code/keyFile`` naming the path and the reason (never the key).
     public init(contentsOfFile path: String) throws(CryptoError) {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw CryptoError(.keyFile, "Unable to read key file '\(path)': \(String(cString: strerror(errno)))")
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw CryptoError(.keyFile, "Unable to read key file '\(path)': not a regular file")
-        }
-        let mode = info.st_mode & 0o777
-        guard mode & 0o077 == 0 else {
-            throw CryptoError(
-                .keyFile,
-                "Refusing key file '\(path)': mode \(String(mode, radix: 8)) lets others read it; run 'chmod 600 \(path)'"
-            )
-        }
-        guard let handle = fopen(path, "rb") else {
-            throw CryptoError(.keyFile, "Unable to read key file '\(path)': \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(handle) }
-        var buffer = [UInt8](repeating: 0, count: 256)
+        var buffer = try SecretFile.read(path, what: "key file", maxBytes: 255)
         defer { buffer.withUnsafeMutableBytes { explicitZero($0) } }
-        let count = fread(&buffer, 1, buffer.count, handle)
-        guard count < buffer.count else {
-            throw CryptoError(
-                .keyFile,
-                "Unable to read key file '\(path)': larger than a hex key (\(buffer.count)+ bytes)"
-            )
-        }
-        var text = String(decoding: buffer[..<count], as: UTF8.self)
+        var text = String(decoding: buffer, as: UTF8.self)
         defer { text.removeAll() }
         do {
             try self.init(hex: text)
@@ -80,4 +55,40 @@ private func hexEncodeSecret(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
     }
     out.append(0x0A)
     return out
+}
+
+/// Files that hold secrets (keys, bearer tokens): readable only by their owner.
+public enum SecretFile {
+    /// Reads `path`, which must be a regular file that only its owner can read or write (mode `0600` or `0400`;
+    /// a secret others can read is refused, as ssh does) of at most `maxBytes` bytes. The caller zeroes the bytes.
+    /// - Throws: ``CryptoError/Code/keyFile`` naming the path and the reason (never the contents).
+    public static func read(_ path: String, what: String, maxBytes: Int) throws(CryptoError) -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CryptoError(.keyFile, "Unable to read \(what) '\(path)': \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw CryptoError(.keyFile, "Unable to read \(what) '\(path)': not a regular file")
+        }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw CryptoError(
+                .keyFile,
+                "Refusing \(what) '\(path)': mode \(String(mode, radix: 8)) lets others read it; run 'chmod 600 \(path)'"
+            )
+        }
+        guard let handle = fopen(path, "rb") else {
+            throw CryptoError(.keyFile, "Unable to read \(what) '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(handle) }
+        var buffer = [UInt8](repeating: 0, count: maxBytes + 1)
+        let count = fread(&buffer, 1, buffer.count, handle)
+        guard count <= maxBytes else {
+            buffer.withUnsafeMutableBytes { explicitZero($0) }
+            throw CryptoError(.keyFile, "Unable to read \(what) '\(path)': larger than \(maxBytes) bytes")
+        }
+        let contents = Array(buffer[..<count])
+        buffer.withUnsafeMutableBytes { explicitZero($0) }
+        return contents
+    }
 }

@@ -27,20 +27,24 @@ public enum PythonBench {
     /// `.venv/bin/python3` in the package root.
     public static var python: URL { packageRoot.appendingPathComponent(".venv/bin/python3") }
 
+    /// `.venv/infernet/bin/python3`: Ritual's infernet-client and infernet-ml (they need web3 6; see .ci/run).
+    public static var infernetPython: URL { packageRoot.appendingPathComponent(".venv/infernet/bin/python3") }
+
     /// Runs `scripts/crosscheck/<script>` with `request` as JSON on standard input; returns its JSON answer.
     /// - Throws: ``Failure`` when the venv is missing, the script fails, or its output is not JSON.
-    public static func run(_ script: String, _ request: JSONValue) async throws -> JSONValue {
-        try await offPool { try runBlocking(script, request) }
+    public static func run(_ script: String, _ request: JSONValue, python: URL = python) async throws -> JSONValue {
+        try await offPool { try runBlocking(script, request, python: python) }
     }
 
-    /// ``run(_:_:)``, blocking the calling thread: only for threads of one's own.
-    public static func runBlocking(_ script: String, _ request: JSONValue) throws -> JSONValue {
+    /// ``run(_:_:python:)``, blocking the calling thread: only for threads of one's own.
+    public static func runBlocking(_ script: String, _ request: JSONValue, python: URL = python) throws -> JSONValue {
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
             throw Failure(
                 description: """
                     The Python venv for cross-checks is missing at \(python.path).
                     Create it with `bash .ci/run` (which also runs the tests), or by hand:
                       python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt
+                    (for .venv/infernet, the commands in .ci/run)
                     """
             )
         }

@@ -43,6 +43,9 @@ public struct NodeConfiguration: Sendable {
     public var maxKeptCommitBytes = 256 << 20
     /// …each for this long after it was committed.
     public var keepCommitsFor: Duration = .seconds(900)
+    /// When set, `POST /service_output` (the Infernet container protocol) requires `Authorization: Bearer` with
+    /// this token: the `bearer` of Kiln's container entry in the Infernet node's config.json. A secret: never logged.
+    public var infernetBearer: String?
     public var fault: TestFault?
     public var slowDelay: Duration = .seconds(10)
 

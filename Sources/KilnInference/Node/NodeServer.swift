@@ -165,6 +165,15 @@ public enum NodeServer {
         }
         // Room for the largest body either phase takes: an on-chain job is hex of ABI-encoded JSON (× 2 + words);
         // an agreement carries the canonical output in base64.
+        if let bearer = configuration.infernetBearer,
+            !constantTimeEqual(Array((request.headers[.authorization] ?? "").utf8), Array("Bearer \(bearer)".utf8))
+        {
+            return refuse(
+                .unauthorized,
+                "unauthorized",
+                "this container needs Authorization: Bearer with the token in its config.json entry ('bearer')"
+            )
+        }
         let limit = max(configuration.maxRequestBytes * 2 + 1024, configuration.maxOutputBytes / 3 * 4 + 64 * 1024)
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: limit) } catch {
@@ -235,4 +244,12 @@ public enum NodeServer {
     static func failure(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
         json(status, ["error": ["code": .string(code), "message": .string(message)]])
     }
+}
+
+/// Whether two byte strings are equal, in time that depends only on their lengths (for secrets).
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for (x, y) in zip(a, b) { difference |= x ^ y }
+    return difference == 0
 }

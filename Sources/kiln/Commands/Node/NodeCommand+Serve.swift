@@ -12,7 +12,7 @@ extension NodeCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Serve POST /v1/jobs, POST /v1/agreements, GET /v1/health, GET /v1/models on loopback, signing every result.",
+                "Serve POST /v1/jobs, POST /v1/agreements, GET /v1/health, GET /v1/models on loopback, signing every result; also an Infernet compute container (POST /service_output).",
             discussion: """
                 The operator key comes from --key FILE (hex, mode 0600; a key others can read is refused) or the \
                 KILN_NODE_KEY environment variable. It is never logged. Prints 'listening on http://HOST:PORT' when ready.
@@ -22,6 +22,10 @@ extension NodeCommand {
                 it: at most --keep-commits outputs and 256 MiB, each for --keep-commits-for seconds (the oldest go \
                 first). A job asked again replaces its commit. Nothing is written to disk; a restart forgets them \
                 (the next round asks again).
+
+                The same node is a Ritual Infernet compute container: POST /service_output, GET /service-resources, \
+                GET /. With --infernet-bearer-file FILE (mode 0600) or KILN_INFERNET_BEARER, /service_output needs \
+                'Authorization: Bearer <token>' (the container's 'bearer' in the Infernet node's config.json).
                 """
         )
 
@@ -63,6 +67,9 @@ extension NodeCommand {
         @Option(help: "Seconds a committed output is kept for the agreement phase.")
         var keepCommitsFor = 900
 
+        @Option(help: "A file (mode 0600) with the bearer token Infernet must send to POST /service_output.")
+        var infernetBearerFile: String?
+
         @Option(help: "FOR TESTS ONLY: misbehave.")
         var testFault: TestFault?
 
@@ -101,6 +108,17 @@ extension NodeCommand {
             configuration.maxKeptCommits = keepCommits
             configuration.keepCommitsFor = .seconds(keepCommitsFor)
             configuration.fault = testFault
+            if let infernetBearerFile {
+                var bytes = try SecretFile.read(infernetBearerFile, what: "bearer token file", maxBytes: 4096)
+                configuration.infernetBearer = String(decoding: bytes, as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                for index in bytes.indices { bytes[index] = 0 }
+            } else if let token = ProcessInfo.processInfo.environment["KILN_INFERNET_BEARER"] {
+                configuration.infernetBearer = token
+            }
+            if configuration.infernetBearer?.isEmpty == true {
+                throw ValidationError("The Infernet bearer token is empty.")
+            }
             configuration.slowDelay = .seconds(slowSeconds)
             var logger = Logger(label: "kiln.node")
             logger[metadataKey: "operator"] = "\(operatorKey.address.checksummed)"

@@ -1,0 +1,350 @@
+import BigInt
+import Foundation
+import KilnAVS
+import KilnContent
+import KilnCore
+import KilnCrypto
+import KilnInference
+import KilnTesting
+import Testing
+
+/// Kiln in Ritual's Infernet network, both ways: `kiln node serve` as a compute container (checked with
+/// Ritual's infernet-ml types and eth-abi), and Kiln asking operators through an Infernet node (the test bench's
+/// stand-in, itself checked with Ritual's infernet-client).
+struct InfernetTests {
+    static let contract = "0x00000000000000000000000000000000000000C0"
+    static let domain = EIP712Domain.kiln(chainId: 31337, verifyingContract: try! Address(hex: contract))
+
+    static func folder(_ name: String) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    static func node(_ index: Int, in folder: URL, _ extra: [String] = []) async throws -> NodeProcess {
+        try await NodeProcess(
+            key: "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 21),
+            folder: folder,
+            arguments: ["--chain-id", "31337", "--verifying-contract", contract] + extra
+        )
+    }
+
+    static func container(_ id: String, _ url: String, allowedIPs: [String] = [], bearer: String = "") -> JSONValue {
+        [
+            "id": .string(id), "url": .string(url), "external": true, "generates_proofs": false,
+            "allowed_ips": .array(allowedIPs.map(JSONValue.string)), "accepted_payments": [:],
+            "bearer": .string(bearer),
+        ]
+    }
+
+    /// A bearer token file (mode 0600) for `kiln node serve --infernet-bearer-file`.
+    static func bearerFile(_ token: String, in folder: URL) -> String {
+        let path = folder.appendingPathComponent("bearer-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(
+            atPath: path,
+            contents: Data(token.utf8),
+            attributes: [.posixPermissions: 0o600]
+        )
+        return path
+    }
+
+    @Test func nodeAnswersInfernetsContainerProtocol() async throws {
+        let folder = try Self.folder("infernet-container")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let node = try await Self.node(0, in: folder)
+        defer { node.stop() }
+        let request = job(41, seed: 12)
+        let answer = try await PythonBench.run(
+            "infernet.py",
+            ["op": "container", "node": .string(node.url), "job": request.json],
+            python: PythonBench.infernetPython
+        )
+        for name in ["offchain", "onchain", "chained", "afterKiln", "badData", "proof", "stream", "badHex"] {
+            // The Infernet node fails a job whose answer is not JSON: every answer is, errors too.
+            #expect(answer[name]?["contentType"] == "application/json", "\(name)")
+        }
+
+        // Off-chain: the signed Kiln job response, as on /v1/jobs.
+        #expect(answer["offchain"]?["status"] == 200)
+        let response = try JobResponse(json: try #require(answer["offchain"]?["json"]))
+        let signer = try response.signature.recoverAddress(
+            digest: response.attestation.signingDigest(domain: Self.domain)
+        )
+        #expect(signer == (try Address(hex: node.address)))
+        #expect(response.attestation.inputHash == request.inputHash && response.attestation.jobId == request.jobId)
+
+        // On-chain: raw_output decoded by eth-abi names the same attestation; its signature recovers to the operator.
+        let decoded = try #require(answer["onchain"]?["decoded"])
+        #expect(answer["onchain"]?["status"] == 200 && answer["onchain"]?["rawInputMatches"] == true)
+        #expect(decoded["jobId"]?.stringValue == request.jobId.hex)
+        #expect(decoded["modelId"]?.stringValue == request.modelId.hex)
+        #expect(decoded["inputHash"]?.stringValue == request.inputHash.hex)
+        #expect(decoded["outputHash"]?.stringValue == response.attestation.outputHash.hex)
+        #expect(decoded["referenceBlock"]?.integerValue == 7)
+        #expect(decoded["signature"]?.stringValue == response.signature.hex)
+        let cid = try Importer(profile: .kuboV1).add(bytes: response.output).cid.description
+        #expect(decoded["outputCID"]?.stringValue == cid)
+        #expect(answer["onchain"]?["processedInput"] == request.json)
+        #expect(
+            answer["onchain"]?["json"]?["processed_output"] == .null && answer["onchain"]?["json"]?["proof"] == .null
+        )
+
+        // Chained after a container that answered with a Kiln job request: read the same way, answered on chain.
+        #expect(answer["chained"]?["status"] == 200)
+        #expect(answer["chained"]?["json"]?["raw_output"]?.stringValue != nil)
+        #expect(answer["chained"]?["json"]?["raw_input"] == .null)
+
+        // Errors: {"code": "<status>", …}, which the Infernet node fails the job for (code ≠ "200").
+        let errors: [(String, String)] = [
+            ("afterKiln", "a Kiln node's signed answer, not a request"), ("badData", "'jobId'"),
+            ("proof", "does not make proofs"), ("stream", "streaming is not supported"),
+            ("badHex", "not abi.encode(string request)"),
+        ]
+        for (name, text) in errors {
+            #expect(answer[name]?["status"] == 422, "\(name)")
+            #expect(answer[name]?["json"]?["code"] == "422", "\(name)")
+            #expect(
+                answer[name]?["json"]?["description"]?.stringValue?.contains(text) == true,
+                "\(name): \(answer[name]?["json"] ?? .null)"
+            )
+        }
+        // /service-resources parses as infernet-ml's ServiceResources (the script validates it), model queries answer.
+        #expect(answer["resources"]?["serviceId"] == "kiln-node")
+        #expect(answer["resources"]?["supported"] == ["supported": true])
+        #expect(answer["resources"]?["unsupported"] == ["supported": false])
+    }
+
+    @Test func standinServesRitualsInfernetClient() async throws {
+        let folder = try Self.folder("infernet-client")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let node = try await Self.node(1, in: folder)
+        defer { node.stop() }
+        let standin = try await InfernetStandin(
+            containers: [
+                Self.container("kiln-node", node.url), Self.container("refuser", node.url, allowedIPs: ["10.9.9.9"]),
+            ],
+            folder: folder
+        )
+        defer { standin.stop() }
+        let answer = try await PythonBench.run(
+            "infernet.py",
+            [
+                "op": "client", "node": .string(standin.url), "container": "kiln-node", "refusedContainer": "refuser",
+                "job": job(42).json,
+            ],
+            python: PythonBench.infernetPython
+        )
+        #expect(answer["healthy"] == true)
+        #expect(answer["info"] == ["version": "1.4.0", "containers": ["kiln-node", "refuser"]])
+        #expect(
+            answer["single"] == ["status": "success", "container": "kiln-node", "jobId": .string(job(42).jobId.hex)]
+        )
+        // Batch: one id, one per-job refusal; results leave the unknown id out.
+        guard case .array(let batch)? = answer["batch"], batch.count == 2 else {
+            Issue.record("batch: \(answer["batch"] ?? .null)")
+            return
+        }
+        #expect(batch[0]["id"]?.stringValue != nil)
+        #expect(batch[1] == ["error": "Container not supported", "params": ["container": "refuser"]])
+        guard case .array(let results)? = answer["results"] else { Issue.record("no results"); return }
+        #expect(results.count == 1 && results[0]["status"] == "success")
+        // Kiln after Kiln: the first container's answer reaches the second, whose JSON error fails the job.
+        #expect(answer["chained"]?["status"] == "failed")
+        #expect(answer["chained"]?["intermediate"] == ["kiln-node"])
+        #expect(answer["chained"]?["error"]?.stringValue?.contains("\"code\": \"422\"") == true)
+        #expect(answer["completed"] == answer["expectedCompleted"])
+        #expect(
+            answer["refusal"] == [
+                "status": 405, "message": "Container not supported", "params": ["container": "refuser"],
+            ]
+        )
+    }
+
+    @Test func mixedQuorumDirectAndThroughInfernet() async throws {
+        let folder = try Self.folder("infernet-quorum")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var nodes: [NodeProcess] = []
+        defer { nodes.forEach { $0.stop() } }
+        for index in 0..<4 { nodes.append(try await Self.node(10 + index, in: folder)) }
+        // One Infernet node in front of two operators' Kiln nodes, with a tight rate limit (429s on the way).
+        let standin = try await InfernetStandin(
+            containers: [Self.container("kiln-c", nodes[2].url), Self.container("kiln-d", nodes[3].url)],
+            folder: folder,
+            rateLimit: (4, 1)
+        )
+        defer { standin.stop() }
+        func operators(_ containers: [String]) -> String {
+            var yaml = "chainId: 31337\nverifyingContract: \"\(Self.contract)\"\nthresholdBps: 10000\noperators:\n"
+            for (index, stake) in [40, 30, 20, 10].enumerated() {
+                let endpoint =
+                    index < 2
+                    ? "\"\(nodes[index].url)\"" : "{infernet: \"\(standin.url)\", container: \(containers[index - 2])}"
+                yaml +=
+                    "  - {address: \"\(nodes[index].address)\", endpoint: \(endpoint), stake: \"\(stake)000000000000000000\"}\n"
+            }
+            return yaml
+        }
+        try Data(operators(["kiln-c", "kiln-d"]).utf8).write(to: folder.appendingPathComponent("operators.yml"))
+        try Data(#"{"level": 6}"#.utf8).write(to: folder.appendingPathComponent("state.json"))
+        let template = PythonBench.packageRoot.appendingPathComponent("templates/forge-knights").path
+        let arguments = [
+            "infer", "--template", template, "--state", "state.json", "--operators", "operators.yml", "--token-id", "9",
+        ]
+        // Every operator must sign (threshold 100 %): the two behind Infernet count exactly as the two direct ones.
+        let infer = try await KilnProcess.run(arguments + ["-o", "out.png"], in: folder)
+        #expect(infer.status == 0, "\(infer.stdout)\n\(infer.stderr)")
+        #expect(infer.stdout.contains("quorum reached: 4 of 4 operators"), "\(infer.stdout)")
+        let verified = try await KilnProcess.run(
+            ["verify-attestation", "out.attestation.json", "--output", "out.png", "--operators", "operators.yml"],
+            in: folder
+        )
+        #expect(verified.status == 0, "\(verified.stdout)")
+        #expect(verified.stdout.hasSuffix("out.attestation.json: verified\n"))
+
+        // The same job directly from all four gives the same bytes: where an answer travelled changes nothing.
+        let direct = operators(["kiln-c", "kiln-d"]).replacingOccurrences(
+            of: "{infernet: \"\(standin.url)\", container: kiln-c}",
+            with: "\"\(nodes[2].url)\""
+        ).replacingOccurrences(of: "{infernet: \"\(standin.url)\", container: kiln-d}", with: "\"\(nodes[3].url)\"")
+        try Data(direct.utf8).write(to: folder.appendingPathComponent("direct.yml"))
+        let again = try await KilnProcess.run(
+            [
+                "infer", "--template", template, "--state", "state.json", "--operators", "direct.yml", "--token-id",
+                "9", "-o", "direct.png",
+            ],
+            in: folder
+        )
+        #expect(again.status == 0, "\(again.stdout)")
+        #expect(
+            try Data(contentsOf: folder.appendingPathComponent("direct.png"))
+                == Data(contentsOf: folder.appendingPathComponent("out.png"))
+        )
+
+        let listed = try await KilnProcess.run(["operators", "--operators", "operators.yml"], in: folder)
+        #expect(
+            listed.stdout.contains("infernet \(standin.url) container kiln-c  Infernet node 1.4.0"),
+            "\(listed.stdout)"
+        )
+        #expect(listed.stdout.contains("container kiln-d offered"))
+
+        // A container the Infernet node does not offer: a clear per-operator reason, and no quorum.
+        try Data(operators(["kiln-c", "kiln-x"]).utf8).write(to: folder.appendingPathComponent("refused.yml"))
+        let refused = try await KilnProcess.run(
+            [
+                "infer", "--template", template, "--state", "state.json", "--operators", "refused.yml", "--token-id",
+                "9", "-o", "refused.png",
+            ],
+            in: folder
+        )
+        #expect(refused.status != 0)
+        #expect(
+            refused.stdout.contains("HTTP 405: Infernet node: Container not supported (container kiln-x)"),
+            "\(refused.stdout)"
+        )
+        #expect(refused.stdout.contains("quorum NOT reached"))
+        let offered = try await KilnProcess.run(["operators", "--operators", "refused.yml"], in: folder)
+        #expect(offered.stdout.contains("container kiln-x NOT offered (it offers kiln-c, kiln-d)"), "\(offered.stdout)")
+    }
+
+    @Test func infernetFailuresBecomeClearReasons() async throws {
+        let folder = try Self.folder("infernet-faults")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let node = try await Self.node(
+            2,
+            in: folder,
+            ["--infernet-bearer-file", Self.bearerFile("s3cret\n", in: folder)]
+        )
+        defer { node.stop() }
+        let containers = [
+            Self.container("kiln-node", node.url, bearer: "s3cret"), Self.container("dead", "http://127.0.0.1:1"),
+            Self.container("stalled", node.url, bearer: "s3cret"), Self.container("no-bearer", node.url),
+        ]
+        let standin = try await InfernetStandin(
+            containers: containers,
+            folder: folder,
+            rateLimit: (1, 1),
+            stall: ["stalled"]
+        )
+        defer { standin.stop() }
+        let client = NodeClient()
+
+        // A rate limit of one request per second per route: Kiln waits out each 429's Retry-After and finishes.
+        let answers = try await withThrowingTaskGroup(of: JobResponse.self) { group in
+            for n in 0..<3 {
+                group.addTask {
+                    try await client.submit(
+                        job(UInt64(50 + n)),
+                        to: .infernet(node: standin.url, container: "kiln-node"),
+                        timeout: .seconds(60)
+                    )
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(answers.map(\.attestation.jobId)) == Set((50..<53).map { Bytes32(word: UInt64($0)) }))
+
+        // A container the node cannot reach: the job fails with the node's message.
+        await #expect {
+            _ = try await client.submit(
+                job(60),
+                to: .infernet(node: standin.url, container: "dead"),
+                timeout: .seconds(30)
+            )
+        } throws: { error in
+            (error as? InferenceError)?.message.contains("the Infernet job failed in container dead") == true
+        }
+        // Kiln's node needs the bearer token its container entry gives: without it, a JSON 401 fails the job.
+        await #expect {
+            _ = try await client.submit(
+                job(62),
+                to: .infernet(node: standin.url, container: "no-bearer"),
+                timeout: .seconds(30)
+            )
+        } throws: { error in
+            (error as? InferenceError)?.message.hasPrefix("HTTP 401: this container needs Authorization: Bearer")
+                == true
+        }
+        // A job that never finishes: the node timeout ends the wait.
+        await #expect {
+            _ = try await client.submit(
+                job(61),
+                to: .infernet(node: standin.url, container: "stalled"),
+                timeout: .seconds(3)
+            )
+        } throws: { error in
+            (error as? InferenceError)?.code == .timeout
+        }
+    }
+
+    @Test func aJobTheInfernetNodeForgotIsReported() async throws {
+        let folder = try Self.folder("infernet-lost")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let node = try await Self.node(3, in: folder)
+        defer { node.stop() }
+        let first = try await InfernetStandin(
+            containers: [Self.container("kiln-node", node.url)],
+            folder: folder,
+            stall: ["kiln-node"]
+        )
+        let port = first.port
+        let url = first.url
+        let client = NodeClient()
+        let pending = Task {
+            try await client.submit(job(70), to: .infernet(node: url, container: "kiln-node"), timeout: .seconds(30))
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        // The node restarts (its Redis emptied): the job's id is left out of every answer from now on.
+        first.stop()
+        let second = try await InfernetStandin(
+            containers: [Self.container("kiln-node", node.url)],
+            folder: folder,
+            port: port
+        )
+        defer { second.stop() }
+        await #expect {
+            _ = try await pending.value
+        } throws: { error in
+            (error as? InferenceError)?.message.contains("no longer knows job") == true
+        }
+    }
+}
