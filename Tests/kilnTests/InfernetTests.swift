@@ -6,6 +6,7 @@ import KilnCore
 import KilnCrypto
 import KilnInference
 import KilnTesting
+import Logging
 import Testing
 
 /// Kiln in Ritual's Infernet network, both ways: `kiln node serve` as a compute container (checked with
@@ -346,5 +347,64 @@ struct InfernetTests {
         } throws: { error in
             (error as? InferenceError)?.message.contains("no longer knows job") == true
         }
+    }
+}
+
+extension InfernetTests {
+    /// A float model's two-phase round (commit, then agreement within tolerance) with half the operators behind
+    /// an Infernet node: both phases travel as Infernet jobs and count as the direct ones do.
+    @Test func agreementRoundThroughInfernet() async throws {
+        let folder = try Self.folder("infernet-agreement")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keys = try (0..<4).map { try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(61 + $0)]) }
+        var logger = Logger(label: "test.infernet")
+        logger.logLevel = .critical
+        let jitters = [0, 1, 3, 2]
+        let nodes = try await LocalNodes.start(
+            keys: keys.map { ($0, nil) },
+            domain: Self.domain,
+            logger: logger,
+            models: { [JitterModel(jitter: jitters[$0])] }
+        )
+        defer { nodes.stop() }
+        let standin = try await InfernetStandin(
+            containers: [
+                Self.container("kiln-c", nodes.nodes[2].endpoint), Self.container("kiln-d", nodes.nodes[3].endpoint),
+            ],
+            folder: folder
+        )
+        defer { standin.stop() }
+        let endpoints: [NodeEndpoint] = [
+            .kiln(nodes.nodes[0].endpoint), .kiln(nodes.nodes[1].endpoint),
+            .infernet(node: standin.url, container: "kiln-c"), .infernet(node: standin.url, container: "kiln-d"),
+        ]
+        let table = StakeTable(
+            operators: zip(zip(nodes.nodes, endpoints), Cluster.stakes).map {
+                Operator(address: $0.0.address, endpoint: $0.1, stake: $1)
+            },
+            thresholdBps: 10_000,
+            domain: Self.domain,
+            referenceBlock: 7
+        )
+        let policy = AgreementPolicy.pixels(maxChannelDiff: 3, maxMSEMilli: 1000)
+        let request = JobRequest(
+            jobId: Bytes32(word: 81),
+            model: "test/jitter",
+            input: ["seed": 5, "width": 40, "height": 40, "agreement": policy.json],
+            referenceBlock: 7
+        )
+        let report = await QuorumRound().run(request, table: table)
+        #expect(report.accepted?.signers.count == 4, "\(report.summary)")
+        #expect(report.agreement != nil)
+        var outputs: [Bytes32: [UInt8]] = [:]
+        for row in report.outcomes {
+            if let answer = row.answer { outputs[answer.attestation.outputHash] = answer.output }
+        }
+        let check = try AttestationBundle.verify(
+            AttestationBundle.json(report),
+            output: report.accepted?.output,
+            outputs: outputs
+        )
+        #expect(check.ok, "\(check.lines)")
     }
 }
