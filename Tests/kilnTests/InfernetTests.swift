@@ -154,6 +154,7 @@ struct InfernetTests {
         #expect(answer["chained"]?["intermediate"] == ["kiln-node"])
         #expect(answer["chained"]?["error"]?.stringValue?.contains("\"code\": \"422\"") == true)
         #expect(answer["completed"] == answer["expectedCompleted"])
+        #expect(answer["fromAnotherIP"] == [])
         #expect(
             answer["refusal"] == [
                 "status": 405, "message": "Container not supported", "params": ["container": "refuser"],
@@ -304,6 +305,21 @@ struct InfernetTests {
         } throws: { error in
             (error as? InferenceError)?.message.hasPrefix("HTTP 401: this container needs Authorization: Bearer")
                 == true
+        }
+        // A container whose JSON is not a Kiln answer (here: another Infernet node's 404 body): a malformed answer.
+        let notKiln = try await InfernetStandin(containers: [], folder: folder)
+        defer { notKiln.stop() }
+        let relay = try await InfernetStandin(containers: [Self.container("not-kiln", notKiln.url)], folder: folder)
+        defer { relay.stop() }
+        await #expect {
+            _ = try await client.submit(
+                job(63),
+                to: .infernet(node: relay.url, container: "not-kiln"),
+                timeout: .seconds(30)
+            )
+        } throws: { error in
+            let error = error as? InferenceError
+            return error?.code == .badResponse && error?.message.contains("'jobId'") == true
         }
         // A job that never finishes: the node timeout ends the wait.
         await #expect {

@@ -11,9 +11,11 @@ Reads one JSON request {"op": ..., ...} on stdin, prints one JSON answer.
   stand-in cannot drift from what real clients expect.
 """
 import asyncio
+import http.client
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from eth_abi import decode, encode
@@ -143,6 +145,12 @@ async def client(request):
         "error": results[0]["result"].get("error"),
     }
     out["completed"] = sorted(await node.get_jobs(pending=False, timeout=5))
+    # Results are kept per client IP: the same ids asked from another loopback address are not there.
+    host, port = urllib.parse.urlsplit(request["node"]).netloc.split(":")
+    other = http.client.HTTPConnection(host, int(port), timeout=10, source_address=("127.0.0.2", 0))
+    other.request("GET", f"/api/jobs?id={job_id}&id={chained}")
+    out["fromAnotherIP"] = json.loads(other.getresponse().read())
+    other.close()
     out["expectedCompleted"] = sorted([job_id, chained] + ids)
     try:
         await node.request_job({"containers": [refused], "data": job}, timeout=10)

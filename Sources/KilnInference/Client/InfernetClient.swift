@@ -8,7 +8,7 @@ internal import NIOHTTP1
 
 /// Runs Kiln jobs through one Ritual Infernet node's REST API (`shared/INFERNET.md` §3), for every operator
 /// reached through it. Submissions that arrive together go out as one `POST /api/jobs/batch`; one loop polls
-/// every job still running with one `GET /api/jobs?id=…&id=…` (backing off from 25 ms to 1 s while nothing
+/// every job still running with one `GET /api/jobs?id=…&id=…` (a submission alone goes to `POST /api/jobs`) (backing off from 25 ms to 1 s while nothing
 /// changes); a 429 is waited out as its `Retry-After` says. The caller bounds the whole wait (the node timeout).
 public actor InfernetClient {
     /// The Infernet node's base URL.
@@ -108,6 +108,19 @@ public actor InfernetClient {
         while !outbox.isEmpty {
             let batch = Array(outbox.prefix(batchLimit))
             outbox.removeFirst(batch.count)
+            if batch.count == 1 {
+                // One job: `POST /api/jobs` (a refused container is its HTTP 405).
+                switch await exchange(.POST, "/api/jobs", body: batch[0].body) {
+                case .failure(let error): batch[0].waiter.resume(returning: .failure(error))
+                case .success(let (status, json)):
+                    if status == 200, case .string(let id)? = json["id"], !id.isEmpty {
+                        batch[0].waiter.resume(returning: .success(id))
+                    } else {
+                        batch[0].waiter.resume(returning: .failure(Self.refusal(status: status, json)))
+                    }
+                }
+                continue
+            }
             let answer = await exchange(.POST, "/api/jobs/batch", body: .array(batch.map(\.body)))
             switch answer {
             case .failure(let error):
