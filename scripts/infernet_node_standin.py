@@ -282,24 +282,30 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send(404, {"error": "Not Found"})
 
+    def admit(self, route, raw):
+        """One job body through the rate limit, the parser and the guardian; None once a refusal was sent."""
+        if not self.gate(route):
+            return None
+        try:
+            message = Node.parse_message(json.loads(raw))
+        except Exception as error:  # noqa: BLE001 - the real node answers any parse failure like this
+            self.send(500, {"error": f"Internal server error: {error}"})
+            return None
+        refused = self.node.guard(self.client_address[0], message)
+        if refused:
+            self.send(405, refused)
+            return None
+        return message
+
     def do_POST(self):
         path = urlsplit(self.path).path
         ip = self.client_address[0]
         node = self.node
         raw = self.body()
         if path == "/api/jobs":
-            if not self.gate("create_job"):
-                return
-            try:
-                message = Node.parse_message(json.loads(raw))
-            except Exception as error:  # noqa: BLE001
-                self.send(500, {"error": f"Internal server error: {error}"})
-                return
-            refused = node.guard(ip, message)
-            if refused:
-                self.send(405, refused)
-                return
-            self.send(200, {"id": node.create(ip, message)})
+            message = self.admit("create_job", raw)
+            if message is not None:
+                self.send(200, {"id": node.create(ip, message)})
         elif path == "/api/jobs/batch":
             if not self.gate("create_job_batch"):
                 return
@@ -322,16 +328,8 @@ class Handler(BaseHTTPRequestHandler):
                 answers.append(refused if refused else {"id": node.create(ip, message)})
             self.send(200, answers)
         elif path == "/api/jobs/stream":
-            if not self.gate("create_job_stream"):
-                return
-            try:
-                message = Node.parse_message(json.loads(raw))
-            except Exception as error:  # noqa: BLE001
-                self.send(500, {"error": f"Internal server error: {error}"})
-                return
-            refused = node.guard(ip, message)
-            if refused:
-                self.send(405, refused)
+            message = self.admit("create_job_stream", raw)
+            if message is None:
                 return
             job_id = str(uuid.uuid4())
             cid = message["containers"][0]

@@ -349,7 +349,13 @@ struct InfernetTests {
         let pending = Task {
             try await client.submit(job(70), to: .infernet(node: url, container: "kiln-node"), timeout: .seconds(30))
         }
-        try await Task.sleep(for: .milliseconds(700))
+        // Wait until the first node holds the job (running: its container never answers).
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let info = await client.health(.infernet(node: url, container: "kiln-node"), timeout: .seconds(3))
+            if info?.contains("pending 1 off-chain") == true { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         // The node restarts (its Redis emptied): the job's id is left out of every answer from now on.
         first.stop()
         let second = try await InfernetStandin(

@@ -20,8 +20,9 @@ public actor InfernetClient {
     /// Polls a job may be missing from the node's answer before it counts as lost (ids the node does not know
     /// are silently left out).
     private let allowedMisses = 3
-    /// Failed polls in a row before every job waiting is failed (the quorum round then retries or gives up).
-    private let allowedPollFailures = 3
+    /// How long polls may fail in a row (a node restarting) before every job they ask for is failed (the quorum
+    /// round then retries or gives up).
+    private let allowedPollOutage = Duration.seconds(5)
 
     private struct Submission {
         let token: UInt64
@@ -174,27 +175,26 @@ public actor InfernetClient {
 
     private func pollLoop() async {
         var delay = Duration.milliseconds(25)
-        var failures = 0
+        var failingSince: ContinuousClock.Instant?
+        /// A poll that failed: once they have failed for `allowedPollOutage`, its jobs fail with `error`.
+        func pollFailed(_ chunk: ArraySlice<String>, _ error: InferenceError) {
+            let since = failingSince ?? .now
+            failingSince = since
+            if ContinuousClock.now - since >= allowedPollOutage { for id in chunk { finish(id, .failure(error)) } }
+        }
         while !watching.isEmpty {
             try? await Task.sleep(for: delay)
             var progressed = false
             for chunk in Array(watching.keys).chunked(batchLimit) {
                 let query = chunk.map { "id=\($0)" }.joined(separator: "&")
                 switch await exchange(.GET, "/api/jobs?\(query)", body: nil) {
-                case .failure(let error):
-                    failures += 1
-                    if failures >= allowedPollFailures {
-                        for id in chunk { finish(id, .failure(error)) }
-                    }
+                case .failure(let error): pollFailed(chunk, error)
                 case .success(let (status, json)):
                     guard status == 200, case .array(let results) = json else {
-                        failures += 1
-                        if failures >= allowedPollFailures {
-                            for id in chunk { finish(id, .failure(Self.refusal(status: status, json))) }
-                        }
+                        pollFailed(chunk, Self.refusal(status: status, json))
                         continue
                     }
-                    failures = 0
+                    failingSince = nil
                     var seen = Set<String>()
                     for item in results {
                         guard case .string(let id)? = item["id"], watching[id] != nil else { continue }
