@@ -23,7 +23,7 @@ public final class Cluster: @unchecked Sendable {
             let key = try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(index + 1)])
             keys.append(key)
             var arguments = ["--chain-id", "31337", "--verifying-contract", contract.checksummed] + extra
-            if let fault { arguments += ["--test-fault", fault, "--slow-seconds", "30"] }
+            if let fault { arguments += ["--test-fault", fault, "--slow-seconds", "90"] }
             nodes.append(
                 try await NodeProcess(
                     key: "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 1),

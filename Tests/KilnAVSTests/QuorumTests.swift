@@ -82,11 +82,12 @@ struct QuorumTests {
         let cluster = try await Cluster(faults: [nil, nil, nil, "slow"])
         defer { cluster.stop() }
         var round = QuorumRound()
-        // The slow node answers only after 30 s; with a 4 s per-node timeout nothing can hold the round longer.
+        // The slow node answers only after 90 s; with a 4 s per-node timeout nothing can hold the round that long
+        // (the bound is loose on purpose: on a loaded 2-core CI machine the other nodes alone can take 25 s).
         round.timeout = .seconds(4)
         let started = ContinuousClock.now
         let report = await round.run(job(), table: cluster.table())
-        #expect(ContinuousClock.now - started < .seconds(25), "the round never waits for the slow node's answer")
+        #expect(ContinuousClock.now - started < .seconds(75), "the round never waits for the slow node's answer")
         #expect(report.accepted != nil, "operators holding 90 % agreed")
         #expect(["not-needed", "timeout"].contains(outcomes(report).last ?? ""), "\(outcomes(report))")
         #expect(report.accepted?.signers.contains(cluster.keys[3].address) == false)

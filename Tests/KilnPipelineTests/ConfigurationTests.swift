@@ -77,6 +77,18 @@ struct ConfigurationTests {
             "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators: {source: chain, registry: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", nodes: {\"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\": \"http://n\"}}",
             "kiln.yml:3:12: operators.source chain reads the registry over JSON-RPC"
         ),
+        (
+            "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators:\n  source: chain\n  registry: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\"\n  nodes:\n    \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\": {infernet: \"ftp://x\", container: k}",
+            "kiln.yml:7:62: operators.nodes.0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed.infernet must be an http:// or https:// URL"
+        ),
+        (
+            "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators:\n  source: chain\n  registry: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\"\n  nodes:\n    \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\": {infernet: \"http://10.0.0.7:4000\"}",
+            "kiln.yml:7:51: operators.nodes.0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed needs 'container'"
+        ),
+        (
+            "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators:\n  source: chain\n  registry: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\"\n  nodes:\n    \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\": {infernet: \"http://10.0.0.7:4000\", container: k, bearer: t}",
+            "kiln.yml:7:100: unknown key 'bearer' in operators.nodes.0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+        ),
         ("- just\n- a list", "kiln.yml:1:1: expected a mapping"),
         ("key: [unclosed", "kiln.yml:2:1: YAML: did not find expected ',' or ']'"),
     ])

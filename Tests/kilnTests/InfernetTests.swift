@@ -347,14 +347,15 @@ struct InfernetTests {
         let url = first.url
         let client = NodeClient()
         let pending = Task {
-            try await client.submit(job(70), to: .infernet(node: url, container: "kiln-node"), timeout: .seconds(30))
+            try await client.submit(job(70), to: .infernet(node: url, container: "kiln-node"), timeout: .seconds(180))
         }
         // Wait until the first node holds the job (running: its container never answers).
-        let deadline = ContinuousClock.now + .seconds(20)
+        // (At most 60 /info requests a minute: the stand-in keeps Infernet's default rate limit.)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            let info = await client.health(.infernet(node: url, container: "kiln-node"), timeout: .seconds(3))
+            let info = await client.health(.infernet(node: url, container: "kiln-node"), timeout: .seconds(10))
             if info?.contains("pending 1 off-chain") == true { break }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .seconds(1))
         }
         // The node restarts (its Redis emptied): the job's id is left out of every answer from now on.
         first.stop()

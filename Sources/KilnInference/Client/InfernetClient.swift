@@ -7,9 +7,10 @@ internal import NIOCore
 internal import NIOHTTP1
 
 /// Runs Kiln jobs through one Ritual Infernet node's REST API (`shared/INFERNET.md` §3), for every operator
-/// reached through it. Submissions that arrive together go out as one `POST /api/jobs/batch`; one loop polls
-/// every job still running with one `GET /api/jobs?id=…&id=…` (a submission alone goes to `POST /api/jobs`) (backing off from 25 ms to 1 s while nothing
-/// changes); a 429 is waited out as its `Retry-After` says. The caller bounds the whole wait (the node timeout).
+/// reached through it. Submissions that arrive together go out as one `POST /api/jobs/batch` (one alone as
+/// `POST /api/jobs`); one loop polls every job still running with one `GET /api/jobs?id=…&id=…`, backing off from
+/// 25 ms to 1 s while nothing changes (never faster than once a second after a 429); a 429 is waited out as its
+/// `Retry-After` says. The caller bounds the whole wait (the node timeout).
 public actor InfernetClient {
     /// The Infernet node's base URL.
     public nonisolated let node: String
@@ -37,6 +38,9 @@ public actor InfernetClient {
     private var sending = false
     private var watching: [String: Watch] = [:]
     private var polling = false
+    /// Set once the node answered 429: from then on polls are at most one a second (Infernet's default limit is
+    /// 60 requests a minute per route and client IP).
+    private var throttled = false
     private var nextToken: UInt64 = 0
 
     /// A client for the Infernet node at `node` (its base URL, without a trailing slash).
@@ -243,7 +247,8 @@ public actor InfernetClient {
                     }
                 }
             }
-            delay = progressed ? .milliseconds(25) : min(delay * 2, .seconds(1))
+            let floor: Duration = throttled ? .seconds(1) : .milliseconds(25)
+            delay = progressed ? floor : max(floor, min(delay * 2, .seconds(1)))
         }
         polling = false
     }
@@ -277,6 +282,7 @@ public actor InfernetClient {
                 return .failure(InferenceError(.transport, "Infernet node \(node): \(error)"))
             }
             if status == 429 {
+                throttled = true
                 let seconds = retryAfter.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 1
                 do { try await Task.sleep(for: .seconds(min(max(seconds, 1), 60))) } catch {
                     return .failure(InferenceError(.timeout, "cancelled"))

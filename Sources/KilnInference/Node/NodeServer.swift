@@ -163,8 +163,6 @@ public enum NodeServer {
         func refuse(_ status: HTTPResponse.Status, _ name: String, _ description: String) -> Response {
             json(status, InfernetContainer.error(status: status.code, name: name, description: description))
         }
-        // Room for the largest body either phase takes: an on-chain job is hex of ABI-encoded JSON (× 2 + words);
-        // an agreement carries the canonical output in base64.
         if let bearer = configuration.infernetBearer,
             !constantTimeEqual(Array((request.headers[.authorization] ?? "").utf8), Array("Bearer \(bearer)".utf8))
         {
@@ -174,6 +172,8 @@ public enum NodeServer {
                 "this container needs Authorization: Bearer with the token in its config.json entry ('bearer')"
             )
         }
+        // Room for the largest body either phase takes: an on-chain job is hex of ABI-encoded JSON (× 2 + words);
+        // an agreement carries the canonical output in base64.
         let limit = max(configuration.maxRequestBytes * 2 + 1024, configuration.maxOutputBytes / 3 * 4 + 64 * 1024)
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: limit) } catch {
