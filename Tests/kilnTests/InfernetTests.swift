@@ -189,11 +189,17 @@ struct InfernetTests {
         try Data(operators(["kiln-c", "kiln-d"]).utf8).write(to: folder.appendingPathComponent("operators.yml"))
         try Data(#"{"level": 6}"#.utf8).write(to: folder.appendingPathComponent("state.json"))
         let template = PythonBench.packageRoot.appendingPathComponent("templates/forge-knights").path
-        let arguments = [
-            "infer", "--template", template, "--state", "state.json", "--operators", "operators.yml", "--token-id", "9",
-        ]
+        func runInfer(_ operators: String, _ output: String) async throws -> KilnProcess.Result {
+            try await KilnProcess.run(
+                [
+                    "infer", "--template", template, "--state", "state.json", "--operators", operators, "--token-id",
+                    "9", "--timeout", "120", "-o", output,
+                ],
+                in: folder
+            )
+        }
         // Every operator must sign (threshold 100 %): the two behind Infernet count exactly as the two direct ones.
-        let infer = try await KilnProcess.run(arguments + ["-o", "out.png"], in: folder)
+        let infer = try await runInfer("operators.yml", "out.png")
         #expect(infer.status == 0, "\(infer.stdout)\n\(infer.stderr)")
         #expect(infer.stdout.contains("quorum reached: 4 of 4 operators"), "\(infer.stdout)")
         let verified = try await KilnProcess.run(
@@ -209,13 +215,7 @@ struct InfernetTests {
             with: "\"\(nodes[2].url)\""
         ).replacingOccurrences(of: "{infernet: \"\(standin.url)\", container: kiln-d}", with: "\"\(nodes[3].url)\"")
         try Data(direct.utf8).write(to: folder.appendingPathComponent("direct.yml"))
-        let again = try await KilnProcess.run(
-            [
-                "infer", "--template", template, "--state", "state.json", "--operators", "direct.yml", "--token-id",
-                "9", "-o", "direct.png",
-            ],
-            in: folder
-        )
+        let again = try await runInfer("direct.yml", "direct.png")
         #expect(again.status == 0, "\(again.stdout)")
         #expect(
             try Data(contentsOf: folder.appendingPathComponent("direct.png"))
@@ -231,13 +231,7 @@ struct InfernetTests {
 
         // A container the Infernet node does not offer: a clear per-operator reason, and no quorum.
         try Data(operators(["kiln-c", "kiln-x"]).utf8).write(to: folder.appendingPathComponent("refused.yml"))
-        let refused = try await KilnProcess.run(
-            [
-                "infer", "--template", template, "--state", "state.json", "--operators", "refused.yml", "--token-id",
-                "9", "-o", "refused.png",
-            ],
-            in: folder
-        )
+        let refused = try await runInfer("refused.yml", "refused.png")
         #expect(refused.status != 0)
         #expect(
             refused.stdout.contains("HTTP 405: Infernet node: Container not supported (container kiln-x)"),
@@ -277,7 +271,7 @@ struct InfernetTests {
                     try await client.submit(
                         job(UInt64(50 + n)),
                         to: .infernet(node: standin.url, container: "kiln-node"),
-                        timeout: .seconds(60)
+                        timeout: .seconds(120)
                     )
                 }
             }
@@ -290,7 +284,7 @@ struct InfernetTests {
             _ = try await client.submit(
                 job(60),
                 to: .infernet(node: standin.url, container: "dead"),
-                timeout: .seconds(30)
+                timeout: .seconds(120)
             )
         } throws: { error in
             (error as? InferenceError)?.message.contains("the Infernet job failed in container dead") == true
@@ -300,7 +294,7 @@ struct InfernetTests {
             _ = try await client.submit(
                 job(62),
                 to: .infernet(node: standin.url, container: "no-bearer"),
-                timeout: .seconds(30)
+                timeout: .seconds(120)
             )
         } throws: { error in
             (error as? InferenceError)?.message.hasPrefix("HTTP 401: this container needs Authorization: Bearer")
@@ -315,7 +309,7 @@ struct InfernetTests {
             _ = try await client.submit(
                 job(63),
                 to: .infernet(node: relay.url, container: "not-kiln"),
-                timeout: .seconds(30)
+                timeout: .seconds(120)
             )
         } throws: { error in
             let error = error as? InferenceError
@@ -416,7 +410,9 @@ extension InfernetTests {
             input: ["seed": 5, "width": 40, "height": 40, "agreement": policy.json],
             referenceBlock: 7
         )
-        let report = await QuorumRound().run(request, table: table)
+        var round = QuorumRound()
+        round.timeout = .seconds(120)
+        let report = await round.run(request, table: table)
         #expect(report.accepted?.signers.count == 4, "\(report.summary)")
         #expect(report.agreement != nil)
         var outputs: [Bytes32: [UInt8]] = [:]
