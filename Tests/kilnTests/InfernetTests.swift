@@ -427,3 +427,95 @@ extension InfernetTests {
         #expect(check.ok, "\(check.lines)")
     }
 }
+
+extension InfernetTests {
+    /// What a subscribing contract gets: the container's on-chain answer, delivered as Infernet's coordinator does
+    /// (`output = abi.encode(bytes raw_output, bytes processed_output)`), decoded by a Vyper consumer on a real EVM
+    /// that rebuilds the EIP-712 digest and recovers the operator with `ecrecover`.
+    @Test func aConsumerContractRecoversTheOperatorFromTheOnchainAnswer() async throws {
+        let folder = try Self.folder("infernet-consumer")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let chain = try await DevChain(folder: folder)
+        defer { chain.stop() }
+        let registry = "0x00000000000000000000000000000000000000c5"
+        let consumer = try #require(
+            try await chain.run("deploy", ["name": "InfernetConsumer", "args": [.string(registry)]])["address"]?
+                .stringValue
+        )
+        let node = try await NodeProcess(
+            key: "0x" + String(repeating: "0", count: 62) + "5a",
+            folder: folder,
+            arguments: ["--chain-id", String(chain.chainId), "--verifying-contract", registry]
+        )
+        defer { node.stop() }
+        let request = job(90, seed: 4)
+        let answer = try await PythonBench.run(
+            "infernet.py",
+            ["op": "onchain", "node": .string(node.url), "job": request.json],
+            python: PythonBench.infernetPython
+        )
+        let raw = try Hex.decode(try #require(answer["raw_output"]?.stringValue), requirePrefix: false)
+        let output = ABIEncoding.encode([.bytes(raw), .bytes([])])
+        _ = try await chain.run(
+            "transact",
+            [
+                "contract": .string(consumer), "name": "InfernetConsumer",
+                "calls": [
+                    [
+                        "fn": "rawReceiveCompute",
+                        "args": [
+                            1, 1, 1, ["account": 0], "0x", .string(Hex.encode(output)), "0x",
+                            .string(Bytes32(word: 7).hex), 0,
+                        ],
+                    ]
+                ],
+            ]
+        )
+        let views = try await chain.run(
+            "call",
+            [
+                "contract": .string(consumer), "name": "InfernetConsumer",
+                "calls": .array(
+                    ["signerOf", "outputCIDOf", "referenceBlockOf"].map {
+                        ["fn": .string($0), "args": [.string(request.jobId.hex)]]
+                    }
+                ),
+            ]
+        )
+        let direct = try await NodeClient().submit(request, to: .kiln(node.url), timeout: .seconds(120))
+        let cid = try Importer(profile: .kuboV1).add(bytes: direct.output).cid.description
+        #expect(views["results"] == [.string(node.address.lowercased()), .string(cid), 7], "\(views)")
+
+        // Another outputHash under the same signature recovers to someone else: the check is real.
+        var tampered = raw
+        tampered[3 * 32] ^= 0x01
+        _ = try await chain.run(
+            "transact",
+            [
+                "contract": .string(consumer), "name": "InfernetConsumer",
+                "calls": [
+                    [
+                        "fn": "rawReceiveCompute",
+                        "args": [
+                            1, 2, 1, ["account": 0], "0x",
+                            .string(Hex.encode(ABIEncoding.encode([.bytes(tampered), .bytes([])]))), "0x",
+                            .string(Bytes32(word: 7).hex), 0,
+                        ],
+                    ]
+                ],
+            ]
+        )
+        let after = try await chain.run(
+            "call",
+            [
+                "contract": .string(consumer), "name": "InfernetConsumer",
+                "calls": [["fn": "signerOf", "args": [.string(request.jobId.hex)]]],
+            ]
+        )
+        guard case .array(let signers)? = after["results"], let signer = signers.first?.stringValue else {
+            Issue.record("no signer: \(after)")
+            return
+        }
+        #expect(signer != node.address.lowercased())
+    }
+}

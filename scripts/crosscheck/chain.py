@@ -4,8 +4,9 @@
 `vyper`, signs transactions with eth-account and sends them over JSON-RPC with web3.
 
 Reads one JSON request on stdin, prints one JSON answer:
-  {"op": "deploy", "url", "keyFile", "name"?}             → {"address", "block"}  (from key 0; "name": KilnNFT
-                                                          (default; publisher key 1) or StakeRegistry)
+  {"op": "deploy", "url", "keyFile", "name"?, "args"?}    → {"address", "block"}  (from key 0; "name": KilnNFT
+                                                          (default; publisher key 1), StakeRegistry or
+                                                          InfernetConsumer; "args": constructor arguments)
   {"op": "transact", "url", "keyFile", "contract", "name"?, "calls": [{"fn", "args", "from": key index}]}
                                                           ({"account": N} in args is key N's address)
                                                           → {"blocks": [block of each call]}
@@ -68,7 +69,10 @@ def main():
         name = request.get("name", "KilnNFT")
         abi, bytecode = compiled(name + ".vy")
         contract = w3.eth.contract(abi=abi, bytecode=bytecode)
-        arguments = [accounts[1].address] if name == "KilnNFT" else []
+        if "args" in request:
+            arguments = [argument(accounts, a) for a in request["args"]]
+        else:
+            arguments = [accounts[1].address] if name == "KilnNFT" else []
         tx = contract.constructor(*arguments).build_transaction({"from": accounts[0].address, "gas": 8_000_000})
         receipt = send(w3, accounts[0], {k: v for k, v in tx.items() if k in ("from", "data")})
         answer = {"address": receipt["contractAddress"].lower(), "block": receipt["blockNumber"]}

@@ -7,6 +7,7 @@ Reads one JSON request {"op": ..., ...} on stdin, prints one JSON answer.
 - `container`: requests built with infernet-ml's `InfernetInput` / `JobLocation`, posted to a Kiln node's
   `/service_output` as an Infernet node would; on-chain inputs encoded and `raw_output` decoded with eth-abi;
   `/service-resources` parsed with infernet-ml's `ServiceResources`.
+- `onchain`: one on-chain job's five-key answer.
 - `client`: Ritual's infernet-client `NodeClient` driving an Infernet node (the test bench's stand-in), so the
   stand-in cannot drift from what real clients expect.
 """
@@ -164,6 +165,11 @@ def main():
     request = json.load(sys.stdin)
     if request["op"] == "container":
         answer = container(request)
+    elif request["op"] == "onchain":
+        # One on-chain job, as a subscription's getContainerInputs would give it: the five-key answer.
+        data = encode(["string"], [json.dumps(request["job"])]).hex()
+        body = InfernetInput(source=JobLocation.ONCHAIN, destination=JobLocation.ONCHAIN, data=data)
+        answer = post(request["node"] + "/service_output", body.model_dump(mode="json"))[2]
     elif request["op"] == "client":
         answer = asyncio.run(client(request))
     else:
