@@ -145,3 +145,49 @@ struct QuorumTests {
         #expect(recovered == .array(expected))
     }
 }
+
+extension QuorumTests {
+    /// The fewest node computations a quorum needs: the largest stakes first, widened only when one fails or
+    /// disagrees, and the same operators asked on every run for the same answers.
+    @Test func theFewestOperatorsAreAskedAndTheRoundWidensOnlyWhenNeeded() async throws {
+        let honest = try await Cluster(faults: [nil, nil, nil, nil])
+        defer { honest.stop() }
+        // 40/30/20/10 at ⅔: the two largest make 70 %; the others never compute the job.
+        let two = await QuorumRound().run(job(11), table: honest.table(thresholdBps: 6667))
+        #expect(outcomes(two) == ["agreed", "agreed", "not-needed", "not-needed"], "\(two.summary)")
+        #expect(two.summary.contains("quorum reached: 2 of 4 operators holding 70.00 %"))
+        // 35/30/20/15 at ⅔ (the demo's stakes, listed out of order): three computations.
+        var demo = honest.table(thresholdBps: 6667)
+        for (index, stake) in [15, 35, 20, 30].enumerated() { demo.operators[index].stake = BigUInt(stake) }
+        let three = await QuorumRound().run(job(12), table: demo)
+        #expect(outcomes(three) == ["not-needed", "agreed", "agreed", "agreed"], "\(three.summary)")
+        // Equal stakes: the lower address goes first.
+        var equal = honest.table(thresholdBps: 5000)
+        for index in equal.operators.indices { equal.operators[index].stake = 1 }
+        let byAddress = await QuorumRound().run(job(13), table: equal)
+        let first = equal.operators.map(\.address).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }.prefix(2)
+        #expect(Set(byAddress.accepted?.signers ?? []) == Set(first), "\(byAddress.summary)")
+
+        // A wrong answer from the 30: the round widens by the fewest that can still carry the leading output
+        // (the 20 is not enough with the 40, so the 10 too), and the same on every run.
+        let liar = try await Cluster(faults: [nil, "wrong-output", nil, nil])
+        defer { liar.stop() }
+        for n in 0..<2 {
+            let widened = await QuorumRound().run(job(14 + UInt64(n)), table: liar.table(thresholdBps: 6667))
+            #expect(outcomes(widened) == ["agreed", "disagreed", "agreed", "agreed"], "\(widened.summary)")
+            #expect(widened.accepted?.signedStake == Cluster.stakes[0] + Cluster.stakes[2] + Cluster.stakes[3])
+        }
+        // A node that fails (HTTP 500) at 60 %: the 40 and 30 were enough, but the 30 fails, so the 20 is asked.
+        let failing = try await Cluster(faults: [nil, "http-500", nil, nil])
+        defer { failing.stop() }
+        let replaced = await QuorumRound().run(job(16), table: failing.table(thresholdBps: 6000))
+        #expect(outcomes(replaced) == ["agreed", "failed", "agreed", "not-needed"], "\(replaced.summary)")
+        // When nothing can reach the threshold any more, nobody else is asked: at 70 % with the failing node holding
+        // 40, the 30 that answered plus the 20 and 10 could make only 60.
+        var hopelessTable = failing.table(thresholdBps: 7000)
+        for (index, stake) in [30, 40, 20, 10].enumerated() { hopelessTable.operators[index].stake = BigUInt(stake) }
+        let hopeless = await QuorumRound().run(job(17), table: hopelessTable)
+        #expect(hopeless.accepted == nil)
+        #expect(outcomes(hopeless) == ["disagreed", "failed", "not-needed", "not-needed"], "\(hopeless.summary)")
+    }
+}

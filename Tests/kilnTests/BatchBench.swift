@@ -21,7 +21,7 @@ final class BatchBench {
         var down = head
         for (index, stake) in [40, 30, 20, 10].enumerated() {
             let key = "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 21)
-            let fault = index == 3 ? ["--test-fault", "wrong-output"] : []
+            let fault = index == 1 ? ["--test-fault", "wrong-output"] : []
             let node = try await NodeProcess(
                 key: key,
                 folder: folder,

@@ -36,7 +36,7 @@ import Testing
             var calls: [JSONValue] = []
             for (index, op) in OnchainCLITests.operators.enumerated() {
                 let key = "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 21)
-                let fault = index == 3 ? ["--test-fault", "wrong-output"] : []
+                let fault = index == 1 ? ["--test-fault", "wrong-output"] : []
                 let node = try await NodeProcess(
                     key: key,
                     folder: folder,

@@ -248,8 +248,8 @@ public struct BatchRunner: Sendable {
     func jobWorker(batch: Int, options: BatchOptions) -> JobWorker {
         var round = QuorumRound(log: SignatureLog(), logger: logger)
         round.timeout = .milliseconds(Int64(configuration.nodeTimeout * 1000))
-        // Every operator's answer is awaited, so the attestation bundle (and so every CID) is the same on every run.
-        round.waitForAll = true
+        // The round asks the fewest operators that can make a quorum and awaits every one it asked, so the
+        // attestation bundle (and so every CID) is the same on every run for the same node behaviour.
         return JobWorker(
             store: store,
             registry: registry,

@@ -52,13 +52,14 @@ struct DemoCommand: AsyncParsableCommand {
         try files.createDirectory(atPath: folder + "/keys", withIntermediateDirectories: true)
         try Data("kiln demo folder: safe to delete\n".utf8).write(to: URL(fileURLWithPath: folder + "/" + Self.marker))
 
-        // Four operators with fresh keys (0600 files); the fourth signs a wrong answer for every job.
+        // Four operators with fresh keys (0600 files); the second (30 %) signs a wrong answer for every job, so
+        // every round needs to widen beyond the fewest operators that could make a quorum.
         let stakes = ["35", "30", "20", "15"]
         var keys: [(PrivateKey, TestFault?)] = []
         for index in 0..<4 {
             let key = PrivateKey.random()
             try key.write(toFile: folder + "/keys/operator-\(index + 1).key")
-            keys.append((key, index == 3 ? .wrongOutput : nil))
+            keys.append((key, index == 1 ? .wrongOutput : nil))
         }
         var logger = Logger(label: "kiln.demo.node")
         logger.logLevel = .warning
