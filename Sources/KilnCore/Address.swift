@@ -54,8 +54,10 @@ public struct Address: Hashable, Comparable, Sendable, CustomStringConvertible, 
         }
         self.bytes = bytes
         let digits = text.dropFirst(2)
-        let hasLower = digits.contains { $0.isLowercase }
-        let hasUpper = digits.contains { $0.isUppercase }
+        // Hex digits are ASCII (Hex.decode checked): compare bytes, not Unicode case properties (a hot path when
+        // a batch reads thousands of recorded logs).
+        let hasLower = digits.utf8.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f") }
+        let hasUpper = digits.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F") }
         if hasLower && hasUpper {
             let expected = checksummed
             guard expected == "0x" + digits else {

@@ -72,7 +72,23 @@ public enum Hex {
         _ text: some StringProtocol,
         as type: T.Type = UInt64.self
     ) throws(FormatError) -> T {
-        let value = try parseQuantityBig(text)
+        // Up to 16 digits fit any UInt64 and smaller types are checked below: parse in place, without BigUInt
+        // (block numbers and log indexes of every recorded log go through here).
+        let utf8 = Array(text.utf8)
+        let start = try bodyStart(utf8, text: text, requirePrefix: true)
+        let count = utf8.count - start
+        guard count > 0, count <= 16, T.bitWidth <= 64, utf8[start] != UInt8(ascii: "0") || count == 1 else {
+            let value = try parseQuantityBig(text)  // the errors (and wider types) as before
+            guard let result = T(exactly: value) else {
+                throw FormatError(
+                    .overflow,
+                    "Unable to parse quantity '\(preview(text))': it does not fit in \(T.bitWidth) bits"
+                )
+            }
+            return result
+        }
+        var value: UInt64 = 0
+        for index in start..<utf8.count { value = value << 4 | UInt64(try nibble(utf8[index], at: index, in: text)) }
         guard let result = T(exactly: value) else {
             throw FormatError(
                 .overflow,

@@ -39,14 +39,15 @@ public struct FileEventSource: EventSource {
     /// - Throws: ``PipelineError`` naming `file:line` for a bad line (unless `skippingMalformed`), or an unreadable file.
     public init(path: String, skippingMalformed: Bool = false) throws(PipelineError) {
         guard let bytes = try? FileBytes.read(path) else { throw PipelineError("Unable to read events file '\(path)'") }
-        let text = String(decoding: bytes, as: UTF8.self)
         var logs: [EventLog] = []
         var problems: [String] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.drop(while: \.isWhitespace)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+        // Lines are split as bytes, not Characters: a recorded file of 20 000 logs is read on every batch, and
+        // grapheme breaking was most of a no-change batch's time.
+        for (index, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+            if trimmed.isEmpty || trimmed.first == UInt8(ascii: "#") { continue }
             do throws(FormatError) {
-                let log = try EventLog(json: try JSONValue.parse(String(trimmed)))
+                let log = try EventLog(json: try JSONValue.parse(bytes: Array(trimmed)))
                 guard log.blockNumber != nil, log.blockHash != nil, log.logIndex != nil else {
                     throw FormatError(.invalidJSON, "a recorded log needs blockNumber, blockHash and logIndex")
                 }
