@@ -70,7 +70,9 @@ public struct QuorumRound: Sendable {
                 outcomes[op.address] = (outcome, answer)
                 return true  // every operator asked is awaited: the same answers give the same bundle
             }
-            if let best = stakeFor.first(where: { table.reaches($0.value) }) {
+            // Two outputs can both reach a threshold of 50 % or less: the one with more stake, then the lower hash.
+            let reaching = stakeFor.filter { table.reaches($0.value) }
+            if let best = reaching.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key.hex > $1.key.hex }) {
                 acceptedHash = best.key
                 break
             }
