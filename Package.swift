@@ -128,6 +128,7 @@ let package = Package(
                 "KilnAVS",
                 "KilnChain", "KilnYAML", .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
 

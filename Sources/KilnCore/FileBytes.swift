@@ -20,7 +20,23 @@ public enum FileBytes {
     public static func read(_ path: String, limit: Int = 256 << 20) throws(Failure) -> [UInt8] {
         guard let file = fopen(path, "rb") else { throw .unreadable(String(cString: strerror(errno))) }
         defer { fclose(file) }
+        // A regular file of known size is read in one go into an array of that size (no copy per chunk); anything
+        // else (a pipe, a file still growing) in chunks after that.
+        var info = stat()
         var bytes: [UInt8] = []
+        if fstat(fileno(file), &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size > 0 {
+            let size = Int(info.st_size)
+            if size > limit { throw .tooLarge(limit: limit) }
+            var count = 0
+            bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+                count = fread(buffer.baseAddress, 1, size, file)
+                initialized = count
+            }
+            if count < size {
+                if ferror(file) != 0 { throw .unreadable(String(cString: strerror(errno))) }
+                return bytes  // it shrank meanwhile: what was there
+            }
+        }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let count = fread(&chunk, 1, chunk.count, file)

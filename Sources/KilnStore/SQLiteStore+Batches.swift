@@ -183,6 +183,36 @@ extension SQLiteStore {
         }
     }
 
+    public func sourceMark(_ source: String) async throws(StoreError) -> SourceMark? {
+        try await read("read how far \(source) was read") { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT byte_offset, line_count, prefix_hash FROM source_marks WHERE source = ?",
+                    arguments: [source]
+                )
+            else { return nil }
+            return SourceMark(
+                offset: row["byte_offset"],
+                lines: row["line_count"],
+                prefixHash: try Bytes32(hex: row["prefix_hash"] as String)
+            )
+        }
+    }
+
+    public func setSourceMark(_ source: String, _ mark: SourceMark) async throws(StoreError) {
+        try await write("record how far \(source) was read") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO source_marks (source, byte_offset, line_count, prefix_hash) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (source) DO UPDATE SET byte_offset = excluded.byte_offset,
+                        line_count = excluded.line_count, prefix_hash = excluded.prefix_hash
+                    """,
+                arguments: [source, mark.offset, mark.lines, mark.prefixHash.hex]
+            )
+        }
+    }
+
     // MARK: - Jobs
 
     public func reclaimLeases(keeping: Set<String>) async throws(StoreError) -> Int {

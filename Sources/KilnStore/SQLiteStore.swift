@@ -90,6 +90,14 @@ public final class SQLiteStore: Store {
         }
         migrator.registerMigration("v2: batches and publications", migrate: migrateV2)
         migrator.registerMigration("v3: workers", migrate: migrateV3)
+        migrator.registerMigration("v4: source marks") { db in
+            try db.create(table: "source_marks") { t in
+                t.primaryKey("source", .text)
+                t.column("byte_offset", .integer).notNull()
+                t.column("line_count", .integer).notNull()
+                t.column("prefix_hash", .text).notNull()
+            }
+        }
         return migrator
     }
 

@@ -240,6 +240,9 @@ public protocol Store: Sendable {
         templateHash: Bytes32, block: UInt64
     )?
     func setFoldMark(chainId: UInt64, contract: Address, templateHash: Bytes32, block: UInt64) async throws(StoreError)
+    /// How far an event source (a recorded-logs file, by its path) has been read: see ``SourceMark``.
+    func sourceMark(_ source: String) async throws(StoreError) -> SourceMark?
+    func setSourceMark(_ source: String, _ mark: SourceMark) async throws(StoreError)
 
     /// Queues a job unless one for the same token, state and template exists; returns it and whether it is new.
     func enqueue(
@@ -340,5 +343,19 @@ extension Store {
             if let lock = try await tryLock() { return lock }
             try await Task.sleep(for: poll)
         }
+    }
+}
+
+/// How much of a recorded-logs file a batch has read: the bytes up to `offset` (whole lines), how many lines
+/// they hold, and their SHA-256. The next batch parses only what follows, unless the file changed before `offset`.
+public struct SourceMark: Hashable, Sendable {
+    public var offset: Int64
+    public var lines: Int64
+    public var prefixHash: Bytes32
+
+    public init(offset: Int64, lines: Int64, prefixHash: Bytes32) {
+        self.offset = offset
+        self.lines = lines
+        self.prefixHash = prefixHash
     }
 }

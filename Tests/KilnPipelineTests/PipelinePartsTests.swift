@@ -3,6 +3,7 @@ import KilnContent
 import KilnCore
 import KilnImage
 import KilnPipeline
+import KilnStore
 import KilnTesting
 import Testing
 
@@ -42,6 +43,40 @@ struct FileEventSourceTests {
         let second = try #require(try await source.nextBatch(after: 3, limit: 3))
         #expect(second.logs.map(\.blockNumber) == [7])
         #expect(try await source.nextBatch(after: 7, limit: 3) == nil)
+    }
+
+    /// A recorded file grows by appending: the next read parses only what follows the mark, unless the file
+    /// changed before it.
+    @Test func resumesAfterItsMarkUnlessTheFileChangedBeforeIt() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("events.jsonl")
+        let head = [Self.line(block: 1, index: 0), "# a comment", Self.line(block: 2, index: 0)].joined(separator: "\n")
+        // The last line has no newline yet (still being written): it is read, but the mark stops before it.
+        try Data((head + "\n" + Self.line(block: 3, index: 0)).utf8).write(to: url)
+        let first = try FileEventSource(path: url.path)
+        #expect(first.logs.map(\.blockNumber) == [1, 2, 3] && !first.resumed)
+        #expect(first.readThrough.offset == Int64(head.utf8.count + 1) && first.readThrough.lines == 3)
+
+        // Appended: only the unfinished line and the new ones are parsed; a bad new line is numbered in the file.
+        try Data(
+            (head + "\n" + Self.line(block: 3, index: 0) + "\n" + Self.line(block: 4, index: 0) + "\nnot json\n").utf8
+        )
+        .write(to: url)
+        let second = try FileEventSource(path: url.path, skippingMalformed: true, after: first.readThrough)
+        #expect(second.resumed && second.logs.map(\.blockNumber) == [3, 4])
+        #expect(second.problems.count == 1 && second.problems[0].hasPrefix("\(url.path):6: "), "\(second.problems)")
+        let third = try FileEventSource(path: url.path, after: second.readThrough.offset > 0 ? second.readThrough : nil)
+        #expect(third.logs.isEmpty && third.resumed, "nothing new: nothing parsed")
+
+        // Changed before the mark (a line edited): everything is read again.
+        try Data((Self.line(block: 9, index: 0) + "\n" + Self.line(block: 10, index: 0) + "\n").utf8).write(to: url)
+        let reread = try FileEventSource(path: url.path, after: second.readThrough)
+        #expect(!reread.resumed && reread.logs.map(\.blockNumber) == [9, 10])
+        // Shorter than the mark (truncated): read again too.
+        try Data(Self.line(block: 11, index: 0).utf8).write(to: url)
+        let truncated = try FileEventSource(path: url.path, after: second.readThrough)
+        #expect(!truncated.resumed && truncated.logs.map(\.blockNumber) == [11])
     }
 
     @Test func aBadLineSaysWhere() throws {

@@ -57,6 +57,18 @@ struct StoreConformanceTests {
         #expect(try await store.logs(chainId: 2, contract: contract).isEmpty, "chains are separate")
     }
 
+    @Test(arguments: StoreKind.allCases) func keepsHowFarASourceWasRead(kind: StoreKind) async throws {
+        let store = try await kind.make().store
+        #expect(try await store.sourceMark("file:/srv/events.jsonl") == nil)
+        let first = SourceMark(offset: 4096, lines: 12, prefixHash: Bytes32(word: 7))
+        try await store.setSourceMark("file:/srv/events.jsonl", first)
+        #expect(try await store.sourceMark("file:/srv/events.jsonl") == first)
+        let later = SourceMark(offset: 9000, lines: 30, prefixHash: Bytes32(word: 8))
+        try await store.setSourceMark("file:/srv/events.jsonl", later)  // replaced, not added
+        #expect(try await store.sourceMark("file:/srv/events.jsonl") == later)
+        #expect(try await store.sourceMark("file:/srv/other.jsonl") == nil)
+    }
+
     @Test(arguments: StoreKind.allCases) func rewindMarksLaterLogsRemoved(kind: StoreKind) async throws {
         let store = try await kind.make().store
         try await store.record(

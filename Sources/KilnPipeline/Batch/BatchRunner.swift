@@ -99,7 +99,9 @@ public struct BatchRunner: Sendable {
                 blockRange: configuration.blockRange
             )
         } else if let file = eventsFile ?? configuration.eventsFile {
-            let fileSource = try FileEventSource(path: file, skippingMalformed: true)
+            // Only what was appended since the last batch is parsed (the store keeps how far the file was read).
+            let mark = try await store.sourceMark(FileEventSource.markKey(file))
+            let fileSource = try FileEventSource(path: file, skippingMalformed: true, after: mark)
             problems = fileSource.problems
             source = fileSource
         } else {
@@ -173,7 +175,6 @@ public struct BatchRunner: Sendable {
         var summary = BatchSummary()
         summary.problems = report?.problems ?? []
         let outputs = self.outputs
-        outputs.removeStaleTemporaryFiles()
         // Leases of a killed earlier run go back to the queue at once; those of live workers stay theirs.
         _ = try await store.reclaimLeases(keeping: try await liveWorkers())
         let counts = try await store.jobCounts()
@@ -187,6 +188,9 @@ public struct BatchRunner: Sendable {
             progress(.finished(summary))
             return summary
         }
+        // A killed run leaves temporary files only while its batch is open (closing the batch is its last write), so
+        // they are swept here, not on a run with nothing to do (listing a large blockstore is most of such a run).
+        outputs.removeStaleTemporaryFiles()
         let (batch, resumed) = try await store.openBatch()
         summary.batch = batch
         CrashPoint.afterBatchOpened.reached()

@@ -1,6 +1,9 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 public import KilnCore
+internal import Crypto
+internal import Foundation
+public import KilnStore
 
 /// Where a batch gets new logs: a file of recorded logs (``FileEventSource``) or a node's `eth_getLogs`
 /// (``JSONRPCEventSource``).
@@ -15,6 +18,9 @@ public protocol EventSource: Sendable {
     func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]?
     /// Fails when the source serves another chain than `chainId`; a source that cannot tell (a file) accepts.
     func check(chainId: UInt64) async throws(PipelineError)
+    /// How far this source was read, for the store to keep once its logs are recorded (a file's ``SourceMark``);
+    /// nil for a source that needs none.
+    var readMark: (source: String, mark: SourceMark)? { get }
 }
 
 extension EventSource {
@@ -22,28 +28,53 @@ extension EventSource {
     public func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]? { nil }
     /// By default a source accepts any chain.
     public func check(chainId: UInt64) async throws(PipelineError) {}
+    /// By default nothing to keep.
+    public var readMark: (source: String, mark: SourceMark)? { nil }
 }
 
 /// Logs recorded one per line, exactly as `eth_getLogs` returns them (blank lines and `#` comments allowed).
-/// Every line is checked when the file is opened; a bad line is an error naming `file:line`, or, with
-/// `skippingMalformed`, a problem listed in ``problems`` while the good lines are used.
+/// Every line read is checked; a bad line is an error naming `file:line`, or, with `skippingMalformed`, a problem
+/// listed in ``problems`` while the good lines are used.
+///
+/// Given the ``SourceMark`` of an earlier read, only what follows it is parsed, when the file still starts with
+/// the bytes that mark hashes (a recorded file grows by appending); otherwise the whole file is read again.
 public struct FileEventSource: EventSource {
     /// The file.
     public let path: String
-    /// Its good lines, in file order.
+    /// Its good lines read (after the mark, when one applied), in block order.
     public let logs: [EventLog]
     /// The lines skipped, as `file:line: reason`.
     public let problems: [String]
+    /// Where the next read may start: the end of the last whole line read, and the hash of everything before it.
+    public let readThrough: SourceMark
+    /// Whether the given mark applied (only the bytes after it were parsed).
+    public let resumed: Bool
 
-    /// Reads and checks every line of `path`.
+    /// Reads and checks the lines of `path` (those after `mark`, when it still applies).
     /// - Throws: ``PipelineError`` naming `file:line` for a bad line (unless `skippingMalformed`), or an unreadable file.
-    public init(path: String, skippingMalformed: Bool = false) throws(PipelineError) {
+    public init(path: String, skippingMalformed: Bool = false, after mark: SourceMark? = nil) throws(PipelineError) {
         guard let bytes = try? FileBytes.read(path) else { throw PipelineError("Unable to read events file '\(path)'") }
+        var start = 0
+        var linesBefore = 0
+        // One pass of SHA-256 over the file serves both the check of the old mark and the new one.
+        var hasher = SHA256()
+        if let mark, mark.offset >= 0, mark.offset <= Int64(bytes.count) {
+            hasher.update(data: bytes[..<Int(mark.offset)])
+            if Self.digest(hasher) == mark.prefixHash {
+                start = Int(mark.offset)
+                linesBefore = Int(mark.lines)
+            } else {
+                hasher = SHA256()
+            }
+        }
+        var lineNumber = linesBefore
+        resumed = start > 0
         var logs: [EventLog] = []
         var problems: [String] = []
         // Lines are split as bytes, not Characters: a recorded file of 20 000 logs is read on every batch, and
         // grapheme breaking was most of a no-change batch's time.
-        for (index, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+        for line in bytes[start...].split(separator: 0x0A, omittingEmptySubsequences: false) {
+            lineNumber += 1
             let trimmed = line.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
             if trimmed.isEmpty || trimmed.first == UInt8(ascii: "#") { continue }
             do throws(FormatError) {
@@ -53,15 +84,37 @@ public struct FileEventSource: EventSource {
                 }
                 logs.append(log)
             } catch {
-                let problem = "\(path):\(index + 1): \(error.message)"
+                let problem = "\(path):\(lineNumber): \(error.message)"
                 guard skippingMalformed else { throw PipelineError(problem) }
                 problems.append(problem)
             }
         }
+        // The mark ends after the last newline: a last line still being written is read again next time.
+        let end = max(start, bytes.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0)
+        hasher.update(data: bytes[start..<end])
+        readThrough = SourceMark(
+            offset: Int64(end),
+            lines: Int64(linesBefore + bytes[start..<end].reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }),
+            prefixHash: Self.digest(hasher)
+        )
         self.path = path
         self.problems = problems
         self.logs = logs.sorted { ($0.blockNumber!, $0.logIndex!) < ($1.blockNumber!, $1.logIndex!) }
     }
+
+    private static func digest(_ hasher: SHA256) -> Bytes32 {
+        (try? Bytes32(Array(hasher.finalize()))) ?? .zero  // a SHA-256 digest is always 32 bytes
+    }
+
+    /// The key the store keeps this file's mark under: its absolute path.
+    public var markKey: String { Self.markKey(path) }
+
+    /// The key the store keeps the mark of the file at `path` under.
+    public static func markKey(_ path: String) -> String {
+        "file:" + URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    public var readMark: (source: String, mark: SourceMark)? { (markKey, readThrough) }
 
     /// The file's logs after `block`, up to `limit` blocks further.
     public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (

@@ -105,6 +105,8 @@ public struct ChainSync: Sendable {
             report.newLogs += kept.count
             cursor = batch.through
         }
+        // Every log read is recorded: the next batch may start reading the source after them.
+        if let (key, mark) = source.readMark { try await store.setSourceMark(key, mark) }
         for (address, count) in unknown.sorted(by: { $0.key.lowercased < $1.key.lowercased }) {
             report.problems.append(
                 "\(count) log(s) of \(address.checksummed) skipped: that contract is not in kiln.yml"

@@ -206,6 +206,33 @@ extension PostgresStore {
         )
     }
 
+    public func sourceMark(_ source: String) async throws(StoreError) -> SourceMark? {
+        let rows = try await rows(
+            "read how far \(source) was read",
+            "SELECT byte_offset, line_count, prefix_hash FROM source_marks WHERE source = \(source)"
+        )
+        guard let row = rows.first else { return nil }
+        return try decoding("read how far \(source) was read") {
+            SourceMark(
+                offset: try row["byte_offset"].decode(Int64.self),
+                lines: try row["line_count"].decode(Int64.self),
+                prefixHash: try Bytes32(hex: try row["prefix_hash"].decode(String.self))
+            )
+        }
+    }
+
+    public func setSourceMark(_ source: String, _ mark: SourceMark) async throws(StoreError) {
+        _ = try await rows(
+            "record how far \(source) was read",
+            """
+            INSERT INTO source_marks (source, byte_offset, line_count, prefix_hash)
+            VALUES (\(source), \(mark.offset), \(mark.lines), \(mark.prefixHash.hex))
+            ON CONFLICT (source) DO UPDATE SET byte_offset = excluded.byte_offset, line_count = excluded.line_count,
+                prefix_hash = excluded.prefix_hash
+            """
+        )
+    }
+
     /// Decodes rows, turning a decoding failure into a ``StoreError``.
     func decoding<T>(_ what: String, _ body: () throws -> T) throws(StoreError) -> T {
         do { return try body() } catch {

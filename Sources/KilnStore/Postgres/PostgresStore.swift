@@ -189,6 +189,10 @@ public final class PostgresStore: Store {
         CREATE INDEX jobs_runnable ON jobs (id) WHERE status IN ('queued', 'no_quorum');
         CREATE INDEX jobs_leased ON jobs (lease_until) WHERE status = 'leased';
         """,
+        """
+        CREATE TABLE source_marks (
+            source TEXT PRIMARY KEY, byte_offset BIGINT NOT NULL, line_count BIGINT NOT NULL, prefix_hash TEXT NOT NULL);
+        """,
     ]
 
     /// The advisory-lock keys: migrations, and the batch lock (one coordinator at a time).
