@@ -58,8 +58,13 @@ public struct QuorumRound: Sendable {
         var acceptedHash: Bytes32?
         var waiting = Self.askingOrder(table.operators)[...]
         // The first wave: the fewest operators (in order) whose stake reaches the threshold; everyone with waitForAll.
-        var wave = waitForAll ? Array(waiting) : Self.widen(&waiting, from: 0, in: table)
-        waiting = waitForAll ? [] : waiting
+        var wave: [Operator]
+        if waitForAll {
+            wave = Array(waiting)
+            waiting = []
+        } else {
+            wave = Self.widen(&waiting, from: 0, in: table)
+        }
         while !wave.isEmpty {
             await askEach(wave, request, table) { op, outcome, answer in
                 if let answer, case .agreed = outcome {

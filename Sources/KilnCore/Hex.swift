@@ -77,19 +77,17 @@ public enum Hex {
         let utf8 = Array(text.utf8)
         let start = try bodyStart(utf8, text: text, requirePrefix: true)
         let count = utf8.count - start
-        guard count > 0, count <= 16, T.bitWidth <= 64, utf8[start] != UInt8(ascii: "0") || count == 1 else {
-            let value = try parseQuantityBig(text)  // the errors (and wider types) as before
-            guard let result = T(exactly: value) else {
-                throw FormatError(
-                    .overflow,
-                    "Unable to parse quantity '\(preview(text))': it does not fit in \(T.bitWidth) bits"
-                )
+        let result: T?
+        if count > 0, count <= 16, T.bitWidth <= 64, utf8[start] != UInt8(ascii: "0") || count == 1 {
+            var value: UInt64 = 0
+            for index in start..<utf8.count {
+                value = value << 4 | UInt64(try nibble(utf8[index], at: index, in: text))
             }
-            return result
+            result = T(exactly: value)
+        } else {
+            result = T(exactly: try parseQuantityBig(text))  // its errors (and wider types) as before
         }
-        var value: UInt64 = 0
-        for index in start..<utf8.count { value = value << 4 | UInt64(try nibble(utf8[index], at: index, in: text)) }
-        guard let result = T(exactly: value) else {
+        guard let result else {
             throw FormatError(
                 .overflow,
                 "Unable to parse quantity '\(preview(text))': it does not fit in \(T.bitWidth) bits"

@@ -144,6 +144,18 @@ public enum NodeServer {
             let (status, code, message) = describe(error, configuration: configuration)
             (response, outcome) = (failure(status, code, message), code)
         }
+        log(what, job: job, outcome: outcome, since: started, logger: logger)
+        return response
+    }
+
+    /// The one line each request logs: what, which job, its outcome and milliseconds.
+    static func log(
+        _ what: String,
+        job: String,
+        outcome: String,
+        since started: ContinuousClock.Instant,
+        logger: Logger
+    ) {
         let elapsed = ContinuousClock.now - started
         logger.info(
             "\(what)",
@@ -152,7 +164,6 @@ public enum NodeServer {
                 "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ]
         )
-        return response
     }
 
     /// `POST /service_output` (Infernet's container protocol, see ``InfernetContainer``): every answer is JSON,
@@ -201,13 +212,12 @@ public enum NodeServer {
             outcome = code
             response = json(status, InfernetContainer.error(status: status.code, name: code, description: message))
         }
-        let elapsed = ContinuousClock.now - started
-        logger.info(
+        log(
             "infernet \(container.destination == .onchain ? "on-chain " : "")\(container.work.isAgreement ? "agreement" : "job")",
-            metadata: [
-                "job": "\(container.work.jobId.hex.prefix(18))…", "outcome": "\(outcome)",
-                "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
-            ]
+            job: "\(container.work.jobId.hex.prefix(18))…",
+            outcome: outcome,
+            since: started,
+            logger: logger
         )
         return response
     }

@@ -92,9 +92,10 @@ public struct FileEventSource: EventSource {
         // The mark ends after the last newline: a last line still being written is read again next time.
         let end = max(start, bytes.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0)
         hasher.update(data: bytes[start..<end])
+        // The split gave one piece more than there are newlines after `start`, and those all lie before `end`.
         readThrough = SourceMark(
             offset: Int64(end),
-            lines: Int64(linesBefore + bytes[start..<end].reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }),
+            lines: Int64(lineNumber - 1),
             prefixHash: Self.digest(hasher)
         )
         self.path = path
