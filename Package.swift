@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "KilnStore", targets: ["KilnStore"]),
         .library(name: "KilnChain", targets: ["KilnChain"]),
         .library(name: "KilnPipeline", targets: ["KilnPipeline"]),
+        .library(name: "KilnServer", targets: ["KilnServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,6 +35,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // MARK: - C libraries (not API: see README "Modules")
@@ -102,6 +107,7 @@ let package = Package(
                 "KilnCore", "KilnCrypto", "KilnInference", "KilnChain", "KilnYAML",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -129,6 +135,22 @@ let package = Package(
                 "KilnChain", "KilnYAML", .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "KilnServer",
+            dependencies: [
+                "KilnCore", "KilnContent", "KilnStore", "KilnPipeline",
+                .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
 
@@ -145,9 +167,12 @@ let package = Package(
                 "KilnAVS",
                 "KilnStore",
                 "KilnPipeline",
+                "KilnServer",
                 "KilnChain",
                 "KilnYAML",
                 .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -222,6 +247,10 @@ let package = Package(
             dependencies: [
                 "KilnChain", "KilnCore", "KilnCrypto", "KilnTesting", .product(name: "BigInt", package: "BigInt"),
             ]
+        ),
+        .testTarget(
+            name: "KilnServerTests",
+            dependencies: ["KilnServer", "KilnContent", .product(name: "HTTPTypes", package: "swift-http-types")]
         ),
         .testTarget(
             name: "kilnTests",

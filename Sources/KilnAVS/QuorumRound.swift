@@ -5,6 +5,7 @@ public import KilnCore
 internal import KilnCrypto
 public import KilnInference
 public import Logging
+internal import Metrics
 
 /// Runs one inference round: asks every registered node for the same job, verifies every answer, and accepts
 /// the output that operators holding at least the threshold of stake signed.
@@ -173,6 +174,30 @@ public struct QuorumRound: Sendable {
 
     /// One node: ask (with retries), then verify the answer against the request and the registry.
     func ask(_ op: Operator, _ request: JobRequest, _ table: StakeTable) async -> (Operator, Outcome, SignedAnswer?) {
+        let started = ContinuousClock.now
+        let answer = await askOnce(op, request, table)
+        // swift-metrics: a no-op unless the process bootstrapped a backend (`kiln batch` does: Prometheus).
+        let operatorLabel = op.address.checksummed
+        switch answer.1 {
+        case .agreed, .disagreed:
+            let elapsed = ContinuousClock.now - started
+            Metrics.Timer(label: "kiln_operator_request_seconds", dimensions: [("operator", operatorLabel)])
+                .recordNanoseconds(
+                    elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+                )
+        case .notNeeded: break
+        default:
+            Counter(
+                label: "kiln_operator_failures_total",
+                dimensions: [("operator", operatorLabel), ("reason", answer.1.label)]
+            ).increment()
+        }
+        return answer
+    }
+
+    private func askOnce(_ op: Operator, _ request: JobRequest, _ table: StakeTable) async -> (
+        Operator, Outcome, SignedAnswer?
+    ) {
         guard let endpoint = op.endpoint else {
             return (op, .failed("no node endpoint for this operator in kiln.yml"), nil)
         }

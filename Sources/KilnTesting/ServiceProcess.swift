@@ -90,6 +90,14 @@ public final class ServiceProcess: @unchecked Sendable {
         }
     }
 
+    /// Its exit status, once it has exited.
+    public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+
+    /// Asks it to stop (SIGTERM), as systemd or Kubernetes would; see ``waitForExit(timeout:)``.
+    public func terminate() {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+    }
+
     /// Waits (on a thread of its own) until it has exited by itself, at most `timeout` seconds; returns whether
     /// it did and, if so, whether a signal ended it.
     public func waitForExit(timeout: TimeInterval) async -> (exited: Bool, signaled: Bool) {

@@ -19,7 +19,7 @@ struct Kiln: AsyncParsableCommand {
             DemoCommand.self, SyncCommand.self, BatchCommand.self, WorkerCommand.self, StatusCommand.self,
             RegenCommand.self, VerifyCommand.self,
             TemplateCommand.self, RenderCommand.self, InferCommand.self, VerifyAttestationCommand.self,
-            AttestationCommand.self, NodeCommand.self,
+            AttestationCommand.self, NodeCommand.self, ServeCommand.self,
             OperatorsCommand.self, ModelCommand.self, CIDCommand.self, AddCommand.self, ExportCommand.self,
             CARCommand.self, ImageCommand.self, KeyCommand.self,
             EventCommand.self,

@@ -9,6 +9,7 @@ internal import KilnImage
 internal import KilnInference
 internal import KilnStore
 internal import KilnTemplates
+internal import Metrics
 
 /// Does one job: state → inference round with quorum → render → publish → record, in that order. Each job
 /// ends in exactly one store transaction (published and done, or back to the queue with the reason).
@@ -41,6 +42,20 @@ struct JobWorker: Sendable {
             )
         } catch {
             result = .failed("\(error)")
+        }
+        // Count it (swift-metrics: a no-op unless the process bootstrapped a backend; `kiln batch` does).
+        let outcome: String
+        switch result {
+        case .published: outcome = "published"
+        case .noQuorum: outcome = "no_quorum"
+        case .failed: outcome = "failed"
+        case .superseded: outcome = "superseded"
+        case .deferred: outcome = "deferred"
+        }
+        Counter(label: "kiln_jobs_total", dimensions: [("outcome", outcome)]).increment()
+        if quorum != nil {
+            let reached = outcome == "no_quorum" ? "not_reached" : "reached"
+            Counter(label: "kiln_quorum_rounds_total", dimensions: [("result", reached)]).increment()
         }
         // Record the outcome (a publication was recorded together with `done` already).
         switch result {

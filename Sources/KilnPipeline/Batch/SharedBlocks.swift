@@ -1,7 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-internal import KilnContent
-internal import KilnStore
+public import KilnContent
+public import KilnStore
 internal import Synchronization
 
 /// The blocks one job writes, recorded as they go to the local blockstore, so that a store which shares blocks
@@ -31,12 +31,12 @@ final class RecordingBlockstore: Blockstore {
 }
 
 /// Copying a shared store's blocks to the local blockstore.
-enum SharedBlocks {
+public enum SharedBlocks {
     /// Copies every block `store` keeps that `local` lacks into `local`, each checked against its CID first.
     /// - Returns: how many blocks were copied (0 for a store that does not share blocks).
     /// - Throws: ``PipelineError`` when a block does not match its CID, or the store fails.
     @discardableResult
-    static func fetch(from store: any Store, into local: any Blockstore) async throws -> Int {
+    public static func fetch(from store: any Store, into local: any Blockstore) async throws -> Int {
         guard store.sharesBlocks else { return 0 }
         let missing = try await store.blockCIDs().filter { text in (try? CID(text)).map { !local.has($0) } ?? true }
         var copied = 0

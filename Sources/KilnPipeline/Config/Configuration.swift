@@ -25,7 +25,8 @@ internal import KilnYAML
 ///                                    # {source: chain, registry: "0x…", fromBlock: 0, rpc: URL,
 ///                                    #  nodes: {"0xOPERATOR": http://127.0.0.1:8101, …}}
 /// publish: {profile: kubo-v1}        # mode: files (default) | onchain | onchain-base, with
-///                                    # key: publisher.key (0600; or KILN_PUBLISHER_KEY) and rpc: URL
+///                                    # key: publisher.key (0600; or KILN_PUBLISHER_KEY) and rpc: URL;
+///                                    # baseURI: https://media.example/ (where kiln serve is reached)
 /// concurrency: 4                     # jobs processed at once
 /// nodeTimeout: 20                    # seconds per node and attempt
 /// ```
@@ -71,6 +72,9 @@ public struct Configuration: Sendable {
     public var publisherKeyFile: String?
     /// The JSON-RPC URL transactions and registry reads go to, when not the events' node.
     public var publishRPC: String?
+    /// The public URL of `kiln serve` (`publish.baseURI`, ends with `/`): a collection with an HTTP `baseURI`
+    /// points its contract at `<baseURI>tokens/<chainId>/<contract>/`, which the metadata API answers.
+    public var baseURI: String?
     /// How files become CIDs (`publish.profile`, `KILN_PROFILE`).
     public var profile: ImportProfile = .kuboV1
     /// Jobs processed at once (`concurrency`, `KILN_CONCURRENCY`, `--concurrency`).
@@ -308,7 +312,11 @@ public struct Configuration: Sendable {
         if let value = try environment.seconds("KILN_LEASE_SECONDS") { leaseSeconds = value }
 
         if let node = map["publish"] {
-            let publish = try node.fields("publish", allowed: ["profile", "mode", "key", "rpc"])
+            let publish = try node.fields("publish", allowed: ["profile", "mode", "key", "rpc", "baseURI"])
+            if let value = publish["baseURI"] {
+                let url = try value.url("publish.baseURI (the public URL of kiln serve)")
+                baseURI = url.hasSuffix("/") ? url : url + "/"
+            }
             if let value = publish["mode"] { publishMode = try Self.publishMode(value.scalar ?? "", at: value) }
             if let value = publish["key"] {
                 publisherKeyFile = resolve(try value.text("publish.key (the path of a 0600 key file)"))

@@ -1,8 +1,12 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 import ArgumentParser
+import Foundation
+import KilnCore
 import KilnPipeline
 import KilnStore
+import Metrics
+import Prometheus
 
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +41,11 @@ struct BatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The run's metrics (jobs by outcome, quorum rounds, per-operator latency and failures, duration) go to
+        // OUT/metrics.prom at the end, which `kiln serve` appends to its /metrics.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let started = ContinuousClock.now
         let (configuration, console, runner) = try await options.start(concurrency: concurrency)
         let lock: StoreLock
         if let taken = try await runner.store.tryLock() {
@@ -59,6 +68,24 @@ struct BatchCommand: AsyncParsableCommand {
         batchOptions.owner = WorkerCommand.ownerName(role: "batch")
         let reporter = Reporter(console: console)
         let summary = try await runner.syncAndRun(options: batchOptions) { reporter.handle($0) }
+        Self.writeMetrics(registry, started: started, to: configuration.out + "/metrics.prom", console: console)
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+    }
+
+    /// Writes the run's metrics in Prometheus' text format (temp file + rename: a scrape never reads half a file).
+    static func writeMetrics(
+        _ registry: PrometheusCollectorRegistry,
+        started: ContinuousClock.Instant,
+        to path: String,
+        console: Console
+    ) {
+        let elapsed = ContinuousClock.now - started
+        Gauge(label: "kiln_batch_duration_seconds").record(
+            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        )
+        Gauge(label: "kiln_batch_last_run_timestamp_seconds").record(Date().timeIntervalSince1970.rounded())
+        do { try AtomicFile.write(registry.emitToBuffer(), to: path) } catch {
+            console.warn("unable to write the run's metrics to \(path): \(error)")
+        }
     }
 }

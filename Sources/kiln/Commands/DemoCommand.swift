@@ -11,6 +11,8 @@ import KilnPipeline
 import KilnStore
 import KilnYAML
 import Logging
+import Metrics
+import Prometheus
 import Synchronization
 
 struct DemoCommand: AsyncParsableCommand {
@@ -34,6 +36,10 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         output.bootstrap()
+        // Metrics as `kiln batch` keeps them (OUT/metrics.prom, shown by `kiln serve`'s /metrics).
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        let started = ContinuousClock.now
         let console = Console(format: output.format)
         // The demo's own lines (nodes, the table) are for people, as before, unless --log-format json asks for
         // JSON explicitly: then each is one {"event":"demo",…} object. Progress follows the usual default.
@@ -178,6 +184,7 @@ struct DemoCommand: AsyncParsableCommand {
         say("\nCAR files:      \(cars.joined(separator: ", "))")
         say("contact sheets: \(sheets.joined(separator: ", "))")
         say("manifest:       \(configuration.out)/manifest.json")
+        BatchCommand.writeMetrics(metrics, started: started, to: configuration.out + "/metrics.prom", console: console)
         if let first = ids.first,
             let publication = try await store.latestPublication(
                 TokenKey(chainId: 31337, contract: Self.contract, tokenId: first)
@@ -192,6 +199,8 @@ struct DemoCommand: AsyncParsableCommand {
             say("or by token, with the demo's store:")
             say("  swift run kiln verify --config \(folder)/kiln.yml \(Self.contract.checksummed):\(first)")
         }
+        say("\nsee it in a browser — gallery, IPFS gateway, metadata API and metrics on http://127.0.0.1:8080/:")
+        say("  swift run kiln serve --config \(folder)/kiln.yml")
     }
 
     /// The Kiln checkout holding templates/ and examples/: the current folder or one above the executable.

@@ -1,0 +1,387 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import Foundation
+internal import HTTPTypes
+internal import Hummingbird
+internal import KilnContent
+internal import KilnCore
+internal import NIOCore
+
+/// The IPFS gateway over Kiln's blockstore: the Trustless Gateway (raw blocks, CAR streams with `dag-scope` and
+/// `entity-bytes`) and the deserialized answers of the Path Gateway for browsers (files with `Range`, directory
+/// listings, `index.html`). Read-only; every answer is immutable and says so.
+struct Gateway: Sendable {
+    let reader: BlockReader
+    let metrics: ServerMetrics
+    /// The most bytes one answer streams.
+    var maxAnswerBytes: Int
+
+    static let immutable = "public, max-age=29030400, immutable"
+
+    /// Answers `GET` or `HEAD /ipfs/…`.
+    func respond(_ request: Request) async -> Response {
+        let head = request.method == .head
+        do {
+            let parsed = try GatewayRequest(
+                urlPath: String(request.uri.path),
+                query: { request.uri.queryParameters.get($0) },
+                accept: request.headers[.accept]
+            )
+            let onlyIfCached = request.headers[.cacheControl]?.contains("only-if-cached") == true
+            let resolved = try await resolve(parsed, onlyIfCached: onlyIfCached)
+            var response: Response
+            switch parsed.format {
+            case .raw: response = raw(parsed, resolved)
+            case .car(let options): response = try car(parsed, resolved, options)
+            case .deserialized: response = try await deserialized(parsed, resolved, request: request)
+            }
+            response.headers[.xContentTypeOptions] = "nosniff"
+            response.headers[values: HTTPField.Name("X-Ipfs-Path")!] = [parsed.contentPath]
+            response.headers[values: HTTPField.Name("X-Ipfs-Roots")!] = [
+                (resolved.chain.map(\.cid) + [resolved.terminal]).map(\.description).joined(separator: ",")
+            ]
+            if response.status == .ok || response.status == .partialContent || response.status == .notModified {
+                response.headers[.cacheControl] = Self.immutable
+            }
+            if let etag = response.headers[.eTag], let match = request.headers[.ifNoneMatch],
+                response.status == .ok,
+                match == "*"
+                    || match.split(separator: ",").contains(where: {
+                        $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == etag
+                    })
+            {
+                var notModified = Response(status: .notModified, headers: response.headers)
+                notModified.headers[.contentLength] = nil
+                return notModified
+            }
+            if head {
+                // The headers of the GET answer (its Content-Length too), without its body.
+                let length = response.headers[.contentLength].flatMap { Int($0) }
+                response.body = ResponseBody(contentLength: length) { writer in try await writer.finish(nil) }
+            }
+            return response
+        } catch {
+            return Self.failure(error)
+        }
+    }
+
+    /// A plain-text error answer.
+    static func failure(_ error: GatewayFailure) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        headers[.xContentTypeOptions] = "nosniff"
+        return Response(
+            status: error.status,
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: error.message + "\n"))
+        )
+    }
+
+    // MARK: - Resolution
+
+    /// A content path resolved: the blocks of the directories walked through, and the block at its end.
+    struct Resolved: Sendable {
+        var chain: [(cid: CID, block: [UInt8])]
+        var terminal: CID
+        var block: [UInt8]
+    }
+
+    func resolve(_ request: GatewayRequest, onlyIfCached: Bool = false) async throws(GatewayFailure) -> Resolved {
+        var chain: [(cid: CID, block: [UInt8])] = []
+        var current = request.root
+        var block = try await read(current, root: true, onlyIfCached: onlyIfCached)
+        for name in request.path {
+            let node: DAGWalk.Node
+            do { node = try DAGWalk.node(current, block) } catch {
+                throw GatewayFailure(.internalServerError, "Block \(current) is not valid: \(error.message)")
+            }
+            switch node {
+            case .directory(let links):
+                guard let link = links.first(where: { $0.name == name }) else {
+                    throw GatewayFailure(.notFound, "No link named '\(name)' under \(current)")
+                }
+                chain.append((current, block))
+                current = link.cid
+                block = try await read(current, root: false, onlyIfCached: false)
+            case .file:
+                throw GatewayFailure(.notFound, "'\(name)' cannot be found under \(current): it is a file")
+            case .other(let what):
+                throw GatewayFailure(.notImplemented, "Unable to walk through \(current): it is \(what)")
+            }
+        }
+        return Resolved(chain: chain, terminal: current, block: block)
+    }
+
+    private func read(_ cid: CID, root: Bool, onlyIfCached: Bool) async throws(GatewayFailure) -> [UInt8] {
+        guard cid.codec == CID.raw || cid.codec == CID.dagPB else {
+            throw GatewayFailure(
+                .notImplemented,
+                "\(cid) has codec 0x\(String(cid.codec, radix: 16)): Kiln's gateway holds raw and dag-pb blocks only"
+            )
+        }
+        do { return try await reader.get(cid) } catch {
+            if error.code == .blockNotFound {
+                if onlyIfCached {
+                    throw GatewayFailure(.preconditionFailed, "\(cid) is not in this gateway's blockstore")
+                }
+                throw GatewayFailure(.notFound, root ? "\(cid) is not in this gateway's blockstore" : error.message)
+            }
+            if error.code == .unsupported { throw GatewayFailure(.notImplemented, error.message) }
+            throw GatewayFailure(.internalServerError, error.message)
+        }
+    }
+
+    // MARK: - Raw and CAR
+
+    private func raw(_ request: GatewayRequest, _ resolved: Resolved) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/vnd.ipld.raw"
+        headers[.contentDisposition] = "attachment; filename=\"\(request.root).bin\""
+        headers[.eTag] = "\"\(request.root).raw\""
+        headers[.contentLength] = "\(resolved.block.count)"
+        metrics.served(blocks: 1, bytes: resolved.block.count)
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: resolved.block))
+        )
+    }
+
+    private func car(_ request: GatewayRequest, _ resolved: Resolved, _ options: GatewayRequest.CAROptions)
+        throws(GatewayFailure) -> Response
+    {
+        var scope = options.scope
+        var byteRange: ClosedRange<UInt64>?
+        let node: DAGWalk.Node
+        do { node = try DAGWalk.node(resolved.terminal, resolved.block) } catch {
+            throw GatewayFailure(.internalServerError, "Block \(resolved.terminal) is not valid: \(error.message)")
+        }
+        if case .file(let size) = node, options.from != nil {
+            switch Self.entityRange(from: options.from ?? 0, to: options.to, size: size) {
+            case .outside:
+                throw GatewayFailure(
+                    .badRequest,
+                    "entity-bytes \(options.from ?? 0):\(options.to.map(String.init) ?? "*") is outside the file's \(size) bytes"
+                )
+            case .empty: scope = .block
+            case .range(let range): byteRange = range
+            }
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/vnd.ipld.car; version=1; order=dfs; dups=\(options.duplicates ? "y" : "n")"
+        headers[.contentDisposition] = "attachment; filename=\"\(request.root).car\""
+        let key =
+            "\(request.contentPath)|\(scope)|\(options.from.map(String.init) ?? "")|\(options.to.map(String.init) ?? "")|\(options.duplicates)"
+        let tag = Multihash.sha256(Array(key.utf8)).digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        headers[.eTag] = "\"\(request.root).car.\(tag)\""
+        let walk = DAGWalk(reader: reader)
+        let metrics = self.metrics
+        let limit = maxAnswerBytes
+        let (scopeChosen, byteRangeChosen) = (scope, byteRange)
+        let body = ResponseBody { writer in
+            let (scope, byteRange) = (scopeChosen, byteRangeChosen)
+            var sink = BodySink(writer: writer, kind: .car, limit: limit, metrics: metrics)
+            let header = CARHeader(roots: [request.root]).bytes
+            try await sink.write(Varint.encode(UInt64(header.count)) + header)
+            var seen: Set<CID>? = options.duplicates ? nil : []
+            for (cid, block) in resolved.chain where seen?.insert(cid.v1).inserted ?? true {
+                if !cid.isIdentity { try await sink.block(cid, block) }
+            }
+            let terminal = resolved.terminal
+            switch (scope, node) {
+            case (.block, _), (.entity, .directory), (.entity, .other):
+                if seen?.insert(terminal.v1).inserted ?? true, !terminal.isIdentity {
+                    try await sink.block(terminal, resolved.block)
+                }
+            case (.entity, .file(let size)):
+                if let range = byteRange ?? (size > 0 ? 0...(size - 1) : nil) {
+                    try await walk.file(terminal, block: resolved.block, range: range, into: &sink, seen: &seen)
+                } else if seen?.insert(terminal.v1).inserted ?? true, !terminal.isIdentity {
+                    try await sink.block(terminal, resolved.block)
+                }
+            case (.all, _):
+                try await walk.all(terminal, into: &sink, seen: &seen)
+            }
+            try await sink.finish()
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    enum EntityRange: Equatable {
+        case outside, empty
+        case range(ClosedRange<UInt64>)
+    }
+
+    /// `entity-bytes=from:to` on a file of `size` bytes: negative values count from the end, `to` nil is the end;
+    /// a range past the end is clipped to it.
+    static func entityRange(from: Int64, to: Int64?, size: UInt64) -> EntityRange {
+        let length = Int64(clamping: size)
+        let start = from < 0 ? max(0, length + from) : from
+        var end = to.map { $0 < 0 ? length + $0 : $0 } ?? (length - 1)
+        if start >= length { return .outside }
+        end = min(end, length - 1)
+        if end < start { return .empty }
+        return .range(UInt64(start)...UInt64(end))
+    }
+
+    // MARK: - Deserialized
+
+    private func deserialized(_ request: GatewayRequest, _ resolved: Resolved, request http: Request)
+        async throws(GatewayFailure) -> Response
+    {
+        let node: DAGWalk.Node
+        do { node = try DAGWalk.node(resolved.terminal, resolved.block) } catch {
+            throw GatewayFailure(.internalServerError, "Block \(resolved.terminal) is not valid: \(error.message)")
+        }
+        switch node {
+        case .file(let size):
+            return try await file(
+                resolved.terminal,
+                block: resolved.block,
+                size: size,
+                name: http.uri.queryParameters.get("filename") ?? request.path.last,
+                download: http.uri.queryParameters.get("download") == "true",
+                rangeHeader: http.headers[.range]
+            )
+        case .directory(let links):
+            if !request.trailingSlash {
+                var headers = HTTPFields()
+                let query = http.uri.query.map { "?" + $0 } ?? ""
+                headers[.location] = String(http.uri.path) + "/" + query
+                return Response(status: .movedPermanently, headers: headers)
+            }
+            if let index = links.first(where: { $0.name == "index.html" }) {
+                let block = try await read(index.cid, root: false, onlyIfCached: false)
+                guard case .file(let size) = (try? DAGWalk.node(index.cid, block)) ?? .other("") else {
+                    throw GatewayFailure(.internalServerError, "index.html under \(resolved.terminal) is not a file")
+                }
+                return try await file(
+                    index.cid,
+                    block: block,
+                    size: size,
+                    name: "index.html",
+                    download: false,
+                    rangeHeader: nil
+                )
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html; charset=utf-8"
+            headers[.eTag] = "\"DirIndex-kiln_CID-\(resolved.terminal)\""
+            let html = GalleryPages.shared.directory(path: request.contentPath, cid: resolved.terminal, links: links)
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        case .other(let what):
+            throw GatewayFailure(
+                .notImplemented,
+                "\(resolved.terminal) is \(what): Kiln's gateway serves files and directories"
+            )
+        }
+    }
+
+    private func file(
+        _ cid: CID,
+        block: [UInt8],
+        size: UInt64,
+        name: String?,
+        download: Bool,
+        rangeHeader: String?
+    ) async throws(GatewayFailure) -> Response {
+        var headers = HTTPFields()
+        headers[.acceptRanges] = "bytes"
+        headers[.eTag] = "\"\(cid)\""
+        let walk = DAGWalk(reader: reader)
+        var type = name.flatMap(Self.contentType(name:))
+        if type == nil {
+            var sniff = CollectSink()
+            var seen: Set<CID>? = nil
+            if size > 0 {
+                do {
+                    try await walk.file(cid, block: block, range: 0...min(511, size - 1), into: &sniff, seen: &seen)
+                } catch {
+                    throw GatewayFailure(.internalServerError, "Unable to read \(cid): \(error)")
+                }
+            }
+            type = Self.sniff(sniff.bytes)
+        }
+        headers[.contentType] = type
+        if let name {
+            let safe = name.filter { $0 != "\"" && $0 != "\\" && !$0.isNewline }
+            headers[.contentDisposition] = "\(download ? "attachment" : "inline"); filename=\"\(safe)\""
+        }
+        var status = HTTPResponse.Status.ok
+        var range: ClosedRange<UInt64>? = size > 0 ? 0...(size - 1) : nil
+        if let rangeHeader, let asked = Self.byteRange(rangeHeader, size: size) {
+            guard let asked else {
+                headers[.contentRange] = "bytes */\(size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            range = asked
+            status = .partialContent
+            headers[.contentRange] = "bytes \(asked.lowerBound)-\(asked.upperBound)/\(size)"
+        }
+        headers[.contentLength] = "\(range.map { $0.upperBound - $0.lowerBound + 1 } ?? 0)"
+        let metrics = self.metrics
+        let limit = maxAnswerBytes
+        let chosen = range
+        let body = ResponseBody { writer in
+            let range = chosen
+            var sink = BodySink(writer: writer, kind: .content, limit: limit, metrics: metrics)
+            var seen: Set<CID>? = nil
+            if let range { try await walk.file(cid, block: block, range: range, into: &sink, seen: &seen) }
+            try await sink.finish()
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    /// A single `Range: bytes=…` over `size` bytes: nil when the header is not one Kiln honours (several ranges,
+    /// another unit: the whole file is sent), `.some(nil)` when it cannot be satisfied (416).
+    static func byteRange(_ header: String, size: UInt64) -> ClosedRange<UInt64>?? {
+        guard header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+        let spec = header.dropFirst("bytes=".count).trimmingCharacters(in: .whitespaces)
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        if parts[0].isEmpty {  // bytes=-N: the last N bytes
+            guard let suffix = UInt64(parts[1]) else { return nil }
+            guard suffix > 0, size > 0 else { return .some(nil) }
+            return .some((size - min(suffix, size))...(size - 1))
+        }
+        guard let start = UInt64(parts[0]) else { return nil }
+        let end = parts[1].isEmpty ? size &- 1 : UInt64(parts[1]).map { min($0, size &- 1) }
+        guard let end else { return nil }
+        guard start < size, start <= end else { return .some(nil) }
+        return .some(start...end)
+    }
+
+    /// The content type of a file by its name's extension.
+    static func contentType(name: String) -> String? {
+        switch (name as NSString).pathExtension.lowercased() {
+        case "png": "image/png"
+        case "jpg", "jpeg": "image/jpeg"
+        case "gif": "image/gif"
+        case "webp": "image/webp"
+        case "svg": "image/svg+xml"
+        case "json": "application/json"
+        case "html", "htm": "text/html; charset=utf-8"
+        case "txt", "md": "text/plain; charset=utf-8"
+        case "yml", "yaml": "application/yaml"
+        case "car": "application/vnd.ipld.car"
+        default: nil
+        }
+    }
+
+    /// The content type of a file by its first bytes.
+    static func sniff(_ bytes: [UInt8]) -> String {
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
+        if bytes.starts(with: Array("GIF8".utf8)) { return "image/gif" }
+        let text = bytes.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        if let first = text.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "["),
+            String(validating: bytes, as: UTF8.self) != nil || bytes.count == 512
+        {
+            return "application/json"
+        }
+        if !bytes.isEmpty, !bytes.contains(0), String(validating: bytes, as: UTF8.self) != nil {
+            return "text/plain; charset=utf-8"
+        }
+        return "application/octet-stream"
+    }
+}

@@ -1,0 +1,176 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import Foundation
+public import Hummingbird
+internal import KilnContent
+internal import KilnCore
+internal import KilnPipeline
+internal import KilnStore
+public import Logging
+internal import NIOCore
+
+/// `kiln serve` (Hummingbird 2): the IPFS gateway over the blockstore (`/ipfs/…`), the metadata API
+/// (`/tokens/…`), the gallery (`/`, `/collections/…`), `/health` and `/metrics`. Read-only: no route writes.
+public enum KilnServer {
+    /// The longest request target accepted (longer: 414).
+    public static let maxURILength = 8192
+
+    /// Builds the application; `onListening` gets the bound port (useful with port 0).
+    public static func application(
+        site: Site,
+        host: String,
+        port: Int,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: RequestMetrics(metrics: site.metrics, logger: logger))
+        let gateway = Gateway(reader: site.reader, metrics: site.metrics, maxAnswerBytes: site.maxAnswerBytes)
+        router.get("/ipfs/**") { request, _ in await gateway.respond(request) }
+        router.head("/ipfs/**") { request, _ in await gateway.respond(request) }
+
+        router.get("/tokens/:chainId/:contract/:id") { request, context in
+            await answer(json: true) { () throws(GatewayFailure) in
+                try await site.tokenFile(
+                    try site.token(context),
+                    image: false,
+                    ifNoneMatch: request.headers[.ifNoneMatch]
+                )
+            }
+        }
+        router.get("/tokens/:chainId/:contract/:id/image") { request, context in
+            await answer(json: true) { () throws(GatewayFailure) in
+                try await site.tokenFile(
+                    try site.token(context),
+                    image: true,
+                    ifNoneMatch: request.headers[.ifNoneMatch]
+                )
+            }
+        }
+        router.get("/tokens/:chainId/:contract/:id/history") { _, context in
+            await answer(json: true) { () throws(GatewayFailure) in try await site.history(try site.token(context)) }
+        }
+
+        router.get("/") { _, _ in await answer(json: false) { () throws(GatewayFailure) in try await site.indexPage() }
+        }
+        router.get("/collections/:chainId/:contract") { request, context in
+            await answer(json: false) { () throws(GatewayFailure) in
+                let collection = try site.collection(
+                    chainId: context.parameters.get("chainId"),
+                    contract: context.parameters.get("contract")
+                )
+                let page = request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1
+                return try await site.collectionPage(collection.contract, page: page)
+            }
+        }
+        router.get("/collections/:chainId/:contract/:id") { _, context in
+            await answer(json: false) { () throws(GatewayFailure) in
+                try await site.tokenPage(try site.token(context), verify: false)
+            }
+        }
+        router.get("/collections/:chainId/:contract/:id/verify") { _, context in
+            await answer(json: false) { () throws(GatewayFailure) in
+                try await site.tokenPage(try site.token(context), verify: true)
+            }
+        }
+
+        router.get("/health") { _, _ -> Response in
+            var health: [String: JSONValue] = [
+                "status": "ok", "service": "kiln-serve", "version": .string(KilnVersion.current),
+                "store": .string(site.store.location), "collections": .number(site.configuration.contracts.count),
+            ]
+            do { health["openBatch"] = try await site.store.currentBatch().map { .number($0) } ?? .null } catch {
+                health["status"] = "degraded"
+                health["store"] = .string("\(site.store.location): \(error)")
+                return Site.json(.object(health), status: .serviceUnavailable)
+            }
+            return Site.json(.object(health))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            var text = site.metrics.exposition()
+            if let file = site.batchMetricsFile, let batch = try? String(contentsOfFile: file, encoding: .utf8) {
+                text += batch
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "kiln/\(KilnVersion.current)"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+
+    /// Runs a page or API handler and turns its failure into a JSON or HTML error answer.
+    static func answer(json: Bool, _ handle: () async throws(GatewayFailure) -> Response) async -> Response {
+        do { return try await handle() } catch {
+            if json {
+                var response = Site.json(
+                    ["error": ["code": .number(Int(error.status.code)), "message": .string(error.message)]],
+                    status: error.status
+                )
+                response.headers[.accessControlAllowOrigin] = "*"
+                return response
+            }
+            return Site.page(error)
+        }
+    }
+}
+
+extension Site {
+    func token(_ context: BasicRequestContext) throws(GatewayFailure) -> TokenKey {
+        try token(
+            chainId: context.parameters.get("chainId"),
+            contract: context.parameters.get("contract"),
+            id: context.parameters.get("id")
+        )
+    }
+}
+
+/// Counts every answer by route and status (`kiln_http_requests_total`), times it, refuses over-long request
+/// targets and anything but GET and HEAD (the server is read-only), and logs one line per request at debug.
+struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let start = ContinuousClock.now
+        let path = request.uri.path
+        let route = Self.route(path)
+        var response: Response
+        if request.uri.description.utf8.count > KilnServer.maxURILength {
+            response = Gateway.failure(
+                GatewayFailure(.uriTooLong, "The request target is longer than \(KilnServer.maxURILength) bytes")
+            )
+        } else if request.method != .get && request.method != .head {
+            response = Gateway.failure(GatewayFailure(.methodNotAllowed, "kiln serve is read-only: GET and HEAD only"))
+            response.headers[.allow] = "GET, HEAD"
+        } else {
+            do { response = try await next(request, context) } catch {
+                let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
+                if status == .internalServerError { logger.error("\(request.method) \(path): \(error)") }
+                response = Gateway.failure(GatewayFailure(status, status == .notFound ? "No such page" : "\(error)"))
+            }
+        }
+        let elapsed = start.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        metrics.request(route: route, status: Int(response.status.code), seconds: seconds)
+        logger.debug("\(request.method) \(path) → \(response.status.code)", metadata: ["route": "\(route)"])
+        return response
+    }
+
+    /// The route's family, a bounded label.
+    static func route(_ path: String) -> String {
+        for prefix in ["/ipfs/", "/tokens/", "/collections/"] where path.hasPrefix(prefix) {
+            return String(prefix.dropLast())
+        }
+        switch path {
+        case "/", "/health", "/metrics": return path
+        default: return "other"
+        }
+    }
+}

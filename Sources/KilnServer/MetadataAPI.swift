@@ -1,0 +1,75 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import Foundation
+internal import HTTPTypes
+internal import Hummingbird
+internal import KilnContent
+internal import KilnCore
+internal import KilnStore
+internal import NIOCore
+
+/// The metadata API for collections whose `baseURI` is HTTP: `GET /tokens/{chainId}/{contract}/{id}` is the
+/// token's current `metadata.json`, the exact published bytes, with its CID as `ETag`; `…/image` its image;
+/// `…/history` every published version.
+extension Site {
+    /// The token's latest publication, or 404.
+    func latest(_ token: TokenKey) async throws(GatewayFailure) -> Publication {
+        let publication: Publication?
+        do { publication = try await store.latestPublication(token) } catch {
+            throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)")
+        }
+        guard let publication else { throw GatewayFailure(.notFound, "Token \(token) has not been published") }
+        return publication
+    }
+
+    /// `metadata.json` or `image.png` of the token's latest publication.
+    func tokenFile(_ token: TokenKey, image: Bool, ifNoneMatch: String?) async throws(GatewayFailure) -> Response {
+        let publication = try await latest(token)
+        let cid = image ? publication.image : publication.metadata
+        var headers = HTTPFields()
+        headers[.contentType] = image ? "image/png" : "application/json"
+        headers[.eTag] = "\"\(cid)\""
+        // The token's media change when its state does: clients keep the answer but ask again (ETag → 304).
+        headers[.cacheControl] = "public, no-cache"
+        headers[.accessControlAllowOrigin] = "*"
+        headers[values: HTTPField.Name("X-Ipfs-Path")!] = ["/ipfs/\(cid)"]
+        headers[values: HTTPField.Name("X-Kiln-Batch")!] = ["\(publication.batch)"]
+        if let ifNoneMatch,
+            ifNoneMatch.split(separator: ",").contains(where: {
+                $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == "\"\(cid)\""
+            })
+        {
+            return Response(status: .notModified, headers: headers)
+        }
+        let bytes = try await cat(cid)
+        metrics.served(blocks: 0, bytes: bytes.count)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// Every published version of the token, newest first.
+    func history(_ token: TokenKey) async throws(GatewayFailure) -> Response {
+        let versions = try await publications(of: token.contract).first { $0.token == token.tokenId }?.versions ?? []
+        guard !versions.isEmpty else { throw GatewayFailure(.notFound, "Token \(token) has not been published") }
+        var response = Self.json([
+            "chainId": .number(token.chainId), "contract": .string(token.contract.checksummed),
+            "tokenId": .string(token.tokenId),
+            "versions": .array(versions.map(Self.json(_:))),
+        ])
+        response.headers[.accessControlAllowOrigin] = "*"
+        response.headers[.cacheControl] = "public, no-cache"
+        return response
+    }
+
+    static func json(_ publication: Publication) -> JSONValue {
+        var entry: [String: JSONValue] = [
+            "batch": .number(publication.batch), "job": .number(publication.jobId),
+            "stateHash": .string(publication.stateHash.hex), "templateHash": .string(publication.templateHash.hex),
+            "directory": .string(publication.directory), "metadata": .string(publication.metadata),
+            "image": .string(publication.image), "thumbnail": .string(publication.thumbnail),
+            "template": .string(publication.template),
+        ]
+        if let inference = publication.inference { entry["inference"] = .string(inference) }
+        if let attestation = publication.attestation { entry["attestation"] = .string(attestation) }
+        return .object(entry)
+    }
+}

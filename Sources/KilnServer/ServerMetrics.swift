@@ -1,0 +1,39 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import Metrics
+public import Prometheus
+
+/// What `kiln serve` counts, through swift-metrics into its own Prometheus registry (no global bootstrap, so
+/// several servers may live in one process): requests by route and status, and what the gateway sent.
+public struct ServerMetrics: Sendable {
+    /// The registry `/metrics` writes out.
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    /// Metrics kept in `registry`.
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        factory = PrometheusMetricsFactory(registry: registry)
+    }
+
+    /// One answered request: `route` is the route's pattern (`/ipfs`, `/tokens`, `/collections`, …), never the
+    /// URL, so the number of series stays bounded.
+    func request(route: String, status: Int, seconds: Double) {
+        Counter(
+            label: "kiln_http_requests_total",
+            dimensions: [("route", route), ("status", String(status))],
+            factory: factory
+        ).increment()
+        Metrics.Timer(label: "kiln_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            .recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// Blocks and bytes the gateway streamed.
+    func served(blocks: Int, bytes: Int) {
+        Counter(label: "kiln_gateway_blocks_served_total", factory: factory).increment(by: blocks)
+        Counter(label: "kiln_gateway_bytes_served_total", factory: factory).increment(by: bytes)
+    }
+
+    /// The registry in Prometheus' text format.
+    public func exposition() -> String { registry.emitToString() }
+}

@@ -1,0 +1,132 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import Foundation
+internal import Hummingbird
+public import KilnContent
+public import KilnCore
+public import KilnPipeline
+public import KilnStore
+internal import NIOCore
+
+/// What `kiln serve` serves from: kiln.yml, its store and its blockstore, read-only.
+public struct Site: Sendable {
+    /// kiln.yml: the collections (contracts and templates) and the chain id.
+    public var configuration: Configuration
+    /// The store publications are read from.
+    public var store: any Store
+    /// The blocks the gateway serves.
+    public var blockstore: any Blockstore
+    /// The server's metrics.
+    public var metrics: ServerMetrics
+    /// The most bytes one gateway answer streams (a CAR of a large DAG is cut there).
+    public var maxAnswerBytes = 1 << 30
+    /// A Prometheus text file `kiln batch` writes at the end of each run (`OUT/metrics.prom`): appended to `/metrics`.
+    public var batchMetricsFile: String?
+    /// The name of each collection's template, by contract.
+    public var names: [Address: String] = [:]
+    /// Where collections point their `baseURI` (kiln.yml `publish.baseURI`), for the gallery to show.
+    public var baseURI: String?
+    /// Tokens per gallery page.
+    public var pageSize = 48
+
+    /// A site over a store and a blockstore.
+    public init(configuration: Configuration, store: any Store, blockstore: any Blockstore, metrics: ServerMetrics) {
+        self.configuration = configuration
+        self.store = store
+        self.blockstore = blockstore
+        self.metrics = metrics
+    }
+
+    var reader: BlockReader { BlockReader(blockstore: blockstore) }
+
+    /// The bytes of a (small) published file.
+    func cat(_ text: String, limit: Int = 16 << 20) async throws(GatewayFailure) -> [UInt8] {
+        let cid: CID
+        do { cid = try CID(text) } catch {
+            throw GatewayFailure(.internalServerError, "Stored CID '\(text)': \(error.message)")
+        }
+        do {
+            let block = try await reader.get(cid)
+            guard case .file(let size) = try DAGWalk.node(cid, block) else {
+                throw GatewayFailure(.internalServerError, "\(cid) is not a file")
+            }
+            guard size <= UInt64(limit) else {
+                throw GatewayFailure(.internalServerError, "\(cid) is larger than \(limit) bytes")
+            }
+            var sink = CollectSink()
+            var seen: Set<CID>? = nil
+            if size > 0 {
+                try await DAGWalk(reader: reader).file(
+                    cid,
+                    block: block,
+                    range: 0...(size - 1),
+                    into: &sink,
+                    seen: &seen
+                )
+            }
+            return sink.bytes
+        } catch let error as GatewayFailure {
+            throw error
+        } catch let error as ContentError where error.code == .blockNotFound {
+            throw GatewayFailure(
+                .notFound,
+                "The published block \(cid) is not in this server's blockstore: \(error.message)"
+            )
+        } catch {
+            throw GatewayFailure(.internalServerError, "Unable to read \(cid): \(error)")
+        }
+    }
+
+    /// The token a `/tokens/{chainId}/{contract}/{id}` or `/collections/…/{id}` path names.
+    func token(chainId: String?, contract: String?, id: String?) throws(GatewayFailure) -> TokenKey {
+        let collection = try self.collection(chainId: chainId, contract: contract)
+        guard let id, !id.isEmpty, id.count <= 78, id.allSatisfy(\.isASCII), id.allSatisfy(\.isNumber),
+            id == "0" || !id.hasPrefix("0")
+        else {
+            throw GatewayFailure(.badRequest, "Token id '\(id ?? "")' is not a decimal number")
+        }
+        return TokenKey(chainId: collection.chainId, contract: collection.contract, tokenId: id)
+    }
+
+    /// The collection a path names: one of kiln.yml's contracts on its chain.
+    func collection(chainId: String?, contract: String?) throws(GatewayFailure) -> (
+        chainId: UInt64, contract: Address
+    ) {
+        guard let chainId, let chain = UInt64(chainId) else {
+            throw GatewayFailure(.badRequest, "Chain id '\(chainId ?? "")' is not a number")
+        }
+        let address: Address
+        do { address = try Address(hex: contract ?? "") } catch {
+            throw GatewayFailure(.badRequest, "'\(contract ?? "")' is not a contract address: \(error.message)")
+        }
+        guard chain == configuration.chainId, configuration.contracts.contains(where: { $0.address == address }) else {
+            throw GatewayFailure(.notFound, "No collection \(chain):\(address.checksummed) is served here")
+        }
+        return (chain, address)
+    }
+
+    /// Every token's publications of one contract, newest first per token, tokens by id.
+    func publications(of contract: Address) async throws(GatewayFailure) -> [(token: String, versions: [Publication])] {
+        let all: [Publication]
+        do { all = try await store.publications(batch: nil) } catch {
+            throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)")
+        }
+        var byToken: [String: [Publication]] = [:]
+        for publication in all
+        where publication.token.contract == contract && publication.token.chainId == configuration.chainId {
+            byToken[publication.token.tokenId, default: []].append(publication)
+        }
+        return byToken.map { ($0.key, $0.value.reversed()) }.sorted {
+            $0.token.count != $1.token.count ? $0.token.count < $1.token.count : $0.token < $1.token
+        }
+    }
+
+    /// A JSON answer.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, etag: String? = nil) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        if let etag { headers[.eTag] = "\"\(etag)\"" }
+        let bytes = (try? value.canonicalBytes()) ?? Array("{}".utf8)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

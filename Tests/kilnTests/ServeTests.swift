@@ -1,0 +1,167 @@
+import Foundation
+import KilnContent
+import KilnCore
+import KilnTesting
+import Testing
+
+/// `kiln serve` over the demo's output, checked from outside: an independent gateway client (Python requests,
+/// multiformats, dag-cbor, prometheus_client), curl, `kiln verify` fed CARs fetched from the gateway, and
+/// Debian's chromium loading the gallery.
+struct ServeTests {
+    static let contract = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+
+    @Test func gatewayMetadataGalleryAndMetrics() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        let demo = try await KilnProcess.run(["demo"], in: folder)
+        try #require(demo.status == 0, "kiln demo failed: \(demo.stderr)")
+        #expect(demo.stdout.contains("swift run kiln serve --config kiln-demo/kiln.yml"), "the demo says how to serve")
+
+        // A file of three 256 KiB chunks and a folder with index.html, added to the demo's blockstore.
+        var generator = SeededGenerator(seed: 15)
+        let big = (0..<700_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try Data(big).write(to: folder.appendingPathComponent("big.bin"))
+        let site = folder.appendingPathComponent("site")
+        try FileManager.default.createDirectory(at: site, withIntermediateDirectories: true)
+        try Data("<html><body>kiln gateway index</body></html>\n".utf8).write(
+            to: site.appendingPathComponent("index.html")
+        )
+        try Data("spaced\n".utf8).write(to: site.appendingPathComponent("a b.txt"))
+        func add(_ path: String) async throws -> String {
+            let added = try await KilnProcess.run(["add", path, "--blocks", "kiln-demo/out/blocks"], in: folder)
+            try #require(added.status == 0, "\(added.stderr)")
+            return added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let bigCID = try await add("big.bin")
+        let siteCID = try await add("site")
+
+        let server = try await ServiceProcess.start(
+            KilnProcess.executable,
+            ["serve", "--config", "kiln-demo/kiln.yml", "--port", "0"],
+            name: "kiln serve",
+            directory: folder,
+            accept: { $0.hasPrefix("listening on http://127.0.0.1:") }
+        )
+        defer { server.stop() }
+        let base = String(server.firstLine.dropFirst("listening on ".count))
+
+        let manifest = try JSONValue.parse(
+            bytes: Array(try Data(contentsOf: folder.appendingPathComponent("kiln-demo/out/manifest.json")))
+        )
+        guard case .object(let tokens)? = manifest["tokens"],
+            let directory = tokens["31337:\(Self.contract)#1"]?["directory"]?.stringValue
+        else {
+            Issue.record("manifest.json has no token 1")
+            return
+        }
+        let tokenDirectory = String(directory.dropFirst("ipfs://".count))
+
+        // The independent client: every CAR parsed and every block checked, scopes, ranges, errors, caching,
+        // the metadata API and /metrics.
+        let answer = try await PythonBench.run(
+            "gateway.py",
+            [
+                "base": .string(base), "dir": .string(tokenDirectory), "big": .string(bigCID),
+                "bigFile": .string(folder.appendingPathComponent("big.bin").path), "site": .string(siteCID),
+                "token": .string("/tokens/31337/\(Self.contract)/1"),
+            ]
+        )
+        guard case .array(let checks)? = answer["checks"] else {
+            Issue.record("gateway.py gave no checks: \(answer)")
+            return
+        }
+        #expect(checks.count > 50)
+        for check in checks {
+            guard case .array(let parts) = check, parts.count == 3 else { continue }
+            #expect(
+                parts[1] == .bool(true),
+                "gateway.py: \(parts[0].stringValue ?? "") — \(parts[2].stringValue ?? "")"
+            )
+        }
+
+        // curl: a raw block hashes to its CID; a Range is the file's bytes.
+        let curl = URL(fileURLWithPath: "/usr/bin/curl")
+        let raw = try await KilnProcess.run(
+            ["-sf", "-o", "dir.bin", "\(base)/ipfs/\(tokenDirectory)?format=raw"],
+            in: folder,
+            program: curl
+        )
+        #expect(raw.status == 0)
+        let block = Array(try Data(contentsOf: folder.appendingPathComponent("dir.bin")))
+        #expect(CID.of(block, codec: CID.dagPB).description == tokenDirectory, "the raw block is the directory's")
+        let range = try await KilnProcess.run(
+            ["-sf", "-r", "300000-300099", "-o", "part.bin", "\(base)/ipfs/\(bigCID)"],
+            in: folder,
+            program: curl
+        )
+        #expect(range.status == 0)
+        #expect(Array(try Data(contentsOf: folder.appendingPathComponent("part.bin"))) == Array(big[300_000..<300_100]))
+
+        // kiln verify, fed only CARs fetched from the gateway (and the recorded events).
+        let history = try JSONValue.parse(
+            bytes: Array(
+                try await KilnProcess.run(
+                    ["-sf", "\(base)/tokens/31337/\(Self.contract)/1/history"],
+                    in: folder,
+                    program: curl
+                ).stdout.utf8
+            )
+        )
+        guard case .array(let versions)? = history["versions"], let latest = versions.first,
+            let metadata = latest["metadata"]?.stringValue
+        else {
+            Issue.record("no history: \(history)")
+            return
+        }
+        var cars: [String] = []
+        for key in ["directory", "template", "inference", "attestation"] {
+            guard let cid = latest[key]?.stringValue else { continue }
+            let fetched = try await KilnProcess.run(
+                ["-sf", "-o", "\(key).car", "\(base)/ipfs/\(cid)?format=car"],
+                in: folder,
+                program: curl
+            )
+            #expect(fetched.status == 0, "CAR of \(key)")
+            cars += ["--car", "\(key).car"]
+        }
+        let examples = PythonBench.packageRoot.appendingPathComponent("examples/forge-knights").path
+        let verify = try await KilnProcess.run(
+            ["verify", metadata] + cars + [
+                "--events", examples + "/events-1.jsonl", "--events", examples + "/events-2.jsonl",
+            ],
+            in: folder
+        )
+        #expect(
+            verify.status == 0 && verify.stdout.contains("verified: byte-identical"),
+            "\(verify.stdout)\(verify.stderr)"
+        )
+
+        // The gallery in a real browser; the screenshots go to docs/images/ for the README.
+        let screenshots = PythonBench.packageRoot.appendingPathComponent("docs/images")
+        let page = "\(base)/collections/31337/\(Self.contract)"
+        let browser = try await PythonBench.run(
+            "gallery_browser.py",
+            ["collection": .string(page), "token": .string(page + "/2"), "screenshots": .string(screenshots.path)]
+        )
+        #expect(browser["cards"] == .number(tokens.count), "one card per published token")
+        guard case .array(let images)? = browser["images"] else {
+            Issue.record("no images: \(browser)")
+            return
+        }
+        #expect(images.count == tokens.count)
+        for image in images {
+            guard case .array(let fields) = image, fields.count == 3 else { continue }
+            #expect(fields[1] != .number(0) && fields[1] != .number(-1), "image \(fields[0]) did not load")
+        }
+        #expect(browser["tokenImage"] == [384, 384])
+        #expect(browser["signers"] == .number(4))
+        #expect(browser["verify"]?.stringValue?.hasPrefix("verified: byte-identical") == true, "\(browser)")
+
+        // SIGTERM: a clean stop.
+        server.terminate()
+        let stopped = await server.waitForExit(timeout: 20)
+        #expect(stopped.exited && !stopped.signaled && server.exitStatus == 0, "kiln serve stops cleanly on SIGTERM")
+    }
+}
