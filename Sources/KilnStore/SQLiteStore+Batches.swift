@@ -183,6 +183,55 @@ extension SQLiteStore {
         }
     }
 
+    public func addPushes(batch: Int, root: String, car: String, targets: [String], now: Double)
+        async throws(StoreError)
+    {
+        try await write("record batch \(batch)'s pushes to IPFS providers") { db in
+            for target in targets {
+                try db.execute(
+                    sql: """
+                        INSERT INTO ipfs_pushes (batch, target, root, car, status, updated) VALUES (?, ?, ?, ?, 'pending', ?)
+                        ON CONFLICT (batch, target) DO NOTHING
+                        """,
+                    arguments: [batch, target, root, car, now]
+                )
+            }
+        }
+    }
+
+    public func pushes() async throws(StoreError) -> [IPFSPush] {
+        try await read("read the pushes to IPFS providers") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ipfs_pushes ORDER BY batch, target").map { row in
+                IPFSPush(
+                    batch: row["batch"],
+                    target: row["target"],
+                    root: row["root"],
+                    car: row["car"],
+                    status: IPFSPush.Status(rawValue: row["status"]) ?? .pending,
+                    requestId: row["request_id"],
+                    attempts: row["attempts"],
+                    lastError: row["last_error"],
+                    updated: row["updated"]
+                )
+            }
+        }
+    }
+
+    public func savePush(_ push: IPFSPush) async throws(StoreError) {
+        try await write("record the push of batch \(push.batch) to \(push.target)") { db in
+            try db.execute(
+                sql: """
+                    UPDATE ipfs_pushes SET status = ?, request_id = ?, attempts = ?, last_error = ?, updated = ?
+                    WHERE batch = ? AND target = ?
+                    """,
+                arguments: [
+                    push.status.rawValue, push.requestId, push.attempts, push.lastError, push.updated, push.batch,
+                    push.target,
+                ]
+            )
+        }
+    }
+
     public func sourceMark(_ source: String) async throws(StoreError) -> SourceMark? {
         try await read("read how far \(source) was read") { db in
             guard

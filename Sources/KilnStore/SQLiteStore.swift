@@ -98,6 +98,20 @@ public final class SQLiteStore: Store {
                 t.column("prefix_hash", .text).notNull()
             }
         }
+        migrator.registerMigration("v5: ipfs pushes") { db in
+            try db.create(table: "ipfs_pushes") { t in
+                t.column("batch", .integer).notNull()
+                t.column("target", .text).notNull()
+                t.column("root", .text).notNull()
+                t.column("car", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("request_id", .text)
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("last_error", .text)
+                t.column("updated", .double).notNull()
+                t.primaryKey(["batch", "target"])
+            }
+        }
         return migrator
     }
 

@@ -69,6 +69,38 @@ struct StoreConformanceTests {
         #expect(try await store.sourceMark("file:/srv/other.jsonl") == nil)
     }
 
+    @Test(arguments: StoreKind.allCases) func keepsEachPushToAnIPFSProvider(kind: StoreKind) async throws {
+        let store = try await kind.make().store
+        #expect(try await store.pushes().isEmpty)
+        try await store.addPushes(
+            batch: 2,
+            root: "bafyroot2",
+            car: "out/batch-2.car",
+            targets: ["kubo A", "pinning B"],
+            now: 10
+        )
+        try await store.addPushes(batch: 1, root: "bafyroot1", car: "out/batch-1.car", targets: ["kubo A"], now: 11)
+        var pushes = try await store.pushes()
+        #expect(
+            pushes.map { "\($0.batch) \($0.target)" } == ["1 kubo A", "2 kubo A", "2 pinning B"],
+            "by batch, then target"
+        )
+        #expect(pushes.allSatisfy { $0.status == .pending && $0.attempts == 0 && $0.requestId == nil })
+        var pin = pushes[2]
+        pin.status = .queued
+        pin.requestId = "req-1"
+        pin.attempts = 1
+        pin.lastError = "still queued"
+        pin.updated = 20
+        try await store.savePush(pin)
+        // Recording again keeps what is stored.
+        try await store.addPushes(batch: 2, root: "bafyroot2", car: "out/batch-2.car", targets: ["pinning B"], now: 30)
+        pushes = try await store.pushes()
+        #expect(pushes.count == 3)
+        #expect(pushes[2] == pin)
+        #expect(pushes[0].root == "bafyroot1" && pushes[0].car == "out/batch-1.car" && pushes[0].updated == 11)
+    }
+
     @Test(arguments: StoreKind.allCases) func rewindMarksLaterLogsRemoved(kind: StoreKind) async throws {
         let store = try await kind.make().store
         try await store.record(

@@ -79,6 +79,8 @@ public struct BatchSummary: Sendable {
     public var problems: [String] = []
     /// Transactions sent to make `tokenURI` match (publish.mode onchain / onchain-base).
     public var transactions: [OnchainTransaction] = []
+    /// The pushes to IPFS providers this run made or retried (``IPFSPusher``), as they now stand.
+    public var pushes: [IPFSPush] = []
     /// Wall-clock seconds of the run.
     public var seconds = 0.0
 
@@ -113,6 +115,8 @@ public enum BatchEvent: Sendable {
     case finishing(batch: Int)
     /// A transaction was sent and confirmed.
     case transaction(OnchainTransaction)
+    /// A batch was pushed to an IPFS provider (or checked through a gateway): where it now stands.
+    case pushed(IPFSPush)
     /// The run ended.
     case finished(BatchSummary)
 }

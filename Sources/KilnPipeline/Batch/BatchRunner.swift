@@ -42,6 +42,8 @@ public struct BatchRunner: Sendable {
     let templateBlocks: [StoredBlock]
     /// Sends `setTokenURI` / `setBaseURI` after each run (publish.mode onchain / onchain-base).
     var onchain: OnchainPublisher?
+    /// Pushes batches to the IPFS providers of publish.ipfs after each run, until each confirms.
+    var pusher: IPFSPusher?
 
     /// A runner over the given parts; templates are loaded and imported into `OUT/blocks` now.
     /// - Throws: ``PipelineError`` when the blockstore folder cannot be made.
@@ -126,6 +128,8 @@ public struct BatchRunner: Sendable {
             )
             runner.onchain = OnchainPublisher(mode: configuration.publishMode, rpc: rpc, sender: sender)
         }
+        let pusher = IPFSPusher(store: store, configuration: configuration, logger: runner.logger)
+        if pusher.isConfigured { runner.pusher = pusher }
         return runner
     }
 
@@ -184,6 +188,7 @@ public struct BatchRunner: Sendable {
         let open = try await store.currentBatch()
         guard runnable > 0 || open != nil else {
             await outputs.publishOnchain(into: &summary, collections: nil, progress: progress)
+            await push(into: &summary, progress: progress)
             summary.seconds = seconds(since: started)
             progress(.finished(summary))
             return summary
@@ -234,9 +239,32 @@ public struct BatchRunner: Sendable {
         }
         summary = finished
         await outputs.publishOnchain(into: &summary, collections: collections, progress: progress)
+        await push(into: &summary, progress: progress)
         summary.seconds = seconds(since: started)
         progress(.finished(summary))
         return summary
+    }
+
+    /// Pushes this run's batch (and every earlier one not yet confirmed) to the IPFS providers; a push that failed
+    /// is a problem of the run (exit 1) and is tried again by the next.
+    func push(into summary: inout BatchSummary, progress: @escaping @Sendable (BatchEvent) -> Void) async {
+        guard let pusher, pusher.isConfigured else { return }
+        var batch: (number: Int, root: String, car: String)?
+        if let number = summary.batch, let root = summary.root, let car = summary.car {
+            batch = (number, root.description, car)
+        }
+        do {
+            summary.pushes = try await whileStoreReturns { try await pusher.run(batch: batch) }
+        } catch {
+            summary.problems.append("IPFS providers: \(error)")
+            return
+        }
+        for push in summary.pushes {
+            progress(.pushed(push))
+            if let error = push.lastError, push.status != .queued {
+                summary.problems.append("batch \(push.batch) → \(push.target): \(error)")
+            }
+        }
     }
 
     /// ``sync()``, then ``run(options:sync:progress:)``.

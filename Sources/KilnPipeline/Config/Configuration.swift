@@ -26,7 +26,9 @@ internal import KilnYAML
 ///                                    #  nodes: {"0xOPERATOR": http://127.0.0.1:8101, …}}
 /// publish: {profile: kubo-v1}        # mode: files (default) | onchain | onchain-base, with
 ///                                    # key: publisher.key (0600; or KILN_PUBLISHER_KEY) and rpc: URL;
-///                                    # baseURI: https://media.example/ (where kiln serve is reached)
+///                                    # baseURI: https://media.example/ (where kiln serve is reached);
+///                                    # ipfs: [{kubo: URL}, {pinning: URL, token: env:NAME}], check: URL,
+///                                    # origins: [URL of kiln serve]
 /// concurrency: 4                     # jobs processed at once
 /// nodeTimeout: 20                    # seconds per node and attempt
 /// ```
@@ -75,6 +77,14 @@ public struct Configuration: Sendable {
     /// The public URL of `kiln serve` (`publish.baseURI`, ends with `/`): a collection with an HTTP `baseURI`
     /// points its contract at `<baseURI>tokens/<chainId>/<contract>/`, which the metadata API answers.
     public var baseURI: String?
+    /// IPFS providers every batch is pushed to (`publish.ipfs`), until each confirms.
+    public var ipfsTargets: [IPFSTarget] = []
+    /// A trustless gateway to fetch every batch back through once pushed (`publish.check`).
+    public var retrievalCheck: String?
+    /// Seconds one run waits for a pinning service to answer `pinned` (`publish.pinWait`; then the next run asks).
+    public var pinWait = 60.0
+    /// Where providers can fetch the blocks from (`publish.origins`: URLs of `kiln serve`), sent as multiaddrs.
+    public var origins: [String] = []
     /// How files become CIDs (`publish.profile`, `KILN_PROFILE`).
     public var profile: ImportProfile = .kuboV1
     /// Jobs processed at once (`concurrency`, `KILN_CONCURRENCY`, `--concurrency`).
@@ -312,7 +322,24 @@ public struct Configuration: Sendable {
         if let value = try environment.seconds("KILN_LEASE_SECONDS") { leaseSeconds = value }
 
         if let node = map["publish"] {
-            let publish = try node.fields("publish", allowed: ["profile", "mode", "key", "rpc", "baseURI"])
+            let publish = try node.fields(
+                "publish",
+                allowed: ["profile", "mode", "key", "rpc", "baseURI", "ipfs", "check", "origins", "pinWait"]
+            )
+            if let value = publish["ipfs"] {
+                ipfsTargets = try value.list("publish.ipfs").enumerated().map { index, item throws(YAMLError) in
+                    try IPFSTarget(yaml: item, context: "publish.ipfs[\(index)]")
+                }
+            }
+            if let value = publish["pinWait"] { pinWait = try value.seconds("publish.pinWait") }
+            if let value = publish["check"] {
+                retrievalCheck = try value.url("publish.check (a trustless gateway URL)")
+            }
+            if let value = publish["origins"] {
+                origins = try value.list("publish.origins").map { item throws(YAMLError) in
+                    try item.url("publish.origins (URLs where kiln serve is reached)")
+                }
+            }
             if let value = publish["baseURI"] {
                 let url = try value.url("publish.baseURI (the public URL of kiln serve)")
                 baseURI = url.hasSuffix("/") ? url : url + "/"

@@ -233,6 +233,57 @@ extension PostgresStore {
         )
     }
 
+    public func addPushes(batch: Int, root: String, car: String, targets: [String], now: Double)
+        async throws(StoreError)
+    {
+        for target in targets {
+            _ = try await rows(
+                "record batch \(batch)'s push to \(target)",
+                """
+                INSERT INTO ipfs_pushes (batch, target, root, car, status, updated)
+                VALUES (\(batch), \(target), \(root), \(car), 'pending', \(now))
+                ON CONFLICT (batch, target) DO NOTHING
+                """
+            )
+        }
+    }
+
+    public func pushes() async throws(StoreError) -> [IPFSPush] {
+        let rows = try await rows(
+            "read the pushes to IPFS providers",
+            """
+            SELECT batch, target, root, car, status, request_id, attempts, last_error, updated FROM ipfs_pushes
+            ORDER BY batch, target
+            """
+        )
+        return try decoding("read the pushes to IPFS providers") {
+            try rows.map { row in
+                IPFSPush(
+                    batch: try row["batch"].decode(Int.self),
+                    target: try row["target"].decode(String.self),
+                    root: try row["root"].decode(String.self),
+                    car: try row["car"].decode(String.self),
+                    status: IPFSPush.Status(rawValue: try row["status"].decode(String.self)) ?? .pending,
+                    requestId: try row["request_id"].decode(String?.self),
+                    attempts: try row["attempts"].decode(Int.self),
+                    lastError: try row["last_error"].decode(String?.self),
+                    updated: try row["updated"].decode(Double.self)
+                )
+            }
+        }
+    }
+
+    public func savePush(_ push: IPFSPush) async throws(StoreError) {
+        _ = try await rows(
+            "record the push of batch \(push.batch) to \(push.target)",
+            """
+            UPDATE ipfs_pushes SET status = \(push.status.rawValue), request_id = \(push.requestId),
+                attempts = \(push.attempts), last_error = \(push.lastError), updated = \(push.updated)
+            WHERE batch = \(push.batch) AND target = \(push.target)
+            """
+        )
+    }
+
     /// Decodes rows, turning a decoding failure into a ``StoreError``.
     func decoding<T>(_ what: String, _ body: () throws -> T) throws(StoreError) -> T {
         do { return try body() } catch {

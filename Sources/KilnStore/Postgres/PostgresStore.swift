@@ -193,6 +193,12 @@ public final class PostgresStore: Store {
         CREATE TABLE source_marks (
             source TEXT PRIMARY KEY, byte_offset BIGINT NOT NULL, line_count BIGINT NOT NULL, prefix_hash TEXT NOT NULL);
         """,
+        """
+        CREATE TABLE ipfs_pushes (
+            batch INTEGER NOT NULL, target TEXT NOT NULL, root TEXT NOT NULL, car TEXT NOT NULL, status TEXT NOT NULL,
+            request_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+            updated DOUBLE PRECISION NOT NULL, PRIMARY KEY (batch, target));
+        """,
     ]
 
     /// The advisory-lock keys: migrations, and the batch lock (one coordinator at a time).

@@ -9,7 +9,8 @@ import KilnStore
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "The store at a glance: batches, jobs by state, workers seen and the leases they hold.",
+        abstract:
+            "The store at a glance: batches, jobs by state, workers seen and the leases they hold, pushes to IPFS providers.",
         discussion: """
             A worker is 'alive' when its heartbeat (every 2 s) is younger than the lease period \
             (kiln.yml lease_seconds, KILN_LEASE_SECONDS). Reads only: safe while batches and workers run.
@@ -33,6 +34,7 @@ struct StatusCommand: AsyncParsableCommand {
         let workers = try await store.workers()
         let leases = try await store.leases()
         let failed = try await store.jobs(status: .failed).suffix(5)
+        let pushes = try await store.pushes()
         func alive(_ worker: WorkerRecord) -> Bool {
             worker.state != "stopped" && now - worker.seen < configuration.leaseSeconds
         }
@@ -65,6 +67,17 @@ struct StatusCommand: AsyncParsableCommand {
                     }
                 ),
                 "lastErrors": .array(failed.map { .string("job \($0.id) \($0.token): \($0.lastError ?? "")") }),
+                "ipfs": .array(
+                    pushes.map { push in
+                        .object([
+                            "batch": .number(push.batch), "target": .string(push.target), "root": .string(push.root),
+                            "status": .string(push.status.rawValue), "attempts": .number(push.attempts),
+                            "requestId": push.requestId.map { .string($0) } ?? .null,
+                            "lastError": push.lastError.map { .string($0) } ?? .null,
+                            "secondsSinceUpdate": .decimal((now - push.updated).rounded()),
+                        ])
+                    }
+                ),
             ])
             return
         }
@@ -99,5 +112,17 @@ struct StatusCommand: AsyncParsableCommand {
             )
         }
         for job in failed { print("failed    job \(job.id) \(job.token): \(job.lastError ?? "")") }
+        if pushes.isEmpty {
+            print("ipfs      no pushes to IPFS providers (publish.ipfs in kiln.yml)")
+        } else {
+            let confirmed = pushes.filter(\.status.confirmed).count
+            print("ipfs      \(confirmed) of \(pushes.count) push(es) confirmed")
+            for push in pushes where !push.status.confirmed || push.batch == pushes.map(\.batch).max() {
+                print(
+                    "  batch \(push.batch) → \(push.target): \(push.status.rawValue) after \(push.attempts) attempt(s)"
+                        + (push.lastError.map { "; last error: \($0)" } ?? "")
+                )
+            }
+        }
     }
 }

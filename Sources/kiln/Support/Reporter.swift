@@ -45,6 +45,20 @@ final class Reporter: Sendable {
             } else {
                 print("  sent \(sent.call) to \(sent.contract.checksummed): \(sent.hash.hex) (block \(sent.block))")
             }
+        case .pushed(let push):
+            if format == .json {
+                emit([
+                    "event": "ipfs", "batch": .number(push.batch), "target": .string(push.target),
+                    "status": .string(push.status.rawValue), "root": .string(push.root),
+                    "error": push.lastError.map { .string($0) } ?? .null,
+                ])
+            } else {
+                clearBar()
+                print(
+                    "  batch \(push.batch) → \(push.target): \(push.status.rawValue)"
+                        + (push.lastError.map { " (\($0))" } ?? "")
+                )
+            }
         case .finished(let summary): finished(summary)
         }
     }
