@@ -20,7 +20,7 @@ public struct Site: Sendable {
     public var metrics: ServerMetrics
     /// The most bytes one gateway answer streams (a CAR of a large DAG is cut there).
     public var maxAnswerBytes = 1 << 30
-    /// A Prometheus text file `kiln batch` writes at the end of each run (`OUT/metrics.prom`): appended to `/metrics`.
+    /// A Prometheus text file `kiln batch` writes at the end of each run (`metrics.prom` next to OUT): appended to `/metrics`.
     public var batchMetricsFile: String?
     /// The name of each collection's template, by contract.
     public var names: [Address: String] = [:]

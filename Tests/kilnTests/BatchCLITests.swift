@@ -129,40 +129,29 @@ import Testing
         #expect(unknown.status == 1 && unknown.stderr.contains("#99 has no state"), "\(unknown.stderr)")
     }
 
-    /// The README's first command, end to end (in a temporary folder, by --dir).
+    /// The README's first command, end to end (run once for every test that needs its output: ``DemoOutput``).
     @Test func demoRunsTwoBatchesAndPrintsTheTable() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "kiln-demo-test-\(UUID().uuidString)"
-        )
+        let stdout = try await DemoOutput.shared.stdout()
+        let folder = try await DemoOutput.shared.copy()
         defer { try? FileManager.default.removeItem(at: folder) }
-        // A generous node timeout: on 2 cores with every suite running at once, one node answer can take > 20 s.
-        let demo = try await KilnProcess.run(
-            ["demo", "--dir", folder.path, "--log-format", "human"],
-            environment: ["KILN_NODE_TIMEOUT": "120"]
-        )
-        #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
-        #expect(
-            demo.stdout.contains("== batch 1: events-1.jsonl") && demo.stdout.contains("== batch 2: events-2.jsonl")
-        )
-        #expect(
-            demo.stdout.contains("batch 1: 24 published") && demo.stdout.contains("batch 2: 6 published"),
-            "\(demo.stdout)"
-        )
-        #expect(demo.stdout.contains("the dishonest operator's answers were refused every time"))
-        let rows = demo.stdout.split(separator: "\n").filter { $0.hasPrefix("#") }
+        #expect(stdout.contains("== batch 1: events-1.jsonl") && stdout.contains("== batch 2: events-2.jsonl"))
+        #expect(stdout.contains("batch 1: 24 published") && stdout.contains("batch 2: 6 published"), "\(stdout)")
+        #expect(stdout.contains("the dishonest operator's answers were refused every time"))
+        let rows = stdout.split(separator: "\n").filter { $0.hasPrefix("#") }
         #expect(rows.count == 26, "one table row per token: \(rows.count)")
         for name in ["out/batch-1.car", "out/batch-2.car", "out/batch-1-sheet.png", "out/manifest.json"] {
-            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name)")
+            let path = folder.appendingPathComponent("kiln-demo/" + name).path
+            #expect(FileManager.default.fileExists(atPath: path), "\(name)")
         }
-        // The verify command it prints works as printed (with the kiln binary).
-        let line = try #require(demo.stdout.split(separator: "\n").first { $0.contains("swift run kiln verify bafk") })
+        // The verify command it prints works as printed (with the kiln binary, from the folder it ran in).
+        let line = try #require(stdout.split(separator: "\n").first { $0.contains("swift run kiln verify bafk") })
         let arguments = line.split(separator: " ").dropFirst(3).map(String.init)
-        let verified = try await KilnProcess.run(arguments)
+        let verified = try await KilnProcess.run(arguments, in: folder)
         #expect(
             verified.status == 0 && verified.stdout.hasSuffix("verified: byte-identical\n"),
             "\(verified.stdout)\(verified.stderr)"
         )
-        // A second demo in the same folder replaces it; another folder is refused.
+        // Another folder is refused (a demo folder is replaced: its marker file says it is one).
         let other = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-not-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: other) }

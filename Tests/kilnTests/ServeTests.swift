@@ -180,7 +180,13 @@ actor DemoOutput {
                     "kiln-demo-\(UUID().uuidString)"
                 )
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                let demo = try await KilnProcess.run(["demo"], in: folder)
+                // As the README's first command runs it; a generous node timeout, since on 2 cores with every
+                // suite running at once one node answer can take more than the default 20 s.
+                let demo = try await KilnProcess.run(
+                    ["demo", "--log-format", "human"],
+                    in: folder,
+                    environment: ["KILN_NODE_TIMEOUT": "120"]
+                )
                 guard demo.status == 0 else {
                     throw PythonBench.Failure(description: "kiln demo failed: \(demo.stderr)")
                 }

@@ -74,6 +74,12 @@ public struct Configuration: Sendable {
     public var publisherKeyFile: String?
     /// The JSON-RPC URL transactions and registry reads go to, when not the events' node.
     public var publishRPC: String?
+    /// Where `kiln batch` writes its run's metrics (Prometheus text) and `kiln serve` reads them: `metrics.prom`
+    /// next to the output folder (not in it: `out/` holds only what a batch publishes, byte for byte the same on
+    /// every machine).
+    public var metricsFile: String {
+        ((out as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.prom")
+    }
     /// The public URL of `kiln serve` (`publish.baseURI`, ends with `/`): a collection with an HTTP `baseURI`
     /// points its contract at `<baseURI>tokens/<chainId>/<contract>/`, which the metadata API answers.
     public var baseURI: String?

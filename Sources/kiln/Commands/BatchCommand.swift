@@ -42,7 +42,7 @@ struct BatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         // The run's metrics (jobs by outcome, quorum rounds, per-operator latency and failures, duration) go to
-        // OUT/metrics.prom at the end, which `kiln serve` appends to its /metrics.
+        // metrics.prom next to OUT at the end, which `kiln serve` appends to its /metrics.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let started = ContinuousClock.now
@@ -68,7 +68,7 @@ struct BatchCommand: AsyncParsableCommand {
         batchOptions.owner = WorkerCommand.ownerName(role: "batch")
         let reporter = Reporter(console: console)
         let summary = try await runner.syncAndRun(options: batchOptions) { reporter.handle($0) }
-        Self.writeMetrics(registry, started: started, to: configuration.out + "/metrics.prom", console: console)
+        Self.writeMetrics(registry, started: started, to: configuration.metricsFile, console: console)
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 

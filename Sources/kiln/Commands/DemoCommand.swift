@@ -36,7 +36,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         output.bootstrap()
-        // Metrics as `kiln batch` keeps them (OUT/metrics.prom, shown by `kiln serve`'s /metrics).
+        // Metrics as `kiln batch` keeps them (metrics.prom next to OUT, shown by `kiln serve`'s /metrics).
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let started = ContinuousClock.now
@@ -184,7 +184,7 @@ struct DemoCommand: AsyncParsableCommand {
         say("\nCAR files:      \(cars.joined(separator: ", "))")
         say("contact sheets: \(sheets.joined(separator: ", "))")
         say("manifest:       \(configuration.out)/manifest.json")
-        BatchCommand.writeMetrics(metrics, started: started, to: configuration.out + "/metrics.prom", console: console)
+        BatchCommand.writeMetrics(metrics, started: started, to: configuration.metricsFile, console: console)
         if let first = ids.first,
             let publication = try await store.latestPublication(
                 TokenKey(chainId: 31337, contract: Self.contract, tokenId: first)

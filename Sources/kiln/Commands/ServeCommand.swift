@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
             there first and again every --refresh seconds). Routes: /ipfs/{cid}[/{path}] (trustless gateway: \
             ?format=raw|car, dag-scope, entity-bytes; files with Range, directory listings), \
             /tokens/{chainId}/{contract}/{id}[/image|/history] (metadata API), / and /collections/… (gallery), \
-            /health, /metrics (Prometheus text, with the last `kiln batch` run's metrics from OUT/metrics.prom). \
+            /health, /metrics (Prometheus text, with the last `kiln batch` run's metrics from metrics.prom next to OUT). \
             Binds 127.0.0.1 unless --bind says otherwise; stops cleanly on SIGTERM or SIGINT. Prints \
             'listening on http://HOST:PORT' when ready.
             """
@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         if store.sharesBlocks { try await SharedBlocks.fetch(from: store, into: blockstore) }
         var site = Site(configuration: configuration, store: store, blockstore: blockstore, metrics: ServerMetrics())
         site.maxAnswerBytes = maxAnswerBytes
-        site.batchMetricsFile = configuration.out + "/metrics.prom"
+        site.batchMetricsFile = configuration.metricsFile
         site.baseURI = configuration.baseURI
         for contract in configuration.contracts {
             site.names[contract.address] = (try? loadTemplate(contract.template).name) ?? contract.address.checksummed
