@@ -3,17 +3,16 @@ CAR v1 and dag-pb specs with the independent `dag-cbor` and `multiformats` libra
 from multiformats import CID, multihash, varint
 
 
-def read_car(data):
-    """(roots, {cid text: block}) of a CAR v1; raises ValueError on any malformed section or a block that does not
-    match its CID."""
+def sections(data):
+    """(header, [(cid, block)] in file order) of a CAR v1; raises ValueError on any malformed section or a block
+    that does not match its CID."""
     import dag_cbor
 
     length, n, _ = varint.decode_raw(data)
     header = dag_cbor.decode(bytes(data[n:n + length]))
     if header.get("version") != 1:
         raise ValueError(f"CAR version {header.get('version')} (only 1 is read)")
-    roots = [CID.decode(bytes(r)) if not isinstance(r, CID) else r for r in header["roots"]]
-    offset, blocks = n + length, {}
+    offset, found = n + length, []
     while offset < len(data):
         size, m, _ = varint.decode_raw(data[offset:])
         body = data[offset + m:offset + m + size]
@@ -31,9 +30,16 @@ def read_car(data):
         block = bytes(body[end:])
         if bytes(multihash.digest(block, "sha2-256")) != bytes(cid.digest):
             raise ValueError(f"block {text(cid)} does not match its CID")
-        blocks[text(cid)] = block
+        found.append((cid, block))
         offset += m + size
-    return roots, blocks
+    return header, found
+
+
+def read_car(data):
+    """(roots, {cid text: block}) of a CAR v1, every block checked (see sections)."""
+    header, found = sections(data)
+    roots = [r if isinstance(r, CID) else CID.decode(bytes(r)) for r in header["roots"]]
+    return roots, {text(cid): block for cid, block in found}
 
 
 def text(cid):

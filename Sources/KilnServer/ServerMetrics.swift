@@ -1,6 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-public import Metrics
+internal import Metrics
 public import Prometheus
 
 /// What `kiln serve` counts, through swift-metrics into its own Prometheus registry (no global bootstrap, so

@@ -7,6 +7,7 @@ public import KilnCore
 public import KilnPipeline
 public import KilnStore
 internal import NIOCore
+internal import Synchronization
 
 /// What `kiln serve` serves from: kiln.yml, its store and its blockstore, read-only.
 public struct Site: Sendable {
@@ -28,6 +29,9 @@ public struct Site: Sendable {
     public var baseURI: String?
     /// Tokens per gallery page.
     public var pageSize = 48
+    /// Verifications run at once (each re-renders a token: CPU work); more are told to try again (429).
+    public var maxVerifications = 2
+    let verifications = Slots()
 
     /// A site over a store and a blockstore.
     public init(configuration: Configuration, store: any Store, blockstore: any Blockstore, metrics: ServerMetrics) {
@@ -38,6 +42,20 @@ public struct Site: Sendable {
     }
 
     var reader: BlockReader { BlockReader(blockstore: blockstore) }
+
+    /// A count of work in progress, taken and given back around each piece.
+    final class Slots: Sendable {
+        private let taken = Mutex(0)
+        /// Takes a slot unless `limit` are taken.
+        func take(limit: Int) -> Bool {
+            taken.withLock { count in
+                guard count < limit else { return false }
+                count += 1
+                return true
+            }
+        }
+        func giveBack() { taken.withLock { $0 -= 1 } }
+    }
 
     /// The bytes of a (small) published file.
     func cat(_ text: String, limit: Int = 16 << 20) async throws(GatewayFailure) -> [UInt8] {

@@ -5,7 +5,7 @@ import Testing
 
 /// Pushing batches to IPFS providers: kubo's RPC and the Pinning Service API, through stand-ins that check what
 /// they receive with their own code (and the pinning one fetches the batch back from `kiln serve`), with the
-/// failures a real provider gives — 403, 429, 5xx, a pin that stays queued, one that fails — stored, reported by
+/// failures a real provider gives — 401, 403, 429, 5xx, a pin that stays queued, one that fails — stored, reported by
 /// `kiln status`, and tried again by the next run.
 struct ProvidersTests {
     static func standin(_ script: String, _ arguments: [String]) async throws -> (ServiceProcess, String) {
@@ -23,15 +23,8 @@ struct ProvidersTests {
         let folder = try await DemoOutput.shared.copy()
         defer { try? FileManager.default.removeItem(at: folder) }
         let demo = folder.appendingPathComponent("kiln-demo")
-        let server = try await ServiceProcess.start(
-            KilnProcess.executable,
-            ["serve", "--config", "kiln-demo/kiln.yml", "--port", "0"],
-            name: "kiln serve",
-            directory: folder,
-            accept: { $0.hasPrefix("listening on http://127.0.0.1:") }
-        )
+        let (server, gateway) = try await ServeTests.serve(in: folder)
         defer { server.stop() }
-        let gateway = String(server.firstLine.dropFirst("listening on ".count))
 
         let kuboToken = "kubo-secret-\(UUID().uuidString.prefix(8))"
         let pinToken = "pin-secret-\(UUID().uuidString.prefix(8))"
@@ -51,6 +44,8 @@ struct ProvidersTests {
             ["--token", pinToken, "--answer-failed"]
         )
         defer { failing.stop() }
+        let (refusing, refusingURL) = try await Self.standin("pinning_standin.py", ["--token", "another-account"])
+        defer { refusing.stop() }
 
         // The pinning token from a 0600 file; kubo's from the environment.
         let tokenFile = demo.appendingPathComponent("pin.token")
@@ -65,6 +60,7 @@ struct ProvidersTests {
                 - {pinning: \(pinningURL), token: "file:\(tokenFile.path)"}
                 - {pinning: \(queuedURL), token: "file:\(tokenFile.path)"}
                 - {pinning: \(failingURL), token: "file:\(tokenFile.path)"}
+                - {pinning: \(refusingURL), token: "file:\(tokenFile.path)"}
               check: \(gateway)
               origins: [\(gateway)]
               pinWait: 2
@@ -73,7 +69,8 @@ struct ProvidersTests {
         try yaml.write(to: demo.appendingPathComponent("kiln.yml"), atomically: true, encoding: .utf8)
 
         // Run 1: kubo refuses the wrong token (403), the broken kubo answers 500 every time, the pinning service
-        // rate-limits twice then pins, one stays queued, one fails. Stored and reported; exit 1.
+        // rate-limits twice then pins, one stays queued, one fails, one refuses the token (401). Stored and
+        // reported; exit 1.
         let first = try await KilnProcess.run(
             ["batch", "--config", "kiln-demo/kiln.yml", "--log-format", "json"],
             in: folder,
@@ -98,9 +95,11 @@ struct ProvidersTests {
             #expect(run1["\(batch) pinning \(pinningURL)"] == "pinned", "429 waited out: \(run1)")
             #expect(run1["\(batch) pinning \(queuedURL)"] == "queued")
             #expect(run1["\(batch) pinning \(failingURL)"] == "failed")
+            #expect(run1["\(batch) pinning \(refusingURL)"] == "pending", "401: \(run1)")
             #expect(run1["\(batch) check \(gateway)"] == "verified", "checked once a provider has it")
         }
         #expect(first.stdout.contains("HTTP 403") && first.stdout.contains("HTTP 500"), "the reasons are reported")
+        #expect(first.stdout.contains("HTTP 401 UNAUTHORIZED: Access token is missing or invalid"), "\(first.stdout)")
 
         let status1 = try await KilnProcess.run(["status", "--config", "kiln-demo/kiln.yml"], in: folder)
         #expect(status1.stdout.contains("pinning \(failingURL): failed after 1 attempt(s)"), "\(status1.stdout)")
@@ -127,7 +126,7 @@ struct ProvidersTests {
             Issue.record("kiln status has no ipfs: \(json.stdout)")
             return
         }
-        #expect(pushes.count == 12, "2 batches × 6 targets")
+        #expect(pushes.count == 14, "2 batches × 7 targets")
         let failedAttempts = pushes.first {
             $0["target"]?.stringValue == "pinning \(failingURL)" && $0["batch"] == .number(1)
         }?["attempts"]

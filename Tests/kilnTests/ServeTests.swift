@@ -10,6 +10,18 @@ import Testing
 struct ServeTests {
     static let contract = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 
+    /// `kiln serve` on a free port over the demo copy in `folder`, and its URL.
+    static func serve(in folder: URL) async throws -> (ServiceProcess, String) {
+        let server = try await ServiceProcess.start(
+            KilnProcess.executable,
+            ["serve", "--config", "kiln-demo/kiln.yml", "--port", "0"],
+            name: "kiln serve",
+            directory: folder,
+            accept: { $0.hasPrefix("listening on http://127.0.0.1:") }
+        )
+        return (server, String(server.firstLine.dropFirst("listening on ".count)))
+    }
+
     @Test func theDemoSaysHowToServe() async throws {
         let output = try await DemoOutput.shared.stdout()
         #expect(output.contains("swift run kiln serve --config kiln-demo/kiln.yml"))
@@ -37,15 +49,8 @@ struct ServeTests {
         let bigCID = try await add("big.bin")
         let siteCID = try await add("site")
 
-        let server = try await ServiceProcess.start(
-            KilnProcess.executable,
-            ["serve", "--config", "kiln-demo/kiln.yml", "--port", "0"],
-            name: "kiln serve",
-            directory: folder,
-            accept: { $0.hasPrefix("listening on http://127.0.0.1:") }
-        )
+        let (server, base) = try await Self.serve(in: folder)
         defer { server.stop() }
-        let base = String(server.firstLine.dropFirst("listening on ".count))
 
         let manifest = try JSONValue.parse(
             bytes: Array(try Data(contentsOf: folder.appendingPathComponent("kiln-demo/out/manifest.json")))

@@ -2,20 +2,24 @@
 # Kiln — Apache-2.0. See LICENSE.
 """Checks `kiln serve`'s gateway, metadata API and /metrics as an independent client would.
 
-HTTP with `requests`; CARs parsed here with `dag-cbor` (header) and `multiformats` (CIDs, multihashes), dag-pb
-and UnixFS read by a protobuf reader written here; /metrics parsed by `prometheus_client`'s text parser.
+HTTP with `requests`; CARs parsed by scripts/ipfs_car.py (`dag-cbor` for the header, `multiformats` for CIDs and
+multihashes), dag-pb and UnixFS read by a protobuf reader written here; /metrics parsed by `prometheus_client`'s text parser.
 Request (JSON on stdin): {"base": URL, "dir": token directory CID, "big": CID of a multi-chunk file,
 "bigFile": its path, "site": CID of a folder with index.html, "token": "/tokens/…/1"}.
 Answer: {"checks": [[name, ok, detail], …]}.
 """
 import hashlib
 import json
+import os
 import sys
 
-import dag_cbor
 import requests
 from multiformats import CID, multihash, varint
 from prometheus_client.parser import text_string_to_metric_families
+
+# The CAR reader the IPFS stand-ins use (dag-cbor + multiformats, never Kiln's code).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ipfs_car import sections as read_car  # noqa: E402
 
 checks = []
 
@@ -68,30 +72,6 @@ def dagpb(block):
                 elif f == 4:
                     unixfs["blocksizes"].append(v)
     return links, unixfs
-
-
-def read_car(data):
-    """(header, [(cid, block)]) with every block checked against its CID."""
-    length, n, _ = varint.decode_raw(data)
-    header = dag_cbor.decode(data[n:n + length])
-    offset, sections = n + length, []
-    while offset < len(data):
-        size, m, _ = varint.decode_raw(data[offset:])
-        body = data[offset + m:offset + m + size]
-        if len(body) != size:
-            raise ValueError("truncated CAR section")
-        v, a, _ = varint.decode_raw(body)
-        c, b, _ = varint.decode_raw(body[a:])
-        h, d, _ = varint.decode_raw(body[a + b:])
-        ln, e, _ = varint.decode_raw(body[a + b + d:])
-        end = a + b + d + e + ln
-        cid = CID.decode(bytes(body[:end]))
-        block = bytes(body[end:])
-        if bytes(multihash.digest(block, "sha2-256")) != bytes(cid.digest):
-            raise ValueError(f"block {cid} does not match its CID")
-        sections.append((cid, block))
-        offset += m + size
-    return header, sections
 
 
 def s(cid):

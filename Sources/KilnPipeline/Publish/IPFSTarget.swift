@@ -3,7 +3,7 @@
 internal import Foundation
 internal import KilnCore
 internal import KilnCrypto
-public import KilnYAML
+internal import KilnYAML
 
 /// An IPFS provider a batch is pushed to (kiln.yml `publish.ipfs`):
 ///

@@ -122,7 +122,16 @@ extension Site {
         if let cid = latest.attestation, let bundle = try? JSONValue.parse(bytes: try await cat(cid)) {
             values["attestation"] = Self.attestation(bundle)
         }
-        if verify { values["verify"] = await verification(token, latest) }
+        if verify {
+            guard verifications.take(limit: maxVerifications) else {
+                throw GatewayFailure(
+                    .tooManyRequests,
+                    "\(maxVerifications) verifications are running: press Verify again in a moment"
+                )
+            }
+            defer { verifications.giveBack() }
+            values["verify"] = await verification(token, latest)
+        }
         return Self.html(GalleryPages.shared.render("token", values))
     }
 
