@@ -16,7 +16,8 @@ public struct QuorumRound: Sendable {
     public var log: SignatureLog
     /// Per-node timeout of one attempt.
     public var timeout: Duration = .seconds(20)
-    /// Attempts per node for transport failures and 5xx (with backoff 250 ms, 500 ms, …).
+    /// Attempts per node for transport failures, 5xx and 429 (``Backoff``: 250 ms, 500 ms, … with jitter, or the
+    /// node's `Retry-After`).
     public var attempts = 2
     /// Nodes asked at once.
     public var maxConcurrent = 16
@@ -202,9 +203,15 @@ public struct QuorumRound: Sendable {
             return (op, .failed("no node endpoint for this operator in kiln.yml"), nil)
         }
         var lastError: InferenceError?
-        for attempt in 0..<max(1, attempts) {
+        let backoff = Backoff(attempts: attempts, first: .milliseconds(250))
+        for attempt in 0..<backoff.attempts {
             if Task.isCancelled { return (op, .notNeeded, nil) }
-            if attempt > 0 { try? await Task.sleep(for: .milliseconds(250 << (attempt - 1))) }
+            if attempt > 0 {
+                // Cancelled while waiting: the round no longer needs this operator.
+                do { try await backoff.wait(retry: attempt, retryAfter: lastError?.retryAfter) } catch {
+                    return (op, .notNeeded, nil)
+                }
+            }
             do {
                 let response = try await client.submit(request, to: endpoint, timeout: timeout)
                 switch Self.verify(response, for: request, from: op, in: table) {
@@ -213,7 +220,9 @@ public struct QuorumRound: Sendable {
                 }
             } catch {
                 lastError = error
-                // 4xx answers are the node's final word; retry only transport failures and 5xx.
+                // A busy node (429) asks to come back; other 4xx answers are the node's final word. Transport
+                // failures and 5xx are retried too.
+                if error.message.hasPrefix("HTTP 429") { continue }
                 if error.message.hasPrefix("HTTP 4") || error.code == .badResponse { break }
                 if error.code == .timeout { break }
             }

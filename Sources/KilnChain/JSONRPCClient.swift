@@ -44,6 +44,8 @@ public struct ChainError: Error, CustomStringConvertible, Sendable {
     public var cause: (any Error)?
     /// Where in Kiln's source the error was raised: `#fileID:#line`.
     public var location: String
+    /// How long the node asked to wait before trying again (its HTTP 429's `Retry-After`).
+    public var retryAfter: Duration?
 
     /// An error with a code, a message and, optionally, its cause.
     public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
@@ -137,13 +139,16 @@ public struct JSONRPCClient: Sendable {
         do { bytes = try body.canonicalBytes() } catch {
             throw ChainError(.malformed, "unable to encode the request: \(error.message)")
         }
+        let backoff = Backoff(attempts: retries + 1, first: .milliseconds(200))
         var attempt = 0
         while true {
             do {
                 return try await post(bytes)
             } catch  where error.code == .transport && attempt < retries {
                 attempt += 1
-                try? await Task.sleep(for: .milliseconds(100 << attempt))
+                do { try await backoff.wait(retry: attempt, retryAfter: error.retryAfter) } catch {
+                    throw ChainError(.transport, "\(url): cancelled while waiting to try again", cause: error)
+                }
             }
         }
     }
@@ -165,10 +170,12 @@ public struct JSONRPCClient: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
         let status: UInt
         let bytes: [UInt8]
+        let retryAfter: Duration?
         do {
             let seconds = timeout.components.seconds
             let response = try await http.execute(request, timeout: .seconds(seconds))
             status = response.status.code
+            retryAfter = Backoff.retryAfter(response.headers.first(name: "Retry-After"))
             bytes = Array(buffer: try await response.body.collect(upTo: maxResponseBytes))
         } catch let error as NIOTooManyBytesError {
             _ = error
@@ -176,7 +183,11 @@ public struct JSONRPCClient: Sendable {
         } catch {
             throw ChainError(.transport, "\(url): \(error)")
         }
-        if status == 429 || status >= 500 { throw ChainError(.transport, "\(url): HTTP \(status)") }
+        if status == 429 || status >= 500 {
+            var error = ChainError(.transport, "\(url): HTTP \(status)")
+            error.retryAfter = retryAfter
+            throw error
+        }
         guard status == 200 else { throw ChainError(.malformed, "\(url): HTTP \(status)") }
         do { return try JSONValue.parse(bytes: bytes) } catch {
             throw ChainError(.malformed, "\(url): the answer is not JSON: \(error.message)")

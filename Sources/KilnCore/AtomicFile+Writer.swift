@@ -50,7 +50,7 @@ extension AtomicFile {
             count += written
         }
 
-        /// Flushes to disk and renames the file into place (mode `0644`).
+        /// Flushes to disk, renames the file into place (mode `0644`) and flushes its folder.
         public func commit() throws(WriteError) {
             guard let file else { return }
             self.file = nil
@@ -62,6 +62,7 @@ extension AtomicFile {
                 unlink(temporary)
                 throw WriteError(path: path, description: "Unable to write '\(path)': \(reason)")
             }
+            try AtomicFile.syncFolder(of: path)
         }
 
         deinit {

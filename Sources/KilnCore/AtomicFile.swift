@@ -16,11 +16,20 @@ public enum AtomicFile {
         public var description: String
     }
 
-    /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it over `path`.
-    /// - Parameter mode: the new file's permission bits (default `0644`).
+    /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, renames it over `path`, then flushes
+    /// the folder, so that the rename itself survives a power cut (a renamed file is only durable once its
+    /// directory entry is).
+    /// - Parameters:
+    ///   - mode: the new file's permission bits (default `0644`).
+    ///   - syncFolder: `false` leaves the folder's flush to the caller, who writes many files into one folder and
+    ///     flushes it once (``syncFolder(of:)``) before recording them anywhere — a blockstore does, once per job.
     /// - Throws: ``WriteError``; on failure the temporary file is removed and `path` is untouched.
-    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: UInt32 = 0o644) throws(WriteError)
-    {
+    public static func write(
+        _ bytes: some Collection<UInt8>,
+        to path: String,
+        mode: UInt32 = 0o644,
+        syncFolder: Bool = true
+    ) throws(WriteError) {
         let bytes = Array(bytes)
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let name = path.split(separator: "/").last.map(String.init) ?? path
@@ -52,6 +61,24 @@ public enum AtomicFile {
             unlink(temporary)
             throw error
         }
+        if syncFolder { try Self.syncFolder(of: path) }
+    }
+
+    /// Flushes the folder that holds `path` to disk: its renames and new entries become durable.
+    /// - Throws: ``WriteError`` naming the folder.
+    public static func syncFolder(of path: String) throws(WriteError) {
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        try sync(folder: directory.isEmpty ? "/" : directory)
+    }
+
+    /// Flushes `folder` itself (its entries) to disk.
+    /// - Throws: ``WriteError`` naming the folder.
+    public static func sync(folder: String) throws(WriteError) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw failure(folder, "Unable to open the folder '\(folder)' to flush it") }
+        defer { close(fd) }
+        // EINVAL: a file system that cannot flush a directory (some network and FUSE mounts) has nothing to do.
+        guard fsync(fd) == 0 || errno == EINVAL else { throw failure(folder, "Unable to flush the folder '\(folder)'") }
     }
 
     private static func failure(_ path: String, _ message: String) -> WriteError {

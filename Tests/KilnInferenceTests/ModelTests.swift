@@ -55,6 +55,23 @@ struct CPPNModelTests {
         #expect(colours.count > 200)
     }
 
+    @Test func cancellationStopsTheModelWithinARow() {
+        var asked = 0
+        #expect(throws: InferenceError(.timeout, "kiln/cppn-v1: cancelled")) {
+            try CPPNModel().render(input: ["width": 64, "height": 64]) {
+                asked += 1
+                return asked > 3
+            }
+        }
+        #expect(asked == 4, "asked before each row, and stopped at the first 'cancelled'")
+        var rows = 0
+        _ = try? CPPNModel().render(input: ["width": 8, "height": 5]) {
+            rows += 1
+            return false
+        }
+        #expect(rows == 5)
+    }
+
     @Test func badInputs() {
         #expect(throws: InferenceError(.badInput, "kiln/cppn-v1 takes a JSON object, found string(\"x\")")) {
             try CPPNModel().render(input: "x")

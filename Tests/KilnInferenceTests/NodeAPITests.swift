@@ -76,7 +76,8 @@ struct NodeAPITests {
                         _ = try await NodeClient().submit(request, to: .kiln(url), timeout: .seconds(60))
                         return "ok"
                     } catch {
-                        return error.message
+                        // A busy node says when to come back.
+                        return error.message + (error.retryAfter.map { " (retry after \($0))" } ?? "")
                     }
                 }
             }
@@ -84,5 +85,27 @@ struct NodeAPITests {
         }
         #expect(results.contains("ok"))
         #expect(results.contains { $0.hasPrefix("HTTP 429: all job slots and the queue are full") }, "\(results)")
+        #expect(results.filter { $0.hasPrefix("HTTP 429") }.allSatisfy { $0.hasSuffix("(retry after 1.0 seconds)") })
+    }
+
+    /// A job that outlives --job-timeout is stopped, not finished in the background: the node answers 504 about
+    /// when the timeout says (here a 1024² job takes many seconds in a debug build; the answer must not wait for it).
+    @Test func aJobPastItsTimeoutIsStopped() async throws {
+        let cluster = try await Cluster(faults: [nil], extra: ["--job-timeout", "1"])
+        defer { cluster.stop() }
+        var request = job(900, seed: 9)
+        request.input = ["seed": 9, "width": 1024, "height": 1024]
+        let started = ContinuousClock.now
+        do throws(InferenceError) {
+            _ = try await NodeClient().submit(request, to: .kiln(cluster.nodes[0].url), timeout: .seconds(60))
+            Issue.record("a 1024² job finished within a 1 s job timeout")
+        } catch {
+            #expect(error.message.hasPrefix("HTTP 504"), "\(error.message)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(8), "answered at the timeout, not when the job would end")
+        // The node is free again: a small job is answered.
+        var small = job(901, seed: 1)
+        small.input = ["seed": 1, "width": 16, "height": 16]
+        _ = try await NodeClient().submit(small, to: .kiln(cluster.nodes[0].url), timeout: .seconds(30))
     }
 }

@@ -9,4 +9,12 @@ public protocol Blockstore: Sendable {
     func get(_ cid: CID) throws(ContentError) -> [UInt8]
     /// Whether a block for `cid` is stored.
     func has(_ cid: CID) -> Bool
+    /// Makes every block put so far durable (a power cut cannot lose it): called once per job, before the job's
+    /// publication is recorded, rather than once per block.
+    func sync() throws(ContentError)
+}
+
+extension Blockstore {
+    /// Nothing to flush (blocks in memory, or a store that flushes each block itself).
+    public func sync() throws(ContentError) {}
 }

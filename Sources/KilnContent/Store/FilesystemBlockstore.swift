@@ -30,15 +30,21 @@ public struct FilesystemBlockstore: Blockstore {
 
     private func path(_ cid: CID) -> String { folder + "/" + cid.v1.description }
 
-    /// Writes `block` as a file named by its CID (temp file + rename); a block already there is kept.
+    /// Writes `block` as a file named by its CID (temp file, flushed, + rename); a block already there is kept.
+    /// The folder is flushed by ``sync()`` (once per job), not after every block.
     /// - Throws: ``ContentError`` (`io`) when the file cannot be written.
     public func put(_ block: [UInt8], cid: CID) throws(ContentError) {
         if has(cid) { return }
         do {
-            try AtomicFile.write(block, to: path(cid))
+            try AtomicFile.write(block, to: path(cid), syncFolder: false)
         } catch {
             throw ContentError(.io, error.description)
         }
+    }
+
+    /// Flushes the folder, so every block renamed into it so far survives a power cut.
+    public func sync() throws(ContentError) {
+        do { try AtomicFile.sync(folder: folder) } catch { throw ContentError(.io, error.description) }
     }
 
     /// Reads the block for `cid` and checks it against its CID.

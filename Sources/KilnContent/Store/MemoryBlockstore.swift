@@ -59,4 +59,7 @@ public struct LayeredBlockstore: Blockstore {
 
     /// Whether any layer has `cid`.
     public func has(_ cid: CID) -> Bool { layers.contains { $0.has(cid) } }
+
+    /// Flushes the layer written to.
+    public func sync() throws(ContentError) { try layers.first?.sync() }
 }

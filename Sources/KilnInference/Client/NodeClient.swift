@@ -72,6 +72,7 @@ public struct NodeClient: Sendable {
         http.body = .bytes(ByteBuffer(bytes: body))
         let bytes: [UInt8]
         let status: UInt
+        let retryAfter: Duration?
         do {
             let response = try await self.http.execute(
                 http,
@@ -80,6 +81,7 @@ public struct NodeClient: Sendable {
                 )
             )
             status = response.status.code
+            retryAfter = Backoff.retryAfter(response.headers.first(name: "Retry-After"))
             bytes = Array(buffer: try await response.body.collect(upTo: maxResponseBytes))
         } catch let error as HTTPClientError
             where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
@@ -94,7 +96,7 @@ public struct NodeClient: Sendable {
         }
         guard status == 200 else {
             let message = json["error"]?["message"]?.stringValue ?? "no error message"
-            throw InferenceError(.transport, "HTTP \(status): \(message)")
+            throw InferenceError(.transport, "HTTP \(status): \(message)", retryAfter: retryAfter)
         }
         return json
     }

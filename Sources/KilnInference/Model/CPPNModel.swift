@@ -22,12 +22,13 @@ public struct CPPNModel: InferenceModel {
 
     public init() {}
 
+    /// Runs the network; stops within a row of pixels once the task is cancelled (a node's `--job-timeout`).
     public func run(input: JSONValue) async throws(InferenceError) -> [UInt8] {
-        try render(input: input)
+        try render(input: input, cancelled: { Task.isCancelled })
     }
 
-    /// The same, synchronously.
-    public func render(input: JSONValue) throws(InferenceError) -> [UInt8] {
+    /// The same, synchronously; `cancelled` is asked before each row and stops the work with a timeout error.
+    public func render(input: JSONValue, cancelled: () -> Bool = { false }) throws(InferenceError) -> [UInt8] {
         guard case .object(let members) = input else {
             throw InferenceError(.badInput, "kiln/cppn-v1 takes a JSON object, found \(input)")
         }
@@ -44,7 +45,10 @@ public struct CPPNModel: InferenceModel {
         do { seed = try input.canonicalHash() } catch {
             throw InferenceError(.badInput, "kiln/cppn-v1: \(error.message)")
         }
-        let pixels = Network(seed: seed, level: level).draw(width: width, height: height)
+        guard let pixels = Network(seed: seed, level: level).draw(width: width, height: height, cancelled: cancelled)
+        else {
+            throw InferenceError(.timeout, "kiln/cppn-v1: cancelled")
+        }
         do {
             return try PNGEncoder().encode(try RGBAImage(width: width, height: height, pixels: pixels))
         } catch {
@@ -94,12 +98,14 @@ public struct CPPNModel: InferenceModel {
             return Layer(weights: weights, biases: biases, activations: activations, inputs: inputs)
         }
 
-        func draw(width: Int, height: Int) -> [UInt8] {
+        /// The pixels, or nil when `cancelled` (asked before each row) says to stop.
+        func draw(width: Int, height: Int, cancelled: () -> Bool = { false }) -> [UInt8]? {
             var pixels = [UInt8](repeating: 255, count: width * height * 4)
             let side = Int64(max(width, height))
             var values = [Int64](repeating: 0, count: 3 + CPPNModel.latent)
             var next = [Int64](repeating: 0, count: CPPNModel.hidden)
             for py in 0..<height {
+                if cancelled() { return nil }
                 for px in 0..<width {
                     // Pixel centres in (−1, 1), square aspect.
                     let x = (Int64(2 * px + 1) - Int64(width)) * Q16.one / side

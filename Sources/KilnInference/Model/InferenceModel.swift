@@ -33,10 +33,13 @@ public struct InferenceError: Error, Hashable, Sendable, CustomStringConvertible
 
     public var code: Code
     public var message: String
+    /// How long the node asked to wait before trying again (its HTTP 429's `Retry-After`).
+    public var retryAfter: Duration?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { message }

@@ -11,6 +11,7 @@ public actor InferenceNode {
     public let configuration: NodeConfiguration
     private var running = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// Answers per job, kept only under the equivocation test fault.
     private var answers: [Bytes32: Int] = [:]
     private var commits = CommitStore()
     private let logger: Logger
@@ -46,9 +47,13 @@ public actor InferenceNode {
         try await admit()
         defer { release() }
         var input = request.input
-        var count = answers[request.jobId, default: 0]
-        count += 1
-        answers[request.jobId] = count
+        // How many times this job was answered matters only to the equivocation fault, so only then is it counted
+        // (a counter per job ever answered would grow for the node's whole life).
+        var count = 1
+        if configuration.fault == .equivocate {
+            count = answers[request.jobId, default: 0] + 1
+            answers[request.jobId] = count
+        }
         let altered = configuration.fault == .wrongOutput || configuration.fault == .falseAgree
         if altered || (configuration.fault == .equivocate && count % 2 == 0) {
             if case .object(var members) = input {

@@ -252,7 +252,10 @@ public enum NodeServer {
     }
 
     static func failure(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
-        json(status, ["error": ["code": .string(code), "message": .string(message)]])
+        var response = json(status, ["error": ["code": .string(code), "message": .string(message)]])
+        // Busy: when to come back (clients back off with jitter around it).
+        if status == .tooManyRequests { response.headers[.retryAfter] = "1" }
+        return response
     }
 }
 

@@ -91,6 +91,7 @@ struct BatchOutputs: Sendable {
         }
         let rootEntry = try importer.directory(root, into: blockstore)
         summary.root = rootEntry.cid
+        try blockstore.sync()
 
         CrashPoint.beforeCAR.reached()
         let car = out + "/batch-\(batch).car"

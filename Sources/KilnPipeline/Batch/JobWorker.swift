@@ -223,6 +223,8 @@ struct JobWorker: Sendable {
             attestation: bundleEntry?.cid.description,
             template: deployment.templateEntry.cid.description
         )
+        // The job's blocks (and the templates') are made durable once, before the store records them.
+        try blockstore.sync()
         try await store.complete(publication, owner: owner, blocks: recorder?.recorded() ?? [])
         CrashPoint.afterJob.reached()
         return .published(publication)

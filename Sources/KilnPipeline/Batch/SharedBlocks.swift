@@ -22,6 +22,8 @@ final class RecordingBlockstore: Blockstore {
 
     func has(_ cid: CID) -> Bool { base.has(cid) }
 
+    func sync() throws(ContentError) { try base.sync() }
+
     /// Every block written so far, once each, in CID order.
     func recorded() -> [StoredBlock] {
         written.withLock { blocks in

@@ -308,17 +308,18 @@ public struct IPFSPusher: Sendable {
 
     // MARK: - HTTP
 
-    /// One request with ``tries`` tries for transport errors, 5xx and 429 (waiting out `Retry-After`, at most
-    /// 30 s, else backoff with jitter). Returns the final status and body.
+    /// One request with ``tries`` tries for transport errors, 5xx and 429 (``Backoff``: the server's `Retry-After`,
+    /// at most 30 s, else 0.5 s, 1 s, … with jitter). Returns the final status and body.
     func send(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders, body: ByteBuffer?, what: String)
         async throws(PipelineError) -> (Int, [UInt8])
     {
         var lastError = ""
-        for attempt in 0..<max(1, tries) {
+        var retryAfter: Duration?
+        let backoff = Backoff(attempts: tries, first: .milliseconds(500))
+        for attempt in 0..<backoff.attempts {
             if attempt > 0 {
-                let base = 500 << (attempt - 1)
-                do { try await Task.sleep(for: .milliseconds(base + Int.random(in: 0...base / 2))) } catch {
-                    throw PipelineError(.failed, "cancelled")
+                do { try await backoff.wait(retry: attempt, retryAfter: retryAfter) } catch {
+                    throw PipelineError(.failed, "\(what): cancelled while waiting to try again")
                 }
             }
             var request = HTTPClientRequest(url: url)
@@ -329,15 +330,9 @@ public struct IPFSPusher: Sendable {
                 let response = try await http.execute(request, timeout: .seconds(timeout))
                 let answer = Array(try await response.body.collect(upTo: 16 << 20).readableBytesView)
                 let status = Int(response.status.code)
+                retryAfter = Backoff.retryAfter(response.headers.first(name: "Retry-After"))
                 if status == 429 {
                     lastError = "\(what): HTTP 429 (rate limited)"
-                    if let seconds = response.headers.first(name: "Retry-After").flatMap({
-                        Int($0.trimmingCharacters(in: .whitespaces))
-                    }) {
-                        do { try await Task.sleep(for: .seconds(min(30, max(0, seconds)))) } catch {
-                            throw PipelineError(.failed, "cancelled")
-                        }
-                    }
                     continue
                 }
                 if status >= 500 {
@@ -346,10 +341,11 @@ public struct IPFSPusher: Sendable {
                 }
                 return (status, answer)
             } catch {
+                retryAfter = nil
                 lastError = "\(what): \(error)"
             }
         }
-        throw PipelineError(.failed, lastError + " (after \(max(1, tries)) tries)")
+        throw PipelineError(.failed, lastError + " (after \(backoff.attempts) tries)")
     }
 
     // MARK: - Retrieval check

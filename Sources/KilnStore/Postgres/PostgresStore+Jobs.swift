@@ -14,7 +14,7 @@ extension PostgresStore {
         templateHash: Bytes32,
         referenceBlock: UInt64
     ) async throws(StoreError) -> (job: Job, created: Bool) {
-        try await transaction("queue a job for \(token)") { connection in
+        try await transaction("queue a job for \(token)") { [logger] connection in
             let inserted = try await Self.collect(
                 try await connection.query(
                     """
@@ -46,7 +46,7 @@ extension PostgresStore {
     {
         // Two index scans (expired leases, runnable jobs; the partial indexes of migration 2), each locking what
         // it takes and skipping what another worker has locked, rather than one scan past every leased row.
-        try await transaction("lease jobs") { connection in
+        try await transaction("lease jobs") { [logger] connection in
             // The batch row is shared-locked, so closing the batch waits for this lease and the other way round.
             if let batch {
                 let open = try await Self.collect(
@@ -229,7 +229,7 @@ extension PostgresStore {
     // MARK: - Batches and publications
 
     public func openBatch() async throws(StoreError) -> (number: Int, resumed: Bool) {
-        try await transaction("open a batch") { connection in
+        try await transaction("open a batch") { [logger] connection in
             try await connection.query("LOCK TABLE batches IN EXCLUSIVE MODE", logger: logger)
             let open = try await Self.collect(
                 try await connection.query(
@@ -256,7 +256,7 @@ extension PostgresStore {
     }
 
     public func closeBatch(_ number: Int) async throws(StoreError) {
-        try await transaction("close batch \(number)") { connection in
+        try await transaction("close batch \(number)") { [logger] connection in
             try await connection.query("SELECT 1 FROM batches WHERE number = \(number) FOR UPDATE", logger: logger)
             let published = try await Self.collect(
                 try await connection.query("SELECT count(*) FROM publications WHERE batch = \(number)", logger: logger)
@@ -278,7 +278,7 @@ extension PostgresStore {
     }
 
     public func complete(_ publication: Publication, owner: String, blocks: [StoredBlock]) async throws(StoreError) {
-        try await transaction("record the publication of \(publication.token)") { connection in
+        try await transaction("record the publication of \(publication.token)") { [logger] connection in
             let done = try await Self.collect(
                 try await connection.query(
                     """
@@ -359,7 +359,7 @@ extension PostgresStore {
 
     public func keep(_ blocks: [StoredBlock]) async throws(StoreError) {
         guard !blocks.isEmpty else { return }
-        try await transaction("keep \(blocks.count) blocks") { connection in
+        try await transaction("keep \(blocks.count) blocks") { [logger] connection in
             for block in blocks {
                 try await connection.query(
                     "INSERT INTO blocks (cid, bytes) VALUES (\(block.cid), \(ByteBuffer(bytes: block.bytes))) ON CONFLICT (cid) DO NOTHING",

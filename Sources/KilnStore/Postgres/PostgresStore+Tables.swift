@@ -27,7 +27,7 @@ extension PostgresStore {
         if logs.contains(where: { $0.blockNumber == nil || $0.blockHash == nil || $0.logIndex == nil }) {
             throw StoreError(.invalidArgument, "Unable to record a log without block number, block hash and log index")
         }
-        try await transaction("record \(logs.count) logs") { connection in
+        try await transaction("record \(logs.count) logs") { [logger] connection in
             for log in logs {
                 let topics = log.topics.map(\.hex).joined(separator: ",")
                 try await connection.query(
@@ -51,7 +51,7 @@ extension PostgresStore {
     }
 
     public func rewind(chainId: UInt64, to block: UInt64, hash: Bytes32) async throws(StoreError) {
-        try await transaction("rewind to block \(block)") { connection in
+        try await transaction("rewind to block \(block)") { [logger] connection in
             try await connection.query(
                 "UPDATE events SET removed = true WHERE chain_id = \(Int64(chainId)) AND block_number > \(Int64(block))",
                 logger: logger
@@ -117,7 +117,7 @@ extension PostgresStore {
         do { text = try json.canonicalString() } catch {
             throw StoreError(.invalidArgument, "Unable to save the state of \(token): \(error.message)", cause: error)
         }
-        return try await transaction("save the state of \(token)") { connection in
+        return try await transaction("save the state of \(token)") { [logger] connection in
             let key = (Int64(token.chainId), token.contract.lowercased, token.tokenId)
             let latest = try await Self.collect(
                 try await connection.query(

@@ -92,24 +92,42 @@ public final class PostgresStore: Store {
 
     // MARK: - Running queries
 
-    /// Runs `body` in one transaction on a pooled connection.
-    func transaction<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T)
+    /// The longest one call may take. A query in flight when the server restarts can be left waiting for an
+    /// answer that never comes (seen in the restart test: a worker held its leases for good); past this it fails
+    /// as a database error, which the pipeline waits out and retries like any other.
+    static let callTimeout = Duration.seconds(60)
+
+    /// Runs `body` in one transaction on a pooled connection, within ``callTimeout``.
+    func transaction<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T)
         async throws(StoreError) -> T
     {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch {
-            throw Self.storeError(what, error)
+        let (client, logger) = (self.client, self.logger)
+        return try await withDeadline(Self.callTimeout, expired: { Self.expired(what) }) {
+            () async throws(StoreError) -> T in
+            do {
+                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            } catch {
+                throw Self.storeError(what, error)
+            }
         }
     }
 
-    /// Runs one statement and collects its rows.
+    /// Runs one statement and collects its rows, within ``callTimeout``.
     func rows(_ what: String, _ query: PostgresQuery) async throws(StoreError) -> [PostgresRandomAccessRow] {
-        do {
-            return try await Self.collect(try await client.query(query, logger: logger))
-        } catch {
-            throw Self.storeError(what, error)
+        let (client, logger) = (self.client, self.logger)
+        let rows = try await withDeadline(Self.callTimeout, expired: { Self.expired(what) }) {
+            () async throws(StoreError) -> RowBox in
+            do {
+                return RowBox(rows: try await Self.collect(try await client.query(query, logger: logger)))
+            } catch {
+                throw Self.storeError(what, error)
+            }
         }
+        return rows.rows
+    }
+
+    static func expired(_ what: String) -> StoreError {
+        StoreError(.database, "Unable to \(what): the database did not answer within \(callTimeout)")
     }
 
     static func collect(_ sequence: PostgresRowSequence) async throws -> [PostgresRandomAccessRow] {
@@ -206,7 +224,7 @@ public final class PostgresStore: Store {
     static let batchLockKey: Int64 = 0x6b69_6c6e_0002
 
     func migrate() async throws(StoreError) {
-        try await transaction("migrate the schema of \(location)") { connection in
+        try await transaction("migrate the schema of \(location)") { [logger, location] connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS kiln_schema (version INTEGER PRIMARY KEY)",
@@ -264,4 +282,10 @@ public final class PostgresStore: Store {
             connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
         }
     }
+}
+
+/// Rows handed out of a deadline's task: postgres-nio's random-access rows are immutable values read after the
+/// query ended, but not declared `Sendable`.
+struct RowBox: @unchecked Sendable {
+    let rows: [PostgresRandomAccessRow]
 }
