@@ -30,4 +30,7 @@ public final class NodeProcess: Sendable {
 
     /// Kills the node at once.
     public func stop() { service.stop() }
+
+    /// The CPU time the node has used so far (see ``ServiceProcess/cpuSeconds``).
+    public var cpuSeconds: Double? { service.cpuSeconds }
 }

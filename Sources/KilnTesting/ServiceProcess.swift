@@ -90,6 +90,18 @@ public final class ServiceProcess: @unchecked Sendable {
         }
     }
 
+    /// The CPU time it has used so far (user + system, from /proc; nil where that is not readable): unlike wall
+    /// time, it does not grow when other processes keep the machine busy.
+    public var cpuSeconds: Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15 (in clock ticks).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Its exit status, once it has exited.
     public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
