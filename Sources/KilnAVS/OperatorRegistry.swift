@@ -5,6 +5,7 @@ internal import Foundation
 public import KilnCore
 public import KilnInference
 public import KilnYAML
+internal import KilnCrypto
 
 /// A registered operator: its address, the key its node signs with (as in EigenLayer, the registry maps the
 /// operator to a signing key; the file registry uses the operator's own address), where its node listens, and
@@ -81,6 +82,13 @@ public struct StakeTable: Hashable, Sendable {
 public protocol OperatorRegistry: Sendable {
     /// The stake table at `block` (a file registry ignores the block).
     func stakeTable(at block: UInt64) async throws(AVSError) -> StakeTable
+    /// The bearer token to send to each node that asks for one (`kiln node serve --auth-token-file`), by endpoint.
+    var bearers: [NodeEndpoint: String] { get }
+}
+
+extension OperatorRegistry {
+    /// No node asks for a token.
+    public var bearers: [NodeEndpoint: String] { [:] }
 }
 
 /// An error from the AVS layer — registries, quorum rounds, bundles — with a code to match on, a message, the
@@ -144,10 +152,16 @@ public struct AVSError: Error, Hashable, Sendable, CustomStringConvertible {
 /// operators:
 ///   - {address: "0x…", endpoint: "http://127.0.0.1:8101", stake: "40000000000000000000"}
 ///   - {address: "0x…", endpoint: {infernet: "http://10.0.0.7:4000", container: kiln-node}, stake: "…"}
+///   - {address: "0x…", endpoint: "https://node.example", token: env:NODE_C_TOKEN, stake: "…"}
 /// ```
+///
+/// `token` (`env:NAME` or `file:PATH`, mode 0600) is the bearer token the node was started with
+/// (`--auth-token-file`); it is read when the file is loaded and sent with every request to that node.
 public struct FileOperatorRegistry: OperatorRegistry {
     /// The table the file describes (its reference block is set per call).
     public let table: StakeTable
+    /// The bearer token of each node that asks for one.
+    public let bearers: [NodeEndpoint: String]
 
     /// Reads and checks `path`.
     /// - Throws: ``AVSError`` naming `file:line:column`.
@@ -184,8 +198,9 @@ public struct FileOperatorRegistry: OperatorRegistry {
             throw (map["operators"] ?? root).error("'operators' must be a non-empty list")
         }
         var operators: [Operator] = []
+        var bearers: [NodeEndpoint: String] = [:]
         for (index, entry) in list.enumerated() {
-            let fields = try entry.fields("operators[\(index)]", allowed: ["address", "endpoint", "stake"])
+            let fields = try entry.fields("operators[\(index)]", allowed: ["address", "endpoint", "stake", "token"])
             let address = try fields.required("address", "the operator's address").address(
                 "operators[\(index)].address"
             )
@@ -198,8 +213,20 @@ public struct FileOperatorRegistry: OperatorRegistry {
             guard !operators.contains(where: { $0.address == address }) else {
                 throw entry.error("operator \(address) is listed twice")
             }
+            if let token = fields["token"] {
+                let context = "operators[\(index)].token"
+                guard let reference = SecretReference(try token.text(context)) else {
+                    throw token.error(
+                        "\(context) must name where the node's bearer token is, env:NAME or file:PATH (0600), never the token itself"
+                    )
+                }
+                do throws(CryptoError) { bearers[endpoint] = try reference.value() } catch {
+                    throw token.error("\(context): \(error.message)")
+                }
+            }
             operators.append(Operator(address: address, endpoint: endpoint, stake: stake))
         }
+        self.bearers = bearers
         table = StakeTable(
             operators: operators,
             thresholdBps: threshold,

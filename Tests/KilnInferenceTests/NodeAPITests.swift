@@ -111,4 +111,33 @@ struct NodeAPITests {
         small.input = ["seed": 1, "width": 16, "height": 16]
         _ = try await NodeClient().submit(small, to: .kiln(node.url), timeout: .seconds(60))
     }
+
+    /// A node facing the internet asks for a bearer token on its job routes; health stays open.
+    @Test func aNodeWithATokenRefusesRequestsWithoutIt() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-node-token-\(UUID().uuidString)")
+        try Data("s3cret-token\n".utf8).write(to: file)
+        chmod(file.path, 0o600)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let cluster = try await Cluster(faults: [nil], extra: ["--auth-token-file", file.path])
+        defer { cluster.stop() }
+        let endpoint = NodeEndpoint.kiln(cluster.nodes[0].url)
+        var request = job(910, seed: 3)
+        request.input = ["seed": 3, "width": 16, "height": 16]
+        do throws(InferenceError) {
+            _ = try await NodeClient().submit(request, to: endpoint, timeout: .seconds(30))
+            Issue.record("a job without the token was answered")
+        } catch {
+            #expect(error.message.hasPrefix("HTTP 401"), "\(error.message)")
+        }
+        var wrong = NodeClient()
+        wrong.bearers = [endpoint: "not-it"]
+        await #expect(throws: InferenceError.self) {
+            try await wrong.submit(request, to: endpoint, timeout: .seconds(30))
+        }
+        var client = NodeClient()
+        client.bearers = [endpoint: "s3cret-token"]
+        let answer = try await client.submit(request, to: endpoint, timeout: .seconds(30))
+        #expect(answer.attestation.jobId == request.jobId)
+        #expect(await NodeClient().health(endpoint, timeout: .seconds(10))?.hasPrefix("ok") == true, "health is open")
+    }
 }

@@ -13,6 +13,9 @@ public struct NodeClient: Sendable {
     public let http: HTTPClient
     /// Largest response accepted (the output is inside, base64).
     public var maxResponseBytes = 32 << 20
+    /// The bearer token for each Kiln node that asks for one (`kiln node serve --auth-token-file`), by endpoint;
+    /// sent as `Authorization: Bearer …` and never logged.
+    public var bearers: [NodeEndpoint: String] = [:]
     private let infernet: InfernetClients
 
     public init(http: HTTPClient = .shared) {
@@ -56,17 +59,19 @@ public struct NodeClient: Sendable {
         async throws(InferenceError) -> JSONValue
     {
         switch endpoint {
-        case .kiln(let url): try await post(body, to: url + path, timeout: timeout)
+        case .kiln(let url): try await post(body, to: url + path, timeout: timeout, bearer: bearers[endpoint])
         case .infernet(let node, let container):
             try await infernet.client(for: node).run(container: container, data: body)
         }
     }
 
-    private func post(_ request: JSONValue, to url: String, timeout: Duration) async throws(InferenceError) -> JSONValue
+    private func post(_ request: JSONValue, to url: String, timeout: Duration, bearer: String?)
+        async throws(InferenceError) -> JSONValue
     {
         var http = HTTPClientRequest(url: url)
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
+        if let bearer { http.headers.add(name: "Authorization", value: "Bearer " + bearer) }
         let body: [UInt8]
         do { body = try request.canonicalBytes() } catch { throw InferenceError(.badInput, error.message) }
         http.body = .bytes(ByteBuffer(bytes: body))

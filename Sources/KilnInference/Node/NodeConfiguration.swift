@@ -46,6 +46,10 @@ public struct NodeConfiguration: Sendable {
     /// When set, `POST /service_output` (the Infernet container protocol) requires `Authorization: Bearer` with
     /// this token: the `bearer` of Kiln's container entry in the Infernet node's config.json. A secret: never logged.
     public var infernetBearer: String?
+    /// When set, `POST /v1/jobs` and `POST /v1/agreements` require `Authorization: Bearer` with this token (the
+    /// coordinator's operators.yml `token`; `--auth-token-file`). `GET /v1/health` and `/v1/models` stay open. A
+    /// secret: never logged.
+    public var authToken: String?
     public var fault: TestFault?
     public var slowDelay: Duration = .seconds(10)
 

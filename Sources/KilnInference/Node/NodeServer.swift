@@ -123,6 +123,16 @@ public enum NodeServer {
         _ handle: (JSONValue) async throws(InferenceNode.Failure) -> (Bytes32, JSONValue)
     ) async -> Response {
         let started = ContinuousClock.now
+        if let token = configuration.authToken,
+            !constantTimeEqual(Array((request.headers[.authorization] ?? "").utf8), Array("Bearer \(token)".utf8))
+        {
+            log(what, job: "?", outcome: "unauthorized", since: started, logger: logger)
+            return failure(
+                .unauthorized,
+                "unauthorized",
+                "this node needs Authorization: Bearer with its token (operators.yml 'token' on the coordinator)"
+            )
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limit)

@@ -279,6 +279,7 @@ public struct BatchRunner: Sendable {
     /// The worker that does one job of `batch`: inference + quorum → render → publish.
     func jobWorker(batch: Int, options: BatchOptions) -> JobWorker {
         var round = QuorumRound(log: SignatureLog(), logger: logger)
+        round.client.bearers = registry.bearers
         round.timeout = .milliseconds(Int64(configuration.nodeTimeout * 1000))
         // The round asks the fewest operators that can make a quorum and awaits every one it asked, so the
         // attestation bundle (and so every CID) is the same on every run for the same node behaviour.

@@ -43,6 +43,7 @@ public struct InferenceJob: Sendable {
         let table = try await registry.stakeTable(at: request.referenceBlock)
         var round = QuorumRound()
         round.timeout = timeout
+        round.client.bearers = registry.bearers
         return await round.run(request, table: table)
     }
 }

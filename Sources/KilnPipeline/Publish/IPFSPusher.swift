@@ -4,6 +4,7 @@ internal import AsyncHTTPClient
 internal import Foundation
 internal import KilnContent
 internal import KilnCore
+internal import KilnCrypto
 public import KilnStore
 public import Logging
 internal import NIOCore

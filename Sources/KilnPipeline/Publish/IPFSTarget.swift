@@ -2,7 +2,7 @@
 
 internal import Foundation
 internal import KilnCore
-internal import KilnCrypto
+public import KilnCrypto
 internal import KilnYAML
 
 /// An IPFS provider a batch is pushed to (kiln.yml `publish.ipfs`):
@@ -46,11 +46,11 @@ public enum IPFSTarget: Sendable, Hashable {
             }
             var authorization: Authorization?
             if let bearer = fields["bearer"] {
-                authorization = .bearer(try SecretReference(yaml: bearer, context: "\(context).bearer"))
+                authorization = .bearer(try Self.secret(bearer, "\(context).bearer"))
             }
             if let basic = fields["basic"] {
                 guard authorization == nil else { throw basic.error("\(context): give bearer or basic, not both") }
-                authorization = .basic(try SecretReference(yaml: basic, context: "\(context).basic"))
+                authorization = .basic(try Self.secret(basic, "\(context).basic"))
             }
             self = .kubo(url: try url.url("\(context).kubo (kubo's RPC URL)"), authorization: authorization)
         } else if let url = fields["pinning"] {
@@ -60,7 +60,7 @@ public enum IPFSTarget: Sendable, Hashable {
             let token = try fields.required("token", "the pinning service's access token (env:NAME or file:PATH)")
             self = .pinning(
                 url: try url.url("\(context).pinning (the Pinning Service API URL)"),
-                token: try SecretReference(yaml: token, context: "\(context).token")
+                token: try Self.secret(token, "\(context).token")
             )
         } else {
             throw node.error("\(context) must be {kubo: URL} or {pinning: URL, token: env:NAME}")
@@ -68,53 +68,23 @@ public enum IPFSTarget: Sendable, Hashable {
     }
 }
 
-/// Where a secret is read from when needed: an environment variable or a 0600 file; never from kiln.yml itself.
-public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
-    case environment(String)
-    case file(String)
-
-    init(yaml node: YAMLNode, context: String) throws(YAMLError) {
-        let text = try node.text(context)
-        if text.hasPrefix("env:"), text.count > 4 {
-            self = .environment(String(text.dropFirst(4)))
-        } else if text.hasPrefix("file:"), text.count > 5 {
-            self = .file(String(text.dropFirst(5)))
-        } else {
+extension IPFSTarget {
+    /// `env:NAME` or `file:PATH` at `node`.
+    static func secret(_ node: YAMLNode, _ context: String) throws(YAMLError) -> SecretReference {
+        guard let reference = SecretReference(try node.text(context)) else {
             throw node.error(
                 "\(context) must name where the secret is, env:NAME or file:PATH (0600): a secret is never written in kiln.yml"
             )
         }
+        return reference
     }
+}
 
-    /// `env:NAME` or `file:PATH` (for messages: never the secret).
-    public var description: String {
-        switch self {
-        case .environment(let name): "env:\(name)"
-        case .file(let path): "file:\(path)"
+extension SecretReference {
+    /// The secret, as a pipeline error when it cannot be read.
+    func read(environment: [String: String]) throws(PipelineError) -> String {
+        do throws(CryptoError) { return try value(environment: environment) } catch {
+            throw PipelineError(.configuration, error.message)
         }
-    }
-
-    /// The secret, trimmed.
-    /// - Throws: ``PipelineError`` when the variable is unset or empty, or the file is missing or readable by others.
-    func read(environment: [String: String] = ProcessInfo.processInfo.environment) throws(PipelineError) -> String {
-        let value: String
-        switch self {
-        case .environment(let name):
-            guard let text = environment[name] else {
-                throw PipelineError(.configuration, "The environment variable \(name) is not set (named by \(self))")
-            }
-            value = text
-        case .file(let path):
-            do {
-                var bytes = try SecretFile.read(path, what: "secret file", maxBytes: 64 * 1024)
-                value = String(decoding: bytes, as: UTF8.self)
-                for index in bytes.indices { bytes[index] = 0 }
-            } catch {
-                throw PipelineError(.configuration, "\(path): \(error)")
-            }
-        }
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw PipelineError(.configuration, "The secret named by \(self) is empty") }
-        return trimmed
     }
 }

@@ -26,14 +26,26 @@ extension NodeCommand {
                 The same node is a Ritual Infernet compute container: POST /service_output, GET /service-resources, \
                 GET /. With --infernet-bearer-file FILE (mode 0600) or KILN_INFERNET_BEARER, /service_output needs \
                 'Authorization: Bearer <token>' (the container's 'bearer' in the Infernet node's config.json).
+
+                Facing the internet: it listens on 127.0.0.1 unless --bind (or --host) says otherwise; with \
+                --auth-token-file FILE (mode 0600) or KILN_NODE_AUTH_TOKEN, POST /v1/jobs and /v1/agreements need \
+                'Authorization: Bearer <token>' (the coordinator's operators.yml 'token'); put TLS in front (see README).
                 """
         )
 
         @Option(help: "The operator key file (hex, mode 0600).")
         var key: String?
 
-        @Option(help: "The address to listen on.")
+        @Option(
+            name: [.customLong("bind"), .customLong("host")],
+            help: "The address to listen on (0.0.0.0: every interface)."
+        )
         var host = "127.0.0.1"
+
+        @Option(
+            help: "A file (mode 0600) with the bearer token coordinators must send to POST /v1/jobs and /v1/agreements."
+        )
+        var authTokenFile: String?
 
         @Option(help: "The port (0 picks a free one).")
         var port = 8101
@@ -118,6 +130,12 @@ extension NodeCommand {
             }
             if configuration.infernetBearer?.isEmpty == true {
                 throw ValidationError("The Infernet bearer token is empty.")
+            }
+            if let authTokenFile {
+                let reference = SecretReference.file(authTokenFile)
+                configuration.authToken = try reference.value()
+            } else if ProcessInfo.processInfo.environment["KILN_NODE_AUTH_TOKEN"] != nil {
+                configuration.authToken = try SecretReference.environment("KILN_NODE_AUTH_TOKEN").value()
             }
             configuration.slowDelay = .seconds(slowSeconds)
             var logger = Logger(label: "kiln.node")
