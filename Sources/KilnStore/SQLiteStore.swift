@@ -28,7 +28,21 @@ public final class SQLiteStore: Store {
             // flock on `<path>.migrate` (held for milliseconds; the kernel drops it if the process dies).
             let lock = try FileLock.lockBlocking(path + ".migrate")
             defer { withExtendedLifetime(lock) {} }
-            try Self.migrator.migrate(pool)
+            // A store a newer kiln has migrated is left alone: this one would not know its tables.
+            let migrator = Self.migrator
+            let unknown = try pool.read { db in
+                try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+            }
+            guard unknown.isEmpty else {
+                throw StoreError(
+                    .open,
+                    "The store '\(path)' was written by a newer kiln (schema \(unknown.joined(separator: ", ")), which "
+                        + "this kiln does not know): upgrade kiln; nothing was changed"
+                )
+            }
+            try migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw StoreError(.open, "Unable to open the store '\(path)': \(error)", cause: error)
         }

@@ -69,6 +69,28 @@ struct StoreConformanceTests {
         #expect(try await store.sourceMark("file:/srv/other.jsonl") == nil)
     }
 
+    /// A store a newer kiln migrated is refused with a clear error, and nothing in it is changed.
+    @Test(arguments: StoreKind.allCases) func aStoreFromANewerKilnIsLeftAlone(kind: StoreKind) async throws {
+        let (store, reopen) = try await kind.make()
+        switch kind {
+        case .sqlite:
+            let insert =
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                + "c.execute(\"INSERT INTO grdb_migrations VALUES ('v99: from a newer kiln')\"); c.commit()"
+            let result = try await KilnProcess.run(["-c", insert, store.location], program: PythonBench.python)
+            #expect(result.status == 0, "\(result.stderr)")
+        case .postgres:
+            _ = try await PostgresTestServer.psql(store.location, "INSERT INTO kiln_schema (version) VALUES (99)")
+        }
+        do {
+            _ = try await reopen()
+            Issue.record("a store from a newer kiln was opened")
+        } catch let error as StoreError {
+            #expect(error.code == .open)
+            #expect(error.message.contains("newer") && error.message.contains("upgrade kiln"), "\(error.message)")
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func keepsEachPushToAnIPFSProvider(kind: StoreKind) async throws {
         let store = try await kind.make().store
         #expect(try await store.pushes().isEmpty)

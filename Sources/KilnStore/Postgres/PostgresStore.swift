@@ -140,6 +140,10 @@ public final class PostgresStore: Store {
     /// A ``StoreError`` that says what the server said (postgres-nio's own description hides it on purpose).
     static func storeError(_ what: String, _ error: any Error) -> StoreError {
         if let error = error as? StoreError { return error }
+        // Kiln's own refusal from inside a transaction (a store from a newer kiln) keeps its code.
+        if let error = error as? PostgresTransactionError, let inner = error.closureError as? StoreError {
+            return inner
+        }
         return StoreError(.database, "Unable to \(what): \(reason(error))", cause: error)
     }
 
