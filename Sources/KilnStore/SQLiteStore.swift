@@ -16,11 +16,14 @@ public final class SQLiteStore: Store {
     /// Blocks stay in the local blockstore folder.
     public var sharesBlocks: Bool { false }
 
+    /// Seconds a call waits for another process's write transaction before giving up.
+    static let busyTimeout: Double = 10
+
     /// Opens (and creates or migrates) the database at `path`.
     public init(path: String) throws(StoreError) {
         self.path = path
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.foreignKeysEnabled = true
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -134,7 +137,24 @@ public final class SQLiteStore: Store {
         -> T
     {
         do { return try await pool.write(body) } catch let error as StoreError { throw error } catch {
-            throw StoreError(.database, "Unable to \(what): \(error)", cause: error)
+            throw StoreError(.database, "Unable to \(what): \(reason(error))", cause: error)
+        }
+    }
+
+    /// What an SQLite error means for whoever runs kiln: a busy or read-only store said in words.
+    func reason(_ error: any Error) -> String {
+        guard let error = error as? DatabaseError else { return "\(error)" }
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return "the store '\(path)' is busy: another process has held a write transaction on it for longer than "
+                + "the busy timeout (\(Int(Self.busyTimeout)) s); nothing was written (\(error.message ?? "database is locked"))"
+        case .SQLITE_READONLY:
+            return "the store '\(path)' cannot be written (the file or its folder is read-only for this user, or the "
+                + "disk is mounted read-only); nothing was written (\(error.message ?? "readonly database"))"
+        case .SQLITE_FULL:
+            return "the disk holding the store '\(path)' is full; nothing was written"
+        default:
+            return "\(error)"
         }
     }
 
@@ -143,7 +163,7 @@ public final class SQLiteStore: Store {
         -> T
     {
         do { return try await pool.read(body) } catch {
-            throw StoreError(.database, "Unable to \(what): \(error)", cause: error)
+            throw StoreError(.database, "Unable to \(what): \(reason(error))", cause: error)
         }
     }
 

@@ -91,6 +91,37 @@ struct StoreConformanceTests {
         }
     }
 
+    /// Another process holding a write transaction past the busy timeout: a clear error, nothing written, and the
+    /// store works again once it lets go.
+    @Test func aBusySQLiteStoreSaysSo() async throws {
+        let (store, _) = try await StoreKind.sqlite.make()
+        let mark = SourceMark(offset: 1, lines: 1, prefixHash: Bytes32(word: 1))
+        let hold = """
+            import sqlite3, sys, time
+            c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=1)
+            c.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            time.sleep(float(sys.argv[2]))
+            c.execute("COMMIT")
+            """
+        let holder = try await ServiceProcess.start(
+            PythonBench.python,
+            ["-c", hold, store.location, "20"],
+            name: "a process holding the store",
+            accept: { $0 == "locked" }
+        )
+        defer { holder.stop() }
+        do {
+            try await store.setSourceMark("file:/srv/events.jsonl", mark)
+            Issue.record("a write went through another process's write transaction")
+        } catch {
+            #expect(error.message.contains("is busy: another process has held a write transaction"), "\(error.message)")
+        }
+        _ = await holder.waitForExit(timeout: 30)
+        try await store.setSourceMark("file:/srv/events.jsonl", mark)
+        #expect(try await store.sourceMark("file:/srv/events.jsonl") == mark)
+    }
+
     @Test(arguments: StoreKind.allCases) func keepsEachPushToAnIPFSProvider(kind: StoreKind) async throws {
         let store = try await kind.make().store
         #expect(try await store.pushes().isEmpty)
