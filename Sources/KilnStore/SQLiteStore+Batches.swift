@@ -98,11 +98,15 @@ extension SQLiteStore {
         }
     }
 
-    public func renewLeases(owner: String, until: Double) async throws(StoreError) -> Int {
-        try await write("renew the leases of \(owner)") { db in
+    public func renewLeases(owner: String, jobs: [Int64], until: Double) async throws(StoreError) -> Int {
+        guard !jobs.isEmpty else { return 0 }
+        return try await write("renew the leases of \(owner)") { db in
             try db.execute(
-                sql: "UPDATE jobs SET lease_until = ? WHERE status = 'leased' AND lease_owner = ?",
-                arguments: [until, owner]
+                sql: """
+                    UPDATE jobs SET lease_until = ? WHERE status = 'leased' AND lease_owner = ?
+                    AND id IN (\(databaseQuestionMarks(count: jobs.count)))
+                    """,
+                arguments: StatementArguments([until, owner] as [any DatabaseValueConvertible] + jobs)
             )
             return db.changesCount
         }

@@ -263,9 +263,11 @@ public protocol Store: Sendable {
     /// Returns the leased jobs of every owner but `keeping` to the queue, untried in any batch (a coordinator
     /// that holds the lock knows that no one else works on them, but for the workers it names).
     func reclaimLeases(keeping: Set<String>) async throws(StoreError) -> Int
-    /// Extends every lease `owner` holds to `until` (a live worker's heartbeat): a lease expires only when its
-    /// holder stops. Returns how many leases it holds.
-    func renewLeases(owner: String, until: Double) async throws(StoreError) -> Int
+    /// Extends the leases `owner` holds on `jobs` (the jobs it is working on now: a live worker's heartbeat) to
+    /// `until`. Only those: a lease the owner holds without knowing it — the lease committed while the database
+    /// went away before the answer came back — is left to expire, so another worker takes the job.
+    /// Returns how many leases were renewed.
+    func renewLeases(owner: String, jobs: [Int64], until: Double) async throws(StoreError) -> Int
     /// The leased jobs, oldest first.
     func leases() async throws(StoreError) -> [LeaseRecord]
     /// Queues the job again whatever its status (`kiln regen`).

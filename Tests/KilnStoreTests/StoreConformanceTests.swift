@@ -390,8 +390,10 @@ struct BatchStoreTests {
         }
         let batch = try await store.openBatch().number
         _ = try await store.lease(owner: "dead", limit: 2, seconds: 600, now: 1, batch: batch, only: nil)
-        _ = try await store.lease(owner: "alive", limit: 2, seconds: 600, now: 1, batch: batch, only: nil)
-        #expect(try await store.renewLeases(owner: "alive", until: 5000) == 2)
+        let alive = try await store.lease(owner: "alive", limit: 2, seconds: 600, now: 1, batch: batch, only: nil)
+        #expect(try await store.renewLeases(owner: "dead", jobs: alive.map(\.id), until: 5000) == 0, "not its jobs")
+        #expect(try await store.renewLeases(owner: "alive", jobs: [], until: 5000) == 0)
+        #expect(try await store.renewLeases(owner: "alive", jobs: alive.map(\.id), until: 5000) == 2)
         #expect(try await store.lease(owner: "y", limit: 9, seconds: 60, now: 4000, batch: batch, only: nil).count == 2)
         #expect(Set(try await store.leases().map(\.owner)) == ["alive", "y"], "renewed leases outlive the old expiry")
         #expect(try await store.reclaimLeases(keeping: ["alive"]) == 2)

@@ -2,6 +2,7 @@
 
 internal import Foundation
 internal import KilnStore
+internal import Synchronization
 
 /// The second stage of a batch: leases runnable jobs from the store, at most `concurrency` at once, and hands
 /// each to a ``JobWorker`` (inference + quorum → render → publish). A job is leased before work, so two runs
@@ -11,6 +12,8 @@ struct JobLoop: Sendable {
     let worker: JobWorker
     let options: BatchOptions
     let leaseSeconds: Double
+    /// The jobs being worked on now, kept for a worker's heartbeat (which renews exactly their leases).
+    var inFlight: InFlightJobs?
 
     /// Runs jobs until none is left (or `options.maxJobs` ran), reporting each as it ends.
     /// - Returns: the problems met while leasing (a failing store); job outcomes go to `report`.
@@ -58,6 +61,7 @@ struct JobLoop: Sendable {
                     for job in jobs {
                         leasedTotal += 1
                         inFlight += 1
+                        self.inFlight?.add(job.id)
                         group.addTask { await worker.process(job) }
                     }
                 }
@@ -65,6 +69,7 @@ struct JobLoop: Sendable {
             await refill()
             while let finished = await group.next() {
                 inFlight -= 1
+                self.inFlight?.remove(finished.jobId)
                 done += 1
                 report(finished, done, max(expected, done))
                 await refill()
@@ -72,4 +77,12 @@ struct JobLoop: Sendable {
         }
         return problems
     }
+}
+
+/// The ids of the jobs a worker is working on, shared by its job loop and its heartbeat.
+final class InFlightJobs: Sendable {
+    private let ids = Mutex<Set<Int64>>([])
+    func add(_ id: Int64) { ids.withLock { _ = $0.insert(id) } }
+    func remove(_ id: Int64) { ids.withLock { _ = $0.remove(id) } }
+    var current: [Int64] { ids.withLock { $0.sorted() } }
 }

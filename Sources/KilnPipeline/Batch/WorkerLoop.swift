@@ -53,6 +53,7 @@ public struct WorkerLoop: Sendable {
                 jobs: 0
             )
         )
+        let inFlight = InFlightJobs()
         @Sendable func beat(_ state: String? = nil) async {
             let current = shared.record.withLock { record in
                 if let state { record.state = state }
@@ -61,9 +62,11 @@ public struct WorkerLoop: Sendable {
             }
             do {
                 try await store.heartbeat(current)
-                // A live worker keeps its leases: only a worker that stopped beating loses them.
+                // A live worker keeps the leases of the jobs it is working on: only a worker that stopped beating
+                // loses them (and a lease it holds without knowing it expires).
                 _ = try await store.renewLeases(
                     owner: current.name,
+                    jobs: inFlight.current,
                     until: current.seen + runner.configuration.leaseSeconds
                 )
             } catch {
@@ -87,12 +90,13 @@ public struct WorkerLoop: Sendable {
                         if let batch = try await store.currentBatch() {
                             shared.record.withLock { $0.state = "running" }
                             let worker = runner.jobWorker(batch: batch, options: options)
-                            let loop = JobLoop(
+                            var loop = JobLoop(
                                 store: store,
                                 worker: worker,
                                 options: options,
                                 leaseSeconds: runner.configuration.leaseSeconds
                             )
+                            loop.inFlight = inFlight
                             let problems = await loop.run(expected: 0, stopping: stopping) { report, _, _ in
                                 ran += 1
                                 shared.record.withLock { $0.jobs += 1 }

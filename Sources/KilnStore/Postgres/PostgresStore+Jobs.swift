@@ -119,10 +119,14 @@ extension PostgresStore {
         return rows.count
     }
 
-    public func renewLeases(owner: String, until: Double) async throws(StoreError) -> Int {
-        try await rows(
+    public func renewLeases(owner: String, jobs: [Int64], until: Double) async throws(StoreError) -> Int {
+        guard !jobs.isEmpty else { return 0 }
+        return try await rows(
             "renew the leases of \(owner)",
-            "UPDATE jobs SET lease_until = \(until) WHERE status = 'leased' AND lease_owner = \(owner) RETURNING id"
+            """
+            UPDATE jobs SET lease_until = \(until) WHERE status = 'leased' AND lease_owner = \(owner)
+            AND id = ANY(\(jobs)) RETURNING id
+            """
         ).count
     }
 
