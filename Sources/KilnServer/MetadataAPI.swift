@@ -34,11 +34,7 @@ extension Site {
         headers[.accessControlAllowOrigin] = "*"
         headers[values: HTTPField.Name("X-Ipfs-Path")!] = ["/ipfs/\(cid)"]
         headers[values: HTTPField.Name("X-Kiln-Batch")!] = ["\(publication.batch)"]
-        if let ifNoneMatch,
-            ifNoneMatch.split(separator: ",").contains(where: {
-                $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == "\"\(cid)\""
-            })
-        {
+        if let ifNoneMatch, Gateway.matches(ifNoneMatch, etag: "\"\(cid)\"") {
             return Response(status: .notModified, headers: headers)
         }
         let bytes = try await cat(cid)

@@ -45,10 +45,7 @@ struct Gateway: Sendable {
             }
             if let etag = response.headers[.eTag], let match = request.headers[.ifNoneMatch],
                 response.status == .ok,
-                match == "*"
-                    || match.split(separator: ",").contains(where: {
-                        $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == etag
-                    })
+                match == "*" || Self.matches(match, etag: etag)
             {
                 var notModified = Response(status: .notModified, headers: response.headers)
                 notModified.headers[.contentLength] = nil
@@ -62,6 +59,13 @@ struct Gateway: Sendable {
             return response
         } catch {
             return Self.failure(error)
+        }
+    }
+
+    /// Whether an `If-None-Match` header names `etag` (weak or strong: the comparison is weak, as for GET).
+    static func matches(_ ifNoneMatch: String, etag: String) -> Bool {
+        ifNoneMatch.split(separator: ",").contains {
+            $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == etag
         }
     }
 
