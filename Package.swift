@@ -184,6 +184,16 @@ let package = Package(
             ]
         ),
 
+        // MARK: - Fuzzing (see README "Reliability" and scripts/fuzz.sh)
+        .target(
+            name: "KilnFuzz",
+            dependencies: [
+                "KilnCore", "KilnImage", "KilnContent", "KilnTemplates", "KilnInference", "KilnAVS", "KilnChain",
+                "KilnPipeline",
+            ]
+        ),
+        .executableTarget(name: "kiln-fuzz", dependencies: ["KilnFuzz"]),
+
         // MARK: - Test support and tests
         .target(
             name: "KilnTesting",
@@ -256,6 +266,10 @@ let package = Package(
             dependencies: ["KilnServer", "KilnContent", .product(name: "HTTPTypes", package: "swift-http-types")]
         ),
         .testTarget(
+            name: "KilnFuzzTests",
+            dependencies: ["KilnFuzz", "KilnTesting"]
+        ),
+        .testTarget(
             name: "kilnTests",
             dependencies: [
                 "KilnCore", "KilnCrypto", "KilnStore", "KilnTesting", "KilnAVS", "KilnChain", "KilnContent",
@@ -278,4 +292,29 @@ for target in package.targets where target.type != .system && target.name != "CK
     // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0409-access-level-on-imports.md
     settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
     target.swiftSettings = settings
+}
+
+// MARK: - FUZZING
+// scripts/fuzz.sh builds with KILN_FUZZ=1: Kiln's own modules get libFuzzer's coverage instrumentation and
+// AddressSanitizer (the C shims that call libpng and libjpeg included; dependencies are built as usual), and
+// kiln-fuzz becomes a libFuzzer binary instead of the corpus runner.
+if Context.environment["KILN_FUZZ"] == "1" {
+    let fuzzed = Set([
+        "KilnCore", "KilnCrypto", "KilnImage", "KilnContent", "KilnYAML", "KilnTemplates", "KilnInference", "KilnAVS",
+        "KilnChain", "KilnStore", "KilnPipeline", "KilnFuzz", "kiln-fuzz",
+    ])
+    for target in package.targets where fuzzed.contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    }
+    for target in package.targets where target.name == "CKilnShims" {
+        target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-fsanitize=fuzzer-no-link,address"])]
+    }
+    for target in package.targets where target.name == "kiln-fuzz" {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-parse-as-library", "-DKILN_FUZZ"])]
+        // libFuzzer without its main (SwiftPM links an executable's main as kiln_fuzz_main, which runs
+        // libFuzzer's driver); scripts/fuzz.sh finds the library in the toolchain.
+        let libFuzzer = Context.environment["KILN_FUZZ_LIBRARY"] ?? "libclang_rt.fuzzer_no_main-x86_64.a"
+        target.linkerSettings =
+            (target.linkerSettings ?? []) + [.unsafeFlags(["-sanitize=address", "-Xlinker", libFuzzer])]
+    }
 }

@@ -38,7 +38,7 @@ public struct EthereumRPC: Sendable {
     }
 
     /// The hash in an `eth_getBlockByNumber(number)` answer (nil for `null`: no such block), checking it is that block.
-    static func hash(of block: JSONValue, number: UInt64) throws(ChainError) -> Bytes32? {
+    public static func hash(of block: JSONValue, number: UInt64) throws(ChainError) -> Bytes32? {
         if block == .null { return nil }
         guard let text = block["hash"]?.stringValue, let hash = try? Bytes32(hex: text) else {
             throw ChainError(.malformed, "eth_getBlockByNumber(\(number)): no block hash in the answer")
@@ -68,10 +68,18 @@ public struct EthereumRPC: Sendable {
         } catch  where Self.isTooManyResults(error) && from < to {
             return try await halves()
         }
+        if case .array(let items) = answer, items.count > maxLogsPerCall && from < to { return try await halves() }
+        return try Self.logs(in: answer, addresses: addresses, from: from, to: to)
+    }
+
+    /// The logs in an `eth_getLogs` answer for `addresses` in blocks `from…to`, each validated, in chain order.
+    public static func logs(in answer: JSONValue, addresses: [Address], from: UInt64, to: UInt64) throws(ChainError)
+        -> [EventLog]
+    {
+        guard from <= to else { throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): an empty block range") }
         guard case .array(let items) = answer else {
             throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): the answer is not an array")
         }
-        if items.count > maxLogsPerCall && from < to { return try await halves() }
         var logs: [EventLog] = []
         logs.reserveCapacity(items.count)
         let wanted = Set(addresses)
@@ -107,7 +115,8 @@ public struct EthereumRPC: Sendable {
             || text.contains("range") && text.contains("large")
     }
 
-    static func quantity(_ value: JSONValue, _ method: String) throws(ChainError) -> UInt64 {
+    /// A hex quantity answered by `method`.
+    public static func quantity(_ value: JSONValue, _ method: String) throws(ChainError) -> UInt64 {
         guard let text = value.stringValue, let number = try? Hex.parseQuantity(text, as: UInt64.self) else {
             throw ChainError(.malformed, "\(method): expected a hex quantity, got \(value)")
         }

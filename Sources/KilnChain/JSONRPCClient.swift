@@ -93,10 +93,16 @@ public struct JSONRPCClient: Sendable {
                 ])
             }
         )
-        guard case .array(let answers) = try await send(request), answers.count == calls.count else {
+        return try Self.results(of: try await send(request), methods: calls.map(\.method), url: url)
+    }
+
+    /// The results of a batch's answer, in the order of `methods` (the calls were numbered 1, 2, … in that
+    /// order); `url` names the node in errors.
+    public static func results(of answer: JSONValue, methods: [String], url: String) throws(ChainError) -> [JSONValue] {
+        guard case .array(let answers) = answer, answers.count == methods.count else {
             throw ChainError(
                 .malformed,
-                "\(url): a batch of \(calls.count) calls was not answered by an array of \(calls.count)"
+                "\(url): a batch of \(methods.count) calls was not answered by an array of \(methods.count)"
             )
         }
         var byId: [BigInt: JSONValue] = [:]
@@ -107,16 +113,17 @@ public struct JSONRPCClient: Sendable {
             byId[id] = answer
         }
         var results: [JSONValue] = []
-        for (index, call) in calls.enumerated() {
+        for (index, method) in methods.enumerated() {
             guard let answer = byId[BigInt(index + 1)] else {
-                throw ChainError(.malformed, "\(url): no answer for \(call.method) in the batch")
+                throw ChainError(.malformed, "\(url): no answer for \(method) in the batch")
             }
-            results.append(try Self.result(of: answer, id: index + 1, method: call.method))
+            results.append(try Self.result(of: answer, id: index + 1, method: method))
         }
         return results
     }
 
-    static func result(of answer: JSONValue, id: Int, method: String) throws(ChainError) -> JSONValue {
+    /// The result of one call's answer (`id` is the call's), or the node's error as ``ChainError``.
+    public static func result(of answer: JSONValue, id: Int, method: String) throws(ChainError) -> JSONValue {
         guard case .object(let members) = answer, members["jsonrpc"]?.stringValue == "2.0" else {
             throw ChainError(.malformed, "\(method): the answer is not a JSON-RPC 2.0 object")
         }
