@@ -8,8 +8,9 @@ public final class NodeProcess: Sendable {
     public let address: String
     private let service: ServiceProcess
 
-    /// Starts a node with a key written to a 0600 file in `folder`; waits until it says it is listening.
-    public init(key: String, folder: URL, arguments: [String] = []) async throws {
+    /// Starts a node with a key written to a 0600 file in `folder`, on `port` (0: a free one); waits until it
+    /// says it is listening.
+    public init(key: String, folder: URL, port: Int = 0, arguments: [String] = []) async throws {
         let keyFile = folder.appendingPathComponent("key-\(UUID().uuidString)").path
         _ = FileManager.default.createFile(
             atPath: keyFile,
@@ -18,7 +19,7 @@ public final class NodeProcess: Sendable {
         )
         service = try await ServiceProcess.start(
             KilnProcess.executable,
-            ["node", "serve", "--key", keyFile, "--port", "0", "--max-concurrent", "2"] + arguments,
+            ["node", "serve", "--key", keyFile, "--port", String(port), "--max-concurrent", "2"] + arguments,
             name: "kiln node serve",
             timeout: 20,
             accept: { $0.hasPrefix("listening on ") }

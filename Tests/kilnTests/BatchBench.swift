@@ -1,5 +1,6 @@
 import Foundation
 import KilnTesting
+import Testing
 
 /// Four real `kiln node serve` operators (stake 40/30/20/10 ETH; the fourth signs a wrong answer for every job)
 /// in a temporary folder with their `operators.yml`, and `operators-down.yml`: the same operators at endpoints
@@ -12,6 +13,8 @@ final class BatchBench {
 
     let folder: URL
     private var nodes: [NodeProcess] = []
+    private var keys: [String] = []
+    private var arguments: [[String]] = []
 
     init() async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-batch-\(UUID().uuidString)")
@@ -28,6 +31,8 @@ final class BatchBench {
                 arguments: ["--verifying-contract", Self.registry] + fault
             )
             nodes.append(node)
+            keys.append(key)
+            arguments.append(["--verifying-contract", Self.registry] + fault)
             live +=
                 "  - {address: \"\(node.address)\", endpoint: \"\(node.url)\", stake: \"\(stake)000000000000000000\"}\n"
             down +=
@@ -35,6 +40,15 @@ final class BatchBench {
         }
         try Data(live.utf8).write(to: folder.appendingPathComponent("operators.yml"))
         try Data(down.utf8).write(to: folder.appendingPathComponent("operators-down.yml"))
+    }
+
+    /// Kills node `index` at once (SIGKILL), as a crash or a power cut would.
+    func killNode(_ index: Int) { nodes[index].stop() }
+
+    /// Starts node `index` again, with the same key and arguments, on the port it had.
+    func restartNode(_ index: Int) async throws {
+        let port = try #require(URLComponents(string: nodes[index].url)?.port)
+        nodes[index] = try await NodeProcess(key: keys[index], folder: folder, port: port, arguments: arguments[index])
     }
 
     deinit {
@@ -54,6 +68,13 @@ final class BatchBench {
         try await site.write("kiln.yml", yaml)
         try await site.write("events.jsonl", events.joined(separator: "\n") + "\n")
         return site
+    }
+
+    /// A copy of `site` (its kiln.yml, events, store and output) named `name`, beside it.
+    func copy(_ site: Site, as name: String) throws -> Site {
+        let copy = Site(dir: folder.appendingPathComponent(name), bench: folder)
+        try FileManager.default.copyItem(at: site.dir, to: copy.dir)
+        return copy
     }
 
     /// The lines of a recorded example file whose token id (a log's last topic) is in `tokens`.
