@@ -11,7 +11,8 @@ public final class ServiceProcess: @unchecked Sendable {
     private let process = Process()
 
     /// Starts `executable` and waits (at most `timeout` seconds) for its first line; `accept` decides whether
-    /// that line means it started. The wait runs on a thread of its own (see ``offPool(_:)``).
+    /// that line means it started; `errors` receives its stderr (else discarded). The wait runs on a thread of its
+    /// own (see ``offPool(_:)``).
     public static func start(
         _ executable: URL,
         _ arguments: [String],
@@ -19,6 +20,7 @@ public final class ServiceProcess: @unchecked Sendable {
         timeout: TimeInterval = 60,
         environment: [String: String] = [:],
         directory: URL? = nil,
+        errors: URL? = nil,
         accept: @escaping @Sendable (String) -> Bool = { _ in true }
     ) async throws -> ServiceProcess {
         try await offPool {
@@ -29,12 +31,13 @@ public final class ServiceProcess: @unchecked Sendable {
                 timeout: timeout,
                 environment: environment,
                 directory: directory,
+                errors: errors,
                 accept: accept
             )
         }
     }
 
-    /// ``start(_:_:name:timeout:accept:)``, blocking the calling thread.
+    /// ``start(_:_:name:timeout:environment:directory:errors:accept:)``, blocking the calling thread.
     init(
         _ executable: URL,
         _ arguments: [String],
@@ -42,6 +45,7 @@ public final class ServiceProcess: @unchecked Sendable {
         timeout: TimeInterval = 60,
         environment: [String: String] = [:],
         directory: URL? = nil,
+        errors: URL? = nil,
         accept: (String) -> Bool = { _ in true }
     ) throws {
         process.executableURL = executable
@@ -52,7 +56,13 @@ public final class ServiceProcess: @unchecked Sendable {
         if let directory { process.currentDirectoryURL = directory }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        if let errors {
+            // Its stderr (logs) to a file the caller reads afterwards; a pipe nobody reads would fill and block it.
+            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: errors)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         // Read the first line on a thread of its own, so the timeout holds even when the child prints nothing
         // (a blocking read can't be interrupted); a child that stays silent is killed, which ends the read.

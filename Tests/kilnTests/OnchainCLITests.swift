@@ -299,8 +299,14 @@ import Testing
 
         // publish.mode onchain: one setTokenURI per published token, each with its ERC-4906 MetadataUpdate.
         let site = try await bench.site("site-a", contract: nft, mode: "onchain")
-        let first = try await site.kiln()
+        let first = try await site.kiln(environment: ["KILN_LOG_LEVEL": "trace"])
         #expect(first.status == 0 && first.summary?["published"] as? Int == 3, "\(first.transcript)")
+        // The publisher key signed three transactions at trace level: it is in no output, log, store or file.
+        let publisher = SecretSweep(bytes: try SecretsTests.keyBytes(site.dir.appendingPathComponent("publisher.key")))
+        let leaks =
+            publisher.hits(in: first.transcript, "kiln batch output")
+            + (try publisher.hits(under: site.dir, skipping: ["publisher.key"]))
+        #expect(leaks.isEmpty, "\(leaks)")
         #expect(Self.transactions(first).count == 3, "\(first.transcript)")
         let quorum = first.jobs.first?["quorum"] as? String ?? ""
         #expect(

@@ -176,9 +176,9 @@ struct ServeTests {
 actor DemoOutput {
     static let shared = DemoOutput()
     // One task, awaited by every caller (an actor re-enters at an await: a plain flag would run it twice).
-    private var run: Task<(folder: URL, stdout: String), any Error>?
+    private var run: Task<(folder: URL, stdout: String, stderr: String), any Error>?
 
-    private func make() async throws -> (folder: URL, stdout: String) {
+    private func make() async throws -> (folder: URL, stdout: String, stderr: String) {
         if run == nil {
             run = Task {
                 let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -186,22 +186,26 @@ actor DemoOutput {
                 )
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 // As the README's first command runs it; a generous node timeout, since on 2 cores with every
-                // suite running at once one node answer can take more than the default 20 s.
+                // suite running at once one node answer can take more than the default 20 s. Logging at trace
+                // level, for SecretsTests to search.
                 let demo = try await KilnProcess.run(
                     ["demo", "--log-format", "human"],
                     in: folder,
-                    environment: ["KILN_NODE_TIMEOUT": "120"]
+                    environment: ["KILN_NODE_TIMEOUT": "120", "KILN_LOG_LEVEL": "trace"]
                 )
                 guard demo.status == 0 else {
                     throw PythonBench.Failure(description: "kiln demo failed: \(demo.stderr)")
                 }
-                return (folder, demo.stdout)
+                return (folder, demo.stdout, demo.stderr)
             }
         }
         return try await run!.value
     }
 
     func stdout() async throws -> String { try await make().stdout }
+
+    /// What the demo wrote to stderr (its logs, at trace level).
+    func stderr() async throws -> String { try await make().stderr }
 
     /// A fresh copy of the demo's folder (kiln-demo/ inside it).
     func copy() async throws -> URL {

@@ -68,7 +68,8 @@ struct DemoCommand: AsyncParsableCommand {
             keys.append((key, index == 1 ? .wrongOutput : nil))
         }
         var logger = Logger(label: "kiln.demo.node")
-        logger.logLevel = .warning
+        // The nodes only warn, unless a lower level was asked for (--log-level, KILN_LOG_LEVEL).
+        logger.logLevel = min(.warning, output.level)
         say("starting 4 operator nodes on loopback…")
         let nodes = try await LocalNodes.start(
             keys: keys,
