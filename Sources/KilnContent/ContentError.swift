@@ -44,6 +44,9 @@ public struct ContentError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// For CAR errors: the byte offset of the section (or header) at fault.
     public var offset: Int?
+    /// For `io` errors: whether the disk refused the write (full, read-only, …; see
+    /// `AtomicFile.WriteError.isEnvironmental`), so that retrying helps only once someone acts.
+    public var isEnvironmental = false
 
     /// An error with a code, a message and, for CAR files, the byte offset of the bad section.
     public init(_ code: Code, _ message: String, offset: Int? = nil) {

@@ -42,9 +42,11 @@ extension AtomicFile {
             let array = Array(bytes)
             let written = array.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
             guard written == array.count else {
+                let code = errno
                 throw WriteError(
                     path: path,
-                    description: "Unable to write '\(path)': \(String(cString: strerror(errno)))"
+                    description: "Unable to write '\(path)': \(String(cString: strerror(code)))",
+                    code: code
                 )
             }
             count += written
@@ -58,9 +60,13 @@ extension AtomicFile {
             let ok = fflush(file) == 0 && fchmod(fd, 0o644) == 0 && fsync(fd) == 0
             fclose(file)
             guard ok, rename(temporary, path) == 0 else {
-                let reason = String(cString: strerror(errno))
+                let code = errno
                 unlink(temporary)
-                throw WriteError(path: path, description: "Unable to write '\(path)': \(reason)")
+                throw WriteError(
+                    path: path,
+                    description: "Unable to write '\(path)': \(String(cString: strerror(code)))",
+                    code: code
+                )
             }
             try AtomicFile.syncFolder(of: path)
         }

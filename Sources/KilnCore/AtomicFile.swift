@@ -14,6 +14,17 @@ public enum AtomicFile {
         public var path: String
         /// What went wrong.
         public var description: String
+        /// The system's error number (`errno`), when the system refused.
+        public var code: Int32 = 0
+
+        /// Whether the disk or file system refused the write — full, over quota, read-only, an I/O error, no
+        /// permission — rather than anything about what was written: trying again helps only once someone acts.
+        public var isEnvironmental: Bool { AtomicFile.isEnvironmental(code) }
+    }
+
+    /// Whether `errno` means the disk or file system refused a write (see ``WriteError/isEnvironmental``).
+    public static func isEnvironmental(_ code: Int32) -> Bool {
+        [ENOSPC, EDQUOT, EROFS, EIO, EACCES, EPERM].contains(code)
     }
 
     /// Writes `bytes` to a temporary file beside `path`, flushes it to disk, renames it over `path`, then flushes
@@ -82,7 +93,8 @@ public enum AtomicFile {
     }
 
     private static func failure(_ path: String, _ message: String) -> WriteError {
-        WriteError(path: path, description: "\(message): \(String(cString: strerror(errno)))")
+        let code = errno
+        return WriteError(path: path, description: "\(message): \(String(cString: strerror(code)))", code: code)
     }
 }
 

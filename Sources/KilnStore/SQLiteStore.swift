@@ -47,7 +47,11 @@ public final class SQLiteStore: Store {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.open, "Unable to open the store '\(path)': \(error)", cause: error)
+            throw StoreError(
+                .open,
+                "Unable to open the store '\(path)': \(Self.reason(error, path: path))",
+                cause: error
+            )
         }
     }
 
@@ -137,12 +141,24 @@ public final class SQLiteStore: Store {
         -> T
     {
         do { return try await pool.write(body) } catch let error as StoreError { throw error } catch {
-            throw StoreError(.database, "Unable to \(what): \(reason(error))", cause: error)
+            throw StoreError(code(error), "Unable to \(what): \(reason(error))", cause: error)
+        }
+    }
+
+    /// ``StoreError/Code/unwritable`` for a full disk, a read-only file or an I/O error; else `database`.
+    func code(_ error: any Error) -> StoreError.Code {
+        guard let error = error as? DatabaseError else { return .database }
+        switch error.resultCode {
+        case .SQLITE_FULL, .SQLITE_READONLY, .SQLITE_IOERR: return .unwritable
+        default: return .database
         }
     }
 
     /// What an SQLite error means for whoever runs kiln: a busy or read-only store said in words.
-    func reason(_ error: any Error) -> String {
+    func reason(_ error: any Error) -> String { Self.reason(error, path: path) }
+
+    /// ``reason(_:)`` for the store at `path`.
+    static func reason(_ error: any Error, path: String) -> String {
         guard let error = error as? DatabaseError else { return "\(error)" }
         switch error.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
@@ -163,7 +179,7 @@ public final class SQLiteStore: Store {
         -> T
     {
         do { return try await pool.read(body) } catch {
-            throw StoreError(.database, "Unable to \(what): \(reason(error))", cause: error)
+            throw StoreError(code(error), "Unable to \(what): \(reason(error))", cause: error)
         }
     }
 

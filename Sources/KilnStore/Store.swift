@@ -99,13 +99,16 @@ public struct StoredState: Hashable, Sendable {
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is. New codes may be added without breaking clients.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Wrapped: Hashable, Sendable { case open, database, invalidArgument }
+        private enum Wrapped: Hashable, Sendable { case open, database, unwritable, invalidArgument }
         private let wrapped: Wrapped
         private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
         /// The store could not be opened or migrated.
         public static let open = Code(.open)
         /// A query or transaction failed (the cause is the database's error).
         public static let database = Code(.database)
+        /// The store's file or disk cannot take a write (full, read-only, an I/O error): trying again does not help
+        /// until someone acts, unlike a dropped connection (``database``).
+        public static let unwritable = Code(.unwritable)
         /// A value handed to the store is not one it can keep.
         public static let invalidArgument = Code(.invalidArgument)
         public var description: String { String(describing: wrapped) }

@@ -148,6 +148,8 @@ struct Site {
     /// Every file under out/ (relative path → bytes).
     func outputs() async throws -> [String: Data] {
         var files: [String: Data] = [:]
+        // Resolved first: out/ may be a link (to a size-limited disk, in FullDiskTests).
+        let out = out.resolvingSymlinksInPath()
         guard let walker = FileManager.default.enumerator(at: out, includingPropertiesForKeys: [.isRegularFileKey])
         else { return files }
         let prefix = out.resolvingSymlinksInPath().path + "/"

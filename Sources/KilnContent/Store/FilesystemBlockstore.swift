@@ -38,13 +38,19 @@ public struct FilesystemBlockstore: Blockstore {
         do {
             try AtomicFile.write(block, to: path(cid), syncFolder: false)
         } catch {
-            throw ContentError(.io, error.description)
+            var failure = ContentError(.io, error.description)
+            failure.isEnvironmental = error.isEnvironmental
+            throw failure
         }
     }
 
     /// Flushes the folder, so every block renamed into it so far survives a power cut.
     public func sync() throws(ContentError) {
-        do { try AtomicFile.sync(folder: folder) } catch { throw ContentError(.io, error.description) }
+        do { try AtomicFile.sync(folder: folder) } catch {
+            var failure = ContentError(.io, error.description)
+            failure.isEnvironmental = error.isEnvironmental
+            throw failure
+        }
     }
 
     /// Reads the block for `cid` and checks it against its CID.

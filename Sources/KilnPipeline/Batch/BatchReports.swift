@@ -31,6 +31,12 @@ public struct JobReport: Sendable {
     public var quorum: String?
     /// Wall-clock seconds the job took.
     public var seconds: Double
+    /// When the outcome could not be recorded (the store failed): the status and reason still to record, and the
+    /// store's error. The job is then still leased by this run.
+    public var unrecorded: (status: JobStatus, reason: String, error: String)?
+    /// Set when the disk or the store refused a write (full, read-only): the job goes back to the queue and the run
+    /// stops taking jobs, leaving the batch open for the next run.
+    public var halt: String?
 }
 
 /// What ``ChainSync`` did: logs read, tokens folded, jobs queued, and what went wrong with the input.

@@ -203,13 +203,25 @@ public struct BatchRunner: Sendable {
 
         let worker = jobWorker(batch: batch, options: options)
         let loop = JobLoop(store: store, worker: worker, options: options, leaseSeconds: configuration.leaseSeconds)
-        func work(expected: Int) async {
-            summary.problems += await loop.run(expected: expected) { job, done, total in
+        func work(expected: Int) async throws {
+            var unrecorded: [JobReport] = []
+            var halt: String?
+            summary.problems += await loop.run(expected: expected, stopping: { halt != nil }) { job, done, total in
                 summary.count(job.result)
                 progress(.job(job, done: done, total: total))
+                if job.unrecorded != nil { unrecorded.append(job) }
+                if halt == nil { halt = job.halt }
+            }
+            try await record(unrecorded, owner: options.owner)
+            if let halt {
+                throw PipelineError(
+                    .io,
+                    "\(halt); batch \(batch) stays open (no CAR file, contact sheet or manifest is written) and the "
+                        + "next run finishes it once the disk takes writes again"
+                )
             }
         }
-        if options.work { await work(expected: runnable) }
+        if options.work { try await work(expected: runnable) }
         // A run limited to some jobs (`kiln regen`, --max-jobs) does not wait for the rest. Otherwise, wait until
         // the batch is drained of the jobs other processes (`kiln worker`s) hold or have yet to take, taking over
         // (when working) any job whose lease expired.
@@ -221,7 +233,7 @@ public struct BatchRunner: Sendable {
                 if pending != reported { progress(.waiting(batch: batch, jobs: pending)) }
                 reported = pending
                 try await Task.sleep(for: options.drainPoll)
-                if options.work { await work(expected: pending) }
+                if options.work { try await work(expected: pending) }
             }
             // Drained: count the batch's jobs without quorum or failed wherever they ran, here or by a worker.
             let counts = try await whileStoreReturns { try await store.jobCounts(batch: batch) }
@@ -243,6 +255,28 @@ public struct BatchRunner: Sendable {
         summary.seconds = seconds(since: started)
         progress(.finished(summary))
         return summary
+    }
+
+    /// Records the outcomes the workers could not (the store failed as they ended): a job left leased by this
+    /// run would hold the drain until its lease expired. A dropped database connection is waited for (as the drain
+    /// loop does); a store that cannot be written (a full disk, a read-only file) ends the run with its error, and
+    /// the next run takes those jobs again (a run's leases are reclaimed when it has ended).
+    func record(_ reports: [JobReport], owner: String) async throws {
+        for report in reports {
+            guard let (status, reason, _) = report.unrecorded else { continue }
+            do {
+                try await whileStoreReturns {
+                    try await store.finish(jobId: report.jobId, owner: owner, status: status, error: reason)
+                }
+            } catch {
+                throw PipelineError(
+                    .io,
+                    "Unable to record the outcome of job \(report.jobId) (\(report.token)): \(error); its work is "
+                        + "not published, and the next run does it again",
+                    cause: error
+                )
+            }
+        }
     }
 
     /// Pushes this run's batch (and every earlier one not yet confirmed) to the IPFS providers; a push that failed

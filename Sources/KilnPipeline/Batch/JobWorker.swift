@@ -28,6 +28,7 @@ struct JobWorker: Sendable {
         let started = ContinuousClock.now
         var quorum: String?
         let result: JobResult
+        var halt: String?
         do {
             result = try await run(job, quorum: &quorum)
         } catch let error as StoreError where error.code == .database {
@@ -40,6 +41,10 @@ struct JobWorker: Sendable {
                 quorum: quorum,
                 seconds: (ContinuousClock.now - started).inSeconds
             )
+        } catch  where Self.isEnvironmental(error) {
+            // Not the job's fault: the run stops (see BatchRunner.work) and the next run does the job again.
+            result = .deferred("\(error)")
+            halt = "\(error)"
         } catch {
             result = .failed("\(error)")
         }
@@ -58,24 +63,42 @@ struct JobWorker: Sendable {
             Counter(label: "kiln_quorum_rounds_total", dimensions: [("result", reached)]).increment()
         }
         // Record the outcome (a publication was recorded together with `done` already).
-        switch result {
-        case .published: break
-        case .noQuorum(let reason): await finish(job, .noQuorum, reason)
-        case .failed(let reason): await finish(job, .failed, reason)
-        case .superseded(let reason): await finish(job, .done, "superseded: \(reason)")
-        case .deferred(let reason): await finish(job, .queued, reason)
+        let outcomeToRecord: (JobStatus, String)? =
+            switch result {
+            case .published: nil
+            case .noQuorum(let reason): (.noQuorum, reason)
+            case .failed(let reason): (.failed, reason)
+            case .superseded(let reason): (.done, "superseded: \(reason)")
+            // A job halted by the disk stays leased: the next run reclaims it into this same batch (a job
+            // queued again would wait for the next batch), so the batch comes out as if nothing had happened.
+            case .deferred(let reason): halt == nil ? (.queued, reason) : nil
+            }
+        var unrecorded: (status: JobStatus, reason: String, error: String)?
+        if let (status, reason) = outcomeToRecord {
+            do { try await store.finish(jobId: job.id, owner: owner, status: status, error: reason) } catch {
+                unrecorded = (status, reason, "\(error)")
+            }
         }
         return JobReport(
             jobId: job.id,
             token: job.token,
             result: result,
             quorum: quorum,
-            seconds: (ContinuousClock.now - started).inSeconds
+            seconds: (ContinuousClock.now - started).inSeconds,
+            unrecorded: unrecorded,
+            halt: halt
         )
     }
 
-    private func finish(_ job: Job, _ status: JobStatus, _ reason: String) async {
-        try? await store.finish(jobId: job.id, owner: owner, status: status, error: reason)
+    /// Whether `error` is the disk or the store refusing a write (full, read-only, an I/O error), not the job.
+    static func isEnvironmental(_ error: any Error) -> Bool {
+        switch error {
+        case let error as ContentError: error.isEnvironmental
+        case let error as AtomicFile.WriteError: error.isEnvironmental
+        case let error as StoreError: error.code == .unwritable
+        case let error as PipelineError: error.cause.map(isEnvironmental) ?? false
+        default: false
+        }
     }
 
     private func run(_ job: Job, quorum: inout String?) async throws -> JobResult {
