@@ -43,7 +43,8 @@ fuzz_one() {
     local dict=()
     if [ -f "Fuzz/dict/$target.dict" ]; then dict=("-dict=Fuzz/dict/$target.dict"); fi
     set +e
-    KILN_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=0 \
+    # SWIFT_BACKTRACE off: the Swift backtracer reading a crashed process trips ASan and buries the real report.
+    KILN_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=0 SWIFT_BACKTRACE=enable=no \
         "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="Fuzz/findings/$target-" "${dict[@]}" \
         "$work/$target" "Fuzz/corpus/$target" >"$log" 2>&1

@@ -52,7 +52,7 @@ public struct CARHeader: Hashable, Sendable {
         var roots: [CID]?
         var version: UInt64?
         for _ in 0..<count {
-            guard let (keyMajor, keyLength) = reader.head(), keyMajor == 3, let key = reader.take(Int(keyLength)) else {
+            guard let (keyMajor, keyLength) = reader.head(), keyMajor == 3, let key = reader.take(keyLength) else {
                 throw fail("a key that is not a text string")
             }
             switch String(decoding: key, as: UTF8.self) {
@@ -63,7 +63,7 @@ public struct CARHeader: Hashable, Sendable {
                 var list: [CID] = []
                 for _ in 0..<arrayCount {
                     guard let (tagMajor, tag) = reader.head(), tagMajor == 6, tag == 42,
-                        let (bytesMajor, length) = reader.head(), bytesMajor == 2, let raw = reader.take(Int(length)),
+                        let (bytesMajor, length) = reader.head(), bytesMajor == 2, let raw = reader.take(length),
                         raw.first == 0x00
                     else { throw fail("a root that is not a CID (tag 42 over 0x00 ‖ bytes)") }
                     do {
@@ -106,14 +106,16 @@ struct CBORReader {
         case 0..<24: return (major, UInt64(info))
         case 24...27:
             let size = 1 << Int(info - 24)
-            guard let raw = take(size) else { return nil }
+            guard let raw = take(UInt64(size)) else { return nil }
             return (major, raw.reduce(0) { $0 << 8 | UInt64($1) })
         default: return nil  // indefinite lengths are not DAG-CBOR
         }
     }
 
-    mutating func take(_ count: Int) -> ArraySlice<UInt8>? {
-        guard count >= 0, count <= bytes.count - offset else { return nil }
+    /// The next `count` bytes, or nil when fewer are left (a length read from the input can be any UInt64).
+    mutating func take(_ count: UInt64) -> ArraySlice<UInt8>? {
+        guard count <= UInt64(bytes.count - offset) else { return nil }
+        let count = Int(count)
         defer { offset += count }
         return bytes[offset..<offset + count]
     }

@@ -61,7 +61,9 @@ public enum InfernetContainer {
             func bad(_ message: String) -> InferenceError { InferenceError(.badInput, message) }
             guard case .object(let o) = json else { throw bad("the body must be a JSON object") }
             func location(_ key: String) throws(InferenceError) -> Location {
-                guard let number = o[key]?.integerValue, let value = Location(rawValue: Int(number)) else {
+                guard let number = o[key]?.integerValue, let raw = Int(exactly: number),
+                    let value = Location(rawValue: raw)
+                else {
                     throw bad("'\(key)' must be 0 (on-chain), 1 (off-chain) or 2 (stream)")
                 }
                 return value

@@ -164,7 +164,7 @@ extension Site {
         guard case .array(let signers)? = bundle["accepted"]?["signers"] else { return "quorum not reached" }
         let total = BigUInt(bundle["stake"]?["total"]?.stringValue ?? "") ?? 0
         let signed = BigUInt(bundle["accepted"]?["signedStake"]?.stringValue ?? "") ?? 0
-        let threshold = bundle["stake"]?["thresholdBps"]?.integerValue.map { Int($0) } ?? 0
+        let threshold = bundle["stake"]?["thresholdBps"]?.integerValue.flatMap { Int(exactly: $0) } ?? 0
         return "\(signers.count) of \(operators.count) operators · \(percent(signed, of: total)) of stake "
             + "(threshold \(String(format: "%.2f", Double(threshold) / 100)) %)"
     }
