@@ -112,6 +112,9 @@ public final class ServiceProcess: @unchecked Sendable {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Its process id.
+    public var pid: Int32 { process.processIdentifier }
+
     /// Its exit status, once it has exited.
     public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 

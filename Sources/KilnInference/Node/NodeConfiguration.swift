@@ -50,6 +50,8 @@ public struct NodeConfiguration: Sendable {
     /// coordinator's operators.yml `token`; `--auth-token-file`). `GET /v1/health` and `/v1/models` stay open. A
     /// secret: never logged.
     public var authToken: String?
+    /// Per-client request rate, connections and request timeout (see ``NodeLimits``).
+    public var limits = NodeLimits()
     public var fault: TestFault?
     public var slowDelay: Duration = .seconds(10)
 

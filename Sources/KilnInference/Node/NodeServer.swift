@@ -21,8 +21,9 @@ public enum NodeServer {
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: NodeRequestContext.self)
         let configuration = node.configuration
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limits: configuration.limits)))
         router.get("/v1/health") { _, _ in
             json(
                 .ok,
@@ -105,8 +106,18 @@ public enum NodeServer {
                 ]
             )
         }
+        // Every connection: at most `connectionsPerIP` from one address, a request in `requestTimeout` (else 408),
+        // and closed after a minute without a byte.
+        let connections = ConnectionTable(limit: configuration.limits.connectionsPerIP)
+        let requestTimeout = configuration.limits.requestTimeout
         return Application(
             router: router,
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ConnectionGuard(table: connections, timeout: requestTimeout)],
+                    idleTimeout: .seconds(60)
+                )
+            ),
             configuration: .init(address: .hostname(host, port: port), serverName: "kiln-node/\(KilnVersion.current)"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger

@@ -29,7 +29,7 @@ extension NodeCommand {
 
                 Facing the internet: it listens on 127.0.0.1 unless --bind (or --host) says otherwise; with \
                 --auth-token-file FILE (mode 0600) or KILN_NODE_AUTH_TOKEN, POST /v1/jobs and /v1/agreements need \
-                'Authorization: Bearer <token>' (the coordinator's operators.yml 'token'); put TLS in front (see README).
+                'Authorization: Bearer <token>' (the coordinator's operators.yml 'token'); put TLS in front (see README).                 Each client IP address gets --rate-limit requests/s (bursts of --rate-burst; more get 429 with                 Retry-After) and --max-connections-per-ip open connections (more are closed); a request must arrive                 whole within --request-timeout seconds (else 408 and the connection is closed); a connection silent                 for 60 s is closed.
                 """
         )
 
@@ -70,6 +70,18 @@ extension NodeCommand {
         @Option(help: "Jobs that may wait for a slot (more get HTTP 429).")
         var maxQueued = 16
 
+        @Option(help: "Requests per second per client IP address, on average (more get HTTP 429).")
+        var rateLimit: Double = 50
+
+        @Option(help: "Requests a client IP address may send at once before --rate-limit applies.")
+        var rateBurst = 100
+
+        @Option(help: "Open connections per client IP address (more are closed at once).")
+        var maxConnectionsPerIp = 64
+
+        @Option(help: "Seconds a request (head and body) may take to arrive (then HTTP 408).")
+        var requestTimeout: Double = 10
+
         @Option(help: "Seconds a job may run (then HTTP 504).")
         var jobTimeout = 30
 
@@ -89,6 +101,14 @@ extension NodeCommand {
         var slowSeconds = 10
 
         @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard rateLimit > 0, rateBurst >= 1 else {
+                throw ValidationError("--rate-limit and --rate-burst must be positive")
+            }
+            guard maxConnectionsPerIp >= 1 else { throw ValidationError("--max-connections-per-ip must be at least 1") }
+            guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+        }
 
         func run() async throws {
             output.bootstrap()
@@ -116,6 +136,10 @@ extension NodeCommand {
             )
             configuration.maxConcurrentJobs = maxConcurrent
             configuration.maxQueuedJobs = maxQueued
+            configuration.limits.requestsPerSecond = rateLimit
+            configuration.limits.burst = rateBurst
+            configuration.limits.connectionsPerIP = maxConnectionsPerIp
+            configuration.limits.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
             configuration.jobTimeout = .seconds(jobTimeout)
             configuration.maxKeptCommits = keepCommits
             configuration.keepCommitsFor = .seconds(keepCommitsFor)

@@ -1,0 +1,57 @@
+import Foundation
+import KilnCore
+import KilnTesting
+import Testing
+
+/// `kiln node serve` under a hostile load (scripts/node_load.py: asyncio, raw sockets) while honest jobs go on.
+struct NodeLoadTests {
+    @Test func aNodeUnderLoadKeepsServingHonestJobsInBoundedMemory() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-load-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let made = try await KilnProcess.run(["key", "new", "-o", "node.key"], in: folder)
+        #expect(made.status == 0)
+        let node = try await ServiceProcess.start(
+            KilnProcess.executable,
+            [
+                "node", "serve", "--key", folder.appendingPathComponent("node.key").path, "--port", "0",
+                "--request-timeout", "3", "--rate-limit", "50", "--rate-burst", "100", "--max-connections-per-ip", "64",
+            ],
+            name: "kiln node serve",
+            accept: { $0.hasPrefix("listening on ") }
+        )
+        defer { node.stop() }
+        let url = String(node.firstLine.split(separator: " ")[2])
+        let connections = 1500
+        let load = try await KilnProcess.run(
+            [
+                PythonBench.packageRoot.appendingPathComponent("scripts/node_load.py").path, url, String(node.pid),
+                "--seconds", "10", "--connections", String(connections), "--request-timeout", "3",
+            ],
+            program: PythonBench.python
+        )
+        try #require(load.status == 0, "\(load.stderr)")
+        let report = try JSONValue.parse(load.stdout)
+        func counts(_ kind: String) -> [String: Int] {
+            guard case .object(let members)? = report[kind] else { return [:] }
+            return members.compactMapValues { $0.integerValue.flatMap { Int(exactly: $0) } }
+        }
+        let summary = load.stdout
+        // Honest jobs from the coordinator's address all answered.
+        #expect(counts("honest").keys.sorted() == ["200"] && counts("honest")["200", default: 0] >= 5, "\(summary)")
+        // Bodies over the limit: 413; garbage: 400, then 429 once over the rate; nothing else (no 5xx).
+        #expect(counts("oversized") == ["413": 20], "\(summary)")
+        #expect(Set(counts("invalid_json").keys) == ["400", "429"], "\(summary)")
+        // Slow heads and slow bodies are cut at the request timeout (408, or a reset if the client was mid-send).
+        for kind in ["slowloris", "slow_body"] {
+            #expect(Set(counts(kind).keys).isSubset(of: ["408", "reset", "closed"]), "\(kind): \(summary)")
+        }
+        #expect(counts("cut_after_seconds")["max", default: 99] <= 3 + 3, "\(summary)")
+        // Thousands of connections held at once; idle ones answered 408; one address never gets more than 64.
+        #expect((report["most_connections_held"]?.integerValue).map { $0 >= 1000 } == true, "\(summary)")
+        #expect(counts("idle")["408", default: 0] >= connections * 9 / 10, "\(summary)")
+        #expect(counts("crowd")["408", default: 0] <= 64, "\(summary)")
+        // Memory stays bounded (a debug build; the load holds 2 000 connections and streams 160 MiB of bodies).
+        #expect((report["peak_hwm_mib"]?.integerValue).map { $0 <= 512 } == true, "\(summary)")
+        print("node under load: \(summary)")
+    }
+}
