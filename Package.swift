@@ -253,7 +253,8 @@ let package = Package(
         .testTarget(
             name: "KilnPipelineTests",
             dependencies: [
-                "KilnPipeline", "KilnContent", "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", "KilnStore",
+                "KilnPipeline", "KilnAVS", "KilnContent", "KilnCore", "KilnCrypto", "KilnImage", "KilnInference",
+                "KilnStore",
                 "KilnTesting", "KilnYAML",
                 .product(name: "Logging", package: "swift-log"),
             ]

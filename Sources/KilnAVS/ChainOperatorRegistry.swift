@@ -18,6 +18,8 @@ public struct ChainOperatorRegistry: OperatorRegistry {
     public let chainId: UInt64
     /// Operator address → node endpoint.
     public let endpoints: [Address: NodeEndpoint]
+    /// The bearer token of each node that asks for one (kiln.yml `operators.nodes.<address>.token`).
+    public let bearers: [NodeEndpoint: String]
     /// The registry's deployment block (logs are read from here).
     public let fromBlock: UInt64
     private let cache = TableCache()
@@ -43,13 +45,15 @@ public struct ChainOperatorRegistry: OperatorRegistry {
         registry: Address,
         chainId: UInt64,
         endpoints: [Address: NodeEndpoint],
-        fromBlock: UInt64 = 0
+        fromBlock: UInt64 = 0,
+        bearers: [NodeEndpoint: String] = [:]
     ) {
         self.rpc = rpc
         self.registry = registry
         self.chainId = chainId
         self.endpoints = endpoints
         self.fromBlock = fromBlock
+        self.bearers = bearers
     }
 
     /// The operators, signing keys, weights, total and threshold weight at `block`, read in one JSON-RPC batch.

@@ -257,4 +257,24 @@ extension YAMLNode {
         )
         return .infernet(node: node, container: container)
     }
+
+    /// kiln.yml's `operators.nodes` entry: what ``nodeEndpoint(_:)`` reads, or either form with a `token` (a
+    /// secret reference, returned unread): `{url: URL, token: …}`, `{infernet: URL, container: ID, token: …}`.
+    public func nodeEntry(_ context: String) throws(YAMLError) -> (endpoint: NodeEndpoint, token: YAMLNode?) {
+        if scalar != nil { return (try nodeEndpoint(context), nil) }
+        let fields = try fields(context, allowed: ["url", "infernet", "container", "token"])
+        if let url = fields["url"] {
+            guard fields["infernet"] == nil, fields["container"] == nil else {
+                throw error("\(context): give url, or infernet and container, not both")
+            }
+            return (.kiln(try url.url(fields.name("url"))), fields["token"])
+        }
+        let node = try fields.required("infernet", "url: the node's URL, or infernet: the Infernet node's URL").url(
+            fields.name("infernet")
+        )
+        let container = try fields.required("container", "the id of Kiln's container in its config.json").text(
+            fields.name("container")
+        )
+        return (.infernet(node: node, container: container), fields["token"])
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnAVS
 import KilnContent
 import KilnCore
 import KilnInference
@@ -142,6 +143,50 @@ struct ConfigurationTests {
             overridden.chainOperators == nil && overridden.operatorsFile == "ops.yml",
             "KILN_OPERATORS picks a file"
         )
+    }
+
+    /// A node in `operators.nodes` that needs a bearer token names where it is; the registry hands it to the
+    /// quorum round for that node only. A token written inline is refused without being echoed.
+    @Test func chainOperatorNodesWithTokens() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let tokenFile = folder.appendingPathComponent("node.token").path
+        _ = FileManager.default.createFile(
+            atPath: tokenFile,
+            contents: Data("s3cret-node-token\n".utf8),
+            attributes: [.posixPermissions: 0o600]
+        )
+        let head = """
+            contracts:
+              - {address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", template: t}
+            events: {rpc: "http://127.0.0.1:8545"}
+            operators:
+              source: chain
+              registry: "0x000000000000000000000000000000000000AB1e"
+              nodes:
+                "0x00000000000000000000000000000000000000a1": {url: "http://127.0.0.1:8101", token: "file:\(tokenFile)"}
+                "0x00000000000000000000000000000000000000a2": {infernet: "http://10.0.0.7:4000", container: k, token: "file:\(tokenFile)"}
+                "0x00000000000000000000000000000000000000a3": "http://127.0.0.1:8103"
+            """
+        let configuration = try Configuration(yaml: head, source: "kiln.yml")
+        let registry = try configuration.operatorRegistry()
+        #expect(
+            registry.bearers == [
+                .kiln("http://127.0.0.1:8101"): "s3cret-node-token",
+                .infernet(node: "http://10.0.0.7:4000", container: "k"): "s3cret-node-token",
+            ]
+        )
+        let inline = head.replacingOccurrences(
+            of: "file:\(tokenFile)\"}\n    \"0x00000000000000000000000000000000000000a2",
+            with: "s3cret-inline\"}\n    \"0x00000000000000000000000000000000000000a2"
+        )
+        do {
+            _ = try Configuration(yaml: inline, source: "kiln.yml")
+            Issue.record("an inline token was accepted")
+        } catch {
+            #expect(error.message.hasPrefix("kiln.yml:8:"), "\(error.message)")
+            #expect(error.message.contains("never the token itself") && !error.message.contains("s3cret-inline"))
+        }
     }
 
     @Test func eventsFromANode() throws {

@@ -119,6 +119,8 @@ public struct Configuration: Sendable {
         public var rpc: String?
         /// Each operator's node: a URL, or an Infernet node and container (endpoints are not on chain).
         public var nodes: [Address: NodeEndpoint]
+        /// The bearer token each node that asks for one gets (`token: env:NAME|file:PATH`); never printed.
+        public var bearers: [NodeEndpoint: String] = [:]
     }
 
     /// What a batch publishes besides blocks and files.
@@ -415,18 +417,32 @@ public struct Configuration: Sendable {
         let rpc = try map["rpc"]?.url("operators.rpc")
         guard let list = map["nodes"], case .mapping(let pairs) = list.kind, !pairs.isEmpty else {
             throw (map["nodes"] ?? node).error(
-                "operators.nodes must map each operator's 0x address to its node's URL or {infernet: URL, container: ID} "
-                    + "(endpoints are not on chain)"
+                "operators.nodes must map each operator's 0x address to its node's URL, {url: URL, token: env:NAME} "
+                    + "or {infernet: URL, container: ID} (endpoints are not on chain)"
             )
         }
         var nodes: [Address: NodeEndpoint] = [:]
+        var bearers: [NodeEndpoint: String] = [:]
         for (key, value) in pairs {
             guard let text = key.scalar, let address = try? Address(hex: text) else {
                 throw key.error("operators.nodes: '\(key.scalar ?? "?")' is not an address")
             }
-            nodes[address] = try value.nodeEndpoint("operators.nodes.\(text)")
+            let context = "operators.nodes.\(text)"
+            let (endpoint, token) = try value.nodeEntry(context)
+            if let token {
+                guard let reference = SecretReference(try token.text("\(context).token")) else {
+                    throw token.error(
+                        "\(context).token must name where the node's bearer token is, env:NAME or file:PATH (0600), "
+                            + "never the token itself"
+                    )
+                }
+                do throws(CryptoError) { bearers[endpoint] = try reference.value() } catch {
+                    throw token.error("\(context).token: \(error.message)")
+                }
+            }
+            nodes[address] = endpoint
         }
-        return ChainOperators(registry: registry, fromBlock: fromBlock, rpc: rpc, nodes: nodes)
+        return ChainOperators(registry: registry, fromBlock: fromBlock, rpc: rpc, nodes: nodes, bearers: bearers)
     }
 }
 
@@ -482,7 +498,8 @@ extension Configuration {
                 registry: chain.registry,
                 chainId: chainId,
                 endpoints: chain.nodes,
-                fromBlock: chain.fromBlock
+                fromBlock: chain.fromBlock,
+                bearers: chain.bearers
             )
         }
         guard let operatorsFile else {
