@@ -132,8 +132,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var deadline: Scheduled<Void>?
     /// A request's head arrived and its end has not (the body is on its way).
     private var receiving = false
-    /// A request is being answered: the next deadline starts after its answer.
-    private var answering = false
+    /// Requests received whole and not yet answered (a client may pipeline): no deadline runs while any is.
+    private var unanswered = 0
 
     init(table: ConnectionTable, timeout: Duration) {
         self.table = table
@@ -177,16 +177,22 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .body: break
         case .end:
             receiving = false
-            answering = true
+            unanswered += 1
             deadline?.cancel()
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), answering, !receiving {
-            answering = false
-            arm(context: context)
+        if case .end = unwrapOutboundIn(data) {
+            if unanswered > 0 {
+                unanswered -= 1
+                // The next request's time starts now (unless it is already partly here, on the running deadline).
+                if unanswered == 0 && !receiving { arm(context: context) }
+            } else {
+                // Answered before the request was whole (413, 401): no 408 after it; the connection closes or idles.
+                deadline?.cancel()
+            }
         }
         context.write(data, promise: promise)
     }
@@ -201,7 +207,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func expired(context: ChannelHandlerContext) {
-        guard !answering else { return }
+        guard unanswered == 0 else { return }
         // 408 (RFC 9110 §15.5.9), then close: the client may send its request again on a new connection.
         let body = ByteBuffer(
             string: #"{"error":{"code":"request_timeout","message":"the request did not arrive in time"}}"#
