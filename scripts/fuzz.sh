@@ -5,7 +5,8 @@
 #
 # Builds kiln-fuzz with KILN_FUZZ=1 (Package.swift: libFuzzer coverage + ASan on Kiln's own modules and the C
 # shims) in $KILN_FUZZ_SCRATCH (default .build-fuzz), then runs each target over Fuzz/corpus/<target> (read
-# only: new inputs go to $KILN_FUZZ_WORK/<target>, default a temporary folder) with Fuzz/dict/<target>.dict when
+# only: new inputs go to $KILN_FUZZ_WORK/<target>, default a temporary folder) and Fuzz/regressions/<target>,
+# with Fuzz/dict/<target>.dict when
 # there is one. Limits per input: 10 s, 2 GiB RSS, 1 GiB in one allocation — a hang or an unbounded
 # allocation is a finding like a crash. Findings are written to Fuzz/findings/<target>-crash-… (ignored by git;
 # a fixed one is copied to Fuzz/regressions/<target>/, which the tests run on every build).
@@ -42,12 +43,15 @@ fuzz_one() {
     mkdir -p "$work/$target"
     local dict=()
     if [ -f "Fuzz/dict/$target.dict" ]; then dict=("-dict=Fuzz/dict/$target.dict"); fi
+    # Past findings run first (read only), under the same limits: a fixed bug that comes back fails at once.
+    local regressions=()
+    if [ -d "Fuzz/regressions/$target" ]; then regressions=("Fuzz/regressions/$target"); fi
     set +e
     # SWIFT_BACKTRACE off: the Swift backtracer reading a crashed process trips ASan and buries the real report.
     KILN_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=0 SWIFT_BACKTRACE=enable=no \
         "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="Fuzz/findings/$target-" "${dict[@]}" \
-        "$work/$target" "Fuzz/corpus/$target" >"$log" 2>&1
+        "$work/$target" "Fuzz/corpus/$target" "${regressions[@]}" >"$log" 2>&1
     local status=$?
     set -e
     local runs cov ft corpus new found

@@ -98,12 +98,14 @@ async def main():
         results[kind][outcome] += 1
         writer.close()
 
-    async def slowloris(index):
-        reader, writer = await connect(host, port, "127.0.2.1")
-        data = request("POST", "/v1/jobs", host, b"{}")
+    async def trickle(kind, source, head, data):
+        """Sends `head` at once and then `data` a byte a second, until the node answers or closes; records the
+        outcome under `kind` and how long the node let it go on."""
+        reader, writer = await connect(host, port, source)
         started = time.monotonic()
+        writer.write(head)
         for byte in data:
-            if time.monotonic() > end:
+            if time.monotonic() > end or reader.at_eof() or reader._buffer:  # the node answered (408) or closed
                 break
             try:
                 writer.write(bytes([byte]))
@@ -111,30 +113,17 @@ async def main():
             except ConnectionError:
                 break
             await asyncio.sleep(1)
-            if reader.at_eof() or reader._buffer:  # the node answered (408) or closed
-                break
-        outcome = await read_answer(reader, 2)
-        results["slowloris"][outcome] += 1
+        results[kind][await read_answer(reader, 2)] += 1
         results["cut_after_seconds"]["max"] = max(results["cut_after_seconds"]["max"], round(time.monotonic() - started))
         writer.close()
 
+    async def slowloris(index):
+        await trickle("slowloris", "127.0.2.1", b"", request("POST", "/v1/jobs", host, b"{}"))
+
     async def slow_body(index):
-        reader, writer = await connect(host, port, "127.0.2.2")
-        started = time.monotonic()
         body = b'{"jobId": "0x' + b"1" * 64 + b'"}'
-        writer.write(request("POST", "/v1/jobs", host, length=len(body), token=args.token))
-        for byte in body:
-            if time.monotonic() > end or reader.at_eof() or reader._buffer:
-                break
-            try:
-                writer.write(bytes([byte]))
-                await writer.drain()
-            except ConnectionError:
-                break
-            await asyncio.sleep(1)
-        results["slow_body"][await read_answer(reader, 2)] += 1
-        results["cut_after_seconds"]["max"] = max(results["cut_after_seconds"]["max"], round(time.monotonic() - started))
-        writer.close()
+        head = request("POST", "/v1/jobs", host, length=len(body), token=args.token)
+        await trickle("slow_body", "127.0.2.2", head, body)
 
     async def oversized(index):
         reader, writer = await connect(host, port, "127.0.2.3")

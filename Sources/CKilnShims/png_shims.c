@@ -46,6 +46,30 @@ static void decoder_warning(png_structp png, png_const_charp text) {
     copy_message(decoder->warning, text);
 }
 
+// libpng's own allocations are small for any image within Kiln's limits (a row of 8192 16-bit RGBA pixels is
+// 64 KiB; zlib's state; ancillary chunks are capped at 8 MiB below). Yet libpng 1.6.39 (Debian 12) mallocs the
+// length a chunk header claims before checking it in some paths: a 95-byte file found by fuzzing asked for 1.1 GB.
+// Anything above this bound is refused, and libpng stops with "Out of memory" like any failed allocation.
+#define CKILNSHIMS_PNG_MAX_ALLOCATION ((png_alloc_size_t)32 * 1024 * 1024)
+
+static png_voidp bounded_malloc(png_structp png, png_alloc_size_t size) {
+    if (size > CKILNSHIMS_PNG_MAX_ALLOCATION) {
+        CKilnShims_png_decoder *decoder = (CKilnShims_png_decoder *)png_get_mem_ptr(png);
+        if (decoder) {
+            snprintf(decoder->warning, CKILNSHIMS_MESSAGE_SIZE,
+                     "a chunk asks for %llu bytes, more than any image within the limits needs",
+                     (unsigned long long)size);
+        }
+        return NULL;
+    }
+    return malloc(size);
+}
+
+static void bounded_free(png_structp png, png_voidp pointer) {
+    (void)png;
+    free(pointer);
+}
+
 static void read_from_memory(png_structp png, png_bytep out, size_t count) {
     CKilnShims_png_decoder *decoder = (CKilnShims_png_decoder *)png_get_io_ptr(png);
     if (count > decoder->size - decoder->offset) {
@@ -61,7 +85,8 @@ CKilnShims_png_decoder *CKilnShims_png_decoder_create(const uint8_t *data, size_
     if (!decoder) return NULL;
     decoder->data = data;
     decoder->size = size;
-    decoder->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, decoder, decoder_error, decoder_warning);
+    decoder->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, decoder, decoder_error, decoder_warning, decoder,
+                                            bounded_malloc, bounded_free);
     if (!decoder->png) {
         free(decoder);
         return NULL;
