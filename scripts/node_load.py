@@ -4,7 +4,7 @@
 
 Written with asyncio and raw sockets (not Kiln's code). At once, for --seconds:
 - idle: --connections connections opened from 40 loopback addresses (127.0.1.1…40), each sending nothing (each is
-  watched for --request-timeout + 5 s after it connects);
+  watched for --request-timeout + 10 s after it connects);
 - crowd: 100 connections from one address (127.0.2.5), more than a node allows one address;
 - slowloris: 20 connections from 127.0.2.1 sending a request head one byte a second;
 - slow body: 10 connections from 127.0.2.2 sending a complete head and then the body one byte a second;
@@ -93,7 +93,7 @@ async def main():
         held["most"] = max(held["most"], held["now"])
         # The node closes connections over its per-address limit at once, and answers the others 408 after its
         # request timeout; "open" is a connection it neither answered nor closed by then.
-        outcome = await read_answer(reader, args.request_timeout + 5)
+        outcome = await read_answer(reader, args.request_timeout + 10)
         held["now"] -= 1
         results[kind][outcome] += 1
         writer.close()
