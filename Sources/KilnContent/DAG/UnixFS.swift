@@ -17,10 +17,11 @@ public struct UnixFSData: Hashable, Sendable {
     /// The size of each child's file bytes, in link order.
     public var blockSizes: [UInt64]
 
-    /// A UnixFS `Data` message.
+    /// A UnixFS `Data` message. Empty `data` is the same as none (both encode without the field), so it is kept
+    /// as `nil`: two messages with the same bytes are equal.
     public init(kind: Kind, data: [UInt8]? = nil, fileSize: UInt64? = nil, blockSizes: [UInt64] = []) {
         self.kind = kind
-        self.data = data
+        self.data = data?.isEmpty == true ? nil : data
         self.fileSize = fileSize
         self.blockSizes = blockSizes
     }
