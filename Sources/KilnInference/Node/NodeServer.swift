@@ -118,7 +118,13 @@ public enum NodeServer {
                     idleTimeout: .seconds(60)
                 )
             ),
-            configuration: .init(address: .hostname(host, port: port), serverName: "kiln-node/\(KilnVersion.current)"),
+            // A deep accept queue (the kernel caps it at net.core.somaxconn): under a burst of connections the
+            // ones past it wait for the client's SYN retry, seconds later.
+            configuration: .init(
+                address: .hostname(host, port: port),
+                serverName: "kiln-node/\(KilnVersion.current)",
+                backlog: 4096
+            ),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
         )

@@ -257,13 +257,15 @@ public struct BatchRunner: Sendable {
         return summary
     }
 
-    /// Records the outcomes the workers could not (the store failed as they ended): a job left leased by this
-    /// run would hold the drain until its lease expired. A dropped database connection is waited for (as the drain
-    /// loop does); a store that cannot be written (a full disk, a read-only file) ends the run with its error, and
-    /// the next run takes those jobs again (a run's leases are reclaimed when it has ended).
+    /// Records the final outcomes (failed, no quorum, superseded) the workers could not (the store failed as they
+    /// ended): such a job, left leased by this run, held the drain until its own lease expired. A dropped database
+    /// connection is waited for (as the drain loop does); a store that cannot be written (a full disk, a read-only
+    /// file) ends the run with its error, and the next run takes those jobs again (a run's leases are reclaimed
+    /// when it has ended). A deferred job stays leased, as before: it is taken again in this batch once its lease
+    /// expires (queued again, it would wait for the next batch).
     func record(_ reports: [JobReport], owner: String) async throws {
         for report in reports {
-            guard let (status, reason, _) = report.unrecorded else { continue }
+            guard let (status, reason, _) = report.unrecorded, status != .queued else { continue }
             do {
                 try await whileStoreReturns {
                     try await store.finish(jobId: report.jobId, owner: owner, status: status, error: reason)
