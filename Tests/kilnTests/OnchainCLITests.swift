@@ -66,8 +66,10 @@ import Testing
         }
 
         /// A KilnNFT with `ids` minted to key 2.
-        func collection(_ ids: [Int]) async throws -> String {
-            let address = try await #require(chain.run("deploy")["address"]?.stringValue)
+        /// A KilnNFT with `ids` minted; its publisher is dev-chain key 1, or `publisher`.
+        func collection(_ ids: [Int], publisher: String? = nil) async throws -> String {
+            let deployed = try await chain.run("deploy", publisher.map { ["args": [.string($0)]] } ?? [:])
+            let address = try #require(deployed["address"]?.stringValue)
             try await nft(address, ids.map { ["fn": "mint", "args": [["account": 2], .number($0)], "from": 0] })
             return address
         }
@@ -89,15 +91,22 @@ import Testing
         }
 
         /// A kiln.yml site watching `contract`, operators from the registry, publishing with `mode`.
-        func site(_ name: String, contract: String, mode: String) async throws -> Site {
+        /// A kiln.yml site watching `contract`, operators from the registry, publishing with `mode` as dev-chain
+        /// key 1 or `publisher`.
+        func site(_ name: String, contract: String, mode: String, publisher: PrivateKey? = nil) async throws -> Site {
             let site = Site(dir: folder.appendingPathComponent(name), bench: folder)
             try FileManager.default.createDirectory(at: site.dir, withIntermediateDirectories: true)
-            let keys = try String(contentsOfFile: chain.keyFile, encoding: .utf8).split(separator: "\n")
-            _ = FileManager.default.createFile(
-                atPath: site.dir.appendingPathComponent("publisher.key").path,
-                contents: Data(keys[1].utf8),
-                attributes: [.posixPermissions: 0o600]
-            )
+            let keyPath = site.dir.appendingPathComponent("publisher.key").path
+            if let publisher {
+                try publisher.write(toFile: keyPath)
+            } else {
+                let keys = try String(contentsOfFile: chain.keyFile, encoding: .utf8).split(separator: "\n")
+                _ = FileManager.default.createFile(
+                    atPath: keyPath,
+                    contents: Data(keys[1].utf8),
+                    attributes: [.posixPermissions: 0o600]
+                )
+            }
             var nodesYAML = ""
             for (op, node) in zip(OnchainCLITests.operators, nodes) { nodesYAML += "\n      \"\(op)\": \(node.url)" }
             try await site.write(
@@ -294,18 +303,25 @@ import Testing
 
     @Test func registryQuorumOnchainCheckAndTokenURIs() async throws {
         let bench = try await Bench()
-        let nft = try await bench.collection([1, 2, 3])
+        // A fresh publisher key, funded by the chain (the dev chain's own keys are the integers 1…10, which any
+        // file holds somewhere as bytes or digits: the secret sweep below needs a real key).
+        let publisher = PrivateKey.random()
+        _ = try await bench.chain.run(
+            "fund",
+            ["to": .string(publisher.address.checksummed), "wei": "1000000000000000000"]
+        )
+        let nft = try await bench.collection([1, 2, 3], publisher: publisher.address.checksummed)
         try await bench.nft(nft, [["fn": "levelUp", "args": [2], "from": 0]])
 
         // publish.mode onchain: one setTokenURI per published token, each with its ERC-4906 MetadataUpdate.
-        let site = try await bench.site("site-a", contract: nft, mode: "onchain")
+        let site = try await bench.site("site-a", contract: nft, mode: "onchain", publisher: publisher)
         let first = try await site.kiln(environment: ["KILN_LOG_LEVEL": "trace"])
         #expect(first.status == 0 && first.summary?["published"] as? Int == 3, "\(first.transcript)")
         // The publisher key signed three transactions at trace level: it is in no output, log, store or file.
-        let publisher = SecretSweep(bytes: try SecretsTests.keyBytes(site.dir.appendingPathComponent("publisher.key")))
+        let sweep = SecretSweep(bytes: try SecretsTests.keyBytes(site.dir.appendingPathComponent("publisher.key")))
         let leaks =
-            publisher.hits(in: first.transcript, "kiln batch output")
-            + (try publisher.hits(under: site.dir, skipping: ["publisher.key"]))
+            sweep.hits(in: first.transcript, "kiln batch output")
+            + (try sweep.hits(under: site.dir, skipping: ["publisher.key"]))
         #expect(leaks.isEmpty, "\(leaks)")
         #expect(Self.transactions(first).count == 3, "\(first.transcript)")
         let quorum = first.jobs.first?["quorum"] as? String ?? ""

@@ -12,6 +12,7 @@ Reads one JSON request on stdin, prints one JSON answer:
                                                           → {"blocks": [block of each call]}
   {"op": "call", "url", "contract", "name"?, "calls": [{"fn", "args", "block"?}]}  → {"results"}  (views)
   {"op": "rpc", "url", "method", "params"}                → {"result"}
+  {"op": "fund", "url", "keyFile", "to", "wei"}           → {"block"}  (sends `wei` from key 0 to `to`)
 """
 import json
 import os
@@ -99,6 +100,10 @@ def main():
                 result = "0x" + result.hex()
             results.append(result.lower() if isinstance(result, str) else result)
         answer = {"results": results}
+    elif op == "fund":
+        accounts = keys(request["keyFile"])
+        receipt = send(w3, accounts[0], {"to": Web3.to_checksum_address(request["to"]), "value": int(request["wei"])})
+        answer = {"block": receipt["blockNumber"]}
     elif op == "rpc":
         response = w3.provider.make_request(request["method"], request.get("params", []))
         if "error" in response:
