@@ -54,4 +54,51 @@ struct NodeLoadTests {
         #expect((report["peak_hwm_mib"]?.integerValue).map { $0 <= 512 } == true, "\(summary)")
         print("node under load: \(summary)")
     }
+
+    /// Two requests pipelined on one connection, each answered after 3 s (`--test-fault slow`), with a request
+    /// timeout of 2 s: the timeout covers a request's arrival, not its answer, so both are answered (200), no 408.
+    @Test func pipelinedRequestsAreNotCutWhileTheyAreAnswered() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-pipeline-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        #expect(try await KilnProcess.run(["key", "new", "-o", "node.key"], in: folder).status == 0)
+        let node = try await ServiceProcess.start(
+            KilnProcess.executable,
+            [
+                "node", "serve", "--key", folder.appendingPathComponent("node.key").path, "--port", "0",
+                "--request-timeout", "2", "--test-fault", "slow", "--slow-seconds", "3",
+            ],
+            name: "kiln node serve",
+            accept: { $0.hasPrefix("listening on ") }
+        )
+        defer { node.stop() }
+        let url = try #require(URLComponents(string: String(node.firstLine.split(separator: " ")[2])))
+        // Raw HTTP/1.1 from Python's socket module: both requests in one write, then every answer read.
+        let script = """
+            import json, re, socket, sys
+            host, port = sys.argv[1], int(sys.argv[2])
+            def job(n):
+                body = json.dumps({"jobId": "0x%064x" % n, "modelId": "kiln/cppn-v1",
+                                   "input": {"seed": n, "width": 16, "height": 16}, "referenceBlock": 7}).encode()
+                return b"POST /v1/jobs HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\n" + \\
+                    b"Content-Length: %d\\r\\n\\r\\n" % len(body) + body
+            s = socket.create_connection((host, port))
+            s.sendall(job(1) + job(2))
+            s.settimeout(30)
+            data = b""
+            while data.count(b"HTTP/1.1 ") < 2:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            print(json.dumps([code.decode() for code in re.findall(rb"HTTP/1\\.1 (\\d{3}) ", data)]))
+            """
+        let run = try await KilnProcess.run(
+            ["-c", script, url.host ?? "127.0.0.1", String(url.port ?? 0)],
+            program: PythonBench.python
+        )
+        #expect(
+            run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == #"["200", "200"]"#,
+            "\(run.stdout)\(run.stderr)"
+        )
+    }
 }
