@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import KilnStore
 import KilnTesting
 import Testing
@@ -80,7 +81,7 @@ import Testing
             let published = try await SQLiteStore(path: site.store).publications(batch: nil)
             #expect(published.count == publications[phase - 1], "\(context): \(published.count) publications")
             #expect(Set(published.map(\.jobId)).count == published.count, "\(context): each job published once")
-            #expect(try await integrityCheck(site.store) == "ok", "\(context)")
+            #expect(try await Self.integrityCheck(site.store) == "ok", "\(context)")
         }
         let times = durations.map { String(format: "%.2f", $0) }
         print("random kills: seed \(seed), batches of \(times) s, \(killed) of 20 runs killed, delays \(delays)")
@@ -136,7 +137,7 @@ import Testing
     }
 
     /// SQLite's own check of the store file, by Python's sqlite3 module (not Kiln's code).
-    func integrityCheck(_ path: String) async throws -> String {
+    static func integrityCheck(_ path: String) async throws -> String {
         let result = try await KilnProcess.run(
             [
                 "-c",
@@ -173,6 +174,6 @@ final class KilledRun: @unchecked Sendable {
         let ended = ContinuousClock.now - started
         try await offPool { run.process.waitUntilExit() }
         if wasRunning && run.process.terminationReason == .uncaughtSignal { return (true, nil) }
-        return (false, Double(ended.components.seconds) + Double(ended.components.attoseconds) / 1e18)
+        return (false, ended.inSeconds)
     }
 }

@@ -3,6 +3,7 @@
 internal import Foundation
 public import Hummingbird
 internal import HTTPTypes
+internal import KilnCore
 public import NIOCore
 internal import NIOHTTPTypes
 internal import Synchronization
@@ -50,9 +51,7 @@ final class RateLimiter: Sendable {
         buckets.withLock { buckets in
             let capacity = Double(limits.burst)
             var bucket = buckets[client] ?? Bucket(tokens: capacity, updated: now)
-            let elapsed =
-                Double((now - bucket.updated).components.attoseconds) / 1e18
-                + Double((now - bucket.updated).components.seconds)
+            let elapsed = (now - bucket.updated).inSeconds
             bucket.tokens = min(capacity, bucket.tokens + elapsed * limits.requestsPerSecond)
             bucket.updated = now
             let admitted = bucket.tokens >= 1
@@ -60,7 +59,7 @@ final class RateLimiter: Sendable {
             if buckets.count >= maxClients, buckets[client] == nil {
                 // Full: drop the clients whose buckets have refilled (idle for a whole burst) to make room.
                 let idle = capacity / max(limits.requestsPerSecond, 0.001)
-                buckets = buckets.filter { Double((now - $0.value.updated).components.seconds) < idle }
+                buckets = buckets.filter { (now - $0.value.updated).inSeconds < idle }
             }
             buckets[client] = bucket
             return admitted
@@ -137,10 +136,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     init(table: ConnectionTable, timeout: Duration) {
         self.table = table
-        self.timeout = .nanoseconds(
-            Int64(timeout.components.seconds) * 1_000_000_000
-                + Int64(timeout.components.attoseconds / 1_000_000_000)
-        )
+        self.timeout = TimeAmount(timeout)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -31,9 +31,9 @@ public struct JobReport: Sendable {
     public var quorum: String?
     /// Wall-clock seconds the job took.
     public var seconds: Double
-    /// When the outcome could not be recorded (the store failed): the status and reason still to record, and the
-    /// store's error. The job is then still leased by this run.
-    public var unrecorded: (status: JobStatus, reason: String, error: String)?
+    /// When the outcome could not be recorded (the store failed): the status and reason still to record. The job
+    /// is then still leased by this run.
+    public var unrecorded: (status: JobStatus, reason: String)?
     /// Set when the disk or the store refused a write (full, read-only): the job stays leased (the next run
     /// reclaims it into the same batch) and the run stops taking jobs, leaving the batch open.
     public var halt: String?

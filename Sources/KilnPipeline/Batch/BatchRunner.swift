@@ -265,7 +265,7 @@ public struct BatchRunner: Sendable {
     /// expires (queued again, it would wait for the next batch).
     func record(_ reports: [JobReport], owner: String) async throws {
         for report in reports {
-            guard let (status, reason, _) = report.unrecorded, status != .queued else { continue }
+            guard let (status, reason) = report.unrecorded, status != .queued else { continue }
             do {
                 try await whileStoreReturns {
                     try await store.finish(jobId: report.jobId, owner: owner, status: status, error: reason)

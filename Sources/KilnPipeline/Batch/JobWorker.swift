@@ -73,10 +73,10 @@ struct JobWorker: Sendable {
             // queued again would wait for the next batch), so the batch comes out as if nothing had happened.
             case .deferred(let reason): halt == nil ? (.queued, reason) : nil
             }
-        var unrecorded: (status: JobStatus, reason: String, error: String)?
+        var unrecorded: (status: JobStatus, reason: String)?
         if let (status, reason) = outcomeToRecord {
             do { try await store.finish(jobId: job.id, owner: owner, status: status, error: reason) } catch {
-                unrecorded = (status, reason, "\(error)")
+                unrecorded = (status, reason)
             }
         }
         return JobReport(
