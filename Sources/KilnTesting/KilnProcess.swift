@@ -23,27 +23,36 @@ public enum KilnProcess {
     }
 
     /// Runs `kiln` (or another `program`) with `arguments`, feeding `stdin`, in `directory` (default: a new
-    /// temporary folder).
+    /// temporary folder), killing it past `timeout` seconds when one is given.
     /// Awaits the run on a thread of its own (see ``offPool(_:)``).
     public static func run(
         _ arguments: [String],
         stdin: String = "",
         in directory: URL? = nil,
         environment: [String: String] = [:],
-        program: URL? = nil
+        program: URL? = nil,
+        timeout: TimeInterval? = nil
     ) async throws -> Result {
         try await offPool {
-            try runBlocking(arguments, stdin: stdin, in: directory, environment: environment, program: program)
+            try runBlocking(
+                arguments,
+                stdin: stdin,
+                in: directory,
+                environment: environment,
+                program: program,
+                timeout: timeout
+            )
         }
     }
 
-    /// ``run(_:stdin:in:environment:program:)``, blocking the calling thread: only for threads of one's own.
+    /// ``run(_:stdin:in:environment:program:timeout:)``, blocking the calling thread: only for threads of one's own.
     public static func runBlocking(
         _ arguments: [String],
         stdin: String = "",
         in directory: URL? = nil,
         environment: [String: String] = [:],
-        program: URL? = nil
+        program: URL? = nil,
+        timeout: TimeInterval? = nil
     ) throws -> Result {
         let process = Process()
         process.executableURL = program ?? executable
@@ -59,6 +68,11 @@ public enum KilnProcess {
         process.standardOutput = output
         process.standardError = errors
         try process.run()
+        // Past `timeout` it is killed (SIGKILL), so a hang fails the test with what it printed instead of holding
+        // the whole test run; the result then says `signaled`.
+        let pid = process.processIdentifier
+        let killer = DispatchWorkItem { kill(pid, SIGKILL) }
+        if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer) }
         input.fileHandleForWriting.write(Data(stdin.utf8))
         try input.fileHandleForWriting.close()
         // Drain stderr on its own thread so a chatty process cannot block on a full pipe while we read stdout.
@@ -73,6 +87,7 @@ public enum KilnProcess {
         drained.wait()
         let err = errorData.get()
         process.waitUntilExit()
+        killer.cancel()
         return Result(
             status: process.terminationStatus,
             stdout: String(decoding: out, as: UTF8.self),

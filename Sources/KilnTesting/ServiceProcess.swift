@@ -9,6 +9,10 @@ public final class ServiceProcess: @unchecked Sendable {
     /// The first line it printed.
     public let firstLine: String
     private let process = Process()
+    private let printed = OutputTail()
+
+    /// The last 64 KiB it printed on stdout so far (for a test's failure message).
+    public var output: String { printed.text }
 
     /// Starts `executable` and waits (at most `timeout` seconds) for its first line; `accept` decides whether
     /// that line means it started; `errors` receives its stderr (else discarded). The wait runs on a thread of its
@@ -66,10 +70,12 @@ public final class ServiceProcess: @unchecked Sendable {
         try process.run()
         // Read the first line on a thread of its own, so the timeout holds even when the child prints nothing
         // (a blocking read can't be interrupted); a child that stays silent is killed, which ends the read.
+        // The thread goes on reading to the end (keeping the last 64 KiB, see ``output``): a pipe nobody drains
+        // fills after 64 KiB and blocks a chatty child mid-write, which then hangs whatever waits on it.
         let text = FirstLine()
         let handle = output.fileHandleForReading
         let done = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
+        Thread.detachNewThread { [printed] in
             var line = ""
             while !line.contains("\n") {
                 let chunk = handle.availableData
@@ -77,7 +83,13 @@ public final class ServiceProcess: @unchecked Sendable {
                 line += String(decoding: chunk, as: UTF8.self)
             }
             text.set(line)
+            printed.append(Data(line.utf8))
             done.signal()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                printed.append(chunk)
+            }
         }
         if done.wait(timeout: .now() + timeout) == .timedOut {
             firstLine = ""
@@ -145,4 +157,19 @@ private final class FirstLine: @unchecked Sendable {
     private var text = ""
     func set(_ value: String) { lock.withLock { text = value } }
     func get() -> String { lock.withLock { text } }
+}
+
+/// The last bytes a child printed, appended by its reader thread.
+private final class OutputTail: @unchecked Sendable {
+    // @unchecked: every access goes through the lock.
+    private let lock = NSLock()
+    private var data = Data()
+    private let limit = 64 << 10
+    func append(_ chunk: Data) {
+        lock.withLock {
+            data.append(chunk)
+            if data.count > limit { data = Data(data.suffix(limit)) }
+        }
+    }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }

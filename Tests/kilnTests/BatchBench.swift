@@ -122,15 +122,19 @@ struct Site {
         try handle.close()
     }
 
-    /// Runs `kiln <command> --log-format json` here.
-    func kiln(_ command: String = "batch", _ arguments: [String] = [], environment: [String: String] = [:]) async throws
-        -> Outcome
-    {
+    /// Runs `kiln <command> --log-format json` here (killed past `timeout` seconds when one is given).
+    func kiln(
+        _ command: String = "batch",
+        _ arguments: [String] = [],
+        environment: [String: String] = [:],
+        timeout: TimeInterval? = nil
+    ) async throws -> Outcome {
         Outcome(
             try await KilnProcess.run(
                 [command, "--config", "kiln.yml", "--log-format", "json"] + arguments,
                 in: dir,
-                environment: environment
+                environment: environment,
+                timeout: timeout
             )
         )
     }

@@ -53,7 +53,9 @@ import Testing
             "w0",
             environment: leases.merging(["KILN_TEST_FAULT_CRASH": "after-inference"]) { $1 }
         )
-        async let coordinator = site.kiln("batch", ["--no-work"], environment: leases)
+        // Six jobs take seconds; a coordinator still waiting after 10 minutes is killed and the failure shows the
+        // jobs table and what each worker printed.
+        async let coordinator = site.kiln("batch", ["--no-work"], environment: leases, timeout: 600)
         let death = await doomed.waitForExit(timeout: 120)
         #expect(death.exited && death.signaled, "the first worker should have killed itself mid-job")
         let workers = [
@@ -61,7 +63,14 @@ import Testing
             try await worker(site, "w3", environment: leases),
         ]
         let batch = try await coordinator
-        #expect(batch.status == 0, "\(batch.transcript)")
+        if batch.status != 0 {
+            let jobs = try await PostgresTestServer.psql(
+                url,
+                "SELECT id, status, lease_owner, lease_until, attempts, leased_batch, last_error FROM jobs ORDER BY id"
+            )
+            let printed = workers.map { "\($0.firstLine)\n\($0.output)" }.joined(separator: "\n---\n")
+            Issue.record("the coordinator failed:\n\(batch.transcript)\njobs:\n\(jobs)\nworkers:\n\(printed)")
+        }
         #expect(batch.summary?["batch"] as? Int == 1 && batch.summary?["published"] as? Int == 0)
         #expect(batch.summary?["publishedByWorkers"] as? Int == Self.tokens.count, "\(batch.transcript)")
         #expect(batch.events.contains { $0["event"] as? String == "waiting" }, "the coordinator waited for workers")
@@ -117,7 +126,9 @@ import Testing
         let workers = [
             try await worker(site, "r1", environment: leases), try await worker(site, "r2", environment: leases),
         ]
-        async let coordinator = site.kiln("batch", ["--no-work"], environment: leases)
+        // Six jobs take seconds; a coordinator still waiting after 10 minutes is killed and the failure shows the
+        // jobs table and what each worker printed.
+        async let coordinator = site.kiln("batch", ["--no-work"], environment: leases, timeout: 600)
         // Restart once the batch is open and the workers are at it.
         var open = false
         for _ in 0..<200 where !open {
@@ -127,7 +138,14 @@ import Testing
         #expect(open, "the coordinator opened the batch")
         try await PostgresTestServer.restart(server.folder)
         let batch = try await coordinator
-        #expect(batch.status == 0, "\(batch.transcript)")
+        if batch.status != 0 {
+            let jobs = try await PostgresTestServer.psql(
+                url,
+                "SELECT id, status, lease_owner, lease_until, attempts, leased_batch, last_error FROM jobs ORDER BY id"
+            )
+            let printed = workers.map { "\($0.firstLine)\n\($0.output)" }.joined(separator: "\n---\n")
+            Issue.record("the coordinator failed:\n\(batch.transcript)\njobs:\n\(jobs)\nworkers:\n\(printed)")
+        }
         #expect(batch.summary?["publishedByWorkers"] as? Int == Self.tokens.count, "\(batch.transcript)")
         #expect(
             try await PostgresTestServer.psql(url, "SELECT count(*), count(DISTINCT job_id) FROM publications") == "6|6"
