@@ -107,6 +107,60 @@ struct CompositeTests {
         }
     }
 
+    /// The vectorised source-over (`Raster.normalRow`) against `blendPixel`, one pixel at a time: every pair of
+    /// source and backdrop alphas with random premultiplied colours, at several coverages, over rows whose length
+    /// leaves every tail (0…3 pixels after the 4-pixel steps).
+    @Test(arguments: [255, 230, 128, 1] as [UInt32])
+    func vectorisedSourceOverIsBlendPixelByteForByte(coverage: UInt32) {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
+        func pixel(alpha: Int) -> [UInt8] {
+            (0..<3).map { _ in UInt8(Int.random(in: 0...alpha, using: &generator)) } + [UInt8(alpha)]
+        }
+        var source: [UInt8] = [], backdrop: [UInt8] = []
+        for sa in 0...255 {
+            for ba in 0...255 {
+                source += pixel(alpha: sa)
+                backdrop += pixel(alpha: ba)
+            }
+        }
+        var expected = backdrop
+        expected.withUnsafeMutableBufferPointer { canvas in
+            source.withUnsafeBufferPointer { layer in
+                for offset in stride(from: 0, to: layer.count, by: 4) {
+                    Raster.blendPixel(canvas, offset, layer, offset, coverage, .normal)
+                }
+            }
+        }
+        var vectorised = backdrop
+        vectorised.withUnsafeMutableBufferPointer { canvas in
+            source.withUnsafeBufferPointer { layer in
+                // Rows of 1…7 pixels, so each tail length comes up.
+                var start = 0, length = 1
+                while start < layer.count / 4 {
+                    let pixels = min(length, layer.count / 4 - start)
+                    Raster.normalRow(
+                        canvas.baseAddress! + start * 4,
+                        layer.baseAddress! + start * 4,
+                        pixels: pixels,
+                        coverage: coverage
+                    )
+                    start += pixels
+                    length = length % 7 + 1
+                }
+            }
+        }
+        if let index = expected.indices.first(where: { expected[$0] != vectorised[$0] }) {
+            let at = index / 4 * 4
+            Issue.record(
+                """
+                seed \(seed), coverage \(coverage): source \(source[at..<at + 4]) over \(backdrop[at..<at + 4]) \
+                gave \(vectorised[at..<at + 4]), blendPixel \(expected[at..<at + 4])
+                """
+            )
+        }
+    }
+
     @Test func resultsStayPremultiplied() throws {
         var generator = SeededGenerator(seed: 99)
         for mode in BlendMode.allCases {
@@ -194,6 +248,54 @@ struct ResizeTests {
             Self.grays(try Self.gray([0, 50, 100, 150, 200], width: 5).downscaled(width: 3, height: 1)) == [
                 20, 100, 180,
             ]
+        )
+    }
+
+    /// The area average as first written (integers throughout, one 64-bit division per byte): the vectorised
+    /// `downscaled` must give its bytes for every size.
+    static func referenceDownscaled(_ raster: Raster, width: Int, height: Int) -> [UInt8] {
+        let columns = Raster.coverage(source: raster.width, target: width)
+        let rows = Raster.coverage(source: raster.height, target: height)
+        var horizontal = [UInt64](repeating: 0, count: raster.height * width * 4)
+        for y in 0..<raster.height {
+            for (output, weights) in columns.enumerated() {
+                for channel in 0..<4 {
+                    horizontal[(y * width + output) * 4 + channel] = weights.reduce(0) {
+                        $0 + UInt64(raster.pixels[y * raster.stride + $1.index * 4 + channel]) * UInt64($1.weight)
+                    }
+                }
+            }
+        }
+        let total = UInt64(raster.width * raster.height)
+        var out = [UInt8](repeating: 0, count: width * height * 4)
+        for (outputRow, weights) in rows.enumerated() {
+            for column in 0..<(width * 4) {
+                let sum = weights.reduce(0) { $0 + horizontal[$1.index * width * 4 + column] * UInt64($1.weight) }
+                out[outputRow * width * 4 + column] = UInt8((sum + total / 2) / total)
+            }
+        }
+        return out
+    }
+
+    @Test func areaAverageMatchesTheIntegerReference() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
+        for round in 0..<60 {
+            let raster = CompositeTests.randomRaster(&generator, maxSide: 40)
+            let width = Int.random(in: 1...raster.width, using: &generator)
+            let height = Int.random(in: 1...raster.height, using: &generator)
+            let small = try raster.downscaled(width: width, height: height)
+            #expect(
+                small.pixels == Self.referenceDownscaled(raster, width: width, height: height),
+                "seed \(seed), round \(round): \(raster.width)×\(raster.height) → \(width)×\(height)"
+            )
+        }
+        // The thumbnail's size, from an opaque picture whose sums are largest.
+        let opaque = Raster(randomImage(width: 384, height: 384, opaque: true, &generator))
+        #expect(
+            try opaque.downscaled(width: 256, height: 256).pixels
+                == Self.referenceDownscaled(opaque, width: 256, height: 256),
+            "seed \(seed): 384² → 256²"
         )
     }
 
