@@ -130,7 +130,7 @@ struct RenderTests {
     }
 
     /// The example at three states; the inference layer from a fixed, generated image.
-    static func render(level: UInt64, owner: UInt8, id: UInt64) throws -> (
+    static func render(level: UInt64, owner: UInt8, id: UInt64, with template: Template = template) throws -> (
         png: [UInt8], state: [String: Value], token: TokenRef
     ) {
         let token = TokenRef(contract: contract, id: BigUInt(id))
@@ -173,6 +173,24 @@ struct RenderTests {
         // Level 1 → 6 adds the sword and the helm: the pixels differ where those layers are.
         let one = try PNGDecoder().decode(renders[0].png), six = try PNGDecoder().decode(renders[1].png)
         #expect(one[277, 150] != six[277, 150], "the sword appears at level 5")
+    }
+
+    /// Assets are read and decoded once per loaded template: a fresh copy renders the same bytes as the shared,
+    /// warm one, and renders again — the same bytes — after its asset files are gone.
+    @Test func assetsAreDecodedOncePerLoadedTemplate() throws {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-render-cache-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: template.folder), to: copy)
+        let fresh = try Template.load(folder: copy.path)
+        #expect(fresh.renderCache.count == 0)
+        let first = try Self.render(level: 6, owner: 0x11, id: 3, with: fresh)
+        #expect(first.png == (try Self.render(level: 6, owner: 0x11, id: 3)).png, "a cold cache renders as a warm one")
+        // The background gradient, forge, mask, banner, body, armour, helm, sword and frame.
+        #expect(fresh.renderCache.count == 9)
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("assets"))
+        #expect(try Self.render(level: 6, owner: 0x11, id: 3, with: fresh).png == first.png)
+        // An asset no render has used yet is still read when needed: gone, it is a clear error.
+        #expect(throws: TemplateError.self) { try Self.render(level: 6, owner: 0x22, id: 3, with: fresh) }
     }
 
     @Test func placeholderWhenNoInferenceIsGiven() throws {

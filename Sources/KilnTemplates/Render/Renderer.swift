@@ -33,11 +33,10 @@ public struct Renderer: Sendable {
         let env = Environment(tokenId: token.id, contract: token.contract.lowercased, state: state)
         var canvas: Raster
         do {
-            switch template.background {
-            case .color(let color)?: canvas = try Raster(width: template.width, height: template.height, color: color)
-            case .gradient(let gradient)?:
-                canvas = try Raster(width: template.width, height: template.height, gradient: gradient)
-            case nil: canvas = try Raster(width: template.width, height: template.height)
+            if let background = template.background {
+                canvas = try fill(background, width: template.width, height: template.height)
+            } else {
+                canvas = try Raster(width: template.width, height: template.height)
             }
         } catch {
             // Template.load checks the size; a template built in code may not have.
@@ -71,18 +70,11 @@ public struct Renderer: Sendable {
     ) throws {
         var mask: Mask?
         if let (path, channel) = layer.mask {
-            var image = try loadAsset(try path.evaluate(in: env), layer: layer)
-            if let w = layer.width, let h = layer.height, (image.width, image.height) != (w, h) {
-                image = try image.scaled(width: w, height: h)
-            }
-            mask = Mask(image, channel: channel)
+            mask = Mask(try asset(try path.evaluate(in: env), layer: layer), channel: channel)
         }
         switch layer.kind {
         case .image(let path):
-            var image = try loadAsset(try path.evaluate(in: env), layer: layer)
-            if let w = layer.width, let h = layer.height, (image.width, image.height) != (w, h) {
-                image = try image.scaled(width: w, height: h)
-            }
+            let image = try asset(try path.evaluate(in: env), layer: layer)
             try canvas.composite(image, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
         case .inference:
             let spec = template.inference!
@@ -99,11 +91,7 @@ public struct Renderer: Sendable {
         case .fill(let fill):
             let w = layer.width ?? template.width - layer.x, h = layer.height ?? template.height - layer.y
             guard w > 0, h > 0 else { return }
-            let raster: Raster
-            switch fill {
-            case .color(let color): raster = try Raster(width: w, height: h, color: color)
-            case .gradient(let gradient): raster = try Raster(width: w, height: h, gradient: gradient)
-            }
+            let raster = try self.fill(fill, width: w, height: h)
             try canvas.composite(raster, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
         case .text(let text, let color, let scale):
             let string = try text.evaluate(in: env)
@@ -126,14 +114,35 @@ public struct Renderer: Sendable {
         }
     }
 
-    private func loadAsset(_ path: String, layer: Template.Layer) throws -> Raster {
-        let full: String
-        do {
-            full = try AssetPath.resolve(path, in: template.folder)
-        } catch {
-            throw TemplateError(layer.location, error.diagnostics.first?.message ?? "asset '\(path)'")
+    /// The asset at `path` (relative to the template), scaled to the layer's size when it gives one: read and
+    /// decoded once per loaded template (``RenderCache``).
+    private func asset(_ path: String, layer: Template.Layer) throws -> Raster {
+        let (folder, limits) = (template.folder, self.limits)
+        let decoded = try template.renderCache.raster(.asset(folder: folder, path: path, width: nil, height: nil)) {
+            let full: String
+            do {
+                full = try AssetPath.resolve(path, in: folder)
+            } catch let error as TemplateError {
+                throw TemplateError(layer.location, error.diagnostics.first?.message ?? "asset '\(path)'")
+            }
+            return Raster(try ImageFile.decode(try ImageFile.readBytes(full), source: path, limits: limits))
         }
-        return Raster(try ImageFile.decode(try ImageFile.readBytes(full), source: path, limits: limits))
+        guard let w = layer.width, let h = layer.height, (decoded.width, decoded.height) != (w, h) else {
+            return decoded
+        }
+        return try template.renderCache.raster(.asset(folder: folder, path: path, width: w, height: h)) {
+            try decoded.scaled(width: w, height: h)
+        }
+    }
+
+    /// A colour or gradient of `width × height`, drawn once per loaded template (``RenderCache``).
+    private func fill(_ fill: Template.Fill, width: Int, height: Int) throws(ImageError) -> Raster {
+        try template.renderCache.raster(.fill(fill, width: width, height: height)) { () throws(ImageError) in
+            switch fill {
+            case .color(let color): try Raster(width: width, height: height, color: color)
+            case .gradient(let gradient): try Raster(width: width, height: height, gradient: gradient)
+            }
+        }
     }
 
     /// A grey checkerboard labelled "INFERENCE": plainly not art, so a placeholder is never mistaken for output.

@@ -42,7 +42,7 @@ public struct Template: Sendable {
         public var location: SourceLocation
     }
 
-    public enum Fill: Sendable {
+    public enum Fill: Hashable, Sendable {
         case color(Color)
         case gradient(LinearGradient)
     }
@@ -101,6 +101,8 @@ public struct Template: Sendable {
     public var layers: [Layer]
     public var metadata: Metadata
     public var rules: [Rule]
+    /// Decoded assets and fixed fills, shared by every render of this template (and its copies).
+    public let renderCache = RenderCache()
     /// Keccak-256 over every file of the template folder (path and bytes, sorted by path): a change to any file
     /// is a new template version. Reads the folder each time it is called.
     public func contentHash() -> Bytes32 { TemplateLoader.contentHash(folder: folder) }

@@ -1,0 +1,46 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import KilnImage
+internal import Synchronization
+
+/// What every render of one loaded template shares: each asset decoded (and scaled) once, and the background and
+/// fill layers, which no state changes, drawn once. A batch renders thousands of tokens from one ``Template``:
+/// without it each render read and inflated every PNG layer again (a third of `kiln batch`'s CPU).
+///
+/// Entries are keyed by what determines their pixels (the template folder, the asset's path in it and its size; a fill's colour or
+/// gradient and size), so a template whose fields are changed in code never gets a stale raster. The files of a
+/// template are fixed for as long as it is loaded: its ``Template/contentHash()`` names them, and a changed
+/// folder is a new template (with a new cache). At most ``limit`` bytes of pixels are kept; past that a raster is
+/// made for each render as before.
+public final class RenderCache: Sendable {
+    enum Key: Hashable {
+        case asset(folder: String, path: String, width: Int?, height: Int?)
+        case fill(Template.Fill, width: Int, height: Int)
+    }
+
+    /// The most pixel bytes kept (a template's assets are a few MiB; this bounds a pathological one).
+    public static let limit = 256 << 20
+
+    private struct State {
+        var rasters: [Key: Raster] = [:]
+        var bytes = 0
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// The raster for `key`, made by `make` the first time (two renders racing may both make it; one is kept).
+    func raster<Failure: Error>(_ key: Key, make: () throws(Failure) -> Raster) throws(Failure) -> Raster {
+        if let cached = state.withLock({ $0.rasters[key] }) { return cached }
+        let raster = try make()
+        state.withLock { state in
+            guard state.rasters[key] == nil, state.bytes + raster.pixels.count <= Self.limit else { return }
+            state.rasters[key] = raster
+            state.bytes += raster.pixels.count
+        }
+        return raster
+    }
+
+    /// How many rasters are kept (for tests).
+    var count: Int { state.withLock { $0.rasters.count } }
+}
