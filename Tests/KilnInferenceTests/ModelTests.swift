@@ -55,6 +55,27 @@ struct CPPNModelTests {
         #expect(colours.count > 200)
     }
 
+    /// `run` draws bands of rows in parallel; the bytes are those of the one-thread `render`, for heights that do
+    /// and do not divide among the cores, and for an output small enough to stay in one band.
+    @Test(arguments: [(96, 97), (160, 160), (33, 17)])
+    func parallelBandsGiveTheOneThreadBytes(width: Int, height: Int) async throws {
+        let input: JSONValue = [
+            "seed": .number(width), "level": 7, "width": .number(width),
+            "height": .number(height),
+        ]
+        #expect(try await CPPNModel().run(input: input) == (try CPPNModel().render(input: input)))
+    }
+
+    /// Cancelling the task stops the bands (on Dispatch's threads) and is a timeout error.
+    @Test func cancellingTheTaskStopsTheBands() async {
+        let task = Task { () async throws(InferenceError) -> [UInt8] in
+            try await CPPNModel().run(input: ["width": 1024, "height": 1024])
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        task.cancel()
+        await #expect(throws: InferenceError(.timeout, "kiln/cppn-v1: cancelled")) { try await task.value }
+    }
+
     @Test func cancellationStopsTheModelWithinARow() {
         var asked = 0
         #expect(throws: InferenceError(.timeout, "kiln/cppn-v1: cancelled")) {

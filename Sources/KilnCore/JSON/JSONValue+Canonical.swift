@@ -59,6 +59,17 @@ extension JSONValue {
 
     private static func writeString(_ value: String, into out: inout String) {
         out += "\""
+        // Most strings (hex, base64, names) need no escape: appended whole, not scalar by scalar (a node's answer
+        // carries its output as tens of kilobytes of base64).
+        let plain =
+            value.utf8.withContiguousStorageIfAvailable { bytes in
+                !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+            } ?? false
+        if plain {
+            out += value
+            out += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -1,6 +1,8 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 public import KilnCore
+internal import Foundation
+internal import Synchronization
 internal import KilnImage
 internal import BigInt
 
@@ -22,13 +24,51 @@ public struct CPPNModel: InferenceModel {
 
     public init() {}
 
-    /// Runs the network; stops within a row of pixels once the task is cancelled (a node's `--job-timeout`).
+    /// Runs the network, its rows split into bands drawn in parallel, one per core (each pixel depends on its
+    /// coordinates only, so the bytes are those of ``render(input:cancelled:)``). The bands run on Dispatch's
+    /// threads, not Swift's cooperative pool: CPU-bound work there for seconds would starve the node's HTTP
+    /// handling and its job timer. Cancelling the task (a node's `--job-timeout`) stops every band within a row.
     public func run(input: JSONValue) async throws(InferenceError) -> [UInt8] {
-        try render(input: input, cancelled: { Task.isCancelled })
+        let (network, width, height) = try Self.parse(input)
+        // Small outputs in one band: a thread per core costs more than it saves below a few thousand pixels.
+        let bands = width * height < 4096 ? 1 : min(ProcessInfo.processInfo.activeProcessorCount, height)
+        let stop = Mutex(false)
+        let parts = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<[[UInt8]?], Never>) in
+                DispatchQueue.global(qos: .userInitiated).async {
+                    let parts = Mutex([[UInt8]?](repeating: nil, count: bands))
+                    DispatchQueue.concurrentPerform(iterations: bands) { band in
+                        let rows = (height * band / bands)..<(height * (band + 1) / bands)
+                        let pixels = network.draw(rows: rows, width: width, height: height) { stop.withLock { $0 } }
+                        parts.withLock { $0[band] = pixels }
+                    }
+                    continuation.resume(returning: parts.withLock { $0 })
+                }
+            }
+        } onCancel: {
+            stop.withLock { $0 = true }
+        }
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(width * height * 4)
+        for part in parts {
+            guard let part else { throw InferenceError(.timeout, "kiln/cppn-v1: cancelled") }
+            pixels += part
+        }
+        return try Self.encode(pixels, width: width, height: height)
     }
 
-    /// The same, synchronously; `cancelled` is asked before each row and stops the work with a timeout error.
+    /// The same on the calling thread; `cancelled` is asked before each row and stops the work with a timeout
+    /// error.
     public func render(input: JSONValue, cancelled: () -> Bool = { false }) throws(InferenceError) -> [UInt8] {
+        let (network, width, height) = try Self.parse(input)
+        guard let pixels = network.draw(rows: 0..<height, width: width, height: height, cancelled: cancelled) else {
+            throw InferenceError(.timeout, "kiln/cppn-v1: cancelled")
+        }
+        return try Self.encode(pixels, width: width, height: height)
+    }
+
+    /// The network and the output size an input asks for.
+    static func parse(_ input: JSONValue) throws(InferenceError) -> (Network, width: Int, height: Int) {
         guard case .object(let members) = input else {
             throw InferenceError(.badInput, "kiln/cppn-v1 takes a JSON object, found \(input)")
         }
@@ -45,10 +85,10 @@ public struct CPPNModel: InferenceModel {
         do { seed = try input.canonicalHash() } catch {
             throw InferenceError(.badInput, "kiln/cppn-v1: \(error.message)")
         }
-        guard let pixels = Network(seed: seed, level: level).draw(width: width, height: height, cancelled: cancelled)
-        else {
-            throw InferenceError(.timeout, "kiln/cppn-v1: cancelled")
-        }
+        return (Network(seed: seed, level: level), width, height)
+    }
+
+    static func encode(_ pixels: [UInt8], width: Int, height: Int) throws(InferenceError) -> [UInt8] {
         do {
             return try PNGEncoder().encode(try RGBAImage(width: width, height: height, pixels: pixels))
         } catch {
@@ -57,7 +97,7 @@ public struct CPPNModel: InferenceModel {
     }
 
     /// The network's parameters, drawn from the seed.
-    struct Network {
+    struct Network: Sendable {
         enum Activation { case sin, tanh, gaussian }
         struct Layer {
             var weights: [Int64]  // outputs × inputs, row-major
@@ -98,48 +138,58 @@ public struct CPPNModel: InferenceModel {
             return Layer(weights: weights, biases: biases, activations: activations, inputs: inputs)
         }
 
-        /// The pixels, or nil when `cancelled` (asked before each row) says to stop.
-        func draw(width: Int, height: Int, cancelled: () -> Bool = { false }) -> [UInt8]? {
-            var pixels = [UInt8](repeating: 255, count: width * height * 4)
+        /// The pixels of `rows` (RGBA, opaque), or nil when `cancelled` (asked before each row) says to stop.
+        /// Two scratch vectors, reused for every pixel and layer (no allocation per pixel).
+        func draw(rows: Range<Int>, width: Int, height: Int, cancelled: () -> Bool = { false }) -> [UInt8]? {
+            var pixels = [UInt8](repeating: 255, count: rows.count * width * 4)
             let side = Int64(max(width, height))
-            var values = [Int64](repeating: 0, count: 3 + CPPNModel.latent)
-            var next = [Int64](repeating: 0, count: CPPNModel.hidden)
-            for py in 0..<height {
-                if cancelled() { return nil }
-                for px in 0..<width {
-                    // Pixel centres in (−1, 1), square aspect.
-                    let x = (Int64(2 * px + 1) - Int64(width)) * Q16.one / side
-                    let y = (Int64(2 * py + 1) - Int64(height)) * Q16.one / side
-                    values.removeAll(keepingCapacity: true)
-                    values += [x, y, Q16.isqrt(x * x + y * y)]
-                    values += latent
-                    for layer in layers {
-                        Self.apply(layer, values, into: &next)
-                        values.removeAll(keepingCapacity: true)
-                        values += next
+            let widest = max(3 + CPPNModel.latent, CPPNModel.hidden)
+            let finished = withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 * widest + 3) { scratch in
+                pixels.withUnsafeMutableBufferPointer { pixels in
+                    let base = scratch.baseAddress!
+                    let rgb = base + 2 * widest
+                    for py in rows {
+                        if cancelled() { return false }
+                        // Pixel centres in (−1, 1), square aspect.
+                        let y = (Int64(2 * py + 1) - Int64(height)) * Q16.one / side
+                        for px in 0..<width {
+                            let x = (Int64(2 * px + 1) - Int64(width)) * Q16.one / side
+                            var values = base, next = base + widest
+                            values[0] = x
+                            values[1] = y
+                            values[2] = Q16.isqrt(x * x + y * y)
+                            for (index, z) in latent.enumerated() { values[3 + index] = z }
+                            for layer in layers {
+                                Self.apply(layer, values, into: next)
+                                swap(&values, &next)
+                            }
+                            Self.apply(output, values, into: rgb)
+                            let o = ((py - rows.lowerBound) * width + px) * 4
+                            for c in 0..<3 {
+                                // tanh ∈ [−1, 1] → 0…255, rounded.
+                                pixels[o + c] = UInt8(clamping: ((rgb[c] + Q16.one) * 255 + Q16.one) / (2 * Q16.one))
+                            }
+                        }
                     }
-                    var rgb = [Int64](repeating: 0, count: 3)
-                    Self.apply(output, values, into: &rgb)
-                    let o = (py * width + px) * 4
-                    for c in 0..<3 {
-                        // tanh ∈ [−1, 1] → 0…255, rounded.
-                        pixels[o + c] = UInt8(clamping: ((rgb[c] + Q16.one) * 255 + Q16.one) / (2 * Q16.one))
-                    }
+                    return true
                 }
             }
-            return pixels
+            return finished ? pixels : nil
         }
 
-        static func apply(_ layer: Layer, _ inputs: [Int64], into out: inout [Int64]) {
-            for neuron in 0..<layer.biases.count {
-                var sum = layer.biases[neuron]
-                let row = neuron * layer.inputs
-                for i in 0..<layer.inputs { sum &+= Q16.mul(layer.weights[row + i], inputs[i]) }
-                sum = Q16.clamp(sum)
-                switch layer.activations[neuron] {
-                case .sin: out[neuron] = Q16.sin(sum)
-                case .tanh: out[neuron] = Q16.tanh(sum)
-                case .gaussian: out[neuron] = Q16.gaussian(sum) * 2 - Q16.one
+        @inline(__always)
+        static func apply(_ layer: Layer, _ inputs: UnsafePointer<Int64>, into out: UnsafeMutablePointer<Int64>) {
+            layer.weights.withUnsafeBufferPointer { weights in
+                for neuron in 0..<layer.biases.count {
+                    var sum = layer.biases[neuron]
+                    let row = neuron * layer.inputs
+                    for i in 0..<layer.inputs { sum &+= Q16.mul(weights[row + i], inputs[i]) }
+                    sum = Q16.clamp(sum)
+                    switch layer.activations[neuron] {
+                    case .sin: out[neuron] = Q16.sin(sum)
+                    case .tanh: out[neuron] = Q16.tanh(sum)
+                    case .gaussian: out[neuron] = Q16.gaussian(sum) * 2 - Q16.one
+                    }
                 }
             }
         }

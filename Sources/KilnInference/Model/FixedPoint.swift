@@ -51,11 +51,13 @@ enum Q16 {
         return whole >= 62 ? 0 : poly >> whole
     }
 
-    /// ⌊√n⌋ for n ≥ 0 (Newton's method on integers).
+    /// ⌊√n⌋ for n ≥ 0 (Newton's method on integers). It starts from the power of two just above √n rather than
+    /// from n: from any start at or above ⌊√n⌋ the iteration ends on ⌊√n⌋, and this one takes a few steps, not
+    /// thirty (each a 64-bit division, once per pixel of the model).
     static func isqrt(_ n: Int64) -> Int64 {
         guard n > 1 else { return max(0, n) }
-        var x = n
-        var y = (x + 1) / 2
+        var x = Int64(1) << ((64 - n.leadingZeroBitCount + 1) / 2)
+        var y = (x + n / x) / 2
         while y < x {
             x = y
             y = (x + n / x) / 2
