@@ -2,6 +2,7 @@
 // Compositing and codecs; Benchmarks/compare_pillow.py measures the same work with Pillow side by side.
 
 import Benchmark
+import Foundation
 import KilnImage
 
 let benchmarks: @Sendable () -> Void = {
@@ -13,7 +14,7 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     let side = 1024
-    let layers: [Raster] = (0..<6).map { index in
+    let layers: [Raster] = try! (0..<6).map { index in
         if index == 0 { return try Raster(width: side, height: side, color: .init(red: 30, green: 30, blue: 60)) }
         var pixels = [UInt8](repeating: 0, count: side * side * 4)
         for offset in stride(from: 0, to: pixels.count, by: 4) {
@@ -33,6 +34,42 @@ let benchmarks: @Sendable () -> Void = {
             for index in 1..<6 { try canvas.composite(layers[index], x: 0, y: 0, mode: modes[index], opacity: 0.9) }
             blackHole(try PNGEncoder().encode(canvas.rgbaImage))
         }
+    }
+
+    // The physical bound of the next one: each layer's bytes copied once onto a canvas-sized buffer.
+    Benchmark("Composite 6 layers 1024², normal, opacity 0.9") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var canvas = layers[0]
+            for index in 1..<6 { try canvas.composite(layers[index], x: 0, y: 0, opacity: 0.9) }
+            blackHole(canvas)
+        }
+    }
+    Benchmark("memcpy 6 × 4 MiB onto one buffer (the bound of the composite above)") { benchmark in
+        var target = [UInt8](repeating: 0, count: side * side * 4)
+        for _ in benchmark.scaledIterations {
+            target.withUnsafeMutableBytes { target in
+                for layer in layers {
+                    layer.pixels.withUnsafeBytes { _ = memcpy(target.baseAddress!, $0.baseAddress!, $0.count) }
+                }
+            }
+            blackHole(target)
+        }
+    }
+
+    // A token's picture as `kiln batch` publishes it: 384² PNG, and the 256² JPEG thumbnail (area average).
+    var picture = layers[0]
+    for index in 1..<6 { try! picture.composite(layers[index], x: 0, y: 0, mode: modes[index], opacity: 0.9) }
+    let token = try! picture.downscaled(width: 384, height: 384)
+    Benchmark("PNG encode 384² (a token's image)") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try PNGEncoder().encode(token.rgbaImage)) }
+    }
+    Benchmark("Thumbnail 384² → 256² (area average) + JPEG encode") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try JPEGEncoder(quality: 85).encode(try token.downscaled(width: 256, height: 256)))
+        }
+    }
+    Benchmark("Area average 384² → 256²") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try token.downscaled(width: 256, height: 256)) }
     }
 
     var canvas = layers[0]

@@ -19,6 +19,27 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations { blackHole(try CPPNModel().render(input: input)) }
     }
 
+    // A node's request overhead (HTTP, JSON, base64, signing): one 160² job through a node over loopback against
+    // the model alone, as the node runs it (bands on every core).
+    let small: JSONValue = ["seed": 42, "level": 9, "width": 160, "height": 160]
+    Benchmark("kiln/cppn-v1 160×160, one core") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try CPPNModel().render(input: small)) }
+    }
+    Benchmark("kiln/cppn-v1 160×160, bands on every core (as a node runs it)") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try await CPPNModel().run(input: small)) }
+    }
+    Benchmark("One node job 160×160 over HTTP (model + request overhead)", configuration: .init(setup: {
+        await Nodes.shared.start()
+    })) { benchmark in
+        let node = await Nodes.shared.table.operators[0].endpoint
+        var n: UInt64 = 1 << 40
+        for _ in benchmark.scaledIterations {
+            n += 1
+            let request = JobRequest(jobId: Bytes32(word: n), model: "kiln/cppn-v1", input: small, referenceBlock: 1)
+            blackHole(try await NodeClient().submit(request, to: node!, timeout: .seconds(60)))
+        }
+    }
+
     // The metric an agreement policy bounds, on two 1024² RGBA images that differ a little everywhere.
     var a = [UInt8](repeating: 0, count: 1024 * 1024 * 4)
     var b = a
@@ -92,7 +113,7 @@ actor Nodes {
             Task { try await app.run() }
             var iterator = stream.makeAsyncIterator()
             let port = await iterator.next()!
-            table.operators.append(Operator(address: key.address, endpoint: "http://127.0.0.1:\(port)", stake: 1))
+            table.operators.append(Operator(address: key.address, endpoint: .kiln("http://127.0.0.1:\(port)"), stake: 1))
         }
     }
 }
