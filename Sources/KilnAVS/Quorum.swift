@@ -62,16 +62,19 @@ public struct SignedAnswer: Hashable, Sendable {
 public struct EquivocationEvidence: Hashable, Sendable {
     /// The operator that signed both answers.
     public var `operator`: Address
-    /// The first answer seen.
+    /// The first answer seen (its output bytes are not kept: its attestation names them by hash).
     public var first: SignedAnswer
     /// A second, different answer to the same job.
     public var second: SignedAnswer
 }
 
 /// Remembers every verified signed answer per operator and job, across rounds and retries, to catch equivocation.
+/// It keeps what the evidence needs — the attestation (which names the output by its hash) and the signature —
+/// not the output bytes, and a caller that is done with a job (`kiln batch`, once the job's outcome is recorded)
+/// forgets it, so a run over ten thousand jobs holds only those in flight.
 public actor SignatureLog {
-    private var seen: [String: SignedAnswer] = [:]
-    /// Every equivocation caught so far.
+    private var seen: [Bytes32: [Address: SignedAnswer]] = [:]
+    /// Every equivocation caught so far (and not forgotten).
     public private(set) var evidence: [EquivocationEvidence] = []
 
     /// An empty log.
@@ -79,9 +82,13 @@ public actor SignatureLog {
 
     /// Records an answer; returns evidence when the operator signed a different output for this job before.
     func record(_ address: Address, _ answer: SignedAnswer) -> EquivocationEvidence? {
-        let key = address.lowercased + answer.attestation.jobId.hex
-        guard let earlier = seen[key] else {
-            seen[key] = answer
+        let job = answer.attestation.jobId
+        guard let earlier = seen[job]?[address] else {
+            seen[job, default: [:]][address] = SignedAnswer(
+                attestation: answer.attestation,
+                signature: answer.signature,
+                output: []
+            )
             return nil
         }
         guard earlier.attestation.outputHash != answer.attestation.outputHash else { return nil }
@@ -97,6 +104,15 @@ public actor SignatureLog {
     func hasEquivocated(_ address: Address, job: Bytes32) -> Bool {
         evidence.contains { $0.operator == address && $0.first.attestation.jobId == job }
     }
+
+    /// Drops what the log holds for `job` (its answers and any evidence, which its round has reported).
+    public func forget(job: Bytes32) {
+        seen[job] = nil
+        evidence.removeAll { $0.first.attestation.jobId == job }
+    }
+
+    /// How many jobs the log holds answers for.
+    public var jobs: Int { seen.count }
 }
 
 /// The result of a round: per operator what happened, and the accepted output if the quorum was reached.

@@ -179,6 +179,9 @@ struct JobWorker: Sendable {
                     JobRequest(jobId: jobId, model: inference.model, input: input, referenceBlock: job.referenceBlock),
                     table: table
                 )
+                // A run tries a job once; its report holds the evidence, so the log lets the job go (it would
+                // otherwise keep every answer of the run: memory in proportion to the collection).
+                await round.log.forget(job: jobId)
                 CrashPoint.afterInference.reached()
                 quorum = Self.quorumLine(report)
                 guard let accepted = report.accepted else { return .noQuorum(quorum ?? "quorum not reached") }
