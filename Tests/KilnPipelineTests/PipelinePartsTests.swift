@@ -172,3 +172,19 @@ struct PublisherTests {
         )
     }
 }
+
+struct ContactSheetTests {
+    /// The batch reads only the thumbnails the sheet shows and passes how many tokens there are: the footer counts
+    /// the rest, and the cells are the same as with every thumbnail given.
+    @Test func theFooterCountsTokensWhoseThumbnailsWereNotRead() throws {
+        let thumbnail = try PNGEncoder().encode(
+            try RGBAImage(width: 4, height: 4, pixels: [UInt8](repeating: 200, count: 64))
+        )
+        let items = (0..<3).map { (label: "#\($0)", thumbnail: thumbnail) }
+        let alone = try ContactSheet.render(items)
+        let counted = try ContactSheet.render(items, total: 5)
+        #expect(counted.height > alone.height, "a footer for the 2 tokens not shown")
+        #expect(counted.width == alone.width)
+        #expect(Array(counted.pixels.prefix(alone.pixels.count)) == alone.pixels, "the same cells above the footer")
+    }
+}

@@ -100,10 +100,13 @@ struct BatchOutputs: Sendable {
         CrashPoint.afterCAR.reached()
 
         let sheet = out + "/batch-\(batch)-sheet.png"
-        let items = try latest.values.sorted(by: Self.tokenOrder).map { publication in
+        // Only the thumbnails the sheet shows are read (not one per token of a 10 000-token batch).
+        let ordered = latest.values.sorted(by: Self.tokenOrder)
+        let items = try ordered.prefix(ContactSheet.maxTokens).map { publication in
             (label: "#\(publication.token.tokenId)", thumbnail: try reader.cat(try CID(publication.thumbnail)))
         }
-        try AtomicFile.write(try PNGEncoder().encode(try ContactSheet.render(items).rgbaImage), to: sheet)
+        let picture = try ContactSheet.render(items, total: ordered.count)
+        try AtomicFile.write(try PNGEncoder().encode(picture.rgbaImage), to: sheet)
         summary.sheet = sheet
         CrashPoint.afterSheet.reached()
 

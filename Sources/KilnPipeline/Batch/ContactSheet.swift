@@ -11,14 +11,16 @@ public enum ContactSheet {
     /// The most thumbnails one sheet shows; more are counted in its footer.
     public static let maxTokens = 1_200
 
-    /// Draws `items` (label, thumbnail JPEG/PNG bytes) in order.
-    public static func render(_ items: [(label: String, thumbnail: [UInt8])]) throws -> Raster {
+    /// Draws `items` (label, thumbnail JPEG/PNG bytes) in order, at most ``maxTokens`` of them; `total` (default:
+    /// how many items there are) is how many tokens the batch has, so a caller need read only the thumbnails shown.
+    public static func render(_ items: [(label: String, thumbnail: [UInt8])], total: Int? = nil) throws -> Raster {
         let shown = items.prefix(maxTokens)
+        let total = max(total ?? items.count, items.count)
         let columns = max(1, min(30, Int(Double(shown.count).squareRoot().rounded(.up))))
         let rows = max(1, (shown.count + columns - 1) / columns)
         let font = BitmapFont.fixed6x13
         let pad = 8, label = font.lineHeight + 4
-        let footer = items.count > shown.count ? font.lineHeight + 8 : 0
+        let footer = total > shown.count ? font.lineHeight + 8 : 0
         var sheet = try Raster(
             width: pad + columns * (cell + pad),
             height: pad + rows * (cell + label + pad) + footer,
@@ -46,7 +48,7 @@ public enum ContactSheet {
         }
         if footer > 0 {
             try sheet.draw(
-                text: "+\(items.count - shown.count) more tokens in this batch",
+                text: "+\(total - shown.count) more tokens in this batch",
                 font: font,
                 x: pad,
                 y: sheet.height - footer + 2,
