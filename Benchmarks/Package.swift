@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
     ],
     targets: [
         .executableTarget(
@@ -71,6 +72,18 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/KilnInferenceBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "KilnTemplatesBenchmarks",
+            dependencies: [
+                .product(name: "KilnTemplates", package: kiln),
+                .product(name: "KilnImage", package: kiln),
+                .product(name: "KilnCore", package: kiln),
+                .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/KilnTemplatesBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         // Kiln's half of compare_pillow.py: the same work as Pillow's half, timed in one run.
