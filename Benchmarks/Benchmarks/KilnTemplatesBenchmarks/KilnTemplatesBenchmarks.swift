@@ -54,6 +54,5 @@ var kilnThresholds: [BenchmarkMetric: BenchmarkThresholds] {
         .wallClock: BenchmarkThresholds(relative: [.p90: 50.0]),
         .throughput: BenchmarkThresholds(relative: [.p90: 50.0]),
         .mallocCountTotal: BenchmarkThresholds(relative: [.p90: 10.0]),
-        .instructions: BenchmarkThresholds(relative: [.p90: 10.0]),
     ]
 }
