@@ -37,6 +37,17 @@ import Testing
         )
     }
 
+    /// When the coordinator failed (or was killed at its timeout): the jobs table and what each worker printed.
+    static func explainFailure(of batch: Outcome, url: String, workers: [ServiceProcess]) async throws {
+        guard batch.status != 0 else { return }
+        let jobs = try await PostgresTestServer.psql(
+            url,
+            "SELECT id, status, lease_owner, lease_until, attempts, leased_batch, last_error FROM jobs ORDER BY id"
+        )
+        let printed = workers.map { "\($0.firstLine)\n\($0.output)" }.joined(separator: "\n---\n")
+        Issue.record("the coordinator failed:\n\(batch.transcript)\njobs:\n\(jobs)\nworkers:\n\(printed)")
+    }
+
     @Test func threeWorkersPublishEveryJobOnceAndTheBatchEqualsOneSQLiteBatch() async throws {
         let bench = try await BatchBench()
         let logs = try await BatchBench.exampleLogs("events-1.jsonl", tokens: Self.tokens)
@@ -63,14 +74,7 @@ import Testing
             try await worker(site, "w3", environment: leases),
         ]
         let batch = try await coordinator
-        if batch.status != 0 {
-            let jobs = try await PostgresTestServer.psql(
-                url,
-                "SELECT id, status, lease_owner, lease_until, attempts, leased_batch, last_error FROM jobs ORDER BY id"
-            )
-            let printed = workers.map { "\($0.firstLine)\n\($0.output)" }.joined(separator: "\n---\n")
-            Issue.record("the coordinator failed:\n\(batch.transcript)\njobs:\n\(jobs)\nworkers:\n\(printed)")
-        }
+        try await Self.explainFailure(of: batch, url: url, workers: workers)
         #expect(batch.summary?["batch"] as? Int == 1 && batch.summary?["published"] as? Int == 0)
         #expect(batch.summary?["publishedByWorkers"] as? Int == Self.tokens.count, "\(batch.transcript)")
         #expect(batch.events.contains { $0["event"] as? String == "waiting" }, "the coordinator waited for workers")
@@ -138,14 +142,7 @@ import Testing
         #expect(open, "the coordinator opened the batch")
         try await PostgresTestServer.restart(server.folder)
         let batch = try await coordinator
-        if batch.status != 0 {
-            let jobs = try await PostgresTestServer.psql(
-                url,
-                "SELECT id, status, lease_owner, lease_until, attempts, leased_batch, last_error FROM jobs ORDER BY id"
-            )
-            let printed = workers.map { "\($0.firstLine)\n\($0.output)" }.joined(separator: "\n---\n")
-            Issue.record("the coordinator failed:\n\(batch.transcript)\njobs:\n\(jobs)\nworkers:\n\(printed)")
-        }
+        try await Self.explainFailure(of: batch, url: url, workers: workers)
         #expect(batch.summary?["publishedByWorkers"] as? Int == Self.tokens.count, "\(batch.transcript)")
         #expect(
             try await PostgresTestServer.psql(url, "SELECT count(*), count(DISTINCT job_id) FROM publications") == "6|6"
