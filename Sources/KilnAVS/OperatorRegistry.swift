@@ -248,14 +248,10 @@ extension YAMLNode {
     /// node (the container id its `config.json` gives Kiln's node).
     public func nodeEndpoint(_ context: String) throws(YAMLError) -> NodeEndpoint {
         if scalar != nil { return .kiln(try url(context)) }
-        let fields = try fields(context, allowed: ["infernet", "container"])
-        let node = try fields.required("infernet", "the Infernet node's URL, e.g. http://host:4000").url(
-            fields.name("infernet")
+        return try Self.infernetEndpoint(
+            try fields(context, allowed: ["infernet", "container"]),
+            missing: "the Infernet node's URL, e.g. http://host:4000"
         )
-        let container = try fields.required("container", "the id of Kiln's container in its config.json").text(
-            fields.name("container")
-        )
-        return .infernet(node: node, container: container)
     }
 
     /// kiln.yml's `operators.nodes` entry: what ``nodeEndpoint(_:)`` reads, or either form with a `token` (a
@@ -269,12 +265,19 @@ extension YAMLNode {
             }
             return (.kiln(try url.url(fields.name("url"))), fields["token"])
         }
-        let node = try fields.required("infernet", "url: the node's URL, or infernet: the Infernet node's URL").url(
-            fields.name("infernet")
+        let endpoint = try Self.infernetEndpoint(
+            fields,
+            missing: "url: the node's URL, or infernet: the Infernet node's URL"
         )
+        return (endpoint, fields["token"])
+    }
+
+    /// `{infernet: URL, container: ID}` from a mapping's fields; `missing` says what `infernet` is when absent.
+    private static func infernetEndpoint(_ fields: Fields, missing: String) throws(YAMLError) -> NodeEndpoint {
+        let node = try fields.required("infernet", missing).url(fields.name("infernet"))
         let container = try fields.required("container", "the id of Kiln's container in its config.json").text(
             fields.name("container")
         )
-        return (.infernet(node: node, container: container), fields["token"])
+        return .infernet(node: node, container: container)
     }
 }

@@ -110,9 +110,6 @@ public actor SignatureLog {
         seen[job] = nil
         evidence.removeAll { $0.first.attestation.jobId == job }
     }
-
-    /// How many jobs the log holds answers for.
-    public var jobs: Int { seen.count }
 }
 
 /// The result of a round: per operator what happened, and the accepted output if the quorum was reached.

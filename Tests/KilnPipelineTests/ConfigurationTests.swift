@@ -102,20 +102,26 @@ struct ConfigurationTests {
         }
     }
 
+    /// The first lines of a kiln.yml whose operators come from a registry on chain (the tests add nodes).
+    static let chainOperators = """
+        contracts:
+          - {address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", template: t}
+        events: {rpc: "http://127.0.0.1:8545"}
+        operators:
+          source: chain
+          registry: "0x000000000000000000000000000000000000AB1e"
+
+        """
+
     @Test func chainOperatorsAndOnchainPublishing() throws {
-        let yaml = """
-            contracts:
-              - {address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", template: t}
-            events: {rpc: "http://127.0.0.1:8545"}
-            operators:
-              source: chain
-              registry: "0x000000000000000000000000000000000000AB1e"
-              fromBlock: 7
-              nodes:
-                "0x00000000000000000000000000000000000000a1": "http://127.0.0.1:8101/"
-                "0x00000000000000000000000000000000000000a2": {infernet: "http://10.0.0.7:4000", container: kiln-node}
-            publish: {mode: onchain-base, key: keys/publisher.key}
-            """
+        let yaml =
+            Self.chainOperators + """
+                  fromBlock: 7
+                  nodes:
+                    "0x00000000000000000000000000000000000000a1": "http://127.0.0.1:8101/"
+                    "0x00000000000000000000000000000000000000a2": {infernet: "http://10.0.0.7:4000", container: kiln-node}
+                publish: {mode: onchain-base, key: keys/publisher.key}
+                """
         let configuration = try Configuration(yaml: yaml, source: "/srv/kiln.yml")
         let chain = try #require(configuration.chainOperators)
         #expect(
@@ -156,18 +162,13 @@ struct ConfigurationTests {
             contents: Data("s3cret-node-token\n".utf8),
             attributes: [.posixPermissions: 0o600]
         )
-        let head = """
-            contracts:
-              - {address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", template: t}
-            events: {rpc: "http://127.0.0.1:8545"}
-            operators:
-              source: chain
-              registry: "0x000000000000000000000000000000000000AB1e"
-              nodes:
-                "0x00000000000000000000000000000000000000a1": {url: "http://127.0.0.1:8101", token: "file:\(tokenFile)"}
-                "0x00000000000000000000000000000000000000a2": {infernet: "http://10.0.0.7:4000", container: k, token: "file:\(tokenFile)"}
-                "0x00000000000000000000000000000000000000a3": "http://127.0.0.1:8103"
-            """
+        let head =
+            Self.chainOperators + """
+                  nodes:
+                    "0x00000000000000000000000000000000000000a1": {url: "http://127.0.0.1:8101", token: "file:\(tokenFile)"}
+                    "0x00000000000000000000000000000000000000a2": {infernet: "http://10.0.0.7:4000", container: k, token: "file:\(tokenFile)"}
+                    "0x00000000000000000000000000000000000000a3": "http://127.0.0.1:8103"
+                """
         let configuration = try Configuration(yaml: head, source: "kiln.yml")
         let registry = try configuration.operatorRegistry()
         #expect(

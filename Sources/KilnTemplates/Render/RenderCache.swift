@@ -7,14 +7,15 @@ internal import Synchronization
 /// fill layers, which no state changes, drawn once. A batch renders thousands of tokens from one ``Template``:
 /// without it each render read and inflated every PNG layer again (a third of `kiln batch`'s CPU).
 ///
-/// Entries are keyed by what determines their pixels (the template folder, the asset's path in it and its size; a fill's colour or
-/// gradient and size), so a template whose fields are changed in code never gets a stale raster. The files of a
+/// Entries are keyed by what determines their pixels (the template folder, the asset's path in it, its size and
+/// the decoding limits; a fill's colour or gradient and size), so a template whose fields are changed in code
+/// never gets a stale raster. The files of a
 /// template are fixed for as long as it is loaded: its ``Template/contentHash()`` names them, and a changed
 /// folder is a new template (with a new cache). At most ``limit`` bytes of pixels are kept; past that a raster is
 /// made for each render as before.
 public final class RenderCache: Sendable {
     enum Key: Hashable {
-        case asset(folder: String, path: String, width: Int?, height: Int?)
+        case asset(folder: String, path: String, width: Int?, height: Int?, limits: ImageLimits)
         case fill(Template.Fill, width: Int, height: Int)
     }
 

@@ -118,7 +118,9 @@ public struct Renderer: Sendable {
     /// decoded once per loaded template (``RenderCache``).
     private func asset(_ path: String, layer: Template.Layer) throws -> Raster {
         let (folder, limits) = (template.folder, self.limits)
-        let decoded = try template.renderCache.raster(.asset(folder: folder, path: path, width: nil, height: nil)) {
+        let decoded = try template.renderCache.raster(
+            .asset(folder: folder, path: path, width: nil, height: nil, limits: limits)
+        ) {
             let full: String
             do {
                 full = try AssetPath.resolve(path, in: folder)
@@ -130,7 +132,8 @@ public struct Renderer: Sendable {
         guard let w = layer.width, let h = layer.height, (decoded.width, decoded.height) != (w, h) else {
             return decoded
         }
-        return try template.renderCache.raster(.asset(folder: folder, path: path, width: w, height: h)) {
+        return try template.renderCache.raster(.asset(folder: folder, path: path, width: w, height: h, limits: limits))
+        {
             try decoded.scaled(width: w, height: h)
         }
     }
