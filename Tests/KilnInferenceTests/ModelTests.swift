@@ -57,7 +57,7 @@ struct CPPNModelTests {
 
     /// `run` draws bands of rows in parallel; the bytes are those of the one-thread `render`, for heights that do
     /// and do not divide among the cores, and for an output small enough to stay in one band.
-    @Test(arguments: [(96, 97), (160, 160), (33, 17)])
+    @Test(arguments: [(256, 257), (512, 128), (33, 17)])
     func parallelBandsGiveTheOneThreadBytes(width: Int, height: Int) async throws {
         let input: JSONValue = [
             "seed": .number(width), "level": 7, "width": .number(width),

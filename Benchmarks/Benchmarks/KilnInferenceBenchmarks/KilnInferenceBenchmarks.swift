@@ -31,8 +31,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("kiln_cppn-v1_160×160,_one_core") { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try CPPNModel().render(input: small)) }
     }
-    Benchmark("kiln_cppn-v1_160×160,_bands_on_every_core_(as_a_node_runs_it)") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(try await CPPNModel().run(input: small)) }
+    Benchmark("kiln_cppn-v1_256×256,_bands_on_every_core_(as_a_node_runs_it)") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try await CPPNModel().run(input: input)) }
     }
     Benchmark("One_node_job_160×160_over_HTTP_(model_+_request_overhead)", configuration: .init(setup: {
         await Nodes.shared.start()

@@ -24,14 +24,16 @@ public struct CPPNModel: InferenceModel {
 
     public init() {}
 
-    /// Runs the network, its rows split into bands drawn in parallel, one per core (each pixel depends on its
-    /// coordinates only, so the bytes are those of ``render(input:cancelled:)``). The bands run on Dispatch's
-    /// threads, not Swift's cooperative pool: CPU-bound work there for seconds would starve the node's HTTP
-    /// handling and its job timer. Cancelling the task (a node's `--job-timeout`) stops every band within a row.
+    /// Runs the network, the rows of a large output split into bands drawn in parallel, one per core (each pixel
+    /// depends on its coordinates only, so the bytes are those of ``render(input:cancelled:)``). The bands run on
+    /// Dispatch's threads, not Swift's cooperative pool: CPU-bound work there for seconds would starve the node's
+    /// HTTP handling and its job timer. Cancelling the task (a node's `--job-timeout`) stops every band within a row.
     public func run(input: JSONValue) async throws(InferenceError) -> [UInt8] {
         let (network, width, height) = try Self.parse(input)
-        // Small outputs in one band: a thread per core costs more than it saves below a few thousand pixels.
-        let bands = width * height < 4096 ? 1 : min(ProcessInfo.processInfo.activeProcessorCount, height)
+        // Large outputs (from 256² up) in bands. Smaller ones — the 160² the example templates ask for — in one:
+        // where a coordinator and several nodes share a machine, a job's threads beyond one only take CPU time from
+        // the others (on CI's two cores, workers' heartbeats and a load test's node fell behind).
+        let bands = width * height < 65_536 ? 1 : min(ProcessInfo.processInfo.activeProcessorCount, height)
         let stop = Mutex(false)
         let parts = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[[UInt8]?], Never>) in
