@@ -33,6 +33,9 @@ struct NodeLoadTests {
             return members.compactMapValues { $0.integerValue.flatMap { Int(exactly: $0) } }
         }
         for attempt in 1...3 {
+            // The suites start all at once; the load runs once the machine has half its CPU to give (or after
+            // six minutes of waiting), as a node facing the internet would have.
+            try await Self.waitForIdleCPU(atLeast: 0.5, patience: .seconds(360))
             let load = try await KilnProcess.run(
                 [
                     PythonBench.packageRoot.appendingPathComponent("scripts/node_load.py").path, url, String(node.pid),
@@ -67,6 +70,27 @@ struct NodeLoadTests {
         // Memory stays bounded (a debug build; the load holds 2 000 connections and streams 160 MiB of bodies).
         #expect((report["peak_hwm_mib"]?.integerValue).map { $0 <= 512 } == true, "\(summary)")
         print("node under load: \(summary)")
+    }
+
+    /// Waits until the machine's CPUs were idle for at least `fraction` of one second (from /proc/stat), or until
+    /// `patience` has passed.
+    static func waitForIdleCPU(atLeast fraction: Double, patience: Duration) async throws {
+        func sample() -> (idle: Double, total: Double)? {
+            guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+                let line = text.split(separator: "\n").first, line.hasPrefix("cpu ")
+            else { return nil }
+            let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+            guard values.count >= 5 else { return nil }
+            return (values[3] + values[4], values.reduce(0, +))  // idle + iowait, all
+        }
+        let deadline = ContinuousClock.now + patience
+        while ContinuousClock.now < deadline {
+            guard let before = sample() else { return }
+            try await Task.sleep(for: .seconds(1))
+            guard let after = sample() else { return }
+            let total = after.total - before.total
+            if total > 0 && (after.idle - before.idle) / total >= fraction { return }
+        }
     }
 
     /// Two requests pipelined on one connection, each answered after 3 s (`--test-fault slow`), with a request
