@@ -85,7 +85,12 @@ import Testing
         )
         #expect(try await PostgresTestServer.psql(url, "SELECT status, count(*) FROM jobs GROUP BY status") == "done|6")
         let attempts = try await PostgresTestServer.psql(url, "SELECT attempts FROM jobs ORDER BY id")
-        #expect(attempts.split(separator: "\n").contains("2"), "a job was taken over: \(attempts)")
+        // The killed worker's jobs were taken over (at least a second attempt). Under CI's load a survivor's lease
+        // can lapse too and its job be taken once more (seen: 4 attempts); each job is still published once (above).
+        #expect(
+            attempts.split(separator: "\n").contains { Int($0).map { $0 >= 2 } == true },
+            "a job was taken over: \(attempts)"
+        )
         let owners = try await PostgresTestServer.psql(url, "SELECT count(DISTINCT lease_owner) FROM jobs")
         #expect(owners == "0", "no lease left behind")
 
