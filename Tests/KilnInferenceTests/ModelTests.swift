@@ -66,13 +66,21 @@ struct CPPNModelTests {
         #expect(try await CPPNModel().run(input: input) == (try CPPNModel().render(input: input)))
     }
 
-    /// Cancelling the task stops the bands (on Dispatch's threads) and is a timeout error.
+    /// Cancelling the task stops the bands (on Dispatch's threads) and is a timeout error. The bands are held at
+    /// their start until the task is cancelled: a timed sleep instead lost the race on a loaded CI machine (the
+    /// 1024² output was finished before the 50 ms sleep ended).
     @Test func cancellingTheTaskStopsTheBands() async {
+        let (started, starting) = AsyncStream.makeStream(of: Void.self)
+        let cancelled = DispatchSemaphore(value: 0)
         let task = Task { () async throws(InferenceError) -> [UInt8] in
-            try await CPPNModel().run(input: ["width": 1024, "height": 1024])
+            try await CPPNModel().run(input: ["width": 1024, "height": 1024]) {
+                starting.yield()
+                cancelled.wait()
+            }
         }
-        try? await Task.sleep(for: .milliseconds(50))
+        for await _ in started { break }
         task.cancel()
+        cancelled.signal()
         await #expect(throws: InferenceError(.timeout, "kiln/cppn-v1: cancelled")) { try await task.value }
     }
 

@@ -29,6 +29,12 @@ public struct CPPNModel: InferenceModel {
     /// Dispatch's threads, not Swift's cooperative pool: CPU-bound work there for seconds would starve the node's
     /// HTTP handling and its job timer. Cancelling the task (a node's `--job-timeout`) stops every band within a row.
     public func run(input: JSONValue) async throws(InferenceError) -> [UInt8] {
+        try await run(input: input, bandsStarting: {})
+    }
+
+    /// ``run(input:)`` with `bandsStarting` called on Dispatch's thread just before the bands start: tests hold it
+    /// there to cancel while the bands run, whatever the machine's load.
+    func run(input: JSONValue, bandsStarting: @escaping @Sendable () -> Void) async throws(InferenceError) -> [UInt8] {
         let (network, width, height) = try Self.parse(input)
         // Large outputs (from 256² up) in bands. Smaller ones — the 160² the example templates ask for — in one:
         // where a coordinator and several nodes share a machine, a job's threads beyond one only take CPU time from
@@ -39,6 +45,7 @@ public struct CPPNModel: InferenceModel {
             await withCheckedContinuation { (continuation: CheckedContinuation<[[UInt8]?], Never>) in
                 DispatchQueue.global(qos: .userInitiated).async {
                     let parts = Mutex([[UInt8]?](repeating: nil, count: bands))
+                    bandsStarting()
                     DispatchQueue.concurrentPerform(iterations: bands) { band in
                         let rows = (height * band / bands)..<(height * (band + 1) / bands)
                         let pixels = network.draw(rows: rows, width: width, height: height) { stop.withLock { $0 } }
