@@ -86,6 +86,16 @@ let package = Package(
             path: "Benchmarks/KilnTemplatesBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "KilnPipelineBenchmarks",
+            dependencies: [
+                .product(name: "KilnPipeline", package: kiln),
+                .product(name: "KilnCore", package: kiln),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/KilnPipelineBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // Kiln's half of compare_pillow.py: the same work as Pillow's half, timed in one run.
         .executableTarget(
             name: "KilnImageCompare",
