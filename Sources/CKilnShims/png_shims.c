@@ -204,7 +204,8 @@ static void write_to_memory(png_structp png, png_bytep bytes, size_t count) {
 static void flush_memory(png_structp png) { (void)png; }
 
 int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride, int channels,
-                          int level, int filters, int strategy, uint8_t **out, size_t *out_size, char *message) {
+                          int level, int filters, const uint8_t *row_filters, int strategy, uint8_t **out,
+                          size_t *out_size, char *message) {
     write_buffer buffer = {NULL, 0, 0, message};
     write_buffer *volatile held = &buffer;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &buffer, encoder_error, encoder_warning);
@@ -231,7 +232,10 @@ int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height
     png_set_compression_strategy(png, strategy);
     png_write_info(png, info);
     if (channels == 3) png_set_filler(png, 0, PNG_FILLER_AFTER);  // on write: drop the 4th byte of each pixel
-    for (uint32_t y = 0; y < height; y++) png_write_row(png, pixels + (size_t)y * stride);
+    for (uint32_t y = 0; y < height; y++) {
+        if (row_filters && y > 0) png_set_filter(png, PNG_FILTER_TYPE_BASE, row_filters[y]);
+        png_write_row(png, pixels + (size_t)y * stride);
+    }
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     *out = buffer.data;

@@ -42,10 +42,13 @@ void CKilnShims_png_decoder_destroy(CKilnShims_png_decoder *decoder);
 
 /// Encodes 8-bit pixels, 4 bytes each (straight RGBA). With `channels` 3 the fourth byte is dropped and
 /// an RGB PNG is written. `filters` is a mask of PNG_FILTER_* values; `level` 0…9; `strategy` a zlib
-/// strategy. No tIME, text or other ancillary chunks are written. On success `*out` holds `*out_size` bytes
-/// to release with CKilnShims_free. Returns 0 on success.
+/// strategy. `row_filters`, when not NULL, holds a filter mask for each row, set before that row is written
+/// (libpng allows changing the set between rows once the first row was written with every filter it will use).
+/// No tIME, text or other ancillary chunks are written. On success `*out` holds `*out_size` bytes to release
+/// with CKilnShims_free. Returns 0 on success.
 int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride, int channels,
-                          int level, int filters, int strategy, uint8_t **out, size_t *out_size, char *message);
+                          int level, int filters, const uint8_t *row_filters, int strategy, uint8_t **out,
+                          size_t *out_size, char *message);
 
 // MARK: - JPEG decoding
 

@@ -58,6 +58,10 @@ public struct PNGEncoder: Hashable, Sendable {
         self.strategy = strategy
     }
 
+    /// Whether Kiln chooses each row's filter for `.adaptive` (``PNGRowFilters``: libpng's rule, the same bytes,
+    /// libpng then applies one filter per row) rather than libpng itself (five per row). Tests compare the two.
+    var choosesRowFilters = true
+
     /// Encodes `image`; RGB when every pixel is opaque.
     /// - Throws: ``ImageError/Code/invalidArgument`` for a level outside 0…9 or an empty image,
     ///   ``ImageError/Code/encodeFailed`` with libpng's reason.
@@ -71,15 +75,22 @@ public struct PNGEncoder: Hashable, Sendable {
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
         var message = [CChar](repeating: 0, count: Int(CKILNSHIMS_MESSAGE_SIZE))
+        let channels = image.isOpaque ? 3 : 4
+        // libpng itself drops the filters that need a row above or a pixel to the left from a 1-pixel-high or
+        // -wide image; those are written as libpng chooses.
+        let rowFilters =
+            filter == .adaptive && choosesRowFilters && image.width > 1 && image.height > 1
+            ? PNGRowFilters.choose(image, channels: channels) : nil
         let status = image.pixels.withUnsafeBufferPointer { pixels in
             CKilnShims_png_encode(
                 pixels.baseAddress,
                 UInt32(image.width),
                 UInt32(image.height),
                 image.width * 4,
-                image.isOpaque ? 3 : 4,
+                Int32(channels),
                 Int32(level),
                 filter.mask,
+                rowFilters,
                 strategy.value,
                 &out,
                 &size,

@@ -1,0 +1,130 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+/// libpng's adaptive row-filter choice, made ahead of libpng so that it applies only the chosen filter.
+///
+/// With all five filters enabled, libpng (`png_write_find_filter`, 1.6) filters every row five ways into scratch
+/// rows and keeps the one whose bytes, read as signed, have the smallest sum of absolute values ("minimum sum of
+/// absolute differences"; the first of equal sums in the order none, sub, up, average, Paeth). That scalar C is most
+/// of a token image's PNG encode. libpng lets an application change the filter set between rows (`png_set_filter`
+/// after the first row: its buffers exist, as the first row was written with all five); so Kiln computes the same
+/// sums here, 16 bytes at a time and without writing any filtered row, and hands libpng one filter per row. The
+/// choice is libpng's own rule, so the bytes are those of libpng's adaptive encode: `PNGRowFilterTests` encodes
+/// images both ways and compares the files. Hand-written because libpng has no API for "the filter you would
+/// choose", only for applying one.
+enum PNGRowFilters {
+    /// libpng's masks for one filter each (`PNG_FILTER_NONE` … `PNG_FILTER_PAETH`), and all five.
+    static let masks: [UInt8] = [0x08, 0x10, 0x20, 0x40, 0x80]
+    static let all: UInt8 = 0xF8
+
+    /// The filter mask for each row of `image` as libpng writes it (`channels` 3: RGB, the alpha byte dropped;
+    /// 4: RGBA). The first row keeps all five (libpng chooses it itself and allocates its buffers then).
+    static func choose(_ image: RGBAImage, channels: Int) -> [UInt8] {
+        let width = image.width, height = image.height
+        let rowBytes = width * channels
+        var choices = [UInt8](repeating: all, count: height)
+        // Two rows, each after `channels` zero bytes: the left neighbour of a row's first pixel is zero, and so
+        // is every byte of the row above the first.
+        var previous = [UInt8](repeating: 0, count: channels + rowBytes)
+        var current = previous
+        image.pixels.withUnsafeBufferPointer { pixels in
+            for y in 0..<height {
+                current.withUnsafeMutableBufferPointer { row in
+                    let source = pixels.baseAddress! + y * width * 4
+                    if channels == 4 {
+                        (row.baseAddress! + 4).update(from: source, count: rowBytes)
+                    } else {
+                        for x in 0..<width {
+                            row[3 + x * 3] = source[x * 4]
+                            row[4 + x * 3] = source[x * 4 + 1]
+                            row[5 + x * 3] = source[x * 4 + 2]
+                        }
+                    }
+                }
+                if y > 0 {
+                    let sums = current.withUnsafeBufferPointer { row in
+                        previous.withUnsafeBufferPointer { above in
+                            Self.sums(row.baseAddress!, above.baseAddress!, bpp: channels, count: rowBytes)
+                        }
+                    }
+                    var best = 0
+                    for filter in 1..<5 where sums[filter] < sums[best] { best = filter }
+                    choices[y] = masks[best]
+                }
+                swap(&previous, &current)
+            }
+        }
+        return choices
+    }
+
+    /// libpng's sum for each filter (none, sub, up, average, Paeth: lanes 0…4) of one row: `row` and `above` each
+    /// start with `bpp` zero bytes, then `count` bytes of the row.
+    ///
+    /// Every byte `v` of a filtered row counts as `min(v, 256 − v)`. Sixteen bytes are read as eight 16-bit lanes
+    /// and split into even and odd bytes (each byte in a lane of its own: no widening), as the compositor does.
+    static func sums(_ row: UnsafePointer<UInt8>, _ above: UnsafePointer<UInt8>, bpp: Int, count: Int) -> SIMD8<Int> {
+        typealias Lanes = SIMD8<UInt16>
+        typealias Signed = SIMD8<Int16>
+        var totals = SIMD8<Int>()
+        var none = Lanes(), sub = Lanes(), up = Lanes(), average = Lanes(), paeth = Lanes()
+        // min(v, 256 − v) without a comparison: for v ≥ 128, (v ^ 0xFF) + 1.
+        @inline(__always) func cost(_ v: Lanes) -> Lanes {
+            let high = v &>> 7
+            return (v ^ (high &* 0xFF)) &+ high
+        }
+        @inline(__always) func filtered(_ x: Lanes, _ predicted: Lanes) -> Lanes { (x &- predicted) & 0xFF }
+        @inline(__always) func magnitude(_ v: Signed) -> Signed {
+            let sign = v &>> 15
+            return (v ^ sign) &- sign
+        }
+        @inline(__always) func add(_ x: Lanes, _ a: Lanes, _ b: Lanes, _ c: Lanes) {
+            none &+= cost(x)
+            sub &+= cost(filtered(x, a))
+            up &+= cost(filtered(x, b))
+            average &+= cost(filtered(x, (a &+ b) &>> 1))
+            let (sa, sb, sc) = (
+                Signed(truncatingIfNeeded: a), Signed(truncatingIfNeeded: b), Signed(truncatingIfNeeded: c)
+            )
+            let pa = magnitude(sb &- sc), pb = magnitude(sa &- sc), pc = magnitude(sa &+ sb &- sc &- sc)
+            var predicted = c
+            predicted.replace(with: b, where: pb .<= pc)
+            predicted.replace(with: a, where: (pa .<= pb) .& (pa .<= pc))
+            paeth &+= cost(filtered(x, predicted))
+        }
+        @inline(__always) func total(_ lanes: Lanes) -> Int {
+            Int(SIMD8<UInt32>(truncatingIfNeeded: lanes).wrappedSum())
+        }
+        func flush() {
+            totals &+= SIMD8(total(none), total(sub), total(up), total(average), total(paeth), 0, 0, 0)
+            (none, sub, up, average, paeth) = (Lanes(), Lanes(), Lanes(), Lanes(), Lanes())
+        }
+        var index = 0, steps = 0
+        while index + 16 <= count {
+            let x = UnsafeRawPointer(row + bpp + index).loadUnaligned(as: Lanes.self)
+            let a = UnsafeRawPointer(row + index).loadUnaligned(as: Lanes.self)
+            let b = UnsafeRawPointer(above + bpp + index).loadUnaligned(as: Lanes.self)
+            let c = UnsafeRawPointer(above + index).loadUnaligned(as: Lanes.self)
+            add(x & 0xFF, a & 0xFF, b & 0xFF, c & 0xFF)
+            add(x &>> 8, a &>> 8, b &>> 8, c &>> 8)
+            index += 16
+            steps += 1
+            // Each step adds at most 2 × 128 to a lane.
+            if steps == 255 {
+                flush()
+                steps = 0
+            }
+        }
+        flush()
+        while index < count {
+            let x = Int(row[bpp + index]), a = Int(row[index]), b = Int(above[bpp + index]), c = Int(above[index])
+            let pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c)
+            let predicted = pa <= pb && pa <= pc ? a : pb <= pc ? b : c
+            @inline(__always) func cost(_ p: Int) -> Int {
+                let v = (x - p) & 0xFF
+                return min(v, 256 - v)
+            }
+            totals &+= SIMD8(cost(0), cost(a), cost(b), cost((a + b) / 2), cost(predicted), 0, 0, 0)
+            index += 1
+        }
+        return totals
+    }
+}

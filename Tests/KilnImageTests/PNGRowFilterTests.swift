@@ -1,0 +1,110 @@
+import Foundation
+import KilnTesting
+import Testing
+
+@testable import KilnImage
+
+/// Kiln chooses each row's filter ahead of libpng (``PNGRowFilters``) by libpng's own rule: the files must be
+/// exactly those of libpng's adaptive choice, for every kind of content — noise (one filter far ahead), flat
+/// areas and repeated rows (equal sums: the first of none, sub, up, average, Paeth wins), gradients, stripes.
+struct PNGRowFilterTests {
+    /// Pixels of `width`×`height` from `value(x, y, channel)`; alpha 255 when `opaque`.
+    static func image(
+        _ width: Int,
+        _ height: Int,
+        opaque: Bool,
+        _ value: (Int, Int, Int) -> Int
+    ) throws -> RGBAImage {
+        var pixels = [UInt8](repeating: 0, count: width * height * 4)
+        for y in 0..<height {
+            for x in 0..<width {
+                for channel in 0..<4 {
+                    pixels[(y * width + x) * 4 + channel] =
+                        channel == 3 && opaque ? 255 : UInt8(truncatingIfNeeded: value(x, y, channel))
+                }
+            }
+        }
+        return try RGBAImage(width: width, height: height, pixels: pixels)
+    }
+
+    static func expectLibpngBytes(_ image: RGBAImage, _ label: String) throws {
+        var libpng = PNGEncoder()
+        libpng.choosesRowFilters = false
+        let kiln = try PNGEncoder().encode(image)
+        #expect(kiln == (try libpng.encode(image)), "\(label): \(image.width)×\(image.height)")
+        #expect(try PNGDecoder().decode(kiln).pixels == image.pixels)
+    }
+
+    @Test func theSameBytesAsLibpngsOwnChoice() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
+        for round in 0..<60 {
+            let width = Int.random(in: 1...90, using: &generator)
+            let height = Int.random(in: 1...40, using: &generator)
+            let opaque = round % 2 == 0
+            let label = "seed \(seed), round \(round)"
+            try Self.expectLibpngBytes(randomImage(width: width, height: height, opaque: opaque, &generator), label)
+            // Few distinct values: many equal sums.
+            let levels = Int.random(in: 1...4, using: &generator)
+            let noise = generator.bytes(width * height * 4)
+            try Self.expectLibpngBytes(
+                Self.image(width, height, opaque: opaque) { x, y, c in Int(noise[(y * width + x) * 4 + c]) % levels * 60
+                },
+                label + " (few levels)"
+            )
+            let (dx, dy) = (Int.random(in: 0...9, using: &generator), Int.random(in: 0...9, using: &generator))
+            try Self.expectLibpngBytes(
+                Self.image(width, height, opaque: opaque) { x, y, c in x * dx + y * dy + c * 40 },
+                label + " (gradient \(dx), \(dy))"
+            )
+            try Self.expectLibpngBytes(
+                Self.image(width, height, opaque: opaque) { x, y, c in (x / 3 + y / 2) % 2 * 200 + c },
+                label + " (stripes)"
+            )
+        }
+        for opaque in [true, false] {
+            try Self.expectLibpngBytes(Self.image(17, 9, opaque: opaque) { _, _, _ in 0 }, "black")
+            try Self.expectLibpngBytes(Self.image(17, 9, opaque: opaque) { _, _, c in 128 + c }, "flat 128")
+            try Self.expectLibpngBytes(Self.image(33, 7, opaque: opaque) { x, _, _ in x % 2 * 255 }, "columns")
+        }
+    }
+
+    /// A token-sized image with large flat areas, noise and soft edges, as renders have.
+    @Test func aTokenSizedRender() throws {
+        var generator = SeededGenerator(seed: 42)
+        let noise = generator.bytes(384 * 384 * 4)
+        for opaque in [true, false] {
+            let image = try Self.image(384, 384, opaque: opaque) { x, y, c in
+                let inside = (x - 192) * (x - 192) + (y - 192) * (y - 192) < 120 * 120
+                return inside ? Int(noise[(y * 384 + x) * 4 + c]) : (x + y) / 3 + c * 20
+            }
+            try Self.expectLibpngBytes(image, "384², opaque \(opaque)")
+        }
+    }
+
+    /// The SIMD sums against a scalar reading of libpng's loops, over row lengths with and without a tail.
+    @Test func theSumsAreLibpngsSums() {
+        var generator = SeededGenerator(seed: 7)
+        for count in [1, 3, 15, 16, 17, 48, 100, 1536, 4099] {
+            for bpp in [3, 4] {
+                let row = [UInt8](repeating: 0, count: bpp) + generator.bytes(count)
+                let above = [UInt8](repeating: 0, count: bpp) + generator.bytes(count)
+                var expected = [Int](repeating: 0, count: 5)
+                for i in 0..<count {
+                    let x = Int(row[bpp + i]), a = Int(row[i]), b = Int(above[bpp + i]), c = Int(above[i])
+                    let p = a + b - c
+                    let (pa, pb, pc) = (abs(p - a), abs(p - b), abs(p - c))
+                    let paeth = pa <= pb && pa <= pc ? a : pb <= pc ? b : c
+                    for (filter, predicted) in [0, a, b, (a + b) / 2, paeth].enumerated() {
+                        let v = (x - predicted) & 0xFF
+                        expected[filter] += v < 128 ? v : 256 - v
+                    }
+                }
+                #expect(
+                    PNGRowFilters.sums(row, above, bpp: bpp, count: count) == SIMD8(expected + [0, 0, 0]),
+                    "\(count) bytes, bpp \(bpp)"
+                )
+            }
+        }
+    }
+}
