@@ -22,11 +22,18 @@ let package = Package(
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
     ],
     targets: [
+        // The tolerances every benchmark target shares.
+        .target(
+            name: "KilnBenchmarkSupport",
+            dependencies: [.product(name: "Benchmark", package: "benchmark")],
+            path: "Support"
+        ),
         .executableTarget(
             name: "KilnCoreBenchmarks",
             dependencies: [
                 .product(name: "KilnCore", package: kiln),
                 .product(name: "Benchmark", package: "benchmark"),
+                "KilnBenchmarkSupport",
             ],
             path: "Benchmarks/KilnCoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -37,6 +44,7 @@ let package = Package(
                 .product(name: "KilnCore", package: kiln),
                 .product(name: "KilnCrypto", package: kiln),
                 .product(name: "Benchmark", package: "benchmark"),
+                "KilnBenchmarkSupport",
             ],
             path: "Benchmarks/KilnCryptoBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -46,6 +54,7 @@ let package = Package(
             dependencies: [
                 .product(name: "KilnImage", package: kiln),
                 .product(name: "Benchmark", package: "benchmark"),
+                "KilnBenchmarkSupport",
             ],
             path: "Benchmarks/KilnImageBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -56,6 +65,7 @@ let package = Package(
                 .product(name: "KilnContent", package: kiln),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Benchmark", package: "benchmark"),
+                "KilnBenchmarkSupport",
             ],
             path: "Benchmarks/KilnContentBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -70,6 +80,7 @@ let package = Package(
                 .product(name: "KilnCrypto", package: kiln),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Benchmark", package: "benchmark"),
+                "KilnBenchmarkSupport",
             ],
             path: "Benchmarks/KilnInferenceBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -82,6 +93,7 @@ let package = Package(
                 .product(name: "KilnCore", package: kiln),
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Benchmark", package: "benchmark"),
+                "KilnBenchmarkSupport",
             ],
             path: "Benchmarks/KilnTemplatesBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -92,6 +104,7 @@ let package = Package(
                 .product(name: "KilnPipeline", package: kiln),
                 .product(name: "KilnCore", package: kiln),
                 .product(name: "Benchmark", package: "benchmark"),
+                "KilnBenchmarkSupport",
             ],
             path: "Benchmarks/KilnPipelineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

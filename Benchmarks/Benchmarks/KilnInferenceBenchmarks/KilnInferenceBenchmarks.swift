@@ -4,6 +4,7 @@
 // exact round at 160², and the agreement metric on 1024² outputs (numpy's figure for the same: README).
 
 import Benchmark
+import KilnBenchmarkSupport
 import KilnAVS
 import KilnCore
 import KilnCrypto
@@ -12,12 +13,11 @@ import KilnInference
 import Logging
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
+    Benchmark.defaultConfiguration = .kiln(
         metrics: [.wallClock, .throughput],
         warmupIterations: 2,
         maxDuration: .seconds(10),
-        maxIterations: 200,
-        thresholds: kilnThresholds
+        maxIterations: 200
     )
 
     let input: JSONValue = ["seed": 42, "level": 9, "width": 256, "height": 256]
@@ -142,18 +142,4 @@ struct DriftModel: InferenceModel {
             throw InferenceError(.modelFailed, "\(error)")
         }
     }
-}
-
-/// Benchmark names use `_` for spaces: benchmark 1.38's `thresholds update` writes `Target.Name.p90.json` with spaces
-/// and slashes made `_`, while `thresholds check` looks the name up as it is, so only such names are checked.
-/// A regression is a p90 wall time (or rate) more than 50 % worse than the committed one, or 10 % more mallocs or
-/// instructions (`Benchmarks/Thresholds/`, written by
-/// `swift package --allow-writing-to-package-directory benchmark thresholds update`; checked by
-/// `swift package benchmark thresholds check`). Wide, because this shared 2-core machine's timings wander by up to
-/// 40 % between runs (Keccak-256 of 1 MiB: 364 and 228 per second, minutes apart).
-var kilnThresholds: [BenchmarkMetric: BenchmarkThresholds] {
-    [
-        .wallClock: BenchmarkThresholds(relative: [.p90: 50.0]),
-        .throughput: BenchmarkThresholds(relative: [.p90: 50.0]),
-    ]
 }

@@ -9,17 +9,17 @@
 // Each iteration gets a fresh site; making it is outside the measurement.
 
 import Benchmark
+import KilnBenchmarkSupport
 import Foundation
 import KilnCore
 import KilnPipeline
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
+    Benchmark.defaultConfiguration = .kiln(
         metrics: [.wallClock, .cpuTotal, .mallocCountTotal],
         warmupIterations: 1,
         maxDuration: .seconds(20),
-        maxIterations: 20,
-        thresholds: kilnThresholds
+        maxIterations: 20
     )
 
     Benchmark("Batch_of_50_new_tokens,_forge-knights_less_its_inference_layer") { benchmark in
@@ -37,11 +37,11 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "No-change_batch_over_10_000_published_tokens",
         // (Its CPU time is left out: the clock behind it ticks in 10 ms, half of the whole run.)
-        configuration: .init(
+        configuration: .kiln(
             metrics: [.wallClock, .mallocCountTotal],
+            warmupIterations: 1,
             maxDuration: .seconds(10),
             maxIterations: 50,
-            thresholds: kilnThresholds.filter { $0.key != .cpuTotal },
             setup: {
                 let site = try Site(tokens: 10_000, template: Site.tinyTemplate())
                 let first = try await site.batch()
@@ -61,7 +61,7 @@ let benchmarks: @Sendable () -> Void = {
 
 /// A kiln.yml site in a temporary folder: the recorded events of `tokens` tokens (a mint and a level-up each,
 /// 100 logs per block), a SQLite store and an output folder.
-struct Site: @unchecked Sendable {
+struct Site: Sendable {
     static let contract = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -201,13 +201,4 @@ struct Unexpected: Error, CustomStringConvertible {
         "batch \(summary.batch.map(String.init) ?? "none"): \(summary.published) published, \(summary.failed) failed, "
             + "exit \(summary.exitCode); \(summary.problems)"
     }
-}
-
-/// See KilnCoreBenchmarks: a p90 50 % slower than the committed one (10 % more mallocs) is a regression.
-var kilnThresholds: [BenchmarkMetric: BenchmarkThresholds] {
-    [
-        .wallClock: BenchmarkThresholds(relative: [.p90: 50.0]),
-        .cpuTotal: BenchmarkThresholds(relative: [.p90: 50.0]),
-        .mallocCountTotal: BenchmarkThresholds(relative: [.p90: 10.0]),
-    ]
 }

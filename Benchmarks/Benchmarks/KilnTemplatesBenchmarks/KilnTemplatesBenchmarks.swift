@@ -4,6 +4,7 @@
 // token (README, "Performance targets").
 
 import Benchmark
+import KilnBenchmarkSupport
 import BigInt
 import Foundation
 import KilnCore
@@ -11,12 +12,11 @@ import KilnImage
 import KilnTemplates
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
+    Benchmark.defaultConfiguration = .kiln(
         metrics: [.wallClock, .throughput, .mallocCountTotal],
         warmupIterations: 3,
         maxDuration: .seconds(5),
-        maxIterations: 500,
-        thresholds: kilnThresholds
+        maxIterations: 500
     )
 
     let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -46,13 +46,4 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try JPEGEncoder(quality: 85).encode(try raster.downscaled(width: 256, height: 256)))
         }
     }
-}
-
-/// See KilnCoreBenchmarks: a p90 50 % slower than the committed one (10 % more mallocs) is a regression.
-var kilnThresholds: [BenchmarkMetric: BenchmarkThresholds] {
-    [
-        .wallClock: BenchmarkThresholds(relative: [.p90: 50.0]),
-        .throughput: BenchmarkThresholds(relative: [.p90: 50.0]),
-        .mallocCountTotal: BenchmarkThresholds(relative: [.p90: 10.0]),
-    ]
 }
