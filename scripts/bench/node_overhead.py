@@ -6,7 +6,7 @@
    `kiln/cppn-v1` at SIZE² one after another over one keep-alive connection; the node's CPU time per job comes
    from /proc (user + system).
 2. Runs the same N inputs through `kiln model run` (the model alone, the same code the node calls), and N inputs
-   of 1×1 to take off what a process start costs; the difference is the model's CPU per job.
+   of 1×1 to take off what a process start costs; the difference of the medians is the model's CPU per job.
 3. Prints both and the overhead: (node − model) / node.
 
 Run from the package root:  .venv/bin/python scripts/bench/node_overhead.py [N] [SIZE]
@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,17 +83,21 @@ def main():
         node.wait()
 
     def model_cpu(width, count):
-        before = children_cpu()
+        # The median of the runs' CPU: a process's start varies by milliseconds (the mean of 60 runs moved the
+        # result by ±3 ms between runs of this script; the median holds still).
+        runs = []
         for index in range(count):
+            before = children_cpu()
             subprocess.run([KILN, "model", "run", "kiln/cppn-v1", "--input",
                             json.dumps({"seed": index, "level": 9, "width": width, "height": width}),
                             "-o", os.path.join(folder, "out.png")], check=True, stdout=subprocess.DEVNULL)
-        return (children_cpu() - before) / count
+            runs.append(children_cpu() - before)
+        return statistics.median(runs)
 
     model = model_cpu(size, n) - model_cpu(1, n)
     print(f"{n} jobs of kiln/cppn-v1 {size}² (answers of {answer_bytes // n:,} bytes), one at a time:")
     print(f"  node: {node_cpu * 1000:.1f} ms CPU per job ({wall * 1000:.1f} ms wall)")
-    print(f"  model alone: {model * 1000:.1f} ms CPU per job (kiln model run, less a 1×1 run's process start)")
+    print(f"  model alone: {model * 1000:.1f} ms CPU per job (kiln model run, median, less a 1×1 run's median)")
     print(f"  request overhead: {(node_cpu - model) * 1000:.1f} ms, {(node_cpu - model) / node_cpu * 100:.0f} % of "
           f"the node's CPU per job (target ≤ 10 %)")
 
