@@ -105,11 +105,27 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Kills it at once (SIGKILL: a child started by Foundation's Process may have SIGTERM blocked, and a node
     /// may be sleeping in a test job).
+    ///
+    /// It waits until the kernel has ended the child (a zombie, or reaped), read from /proc, not with Foundation's
+    /// `waitUntilExit`: that spins on the calling thread until Foundation's child monitor, which runs on
+    /// Dispatch's global queue, has reaped the child. Tests call `stop()` from async code (their `defer`s), on
+    /// Swift's cooperative pool, which on Linux shares those threads: with a stop on each of CI's two threads at
+    /// once, nothing was left to run the monitor, and a clean-clone run spun there for ten minutes.
     public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(10)
+        while Self.isAlive(pid) && Date() < deadline { usleep(2_000) }
+    }
+
+    /// Whether `pid` is still running: its /proc entry exists and is not a zombie (state `Z`) or dead (`X`).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+        return state != "Z" && state != "X"
     }
 
     /// The CPU time it has used so far (user + system, from /proc; nil where that is not readable): unlike wall

@@ -39,16 +39,8 @@ struct UnixFSTests {
         }
         // kubo-v0 against Debian's ipfs_cid (kubo's plain `ipfs add` DAG), which shares no code with Kiln.
         for path in paths {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/ipfs_cid")
-            process.arguments = [path]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let answer = try JSONValue.parse(bytes: Array(data))
+            let run = try await KilnProcess.run([path], program: URL(fileURLWithPath: "/usr/bin/ipfs_cid"))
+            let answer = try JSONValue.parse(run.stdout)
             let entry = try Importer(profile: .kuboV0).add(path: path)
             #expect(entry.cid.description == answer["CIDv0"]?.stringValue, "kubo-v0 \(path)")
             #expect(entry.cid.v1.description == answer["CIDv1"]?.stringValue, "kubo-v0 as CIDv1 \(path)")
@@ -184,15 +176,11 @@ struct UnixFSTests {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         #expect(truncate(path, 1 << 30) == 0)
         // 200 MB of address space in all: reading the file whole would need five times that.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "ulimit -v 200000 && exec \"$0\" cid \"$1\"", KilnProcess.executable.path, path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let run = try await KilnProcess.run(
+            ["-c", "ulimit -v 200000 && exec \"$0\" cid \"$1\"", KilnProcess.executable.path, path],
+            program: URL(fileURLWithPath: "/bin/bash")
+        )
+        #expect(run.status == 0, "\(run.stderr)")
         // The expected root, built by hand from the balanced layout's shape: 4096 identical zero leaves →
         // 23 full nodes of 174 leaves and one of 94 → a root of 24 links.
         let chunk = UInt64(262_144)
@@ -209,6 +197,6 @@ struct UnixFSTests {
         let last = node(Array(repeating: (leaf, chunk, chunk), count: 4096 - 23 * 174))
         let root = node(Array(repeating: full, count: 23) + [last])
         #expect(root.2 == 1 << 30)
-        #expect(String(decoding: data, as: UTF8.self) == "\(root.0)\n")
+        #expect(run.stdout == "\(root.0)\n")
     }
 }

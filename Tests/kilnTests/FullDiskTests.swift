@@ -28,9 +28,9 @@ import Testing
             try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
             let size = max(needed * percent / 100, 16 << 10)
             try await Self.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", disk.path])
-            defer {
-                _ = try? KilnProcess.runBlocking(["-l", disk.path], program: URL(fileURLWithPath: "/usr/bin/umount"))
-            }
+            // Detached at the end (what `umount -l` does), by the system call: no child process to wait for on
+            // the cooperative pool in a `defer`.
+            defer { _ = umount2(disk.path, Int32(MNT_DETACH)) }
             for name in ["data", "out"] {
                 try FileManager.default.createDirectory(
                     at: disk.appendingPathComponent(name),
