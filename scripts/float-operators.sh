@@ -10,9 +10,10 @@
 # .venv/bin/pip install -r scripts/requirements.txt). Stop everything with: kill $(cat DIR/pids)
 set -euo pipefail
 dir="${1:-kiln-float-operators}"
-kiln="${KILN:-.build/debug/kiln}"
-python="${PYTHON:-.venv/bin/python3}"
-[ -x "$kiln" ] || { swift build --product kiln >/dev/null; }
+root="$(cd -P "$(dirname "$0")/.." && pwd)"
+kiln="${KILN:-$root/.build/debug/kiln}"
+python="${PYTHON:-$root/.venv/bin/python3}"
+[ -x "$kiln" ] || { (cd "$root" && swift build --product kiln >/dev/null); }
 [ -x "$python" ] || { echo "no $python: make the venv first (see the comment at the top)" >&2; exit 1; }
 mkdir -p "$dir"
 : > "$dir/pids"
@@ -28,7 +29,7 @@ settings=("--precision fp32 --threads 1" "--precision fp32 --threads 2 --opt non
 for i in 0 1 2 3; do
     model_port=$((19201 + i))
     # shellcheck disable=SC2086
-    "$python" scripts/models/cppn_onnx.py serve --port "$model_port" ${settings[$i]} > "$dir/model-$i.log" 2>&1 &
+    "$python" "$root/scripts/models/cppn_onnx.py" serve --port "$model_port" ${settings[$i]} > "$dir/model-$i.log" 2>&1 &
     echo $! >> "$dir/pids"
 done
 for i in 0 1 2 3; do

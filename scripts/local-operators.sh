@@ -6,8 +6,9 @@
 # Stop the nodes with: kill $(cat DIR/pids)
 set -euo pipefail
 dir="${1:-kiln-operators}"
-kiln="${KILN:-.build/debug/kiln}"
-[ -x "$kiln" ] || { swift build --product kiln >/dev/null; }
+root="$(cd -P "$(dirname "$0")/.." && pwd)"
+kiln="${KILN:-$root/.build/debug/kiln}"
+[ -x "$kiln" ] || { (cd "$root" && swift build --product kiln >/dev/null); }
 mkdir -p "$dir"
 : > "$dir/pids"
 contract=0x00000000000000000000000000000000000000C0

@@ -144,8 +144,8 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: path), "\(name)")
         }
         // The verify command it prints works as printed (with the kiln binary, from the folder it ran in).
-        let line = try #require(stdout.split(separator: "\n").first { $0.contains("swift run kiln verify bafk") })
-        let arguments = line.split(separator: " ").dropFirst(3).map(String.init)
+        let line = try #require(stdout.split(separator: "\n").first { $0.contains("./kiln verify bafk") })
+        let arguments = line.split(separator: " ").dropFirst(1).map(String.init)
         let verified = try await KilnProcess.run(arguments, in: folder)
         #expect(
             verified.status == 0 && verified.stdout.hasSuffix("verified: byte-identical\n"),

@@ -24,7 +24,7 @@ struct ServeTests {
 
     @Test func theDemoSaysHowToServe() async throws {
         let output = try await DemoOutput.shared.stdout()
-        #expect(output.contains("swift run kiln serve --config kiln-demo/kiln.yml"))
+        #expect(output.contains("./kiln serve --config kiln-demo/kiln.yml"))
     }
 
     @Test func gatewayMetadataGalleryAndMetrics() async throws {

@@ -22,7 +22,8 @@ struct DemoCommand: AsyncParsableCommand {
             "Run the whole pipeline on embedded defaults: 4 local operator nodes (one dishonest), recorded events, two batches.",
         discussion: """
             Creates ./kiln-demo/ (or --dir; a previous demo there is replaced, any other folder is refused), starts 4 \
-            inference nodes in this process on free loopback ports — the 4th signs wrong outputs — and runs two batches \
+            inference nodes in this process on free loopback ports (stakes 35/30/20/15) — the second signs a wrong output \
+            for every job, so each round widens to the 4th — and runs two batches \
             of templates/forge-knights over examples/forge-knights/events-{1,2}.jsonl. Nothing leaves this machine.
             """
     )
@@ -195,13 +196,13 @@ struct DemoCommand: AsyncParsableCommand {
                 "\nverify a token from the published blocks alone (another machine needs only the CAR file and the events):"
             )
             say(
-                "  swift run kiln verify \(publication.metadata) --car \(configuration.out)/batch-\(publication.batch).car --events \(root)/examples/forge-knights/events-1.jsonl --events \(root)/examples/forge-knights/events-2.jsonl"
+                "  ./kiln verify \(publication.metadata) --car \(configuration.out)/batch-\(publication.batch).car --events \(root)/examples/forge-knights/events-1.jsonl --events \(root)/examples/forge-knights/events-2.jsonl"
             )
             say("or by token, with the demo's store:")
-            say("  swift run kiln verify --config \(folder)/kiln.yml \(Self.contract.checksummed):\(first)")
+            say("  ./kiln verify --config \(folder)/kiln.yml \(Self.contract.checksummed):\(first)")
         }
         say("\nsee it in a browser — gallery, IPFS gateway, metadata API and metrics on http://127.0.0.1:8080/:")
-        say("  swift run kiln serve --config \(folder)/kiln.yml")
+        say("  ./kiln serve --config \(folder)/kiln.yml")
     }
 
     /// The Kiln checkout holding templates/ and examples/: the current folder or one above the executable.

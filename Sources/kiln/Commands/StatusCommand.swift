@@ -13,7 +13,7 @@ struct StatusCommand: AsyncParsableCommand {
             "The store at a glance: batches, jobs by state, workers seen and the leases they hold, pushes to IPFS providers.",
         discussion: """
             A worker is 'alive' when its heartbeat (every 2 s) is younger than the lease period \
-            (kiln.yml lease_seconds, KILN_LEASE_SECONDS). Reads only: safe while batches and workers run.
+            (kiln.yml leaseSeconds, default 600 s; KILN_LEASE_SECONDS). Reads only: safe while batches and workers run.
             """
     )
 

@@ -5,6 +5,10 @@ import KilnContent
 
 /// Where the blockstore lives.
 struct BlockstoreOptions: ParsableArguments {
-    @Option(name: .customLong("blocks"), help: "The blockstore folder (one file per block).")
-    var folder = "kiln-data/blocks"
+    @Option(
+        name: .customLong("blocks"),
+        help:
+            "The blockstore folder (one file per block); the default is where kiln batch writes with kiln.yml's default out."
+    )
+    var folder = "kiln-data/out/blocks"
 }
