@@ -254,7 +254,7 @@ let package = Package(
             name: "KilnPipelineTests",
             dependencies: [
                 "KilnPipeline", "KilnAVS", "KilnContent", "KilnCore", "KilnCrypto", "KilnImage", "KilnInference",
-                "KilnStore",
+                "KilnStore", "KilnTemplates",
                 "KilnTesting", "KilnYAML",
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -182,10 +182,7 @@ public struct FileOperatorRegistry: OperatorRegistry {
         guard case .mapping = root.kind else {
             throw root.error("expected a mapping with chainId, verifyingContract, operators")
         }
-        let map = try root.fields(
-            "operators.yml",
-            allowed: ["chainId", "verifyingContract", "thresholdBps", "operators"]
-        )
+        let map = try root.fields("operators.yml", allowed: OperatorsFileKeys.top)
         let chainId = try map.required("chainId", "a positive whole number").integer(
             "'chainId'",
             in: UInt64(1)...UInt64.max
@@ -200,7 +197,7 @@ public struct FileOperatorRegistry: OperatorRegistry {
         var operators: [Operator] = []
         var bearers: [NodeEndpoint: String] = [:]
         for (index, entry) in list.enumerated() {
-            let fields = try entry.fields("operators[\(index)]", allowed: ["address", "endpoint", "stake", "token"])
+            let fields = try entry.fields("operators[\(index)]", allowed: OperatorsFileKeys.operator)
             let address = try fields.required("address", "the operator's address").address(
                 "operators[\(index)].address"
             )
@@ -249,7 +246,7 @@ extension YAMLNode {
     public func nodeEndpoint(_ context: String) throws(YAMLError) -> NodeEndpoint {
         if scalar != nil { return .kiln(try url(context)) }
         return try Self.infernetEndpoint(
-            try fields(context, allowed: ["infernet", "container"]),
+            try fields(context, allowed: OperatorsFileKeys.infernetEndpoint),
             missing: "the Infernet node's URL, e.g. http://host:4000"
         )
     }
@@ -258,7 +255,7 @@ extension YAMLNode {
     /// secret reference, returned unread): `{url: URL, token: …}`, `{infernet: URL, container: ID, token: …}`.
     public func nodeEntry(_ context: String) throws(YAMLError) -> (endpoint: NodeEndpoint, token: YAMLNode?) {
         if scalar != nil { return (try nodeEndpoint(context), nil) }
-        let fields = try fields(context, allowed: ["url", "infernet", "container", "token"])
+        let fields = try fields(context, allowed: OperatorsFileKeys.nodeEntry)
         if let url = fields["url"] {
             guard fields["infernet"] == nil, fields["container"] == nil else {
                 throw error("\(context): give url, or infernet and container, not both")
@@ -280,4 +277,21 @@ extension YAMLNode {
         )
         return .infernet(node: node, container: container)
     }
+}
+
+/// The keys `operators.yml` accepts, one list per mapping: the reader checks each mapping against its list, and
+/// ``paths`` names them all as the reference page does (docs/reference/operators-yml.md; a test compares the two).
+public enum OperatorsFileKeys {
+    /// The top level.
+    public static let top = ["chainId", "verifyingContract", "thresholdBps", "operators"]
+    /// `operators[]`.
+    public static let `operator` = ["address", "endpoint", "stake", "token"]
+    /// `operators[].endpoint` when it is a mapping: an operator behind its Infernet node.
+    public static let infernetEndpoint = ["infernet", "container"]
+    /// kiln.yml's `operators.nodes.ADDRESS` when it is a mapping.
+    public static let nodeEntry = ["url", "infernet", "container", "token"]
+
+    /// Every key path of operators.yml (`[]` for a list item).
+    public static let paths: [String] =
+        top + `operator`.map { "operators[].\($0)" } + infernetEndpoint.map { "operators[].endpoint.\($0)" }
 }

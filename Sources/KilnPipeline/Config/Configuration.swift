@@ -137,10 +137,33 @@ public struct Configuration: Sendable {
     public var chainRPC: String? { publishRPC ?? chainOperators?.rpc ?? rpcURL }
 
     /// The top-level keys of kiln.yml.
-    public static let keys: Set<String> = [
-        "chainId", "store", "out", "events", "confirmations", "contracts", "operators", "publish", "concurrency",
-        "nodeTimeout", "leaseSeconds",
-    ]
+    public static let keys: Set<String> = Set(Keys.top)
+
+    /// The keys kiln.yml accepts, one list per mapping: the reader checks each mapping against its list, and
+    /// ``paths`` names them all as the reference page does (docs/reference/kiln-yml.md; a test compares the two).
+    public enum Keys {
+        /// The top level.
+        public static let top = [
+            "chainId", "store", "out", "events", "confirmations", "contracts", "operators", "publish", "concurrency",
+            "nodeTimeout", "leaseSeconds",
+        ]
+        /// `events` when it is a mapping.
+        public static let events = ["file", "rpc", "fromBlock", "blockRange"]
+        /// `contracts[]`.
+        public static let contract = ["address", "template"]
+        /// `operators` when it is a mapping.
+        public static let operators = ["file", "source", "registry", "fromBlock", "rpc", "nodes"]
+        /// `publish`.
+        public static let publish = ["profile", "mode", "key", "rpc", "baseURI", "ipfs", "check", "origins", "pinWait"]
+        /// `publish.ipfs[]`.
+        public static let ipfsTarget = ["kubo", "bearer", "basic", "pinning", "token"]
+
+        /// Every key path (`[]` for a list item, `ADDRESS` for an operator's address).
+        public static let paths: [String] =
+            top + events.map { "events.\($0)" } + contract.map { "contracts[].\($0)" }
+            + operators.map { "operators.\($0)" } + OperatorsFileKeys.nodeEntry.map { "operators.nodes.ADDRESS.\($0)" }
+            + publish.map { "publish.\($0)" } + ipfsTarget.map { "publish.ipfs[].\($0)" }
+    }
 
     /// Each `KILN_*` environment variable and the kiln.yml option it overrides (README.md, "kiln.yml").
     public static let environmentVariables: KeyValuePairs<String, String> = [
@@ -237,17 +260,17 @@ public struct Configuration: Sendable {
             path.hasPrefix("/") || folder.isEmpty ? path : folder + "/" + path
         }
         guard case .mapping = root.kind else { throw root.error("expected a mapping (see README.md, \"kiln.yml\")") }
-        let map = try root.fields("kiln.yml", allowed: Array(Self.keys))
+        let map = try root.fields("kiln.yml", allowed: Keys.top)
         func fileEntry(_ key: String) throws(YAMLError) -> String? {
             guard let value = map[key] else { return nil }
             if value.scalar != nil { return try value.text(key) }
-            let nested = try value.fields(key, allowed: ["file"])
+            let nested = try value.fields(key, allowed: ["file"])  // a file entry: {file: PATH}
             return try nested.required("file", "a path").text("\(key).file")
         }
 
         var contracts: [Contract] = []
         for (index, entry) in try (map["contracts"]?.list("'contracts'") ?? []).enumerated() {
-            let fields = try entry.fields("contracts[\(index)]", allowed: ["address", "template"])
+            let fields = try entry.fields("contracts[\(index)]", allowed: Keys.contract)
             let address = try fields.required("address", "the contract's 0x address").address(
                 "contracts[\(index)].address"
             )
@@ -266,7 +289,7 @@ public struct Configuration: Sendable {
         } else if let node = map["operators"], case .mapping = node.kind,
             case let operators = try node.fields(
                 "operators",
-                allowed: ["file", "source", "registry", "fromBlock", "rpc", "nodes"]
+                allowed: Keys.operators
             ),
             let source = operators["source"]
         {
@@ -286,7 +309,7 @@ public struct Configuration: Sendable {
         var eventsEntry: String?
         var rpcEntry: String?
         if let node = map["events"], case .mapping = node.kind,
-            case let events = try node.fields("events", allowed: ["file", "rpc", "fromBlock", "blockRange"]),
+            case let events = try node.fields("events", allowed: Keys.events),
             let rpc = events["rpc"]
         {
             if let file = events["file"] { throw file.error("events: give either rpc or file, not both") }
@@ -332,7 +355,7 @@ public struct Configuration: Sendable {
         if let node = map["publish"] {
             let publish = try node.fields(
                 "publish",
-                allowed: ["profile", "mode", "key", "rpc", "baseURI", "ipfs", "check", "origins", "pinWait"]
+                allowed: Keys.publish
             )
             if let value = publish["ipfs"] {
                 ipfsTargets = try value.list("publish.ipfs").enumerated().map { index, item throws(YAMLError) in

@@ -39,7 +39,7 @@ public enum IPFSTarget: Sendable, Hashable {
     }
 
     init(yaml node: YAMLNode, context: String) throws(YAMLError) {
-        let fields = try node.fields(context, allowed: ["kubo", "bearer", "basic", "pinning", "token"])
+        let fields = try node.fields(context, allowed: Configuration.Keys.ipfsTarget)
         if let url = fields["kubo"] {
             guard fields["pinning"] == nil, fields["token"] == nil else {
                 throw node.error("\(context): a kubo target takes bearer or basic, not pinning or token")

@@ -190,8 +190,8 @@ struct TemplateLoader {
     // MARK: - The template
 
     mutating func load(_ root: YAMLNode) -> Template? {
-        let keys = ["name", "size", "background", "state", "inference", "layers", "metadata", "rules"]
-        guard let top = mapping(root, "the template", allowed: keys, required: ["name", "size", "layers"]) else {
+        guard let top = mapping(root, "the template", allowed: TemplateKeys.top, required: ["name", "size", "layers"])
+        else {
             return nil
         }
         let name = string(top["name"], "name") ?? ""
@@ -203,7 +203,7 @@ struct TemplateLoader {
         var traits: [Template.Trait] = []
         var derived: [Template.Derived] = []
         var events: [Template.EventRule] = []
-        if let node = top["state"], let state = mapping(node, "state", allowed: ["traits", "derive", "events"]) {
+        if let node = top["state"], let state = mapping(node, "state", allowed: TemplateKeys.state) {
             if let traitsNode = state["traits"] { traits = readTraits(traitsNode) }
             if let deriveNode = state["derive"] { derived = readDerived(deriveNode, traits: traits) }
             if let eventsNode = state["events"] { events = readEvents(eventsNode, traits: traits) }
@@ -267,7 +267,7 @@ struct TemplateLoader {
                 let spec = mapping(
                     value,
                     "trait '\(name)'",
-                    allowed: ["type", "default"],
+                    allowed: TemplateKeys.trait,
                     required: ["type", "default"]
                 ),
                 let typeNode = spec["type"], let typeName = string(typeNode, "type"), let defaultNode = spec["default"]
@@ -351,7 +351,7 @@ struct TemplateLoader {
                 let spec = mapping(
                     item,
                     "an event",
-                    allowed: ["signature", "token", "set"],
+                    allowed: TemplateKeys.event,
                     required: ["signature", "token", "set"]
                 ),
                 let signatureNode = spec["signature"], let text = string(signatureNode, "signature")
@@ -421,7 +421,7 @@ struct TemplateLoader {
             let spec = mapping(
                 node,
                 "inference",
-                allowed: ["model", "input", "size", "agreement"],
+                allowed: TemplateKeys.inference,
                 required: ["model", "input", "size"]
             )
         else { return nil }
@@ -475,7 +475,7 @@ struct TemplateLoader {
             let spec = mapping(
                 node,
                 "inference.agreement",
-                allowed: ["max_channel_diff", "max_mse"],
+                allowed: TemplateKeys.agreement,
                 required: ["max_channel_diff", "max_mse"]
             ),
             let channelNode = spec["max_channel_diff"], let mseNode = spec["max_mse"],
@@ -510,12 +510,12 @@ struct TemplateLoader {
 
     mutating func fill(_ node: YAMLNode, _ context: String, width: Int, height: Int) -> Template.Fill? {
         if node.scalar != nil { return color(node, context).map { .color($0) } }
-        guard let spec = mapping(node, context, allowed: ["gradient"], required: ["gradient"]),
+        guard let spec = mapping(node, context, allowed: TemplateKeys.fill, required: ["gradient"]),
             let gradientNode = spec["gradient"],
             let g = mapping(
                 gradientNode,
                 "\(context).gradient",
-                allowed: ["from", "to", "stops"],
+                allowed: TemplateKeys.gradient,
                 required: ["from", "to", "stops"]
             ),
             let fromNode = g["from"], let toNode = g["to"], let stopsNode = g["stops"],

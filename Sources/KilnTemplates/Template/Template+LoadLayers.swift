@@ -12,9 +12,7 @@ internal import Synchronization
 #endif
 
 extension TemplateLoader {
-    static let layerKeys = [
-        "image", "inference", "fill", "text", "at", "size", "when", "blend", "opacity", "mask", "color", "scale",
-    ]
+    static let layerKeys = TemplateKeys.layer
 
     mutating func readLayer(
         _ node: YAMLNode,
@@ -55,7 +53,7 @@ extension TemplateLoader {
         let opacity = spec["opacity"].flatMap { number($0, "opacity", range: 0...1) } ?? 1
         var mask: (Interpolation, MaskChannel)?
         if let maskNode = spec["mask"],
-            let m = mapping(maskNode, "mask", allowed: ["image", "channel"], required: ["image"])
+            let m = mapping(maskNode, "mask", allowed: TemplateKeys.mask, required: ["image"])
         {
             var channel = MaskChannel.luminance
             if let channelNode = m["channel"], let name = string(channelNode, "mask.channel") {
@@ -163,9 +161,7 @@ extension TemplateLoader {
 
     // MARK: - Metadata
 
-    static let metadataKeys = [
-        "name", "description", "external_url", "background_color", "animation_url", "attributes",
-    ]
+    static let metadataKeys = TemplateKeys.metadata
     static let displayTypes = ["number", "boost_number", "boost_percentage", "date"]
 
     mutating func readMetadata(_ node: YAMLNode, scope: TypeScope) -> Template.Metadata? {
@@ -196,7 +192,7 @@ extension TemplateLoader {
                     let a = mapping(
                         item,
                         "an attribute",
-                        allowed: ["trait_type", "value", "display_type", "max_value", "when"],
+                        allowed: TemplateKeys.attribute,
                         required: ["value"]
                     ),
                     let valueNode = a["value"], let value = interpolation(valueNode, "value", scope: scope)
@@ -277,7 +273,7 @@ extension TemplateLoader {
             return out
         }
         for item in items {
-            guard let spec = mapping(item, "a rule", allowed: ["exclude", "require"]) else { continue }
+            guard let spec = mapping(item, "a rule", allowed: TemplateKeys.rule) else { continue }
             if let excludeNode = spec["exclude"] {
                 if let pairs = values(excludeNode, "exclude") {
                     if pairs.count < 2 {
@@ -289,7 +285,7 @@ extension TemplateLoader {
                     rules.append(Template.Rule(kind: .exclude(pairs), location: item.location))
                 }
             } else if let requireNode = spec["require"] {
-                guard let r = mapping(requireNode, "require", allowed: ["if", "then"], required: ["if", "then"]),
+                guard let r = mapping(requireNode, "require", allowed: TemplateKeys.require, required: ["if", "then"]),
                     let ifNode = r["if"], let thenNode = r["then"], let when = values(ifNode, "require.if"),
                     let then = values(thenNode, "require.then")
                 else { continue }
