@@ -11,7 +11,10 @@ system_packages() {
 missing_packages() {
     [ $# -gt 0 ] || return 0
     local installed
-    installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null | awk '$2 == "installed" { print $1 }')
+    # dpkg-query exits 1 when it knows none of a name (a package never installed, or removed and purged): that
+    # is an answer, not a failure, under callers' `set -e -o pipefail`.
+    installed=$({ dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null || true; } |
+        awk '$2 == "installed" { print $1 }')
     local package
     for package in "$@"; do
         grep -qx -- "$package" <<<"$installed" || echo "$package"
