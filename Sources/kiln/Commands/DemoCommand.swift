@@ -69,8 +69,9 @@ struct DemoCommand: AsyncParsableCommand {
             keys.append((key, index == 1 ? .wrongOutput : nil))
         }
         var logger = Logger(label: "kiln.demo.node")
-        // The nodes only warn, unless a lower level was asked for (--log-level, KILN_LOG_LEVEL).
-        logger.logLevel = min(.warning, output.level)
+        // The nodes only warn, unless a lower level was asked for (--log-level, KILN_LOG_LEVEL): a job answered
+        // is not news to someone watching the demo's progress.
+        logger.logLevel = min(.warning, output.requestedLevel ?? .warning)
         say("starting 4 operator nodes on loopback…")
         let nodes = try await LocalNodes.start(
             keys: keys,

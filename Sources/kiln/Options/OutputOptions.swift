@@ -34,9 +34,11 @@ struct OutputOptions: ParsableArguments {
     var format: LogFormat { logFormat ?? (isatty(STDOUT_FILENO) == 1 ? .human : .json) }
 
     /// The level in effect: the flag, else `KILN_LOG_LEVEL`, else info.
-    var level: Logger.Level {
+    var level: Logger.Level { requestedLevel ?? .info }
+
+    /// The level the flag or `KILN_LOG_LEVEL` asked for, if either did.
+    var requestedLevel: Logger.Level? {
         logLevel?.level ?? ProcessInfo.processInfo.environment["KILN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-            ?? .info
     }
 
     /// Whether `arguments` ask for JSON lines (`--log-format json` or `--log-format=json`), for the one place
