@@ -52,6 +52,30 @@ struct NodeAPITests {
         #expect(await NodeClient().health(url, timeout: .seconds(3))?.hasPrefix("ok (operator ") == true)
     }
 
+    /// Every route of `kiln node serve` answers as docs/reference/openapi/kiln-node.yaml says, checked by
+    /// openapi-core (scripts/crosscheck/openapi.py), and the document names exactly the routes the node registers.
+    @Test func theNodeIsWhatItsOpenAPIDocumentSays() async throws {
+        let cluster = try await Cluster(faults: [nil])
+        defer { cluster.stop() }
+        let root = PythonBench.packageRoot
+        let answer = try await PythonBench.run(
+            "openapi.py",
+            [
+                "spec": .string(root.appendingPathComponent("docs/reference/openapi/kiln-node.yaml").path),
+                "base": .string(cluster.nodes[0].url),
+                "sources": [.string(root.appendingPathComponent("Sources/KilnInference/Node/NodeServer.swift").path)],
+            ]
+        )
+        guard case .array(let checks)? = answer["checks"] else {
+            Issue.record("openapi.py gave no checks: \(answer)")
+            return
+        }
+        #expect(checks.count > 20)
+        for case .array(let check) in checks where check.count == 3 && check[1] != .bool(true) {
+            Issue.record("\(check[0].stringValue ?? "?"): \(check[2].stringValue ?? "")")
+        }
+    }
+
     @Test func twoNodeProcessesGiveIdenticalBytes() async throws {
         let cluster = try await Cluster(faults: [nil, nil])
         defer { cluster.stop() }

@@ -27,6 +27,42 @@ struct ServeTests {
         #expect(output.contains("./kiln serve --config kiln-demo/kiln.yml"))
     }
 
+    /// Every route of `kiln serve` answers as docs/reference/openapi/kiln-serve.yaml says, checked by openapi-core
+    /// (scripts/crosscheck/openapi.py), and the document names exactly the routes the server registers.
+    @Test func theServerIsWhatItsOpenAPIDocumentSays() async throws {
+        let folder = try await DemoOutput.shared.copy()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (server, base) = try await Self.serve(in: folder)
+        defer { server.stop() }
+        let manifest = try JSONValue.parse(
+            bytes: Array(try Data(contentsOf: folder.appendingPathComponent("kiln-demo/out/manifest.json")))
+        )
+        let token = try #require(manifest["tokens"]?["31337:\(Self.contract)#3"])
+        let directory = try #require(token["directory"]?.stringValue).dropFirst("ipfs://".count)
+        let metadata = try #require(token["metadata"]?.stringValue).dropFirst("ipfs://".count)
+        let root = PythonBench.packageRoot
+        let answer = try await PythonBench.run(
+            "openapi.py",
+            [
+                "spec": .string(root.appendingPathComponent("docs/reference/openapi/kiln-serve.yaml").path),
+                "base": .string(base),
+                "vars": [
+                    "contract": .string(Self.contract), "dir": .string(String(directory)),
+                    "metadata": .string(String(metadata)),
+                ],
+                "sources": [.string(root.appendingPathComponent("Sources/KilnServer/KilnServer.swift").path)],
+            ]
+        )
+        guard case .array(let checks)? = answer["checks"] else {
+            Issue.record("openapi.py gave no checks: \(answer)")
+            return
+        }
+        #expect(checks.count > 40)
+        for case .array(let check) in checks where check.count == 3 && check[1] != .bool(true) {
+            Issue.record("\(check[0].stringValue ?? "?"): \(check[2].stringValue ?? "")")
+        }
+    }
+
     @Test func gatewayMetadataGalleryAndMetrics() async throws {
         let folder = try await DemoOutput.shared.copy()
         defer { try? FileManager.default.removeItem(at: folder) }
