@@ -11,13 +11,13 @@ as=()
 if [ "$(id -u)" -eq 0 ]; then as=(runuser -u postgres --); fi
 # The server must inherit no descriptor of the caller's beyond stdin/out/err: Foundation's Process, for one, keeps
 # a socket open in its child to see it end, and a server holding it makes the caller wait forever.
-detached() { python3 -c 'import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))' "$@"; }
+detached() { python3 -I -c 'import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))' "$@"; }
 case "${1:-}" in
 start)
     dir=$(mktemp -d /tmp/kiln-postgres.XXXXXX)
     chmod 755 "$dir"
     if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(python3 -I -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U kiln --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     detached "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \

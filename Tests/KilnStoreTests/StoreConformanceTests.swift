@@ -77,7 +77,7 @@ struct StoreConformanceTests {
             let insert =
                 "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
                 + "c.execute(\"INSERT INTO grdb_migrations VALUES ('v99: from a newer kiln')\"); c.commit()"
-            let result = try await KilnProcess.run(["-c", insert, store.location], program: PythonBench.python)
+            let result = try await KilnProcess.run(["-I", "-c", insert, store.location], program: PythonBench.python)
             #expect(result.status == 0, "\(result.stderr)")
         case .postgres:
             _ = try await PostgresTestServer.psql(store.location, "INSERT INTO kiln_schema (version) VALUES (99)")
@@ -106,7 +106,7 @@ struct StoreConformanceTests {
             """
         let holder = try await ServiceProcess.start(
             PythonBench.python,
-            ["-c", hold, store.location, "3600"],
+            ["-I", "-c", hold, store.location, "3600"],
             name: "a process holding the store",
             accept: { $0 == "locked" }
         )

@@ -131,7 +131,7 @@ struct NodeLoadTests {
             print(json.dumps([code.decode() for code in re.findall(rb"HTTP/1\\.1 (\\d{3}) ", data)]))
             """
         let run = try await KilnProcess.run(
-            ["-c", script, url.host ?? "127.0.0.1", String(url.port ?? 0)],
+            ["-I", "-c", script, url.host ?? "127.0.0.1", String(url.port ?? 0)],
             program: PythonBench.python
         )
         #expect(

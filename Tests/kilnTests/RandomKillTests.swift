@@ -140,7 +140,7 @@ import Testing
     static func integrityCheck(_ path: String) async throws -> String {
         let result = try await KilnProcess.run(
             [
-                "-c",
+                "-I", "-c",
                 "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])",
                 path,
             ],

@@ -63,7 +63,7 @@ fi
 [ "$many" -gt 0 ] || exit 0  # M = 0 skips part 2
 mkdir -p "$work/plain"
 cp -r templates/forge-knights "$work/plain/template"
-python3 - "$work/plain/template/template.yml" <<'PY'
+python3 -I - "$work/plain/template/template.yml" <<'PY'
 import re, sys
 path = sys.argv[1]
 text = open(path).read()

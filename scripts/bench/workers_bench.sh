@@ -38,7 +38,7 @@ site() {  # site NAME STORE
         "$2" "$root/templates/forge-knights" > "$work/$1/kiln.yml"
 }
 report() {  # report LABEL START END SUMMARY-JSON
-    python3 - "$@" <<'PY'
+    python3 -I - "$@" <<'PY'
 import json, sys
 label, start, end, summary = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), json.loads(sys.argv[4])
 wall = end - start
@@ -97,5 +97,5 @@ for clients in 1 4 16; do
     tps=$("$pgbin/pgbench" -n -f "$work/lease.sql" -c "$clients" -j 2 -t $((20000 / clients)) \
         "${KILN_TEST_POSTGRES%/postgres}/lease" 2>/dev/null | awk '/^tps/ {print $3; exit}')
     twice=$(psql -X -q -A -t "${KILN_TEST_POSTGRES%/postgres}/lease" -c "SELECT count(*) FROM jobs WHERE attempts > 1")
-    echo "lease query, $clients client(s): $tps transactions/s ($(python3 -c "print(round(4 * $tps))") jobs leased/s), $twice job(s) leased twice"
+    echo "lease query, $clients client(s): $tps transactions/s ($(python3 -I -c "print(round(4 * $tps))") jobs leased/s), $twice job(s) leased twice"
 done
