@@ -21,7 +21,10 @@ templates/, examples/, scripts/, assets/ and .venv/, and ./kiln (the launcher). 
 binary (.build/debug/kiln). Every process a page starts is stopped when the page ends.
 
     python3 scripts/doctest.py                 # every page
-    python3 scripts/doctest.py --marks-only    # only check that every shell block is marked (no build needed)
+    python3 scripts/doctest.py --marks-only    # only check marks and links (no build needed)
+
+Every page's relative links must lead to a file of the repository, and a `#fragment` to a heading of that page
+(GitHub's anchors): the repository never sends readers elsewhere for what it documents.
     python3 scripts/doctest.py docs/guides/operator-node.md
 """
 
@@ -64,7 +67,7 @@ class Block:
 def pages(selected: list[str]) -> list[Path]:
     if selected:
         return [Path(p).resolve() for p in selected]
-    found = [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md"))
+    found = [ROOT / "README.md", ROOT / "CHANGELOG.md"] + sorted((ROOT / "docs").rglob("*.md"))
     return [p for p in found if p.is_file()]
 
 
@@ -106,6 +109,42 @@ def blocks_of(page: Path) -> list[Block]:
         blocks.append(block)
         index = end + 1
     return blocks
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors_of(page: Path) -> set[str]:
+    found: set[str] = set()
+    inside = False
+    for line in page.read_text(encoding="utf-8").split("\n"):
+        if FENCE.match(line):
+            inside = not inside
+        elif not inside and line.startswith("#"):
+            found.add(slug(line.lstrip("#")))
+    return found
+
+
+def link_problems(page: Path) -> list[str]:
+    problems = []
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    for match in re.finditer(r"\]\(([^)\s]+)\)", text):
+        target = match[1]
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, fragment = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        line = text[: match.start()].count("\n") + 1
+        where = f"{page.relative_to(ROOT)}:{line}"
+        if not file.exists() or ROOT not in file.parents and file != ROOT:
+            problems.append(f"{where}: link to {target}: no such file in the repository")
+        elif fragment and file.suffix == ".md" and fragment not in anchors_of(file):
+            problems.append(f"{where}: link to {target}: no heading with that anchor")
+    return problems
 
 
 def expected_lines(body: str) -> list[str]:
@@ -230,11 +269,12 @@ def main() -> int:
 
     every = {page: blocks_of(page) for page in pages(arguments.pages)}
     problems = [f"{b.where}: {p}" for blocks in every.values() for b in blocks for p in b.problems]
+    problems += [problem for page in every for problem in link_problems(page)]
     runnable = sum(1 for blocks in every.values() for b in blocks if b.mark == "run")
     skipped = sum(1 for blocks in every.values() for b in blocks if b.mark == "skip")
     if problems:
         print("\n".join(problems), file=sys.stderr)
-        print(f"doctest: {len(problems)} block(s) not marked as the runner needs (above)", file=sys.stderr)
+        print(f"doctest: {len(problems)} problem(s) with marks or links (above)", file=sys.stderr)
         return 1
     print(f"doctest: {runnable} runnable block(s), {skipped} marked not runnable with a reason")
     if arguments.marks_only:
