@@ -2,7 +2,7 @@
 """A STAND-IN for Ritual's Infernet node (v1.4.0 REST API), for Kiln's test bench only.
 
 The real node ships as a Docker image and as source on GitHub; neither can be installed here, so this follows
-../shared/INFERNET.md (read from infernet-node's code) to the letter for what a REST client and a compute
+infernet-node's code (v1.4.0; the facts Kiln relies on are in docs/reference/infernet.md) for what a REST client and a compute
 container see:
 
 - it reads the node's own config.json shape: `server {port, rate_limit {num_requests, period}}`,

@@ -23,7 +23,7 @@ public struct FuzzTarget: Sendable {
         self.run = run
     }
 
-    /// Every target, in the order the README lists them.
+    /// Every target, in the order docs/explanation/reliability.md lists them.
     public static let all: [FuzzTarget] = [
         .png, .jpeg, .car, .cid, .unixfs, .json, .abiLog, .template, .kilnYML, .operatorsYML, .nodeRequest,
         .infernetRequest, .jsonRPC, .attestation,

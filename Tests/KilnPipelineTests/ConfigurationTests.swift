@@ -292,7 +292,7 @@ struct ConfigurationTests {
         } catch {
             #expect(
                 error.message
-                    == "Unable to read '/nonexistent/kiln.yml': create it with the keys in README.md, \"kiln.yml\""
+                    == "Unable to read '/nonexistent/kiln.yml': create it with the keys in docs/reference/kiln-yml.md (a sample: examples/kiln.yml)"
             )
         }
     }

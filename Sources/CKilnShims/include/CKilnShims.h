@@ -87,7 +87,7 @@ void CKilnShims_free(void *pointer);
 const char *CKilnShims_png_version(void);
 /// libjpeg's version, e.g. 62 (the API) and libjpeg-turbo's own, e.g. 2001005 when known (else 0).
 int CKilnShims_jpeg_lib_version(void);
-/// zlib's version string, e.g. "1.2.13": PNG bytes depend on it (see README, "Determinism").
+/// zlib's version string, e.g. "1.2.13": PNG bytes depend on it (see docs/explanation/imaging.md).
 const char *CKilnShims_zlib_version(void);
 
 #endif

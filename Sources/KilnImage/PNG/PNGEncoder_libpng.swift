@@ -49,7 +49,7 @@ public struct PNGEncoder: Hashable, Sendable {
     public var filter: Filter
     public var strategy: Strategy
 
-    /// The defaults were measured on a six-layer 1024² render (README, "Imaging"): adaptive filtering with
+    /// The defaults were measured on a six-layer 1024² render (docs/explanation/imaging.md): adaptive filtering with
     /// zlib's RLE strategy was both smaller (−3 %) and 5× faster than adaptive + level 6 with the default
     /// strategy (what Pillow does). With `rle` the level does not change the output.
     public init(level: Int = 6, filter: Filter = .adaptive, strategy: Strategy = .rle) {

@@ -165,7 +165,7 @@ public struct Configuration: Sendable {
             + publish.map { "publish.\($0)" } + ipfsTarget.map { "publish.ipfs[].\($0)" }
     }
 
-    /// Each `KILN_*` environment variable and the kiln.yml option it overrides (README.md, "kiln.yml").
+    /// Each `KILN_*` environment variable and the kiln.yml option it overrides (docs/reference/kiln-yml.md).
     public static let environmentVariables: KeyValuePairs<String, String> = [
         "KILN_CONFIG": "the configuration file itself", "KILN_CHAIN_ID": "chainId", "KILN_STORE": "store",
         "KILN_OUT": "out",
@@ -226,7 +226,7 @@ public struct Configuration: Sendable {
             if !FileManager.default.fileExists(atPath: path) {
                 throw PipelineError(
                     .configuration,
-                    "Unable to read '\(path)': create it with the keys in README.md, \"kiln.yml\"",
+                    "Unable to read '\(path)': create it with the keys in docs/reference/kiln-yml.md (a sample: examples/kiln.yml)",
                     cause: error
                 )
             }
@@ -259,7 +259,7 @@ public struct Configuration: Sendable {
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") || folder.isEmpty ? path : folder + "/" + path
         }
-        guard case .mapping = root.kind else { throw root.error("expected a mapping (see README.md, \"kiln.yml\")") }
+        guard case .mapping = root.kind else { throw root.error("expected a mapping (see docs/reference/kiln-yml.md)") }
         let map = try root.fields("kiln.yml", allowed: Keys.top)
         func fileEntry(_ key: String) throws(YAMLError) -> String? {
             guard let value = map[key] else { return nil }

@@ -115,7 +115,7 @@ struct DemoCommand: AsyncParsableCommand {
             "operators": ["file": "operators.yml"], "concurrency": 4, "nodeTimeout": 20,
         ]
         try AtomicFile.write(
-            Array(try YAMLWriter.document(config, comment: ["kiln demo (see README.md, \"kiln.yml\")"]).utf8),
+            Array(try YAMLWriter.document(config, comment: ["kiln demo (every key: docs/reference/kiln-yml.md)"]).utf8),
             to: folder + "/kiln.yml"
         )
         // Embedded defaults, but for the node timeout: a loaded machine (a test run) may need more than 20 s.

@@ -28,7 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: PipelineOptions
 
-    @Option(help: "The address to listen on (0.0.0.0 to expose it; put TLS in front, see README).")
+    @Option(help: "The address to listen on (0.0.0.0 to expose it; put TLS in front: docs/guides/running-kiln.md).")
     var bind = "127.0.0.1"
 
     @Option(help: "The port (0: any free port).")

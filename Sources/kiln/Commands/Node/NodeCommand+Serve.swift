@@ -29,7 +29,7 @@ extension NodeCommand {
 
                 Facing the internet: it listens on 127.0.0.1 unless --bind (or --host) says otherwise; with \
                 --auth-token-file FILE (mode 0600) or KILN_NODE_AUTH_TOKEN, POST /v1/jobs and /v1/agreements need \
-                'Authorization: Bearer <token>' (the coordinator's operators.yml 'token'); put TLS in front (see README). \
+                'Authorization: Bearer <token>' (the coordinator's operators.yml 'token'); put TLS in front (docs/guides/operator-node.md). \
                 Each client IP address gets --rate-limit requests/s (bursts of --rate-burst; more get 429 with \
                 Retry-After) and --max-connections-per-ip open connections (more are closed); a request must arrive \
                 whole within --request-timeout seconds (else 408 and the connection is closed); a connection silent \
