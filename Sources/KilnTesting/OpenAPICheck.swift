@@ -1,7 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-public import Foundation
-public import KilnCore
+internal import Foundation
+internal import KilnCore
 
 /// A running server checked against its OpenAPI document in docs/reference/openapi/ by an independent client
 /// (scripts/crosscheck/openapi.py: openapi-spec-validator, requests, openapi-core).
