@@ -51,6 +51,12 @@ def fetch_and_verify(requestid):
     with lock:
         record = pins[requestid]
         record["status"] = "pinning"
+        if options.answer_failed:
+            # A service that fails a pin for reasons of its own (quota, policy) need not fetch it first; fetching
+            # a whole batch from a debug `kiln serve` on a loaded machine outlasted the test's pinWait.
+            record["status"] = "failed"
+            record["info"] = {"error": "stand-in fault: --answer-failed"}
+            return
     cid = record["pin"]["cid"]
     error = "no usable origin"
     for origin in record["pin"].get("origins", []):
