@@ -201,6 +201,8 @@ extension QuorumRound {
                 if error.message.hasPrefix("HTTP 409") {
                     return (op.address, .refused(String(error.message.dropFirst("HTTP 409: ".count))), nil)
                 }
+                // A 408 on a reused idle connection asks for the request again on a new one.
+                if error.status == 408 { continue }
                 if error.message.hasPrefix("HTTP 4") || error.code == .badResponse || error.code == .timeout { break }
             }
         }

@@ -220,9 +220,9 @@ public struct QuorumRound: Sendable {
                 }
             } catch {
                 lastError = error
-                // A busy node (429) asks to come back; other 4xx answers are the node's final word. Transport
-                // failures and 5xx are retried too.
-                if error.message.hasPrefix("HTTP 429") { continue }
+                // A busy node (429) asks to come back, and so does a 408 on a reused idle connection; other 4xx
+                // answers are the node's final word. Transport failures and 5xx are retried too.
+                if error.asksForAnotherAttempt { continue }
                 if error.message.hasPrefix("HTTP 4") || error.code == .badResponse { break }
                 if error.code == .timeout { break }
             }

@@ -66,6 +66,17 @@ struct NodeAPITests {
         #expect(outcome.failures.isEmpty, "\(outcome.failures.joined(separator: "\n"))")
     }
 
+    /// A client asks again after 429 (busy) and 408 (the node closed an idle connection the client had just
+    /// reused: a clean-clone CI run lost a demo round to it under load); other statuses are the node's final word.
+    @Test func whichAnswersAskForAnotherAttempt() {
+        #expect(InferenceError(.transport, "HTTP 408: late", status: 408).asksForAnotherAttempt)
+        #expect(InferenceError(.transport, "HTTP 429: busy", status: 429).asksForAnotherAttempt)
+        for status: UInt in [400, 401, 404, 409, 413, 422] {
+            #expect(!InferenceError(.transport, "HTTP \(status)", status: status).asksForAnotherAttempt)
+        }
+        #expect(!InferenceError(.transport, "connection refused").asksForAnotherAttempt)
+    }
+
     @Test func twoNodeProcessesGiveIdenticalBytes() async throws {
         let cluster = try await Cluster(faults: [nil, nil])
         defer { cluster.stop() }

@@ -101,7 +101,7 @@ public struct NodeClient: Sendable {
         }
         guard status == 200 else {
             let message = json["error"]?["message"]?.stringValue ?? "no error message"
-            throw InferenceError(.transport, "HTTP \(status): \(message)", retryAfter: retryAfter)
+            throw InferenceError(.transport, "HTTP \(status): \(message)", retryAfter: retryAfter, status: status)
         }
         return json
     }

@@ -35,12 +35,20 @@ public struct InferenceError: Error, Hashable, Sendable, CustomStringConvertible
     public var message: String
     /// How long the node asked to wait before trying again (its HTTP 429's `Retry-After`).
     public var retryAfter: Duration?
+    /// The node's HTTP status, when it answered with one other than 200.
+    public var status: UInt?
 
-    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil) {
+    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil, status: UInt? = nil) {
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
+        self.status = status
     }
+
+    /// The node asked for the request again: 429 (busy: after `Retry-After`), or 408 (RFC 9110 §15.5.9: the node
+    /// closed a connection it found idle — a client that had just reused it gets the 408 for its request — and the
+    /// request may be repeated on a new connection).
+    public var asksForAnotherAttempt: Bool { status == 429 || status == 408 }
 
     public var description: String { message }
 }
