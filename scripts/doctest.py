@@ -31,6 +31,7 @@ Every page's relative links must lead to a file of the repository, and a `#fragm
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -117,6 +118,7 @@ def slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
+@functools.cache
 def anchors_of(page: Path) -> set[str]:
     found: set[str] = set()
     inside = False

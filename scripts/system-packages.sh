@@ -26,7 +26,7 @@ install_packages() {
     local as_root=()
     if [ "$(id -u)" -ne 0 ]; then
         if ! command -v sudo >/dev/null 2>&1; then
-            kiln_cannot_install "$@" "you are not root and sudo is not installed"
+            kiln_cannot_install "you are not root and sudo is not installed" "$@"
             return 1
         fi
         as_root=(sudo)
@@ -34,25 +34,25 @@ install_packages() {
         [ -t 0 ] || as_root=(sudo -n)
     fi
     if ! command -v apt-get >/dev/null 2>&1; then
-        kiln_cannot_install "$@" "apt-get is not available (Kiln's packages are named as Debian's)"
+        kiln_cannot_install "apt-get is not available (Kiln's packages are named as Debian's)" "$@"
         return 1
     fi
     if ! { "${as_root[@]}" apt-get update -qq &&
         "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
             apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }; then
-        kiln_cannot_install "$@" "apt-get failed (above)"
+        kiln_cannot_install "apt-get failed (above)" "$@"
         return 1
     fi
 }
 
-kiln_cannot_install() {
-    local reason="${*: -1}"
-    local packages=("${@:1:$#-1}")
+kiln_cannot_install() {   # REASON PACKAGE...
+    local reason="$1"
+    shift
     {
-        echo "Kiln needs these Debian packages: ${packages[*]}"
+        echo "Kiln needs these Debian packages: $*"
         echo "They could not be installed: $reason."
         echo "Install them as root, then run the command again:"
-        echo "    apt-get install -y ${packages[*]}"
+        echo "    apt-get install -y $*"
         echo "(What each is for: scripts/system-packages.txt.)"
     } >&2
 }

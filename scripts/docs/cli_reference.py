@@ -33,13 +33,11 @@ def cell(text: str) -> str:
 
 
 def usage_of(argument: dict) -> str:
+    value = f"`<{argument['valueName']}>`"
     if argument["kind"] == "positional":
-        text = f"<{argument['valueName']}>"
-    else:
-        names = ", ".join(f"`{spelled(n)}`" for n in argument.get("names", []))
-        value = f" <{argument['valueName']}>" if argument["kind"] == "option" else ""
-        return names + (f" `{value.strip()}`" if value else "")
-    return f"`{text}`"
+        return value
+    names = ", ".join(f"`{spelled(n)}`" for n in argument.get("names", []))
+    return f"{names} {value}" if argument["kind"] == "option" else names
 
 
 def section(command: dict, path: list[str], out: list[str]) -> None:

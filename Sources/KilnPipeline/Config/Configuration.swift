@@ -136,9 +136,6 @@ public struct Configuration: Sendable {
     /// The node registry reads and transactions use: `publish.rpc`, the registry's own `rpc`, or the events' node.
     public var chainRPC: String? { publishRPC ?? chainOperators?.rpc ?? rpcURL }
 
-    /// The top-level keys of kiln.yml.
-    public static let keys: Set<String> = Set(Keys.top)
-
     /// The keys kiln.yml accepts, one list per mapping: the reader checks each mapping against its list, and
     /// ``paths`` names them all as the reference page does (docs/reference/kiln-yml.md; a test compares the two).
     public enum Keys {
