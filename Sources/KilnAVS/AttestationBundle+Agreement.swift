@@ -27,7 +27,7 @@ extension AttestationBundle {
         let policyJSON = try Parsed.field(section["policy"], "agreement.policy")
         let policy: AgreementPolicy
         do { policy = try AgreementPolicy(json: policyJSON) } catch {
-            throw AVSError("agreement.policy: \(error.message)")
+            throw AVSError("agreement.policy: \(error.message)", cause: error)
         }
         check(
             bundle["request"]?["input"]?["agreement"] == policyJSON,

@@ -64,7 +64,7 @@ public struct ChainOperatorRegistry: OperatorRegistry {
             throw AVSError("block \(block) does not fit the registry's uint32 block numbers")
         }
         func failed(_ error: ChainError) -> AVSError {
-            AVSError("registry \(registry.checksummed) at block \(block): \(error.message)")
+            AVSError("registry \(registry.checksummed) at block \(block): \(error.message)", cause: error)
         }
         let logs: [EventLog]
         do { logs = try await rpc.logs(addresses: [registry], from: fromBlock, to: block) } catch {
@@ -77,7 +77,8 @@ public struct ChainOperatorRegistry: OperatorRegistry {
             let decoded: DecodedEvent
             do { decoded = try (isIn ? Self.registered : Self.deregistered).decode(log) } catch {
                 throw AVSError(
-                    "registry \(registry.checksummed): a log in block \(log.blockNumber ?? 0) does not decode: \(error.message)"
+                    "registry \(registry.checksummed): a log in block \(log.blockNumber ?? 0) does not decode: \(error.message)",
+                    cause: error
                 )
             }
             guard case .address(let op)? = decoded["_operator"] else { continue }

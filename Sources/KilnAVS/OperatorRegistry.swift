@@ -94,7 +94,7 @@ extension OperatorRegistry {
 /// An error from the AVS layer — registries, quorum rounds, bundles — with a code to match on, a message, the
 /// underlying error when there is one, and where in Kiln's source it was raised (swift-nio's `FileSystemError`
 /// shape).
-public struct AVSError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AVSError: CausedError, CodedError, Hashable, Sendable {
     /// What kind of failure this is. New codes may be added without breaking clients.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable { case registry, bundle, failed }
@@ -134,6 +134,8 @@ public struct AVSError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The message.
     public var description: String { message }
+    /// The code's name.
+    public var codeName: String { code.description }
 
     /// Equal when code and message are (the cause and location are context).
     public static func == (lhs: AVSError, rhs: AVSError) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
@@ -218,7 +220,7 @@ public struct FileOperatorRegistry: OperatorRegistry {
                     )
                 }
                 do throws(CryptoError) { bearers[endpoint] = try reference.value() } catch {
-                    throw token.error("\(context): \(error.message)")
+                    throw token.error("\(context): \(error.message)", cause: error)
                 }
             }
             operators.append(Operator(address: address, endpoint: endpoint, stake: stake))

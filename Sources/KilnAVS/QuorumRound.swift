@@ -254,7 +254,7 @@ public struct QuorumRound: Sendable {
         do {
             signer = try response.signature.recoverAddress(digest: a.signingDigest(domain: table.domain))
         } catch {
-            return .failure(AVSError("signature: \(error.message)"))
+            return .failure(AVSError("signature: \(error.message)", cause: error))
         }
         guard signer == op.signingKey else {
             let whose = op.signingKey == op.address ? "the operator" : "the operator's signing key"

@@ -73,7 +73,7 @@ extension EthereumRPC {
         if case .array(let items)? = answer["logs"] {
             for item in items {
                 do { logs.append(try EventLog(json: item)) } catch {
-                    throw ChainError(.malformed, "\(method): a log: \(error.message)")
+                    throw ChainError(.malformed, "\(method): a log: \(error.message)", cause: error)
                 }
             }
         }

@@ -86,7 +86,7 @@ public struct EthereumRPC: Sendable {
         for (index, item) in items.enumerated() {
             let log: EventLog
             do { log = try EventLog(json: item) } catch {
-                throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): log \(index): \(error.message)")
+                throw ChainError(.malformed, "eth_getLogs(\(from)…\(to)): log \(index): \(error.message)", cause: error)
             }
             guard let block = log.blockNumber, log.blockHash != nil, log.logIndex != nil, (from...to).contains(block)
             else {

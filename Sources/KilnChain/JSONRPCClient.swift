@@ -9,7 +9,7 @@ internal import NIOHTTP1
 
 /// What went wrong talking to a node: the transport, the node's own JSON-RPC error, or an answer that is not
 /// what the method returns.
-public struct ChainError: Error, CustomStringConvertible, Sendable {
+public struct ChainError: CausedError, CodedError, Sendable {
     /// What kind of failure this is: a struct over a private enum, so new codes don't break clients.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
@@ -57,6 +57,8 @@ public struct ChainError: Error, CustomStringConvertible, Sendable {
 
     /// The message.
     public var description: String { message }
+    /// The code's name.
+    public var codeName: String { code.description }
 }
 
 /// JSON-RPC 2.0 over HTTP (async-http-client): one call or a batch, with a timeout per request, retries with
@@ -144,7 +146,7 @@ public struct JSONRPCClient: Sendable {
     private func send(_ body: JSONValue) async throws(ChainError) -> JSONValue {
         let bytes: [UInt8]
         do { bytes = try body.canonicalBytes() } catch {
-            throw ChainError(.malformed, "unable to encode the request: \(error.message)")
+            throw ChainError(.malformed, "unable to encode the request: \(error.message)", cause: error)
         }
         let backoff = Backoff(attempts: retries + 1, first: .milliseconds(200))
         var attempt = 0
@@ -188,7 +190,7 @@ public struct JSONRPCClient: Sendable {
             _ = error
             throw ChainError(.malformed, "\(url): the answer is larger than \(maxResponseBytes) bytes")
         } catch {
-            throw ChainError(.transport, "\(url): \(error)")
+            throw ChainError(.transport, "\(url): \(error)", cause: error)
         }
         if status == 429 || status >= 500 {
             var error = ChainError(.transport, "\(url): HTTP \(status)")
@@ -197,7 +199,7 @@ public struct JSONRPCClient: Sendable {
         }
         guard status == 200 else { throw ChainError(.malformed, "\(url): HTTP \(status)") }
         do { return try JSONValue.parse(bytes: bytes) } catch {
-            throw ChainError(.malformed, "\(url): the answer is not JSON: \(error.message)")
+            throw ChainError(.malformed, "\(url): the answer is not JSON: \(error.message)", cause: error)
         }
     }
 }

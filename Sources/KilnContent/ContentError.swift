@@ -1,7 +1,9 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+public import KilnCore
+
 /// An error from content addressing: parsing CIDs, building DAGs, reading or writing blocks and CAR files.
-public struct ContentError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ContentError: CausedError, CodedError, Hashable, Sendable {
     /// What kind of failure this is. New codes may be added without breaking clients.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
@@ -47,14 +49,31 @@ public struct ContentError: Error, Hashable, Sendable, CustomStringConvertible {
     /// For `io` errors: whether the disk refused the write (full, read-only, …; see
     /// `AtomicFile.WriteError.isEnvironmental`), so that retrying helps only once someone acts.
     public var isEnvironmental = false
+    /// The error this one wraps, if any.
+    public var cause: (any Error)?
 
-    /// An error with a code, a message and, for CAR files, the byte offset of the bad section.
-    public init(_ code: Code, _ message: String, offset: Int? = nil) {
+    /// An error with a code, a message, for CAR files the byte offset of the bad section, and optionally its cause.
+    public init(_ code: Code, _ message: String, offset: Int? = nil, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.offset = offset
+        self.cause = cause
     }
 
     /// The message.
     public var description: String { message }
+    /// The code's name.
+    public var codeName: String { code.description }
+
+    /// Equal when everything but the cause is (the cause is context).
+    public static func == (lhs: ContentError, rhs: ContentError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.offset == rhs.offset
+            && lhs.isEnvironmental == rhs.isEnvironmental
+    }
+    /// Hashes code, message and offset.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(offset)
+    }
 }

@@ -8,7 +8,7 @@
 /// ```swift
 /// do { _ = try Hex.decode("0xabc") } catch let error as FormatError where error.code == .oddLength { … }
 /// ```
-public struct FormatError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct FormatError: CausedError, CodedError, Hashable, Sendable {
     /// What kind of failure this is. New codes may be added without breaking clients.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
@@ -84,16 +84,21 @@ public struct FormatError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// Where in Kiln's source it was raised.
     public var location: SourceLocation
+    /// The error this one wraps, if any.
+    public var cause: (any Error)?
 
-    /// An error with a code and a message; the location is the caller's.
-    public init(_ code: Code, _ message: String, file: String = #fileID, line: Int = #line) {
+    /// An error with a code, a message and, optionally, its cause; the location is the caller's.
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
+        self.cause = cause
         self.location = SourceLocation(file: file, line: line)
     }
 
     /// The message.
     public var description: String { message }
+    /// The code's name.
+    public var codeName: String { code.description }
 
     /// The same error with `prefix` put before its message, to add the context of an outer operation.
     public func context(_ prefix: String) -> FormatError {

@@ -22,7 +22,7 @@ extension PrivateKey {
         do {
             try self.init(hex: text)
         } catch {
-            throw CryptoError(.keyFile, "Unable to read key file '\(path)': \(error.message)")
+            throw CryptoError(.keyFile, "Unable to read key file '\(path)': \(error.message)", cause: error)
         }
     }
 

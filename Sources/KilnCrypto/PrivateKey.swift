@@ -42,7 +42,7 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
             bytes = try Hex.decode(trimmed, requirePrefix: false)
         } catch {
             // Never quote the text: it is (part of) a secret.
-            throw CryptoError(.invalidPrivateKey, "Unable to parse private key: not hex (\(error.code))")
+            throw CryptoError(.invalidPrivateKey, "Unable to parse private key: not hex (\(error.code))", cause: error)
         }
         defer { bytes.withUnsafeMutableBytes { explicitZero($0) } }
         try self.init(bytes: bytes)

@@ -61,7 +61,7 @@ public struct Signature: Hashable, Sendable, CustomStringConvertible {
         do {
             bytes = try Hex.decode(text)
         } catch {
-            throw CryptoError(.invalidSignature, "Unable to parse signature: \(error.message)")
+            throw CryptoError(.invalidSignature, "Unable to parse signature: \(error.message)", cause: error)
         }
         try self.init(bytes: bytes)
     }

@@ -1,7 +1,9 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+public import KilnCore
+
 /// An error from reading, writing or drawing an image. The message names the file (or "<memory>") and why.
-public struct ImageError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ImageError: CausedError, CodedError, Hashable, Sendable {
     /// What kind of failure this is. New codes may be added without breaking clients.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
@@ -32,15 +34,20 @@ public struct ImageError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     public var file: String
     public var line: Int
+    /// The error this one wraps, if any.
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, file: String = #fileID, line: Int = #line) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
+        self.cause = cause
         self.file = file
         self.line = line
     }
 
     public var description: String { message }
+    /// The code's name.
+    public var codeName: String { code.description }
 
     public static func == (lhs: ImageError, rhs: ImageError) -> Bool {
         lhs.code == rhs.code && lhs.message == rhs.message

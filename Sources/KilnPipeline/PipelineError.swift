@@ -1,5 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+public import KilnCore
+
 /// An error of the pipeline: a code to match on, a message that says what failed and where (`file:line:col` for
 /// input files), the error that caused it, if any, and the place in Kiln's source that raised it — the shape of
 /// swift-nio's `FileSystemError`.
@@ -8,7 +10,7 @@
 /// do { _ = try Configuration(path: "kiln.yml", environment: [:]) }
 /// catch let error where error.code == .configuration { print(error) }
 /// ```
-public struct PipelineError: Error, CustomStringConvertible, Sendable {
+public struct PipelineError: CausedError, CodedError, Sendable {
     /// What kind of failure this is. New codes may be added without breaking clients.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
@@ -58,4 +60,6 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
 
     /// The message (the cause is already part of it where it helps the reader).
     public var description: String { message }
+    /// The code's name.
+    public var codeName: String { code.description }
 }

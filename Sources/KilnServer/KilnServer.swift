@@ -153,7 +153,9 @@ struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
             do { response = try await next(request, context) } catch {
                 let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
                 if status == .internalServerError { logger.error("\(request.method) \(path): \(error)") }
-                response = Gateway.failure(GatewayFailure(status, status == .notFound ? "No such page" : "\(error)"))
+                response = Gateway.failure(
+                    GatewayFailure(status, status == .notFound ? "No such page" : "\(error)", cause: error)
+                )
             }
         }
         let elapsed = start.duration(to: .now)

@@ -16,7 +16,7 @@ extension Site {
     func latest(_ token: TokenKey) async throws(GatewayFailure) -> Publication {
         let publication: Publication?
         do { publication = try await store.latestPublication(token) } catch {
-            throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)")
+            throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)", cause: error)
         }
         guard let publication else { throw GatewayFailure(.notFound, "Token \(token) has not been published") }
         return publication

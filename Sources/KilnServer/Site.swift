@@ -61,7 +61,7 @@ public struct Site: Sendable {
     func cat(_ text: String, limit: Int = 16 << 20) async throws(GatewayFailure) -> [UInt8] {
         let cid: CID
         do { cid = try CID(text) } catch {
-            throw GatewayFailure(.internalServerError, "Stored CID '\(text)': \(error.message)")
+            throw GatewayFailure(.internalServerError, "Stored CID '\(text)': \(error.message)", cause: error)
         }
         do {
             let block = try await reader.get(cid)
@@ -88,10 +88,11 @@ public struct Site: Sendable {
         } catch let error as ContentError where error.code == .blockNotFound {
             throw GatewayFailure(
                 .notFound,
-                "The published block \(cid) is not in this server's blockstore: \(error.message)"
+                "The published block \(cid) is not in this server's blockstore: \(error.message)",
+                cause: error
             )
         } catch {
-            throw GatewayFailure(.internalServerError, "Unable to read \(cid): \(error)")
+            throw GatewayFailure(.internalServerError, "Unable to read \(cid): \(error)", cause: error)
         }
     }
 
@@ -115,7 +116,11 @@ public struct Site: Sendable {
         }
         let address: Address
         do { address = try Address(hex: contract ?? "") } catch {
-            throw GatewayFailure(.badRequest, "'\(contract ?? "")' is not a contract address: \(error.message)")
+            throw GatewayFailure(
+                .badRequest,
+                "'\(contract ?? "")' is not a contract address: \(error.message)",
+                cause: error
+            )
         }
         guard chain == configuration.chainId, configuration.contracts.contains(where: { $0.address == address }) else {
             throw GatewayFailure(.notFound, "No collection \(chain):\(address.checksummed) is served here")
@@ -127,7 +132,7 @@ public struct Site: Sendable {
     func publications(of contract: Address) async throws(GatewayFailure) -> [(token: String, versions: [Publication])] {
         let all: [Publication]
         do { all = try await store.publications(batch: nil) } catch {
-            throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)")
+            throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)", cause: error)
         }
         var byToken: [String: [Publication]] = [:]
         for publication in all

@@ -96,7 +96,7 @@ public struct StoredState: Hashable, Sendable {
 
 /// A store error: a code to match on, the operation that failed and why, the database's own error as the cause,
 /// and where in Kiln's source it was raised (swift-nio's `FileSystemError` shape).
-public struct StoreError: Error, CustomStringConvertible, Sendable {
+public struct StoreError: CausedError, CodedError, Sendable {
     /// What kind of failure this is. New codes may be added without breaking clients.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable { case open, database, unwritable, invalidArgument }
@@ -133,6 +133,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 
     /// The message.
     public var description: String { message }
+    /// The code's name.
+    public var codeName: String { code.description }
 }
 
 /// A block kept by a store that shares blocks between machines (``PostgresStore``): its CID as text and its bytes.

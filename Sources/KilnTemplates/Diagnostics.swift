@@ -17,11 +17,21 @@ public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Every problem found in a template (all at once, in file order), or one problem found while rendering.
-public struct TemplateError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct TemplateError: CausedError, Hashable, Sendable {
     public var diagnostics: [Diagnostic]
+    /// The error a single diagnostic wraps (an image that did not decode, …), if any.
+    public var cause: (any Error)?
 
     public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics.sorted { $0.location < $1.location } }
-    public init(_ location: SourceLocation, _ message: String) { self.init([Diagnostic(location, message)]) }
+    public init(_ location: SourceLocation, _ message: String, cause: (any Error)? = nil) {
+        self.init([Diagnostic(location, message)])
+        self.cause = cause
+    }
+
+    /// Equal when the diagnostics are (the cause is context).
+    public static func == (lhs: TemplateError, rhs: TemplateError) -> Bool { lhs.diagnostics == rhs.diagnostics }
+    /// Hashes the diagnostics.
+    public func hash(into hasher: inout Hasher) { hasher.combine(diagnostics) }
 
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 

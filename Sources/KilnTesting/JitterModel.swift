@@ -29,7 +29,7 @@ public struct JitterModel: InferenceModel {
             }
             return try PNGEncoder().encode(image)
         } catch {
-            throw InferenceError(.modelFailed, "jitter: \(error.message)")
+            throw InferenceError(.modelFailed, "jitter: \(error.message)", cause: error)
         }
     }
 }

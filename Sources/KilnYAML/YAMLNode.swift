@@ -4,16 +4,29 @@ public import KilnCore
 internal import Yams
 
 /// A problem in a YAML file Kiln reads, at its line and column.
-public struct YAMLError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct YAMLError: CausedError, Hashable, Sendable {
     /// Where in the file.
     public var location: SourceLocation
     /// What is wrong.
     public var message: String
+    /// The error this one wraps (Yams' own), if any.
+    public var cause: (any Error)?
 
     /// A problem at `location`.
-    public init(_ location: SourceLocation, _ message: String) {
+    public init(_ location: SourceLocation, _ message: String, cause: (any Error)? = nil) {
         self.location = location
         self.message = message
+        self.cause = cause
+    }
+
+    /// Equal when location and message are (the cause is context).
+    public static func == (lhs: YAMLError, rhs: YAMLError) -> Bool {
+        lhs.location == rhs.location && lhs.message == rhs.message
+    }
+    /// Hashes location and message.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(location)
+        hasher.combine(message)
     }
 
     /// `file:line:column: message`.
@@ -49,7 +62,7 @@ public struct YAMLNode: Sendable {
         } catch let error as YamlError {
             throw Self.error(error, file: file)
         } catch {
-            throw YAMLError(start, "not valid YAML: \(error)")
+            throw YAMLError(start, "not valid YAML: \(error)", cause: error)
         }
         guard let node else { throw YAMLError(start, "the file is empty") }
         return try YAMLNode(node, file: file)
@@ -102,7 +115,7 @@ public struct YAMLNode: Sendable {
                 "duplicate key\(duplicates.count > 1 ? "s" : "") \(duplicates.map { "'\($0)'" }.joined(separator: ", "))"
             )
         default:
-            return YAMLError(SourceLocation(file: file, line: 1, column: 1), "YAML: \(error)")
+            return YAMLError(SourceLocation(file: file, line: 1, column: 1), "YAML: \(error)", cause: error)
         }
     }
 
@@ -133,5 +146,7 @@ public struct YAMLNode: Sendable {
     public var textLocation: SourceLocation { isQuoted ? location.advanced(by: 1) : location }
 
     /// A problem at this node.
-    public func error(_ message: String) -> YAMLError { YAMLError(location, message) }
+    public func error(_ message: String, cause: (any Error)? = nil) -> YAMLError {
+        YAMLError(location, message, cause: cause)
+    }
 }

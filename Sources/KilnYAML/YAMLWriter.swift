@@ -13,7 +13,11 @@ public enum YAMLWriter {
         do {
             return header + (try Yams.serialize(node: node(value), sortKeys: true))
         } catch {
-            throw YAMLError(SourceLocation(file: "<generated>", line: 1, column: 1), "Unable to write YAML: \(error)")
+            throw YAMLError(
+                SourceLocation(file: "<generated>", line: 1, column: 1),
+                "Unable to write YAML: \(error)",
+                cause: error
+            )
         }
     }
 

@@ -38,8 +38,14 @@ struct Kiln: AsyncParsableCommand {
         } catch {
             let message = fullMessage(for: error)
             if !message.isEmpty, OutputOptions.jsonRequested(in: CommandLine.arguments) {
-                Console(format: .json).fail(message)
+                Console(format: .json).fail(message, error: error)
                 Foundation.exit(exitCode(for: error).rawValue)
+            }
+            if error is any CausedError {
+                // Kiln's own errors: the message, and any cause it does not quote (ArgumentParser prints only
+                // the description).
+                FileHandle.standardError.write(Data("Error: \(ErrorChain.human(error))\n".utf8))
+                Foundation.exit(EXIT_FAILURE)
             }
             exit(withError: error)
         }

@@ -50,7 +50,12 @@ public final class CARReader {
         } catch {
             fclose(file)
             if error.code == .invalidCAR { throw error }
-            throw ContentError(.invalidCAR, "Unable to read CAR '\(path)': header length: \(error.message)", offset: 0)
+            throw ContentError(
+                .invalidCAR,
+                "Unable to read CAR '\(path)': header length: \(error.message)",
+                offset: 0,
+                cause: error
+            )
         }
         guard length > 0, length <= 1 << 20, let bytes = Self.read(file, Int(length)) else {
             fclose(file)
@@ -65,7 +70,7 @@ public final class CARReader {
             header = try CARHeader(decoding: bytes)
         } catch {
             fclose(file)
-            throw ContentError(.invalidCAR, "Unable to read CAR '\(path)': \(error.message)", offset: 0)
+            throw ContentError(.invalidCAR, "Unable to read CAR '\(path)': \(error.message)", offset: 0, cause: error)
         }
     }
 

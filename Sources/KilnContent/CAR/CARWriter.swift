@@ -31,7 +31,7 @@ public enum CARWriter {
         } catch let error as AtomicFile.WriteError {
             throw ContentError(.io, error.description)
         } catch {
-            throw ContentError(.io, "\(error)")
+            throw ContentError(.io, "\(error)", cause: error)
         }
         return count
     }

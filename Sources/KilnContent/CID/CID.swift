@@ -49,7 +49,7 @@ public struct CID: Hashable, Sendable, CustomStringConvertible, Comparable {
             do {
                 bytes = try Multibase.decodeBase58(text)
             } catch {
-                throw ContentError(error.code, "Unable to parse CID '\(text)': \(error.message)")
+                throw ContentError(error.code, "Unable to parse CID '\(text)': \(error.message)", cause: error)
             }
             try self.init(bytes: bytes, text: text)
             return
@@ -68,7 +68,7 @@ public struct CID: Hashable, Sendable, CustomStringConvertible, Comparable {
                 )
             }
         } catch {
-            throw ContentError(error.code, "Unable to parse CID '\(text)': \(error.message)")
+            throw ContentError(error.code, "Unable to parse CID '\(text)': \(error.message)", cause: error)
         }
         try self.init(bytes: bytes, text: text)
     }

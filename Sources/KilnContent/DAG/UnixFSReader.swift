@@ -93,7 +93,7 @@ public struct UnixFSReader: Sendable {
                 do { try AtomicFile.write(try cat(link.cid), to: path) } catch let error as ContentError {
                     throw error
                 } catch {
-                    throw ContentError(.io, "\(error)")
+                    throw ContentError(.io, "\(error)", cause: error)
                 }
             }
         }

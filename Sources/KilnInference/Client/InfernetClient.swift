@@ -279,7 +279,7 @@ public actor InfernetClient {
                 bytes = Array(buffer: try await response.body.collect(upTo: maxResponseBytes))
             } catch {
                 if Task.isCancelled { return .failure(InferenceError(.timeout, "cancelled")) }
-                return .failure(InferenceError(.transport, "Infernet node \(node): \(error)"))
+                return .failure(InferenceError(.transport, "Infernet node \(node): \(error)", cause: error))
             }
             if status == 429 {
                 throttled = true

@@ -93,7 +93,7 @@ public struct NodeClient: Sendable {
         {
             throw InferenceError(.timeout, "no answer within \(timeout)")
         } catch {
-            throw InferenceError(.transport, "\(error)")
+            throw InferenceError(.transport, "\(error)", cause: error)
         }
         let json: JSONValue
         do { json = try JSONValue.parse(bytes: bytes) } catch {

@@ -92,7 +92,7 @@ public struct CPPNModel: InferenceModel {
         let level = members["level"]?.integerValue.map { Int64(clamping: $0) } ?? 1
         let seed: Bytes32
         do { seed = try input.canonicalHash() } catch {
-            throw InferenceError(.badInput, "kiln/cppn-v1: \(error.message)")
+            throw InferenceError(.badInput, "kiln/cppn-v1: \(error.message)", cause: error)
         }
         return (Network(seed: seed, level: level), width, height)
     }
@@ -101,7 +101,7 @@ public struct CPPNModel: InferenceModel {
         do {
             return try PNGEncoder().encode(try RGBAImage(width: width, height: height, pixels: pixels))
         } catch {
-            throw InferenceError(.modelFailed, "kiln/cppn-v1: \(error.message)")
+            throw InferenceError(.modelFailed, "kiln/cppn-v1: \(error.message)", cause: error)
         }
     }
 

@@ -13,7 +13,7 @@ public protocol InferenceModel: Sendable {
 }
 
 /// An error from running a model or talking to a node.
-public struct InferenceError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct InferenceError: CausedError, CodedError, Hashable, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable { case badInput, modelFailed, transport, badResponse, timeout }
         private let wrapped: Wrapped
@@ -37,13 +37,37 @@ public struct InferenceError: Error, Hashable, Sendable, CustomStringConvertible
     public var retryAfter: Duration?
     /// The node's HTTP status, when it answered with one other than 200.
     public var status: UInt?
+    /// The error this one wraps, if any.
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil, status: UInt? = nil) {
+    public init(
+        _ code: Code,
+        _ message: String,
+        retryAfter: Duration? = nil,
+        status: UInt? = nil,
+        cause: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
         self.status = status
+        self.cause = cause
     }
+
+    /// Equal when everything but the cause is (the cause is context).
+    public static func == (lhs: InferenceError, rhs: InferenceError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.retryAfter == rhs.retryAfter
+            && lhs.status == rhs.status
+    }
+    /// Hashes code, message and status.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(status)
+    }
+
+    /// The code's name.
+    public var codeName: String { code.description }
 
     /// The node asked for the request again: 429 (busy: after `Retry-After`), or 408 (RFC 9110 §15.5.9: the node
     /// closed a connection it found idle — a client that had just reused it gets the 408 for its request — and the

@@ -38,7 +38,7 @@ public struct UpstreamModel: InferenceModel {
         } catch let error as InferenceError {
             throw error
         } catch {
-            throw InferenceError(.modelFailed, "upstream \(url): \(error)")
+            throw InferenceError(.modelFailed, "upstream \(url): \(error)", cause: error)
         }
     }
 }

@@ -58,7 +58,9 @@ public enum InfernetContainer {
 
         /// Reads an Infernet container request; every problem names its field.
         public init(json: JSONValue) throws(InferenceError) {
-            func bad(_ message: String) -> InferenceError { InferenceError(.badInput, message) }
+            func bad(_ message: String, cause: (any Error)? = nil) -> InferenceError {
+                InferenceError(.badInput, message, cause: cause)
+            }
             guard case .object(let o) = json else { throw bad("the body must be a JSON object") }
             func location(_ key: String) throws(InferenceError) -> Location {
                 guard let number = o[key]?.integerValue, let raw = Int(exactly: number),
@@ -98,10 +100,10 @@ public enum InfernetContainer {
                 } catch let error as InferenceError {
                     throw error
                 } catch {
-                    throw bad("on-chain 'data' is not abi.encode(string request): \(error)")
+                    throw bad("on-chain 'data' is not abi.encode(string request): \(error)", cause: error)
                 }
                 do { request = try JSONValue.parse(bytes: Array(text.utf8)) } catch {
-                    throw bad("on-chain 'data' holds a string that is not JSON: \(error.message)")
+                    throw bad("on-chain 'data' holds a string that is not JSON: \(error.message)", cause: error)
                 }
             case .offchain, .stream:
                 request = data
@@ -120,11 +122,11 @@ public enum InfernetContainer {
                     throw bad("an agreement request can only be answered off-chain (destination 1)")
                 }
                 do { work = .agreement(try AgreementRequest(json: request)) } catch {
-                    throw bad("'data' (agreement request): \(error.message)")
+                    throw bad("'data' (agreement request): \(error.message)", cause: error)
                 }
             } else {
                 do { work = .job(try JobRequest(json: request)) } catch {
-                    throw bad("'data' (job request): \(error.message)")
+                    throw bad("'data' (job request): \(error.message)", cause: error)
                 }
             }
         }

@@ -88,7 +88,9 @@ public struct JobResponse: Hashable, Sendable {
 
     /// Reads a response, bounded: anything malformed is a ``InferenceError/Code/badResponse`` naming the field.
     public init(json: JSONValue) throws(InferenceError) {
-        func fail(_ message: String) -> InferenceError { InferenceError(.badResponse, message) }
+        func fail(_ message: String, cause: (any Error)? = nil) -> InferenceError {
+            InferenceError(.badResponse, message, cause: cause)
+        }
         guard case .object(let o) = json else { throw fail("the response is not a JSON object") }
         func word(_ key: String) throws(InferenceError) -> Bytes32 {
             guard case .string(let text)? = o[key], let value = try? Bytes32(hex: text) else {
@@ -106,7 +108,9 @@ public struct JobResponse: Hashable, Sendable {
         }
         guard case .string(let signatureText)? = o["signature"] else { throw fail("'signature' is missing") }
         let signature: Signature
-        do { signature = try Signature(hex: signatureText) } catch { throw fail("'signature': \(error.message)") }
+        do { signature = try Signature(hex: signatureText) } catch {
+            throw fail("'signature': \(error.message)", cause: error)
+        }
         guard case .string(let operatorText)? = o["operator"], let address = try? Address(hex: operatorText) else {
             throw fail("'operator' is not an address")
         }

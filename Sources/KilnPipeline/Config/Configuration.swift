@@ -380,7 +380,7 @@ public struct Configuration: Sendable {
             if let value = publish["profile"] {
                 let name = try value.text("publish.profile")
                 do { profile = try ImportProfile(named: name) } catch {
-                    throw value.error("publish.profile: \(error.message)")
+                    throw value.error("publish.profile: \(error.message)", cause: error)
                 }
             }
         }
@@ -457,7 +457,7 @@ public struct Configuration: Sendable {
                     )
                 }
                 do throws(CryptoError) { bearers[endpoint] = try reference.value() } catch {
-                    throw token.error("\(context).token: \(error.message)")
+                    throw token.error("\(context).token: \(error.message)", cause: error)
                 }
             }
             nodes[address] = endpoint
@@ -539,14 +539,14 @@ extension Configuration {
     func publisherKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PrivateKey {
         if let hex = environment["KILN_PUBLISHER_KEY"] {
             do { return try PrivateKey(hex: hex.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
-                throw PipelineError("KILN_PUBLISHER_KEY: \(error.message)")
+                throw PipelineError("KILN_PUBLISHER_KEY: \(error.message)", cause: error)
             }
         }
         guard let path = publisherKeyFile else {
             throw PipelineError("publish.mode \(publishMode.rawValue) needs publish.key or KILN_PUBLISHER_KEY")
         }
         do { return try PrivateKey(contentsOfFile: path) } catch {
-            throw PipelineError("publish.key: \(error.message)")
+            throw PipelineError("publish.key: \(error.message)", cause: error)
         }
     }
 }

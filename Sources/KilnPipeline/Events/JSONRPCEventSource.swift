@@ -30,7 +30,9 @@ public struct JSONRPCEventSource: EventSource {
     /// Checks that the node serves `chainId`.
     public func check(chainId: UInt64) async throws(PipelineError) {
         let served: UInt64
-        do { served = try await rpc.chainId() } catch { throw PipelineError("\(rpc.client.url): \(error.message)") }
+        do { served = try await rpc.chainId() } catch {
+            throw PipelineError("\(rpc.client.url): \(error.message)", cause: error)
+        }
         guard served == chainId else {
             throw PipelineError("\(rpc.client.url) serves chain \(served), but kiln.yml says chainId \(chainId)")
         }
@@ -53,18 +55,18 @@ public struct JSONRPCEventSource: EventSource {
             }
             return (logs, (end, hash))
         } catch let error as ChainError {
-            throw PipelineError("\(rpc.client.url): \(error.message)")
+            throw PipelineError("\(rpc.client.url): \(error.message)", cause: error)
         } catch let error as PipelineError {
             throw error
         } catch {
-            throw PipelineError("\(rpc.client.url): \(error)")
+            throw PipelineError("\(rpc.client.url): \(error)", cause: error)
         }
     }
 
     /// The node's hashes of `blocks` now, in one batch (a block it no longer has is absent).
     public func currentHashes(of blocks: [UInt64]) async throws(PipelineError) -> [UInt64: Bytes32]? {
         do { return try await rpc.blockHashes(blocks) } catch {
-            throw PipelineError("\(rpc.client.url): \(error.message)")
+            throw PipelineError("\(rpc.client.url): \(error.message)", cause: error)
         }
     }
 }

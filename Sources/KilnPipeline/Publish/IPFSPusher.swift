@@ -144,7 +144,7 @@ public struct IPFSPusher: Sendable {
     {
         let car: [UInt8]
         do { car = try FileBytes.read(push.car, limit: 4 << 30) } catch {
-            throw PipelineError(.io, "Unable to read the batch CAR '\(push.car)': \(error)")
+            throw PipelineError(.io, "Unable to read the batch CAR '\(push.car)': \(error)", cause: error)
         }
         let boundary = "kiln-" + UUID().uuidString
         var body = ByteBuffer()
@@ -186,9 +186,11 @@ public struct IPFSPusher: Sendable {
             }
             guard let root = value["Root"] else { continue }
             let cid = root["Cid"]?["/"]?.stringValue
-            let error = root["PinErrorMsg"]?.stringValue ?? ""
+            let failure = root["PinErrorMsg"]?.stringValue ?? ""
             if cid == push.root {
-                guard error.isEmpty else { throw PipelineError(.failed, "kubo could not pin \(push.root): \(error)") }
+                guard failure.isEmpty else {
+                    throw PipelineError(.failed, "kubo could not pin \(push.root): \(failure)")
+                }
                 pinned = true
             }
         }
@@ -219,7 +221,7 @@ public struct IPFSPusher: Sendable {
                 "meta": ["app": "kiln", "batch": .string(String(push.batch))],
             ]
             let body: [UInt8]
-            do { body = try request.canonicalBytes() } catch { throw PipelineError(.failed, "\(error)") }
+            do { body = try request.canonicalBytes() } catch { throw PipelineError(.failed, "\(error)", cause: error) }
             let (status, answer) = try await send(
                 .POST,
                 url + "/pins",
@@ -357,7 +359,7 @@ public struct IPFSPusher: Sendable {
     func retrievalCheck(batch: Int, gateway: String) async throws(PipelineError) -> Int {
         let publications: [Publication]
         do { publications = try await store.publications(batch: batch) } catch {
-            throw PipelineError(.failed, "Unable to read batch \(batch): \(error.message)")
+            throw PipelineError(.failed, "Unable to read batch \(batch): \(error.message)", cause: error)
         }
         var count = 0
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -366,14 +368,15 @@ public struct IPFSPusher: Sendable {
         defer { unlink(scratch) }
         for directory in Set(publications.map(\.directory)).sorted() {
             let root: CID
-            do { root = try CID(directory) } catch { throw PipelineError(.failed, "\(error)") }
+            do { root = try CID(directory) } catch { throw PipelineError(.failed, "\(error)", cause: error) }
             let listing = try await fetchCAR(gateway, "/ipfs/\(directory)", scratch: scratch)
             count += listing.count
             let links: [DagPBLink]
             do { links = try UnixFSReader(blockstore: listing).list(root) } catch {
                 throw PipelineError(
                     .failed,
-                    "\(gateway): the CAR of \(directory) lacks its directory block: \(error.message)"
+                    "\(gateway): the CAR of \(directory) lacks its directory block: \(error.message)",
+                    cause: error
                 )
             }
             for link in links {
@@ -382,7 +385,8 @@ public struct IPFSPusher: Sendable {
                 do { _ = try UnixFSReader(blockstore: file).cat(link.cid) } catch {
                     throw PipelineError(
                         .failed,
-                        "\(gateway): the CAR of \(directory)/\(link.name) is incomplete: \(error.message)"
+                        "\(gateway): the CAR of \(directory)/\(link.name) is incomplete: \(error.message)",
+                        cause: error
                     )
                 }
             }
@@ -407,7 +411,7 @@ public struct IPFSPusher: Sendable {
             try AtomicFile.write(body, to: scratch)
             return try MemoryBlockstore(car: scratch)
         } catch {
-            throw PipelineError(.failed, "\(gateway)\(path): the CAR does not verify: \(error)")
+            throw PipelineError(.failed, "\(gateway)\(path): the CAR does not verify: \(error)", cause: error)
         }
     }
 }

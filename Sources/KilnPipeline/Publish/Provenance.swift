@@ -129,7 +129,7 @@ public struct Provenance: Hashable, Sendable {
             attestation: try cid("attestation"),
             agreement: try block["agreement"].map { value throws(PipelineError) in
                 do throws(FormatError) { return try AgreementPolicy(json: value) } catch {
-                    throw PipelineError("kiln.agreement: \(error.message)")
+                    throw PipelineError("kiln.agreement: \(error.message)", cause: error)
                 }
             },
             profile: try text("profile"),

@@ -17,7 +17,7 @@ struct BlockReader: Sendable {
         } catch let error as ContentError {
             throw error
         } catch {
-            throw ContentError(.io, "Unable to read block \(cid): \(error)")
+            throw ContentError(.io, "Unable to read block \(cid): \(error)", cause: error)
         }
     }
 }

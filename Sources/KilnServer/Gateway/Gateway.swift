@@ -97,7 +97,11 @@ struct Gateway: Sendable {
         for name in request.path {
             let node: DAGWalk.Node
             do { node = try DAGWalk.node(current, block) } catch {
-                throw GatewayFailure(.internalServerError, "Block \(current) is not valid: \(error.message)")
+                throw GatewayFailure(
+                    .internalServerError,
+                    "Block \(current) is not valid: \(error.message)",
+                    cause: error
+                )
             }
             switch node {
             case .directory(let links):
@@ -158,7 +162,11 @@ struct Gateway: Sendable {
         var byteRange: ClosedRange<UInt64>?
         let node: DAGWalk.Node
         do { node = try DAGWalk.node(resolved.terminal, resolved.block) } catch {
-            throw GatewayFailure(.internalServerError, "Block \(resolved.terminal) is not valid: \(error.message)")
+            throw GatewayFailure(
+                .internalServerError,
+                "Block \(resolved.terminal) is not valid: \(error.message)",
+                cause: error
+            )
         }
         if case .file(let size) = node, options.from != nil {
             switch Self.entityRange(from: options.from ?? 0, to: options.to, size: size) {
@@ -235,7 +243,11 @@ struct Gateway: Sendable {
     {
         let node: DAGWalk.Node
         do { node = try DAGWalk.node(resolved.terminal, resolved.block) } catch {
-            throw GatewayFailure(.internalServerError, "Block \(resolved.terminal) is not valid: \(error.message)")
+            throw GatewayFailure(
+                .internalServerError,
+                "Block \(resolved.terminal) is not valid: \(error.message)",
+                cause: error
+            )
         }
         switch node {
         case .file(let size):
@@ -301,7 +313,7 @@ struct Gateway: Sendable {
                 do {
                     try await walk.file(cid, block: block, range: 0...min(511, size - 1), into: &sniff, seen: &seen)
                 } catch {
-                    throw GatewayFailure(.internalServerError, "Unable to read \(cid): \(error)")
+                    throw GatewayFailure(.internalServerError, "Unable to read \(cid): \(error)", cause: error)
                 }
             }
             type = Self.sniff(sniff.bytes)

@@ -3,6 +3,7 @@
 internal import Foundation
 internal import Hummingbird
 internal import KilnContent
+internal import KilnCore
 
 /// What a `GET /ipfs/{cid}[/{path}]` asks for, read from its path, query and `Accept` header as the IPFS
 /// Path Gateway and Trustless Gateway specs say: `format` wins over `Accept`; raw blocks only for `/ipfs/{cid}`;
@@ -56,7 +57,7 @@ struct GatewayRequest: Sendable, Equatable {
         segments.removeAll { $0.isEmpty }
         guard let first = segments.first else { throw GatewayFailure(.badRequest, "No CID after /ipfs/") }
         do { root = try CID(first) } catch {
-            throw GatewayFailure(.badRequest, "'\(first)' is not a valid CID: \(error.message)")
+            throw GatewayFailure(.badRequest, "'\(first)' is not a valid CID: \(error.message)", cause: error)
         }
         var names: [String] = []
         for segment in segments.dropFirst() {
@@ -177,12 +178,19 @@ struct GatewayRequest: Sendable, Equatable {
 }
 
 /// A request the gateway answers with an error status and a plain-text reason.
-struct GatewayFailure: Error, Sendable {
+///
+/// A documented exception to "one error struct per domain": it never leaves KilnServer, and what it carries is the
+/// HTTP answer itself (status and text), which the routes write as the response; the cause is kept for the log.
+struct GatewayFailure: CausedError, Sendable {
     var status: HTTPResponse.Status
     var message: String
+    var cause: (any Error)?
 
-    init(_ status: HTTPResponse.Status, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ message: String, cause: (any Error)? = nil) {
         self.status = status
         self.message = message
+        self.cause = cause
     }
+
+    var description: String { message }
 }

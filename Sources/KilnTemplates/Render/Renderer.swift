@@ -55,7 +55,7 @@ public struct Renderer: Sendable {
             } catch let error as ImageError {
                 throw TemplateError(layer.location, error.message)
             } catch {
-                throw TemplateError(layer.location, "\(error)")
+                throw TemplateError(layer.location, "\(error)", cause: error)
             }
         }
         return Output(raster: canvas, usedPlaceholder: usedPlaceholder)

@@ -39,7 +39,8 @@ extension Template {
             } catch {
                 throw TemplateError(
                     rule.location,
-                    "log \(log.blockNumber.map { "in block \($0) " } ?? "")does not decode as \(rule.signature.canonical): \(error.message)"
+                    "log \(log.blockNumber.map { "in block \($0) " } ?? "")does not decode as \(rule.signature.canonical): \(error.message)",
+                    cause: error
                 )
             }
             guard case .uint(let id)? = decoded[rule.tokenParameter], id == token.id else { continue }

@@ -32,7 +32,9 @@ extension AttestationCommand {
         func run() async throws {
             let data = try await read()
             let json: JSONValue
-            do { json = try JSONValue.parse(bytes: data) } catch { throw CLIError("\(bundle): \(error.message)") }
+            do { json = try JSONValue.parse(bytes: data) } catch {
+                throw CLIError("\(bundle): \(error.message)", cause: error)
+            }
             var subset: Set<Address>?
             if let only {
                 var addresses: Set<Address> = []
@@ -46,7 +48,7 @@ extension AttestationCommand {
             }
             let payload: KilnAVS.OnchainPayload
             do { payload = try KilnAVS.OnchainPayload(bundle: json, only: subset) } catch {
-                throw CLIError("\(bundle): \(error.message)")
+                throw CLIError("\(bundle): \(error.message)", cause: error)
             }
             var output = payload.json
             var valid: Bool?
@@ -55,7 +57,10 @@ extension AttestationCommand {
                 do {
                     answer = try await EthereumRPC(url: rpc).call(to: payload.registry, data: payload.calldata)
                 } catch {
-                    throw CLIError("isValidSignature on \(payload.registry.checksummed): \(error.message)")
+                    throw CLIError(
+                        "isValidSignature on \(payload.registry.checksummed): \(error.message)",
+                        cause: error
+                    )
                 }
                 valid = KilnAVS.OnchainPayload.accepts(answer)
                 if case .object(var fields) = output {

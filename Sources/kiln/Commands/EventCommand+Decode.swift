@@ -42,7 +42,7 @@ extension EventCommand {
                     if let index = log.logIndex { object["logIndex"] = .number(index) }
                     print(try JSONValue.object(object).canonicalString())
                 } catch {
-                    throw CLIError("\(name):\(line): \(error.message)")
+                    throw CLIError("\(name):\(line): \(error.message)", cause: error)
                 }
             }
         }

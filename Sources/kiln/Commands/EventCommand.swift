@@ -20,7 +20,7 @@ func readLogs(_ bytes: [UInt8], name: String) throws -> [(Int, EventLog)] {
             guard case .array(let items) = try JSONValue.parse(text) else { return [] }
             return try items.enumerated().map { (index, item) in (index + 1, try EventLog(json: item)) }
         } catch let error as FormatError {
-            throw CLIError("\(name): \(error.message)")
+            throw CLIError("\(name): \(error.message)", cause: error)
         }
     }
     var logs: [(Int, EventLog)] = []
@@ -29,7 +29,7 @@ func readLogs(_ bytes: [UInt8], name: String) throws -> [(Int, EventLog)] {
         do {
             logs.append((index + 1, try EventLog(json: try JSONValue.parse(String(line)))))
         } catch {
-            throw CLIError("\(name):\(index + 1): \(error.message)")
+            throw CLIError("\(name):\(index + 1): \(error.message)", cause: error)
         }
     }
     return logs

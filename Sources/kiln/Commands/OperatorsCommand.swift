@@ -40,7 +40,7 @@ struct OperatorsCommand: AsyncParsableCommand {
             registry = try configuration.operatorRegistry()
             if block == nil, configuration.chainOperators != nil, let url = configuration.chainRPC {
                 do { at = try await EthereumRPC(url: url).blockNumber() } catch {
-                    throw CLIError("\(url): \(error.message)")
+                    throw CLIError("\(url): \(error.message)", cause: error)
                 }
             }
         }
@@ -74,7 +74,7 @@ struct OperatorsCommand: AsyncParsableCommand {
         for path in bundle {
             let json: JSONValue
             do { json = try JSONValue.parse(bytes: try readInputFile(path)) } catch let error as FormatError {
-                throw CLIError("\(path): \(error.message)")
+                throw CLIError("\(path): \(error.message)", cause: error)
             }
             let lines = try AttestationBundle.verify(json, outputs: committed).lines
             for (marker, kind) in [("equivocation by ", "equivocation"), ("false agreement by ", "false agreement")] {

@@ -49,7 +49,9 @@ struct RenderCommand: ParsableCommand {
         let token = TokenRef(contract: address, id: id)
         let data = try readInputFile(state, limit: 1 << 20)
         let json: JSONValue
-        do { json = try JSONValue.parse(bytes: Array(data)) } catch { throw CLIError("\(state): \(error.message)") }
+        do { json = try JSONValue.parse(bytes: Array(data)) } catch {
+            throw CLIError("\(state): \(error.message)", cause: error)
+        }
         let traits = try loaded.state(fromJSON: json, source: state)
         let full = try loaded.derive(traits, token: token)
         let inferenceImage = try inference.map { try ImageFile.decode(try ImageFile.readBytes($0), source: $0) }

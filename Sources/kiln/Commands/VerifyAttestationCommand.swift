@@ -39,7 +39,9 @@ struct VerifyAttestationCommand: AsyncParsableCommand {
     func run() async throws {
         let data = try readInputFile(bundle)
         let json: JSONValue
-        do { json = try JSONValue.parse(bytes: data) } catch { throw CLIError("\(bundle): \(error.message)") }
+        do { json = try JSONValue.parse(bytes: data) } catch {
+            throw CLIError("\(bundle): \(error.message)", cause: error)
+        }
         let file = try output.map { try readInputFile($0, limit: 256 << 20) }
         let committed = try outputs.map(readOutputsFolder) ?? [:]
         let result = try AttestationBundle.verify(json, output: file, outputs: committed)

@@ -31,9 +31,12 @@ struct Console: Sendable {
     }
 
     /// A failure, as `kiln` ends: one JSON log line on stderr (`level` error).
-    func fail(_ text: String) {
+    func fail(_ text: String, error: (any Error)? = nil) {
         FileHandle.standardError.write(
-            Data((JSONLogHandler.line(level: .error, label: "kiln", message: text, metadata: [:]) + "\n").utf8)
+            Data(
+                (JSONLogHandler.line(level: .error, label: "kiln", message: text, metadata: [:], error: error) + "\n")
+                    .utf8
+            )
         )
     }
 

@@ -52,13 +52,21 @@ struct JSONLogHandler: LogHandler {
     }
 
     /// The JSON line for one record.
-    static func line(level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
+    static func line(
+        level: Logger.Level,
+        label: String,
+        message: String,
+        metadata: Logger.Metadata,
+        error: (any Error)? = nil
+    ) -> String {
         var fields: [String: JSONValue] = [
             "time": .string(ISO8601DateFormatter().string(from: Date())), "level": .string(level.rawValue),
             "label": .string(label),
             "message": .string(message),
         ]
         if !metadata.isEmpty { fields["metadata"] = .object(metadata.mapValues(json)) }
+        // The error and every cause it keeps, as ErrorChain writes them for logs.
+        if let error { fields["error"] = ErrorChain.json(error) }
         return (try? JSONValue.object(fields).canonicalString())
             ?? #"{"level":"error","message":"unencodable log line"}"#
     }
