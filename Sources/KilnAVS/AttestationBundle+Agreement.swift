@@ -20,8 +20,7 @@ extension AttestationBundle {
         _ parsed: Parsed,
         outputs: [Bytes32: [UInt8]],
         equivocators: Set<Address>,
-        check: (Bool, String, String) -> Void,
-        note: (String) -> Void
+        into list: inout CheckList
     ) throws(AVSError) -> (signers: Set<Address>, canonical: Bytes32)? {
         let section = try Parsed.field(bundle["agreement"], "agreement")
         let policyJSON = try Parsed.field(section["policy"], "agreement.policy")
@@ -29,12 +28,16 @@ extension AttestationBundle {
         do { policy = try AgreementPolicy(json: policyJSON) } catch {
             throw AVSError("agreement.policy: \(error.message)", cause: error)
         }
-        check(
+        list.check(
+            .agreementPolicy,
+            nil,
             bundle["request"]?["input"]?["agreement"] == policyJSON,
             "the agreement policy (\(policy)) is the one in the attested input",
             "agreement.policy is not the policy in the attested input"
         )
-        check(
+        list.check(
+            .agreementPolicy,
+            nil,
             try Parsed.word(section["policyHash"], "agreement.policyHash") == policy.hash,
             "policyHash is keccak-256 of the canonical policy",
             "agreement.policyHash does not match the policy"
@@ -57,7 +60,11 @@ extension AttestationBundle {
             guard let signature = try? Signature(hex: signatureText),
                 parsed.signer(of: outputHash, signature) == parsed.key(of: op)
             else {
-                note("note  \(op.checksummed)'s commit signature does not recover to its signing key: not counted")
+                list.note(
+                    .signature,
+                    op,
+                    "\(op.checksummed)'s commit signature does not recover to its signing key: not counted"
+                )
                 continue
             }
             commits.append(Commit(op: op, outputHash: outputHash, response: response))
@@ -66,9 +73,9 @@ extension AttestationBundle {
         let missing = commits.filter { outputs[$0.outputHash] == nil }
         guard missing.isEmpty else {
             for commit in missing {
-                check(
-                    false,
-                    "",
+                list.fail(
+                    .committedOutputs,
+                    commit.op,
                     "the committed output of \(commit.op.checksummed) (\(commit.outputHash.hex.prefix(18))…) is not available: "
                         + "give the committed outputs (kiln verify-attestation --outputs DIR; kiln verify reads them from the blocks)"
                 )
@@ -78,10 +85,20 @@ extension AttestationBundle {
         var hashesHold = true
         for commit in commits where Keccak256.hash(outputs[commit.outputHash]!) != commit.outputHash {
             hashesHold = false
-            check(false, "", "the committed output of \(commit.op.checksummed) does not hash to its outputHash")
+            list.fail(
+                .committedOutputs,
+                commit.op,
+                "the committed output of \(commit.op.checksummed) does not hash to its outputHash"
+            )
         }
         guard hashesHold else { return nil }
-        check(true, "\(commits.count) committed outputs given, each hashes to its signed outputHash", "")
+        list.check(
+            .committedOutputs,
+            nil,
+            true,
+            "\(commits.count) committed outputs given, each hashes to its signed outputHash",
+            ""
+        )
 
         var comparator = OutputComparator(policy: policy, outputs: outputs)
         let candidates = commits.map {
@@ -95,12 +112,14 @@ extension AttestationBundle {
                 }
             )
         else {
-            check(false, "", "no valid commit: no canonical output can be chosen")
+            list.fail(.canonicalChoice, nil, "no valid commit: no canonical output can be chosen")
             return nil
         }
         let canonical = candidates[chosen]
         let recorded = try Parsed.field(section["canonical"], "agreement.canonical")
-        check(
+        list.check(
+            .canonicalChoice,
+            canonical.operator,
             recorded["outputHash"]?.stringValue == canonical.outputHash.hex
                 && recorded["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }) == canonical.operator,
             "canonical choice recomputed: \(canonical.operator.checksummed)'s output \(canonical.outputHash.hex.prefix(18))…",
@@ -116,7 +135,9 @@ extension AttestationBundle {
         )
         let digest = agreement.signingDigest(domain: parsed.domain)
         if let recordedDigest = section["digest"]?.stringValue {
-            check(
+            list.check(
+                .agreementDigest,
+                nil,
                 recordedDigest == digest.hex,
                 "agreement digest \(digest.hex.prefix(18))… (one digest for every agreeing operator)",
                 "agreement.digest is not the InferenceAgreement digest of the canonical output"
@@ -128,7 +149,9 @@ extension AttestationBundle {
         for commit in commits {
             let distance = comparator.distance(commit.outputHash, canonical.outputHash)
             if let recordedDistance = commit.response["distance"] {
-                check(
+                list.check(
+                    .distance,
+                    commit.op,
                     recordedDistance == distance?.json,
                     "\(commit.op.checksummed): distance recomputed (\(distance.map { "\($0)" } ?? "same bytes"))",
                     "\(commit.op.checksummed): the recorded distance is not the recomputed one"
@@ -138,8 +161,10 @@ extension AttestationBundle {
             guard let signature = try? Signature(hex: text),
                 (try? signature.recoverAddress(digest: digest)) == parsed.key(of: commit.op)
             else {
-                note(
-                    "note  \(commit.op.checksummed)'s agreement signature does not recover to its signing key: not counted"
+                list.note(
+                    .signature,
+                    commit.op,
+                    "\(commit.op.checksummed)'s agreement signature does not recover to its signing key: not counted"
                 )
                 continue
             }
@@ -147,8 +172,10 @@ extension AttestationBundle {
                 signers.insert(commit.op)
             } else {
                 falseAgreers.insert(commit.op)
-                note(
-                    "note  \(commit.op.checksummed) signed agreement although its output is outside \(policy) of the canonical output"
+                list.note(
+                    .falseAgreement,
+                    commit.op,
+                    "\(commit.op.checksummed) signed agreement although its output is outside \(policy) of the canonical output"
                         + (distance.map { " (\($0))" } ?? "") + ": not counted"
                 )
             }
@@ -169,7 +196,9 @@ extension AttestationBundle {
                     commitSignature.map { parsed.signer(of: own, $0) == key } == true
                     && agreementSignature.map { (try? $0.recoverAddress(digest: digest)) == key } == true
                     && outputs[own] != nil && !comparator.within(own, canonical.outputHash)
-                check(
+                list.check(
+                    .falseAgreement,
+                    op,
                     proven,
                     "false agreement by \(op.checksummed) proven: it committed to \(own.hex.prefix(18))… and signed agreement to a canonical output outside tolerance of it",
                     "false-agreement evidence against \(op.checksummed) does not verify"
@@ -184,7 +213,11 @@ extension AttestationBundle {
                         && $0["operator"]?.stringValue.flatMap({ try? Address(hex: $0) }) == op
                 }
             if !recorded {
-                note("note  the bundle does not record the false agreement by \(op.checksummed) as evidence")
+                list.note(
+                    .falseAgreement,
+                    op,
+                    "the bundle does not record the false agreement by \(op.checksummed) as evidence"
+                )
             }
         }
         return (signers, canonical.outputHash)

@@ -119,12 +119,111 @@ public enum AttestationBundle {
         return .object(stake)
     }
 
-    /// What an offline check found.
+    /// What an offline check found: every check in order, each a value a caller can filter on (by kind, by the
+    /// operator it concerns) rather than a line to parse.
     public struct Verification: Sendable {
-        /// One line per check, in order.
-        public var lines: [String]
+        /// The checks, in the order they ran.
+        public var checks: [Check]
         /// Whether every check held.
-        public var ok: Bool
+        public var ok: Bool { !checks.contains { $0.result == .failed } && checks.contains { $0.kind == .quorum } }
+
+        /// The checks as lines for people (``Check/line``).
+        public var lines: [String] { checks.map(\.line) }
+    }
+
+    /// One check of a bundle (or a note on it): what was checked, about whom, whether it held, and what was found.
+    public struct Check: Hashable, Sendable {
+        /// What a check is about.
+        public enum Kind: String, Hashable, Sendable, CaseIterable {
+            /// `inputHash` is the hash of the input.
+            case inputHash
+            /// `modelId` is the hash of the model name.
+            case modelId
+            /// Equivocation evidence: one operator signed two outputs for the job.
+            case equivocation
+            /// The agreement policy and its hash.
+            case agreementPolicy
+            /// The committed outputs are given and hash to what was signed.
+            case committedOutputs
+            /// The canonical output is the rule's choice (and the accepted output).
+            case canonicalChoice
+            /// The agreement digest every agreeing operator signed.
+            case agreementDigest
+            /// An operator's recorded distance to the canonical output.
+            case distance
+            /// A signature that does not recover to the operator's signing key.
+            case signature
+            /// An operator agreed to a canonical output outside tolerance of its own (evidence, or a note).
+            case falseAgreement
+            /// The stake of the valid signers against the threshold.
+            case quorum
+            /// The file given is the accepted output.
+            case outputFile
+            /// The bundle's stake table against a registry (``AttestationBundle/checkStakes(_:registry:source:)``).
+            case stakes
+        }
+
+        /// How a check came out.
+        public enum Result: String, Hashable, Sendable {
+            /// It held.
+            case passed
+            /// It did not: the bundle does not verify.
+            case failed
+            /// Not a check: something found that does not fail the bundle (a signature not counted).
+            case noted
+        }
+
+        /// What was checked.
+        public var kind: Kind
+        /// The operator it concerns, if one.
+        public var subject: Address?
+        /// How it came out.
+        public var result: Result
+        /// What was found, for people.
+        public var evidence: String
+
+        /// A check.
+        public init(_ kind: Kind, subject: Address? = nil, _ result: Result, _ evidence: String) {
+            self.kind = kind
+            self.subject = subject
+            self.result = result
+            self.evidence = evidence
+        }
+
+        /// `ok    …`, `FAIL  …` or `note  …`: the line `kiln verify-attestation` prints.
+        public var line: String {
+            switch result {
+            case .passed: "ok    " + evidence
+            case .failed: "FAIL  " + evidence
+            case .noted: "note  " + evidence
+            }
+        }
+    }
+
+    /// Records checks in order; what ``verify(_:output:outputs:)`` and its agreement part write to.
+    struct CheckList {
+        var checks: [Check] = []
+
+        /// A check: `good` when `condition` holds, else `bad`.
+        mutating func check(
+            _ kind: Check.Kind,
+            _ subject: Address? = nil,
+            _ condition: Bool,
+            _ good: @autoclosure () -> String,
+            _ bad: @autoclosure () -> String
+        ) {
+            checks.append(Check(kind, subject: subject, condition ? .passed : .failed, condition ? good() : bad()))
+        }
+
+        /// A failed check.
+        mutating func fail(_ kind: Check.Kind, _ subject: Address? = nil, _ evidence: String) {
+            checks.append(Check(kind, subject: subject, .failed, evidence))
+        }
+
+        /// A note.
+        mutating func note(_ kind: Check.Kind, _ subject: Address? = nil, _ evidence: String) {
+            checks.append(Check(kind, subject: subject, .noted, evidence))
+        }
     }
 
     /// Re-derives every digest, recovers every signature, sums the stake of distinct valid signers of the
@@ -133,26 +232,25 @@ public enum AttestationBundle {
     ///
     /// A bundle with `agreement` needs every committed output (`outputs`, by keccak-256): the policy, every
     /// distance, the canonical choice, each agreement signature and any false-agreement evidence are recomputed
-    /// from them (see ``verifyAgreement(_:_:outputs:equivocators:check:note:)``).
+    /// from them (see ``verifyAgreement(_:_:outputs:equivocators:into:)``).
     public static func verify(_ bundle: JSONValue, output: [UInt8]? = nil, outputs: [Bytes32: [UInt8]] = [:])
         throws(AVSError) -> Verification
     {
         let parsed = try Parsed(bundle)
-        var lines: [String] = []
-        var ok = true
-        func check(_ condition: Bool, _ good: String, _ bad: String) {
-            lines.append((condition ? "ok    " : "FAIL  ") + (condition ? good : bad))
-            if !condition { ok = false }
-        }
+        var list = CheckList()
         let field = Parsed.field, string = Parsed.string, word = Parsed.word
         let model = parsed.model
         let input = try field(bundle["request"]?["input"], "request.input")
-        check(
+        list.check(
+            .inputHash,
+            nil,
             (try? input.canonicalHash()) == parsed.inputHash,
             "inputHash is keccak-256 of the canonical input",
             "inputHash does not match the input"
         )
-        check(
+        list.check(
+            .modelId,
+            nil,
             try word(bundle["request"]?["modelId"], "request.modelId") == Keccak256.hash(utf8: model),
             "modelId is keccak-256 of '\(model)'",
             "modelId does not match '\(model)'"
@@ -174,7 +272,9 @@ public enum AttestationBundle {
                 let key = op.map(parsed.key(of:))
                 let valid =
                     key != nil && a != b && recover(a, firstSignature) == key && recover(b, secondSignature) == key
-                check(
+                list.check(
+                    .equivocation,
+                    op,
                     valid,
                     "equivocation by \(op?.checksummed ?? "?") proven: two signed outputs for this job",
                     "equivocation evidence does not verify"
@@ -183,8 +283,8 @@ public enum AttestationBundle {
             }
         }
         guard case .object = try field(bundle["accepted"], "accepted"), let accepted = bundle["accepted"] else {
-            lines.append("the bundle records no accepted output (quorum was not reached)")
-            return Verification(lines: lines, ok: false)
+            list.fail(.quorum, nil, "the bundle records no accepted output (quorum was not reached)")
+            return Verification(checks: list.checks)
         }
         let acceptedHash = try word(accepted["outputHash"], "accepted.outputHash")
         var signers: Set<Address> = []
@@ -195,11 +295,12 @@ public enum AttestationBundle {
                     parsed,
                     outputs: outputs,
                     equivocators: equivocators,
-                    check: check,
-                    note: { lines.append($0) }
+                    into: &list
                 )
-            else { return Verification(lines: lines, ok: false) }
-            check(
+            else { return Verification(checks: list.checks) }
+            list.check(
+                .canonicalChoice,
+                nil,
                 agreed.canonical == acceptedHash,
                 "the accepted output is the canonical output",
                 "accepted.outputHash is not the canonical output \(agreed.canonical.hex)"
@@ -218,8 +319,10 @@ public enum AttestationBundle {
                 if signer == key && registered && !equivocators.contains(claimed) {
                     signers.insert(claimed)
                 } else if signer != key {
-                    lines.append(
-                        "note  \(claimed.checksummed)'s signature does not recover to its signing key: not counted"
+                    list.note(
+                        .signature,
+                        claimed,
+                        "\(claimed.checksummed)'s signature does not recover to its signing key: not counted"
                     )
                 }
             }
@@ -228,26 +331,32 @@ public enum AttestationBundle {
         let reached = parsed.table.reaches(signed)
         let total = parsed.table.totalStake, thresholdBps = parsed.table.thresholdBps
         if let thresholdWeight = parsed.table.thresholdWeight {
-            check(
+            list.check(
+                .quorum,
+                nil,
                 reached,
                 "quorum: \(signers.count) valid signers hold weight \(signed) of \(total), registry threshold \(thresholdWeight)",
                 "no quorum: valid signers hold weight \(signed) of \(total), below the registry threshold \(thresholdWeight)"
             )
         } else {
-            check(
+            list.check(
+                .quorum,
+                nil,
                 reached,
                 "quorum: \(signers.count) valid signers hold \(signed) of \(total) stake, threshold \(thresholdBps) bps",
                 "no quorum: valid signers hold \(signed) of \(total) stake, below \(thresholdBps) bps"
             )
         }
         if let output {
-            check(
+            list.check(
+                .outputFile,
+                nil,
                 Keccak256.hash(output) == acceptedHash,
                 "the output file is the accepted output (keccak-256 \(acceptedHash.hex))",
                 "the output file's keccak-256 is not the accepted outputHash"
             )
         }
-        return Verification(lines: lines, ok: ok)
+        return Verification(checks: list.checks)
     }
 
     /// What a bundle's signatures are over and who may sign them, read once for ``verify(_:output:)`` and

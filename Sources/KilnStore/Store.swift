@@ -175,6 +175,13 @@ public struct WorkerRecord: Hashable, Sendable {
         self.state = state
         self.jobs = jobs
     }
+
+    /// Whether the worker is alive at `now` (seconds since 1970): it has not stopped and was seen within
+    /// `leaseSeconds` (it beats every 2 s; a lease outlives a dead worker by at most a lease period). The one rule
+    /// for liveness: a coordinator keeps live workers' leases by it and `kiln status` reports by it.
+    public func isAlive(at now: Double, leaseSeconds: Double) -> Bool {
+        state != "stopped" && now - seen < leaseSeconds
+    }
 }
 
 /// A leased job, as `kiln status` shows it.

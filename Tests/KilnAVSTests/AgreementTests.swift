@@ -181,6 +181,9 @@ struct AgreementTests {
         #expect(check.ok, "\(check.lines)")
         #expect(check.lines.contains { $0.contains("false agreement by \(evidence.operator.checksummed) proven") })
         #expect(check.lines.contains { $0.contains("quorum: 1 valid signers") })
+        let proofs = check.checks.filter { $0.kind == .falseAgreement && $0.result == .passed }
+        #expect(proofs.map(\.subject) == [evidence.operator])
+        #expect(check.checks.filter { $0.kind == .quorum }.map(\.result) == [.passed])
     }
 
     @Test func tamperingWithAnAgreementBundleIsCaught() async throws {

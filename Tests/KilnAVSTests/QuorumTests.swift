@@ -121,6 +121,9 @@ struct QuorumTests {
         let check = try AttestationBundle.verify(AttestationBundle.json(second))
         #expect(check.ok, "\(check.lines)")
         #expect(check.lines.contains { $0.contains("equivocation by \(evidence.operator.checksummed) proven") })
+        // The proof is a value naming its operator: what `kiln operators --bundle` lists without reading text.
+        let proofs = check.checks.filter { $0.kind == .equivocation && $0.result == .passed }
+        #expect(proofs.map(\.subject) == [evidence.operator])
     }
 
     @Test func bundlesVerifyOfflineAndTamperingIsCaught() async throws {

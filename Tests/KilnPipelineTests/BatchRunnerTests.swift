@@ -79,7 +79,10 @@ struct BatchRunnerTests {
         let jobs = events.all.compactMap { if case .job(let report, _, _) = $0 { report } else { nil } }
         #expect(jobs.count == summary.published)
         #expect(
-            jobs.allSatisfy { $0.quorum?.contains("rejected") == true },
+            jobs.allSatisfy { job in
+                guard let quorum = job.quorum else { return false }
+                return quorum.reached && quorum.rejected.count == 1 && quorum.description.contains("rejected: ")
+            },
             "the dishonest second operator is asked (its 30 % is needed), refused and named in every quorum line"
         )
         guard case .synced(let sync)? = events.all.first, case .finished? = events.all.last else {

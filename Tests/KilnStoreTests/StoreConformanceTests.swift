@@ -412,6 +412,15 @@ struct BatchStoreTests {
         )
     }
 
+    @Test func oneLivenessRule() {
+        let worker = WorkerRecord(name: "w", host: "h", started: 1, seen: 100, state: "running", jobs: 0)
+        #expect(worker.isAlive(at: 100 + 599, leaseSeconds: 600))
+        #expect(!worker.isAlive(at: 100 + 600, leaseSeconds: 600), "seen a whole lease period ago: gone")
+        var stopped = worker
+        stopped.state = "stopped"
+        #expect(!stopped.isAlive(at: 101, leaseSeconds: 600), "a stopped worker holds nothing, however recent")
+    }
+
     @Test(arguments: StoreKind.allCases) func oneLockHolderAtATime(kind: StoreKind) async throws {
         let (store, another) = try await kind.make()
         let other = try await another()

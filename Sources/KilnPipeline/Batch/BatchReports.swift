@@ -10,7 +10,7 @@ public enum JobResult: Sendable {
     /// Rendered and published; the publication is recorded.
     case published(Publication)
     /// Quorum not reached: queued again for the next run.
-    case noQuorum(String)
+    case noQuorum(QuorumSummary)
     /// The job failed for the reason given; it stays failed until its token changes or `kiln regen` runs it.
     case failed(String)
     /// A newer state or template replaced it before it ran.
@@ -27,8 +27,8 @@ public struct JobReport: Sendable {
     public var token: TokenKey
     /// What became of it.
     public var result: JobResult
-    /// One line on the quorum (signers, stake), when a round ran.
-    public var quorum: String?
+    /// The quorum (signers, stake, who did not count), when a round ran or an attested output was re-used.
+    public var quorum: QuorumSummary?
     /// Wall-clock seconds the job took.
     public var seconds: Double
     /// When the outcome could not be recorded (the store failed): the status and reason still to record. The job

@@ -362,10 +362,9 @@ public struct BatchRunner: Sendable {
     func liveWorkers() async throws -> Set<String> {
         let now = Date().timeIntervalSince1970
         return Set(
-            try await store.workers().filter { $0.state != "stopped" && now - $0.seen < configuration.leaseSeconds }
-                .map(
-                    \.name
-                )
+            try await store.workers().filter { $0.isAlive(at: now, leaseSeconds: configuration.leaseSeconds) }.map(
+                \.name
+            )
         )
     }
 

@@ -26,7 +26,7 @@ struct JobWorker: Sendable {
 
     func process(_ job: Job) async -> JobReport {
         let started = ContinuousClock.now
-        var quorum: String?
+        var quorum: QuorumSummary?
         let result: JobResult
         var halt: String?
         do {
@@ -58,15 +58,15 @@ struct JobWorker: Sendable {
         case .deferred: outcome = "deferred"
         }
         Counter(label: "kiln_jobs_total", dimensions: [("outcome", outcome)]).increment()
-        if quorum != nil {
-            let reached = outcome == "no_quorum" ? "not_reached" : "reached"
+        if let quorum, quorum.reusedOutput == nil {
+            let reached = quorum.reached ? "reached" : "not_reached"
             Counter(label: "kiln_quorum_rounds_total", dimensions: [("result", reached)]).increment()
         }
         // Record the outcome (a publication was recorded together with `done` already).
         let outcomeToRecord: (JobStatus, String)? =
             switch result {
             case .published: nil
-            case .noQuorum(let reason): (.noQuorum, reason)
+            case .noQuorum(let summary): (.noQuorum, summary.description)
             case .failed(let reason): (.failed, reason)
             case .superseded(let reason): (.done, "superseded: \(reason)")
             // A job halted by the disk stays leased: the next run reclaims it into this same batch (a job
@@ -101,7 +101,7 @@ struct JobWorker: Sendable {
         }
     }
 
-    private func run(_ job: Job, quorum: inout String?) async throws -> JobResult {
+    private func run(_ job: Job, quorum: inout QuorumSummary?) async throws -> JobResult {
         // With a store that shares blocks, the job's new blocks go to it with the publication.
         let recorder = store.sharesBlocks ? RecordingBlockstore(self.blockstore) : nil
         let blockstore: any Blockstore = recorder ?? self.blockstore
@@ -168,11 +168,12 @@ struct JobWorker: Sendable {
                 )
                 guard check.ok else {
                     return .failed(
-                        "--reuse-attested: the stored bundle does not verify: " + check.lines.joined(separator: "; ")
+                        "--reuse-attested: the stored bundle does not verify: "
+                            + check.checks.filter { $0.result == .failed }.map(\.evidence).joined(separator: "; ")
                     )
                 }
                 (output, bundle) = (attested, bytes)
-                quorum = "reused attested output \(outputCID)"
+                quorum = QuorumSummary(reusedOutput: outputCID)
             } else {
                 let table = try await registry.stakeTable(at: job.referenceBlock)
                 let report = await round.run(
@@ -183,8 +184,9 @@ struct JobWorker: Sendable {
                 // otherwise keep every answer of the run: memory in proportion to the collection).
                 await round.log.forget(job: jobId)
                 CrashPoint.afterInference.reached()
-                quorum = Self.quorumLine(report)
-                guard let accepted = report.accepted else { return .noQuorum(quorum ?? "quorum not reached") }
+                let summary = QuorumSummary(report)
+                quorum = summary
+                guard let accepted = report.accepted else { return .noQuorum(summary) }
                 // Under a tolerance policy every committed output is published (by CID in the bundle, in the
                 // batch's provenance), so anyone can recompute the distances and the canonical choice.
                 let importer = Importer(profile: profile)
@@ -254,32 +256,5 @@ struct JobWorker: Sendable {
         try await store.complete(publication, owner: owner, blocks: recorder?.recorded() ?? [])
         CrashPoint.afterJob.reached()
         return .published(publication)
-    }
-
-    /// "3/4 operators, 85.0 % of stake (threshold 66.67 %); rejected: 0xAbc… (disagreed)".
-    static func quorumLine(_ report: QuorumReport) -> String {
-        let total = report.table.totalStake
-        func percent(_ part: BigUInt) -> String {
-            total > 0 ? String(format: "%.1f %%", Double(part * 10_000 / total) / 100) : "0 %"
-        }
-        var line: String
-        if let accepted = report.accepted {
-            line =
-                "\(accepted.signers.count)/\(report.table.operators.count) operators, \(percent(accepted.signedStake)) of stake"
-            if let agreement = report.agreement { line += " agreed within \(agreement.policy)" }
-        } else {
-            line = "no quorum"
-        }
-        line += " (threshold \(Double(report.table.thresholdBps) / 100) %)"
-        let rejected = report.outcomes.filter { $0.outcome != .agreed && $0.outcome != .notNeeded }
-        if !rejected.isEmpty {
-            line +=
-                "; rejected: "
-                + rejected.map {
-                    "\($0.operator.address.checksummed.prefix(10))… (\($0.outcome.label)\($0.outcome.reason.map { ": \($0)" } ?? ""))"
-                }
-                .joined(separator: ", ")
-        }
-        return line
     }
 }

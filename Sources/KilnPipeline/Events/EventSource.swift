@@ -67,28 +67,26 @@ public struct FileEventSource: EventSource {
                 hasher = SHA256()
             }
         }
-        var lineNumber = linesBefore
         resumed = start > 0
         var logs: [EventLog] = []
         var problems: [String] = []
-        // Lines are split as bytes, not Characters: a recorded file of 20 000 logs is read on every batch, and
-        // grapheme breaking was most of a no-change batch's time.
-        for line in bytes[start...].split(separator: 0x0A, omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let trimmed = line.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-            if trimmed.isEmpty || trimmed.first == UInt8(ascii: "#") { continue }
-            do throws(FormatError) {
-                let log = try EventLog(json: try JSONValue.parse(bytes: Array(trimmed)))
-                guard log.blockNumber != nil, log.blockHash != nil, log.logIndex != nil else {
-                    throw FormatError(.invalidJSON, "a recorded log needs blockNumber, blockHash and logIndex")
-                }
+        let lineCount = try EventLog.forEachRecorded(in: bytes[start...], firstLine: linesBefore + 1) {
+            (line, read) throws(PipelineError) in
+            let reason: FormatError
+            switch read {
+            case .success(let log) where log.blockNumber != nil && log.blockHash != nil && log.logIndex != nil:
                 logs.append(log)
-            } catch {
-                let problem = "\(path):\(lineNumber): \(error.message)"
-                guard skippingMalformed else { throw PipelineError(problem) }
-                problems.append(problem)
+                return
+            case .success:
+                reason = FormatError(.invalidJSON, "a recorded log needs blockNumber, blockHash and logIndex")
+            case .failure(let error):
+                reason = error
             }
+            let problem = "\(path):\(line): \(reason.message)"
+            guard skippingMalformed else { throw PipelineError(.input, problem, cause: reason) }
+            problems.append(problem)
         }
+        let lineNumber = linesBefore + lineCount
         // The mark ends after the last newline: a last line still being written is read again next time.
         let end = max(start, bytes.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0)
         hasher.update(data: bytes[start..<end])

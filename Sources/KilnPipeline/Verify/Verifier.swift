@@ -114,14 +114,8 @@ public struct Verifier: Sendable {
                 output: attested,
                 outputs: try committedOutputs(of: bundle, reader: reader)
             )
-            for line in verification.lines {
-                let ok = !line.hasPrefix("FAIL")
-                report.checks.append(
-                    (ok, "signature/quorum: " + line.drop(while: { $0 != " " }).trimmingCharacters(in: .whitespaces))
-                )
-            }
-            if !verification.ok && !verification.lines.contains(where: { $0.hasPrefix("FAIL") }) {
-                report.checks.append((false, "signature/quorum: the bundle has no accepted output"))
+            for check in verification.checks {
+                report.checks.append((check.result != .failed, "signature/quorum: " + check.evidence))
             }
             let jobId = inferenceJobId(
                 contract: provenance.contract,

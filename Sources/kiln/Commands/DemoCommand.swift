@@ -126,7 +126,7 @@ struct DemoCommand: AsyncParsableCommand {
         let reporter = Reporter(console: console)
 
         var cars: [String] = [], sheets: [String] = []
-        var quorum: [String: String] = [:]
+        var quorum: [String: QuorumSummary] = [:]
         for (number, events) in ["events-1.jsonl", "events-2.jsonl"].enumerated() {
             say("\n== batch \(number + 1): \(events)")
             let runner = try await BatchRunner.open(
@@ -140,13 +140,13 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let collected = QuorumLines()
             let summary = try await runner.syncAndRun(options: BatchOptions()) { event in
-                if case .job(let report, _, _) = event, let line = report.quorum {
-                    collected.add(report.token.tokenId, line)
+                if case .job(let report, _, _) = event, let summary = report.quorum {
+                    collected.add(report.token.tokenId, summary)
                 }
                 reporter.handle(event)
             }
             withExtendedLifetime(lock) {}
-            quorum.merge(collected.lines) { _, new in new }
+            quorum.merge(collected.summaries) { _, new in new }
             if let car = summary.car { cars.append(car) }
             if let sheet = summary.sheet { sheets.append(sheet) }
             if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
@@ -170,18 +170,21 @@ struct DemoCommand: AsyncParsableCommand {
             else { continue }
             let level = state.json["level"]?.integerValue.map { String($0) } ?? "?"
             let owner = state.json["owner"]?.stringValue.map { String($0.prefix(10)) + "…" } ?? "?"
-            let signed = ((quorum[id] ?? "").components(separatedBy: " (").first ?? "").replacingOccurrences(
-                of: " operators",
-                with: ""
-            ).replacingOccurrences(of: " of stake", with: " stake")
+            let signed =
+                quorum[id].map { summary in
+                    summary.reached && summary.reusedOutput == nil
+                        ? "\(summary.signers)/\(summary.operators), \(String(format: "%.1f %%", Double(summary.signedBps) / 100)) stake"
+                        : summary.signedShare
+                } ?? ""
             say(
                 cell("#\(id)", 7) + cell(level, 6) + cell(owner, 12) + cell("\(publication.batch)", 6)
                     + cell(signed, 26) + cell(publication.image, 62) + publication.metadata
             )
         }
-        if let rejected = quorum.values.first(where: { $0.contains("rejected") }) {
+        if let rejection = quorum.values.lazy.flatMap(\.rejected).first {
             say(
-                "\nthe dishonest operator's answers were refused every time: \(rejected.components(separatedBy: "; rejected: ").last ?? rejected)"
+                "\nthe dishonest operator's answers were refused every time: \(rejection.operator.checksummed.prefix(10))… "
+                    + "(\(rejection.outcome.label)\(rejection.outcome.reason.map { ": \($0)" } ?? ""))"
             )
         }
         say("\nCAR files:      \(cars.joined(separator: ", "))")
@@ -224,9 +227,9 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// Quorum lines by token id, collected from progress events.
+/// Quorum summaries by token id, collected from progress events.
 final class QuorumLines: Sendable {
-    private let storage = Mutex<[String: String]>([:])
-    func add(_ token: String, _ line: String) { storage.withLock { $0[token] = line } }
-    var lines: [String: String] { storage.withLock { $0 } }
+    private let storage = Mutex<[String: QuorumSummary]>([:])
+    func add(_ token: String, _ summary: QuorumSummary) { storage.withLock { $0[token] = summary } }
+    var summaries: [String: QuorumSummary] { storage.withLock { $0 } }
 }

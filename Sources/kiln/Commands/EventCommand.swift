@@ -14,25 +14,9 @@ struct EventCommand: ParsableCommand {
 
 /// Reads logs as JSON lines or one JSON array; returns each with the line it came from.
 func readLogs(_ bytes: [UInt8], name: String) throws -> [(Int, EventLog)] {
-    let text = String(decoding: bytes, as: UTF8.self)
-    if text.drop(while: \.isWhitespace).first == "[" {
-        do {
-            guard case .array(let items) = try JSONValue.parse(text) else { return [] }
-            return try items.enumerated().map { (index, item) in (index + 1, try EventLog(json: item)) }
-        } catch let error as FormatError {
-            throw CLIError("\(name): \(error.message)", cause: error)
-        }
+    do { return try EventLog.readRecorded(bytes, name: name).map { ($0.line, $0.log) } } catch {
+        throw CLIError(error.message, cause: error)
     }
-    var logs: [(Int, EventLog)] = []
-    for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        guard !line.allSatisfy(\.isWhitespace) else { continue }
-        do {
-            logs.append((index + 1, try EventLog(json: try JSONValue.parse(String(line)))))
-        } catch {
-            throw CLIError("\(name):\(index + 1): \(error.message)", cause: error)
-        }
-    }
-    return logs
 }
 
 func parseSignature(_ signature: String) throws -> EventSignature {

@@ -76,13 +76,12 @@ struct OperatorsCommand: AsyncParsableCommand {
             do { json = try JSONValue.parse(bytes: try readInputFile(path)) } catch let error as FormatError {
                 throw CLIError("\(path): \(error.message)", cause: error)
             }
-            let lines = try AttestationBundle.verify(json, outputs: committed).lines
-            for (marker, kind) in [("equivocation by ", "equivocation"), ("false agreement by ", "false agreement")] {
-                for line in lines where line.hasPrefix("ok    ") && line.contains(marker) {
-                    let text = line.components(separatedBy: marker)[1].prefix(42)
-                    if let address = try? Address(hex: String(text)) {
-                        found[address, default: []].append("\(kind) in \(path)")
-                    }
+            for check in try AttestationBundle.verify(json, outputs: committed).checks where check.result == .passed {
+                guard let op = check.subject else { continue }
+                switch check.kind {
+                case .equivocation: found[op, default: []].append("equivocation in \(path)")
+                case .falseAgreement: found[op, default: []].append("false agreement in \(path)")
+                default: continue
                 }
             }
         }

@@ -35,9 +35,7 @@ struct StatusCommand: AsyncParsableCommand {
         let leases = try await store.leases()
         let failed = try await store.jobs(status: .failed).suffix(5)
         let pushes = try await store.pushes()
-        func alive(_ worker: WorkerRecord) -> Bool {
-            worker.state != "stopped" && now - worker.seen < configuration.leaseSeconds
-        }
+        func alive(_ worker: WorkerRecord) -> Bool { worker.isAlive(at: now, leaseSeconds: configuration.leaseSeconds) }
         if format == .json {
             console.emit([
                 "event": "status", "store": .string(store.location),

@@ -45,18 +45,15 @@ struct VerifyAttestationCommand: AsyncParsableCommand {
         let file = try output.map { try readInputFile($0, limit: 256 << 20) }
         let committed = try outputs.map(readOutputsFolder) ?? [:]
         let result = try AttestationBundle.verify(json, output: file, outputs: committed)
-        for line in result.lines { print(line) }
-        let stakesOK = try await checkStakes(json)
-        if !result.ok || !stakesOK { throw ExitCode(1) }
+        let stakes = try await checkStakes(json)
+        for check in result.checks + stakes { print(check.line) }
+        if !result.ok || stakes.contains(where: { $0.result == .failed }) { throw ExitCode(1) }
         print("\(bundle): verified")
     }
 
-    /// The bundle's stake table against the registry the user named.
-    func checkStakes(_ json: JSONValue) async throws -> Bool {
-        guard let block = json["request"]?["referenceBlock"]?.integerValue, let reference = UInt64(exactly: block),
-            let chain = json["domain"]?["chainId"]?.integerValue, let chainId = UInt64(exactly: chain),
-            let contract = json["domain"]?["verifyingContract"]?.stringValue.flatMap({ try? Address(hex: $0) })
-        else { throw CLIError("\(bundle): the bundle has no request.referenceBlock or domain") }
+    /// The bundle's stake table against the registry the user named (or why it is not checked).
+    func checkStakes(_ json: JSONValue) async throws -> [AttestationBundle.Check] {
+        let context = try AttestationBundle.signingContext(json)
         let registry: any OperatorRegistry
         let source: String
         if let operators {
@@ -66,34 +63,29 @@ struct VerifyAttestationCommand: AsyncParsableCommand {
             guard let url = HTTPURL.normalized(rpc) else { throw ValidationError("--rpc must be an http(s) URL") }
             registry = ChainOperatorRegistry(
                 rpc: EthereumRPC(url: url),
-                registry: contract,
-                chainId: chainId,
+                registry: context.verifyingContract,
+                chainId: context.chainId,
                 endpoints: [:]
             )
-            source = "the registry \(contract.checksummed) over \(url)"
+            source = "the registry \(context.verifyingContract.checksummed) over \(url)"
+        } else if trustBundleStakes {
+            return [
+                .init(
+                    .stakes,
+                    .noted,
+                    "stakes: the bundle's own claim, not checked against a registry (--trust-bundle-stakes)"
+                )
+            ]
         } else {
-            if trustBundleStakes {
-                print("note  stakes: the bundle's own claim, not checked against a registry (--trust-bundle-stakes)")
-                return true
-            }
-            print(
-                "FAIL  stakes: the stake table is the bundle's own claim; check it with --operators FILE or --rpc URL "
-                    + "(or accept it with --trust-bundle-stakes)"
-            )
-            return false
+            return [
+                .init(
+                    .stakes,
+                    .failed,
+                    "stakes: the stake table is the bundle's own claim; check it with --operators FILE or --rpc URL "
+                        + "(or accept it with --trust-bundle-stakes)"
+                )
+            ]
         }
-        let table = try await registry.stakeTable(at: reference)
-        var ok = true
-        if table.domain != EIP712Domain.kiln(chainId: chainId, verifyingContract: contract) {
-            print("FAIL  stakes: \(source) signs in another EIP-712 domain (chain id or verifying contract)")
-            ok = false
-        }
-        if json["stake"] == AttestationBundle.stakeJSON(table) {
-            print("ok    stakes: the stake table matches \(source) at block \(reference)")
-        } else {
-            print("FAIL  stakes: the bundle's stake table differs from \(source) at block \(reference)")
-            ok = false
-        }
-        return ok
+        return try await AttestationBundle.checkStakes(json, registry: registry, source: source)
     }
 }

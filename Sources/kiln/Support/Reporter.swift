@@ -97,7 +97,7 @@ final class Reporter: Sendable {
         let (status, detail): (String, String?) =
             switch report.result {
             case .published(let publication): ("published", "ipfs://\(publication.metadata)")
-            case .noQuorum(let reason): ("no_quorum", reason)
+            case .noQuorum(let summary): ("no_quorum", summary.description)
             case .failed(let reason): ("failed", reason)
             case .superseded(let reason): ("superseded", reason)
             case .deferred(let reason): ("deferred", reason)
@@ -115,7 +115,7 @@ final class Reporter: Sendable {
             } else if let detail {
                 line["reason"] = .string(detail)
             }
-            if let quorum = report.quorum { line["quorum"] = .string(quorum) }
+            if let quorum = report.quorum { line["quorum"] = .string(quorum.description) }
             if let batch { line["batch"] = .number(batch) }
             emit(.object(line))
             return
