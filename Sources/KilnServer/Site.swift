@@ -14,7 +14,7 @@ public struct Site: Sendable {
     /// kiln.yml: the collections (contracts and templates) and the chain id.
     public var configuration: Configuration
     /// The store publications are read from.
-    public var store: any Store
+    public var store: any StoreBase & ChainStore & PublicationStore
     /// The blocks the gateway serves.
     public var blockstore: any Blockstore
     /// The server's metrics.
@@ -34,7 +34,12 @@ public struct Site: Sendable {
     let verifications = Slots()
 
     /// A site over a store and a blockstore.
-    public init(configuration: Configuration, store: any Store, blockstore: any Blockstore, metrics: ServerMetrics) {
+    public init(
+        configuration: Configuration,
+        store: any StoreBase & ChainStore & PublicationStore,
+        blockstore: any Blockstore,
+        metrics: ServerMetrics
+    ) {
         self.configuration = configuration
         self.store = store
         self.blockstore = blockstore

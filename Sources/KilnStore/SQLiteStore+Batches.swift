@@ -72,29 +72,13 @@ extension SQLiteStore {
     public func blocks(_ cids: [String]) async throws(StoreError) -> [StoredBlock] { [] }
 
     public func heartbeat(_ worker: WorkerRecord) async throws(StoreError) {
-        try await write("record worker \(worker.name)") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO workers (name, host, started, seen, state, jobs) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (name) DO UPDATE SET seen = excluded.seen, state = excluded.state, jobs = excluded.jobs
-                    """,
-                arguments: [worker.name, worker.host, worker.started, worker.seen, worker.state, worker.jobs]
-            )
-        }
+        // A worker's name holds its host and start time: updating every column keeps them as they were.
+        try await write("record worker \(worker.name)") { db in try WorkerRow(worker).upsert(db) }
     }
 
     public func workers() async throws(StoreError) -> [WorkerRecord] {
         try await read("list workers") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM workers ORDER BY seen DESC, name").map { row in
-                WorkerRecord(
-                    name: row["name"],
-                    host: row["host"],
-                    started: row["started"],
-                    seen: row["seen"],
-                    state: row["state"],
-                    jobs: row["jobs"]
-                )
-            }
+            try WorkerRow.order(Column("seen").desc, Column("name")).fetchAll(db).map(\.record)
         }
     }
 
@@ -205,34 +189,16 @@ extension SQLiteStore {
 
     public func pushes() async throws(StoreError) -> [IPFSPush] {
         try await read("read the pushes to IPFS providers") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM ipfs_pushes ORDER BY batch, target").map { row in
-                IPFSPush(
-                    batch: row["batch"],
-                    target: row["target"],
-                    root: row["root"],
-                    car: row["car"],
-                    status: IPFSPush.Status(rawValue: row["status"]) ?? .pending,
-                    requestId: row["request_id"],
-                    attempts: row["attempts"],
-                    lastError: row["last_error"],
-                    updated: row["updated"]
-                )
-            }
+            try PushRow.order(Column("batch"), Column("target")).fetchAll(db).map(\.record)
         }
     }
 
     public func savePush(_ push: IPFSPush) async throws(StoreError) {
+        // Only a push `addPushes` recorded is saved (a missing one is left missing, as an UPDATE would).
         try await write("record the push of batch \(push.batch) to \(push.target)") { db in
-            try db.execute(
-                sql: """
-                    UPDATE ipfs_pushes SET status = ?, request_id = ?, attempts = ?, last_error = ?, updated = ?
-                    WHERE batch = ? AND target = ?
-                    """,
-                arguments: [
-                    push.status.rawValue, push.requestId, push.attempts, push.lastError, push.updated, push.batch,
-                    push.target,
-                ]
-            )
+            if try PushRow.exists(db, key: ["batch": push.batch, "target": push.target]) {
+                try PushRow(push).update(db)
+            }
         }
     }
 

@@ -38,7 +38,7 @@ public enum SharedBlocks {
     /// - Returns: how many blocks were copied (0 for a store that does not share blocks).
     /// - Throws: ``PipelineError`` when a block does not match its CID, or the store fails.
     @discardableResult
-    public static func fetch(from store: any Store, into local: any Blockstore) async throws -> Int {
+    public static func fetch(from store: any StoreBase & BlockKeeping, into local: any Blockstore) async throws -> Int {
         guard store.sharesBlocks else { return 0 }
         let missing = try await store.blockCIDs().filter { text in (try? CID(text)).map { !local.has($0) } ?? true }
         var copied = 0

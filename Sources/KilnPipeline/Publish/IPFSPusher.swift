@@ -15,7 +15,7 @@ internal import NIOHTTP1
 /// (`POST /pins`, then `GET /pins/{requestid}` until `pinned` or `failed`), then, optionally, a retrieval check
 /// through a trustless gateway. Every step's status is stored (`ipfs_pushes`) and shown by `kiln status`.
 public struct IPFSPusher: Sendable {
-    public var store: any Store
+    public var store: any PushStore & PublicationStore
     public var targets: [IPFSTarget]
     /// A trustless gateway to fetch the batch back through (`publish.check`).
     public var check: String?
@@ -33,7 +33,7 @@ public struct IPFSPusher: Sendable {
     var environment: [String: String] = ProcessInfo.processInfo.environment
     let http: HTTPClient = .shared
 
-    public init(store: any Store, configuration: Configuration, logger: Logger) {
+    public init(store: any PushStore & PublicationStore, configuration: Configuration, logger: Logger) {
         self.store = store
         targets = configuration.ipfsTargets
         check = configuration.retrievalCheck
