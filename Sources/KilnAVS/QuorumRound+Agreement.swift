@@ -198,12 +198,10 @@ extension QuorumRound {
                 return (op.address, .agreed, response.signature)
             } catch {
                 lastError = error
-                if error.message.hasPrefix("HTTP 409") {
-                    return (op.address, .refused(String(error.message.dropFirst("HTTP 409: ".count))), nil)
-                }
+                if error.status == 409 { return (op.address, .refused(error.nodeMessage ?? error.message), nil) }
                 // A 408 on a reused idle connection asks for the request again on a new one.
                 if error.status == 408 { continue }
-                if error.message.hasPrefix("HTTP 4") || error.code == .badResponse || error.code == .timeout { break }
+                if error.isClientError || error.code == .badResponse || error.code == .timeout { break }
             }
         }
         guard let lastError else { return (op.address, .failed("no attempt made"), nil) }

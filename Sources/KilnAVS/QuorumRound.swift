@@ -223,7 +223,7 @@ public struct QuorumRound: Sendable {
                 // A busy node (429) asks to come back, and so does a 408 on a reused idle connection; other 4xx
                 // answers are the node's final word. Transport failures and 5xx are retried too.
                 if error.asksForAnotherAttempt { continue }
-                if error.message.hasPrefix("HTTP 4") || error.code == .badResponse { break }
+                if error.isClientError || error.code == .badResponse { break }
                 if error.code == .timeout { break }
             }
         }

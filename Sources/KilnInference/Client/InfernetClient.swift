@@ -296,7 +296,8 @@ public actor InfernetClient {
         }
     }
 
-    /// A refusal (`{"error", "params"}`) as an error whose message starts `HTTP <status>:` (a 4xx is final).
+    /// A refusal (`{"error", "params"}`) as an error with the node's status (a 4xx is final), its message starting
+    /// `HTTP <status>:`.
     static func refusal(status: UInt, _ json: JSONValue) -> InferenceError {
         var message = json["error"]?.stringValue ?? "unexpected answer"
         if case .object(let params)? = json["params"], !params.isEmpty {
@@ -304,7 +305,9 @@ public actor InfernetClient {
                 " (" + params.keys.sorted().map { "\($0) \(params[$0]?.stringValue ?? "?")" }.joined(separator: ", ")
                 + ")"
         }
-        return InferenceError(.transport, "HTTP \(status): Infernet node: \(message)")
+        var error = InferenceError(.transport, "HTTP \(status): Infernet node: \(message)", status: status)
+        error.nodeMessage = "Infernet node: \(message)"
+        return error
     }
 
     /// A failed job's reason: a Kiln container's JSON error (`{"code","name","description"}`, which the Infernet
@@ -316,7 +319,9 @@ public actor InfernetClient {
         if let json = try? JSONValue.parse(bytes: Array(text.utf8)), let code = json["code"]?.stringValue,
             let description = json["description"]?.stringValue
         {
-            return InferenceError(.transport, "HTTP \(code): \(description)")
+            var error = InferenceError(.transport, "HTTP \(code): \(description)", status: UInt(code))
+            error.nodeMessage = description
+            return error
         }
         let container = result?["container"]?.stringValue ?? "?"
         return InferenceError(.transport, "the Infernet job failed in container \(container): \(text)")

@@ -97,11 +97,18 @@ public struct NodeClient: Sendable {
         }
         let json: JSONValue
         do { json = try JSONValue.parse(bytes: bytes) } catch {
-            throw InferenceError(status == 200 ? .badResponse : .transport, "HTTP \(status), body is not JSON")
+            throw InferenceError(
+                status == 200 ? .badResponse : .transport,
+                "HTTP \(status), body is not JSON",
+                status: status == 200 ? nil : status,
+                cause: error
+            )
         }
         guard status == 200 else {
             let message = json["error"]?["message"]?.stringValue ?? "no error message"
-            throw InferenceError(.transport, "HTTP \(status): \(message)", retryAfter: retryAfter, status: status)
+            var error = InferenceError(.transport, "HTTP \(status): \(message)", retryAfter: retryAfter, status: status)
+            error.nodeMessage = message
+            throw error
         }
         return json
     }

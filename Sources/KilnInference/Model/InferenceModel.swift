@@ -37,6 +37,8 @@ public struct InferenceError: CausedError, CodedError, Hashable, Sendable {
     public var retryAfter: Duration?
     /// The node's HTTP status, when it answered with one other than 200.
     public var status: UInt?
+    /// What the node itself said about the error, when it answered with one (`message` adds the status).
+    public var nodeMessage: String?
     /// The error this one wraps, if any.
     public var cause: (any Error)?
 
@@ -68,6 +70,9 @@ public struct InferenceError: CausedError, CodedError, Hashable, Sendable {
 
     /// The code's name.
     public var codeName: String { code.description }
+
+    /// A 4xx answer: the node's final word on this request (unless it ``asksForAnotherAttempt``).
+    public var isClientError: Bool { status.map { (400..<500).contains($0) } ?? false }
 
     /// The node asked for the request again: 429 (busy: after `Retry-After`), or 408 (RFC 9110 §15.5.9: the node
     /// closed a connection it found idle — a client that had just reused it gets the 408 for its request — and the

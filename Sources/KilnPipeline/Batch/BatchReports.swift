@@ -5,18 +5,56 @@ public import KilnContent
 internal import KilnCore
 public import KilnStore
 
-/// What became of one job.
+/// What became of one job: a value with the publication, the quorum, or the error itself (its causes kept).
 public enum JobResult: Sendable {
     /// Rendered and published; the publication is recorded.
     case published(Publication)
     /// Quorum not reached: queued again for the next run.
     case noQuorum(QuorumSummary)
-    /// The job failed for the reason given; it stays failed until its token changes or `kiln regen` runs it.
-    case failed(String)
+    /// The job failed with this error; it stays failed until its token changes or `kiln regen` runs it.
+    case failed(any Error)
     /// A newer state or template replaced it before it ran.
-    case superseded(String)
-    /// Its contract's template does not load: left queued until it does.
-    case deferred(String)
+    case superseded(Supersession)
+    /// Not the job's fault (its template does not load, the store or the disk failed): left for a later run.
+    case deferred(any Error)
+
+    /// The outcome's name in reports and metrics: `published`, `no_quorum`, `failed`, `superseded`, `deferred`.
+    public var name: String {
+        switch self {
+        case .published: "published"
+        case .noQuorum: "no_quorum"
+        case .failed: "failed"
+        case .superseded: "superseded"
+        case .deferred: "deferred"
+        }
+    }
+
+    /// Why, as text: what the store keeps as the job's last error and what a report prints (nil for a
+    /// publication). The one place a job's outcome becomes text.
+    public var reason: String? {
+        switch self {
+        case .published: nil
+        case .noQuorum(let summary): summary.description
+        case .failed(let error), .deferred(let error): ErrorChain.human(error)
+        case .superseded(let why): why.description
+        }
+    }
+}
+
+/// Why a job was replaced before it ran.
+public enum Supersession: Hashable, Sendable, CustomStringConvertible {
+    /// The contract's template changed since the job was queued.
+    case templateChanged
+    /// The token has a newer state (this version), queued as its own job.
+    case newerState(version: Int)
+
+    /// `the template changed`, `a newer state (version 3) is queued`.
+    public var description: String {
+        switch self {
+        case .templateChanged: "the template changed"
+        case .newerState(let version): "a newer state (version \(version)) is queued"
+        }
+    }
 }
 
 /// One job's outcome, as the job loop reports it.

@@ -37,41 +37,36 @@ struct JobWorker: Sendable {
             return JobReport(
                 jobId: job.id,
                 token: job.token,
-                result: .deferred("the store failed (\(error)); the job is taken again when its lease expires"),
+                result: .deferred(
+                    PipelineError("the store failed; the job is taken again when its lease expires", cause: error)
+                ),
                 quorum: quorum,
                 seconds: (ContinuousClock.now - started).inSeconds
             )
         } catch  where Self.isEnvironmental(error) {
             // Not the job's fault: the run stops (see BatchRunner.work) and the next run does the job again.
-            result = .deferred("\(error)")
-            halt = "\(error)"
+            result = .deferred(error)
+            halt = ErrorChain.human(error)
         } catch {
-            result = .failed("\(error)")
+            result = .failed(error)
         }
         // Count it (swift-metrics: a no-op unless the process bootstrapped a backend; `kiln batch` does).
-        let outcome: String
-        switch result {
-        case .published: outcome = "published"
-        case .noQuorum: outcome = "no_quorum"
-        case .failed: outcome = "failed"
-        case .superseded: outcome = "superseded"
-        case .deferred: outcome = "deferred"
-        }
-        Counter(label: "kiln_jobs_total", dimensions: [("outcome", outcome)]).increment()
+        Counter(label: "kiln_jobs_total", dimensions: [("outcome", result.name)]).increment()
         if let quorum, quorum.reusedOutput == nil {
             let reached = quorum.reached ? "reached" : "not_reached"
             Counter(label: "kiln_quorum_rounds_total", dimensions: [("result", reached)]).increment()
         }
         // Record the outcome (a publication was recorded together with `done` already).
+        let reason = result.reason ?? ""
         let outcomeToRecord: (JobStatus, String)? =
             switch result {
             case .published: nil
-            case .noQuorum(let summary): (.noQuorum, summary.description)
-            case .failed(let reason): (.failed, reason)
-            case .superseded(let reason): (.done, "superseded: \(reason)")
+            case .noQuorum: (.noQuorum, reason)
+            case .failed: (.failed, reason)
+            case .superseded: (.done, "superseded: \(reason)")
             // A job halted by the disk stays leased: the next run reclaims it into this same batch (a job
             // queued again would wait for the next batch), so the batch comes out as if nothing had happened.
-            case .deferred(let reason): halt == nil ? (.queued, reason) : nil
+            case .deferred: halt == nil ? (.queued, reason) : nil
             }
         var unrecorded: (status: JobStatus, reason: String)?
         if let (status, reason) = outcomeToRecord {
@@ -107,20 +102,23 @@ struct JobWorker: Sendable {
         let blockstore: any Blockstore = recorder ?? self.blockstore
         guard let deployment = watched[job.token.contract] else {
             return .deferred(
-                "the template of \(job.token.contract.checksummed) does not load (see the batch's problems)"
+                PipelineError(
+                    .configuration,
+                    "the template of \(job.token.contract.checksummed) does not load (see the batch's problems)"
+                )
             )
         }
-        guard job.templateHash == deployment.templateHash else { return .superseded("the template changed") }
+        guard job.templateHash == deployment.templateHash else { return .superseded(.templateChanged) }
         guard let latest = try await store.state(job.token, version: nil),
             let stored = try await store.state(job.token, version: job.stateVersion)
         else {
-            return .failed("the token has no stored state")
+            return .failed(PipelineError(.notFound, "the token has no stored state"))
         }
         guard latest.hash == job.stateHash else {
-            return .superseded("a newer state (version \(latest.version)) is queued")
+            return .superseded(.newerState(version: latest.version))
         }
         guard let id = BigUInt(job.token.tokenId, radix: 10) else {
-            return .failed("token id '\(job.token.tokenId)' is not a number")
+            return .failed(PipelineError(.input, "token id '\(job.token.tokenId)' is not a number"))
         }
         let template = deployment.template
         let token = TokenRef(contract: job.token.contract, id: id)
@@ -129,8 +127,11 @@ struct JobWorker: Sendable {
         let broken = template.violations(of: state)
         guard broken.isEmpty else {
             return .failed(
-                "the state breaks the template's rule(s): "
-                    + broken.map { "'\($0)' (\($0.location))" }.joined(separator: ", ")
+                PipelineError(
+                    .input,
+                    "the state breaks the template's rule(s): "
+                        + broken.map { "'\($0)' (\($0.location))" }.joined(separator: ", ")
+                )
             )
         }
 
@@ -150,14 +151,19 @@ struct JobWorker: Sendable {
                 guard let previous = try await store.latestPublication(job.token), let bundleCID = previous.attestation,
                     let outputCID = previous.inference
                 else {
-                    return .failed("--reuse-attested: the token has no stored attested output")
+                    return .failed(
+                        PipelineError(.notFound, "--reuse-attested: the token has no stored attested output")
+                    )
                 }
                 let reader = UnixFSReader(blockstore: blockstore)
                 let bytes = try reader.cat(try CID(bundleCID))
                 let json = try JSONValue.parse(bytes: bytes)
                 guard json["request"]?["jobId"]?.stringValue == jobId.hex else {
                     return .failed(
-                        "--reuse-attested: the stored attestation is for another input (the state or template changed); run without it"
+                        PipelineError(
+                            .input,
+                            "--reuse-attested: the stored attestation is for another input (the state or template changed); run without it"
+                        )
                     )
                 }
                 let attested = try reader.cat(try CID(outputCID))
@@ -168,8 +174,11 @@ struct JobWorker: Sendable {
                 )
                 guard check.ok else {
                     return .failed(
-                        "--reuse-attested: the stored bundle does not verify: "
-                            + check.checks.filter { $0.result == .failed }.map(\.evidence).joined(separator: "; ")
+                        PipelineError(
+                            .input,
+                            "--reuse-attested: the stored bundle does not verify: "
+                                + check.checks.filter { $0.result == .failed }.map(\.evidence).joined(separator: "; ")
+                        )
                     )
                 }
                 (output, bundle) = (attested, bytes)

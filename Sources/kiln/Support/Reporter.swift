@@ -94,13 +94,10 @@ final class Reporter: Sendable {
     }
 
     private func job(_ report: JobReport, done: Int, total: Int, batch: Int? = nil) {
-        let (status, detail): (String, String?) =
-            switch report.result {
-            case .published(let publication): ("published", "ipfs://\(publication.metadata)")
-            case .noQuorum(let summary): ("no_quorum", summary.description)
-            case .failed(let reason): ("failed", reason)
-            case .superseded(let reason): ("superseded", reason)
-            case .deferred(let reason): ("deferred", reason)
+        let status = report.result.name
+        let detail: String? =
+            if case .published(let publication) = report.result { "ipfs://\(publication.metadata)" } else {
+                report.result.reason
             }
         if format == .json {
             var line: [String: JSONValue] = [
