@@ -5,6 +5,27 @@
 
 import PackageDescription
 
+// MARK: - Products used by several targets, named once (swift-nio's manifest does the same).
+let bigInt: Target.Dependency = .product(name: "BigInt", package: "BigInt")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioHTTPTypes: Target.Dependency = .product(name: "NIOHTTPTypes", package: "swift-nio-extras")
+let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let postgresNIO: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
+let mustache: Target.Dependency = .product(name: "Mustache", package: "swift-mustache")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals: Target.Dependency = .product(name: "UnixSignals", package: "swift-service-lifecycle")
+
 let package = Package(
     name: "Kiln",
     platforms: [.macOS(.v14)],
@@ -68,7 +89,7 @@ let package = Package(
         // MARK: - Library modules
         .target(
             name: "KilnCore",
-            dependencies: [.product(name: "BigInt", package: "BigInt")]
+            dependencies: [bigInt]
         ),
         .target(
             name: "KilnCrypto",
@@ -80,54 +101,54 @@ let package = Package(
         ),
         .target(
             name: "KilnContent",
-            dependencies: ["KilnCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["KilnCore", crypto]
         ),
         .target(
             name: "KilnYAML",
-            dependencies: ["KilnCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["KilnCore", yams]
         ),
         .target(
             name: "KilnTemplates",
-            dependencies: ["KilnCore", "KilnImage", "KilnYAML", .product(name: "BigInt", package: "BigInt")]
+            dependencies: ["KilnCore", "KilnImage", "KilnYAML", bigInt]
         ),
         .target(
             name: "KilnInference",
             dependencies: [
                 "KilnCore", "KilnCrypto", "KilnImage", "KilnContent",
-                .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                bigInt,
+                logging,
+                hummingbird,
+                asyncHTTPClient,
+                nioCore,
+                nioHTTP1,
+                nioHTTPTypes,
+                httpTypes,
             ]
         ),
         .target(
             name: "KilnAVS",
             dependencies: [
                 "KilnCore", "KilnCrypto", "KilnInference", "KilnChain", "KilnYAML",
-                .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                bigInt,
+                logging,
+                metrics,
             ]
         ),
         .target(
             name: "KilnStore",
             dependencies: [
-                "KilnCore", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "KilnCore", grdb,
+                postgresNIO,
+                logging,
             ]
         ),
         .target(
             name: "KilnChain",
             dependencies: [
-                "KilnCore", "KilnCrypto", .product(name: "BigInt", package: "BigInt"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "KilnCore", "KilnCrypto", bigInt,
+                asyncHTTPClient,
+                nioCore,
+                nioHTTP1,
             ]
         ),
         .target(
@@ -135,28 +156,28 @@ let package = Package(
             dependencies: [
                 "KilnCore", "KilnCrypto", "KilnImage", "KilnContent", "KilnTemplates", "KilnStore", "KilnInference",
                 "KilnAVS",
-                "KilnChain", "KilnYAML", .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "KilnChain", "KilnYAML", bigInt,
+                logging,
+                crypto,
+                metrics,
+                asyncHTTPClient,
+                nioCore,
+                nioHTTP1,
             ]
         ),
         .target(
             name: "KilnServer",
             dependencies: [
                 "KilnCore", "KilnContent", "KilnStore", "KilnPipeline",
-                .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Mustache", package: "swift-mustache"),
+                bigInt,
+                logging,
+                hummingbird,
+                httpTypes,
+                nioCore,
+                nioPosix,
+                metrics,
+                prometheus,
+                mustache,
             ]
         ),
 
@@ -176,14 +197,14 @@ let package = Package(
                 "KilnServer",
                 "KilnChain",
                 "KilnYAML",
-                .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                bigInt,
+                metrics,
+                prometheus,
+                logging,
+                hummingbird,
+                argumentParser,
+                serviceLifecycle,
+                unixSignals,
             ]
         ),
 
@@ -201,13 +222,13 @@ let package = Package(
         .target(
             name: "KilnTesting",
             dependencies: [
-                "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", .product(name: "BigInt", package: "BigInt"),
+                "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", bigInt,
             ],
             path: "Sources/KilnTesting"
         ),
         .testTarget(
             name: "KilnCoreTests",
-            dependencies: ["KilnCore", "KilnTesting", .product(name: "BigInt", package: "BigInt")],
+            dependencies: ["KilnCore", "KilnTesting", bigInt],
             resources: [.copy("Vectors")]
         ),
         .testTarget(
@@ -216,7 +237,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnImageTests",
-            dependencies: ["KilnImage", "KilnTesting", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["KilnImage", "KilnTesting", crypto]
         ),
         .testTarget(
             name: "KilnContentTests",
@@ -225,49 +246,48 @@ let package = Package(
         .testTarget(
             name: "KilnTemplatesTests",
             dependencies: [
-                "KilnTemplates", "KilnCore", "KilnImage", "KilnTesting", .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "KilnTemplates", "KilnCore", "KilnImage", "KilnTesting", bigInt,
+                crypto,
             ]
         ),
         .testTarget(
             name: "KilnInferenceTests",
             dependencies: [
                 "KilnInference", "KilnCore", "KilnCrypto", "KilnImage", "KilnTesting",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                crypto,
+                asyncHTTPClient,
+                nioCore,
+                nioHTTP1,
             ]
         ),
         .testTarget(
             name: "KilnAVSTests",
             dependencies: [
                 "KilnAVS", "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", "KilnTesting",
-                .product(name: "BigInt", package: "BigInt"), .product(name: "Logging", package: "swift-log"),
+                bigInt, logging,
             ]
         ),
         .testTarget(
             name: "KilnStoreTests",
-            dependencies: ["KilnStore", "KilnCore", "KilnTesting"]
+            dependencies: ["KilnStore", "KilnCore", "KilnTesting", bigInt]
         ),
         .testTarget(
             name: "KilnPipelineTests",
             dependencies: [
                 "KilnPipeline", "KilnAVS", "KilnContent", "KilnCore", "KilnCrypto", "KilnImage", "KilnInference",
                 "KilnStore", "KilnTemplates",
-                "KilnTesting", "KilnYAML",
-                .product(name: "Logging", package: "swift-log"),
+                "KilnTesting", "KilnYAML", bigInt, logging,
             ]
         ),
         .testTarget(
             name: "KilnChainTests",
             dependencies: [
-                "KilnChain", "KilnCore", "KilnCrypto", "KilnTesting", .product(name: "BigInt", package: "BigInt"),
+                "KilnChain", "KilnCore", "KilnCrypto", "KilnTesting", bigInt,
             ]
         ),
         .testTarget(
             name: "KilnServerTests",
-            dependencies: ["KilnServer", "KilnContent", .product(name: "HTTPTypes", package: "swift-http-types")]
+            dependencies: ["KilnServer", "KilnContent", httpTypes]
         ),
         .testTarget(
             name: "KilnFuzzTests",
@@ -277,8 +297,8 @@ let package = Package(
             name: "kilnTests",
             dependencies: [
                 "KilnCore", "KilnCrypto", "KilnStore", "KilnTesting", "KilnAVS", "KilnChain", "KilnContent",
-                "KilnInference", .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Logging", package: "swift-log"),
+                "KilnInference", bigInt,
+                logging,
             ]
         ),
     ],

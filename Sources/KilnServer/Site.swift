@@ -109,7 +109,9 @@ public struct Site: Sendable {
         else {
             throw GatewayFailure(.badRequest, "Token id '\(id ?? "")' is not a decimal number")
         }
-        return TokenKey(chainId: collection.chainId, contract: collection.contract, tokenId: id)
+        do { return try TokenKey(chainId: collection.chainId, contract: collection.contract, tokenId: id) } catch {
+            throw GatewayFailure(.badRequest, "Token id '\(id)' is not a decimal number", cause: error)
+        }
     }
 
     /// The collection a path names: one of kiln.yml's contracts on its chain.

@@ -131,7 +131,7 @@ extension SQLiteStore {
         }
     }
 
-    public func tokenIds(chainId: UInt64, contract: Address) async throws(StoreError) -> [String] {
+    public func tokens(chainId: UInt64, contract: Address) async throws(StoreError) -> [TokenKey] {
         try await read("list the tokens of \(contract)") { db in
             try String.fetchAll(
                 db,
@@ -139,6 +139,7 @@ extension SQLiteStore {
                     "SELECT DISTINCT token_id FROM token_state WHERE chain_id = ? AND contract = ? ORDER BY length(token_id), token_id",
                 arguments: [Int64(chainId), contract.lowercased]
             )
+            .map { try TokenKey(chainId: chainId, contract: contract, tokenId: $0) }
         }
     }
 
@@ -378,7 +379,7 @@ extension SQLiteStore {
         Publication(
             jobId: row["job_id"],
             batch: row["batch"],
-            token: TokenKey(
+            token: try TokenKey(
                 chainId: UInt64(row["chain_id"] as Int64),
                 contract: try Address(hex: row["contract"] as String),
                 tokenId: row["token_id"]

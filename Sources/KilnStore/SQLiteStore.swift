@@ -432,7 +432,7 @@ public final class SQLiteStore: Store {
     static func job(_ row: Row) throws -> Job {
         Job(
             id: row["id"],
-            token: TokenKey(
+            token: try TokenKey(
                 chainId: UInt64(row["chain_id"] as Int64),
                 contract: try Address(hex: row["contract"] as String),
                 tokenId: row["token_id"]

@@ -36,8 +36,8 @@ public protocol ChainStore: Sendable {
     )
     /// The token's latest state (or the given version).
     func state(_ token: TokenKey, version: Int?) async throws(StoreError) -> StoredState?
-    /// The ids of every token of `contract` with a stored state.
-    func tokenIds(chainId: UInt64, contract: Address) async throws(StoreError) -> [String]
+    /// Every token of `contract` with a stored state, by id.
+    func tokens(chainId: UInt64, contract: Address) async throws(StoreError) -> [TokenKey]
     /// How far the contract's token states are folded: the template content hash and the last block included.
     func foldMark(chainId: UInt64, contract: Address) async throws(StoreError) -> (
         templateHash: Bytes32, block: UInt64

@@ -138,7 +138,7 @@ struct NodeAPITests {
     }
 
     /// A node facing the internet asks for a bearer token on its job routes; health stays open.
-    @Test func aNodeWithATokenRefusesRequestsWithoutIt() async throws {
+    @Test func aNodeWithATokenKeyusesRequestsWithoutIt() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-node-token-\(UUID().uuidString)")
         try Data("s3cret-token\n".utf8).write(to: file)
         chmod(file.path, 0o600)

@@ -1,3 +1,4 @@
+import BigInt
 import Foundation
 import KilnCore
 import KilnCrypto
@@ -102,7 +103,7 @@ struct BatchRunnerTests {
         #expect(again.batch == nil && again.published == 0 && again.exitCode == 0)
 
         // Regenerating a token from its attested output gives the same bytes, so the same CIDs.
-        let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: "1")
+        let token = TokenKey(chainId: 31337, contract: Self.contract, id: 1)
         let before = try await configuration.publication(of: token)
         let regenerated = try await BatchRunner.open(configuration).regenerate(token, reuseAttested: true) { _ in }
         #expect(regenerated.summary.published == 1)
@@ -127,7 +128,7 @@ struct BatchRunnerTests {
                 """,
             source: folder.appendingPathComponent("kiln.yml").path
         )
-        let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: "7")
+        let token = TokenKey(chainId: 31337, contract: Self.contract, id: 7)
         do {
             _ = try await BatchRunner.open(configuration).regenerate(token, reuseAttested: false) { _ in }
             Issue.record("expected an error")

@@ -1,3 +1,4 @@
+import BigInt
 import Foundation
 import KilnCore
 import KilnStore
@@ -195,7 +196,7 @@ struct JobStoreTests {
     let token = TokenKey(
         chainId: 1,
         contract: contract,
-        tokenId: "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+        id: BigUInt(2).power(256) - 1
     )
 
     @Test(arguments: StoreKind.allCases) func stateVersionsChangeOnlyWithTheHash(kind: StoreKind) async throws {
@@ -295,7 +296,7 @@ struct JobStoreTests {
 }
 
 struct BatchStoreTests {
-    let token = TokenKey(chainId: 1, contract: contract, tokenId: "7")
+    let token = TokenKey(chainId: 1, contract: contract, id: 7)
 
     func publication(_ job: Job, batch: Int) -> Publication {
         Publication(
@@ -382,7 +383,7 @@ struct BatchStoreTests {
         let (store, _) = try await kind.make()
         for id in 0..<4 {
             _ = try await store.enqueue(
-                TokenKey(chainId: 1, contract: contract, tokenId: "\(id)"),
+                TokenKey(chainId: 1, contract: contract, id: BigUInt(id)),
                 stateVersion: 1,
                 stateHash: Bytes32(word: UInt64(id)),
                 templateHash: .zero

@@ -27,7 +27,7 @@ func transfer(_ id: UInt64, to: Address, from: Address = .zero) -> EventLog {
 }
 
 struct FoldTests {
-    let token = TokenRef(contract: contract, id: 7)
+    let token = TokenKey(chainId: 1, contract: contract, id: 7)
     let alice = try! Address(hex: "0x1111111111111111111111111111111111111111")
     let bob = try! Address(hex: "0x2222222222222222222222222222222222222222")
 
@@ -131,9 +131,9 @@ struct RenderTests {
 
     /// The example at three states; the inference layer from a fixed, generated image.
     static func render(level: UInt64, owner: UInt8, id: UInt64, with template: Template = template) throws -> (
-        png: [UInt8], state: [String: Value], token: TokenRef
+        png: [UInt8], state: [String: Value], token: TokenKey
     ) {
-        let token = TokenRef(contract: contract, id: BigUInt(id))
+        let token = TokenKey(chainId: 1, contract: contract, id: BigUInt(id))
         var logs = [levelUp(id, level)]
         if owner > 0 { logs.append(transfer(id, to: try Address([UInt8](repeating: owner, count: 20)))) }
         let state = try template.derive(try template.fold(logs, token: token), token: token)
@@ -194,7 +194,7 @@ struct RenderTests {
     }
 
     @Test func placeholderWhenNoInferenceIsGiven() throws {
-        let token = TokenRef(contract: contract, id: 1)
+        let token = TokenKey(chainId: 1, contract: contract, id: 1)
         let state = try template.derive(template.initialState, token: token)
         let output = try Renderer(template: template).render(state: state, token: token, inference: nil)
         #expect(output.usedPlaceholder)
@@ -235,7 +235,7 @@ struct RenderTests {
     }
 
     @Test func brokenRulesStopTheRender() throws {
-        let token = TokenRef(contract: contract, id: 1)
+        let token = TokenKey(chainId: 1, contract: contract, id: 1)
         var state = try template.derive(template.initialState, token: token)
         state["armor"] = .string("iron")
         state["helm"] = .string("crown")

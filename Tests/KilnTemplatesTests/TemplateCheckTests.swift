@@ -137,7 +137,7 @@ struct TemplateCheckTests {
         // A policy is attested: it is part of the inference input (and so of the input hash); exact adds nothing.
         let tolerant = try parse("{max_channel_diff: 8, max_mse: 2.5}")
         let exact = try parse("exact")
-        let token = TokenRef(contract: .zero, id: 5)
+        let token = TokenKey(chainId: 1, contract: .zero, id: 5)
         let state = try tolerant.derive(try tolerant.state(fromJSON: ["level": 4], source: "state"), token: token)
         let withPolicy = try #require(try tolerant.inferenceInput(state: state, token: token))
         let without = try #require(try exact.inferenceInput(state: state, token: token))

@@ -1,3 +1,4 @@
+import BigInt
 import Foundation
 import KilnCore
 import KilnStore
@@ -280,7 +281,7 @@ import Testing
         #expect(first.status == 0 && first.summary?["published"] as? Int == 4, "\(first.transcript)")
         let afterFirst = try await site.outputs()
         let store = try SQLiteStore(path: site.store)
-        let tokenB2 = TokenKey(chainId: 31337, contract: try Address(hex: BatchBench.contractB), tokenId: "2")
+        let tokenB2 = TokenKey(chainId: 31337, contract: try Address(hex: BatchBench.contractB), id: 2)
         let publishedB2 = try await store.latestPublication(tokenB2)
 
         // B's template stops type-checking; the events file gets a malformed line and a log of an unwatched contract.

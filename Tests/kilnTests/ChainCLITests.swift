@@ -1,3 +1,4 @@
+import BigInt
 import Foundation
 import KilnCore
 import KilnStore
@@ -79,7 +80,7 @@ import Testing
             let token = TokenKey(
                 chainId: bench.chain.chainId,
                 contract: try Address(hex: bench.contract),
-                tokenId: String(id)
+                id: BigUInt(id)
             )
             let state = try await #require(try store.state(token, version: nil), "token \(id) has a state")
             #expect(state.json["level"] == chain[id]?.level, "token \(id) level")

@@ -153,7 +153,7 @@ import Testing
         /// The attestation bundle the site published for `id`.
         func bundle(_ site: Site, contract: String, id: Int) async throws -> JSONValue {
             let store = try SQLiteStore(path: site.store)
-            let token = TokenKey(chainId: chain.chainId, contract: try Address(hex: contract), tokenId: String(id))
+            let token = TokenKey(chainId: chain.chainId, contract: try Address(hex: contract), id: BigUInt(id))
             let cid = try await #require(try store.latestPublication(token)?.attestation)
             let blocks = try FilesystemBlockstore(folder: site.out.appendingPathComponent("blocks").path)
             return try JSONValue.parse(bytes: try UnixFSReader(blockstore: blocks).cat(try CID(cid)))
@@ -428,7 +428,7 @@ import Testing
         let directory = try CID(String(baseURI.dropFirst(7).dropLast()))
         let metadata3 = try UnixFSReader(blockstore: blocks).resolve(directory, path: "3")
         let store = try SQLiteStore(path: base.store)
-        let token3 = TokenKey(chainId: bench.chain.chainId, contract: try Address(hex: nft2), tokenId: "3")
+        let token3 = TokenKey(chainId: bench.chain.chainId, contract: try Address(hex: nft2), id: 3)
         await #expect(metadata3.description == (try store.latestPublication(token3)?.metadata))
         let car = try MemoryBlockstore(car: base.out.appendingPathComponent("batch-1.car").path)
         #expect((try? car.get(directory)) != nil, "the collection directory is in the batch's CAR")

@@ -2,7 +2,7 @@
 
 internal import Foundation
 public import KilnContent
-internal import KilnCore
+public import KilnCore
 public import KilnStore
 
 /// What became of one job: a value with the publication, the quorum, or the error itself (its causes kept).

@@ -1,5 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+public import KilnCore
 public import KilnStore
 
 extension BatchRunner {

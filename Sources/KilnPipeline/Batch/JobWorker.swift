@@ -117,11 +117,9 @@ struct JobWorker: Sendable {
         guard latest.hash == job.stateHash else {
             return .superseded(.newerState(version: latest.version))
         }
-        guard let id = BigUInt(job.token.tokenId, radix: 10) else {
-            return .failed(PipelineError(.input, "token id '\(job.token.tokenId)' is not a number"))
-        }
         let template = deployment.template
-        let token = TokenRef(contract: job.token.contract, id: id)
+        let token = job.token
+        let id = token.id
         let traits = try template.state(fromJSON: stored.json, source: "stored state of \(job.token)")
         let state = try template.derive(traits, token: token)
         let broken = template.violations(of: state)

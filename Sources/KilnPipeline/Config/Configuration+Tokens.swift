@@ -2,7 +2,7 @@
 
 internal import Foundation
 public import KilnContent
-internal import KilnCore
+public import KilnCore
 public import KilnStore
 
 extension Configuration {
@@ -11,10 +11,10 @@ extension Configuration {
     public func token(_ target: String) -> TokenKey? {
         let parts = target.split(whereSeparator: { $0 == ":" || $0 == "#" || $0 == "/" }).map(String.init)
         if parts.count == 2, let contract = try? Address(hex: parts[0]) {
-            return TokenKey(chainId: chainId, contract: contract, tokenId: parts[1])
+            return try? TokenKey(chainId: chainId, contract: contract, tokenId: parts[1])
         }
         if parts.count == 1, contracts.count == 1 {
-            return TokenKey(chainId: chainId, contract: contracts[0].address, tokenId: parts[0])
+            return try? TokenKey(chainId: chainId, contract: contracts[0].address, tokenId: parts[0])
         }
         return nil
     }

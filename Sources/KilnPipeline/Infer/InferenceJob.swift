@@ -17,7 +17,7 @@ public struct InferenceJob: Sendable {
     /// The job for `token` at the state `traits` (the template's traits as JSON; derived traits are computed).
     /// - Throws: ``PipelineError`` when the template asks for no inference, or for none at this state;
     ///   ``TemplateError`` when the state does not fit the template.
-    public init(template: Template, traits: JSONValue, source: String, token: TokenRef, referenceBlock: UInt64) throws {
+    public init(template: Template, traits: JSONValue, source: String, token: TokenKey, referenceBlock: UInt64) throws {
         guard let inference = template.inference else {
             throw PipelineError(.input, "\(template.folder) has no 'inference:' section")
         }

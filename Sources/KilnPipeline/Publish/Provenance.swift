@@ -3,7 +3,7 @@
 public import BigInt
 public import KilnContent
 public import KilnCore
-public import KilnStore
+internal import KilnStore
 public import KilnTemplates
 
 /// The `kiln` block every published metadata.json carries, so anyone can re-derive the picture: the template

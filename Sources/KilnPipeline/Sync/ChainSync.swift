@@ -169,12 +169,10 @@ public struct ChainSync: Sendable {
             if isNew { touched.insert(id) }
         }
         if templateChanged {
-            for text in try await store.tokenIds(chainId: chainId, contract: contract) {
-                if let id = BigUInt(text, radix: 10) { touched.insert(id) }
-            }
+            for token in try await store.tokens(chainId: chainId, contract: contract) { touched.insert(token.id) }
         }
         for id in touched.sorted() {
-            let token = TokenKey(chainId: chainId, contract: contract, tokenId: String(id))
+            let token = TokenKey(chainId: chainId, contract: contract, id: id)
             guard let tokenLogs = byToken[id] else {
                 // Every log of this token was removed by a reorg: nothing on chain draws it any more.
                 report.problems.append(
@@ -205,7 +203,7 @@ public struct ChainSync: Sendable {
         head: UInt64,
         into report: inout SyncReport
     ) async throws {
-        let traits = try watched.template.fold(logs, token: TokenRef(contract: watched.contract, id: id))
+        let traits = try watched.template.fold(logs, token: token)
         let (json, hash) = try watched.template.stateJSON(traits)
         let saved = try await store.saveState(token, json: json, hash: hash)
         report.refolded += 1

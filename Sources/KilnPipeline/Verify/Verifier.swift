@@ -73,7 +73,7 @@ public struct Verifier: Sendable {
         )
 
         // The state: its hash, and (with the chain's logs) the fold.
-        let token = TokenRef(contract: provenance.contract, id: provenance.tokenId)
+        let token = TokenKey(chainId: provenance.chainId, contract: provenance.contract, id: provenance.tokenId)
         let traits = try template.state(fromJSON: provenance.state, source: "kiln.state")
         let (stateJSON, stateHash) = try template.stateJSON(traits)
         report.check(

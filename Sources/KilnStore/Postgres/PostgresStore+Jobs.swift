@@ -214,7 +214,7 @@ extension PostgresStore {
     static func job(_ row: PostgresRandomAccessRow) throws -> Job {
         Job(
             id: try row["id"].decode(Int64.self),
-            token: TokenKey(
+            token: try TokenKey(
                 chainId: UInt64(try row["chain_id"].decode(Int64.self)),
                 contract: try Address(hex: try row["contract"].decode(String.self)),
                 tokenId: try row["token_id"].decode(String.self)
@@ -342,7 +342,7 @@ extension PostgresStore {
         Publication(
             jobId: try row["job_id"].decode(Int64.self),
             batch: try row["batch"].decode(Int.self),
-            token: TokenKey(
+            token: try TokenKey(
                 chainId: UInt64(try row["chain_id"].decode(Int64.self)),
                 contract: try Address(hex: try row["contract"].decode(String.self)),
                 tokenId: try row["token_id"].decode(String.self)

@@ -161,7 +161,7 @@ extension PostgresStore {
         }
     }
 
-    public func tokenIds(chainId: UInt64, contract: Address) async throws(StoreError) -> [String] {
+    public func tokens(chainId: UInt64, contract: Address) async throws(StoreError) -> [TokenKey] {
         let rows = try await rows(
             "list the tokens of \(contract)",
             """
@@ -170,7 +170,9 @@ extension PostgresStore {
             """
         )
         return try decoding("list the tokens of \(contract)") {
-            try rows.map { try $0["token_id"].decode(String.self) }
+            try rows.map {
+                try TokenKey(chainId: chainId, contract: contract, tokenId: $0["token_id"].decode(String.self))
+            }
         }
     }
 

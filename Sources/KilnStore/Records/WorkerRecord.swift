@@ -1,5 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+public import KilnCore
+
 /// A `kiln worker` (or `kiln batch`) as the store last saw it: it writes a heartbeat while it runs.
 public struct WorkerRecord: Hashable, Sendable {
     /// The lease owner name: `host:pid:started`.

@@ -1,6 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-internal import KilnCore
+public import KilnCore
 public import KilnImage
 
 /// Renders a token's picture from a template, its state and (optionally) the attested inference output.
@@ -26,7 +26,7 @@ public struct Renderer: Sendable {
     /// - Parameter inference: the inference output; `nil` draws a marked placeholder where it goes.
     /// - Throws: ``TemplateError`` naming the layer, for a rule the state breaks, an asset that is missing or
     ///   can't be decoded, or an expression failing at run time.
-    public func render(state: [String: Value], token: TokenRef, inference: RGBAImage?) throws(TemplateError) -> Output {
+    public func render(state: [String: Value], token: TokenKey, inference: RGBAImage?) throws(TemplateError) -> Output {
         if let rule = template.violations(of: state).first {
             throw TemplateError(rule.location, "token \(token.id) breaks the rule '\(rule)'")
         }

@@ -7,7 +7,7 @@ extension Template {
     ///
     /// A value written as exactly `{{ expression }}` keeps its type (a number stays a number); any other text is
     /// a string with its holes filled in. Attributes whose `when` is false are left out.
-    public func metadata(state: [String: Value], token: TokenRef, imageURI: String?) throws(TemplateError) -> JSONValue
+    public func metadata(state: [String: Value], token: TokenKey, imageURI: String?) throws(TemplateError) -> JSONValue
     {
         let env = Environment(tokenId: token.id, contract: token.contract.lowercased, state: state)
         var object: [String: JSONValue] = [:]

@@ -1,20 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-public import BigInt
+internal import BigInt
 public import KilnCore
-
-/// A token: its contract and id.
-public struct TokenRef: Hashable, Sendable, CustomStringConvertible {
-    public var contract: Address
-    public var id: BigUInt
-
-    public init(contract: Address, id: BigUInt) {
-        self.contract = contract
-        self.id = id
-    }
-
-    public var description: String { "\(contract.checksummed)#\(id)" }
-}
 
 extension Template {
     /// The traits before any event: every trait at its default.
@@ -26,7 +13,7 @@ extension Template {
     /// are skipped; removed (reorged) logs too. Pure: the same logs always give the same state.
     /// - Throws: ``TemplateError`` when a log claims to be a template event but does not decode, or a `set`
     ///   expression fails at run time.
-    public func fold(_ logs: [EventLog], token: TokenRef, from state: [String: Value]? = nil) throws(TemplateError)
+    public func fold(_ logs: [EventLog], token: TokenKey, from state: [String: Value]? = nil) throws(TemplateError)
         -> [String: Value]
     {
         var state = state ?? initialState
@@ -61,7 +48,7 @@ extension Template {
     }
 
     /// The full state: `traits` (folded) plus every derived trait, computed in order.
-    public func derive(_ traits: [String: Value], token: TokenRef) throws(TemplateError) -> [String: Value] {
+    public func derive(_ traits: [String: Value], token: TokenKey) throws(TemplateError) -> [String: Value] {
         var state = traits
         for item in derived {
             let env = Environment(tokenId: token.id, contract: token.contract.lowercased, state: state)
@@ -110,7 +97,7 @@ extension Template {
     /// The inference input as canonical JSON, and its Keccak-256 (`inputHash`). The output size is part of it
     /// (`width`, `height` from `inference.size`, unless the input map sets them), so it is attested too, and so is
     /// a non-exact agreement policy (`agreement`).
-    public func inferenceInput(state: [String: Value], token: TokenRef) throws(TemplateError) -> (
+    public func inferenceInput(state: [String: Value], token: TokenKey) throws(TemplateError) -> (
         json: JSONValue, hash: Bytes32
     )? {
         guard let inference else { return nil }

@@ -15,13 +15,15 @@ extension Template {
         public var violations: [(rule: Rule, tokens: Int)]
     }
 
-    public func stats(count: Int, contract: Address) throws(TemplateError) -> Stats {
+    /// Tokens 1…`count` of `contract` on `chainId` (templates read only the contract and the id; the default is
+    /// Kiln's default chain, 31337).
+    public func stats(count: Int, contract: Address, chainId: UInt64 = 31337) throws(TemplateError) -> Stats {
         let picked = derived.filter { $0.choices != nil }
         var counts: [String: [String: Int]] = [:]
         var combinations: Set<[String]> = []
         var broken = [Int](repeating: 0, count: rules.count)
         for id in 1...max(1, count) {
-            let token = TokenRef(contract: contract, id: BigUInt(id))
+            let token = TokenKey(chainId: chainId, contract: contract, id: BigUInt(id))
             let state = try derive(initialState, token: token)
             var combination: [String] = []
             for item in picked {

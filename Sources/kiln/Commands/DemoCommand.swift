@@ -154,7 +154,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         // The table: every token, its state, its last quorum and its CIDs.
         let store = try await configuration.openStore()
-        let ids = try await store.tokenIds(chainId: 31337, contract: Self.contract)
+        let tokens = try await store.tokens(chainId: 31337, contract: Self.contract)
         func cell(_ text: String, _ width: Int) -> String {
             text.count >= width
                 ? String(text.prefix(width - 1)) + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
@@ -163,8 +163,8 @@ struct DemoCommand: AsyncParsableCommand {
             "\n" + cell("token", 7) + cell("level", 6) + cell("owner", 12) + cell("batch", 6) + cell("quorum", 26)
                 + cell("image CID", 62) + "metadata CID"
         )
-        for id in ids {
-            let token = TokenKey(chainId: 31337, contract: Self.contract, tokenId: id)
+        for token in tokens {
+            let id = token.tokenId
             guard let state = try await store.state(token, version: nil),
                 let publication = try await store.latestPublication(token)
             else { continue }
@@ -191,11 +191,7 @@ struct DemoCommand: AsyncParsableCommand {
         say("contact sheets: \(sheets.joined(separator: ", "))")
         say("manifest:       \(configuration.out)/manifest.json")
         BatchCommand.writeMetrics(metrics, started: started, to: configuration.metricsFile, console: console)
-        if let first = ids.first,
-            let publication = try await store.latestPublication(
-                TokenKey(chainId: 31337, contract: Self.contract, tokenId: first)
-            )
-        {
+        if let first = tokens.first, let publication = try await store.latestPublication(first) {
             say(
                 "\nverify a token from the published blocks alone (another machine needs only the CAR file and the events):"
             )
@@ -203,7 +199,7 @@ struct DemoCommand: AsyncParsableCommand {
                 "  ./kiln verify \(publication.metadata) --car \(configuration.out)/batch-\(publication.batch).car --events \(root)/examples/forge-knights/events-1.jsonl --events \(root)/examples/forge-knights/events-2.jsonl"
             )
             say("or by token, with the demo's store:")
-            say("  ./kiln verify --config \(folder)/kiln.yml \(Self.contract.checksummed):\(first)")
+            say("  ./kiln verify --config \(folder)/kiln.yml \(Self.contract.checksummed):\(first.tokenId)")
         }
         say("\nsee it in a browser — gallery, IPFS gateway, metadata API and metrics on http://127.0.0.1:8080/:")
         say("  ./kiln serve --config \(folder)/kiln.yml")

@@ -22,6 +22,7 @@ struct InferCommand: AsyncParsableCommand {
     @Option(help: "The operators file (operators.yml).") var operators: String
     @Option(help: "The token id.") var tokenId = "1"
     @Option(help: "The token's contract.") var contract = "0x0000000000000000000000000000000000000000"
+    @Option(help: "The token's chain id (templates read only the contract and the id).") var chainId: UInt64 = 31337
     @Option(help: "The reference block for stakes and signatures.") var referenceBlock: UInt64 = 0
     @Option(help: "Seconds to wait for each node.") var timeout = 20
     @Option(
@@ -34,7 +35,7 @@ struct InferCommand: AsyncParsableCommand {
         guard let id = BigUInt(tokenId, radix: 10) else { throw ValidationError("--token-id must be a whole number") }
         let address: Address
         do { address = try Address(hex: contract) } catch { throw ValidationError(error.message) }
-        let token = TokenRef(contract: address, id: id)
+        let token = TokenKey(chainId: chainId, contract: address, id: id)
         let traits = try JSONValue.parse(bytes: try readInputFile(state, limit: 1 << 20))
         let job = try InferenceJob(
             template: loaded,

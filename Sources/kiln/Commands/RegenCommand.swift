@@ -32,7 +32,7 @@ struct RegenCommand: AsyncParsableCommand {
             throw CLIError("another kiln batch is running on \(runner.store.location); try again")
         }
         defer { withExtendedLifetime(lock) {} }
-        let token = TokenKey(chainId: configuration.chainId, contract: try Address(hex: contract), tokenId: tokenId)
+        let token = try TokenKey(chainId: configuration.chainId, contract: try Address(hex: contract), tokenId: tokenId)
         let reporter = Reporter(console: Console(format: options.output.format))
         let result = try await runner.regenerate(token, reuseAttested: reuseAttested) {
             reporter.handle($0)

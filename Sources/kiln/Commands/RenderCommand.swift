@@ -30,6 +30,9 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "The token's contract address.")
     var contract = "0x0000000000000000000000000000000000000000"
 
+    @Option(help: "The token's chain id (templates read only the contract and the id).")
+    var chainId: UInt64 = 31337
+
     @Option(help: "The inference output (PNG or JPEG) to use for inference layers.")
     var inference: String?
 
@@ -46,7 +49,7 @@ struct RenderCommand: ParsableCommand {
         }
         let address: Address
         do { address = try Address(hex: contract) } catch { throw ValidationError(error.message) }
-        let token = TokenRef(contract: address, id: id)
+        let token = TokenKey(chainId: chainId, contract: address, id: id)
         let data = try readInputFile(state, limit: 1 << 20)
         let json: JSONValue
         do { json = try JSONValue.parse(bytes: Array(data)) } catch {
