@@ -85,54 +85,6 @@ public struct BatchRunner: Sendable {
         templateBlocks = recorder?.recorded() ?? []
     }
 
-    /// Opens everything `kiln.yml` names: the store, the events (a file, bad lines skipped and reported, or a
-    /// JSON-RPC node), the operators and, in onchain publish modes, the transaction sender.
-    /// - Parameter eventsFile: read events from this file instead of kiln.yml's source.
-    public static func open(_ configuration: Configuration, eventsFile: String? = nil) async throws -> BatchRunner {
-        let store = try await configuration.openStore()
-        let source: (any EventSource)?
-        var problems: [String] = []
-        if let url = configuration.rpcURL, eventsFile == nil {
-            source = JSONRPCEventSource(
-                rpc: configuration.rpc(url),
-                contracts: configuration.contracts.map(\.address),
-                confirmations: configuration.confirmations,
-                fromBlock: configuration.fromBlock,
-                blockRange: configuration.blockRange
-            )
-        } else if let file = eventsFile ?? configuration.eventsFile {
-            // Only what was appended since the last batch is parsed (the store keeps how far the file was read).
-            let mark = try await store.sourceMark(FileEventSource.markKey(file))
-            let fileSource = try FileEventSource(path: file, skippingMalformed: true, after: mark)
-            problems = fileSource.problems
-            source = fileSource
-        } else {
-            source = nil
-        }
-        var runner = try BatchRunner(
-            configuration: configuration,
-            store: store,
-            source: source,
-            registry: try configuration.operatorRegistry()
-        )
-        runner.inputProblems = problems
-        // A shared store keeps the templates' blocks too, so any machine can verify from the store alone.
-        try await store.keep(runner.templateBlocks)
-        if configuration.publishMode != .files, let url = configuration.chainRPC {
-            let rpc = configuration.rpc(url)
-            let sender = TransactionSender(
-                rpc: rpc,
-                chainId: configuration.chainId,
-                key: try configuration.publisherKey(),
-                confirmations: configuration.confirmations
-            )
-            runner.onchain = OnchainPublisher(mode: configuration.publishMode, rpc: rpc, sender: sender)
-        }
-        let pusher = IPFSPusher(store: store, configuration: configuration, logger: runner.logger)
-        if pusher.isConfigured { runner.pusher = pusher }
-        return runner
-    }
-
     // MARK: - Stages
 
     /// The sync stage over this runner's store and source.
@@ -338,23 +290,25 @@ public struct BatchRunner: Sendable {
         try await whileStoreReturns(retrying: { _ in true }) { try await store.pendingJobs(batch: batch) }
     }
 
-    /// Runs `body`, and again with backoff (250 ms doubling to 4 s) for up to two minutes while it fails with an
-    /// error `retrying` accepts — by default the store's database errors (a restart drops every connection).
+    /// Runs `body`, and again with Kiln's one retry policy (``Backoff``: 250 ms doubling to 4 s, with jitter) for
+    /// up to two minutes while it fails with an error `retrying` accepts — by default the store's database errors
+    /// (a restart drops every connection).
     @discardableResult
     func whileStoreReturns<T>(
         retrying: (any Error) -> Bool = { ($0 as? StoreError)?.code == .database },
         _ body: () async throws -> T
     ) async throws -> T {
-        var delay = Duration.milliseconds(250)
+        let backoff = Backoff(attempts: .max, first: .milliseconds(250), limit: .seconds(4))
         let deadline = ContinuousClock.now + .seconds(120)
+        var retry = 0
         while true {
             do {
                 return try await body()
             } catch {
                 if ContinuousClock.now > deadline || !retrying(error) { throw error }
             }
-            try await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(4))
+            retry += 1
+            try await backoff.wait(retry: retry)
         }
     }
 

@@ -1,7 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 internal import Foundation
-public import KilnContent
+internal import KilnContent
 public import KilnCore
 public import KilnStore
 
@@ -17,26 +17,6 @@ extension Configuration {
             return try? TokenKey(chainId: chainId, contract: contracts[0].address, tokenId: parts[0])
         }
         return nil
-    }
-
-    /// Opens (and creates or migrates) the store kiln.yml names: ``PostgresStore`` for a `postgres://` URL (its
-    /// password from the URL or `PGPASSWORD`), else ``SQLiteStore`` (its folder created).
-    public func openStore() async throws -> any Store {
-        if PostgresStore.isURL(store) {
-            return try await PostgresStore.open(url: store, password: ProcessInfo.processInfo.environment["PGPASSWORD"])
-        }
-        let folder = (store as NSString).deletingLastPathComponent
-        if !folder.isEmpty {
-            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw PipelineError(.io, "Unable to create the store's folder '\(folder)'", cause: error)
-            }
-        }
-        return try SQLiteStore(path: store)
-    }
-
-    /// The blockstore every publication goes to: `OUT/blocks`.
-    public func openBlockstore() throws(ContentError) -> FilesystemBlockstore {
-        try FilesystemBlockstore(folder: out + "/blocks")
     }
 
     /// The latest publication of `token` in `store` (default: kiln.yml's, opened now).

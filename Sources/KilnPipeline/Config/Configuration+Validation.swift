@@ -1,0 +1,30 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import KilnYAML
+
+extension Configuration {
+    /// The checks that involve several keys, once every key is read: an on-chain publish mode needs a node and a
+    /// key; an on-chain operator registry needs a node. Each error points at the key that asks for the missing one.
+    func validateAcrossFields(root: YAMLNode, fields map: YAMLNode.Fields, environment: EnvironmentReader)
+        throws(YAMLError)
+    {
+        let anchor = map["publish"] ?? root
+        if publishMode != .files {
+            guard chainRPC != nil else {
+                throw anchor.error(
+                    "publish.mode \(publishMode.rawValue) sends transactions: give publish.rpc, events.rpc or KILN_RPC"
+                )
+            }
+            guard publisherKeyFile != nil || environment["KILN_PUBLISHER_KEY"] != nil else {
+                throw anchor.error(
+                    "publish.mode \(publishMode.rawValue) sends transactions: give publish.key (a 0600 key file) or KILN_PUBLISHER_KEY"
+                )
+            }
+        }
+        if chainOperators != nil && chainRPC == nil {
+            throw (map["operators"] ?? root).error(
+                "operators.source chain reads the registry over JSON-RPC: give operators.rpc, events.rpc or KILN_RPC"
+            )
+        }
+    }
+}
