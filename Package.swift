@@ -222,7 +222,7 @@ let package = Package(
         .target(
             name: "KilnTesting",
             dependencies: [
-                "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", bigInt,
+                "KilnCore", "KilnCrypto", "KilnImage", "KilnInference", bigInt, logging,
             ],
             path: "Sources/KilnTesting"
         ),
@@ -297,7 +297,7 @@ let package = Package(
             name: "kilnTests",
             dependencies: [
                 "KilnCore", "KilnCrypto", "KilnStore", "KilnTesting", "KilnAVS", "KilnChain", "KilnContent",
-                "KilnInference", bigInt,
+                "KilnInference", "KilnImage", bigInt,
                 logging,
             ]
         ),

@@ -1,43 +1,42 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 public import BigInt
-public import Foundation
 public import KilnCore
 public import KilnCrypto
 public import KilnInference
+internal import Logging
 
-/// Four operators with stakes 40/30/20/10 (in units of 10¹⁸ wei), each running a real `kiln node serve`.
-public final class Cluster: @unchecked Sendable {
-    // @unchecked: set up once in init, then only read.
-    public let folder: URL
-    public private(set) var nodes: [NodeProcess] = []
-    public private(set) var keys: [PrivateKey] = []
+/// Four operators with stakes 40/30/20/10 (in units of 10¹⁸ wei), each an operator node served by this process on
+/// loopback (``LocalNodes``: the node's own Hummingbird application, real HTTP). The tests that need a `kiln node
+/// serve` process (signals, flags, a killed node) are in `kilnTests`.
+public final class Cluster: Sendable {
+    public let nodes: [LocalNodes.Node]
+    public let keys: [PrivateKey]
     public let contract = try! Address(hex: "0x00000000000000000000000000000000000000C0")
     public static let stakes: [BigUInt] = [40, 30, 20, 10].map { BigUInt($0) * BigUInt(10).power(18) }
+    private let running: LocalNodes
 
-    /// `faults[i]` is the `--test-fault` of node i (nil for honest).
-    public init(faults: [String?], extra: [String] = []) async throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cluster-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for (index, fault) in faults.enumerated() {
-            let key = try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(index + 1)])
-            keys.append(key)
-            var arguments = ["--chain-id", "31337", "--verifying-contract", contract.checksummed] + extra
-            if let fault { arguments += ["--test-fault", fault, "--slow-seconds", "90"] }
-            nodes.append(
-                try await NodeProcess(
-                    key: "0x" + String(repeating: "0", count: 62) + String(format: "%02x", index + 1),
-                    folder: folder,
-                    arguments: arguments
-                )
-            )
+    /// `faults[i]` is the ``TestFault`` of node i (nil for honest; a slow node waits 90 s); `configure` sets
+    /// anything else on every node's configuration (limits, timeouts, a token).
+    public init(faults: [TestFault?], configure: (inout NodeConfiguration) -> Void = { _ in }) async throws {
+        keys = try faults.indices.map { index in
+            try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(index + 1)])
         }
+        var logger = Logger(label: "kiln.test.cluster")
+        logger.logLevel = .critical
+        running = try await LocalNodes.start(
+            keys: Array(zip(keys, faults)),
+            domain: .kiln(chainId: 31337, verifyingContract: contract),
+            logger: logger,
+            configure: { _, configuration in
+                configuration.slowDelay = .seconds(90)
+                configure(&configuration)
+            }
+        )
+        nodes = running.nodes
     }
 
-    public func stop() {
-        nodes.forEach { $0.stop() }
-        try? FileManager.default.removeItem(at: folder)
-    }
+    public func stop() { running.stop() }
 }
 
 /// A `kiln/cppn-v1` job of 40×40 pixels for the cluster's tests.

@@ -11,7 +11,7 @@ extension Cluster {
     func table(thresholdBps: Int = 6667) -> StakeTable {
         StakeTable(
             operators: zip(zip(keys, nodes), Self.stakes).map {
-                Operator(address: $0.0.address, endpoint: .kiln($0.1.url), stake: $1)
+                Operator(address: $0.0.address, endpoint: .kiln($0.1.endpoint), stake: $1)
             },
             thresholdBps: thresholdBps,
             domain: .kiln(chainId: 31337, verifyingContract: contract),
@@ -50,7 +50,7 @@ struct QuorumTests {
     }
 
     @Test func theLargestStakeWrongIsOutvotedOnlyBelowItsShare() async throws {
-        let cluster = try await Cluster(faults: ["wrong-output", nil, nil, nil])
+        let cluster = try await Cluster(faults: [.wrongOutput, nil, nil, nil])
         defer { cluster.stop() }
         var everyone = QuorumRound()
         everyone.waitForAll = true
@@ -67,7 +67,7 @@ struct QuorumTests {
     }
 
     @Test func faultyNodesAreIgnoredAndReported() async throws {
-        let cluster = try await Cluster(faults: [nil, "bad-signature", "http-500", nil])
+        let cluster = try await Cluster(faults: [nil, .badSignature, .http500, nil])
         defer { cluster.stop() }
         var round = QuorumRound()
         round.waitForAll = true
@@ -79,7 +79,7 @@ struct QuorumTests {
     }
 
     @Test func slowNodeTimesOutButQuorumIsReachedWithoutWaiting() async throws {
-        let cluster = try await Cluster(faults: [nil, nil, nil, "slow"])
+        let cluster = try await Cluster(faults: [nil, nil, nil, .slow])
         defer { cluster.stop() }
         var round = QuorumRound()
         // The slow node answers only after 90 s; with a 4 s per-node timeout nothing can hold the round that long
@@ -99,7 +99,7 @@ struct QuorumTests {
     }
 
     @Test func equivocationIsCaughtWithCheckableEvidence() async throws {
-        let cluster = try await Cluster(faults: [nil, nil, "equivocate", nil])
+        let cluster = try await Cluster(faults: [nil, nil, .equivocate, nil])
         defer { cluster.stop() }
         var round = QuorumRound()
         round.waitForAll = true  // so that both rounds hear the equivocating node, whatever the order of answers
@@ -173,7 +173,7 @@ extension QuorumTests {
 
         // A wrong answer from the 30: the round widens by the fewest that can still carry the leading output
         // (the 20 is not enough with the 40, so the 10 too), and the same on every run.
-        let liar = try await Cluster(faults: [nil, "wrong-output", nil, nil])
+        let liar = try await Cluster(faults: [nil, .wrongOutput, nil, nil])
         defer { liar.stop() }
         for n in 0..<2 {
             let widened = await QuorumRound().run(job(14 + UInt64(n)), table: liar.table(thresholdBps: 6667))
@@ -181,7 +181,7 @@ extension QuorumTests {
             #expect(widened.accepted?.signedStake == Cluster.stakes[0] + Cluster.stakes[2] + Cluster.stakes[3])
         }
         // A node that fails (HTTP 500) at 60 %: the 40 and 30 were enough, but the 30 fails, so the 20 is asked.
-        let failing = try await Cluster(faults: [nil, "http-500", nil, nil])
+        let failing = try await Cluster(faults: [nil, .http500, nil, nil])
         defer { failing.stop() }
         let replaced = await QuorumRound().run(job(16), table: failing.table(thresholdBps: 6000))
         #expect(outcomes(replaced) == ["agreed", "failed", "agreed", "not-needed"], "\(replaced.summary)")

@@ -3,12 +3,6 @@ import KilnContent
 import KilnCore
 import KilnTesting
 
-func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-content-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// Writes `count` deterministic pseudo-random bytes to `url` (without holding more than 1 MiB at once).
 func writeFile(_ url: URL, count: Int, seed: UInt64) throws {
     var generator = SeededGenerator(seed: seed)

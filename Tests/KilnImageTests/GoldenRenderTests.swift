@@ -92,30 +92,4 @@ struct GoldenRenderTests {
         }
         #expect(Self.sha256(png) == Self.goldenSHA256, "PNG of the reference render changed (\(png.count) bytes)")
     }
-
-    @Test func twoProcessesWriteTheSameBytes() async throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let source = folder.appendingPathComponent("source.png").path
-        let reference = try await Self.referenceRender()
-        try Data(try PNGEncoder(level: 9, filter: .paeth, strategy: .default).encode(reference.rgbaImage))
-            .write(to: URL(fileURLWithPath: source))
-        for name in ["a.png", "b.png"] {
-            let result = try await KilnProcess.run(["image", "convert", source, "-o", name], in: folder)
-            #expect(result.status == 0, "\(result.stderr)")
-        }
-        let a = try bytes(at: folder.appendingPathComponent("a.png").path)
-        let b = try bytes(at: folder.appendingPathComponent("b.png").path)
-        #expect(a == b)
-        #expect(a == (try PNGEncoder().encode(reference.rgbaImage)), "the CLI writes what the library writes")
-        let thumb = try await KilnProcess.run(
-            ["image", "convert", source, "-o", "t.jpg", "--thumbnail", "64"],
-            in: folder
-        )
-        #expect(thumb.status == 0)
-        #expect(try await KilnProcess.run(["image", "info", "t.jpg"], in: folder).stdout == "JPEG 64×64\n")
-        #expect(
-            try await KilnProcess.run(["image", "info", "a.png"], in: folder).stdout == "PNG 256×256, RGB, 8-bit\n"
-        )
-    }
 }

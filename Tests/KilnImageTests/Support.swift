@@ -4,13 +4,6 @@ import KilnCore
 import KilnTesting
 import Testing
 
-/// A fresh folder under the system temporary directory, removed by the caller.
-func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-image-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 func bytes(at path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
 
 /// Peak signal-to-noise ratio of two same-size RGBA buffers over R, G, B (dB; infinity when identical).

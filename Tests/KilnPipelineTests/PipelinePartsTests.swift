@@ -7,12 +7,6 @@ import KilnStore
 import KilnTesting
 import Testing
 
-func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-pipeline-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 struct FileEventSourceTests {
     static func line(block: UInt64, index: UInt64) -> String {
         let log = EventLog(

@@ -23,18 +23,21 @@ public final class LocalNodes: Sendable {
     }
 
     /// Starts one node per key (with its fault, if any) and returns once every one listens. Node `i` serves
-    /// `models(i)` (the built-in `kiln/cppn-v1` unless told otherwise).
+    /// `models(i)` (the built-in `kiln/cppn-v1` unless told otherwise); `configure(i, &configuration)` sets
+    /// anything else (limits, timeouts, a token).
     public static func start(
         keys: [(PrivateKey, TestFault?)],
         domain: EIP712Domain,
         logger: Logger,
-        models: (Int) -> [any InferenceModel] = { _ in [CPPNModel()] }
+        models: (Int) -> [any InferenceModel] = { _ in [CPPNModel()] },
+        configure: (Int, inout NodeConfiguration) -> Void = { _, _ in }
     ) async throws -> LocalNodes {
         var nodes: [Node] = []
         var tasks: [Task<Void, any Error>] = []
         for (index, (key, fault)) in keys.enumerated() {
             var configuration = NodeConfiguration(key: key, domain: domain, models: models(index))
             configuration.fault = fault
+            configure(index, &configuration)
             let node = InferenceNode(configuration: configuration, logger: logger)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let app = NodeServer.application(node: node, host: "127.0.0.1", port: 0, logger: logger) { port in
