@@ -13,6 +13,7 @@ let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdTesting: Target.Dependency = .product(name: "HummingbirdTesting", package: "hummingbird")
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
@@ -253,7 +254,8 @@ let package = Package(
         .testTarget(
             name: "KilnInferenceTests",
             dependencies: [
-                "KilnInference", "KilnCore", "KilnCrypto", "KilnImage", "KilnTesting",
+                "KilnInference", "KilnCore", "KilnCrypto", "KilnImage", "KilnTesting", hummingbird, hummingbirdTesting,
+                httpTypes, logging,
                 crypto,
                 asyncHTTPClient,
                 nioCore,

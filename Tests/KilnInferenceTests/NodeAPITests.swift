@@ -9,43 +9,25 @@ import NIOHTTP1
 import Testing
 
 struct NodeAPITests {
-    @Test func badRequestsGetTheirStatusAndTheNodeKeepsServing() async throws {
+    /// Over a real connection: bad requests (each status and body is checked in process by NodeRoutesTests) leave
+    /// the node serving.
+    @Test func badRequestsLeaveTheNodeServing() async throws {
         let cluster = try await Cluster(faults: [nil])
         defer { cluster.stop() }
         let url = cluster.nodes[0].endpoint
-        func post(_ body: [UInt8]) async throws -> (Int, String) {
+        func post(_ body: [UInt8]) async throws -> Int {
             var request = HTTPClientRequest(url: url + "/v1/jobs")
             request.method = .POST
             request.body = .bytes(ByteBuffer(bytes: body))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-            let data = try await response.body.collect(upTo: 1 << 20)
-            return (Int(response.status.code), String(buffer: data))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            return Int(response.status.code)
         }
-        let oversized = try await post(
-            Array(#"{"jobId":""#.utf8) + [UInt8](repeating: 0x61, count: 100_000) + Array(#""}"#.utf8)
+        #expect(
+            try await post(Array(#"{"jobId":""#.utf8) + [UInt8](repeating: 0x61, count: 100_000) + Array(#""}"#.utf8))
+                == 413
         )
-        #expect(oversized.0 == 413 && oversized.1.contains(#""code":"too_large""#))
-        let invalid = try await post(Array("{nope".utf8))
-        #expect(invalid.0 == 400 && invalid.1.contains(#""code":"invalid_json""#) && invalid.1.contains("1:2"))
-        let wrongType = try await post(
-            Array(#"{"jobId":"0x01","modelId":"kiln/cppn-v1","input":{},"referenceBlock":1}"#.utf8)
-        )
-        #expect(wrongType.0 == 422 && wrongType.1.contains("'jobId' must be 0x followed by 64 hex digits"))
-        let negative = try await post(
-            try job().json.canonicalBytes().replacing(
-                Array(#""referenceBlock":7"#.utf8),
-                with: Array(#""referenceBlock":-1"#.utf8)
-            )
-        )
-        #expect(negative.0 == 422 && negative.1.contains("'referenceBlock' must be a whole number ≥ 0"))
-        var unknown = job()
-        unknown.model = "acme/diffusion"
-        let model = try await post(try unknown.json.canonicalBytes())
-        #expect(model.0 == 404 && model.1.contains("unknown model 'acme/diffusion'"))
-        var huge = job()
-        huge.input = ["width": 100_000]
-        let badInput = try await post(try huge.json.canonicalBytes())
-        #expect(badInput.0 == 422 && badInput.1.contains("'width' must be a whole number 1…1024"))
+        #expect(try await post(Array("{nope".utf8)) == 400)
         // Still serving.
         let response = try await NodeClient().submit(job(), to: .kiln(url), timeout: .seconds(20))
         #expect(response.operator_ == cluster.keys[0].address)
