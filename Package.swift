@@ -289,7 +289,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnServerTests",
-            dependencies: ["KilnServer", "KilnContent", httpTypes]
+            dependencies: [
+                "KilnServer", "KilnContent", "KilnCore", "KilnInference", "KilnPipeline", "KilnStore", "KilnTesting",
+                hummingbird, hummingbirdTesting, httpTypes, logging, nioCore,
+            ]
         ),
         .testTarget(
             name: "KilnFuzzTests",

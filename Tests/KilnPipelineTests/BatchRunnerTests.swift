@@ -15,8 +15,8 @@ import Testing
 /// loopback (the fourth dishonest), the recorded events, a temporary store and output folder. The process-level
 /// crash and CLI tests live in `kilnTests`.
 struct BatchRunnerTests {
-    static let contract = try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
-    static let registry = try! Address(hex: "0x000000000000000000000000000000000000ab1e")
+    static let contract = ForgeKnightsSite.contract
+    static let registry = ForgeKnightsSite.registry
 
     /// Events collected from a run's progress callback.
     final class Events: Sendable {
@@ -30,47 +30,15 @@ struct BatchRunnerTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         var logger = Logger(label: "test.nodes")
         logger.logLevel = .critical
-        let keys: [(PrivateKey, TestFault?)] = (1...4).map { index in
-            (try! PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(index)]), index == 2 ? .wrongOutput : nil)
-        }
         let nodes = try await LocalNodes.start(
-            keys: keys,
+            keys: ForgeKnightsSite.keys(4, faults: [2: .wrongOutput]),
             domain: .kiln(chainId: 31337, verifyingContract: Self.registry),
             logger: logger
         )
         defer { nodes.stop() }
-        let operators: [JSONValue] = zip(nodes.nodes, [35, 30, 20, 15]).map { node, stake in
-            [
-                "address": .string(node.address.checksummed), "endpoint": .string(node.endpoint),
-                "stake": .string("\(stake)000000000000000000"),
-            ]
-        }
-        try Data(
-            try YAMLWriter.document(
-                [
-                    "chainId": 31337, "verifyingContract": .string(Self.registry.checksummed), "thresholdBps": 6667,
-                    "operators": .array(operators),
-                ]
-            ).utf8
-        ).write(to: folder.appendingPathComponent("operators.yml"))
-        let root = PythonBench.packageRoot.path
         // The first mints of the recorded events: a few tokens keep this test quick on two loaded cores.
-        let recorded = try String(contentsOfFile: root + "/examples/forge-knights/events-1.jsonl", encoding: .utf8)
-        let firstLines =
-            recorded.split(separator: "\n").filter { !$0.hasPrefix("#") }.prefix(6).joined(separator: "\n") + "\n"
-        try Data(firstLines.utf8).write(to: folder.appendingPathComponent("events.jsonl"))
-        let configuration = try Configuration(
-            yaml: """
-                store: data/kiln.sqlite
-                out: out
-                events: {file: events.jsonl}
-                contracts:
-                  - {address: "\(Self.contract.checksummed)", template: \(root)/templates/forge-knights}
-                operators: {file: operators.yml}
-                nodeTimeout: 120
-                """,
-            source: folder.appendingPathComponent("kiln.yml").path
-        )
+        let site = try ForgeKnightsSite(folder: folder, nodes: nodes.nodes, stakes: [35, 30, 20, 15], mints: 6)
+        let configuration = try Configuration(path: site.configurationPath, environment: [:])
 
         let runner = try await BatchRunner.open(configuration)
         let events = Events()

@@ -1,0 +1,172 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KilnContent
+import KilnCore
+import KilnInference
+import KilnPipeline
+import KilnServer
+import KilnStore
+import KilnTesting
+import Logging
+import NIOCore
+import Testing
+
+/// A published site made once per test run in process: four honest operator nodes on loopback, one batch of the
+/// first mints of the recorded forge-knights events.
+struct PublishedSite: Sendable {
+    let configuration: Configuration
+    let token: Publication
+
+    static let shared = Task { try await PublishedSite.make() }
+
+    static func make() async throws -> PublishedSite {
+        let folder = try temporaryFolder("server")
+        var logger = Logger(label: "kiln.test.server")
+        logger.logLevel = .critical
+        let nodes = try await LocalNodes.start(
+            keys: ForgeKnightsSite.keys(4),
+            domain: .kiln(chainId: 31337, verifyingContract: ForgeKnightsSite.registry),
+            logger: logger
+        )
+        defer { nodes.stop() }
+        let site = try ForgeKnightsSite(folder: folder, nodes: nodes.nodes, stakes: [40, 30, 20, 10], mints: 3)
+        let configuration = try Configuration(path: site.configurationPath, environment: [:])
+        let summary = try await BatchRunner.open(configuration).syncAndRun(options: BatchOptions()) { _ in }
+        guard summary.exitCode == 0, summary.published > 0 else {
+            throw PipelineError("the fixture's batch failed: \(summary.problems)")
+        }
+        let token = try await configuration.publication(
+            of: try TokenKey(chainId: 31337, contract: ForgeKnightsSite.contract, tokenId: "1")
+        )
+        return PublishedSite(configuration: configuration, token: token)
+    }
+
+    /// `kiln serve`'s application over the site (never bound: HummingbirdTesting's router client calls it).
+    func application() async throws -> some ApplicationProtocol {
+        let store = try await configuration.openStore()
+        let site = Site(
+            configuration: configuration,
+            store: store,
+            blockstore: try configuration.openBlockstore(),
+            metrics: ServerMetrics()
+        )
+        var logger = Logger(label: "kiln.test.serve")
+        logger.logLevel = .critical
+        return KilnServer.application(site: site, host: "127.0.0.1", port: 0, logger: logger) { _ in }
+    }
+}
+
+/// `kiln serve`'s routes in process (HummingbirdTesting): status codes, headers and bodies. What needs a real
+/// server (an independent gateway client, curl, a browser, the OpenAPI check over HTTP) is in kilnTests' ServeTests.
+struct ServerRoutesTests {
+    static let path = "/tokens/31337/\(ForgeKnightsSite.contract.checksummed)"
+
+    @Test func theMetadataAPIAnswersWithThePublishedBytesAndRevalidates() async throws {
+        let site = try await PublishedSite.shared.value
+        try await site.application().test(.router) { client in
+            let etag = try await client.execute(uri: Self.path + "/1", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json")
+                #expect(response.headers[.cacheControl] == "public, no-cache")
+                #expect(response.headers[.eTag] == "\"\(site.token.metadata)\"")
+                let metadata = try JSONValue.parse(bytes: Array(buffer: response.body))
+                #expect(metadata["image"]?.stringValue == "ipfs://\(site.token.image)")
+                // The exact published bytes: they hash to the metadata CID.
+                let published = try CID(site.token.metadata)
+                #expect(CID.of(Array(buffer: response.body), codec: CID.raw).multihash == published.multihash)
+                return response.headers[.eTag] ?? ""
+            }
+            try await client.execute(uri: Self.path + "/1", method: .get, headers: [.ifNoneMatch: etag]) { response in
+                #expect(response.status == .notModified)
+                #expect(response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: Self.path + "/1/image", method: .get) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "image/png")
+                #expect(Array(buffer: response.body).starts(with: [0x89, 0x50, 0x4E, 0x47]))
+            }
+            try await client.execute(uri: Self.path + "/1/history", method: .get) { response in
+                let history = try JSONValue.parse(bytes: Array(buffer: response.body))
+                #expect(history["tokenId"] == "1")
+                guard case .array(let versions)? = history["versions"] else {
+                    Issue.record("no versions: \(String(buffer: response.body))")
+                    return
+                }
+                #expect(versions.count == 1)
+            }
+        }
+    }
+
+    @Test func badTokenPathsGetTheirStatus() async throws {
+        let site = try await PublishedSite.shared.value
+        try await site.application().test(.router) { client in
+            for (uri, status) in [
+                (Self.path + "/abc", HTTPResponse.Status.badRequest),
+                (Self.path + "/007", .badRequest),
+                (Self.path + "/999", .notFound),
+                ("/tokens/1/\(ForgeKnightsSite.contract.checksummed)/1", .notFound),
+                ("/tokens/31337/0xnot-an-address/1", .badRequest),
+            ] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == status, "\(uri): \(String(buffer: response.body))")
+                    #expect(response.headers[.contentType] == "application/json", "\(uri)")
+                }
+            }
+        }
+    }
+
+    @Test func theGatewayServesBlocksAndRawBlocks() async throws {
+        let site = try await PublishedSite.shared.value
+        try await site.application().test(.router) { client in
+            let metadata = try await client.execute(uri: Self.path + "/1", method: .get) { Array(buffer: $0.body) }
+            try await client.execute(uri: "/ipfs/\(site.token.metadata)", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(Array(buffer: response.body) == metadata)
+            }
+            try await client.execute(uri: "/ipfs/\(site.token.directory)/metadata.json", method: .get) { response in
+                #expect(response.status == .ok && Array(buffer: response.body) == metadata)
+            }
+            try await client.execute(uri: "/ipfs/\(site.token.directory)?format=raw", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/vnd.ipld.raw")
+                let block = Array(buffer: response.body)
+                let directory = try CID(site.token.directory)
+                #expect(CID.of(block, codec: CID.dagPB).description == directory.v1.description)
+            }
+            try await client.execute(uri: "/ipfs/\(site.token.metadata)", method: .head) { response in
+                #expect(response.status == .ok && response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/ipfs/not-a-cid", method: .get) { response in
+                #expect(response.status == .badRequest)
+            }
+        }
+    }
+
+    @Test func pagesHealthAndMetrics() async throws {
+        let site = try await PublishedSite.shared.value
+        try await site.application().test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+            }
+            try await client.execute(
+                uri: "/collections/31337/\(ForgeKnightsSite.contract.checksummed)/1",
+                method: .get
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains(site.token.image))
+            }
+            try await client.execute(uri: "/health", method: .get) { response in
+                let health = try JSONValue.parse(bytes: Array(buffer: response.body))
+                #expect(response.status == .ok && health["status"] == "ok" && health["collections"] == 1)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                #expect(String(buffer: response.body).contains("kiln_http_requests_total"))
+            }
+        }
+    }
+}
