@@ -32,7 +32,9 @@ struct NodeRoutesTests {
         return NodeServer.application(node: node, host: "127.0.0.1", port: 0, logger: logger) { _ in }
     }
 
-    static func body(_ response: TestResponse) throws -> JSONValue { try JSONValue.parse(bytes: Array(buffer: response.body)) }
+    static func body(_ response: TestResponse) throws -> JSONValue {
+        try JSONValue.parse(bytes: Array(buffer: response.body))
+    }
 
     @Test func healthModelsAndTheIndexSayWhoAnswers() async throws {
         try await Self.application().test(.router) { client in
@@ -74,7 +76,8 @@ struct NodeRoutesTests {
             )
             #expect(oversized.0 == .contentTooLarge && oversized.1.contains(#""code":"too_large""#))
             let invalid = try await post(Array("{nope".utf8))
-            #expect(invalid.0 == .badRequest && invalid.1.contains(#""code":"invalid_json""#) && invalid.1.contains("1:2"))
+            #expect(invalid.0 == .badRequest && invalid.1.contains(#""code":"invalid_json""#))
+            #expect(invalid.1.contains("1:2"), "the error says where")
             let wrongType = try await post(
                 Array(#"{"jobId":"0x01","modelId":"kiln/cppn-v1","input":{},"referenceBlock":1}"#.utf8)
             )
@@ -103,7 +106,8 @@ struct NodeRoutesTests {
                 let answer = try JobResponse(json: try Self.body(response))
                 #expect(answer.attestation.jobId == request.jobId)
                 #expect(answer.attestation.outputHash == Keccak256.hash(answer.output))
-                let digest = answer.attestation.signingDigest(domain: .kiln(chainId: 31337, verifyingContract: Self.contract))
+                let domain = EIP712Domain.kiln(chainId: 31337, verifyingContract: Self.contract)
+                let digest = answer.attestation.signingDigest(domain: domain)
                 #expect(try answer.signature.recoverAddress(digest: digest) == Self.key.address)
             }
         }
