@@ -9,6 +9,10 @@
 /// Writing files so that readers see either the old file or the whole new one, never half of it.
 public enum AtomicFile {
     /// An error writing `path`; the message names the path and the system's reason.
+    ///
+    /// A documented exception to "one error struct per domain": KilnCore's one writer reports the system's `errno`
+    /// (``isEnvironmental`` decides whether a batch halts); the modules that write pass it on, or keep it as the
+    /// cause of their own error.
     public struct WriteError: Error, CustomStringConvertible, Sendable {
         /// The file that was being written.
         public var path: String

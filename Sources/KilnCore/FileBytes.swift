@@ -9,6 +9,9 @@
 /// Reading a whole file, bounded: the one place Kiln does it.
 public enum FileBytes {
     /// Why a file could not be read.
+    ///
+    /// A documented exception to "one error struct per domain": the two outcomes of a primitive whose every caller
+    /// wraps them in its own domain's error, naming the file and what it was for (a template asset, a key, events).
     public enum Failure: Error, Sendable {
         /// The file can't be opened or read; the system's reason.
         case unreadable(String)

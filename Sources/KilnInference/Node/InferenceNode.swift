@@ -25,6 +25,10 @@ public actor InferenceNode {
     public nonisolated var operatorAddress: Address { configuration.key.address }
 
     /// A job's outcome, as the HTTP layer maps it to a status code.
+    ///
+    /// A documented exception to "one error struct per domain" (``InferenceError``): a closed set that
+    /// `NodeServer.describe` switches over exhaustively to choose each status and error code, so that a new case
+    /// cannot be answered by accident; it never leaves the node.
     public enum Failure: Error, Sendable {
         case badRequest(String)
         case unknownModel(String)
