@@ -25,97 +25,54 @@ struct StatusCommand: AsyncParsableCommand {
         let store = try await configuration.openStore()
         // A report for people unless JSON is asked for (like the demo's table), whatever stdout is.
         let format = options.output.logFormat ?? .human
-        let console = Console(format: format)
-        let now = Date().timeIntervalSince1970
-        let counts = try await store.jobCounts()
-        let open = try await store.currentBatch()
-        let publications = try await store.publications(batch: nil)
-        let lastBatch = publications.map(\.batch).max()
-        let workers = try await store.workers()
-        let leases = try await store.leases()
-        let failed = try await store.jobs(status: .failed).suffix(5)
-        let pushes = try await store.pushes()
-        func alive(_ worker: WorkerRecord) -> Bool { worker.isAlive(at: now, leaseSeconds: configuration.leaseSeconds) }
+        let status = try await StoreStatus.read(from: store, leaseSeconds: configuration.leaseSeconds)
         if format == .json {
-            console.emit([
-                "event": "status", "store": .string(store.location),
-                "openBatch": open.map { .number($0) } ?? .null,
-                "lastPublishedBatch": lastBatch.map { .number($0) } ?? .null,
-                "publications": .number(publications.count),
-                "jobs": .object(
-                    Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0.rawValue, .number(counts[$0] ?? 0)) })
-                ),
-                "workers": .array(
-                    workers.map { worker in
-                        .object([
-                            "name": .string(worker.name), "host": .string(worker.host), "state": .string(worker.state),
-                            "alive": .bool(alive(worker)), "jobs": .number(worker.jobs),
-                            "secondsSinceSeen": .decimal((now - worker.seen).rounded()),
-                            "leases": .array(leases.filter { $0.owner == worker.name }.map { .number($0.jobId) }),
-                        ])
-                    }
-                ),
-                "leases": .array(
-                    leases.map {
-                        .object([
-                            "job": .number($0.jobId), "token": .string($0.token.description),
-                            "owner": .string($0.owner),
-                            "secondsLeft": .decimal(($0.until - now).rounded()),
-                        ])
-                    }
-                ),
-                "lastErrors": .array(failed.map { .string("job \($0.id) \($0.token): \($0.lastError ?? "")") }),
-                "ipfs": .array(
-                    pushes.map { push in
-                        .object([
-                            "batch": .number(push.batch), "target": .string(push.target), "root": .string(push.root),
-                            "status": .string(push.status.rawValue), "attempts": .number(push.attempts),
-                            "requestId": push.requestId.map { .string($0) } ?? .null,
-                            "lastError": push.lastError.map { .string($0) } ?? .null,
-                            "secondsSinceUpdate": .decimal((now - push.updated).rounded()),
-                        ])
-                    }
-                ),
-            ])
+            guard case .object(var fields) = try JSONValue.parse(bytes: Array(try JSONEncoder().encode(status))) else {
+                throw CLIError("the status did not encode as an object")
+            }
+            fields["event"] = "status"
+            Console(format: format).emit(.object(fields))
             return
         }
-        print("store     \(store.location)")
+        print("store     \(status.store)")
         print(
             "batches   "
-                + (open.map { "batch \($0) open" } ?? "none open")
-                + (lastBatch.map { "; last published: batch \($0)" } ?? "") + "; \(publications.count) publication(s)"
+                + (status.openBatch.map { "batch \($0) open" } ?? "none open")
+                + (status.lastPublishedBatch.map { "; last published: batch \($0)" } ?? "")
+                + "; \(status.publications) publication(s)"
         )
         print(
             "jobs      "
-                + JobStatus.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ")
+                + JobStatus.allCases.map { "\($0.rawValue) \(status.jobs[$0.rawValue] ?? 0)" }.joined(separator: ", ")
         )
-        if workers.isEmpty {
+        if status.workers.isEmpty {
             print("workers   none seen")
         } else {
             print("workers")
-            for worker in workers {
-                let held = leases.filter { $0.owner == worker.name }.map { "\($0.jobId)" }
+            for worker in status.workers {
                 print(
-                    "  \(worker.name)  \(alive(worker) ? worker.state : "gone (\(worker.state))")  seen \(Int(now - worker.seen)) s ago  "
-                        + "\(worker.jobs) job(s)" + (held.isEmpty ? "" : "  leases: " + held.joined(separator: ", "))
+                    "  \(worker.name)  \(worker.alive ? worker.state : "gone (\(worker.state))")  seen \(Int(worker.secondsSinceSeen)) s ago  "
+                        + "\(worker.jobs) job(s)"
+                        + (worker.leases.isEmpty
+                            ? "" : "  leases: " + worker.leases.map(String.init).joined(separator: ", "))
                 )
             }
         }
-        let orphans = leases.filter { lease in !workers.contains { $0.name == lease.owner && alive($0) } }
-        for lease in orphans {
-            let left = Int(lease.until - now)
+        for lease in status.orphanLeases {
+            let left = Int(lease.secondsLeft)
             print(
-                "  lease of job \(lease.jobId) \(lease.token) by \(lease.owner): "
+                "  lease of job \(lease.job) \(lease.token) by \(lease.owner): "
                     + (left > 0 ? "\(left) s left" : "expired \(-left) s ago (the next worker takes it over)")
             )
         }
-        for job in failed { print("failed    job \(job.id) \(job.token): \(job.lastError ?? "")") }
-        if pushes.isEmpty {
+        for failure in status.lastFailures { print("failed    job \(failure.job) \(failure.token): \(failure.error)") }
+        if status.ipfs.isEmpty {
             print("ipfs      no pushes to IPFS providers (publish.ipfs in kiln.yml)")
         } else {
-            let confirmed = pushes.filter(\.status.confirmed).count
-            print("ipfs      \(confirmed) of \(pushes.count) push(es) confirmed")
-            for push in pushes where !push.status.confirmed || push.batch == pushes.map(\.batch).max() {
+            let confirmed = status.ipfs.filter(\.status.confirmed).count
+            print("ipfs      \(confirmed) of \(status.ipfs.count) push(es) confirmed")
+            let latest = status.ipfs.map(\.batch).max()
+            for push in status.ipfs where !push.status.confirmed || push.batch == latest {
                 print(
                     "  batch \(push.batch) → \(push.target): \(push.status.rawValue) after \(push.attempts) attempt(s)"
                         + (push.lastError.map { "; last error: \($0)" } ?? "")
