@@ -209,7 +209,7 @@ let package = Package(
             ]
         ),
 
-        // MARK: - Fuzzing (see README "Reliability" and scripts/fuzz.sh)
+        // MARK: - Fuzzing (see README "Reliability" and scripts/dev/fuzz.sh)
         .target(
             name: "KilnFuzz",
             dependencies: [
@@ -324,7 +324,7 @@ for target in package.targets where target.type != .system && target.name != "CK
 }
 
 // MARK: - FUZZING
-// scripts/fuzz.sh builds with KILN_FUZZ=1: Kiln's own modules get libFuzzer's coverage instrumentation and
+// scripts/dev/fuzz.sh builds with KILN_FUZZ=1: Kiln's own modules get libFuzzer's coverage instrumentation and
 // AddressSanitizer (the C shims that call libpng and libjpeg included; dependencies are built as usual), and
 // kiln-fuzz becomes a libFuzzer binary instead of the corpus runner.
 if Context.environment["KILN_FUZZ"] == "1" {
@@ -341,7 +341,7 @@ if Context.environment["KILN_FUZZ"] == "1" {
     for target in package.targets where target.name == "kiln-fuzz" {
         target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-parse-as-library", "-DKILN_FUZZ"])]
         // libFuzzer without its main (SwiftPM links an executable's main as kiln_fuzz_main, which runs
-        // libFuzzer's driver); scripts/fuzz.sh finds the library in the toolchain.
+        // libFuzzer's driver); scripts/dev/fuzz.sh finds the library in the toolchain.
         let libFuzzer = Context.environment["KILN_FUZZ_LIBRARY"] ?? "libclang_rt.fuzzer_no_main-x86_64.a"
         target.linkerSettings =
             (target.linkerSettings ?? []) + [.unsafeFlags(["-sanitize=address", "-Xlinker", libFuzzer])]

@@ -3,7 +3,7 @@
 public import Foundation
 public import KilnCore
 
-/// `scripts/devchain.py` (a real EVM behind JSON-RPC on loopback) as a subprocess, for tests; stopped by
+/// `scripts/dev/devchain.py` (a real EVM behind JSON-RPC on loopback) as a subprocess, for tests; stopped by
 /// ``stop()`` or when dropped. Its pre-funded test keys are in ``keyFile`` (mode 0600).
 public final class DevChain: Sendable {
     public let url: String
@@ -21,10 +21,10 @@ public final class DevChain: Sendable {
         service = try await ServiceProcess.start(
             PythonBench.python,
             [
-                PythonBench.packageRoot.appendingPathComponent("scripts/devchain.py").path, "--port", "0", "--key-file",
+                PythonBench.packageRoot.appendingPathComponent("scripts/dev/devchain.py").path, "--port", "0", "--key-file",
                 keyFile,
             ],
-            name: "scripts/devchain.py",
+            name: "scripts/dev/devchain.py",
             accept: { (try? JSONValue.parse($0))?["url"]?.stringValue != nil }
         )
         let ready = try JSONValue.parse(service.firstLine)
@@ -32,7 +32,7 @@ public final class DevChain: Sendable {
             let id = ready["chainId"]?.integerValue.flatMap({ UInt64(exactly: $0) })
         else {
             throw PythonBench.Failure(
-                description: "scripts/devchain.py printed no url and chainId: \(service.firstLine)"
+                description: "scripts/dev/devchain.py printed no url and chainId: \(service.firstLine)"
             )
         }
         self.url = url

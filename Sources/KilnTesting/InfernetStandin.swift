@@ -3,7 +3,7 @@
 public import Foundation
 public import KilnCore
 
-/// The test bench's Infernet node stand-in (`scripts/infernet_node_standin.py`) on a loopback port, configured by
+/// The test bench's Infernet node stand-in (`scripts/standins/infernet_node_standin.py`) on a loopback port, configured by
 /// an Infernet `config.json` written from `containers`. Stopped by ``stop()`` or when dropped.
 public final class InfernetStandin: Sendable {
     /// Its base URL, e.g. `http://127.0.0.1:40123`.
@@ -29,7 +29,7 @@ public final class InfernetStandin: Sendable {
         ]
         let file = folder.appendingPathComponent("infernet-config-\(UUID().uuidString).json")
         try Data(try config.canonicalBytes()).write(to: file)
-        let script = PythonBench.packageRoot.appendingPathComponent("scripts/infernet_node_standin.py").path
+        let script = PythonBench.packageRoot.appendingPathComponent("scripts/standins/infernet_node_standin.py").path
         service = try await ServiceProcess.start(
             PythonBench.python,
             [script, "--config", file.path, "--port", String(port)] + stall.flatMap { ["--test-stall", $0] },

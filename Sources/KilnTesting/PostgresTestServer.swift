@@ -3,14 +3,14 @@
 internal import Foundation
 
 /// The PostgreSQL server the tests use: `KILN_TEST_POSTGRES` (a URL), which `.ci/run` sets after starting a
-/// throwaway server with `scripts/postgres-server.sh start`. Each test makes a database of its own on it.
+/// throwaway server with `scripts/dev/postgres-server.sh start`. Each test makes a database of its own on it.
 public enum PostgresTestServer {
     /// The server's URL.
     /// - Throws: when `KILN_TEST_POSTGRES` is unset: these tests need a real server, they are never skipped.
     public static func url() throws -> String {
         guard let url = ProcessInfo.processInfo.environment["KILN_TEST_POSTGRES"], !url.isEmpty else {
             throw TestServerError(
-                "KILN_TEST_POSTGRES is not set: run `bash .ci/run`, or start a server with `eval \"$(scripts/postgres-server.sh start)\"`"
+                "KILN_TEST_POSTGRES is not set: run `bash .ci/run`, or start a server with `eval \"$(scripts/dev/postgres-server.sh start)\"`"
             )
         }
         return url
@@ -34,7 +34,7 @@ public enum PostgresTestServer {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// A private server of the test's own (`scripts/postgres-server.sh start`), for a test that restarts it;
+    /// A private server of the test's own (`scripts/dev/postgres-server.sh start`), for a test that restarts it;
     /// returns its URL and folder. Stop it with ``stop(_:)``.
     public static func startPrivate() async throws -> (url: String, folder: String) {
         let result = try await script(["start"])
@@ -60,7 +60,7 @@ public enum PostgresTestServer {
 
     private static func script(_ arguments: [String]) async throws -> String {
         let result = try await KilnProcess.run(
-            [PythonBench.packageRoot.appendingPathComponent("scripts/postgres-server.sh").path] + arguments,
+            [PythonBench.packageRoot.appendingPathComponent("scripts/dev/postgres-server.sh").path] + arguments,
             program: URL(fileURLWithPath: "/bin/bash")
         )
         guard result.status == 0 else {

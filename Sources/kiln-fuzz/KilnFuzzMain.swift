@@ -3,7 +3,7 @@
 // kiln-fuzz: Kiln's fuzz targets (KilnFuzz), in two builds.
 // - Plain build (`swift build`): a corpus runner — `kiln-fuzz list`, `kiln-fuzz run TARGET FILE|DIR…` runs every
 //   input through the target once, as the regression tests do.
-// - Fuzz build (scripts/fuzz.sh: KILN_FUZZ=1, libFuzzer + AddressSanitizer): libFuzzer's main drives
+// - Fuzz build (scripts/dev/fuzz.sh: KILN_FUZZ=1, libFuzzer + AddressSanitizer): libFuzzer's main drives
 //   `LLVMFuzzerTestOneInput`; the target is named by `KILN_FUZZ_TARGET`.
 
 import Foundation
@@ -64,7 +64,7 @@ import KilnFuzz
                 }
                 print("\(target.name): \(count) inputs, no crash")
             default:
-                fail("usage: kiln-fuzz list | kiln-fuzz run TARGET FILE|DIR…  (fuzzing: scripts/fuzz.sh)")
+                fail("usage: kiln-fuzz list | kiln-fuzz run TARGET FILE|DIR…  (fuzzing: scripts/dev/fuzz.sh)")
             }
         }
 

@@ -5,7 +5,7 @@ import KilnStore
 import KilnTesting
 import Testing
 
-/// `kiln sync` against a real EVM (scripts/devchain.py): Vyper's KilnNFT deployed and driven with web3, states
+/// `kiln sync` against a real EVM (scripts/dev/devchain.py): Vyper's KilnNFT deployed and driven with web3, states
 /// compared with what the contract itself says.
 @Suite(.serialized) struct ChainCLITests {
     struct Bench {

@@ -3,7 +3,7 @@ import KilnCore
 import KilnTesting
 import Testing
 
-/// `kiln node serve` under a hostile load (scripts/node_load.py: asyncio, raw sockets) while honest jobs go on.
+/// `kiln node serve` under a hostile load (scripts/dev/node_load.py: asyncio, raw sockets) while honest jobs go on.
 struct NodeLoadTests {
     @Test func aNodeUnderLoadKeepsServingHonestJobsInBoundedMemory() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-load-\(UUID().uuidString)")
@@ -38,7 +38,7 @@ struct NodeLoadTests {
             try await Self.waitForIdleCPU(atLeast: 0.5, patience: .seconds(360))
             let load = try await KilnProcess.run(
                 [
-                    PythonBench.packageRoot.appendingPathComponent("scripts/node_load.py").path, url, String(node.pid),
+                    PythonBench.packageRoot.appendingPathComponent("scripts/dev/node_load.py").path, url, String(node.pid),
                     "--seconds", "10", "--connections", String(connections), "--request-timeout", "3",
                 ],
                 program: PythonBench.python

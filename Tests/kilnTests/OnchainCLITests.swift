@@ -11,7 +11,7 @@ import KilnTesting
 import Logging
 import Testing
 
-/// The on-chain half of Kiln against a real EVM (scripts/devchain.py): quorum by a Vyper `StakeRegistry`
+/// The on-chain half of Kiln against a real EVM (scripts/dev/devchain.py): quorum by a Vyper `StakeRegistry`
 /// (IECDSAStakeRegistry views), the registry's own ERC-1271 check of what Kiln accepted, and `tokenURI`
 /// published by transaction (publish.mode onchain and onchain-base), all with real `kiln node serve` operators.
 @Suite(.serialized) struct OnchainCLITests {
@@ -160,13 +160,13 @@ import Testing
         }
     }
 
-    /// README's walkthrough, scripts/chain-demo.sh, runs as written.
+    /// README's walkthrough, scripts/demo/chain-demo.sh, runs as written.
     @Test func theChainWalkthroughRuns() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "kiln-chain-demo-\(UUID().uuidString)"
         )
         defer { try? FileManager.default.removeItem(at: folder) }
-        let script = PythonBench.packageRoot.appendingPathComponent("scripts/chain-demo.sh").path
+        let script = PythonBench.packageRoot.appendingPathComponent("scripts/demo/chain-demo.sh").path
         let result = try await KilnProcess.run(
             [script, folder.path],
             environment: ["KILN": KilnProcess.executable.path],

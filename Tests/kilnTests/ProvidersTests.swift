@@ -9,7 +9,7 @@ import Testing
 /// `kiln status`, and tried again by the next run.
 struct ProvidersTests {
     static func standin(_ script: String, _ arguments: [String]) async throws -> (ServiceProcess, String) {
-        let path = PythonBench.packageRoot.appendingPathComponent("scripts/\(script)").path
+        let path = PythonBench.packageRoot.appendingPathComponent("scripts/standins/\(script)").path
         let process = try await ServiceProcess.start(
             PythonBench.python,
             [path] + arguments,

@@ -16,7 +16,7 @@ kiln=$root/.build/release/kiln
 swift build -c release --product kiln >/dev/null
 rm -rf "$work"
 mkdir -p "$work"
-KILN=$kiln scripts/local-operators.sh "$work/operators" >/dev/null
+KILN=$kiln scripts/demo/local-operators.sh "$work/operators" >/dev/null
 trap 'kill $(cat "$work/operators/pids") 2>/dev/null || true' EXIT
 
 site() {  # site NAME TOKENS TEMPLATE

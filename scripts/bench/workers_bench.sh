@@ -3,7 +3,7 @@
 # Several workers on PostgreSQL against one `kiln batch` on SQLite (release build, 4 local nodes on loopback, the
 # 4th dishonest), the same N tokens of templates/forge-knights (default 200):
 #   1. SQLite: one `kiln batch` (concurrency 8);
-#   2. PostgreSQL (a private server from scripts/postgres-server.sh): 1, 2 and 3 `kiln worker`s (concurrency 8, 4
+#   2. PostgreSQL (a private server from scripts/dev/postgres-server.sh): 1, 2 and 3 `kiln worker`s (concurrency 8, 4
 #      and 3 each: about the same jobs in flight as the batch, which the nodes' queues hold; each worker with an
 #      output folder of its own) under one `kiln batch --no-work` coordinator, timed from the coordinator's start
 #      to its end (sync, the jobs, the outputs);
@@ -20,12 +20,12 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 swift build -c release --product kiln >/dev/null
 rm -rf "$work"
 mkdir -p "$work"
-KILN=$kiln scripts/local-operators.sh "$work/operators" >/dev/null
-eval "$(scripts/postgres-server.sh start)"
+KILN=$kiln scripts/demo/local-operators.sh "$work/operators" >/dev/null
+eval "$(scripts/dev/postgres-server.sh start)"
 pids=()
 cleanup() {
     kill "${pids[@]}" $(cat "$work/operators/pids") 2>/dev/null || true
-    scripts/postgres-server.sh stop "$KILN_TEST_POSTGRES_DIR"
+    scripts/dev/postgres-server.sh stop "$KILN_TEST_POSTGRES_DIR"
 }
 trap cleanup EXIT
 .venv/bin/python scripts/bench/batch_events.py "$tokens" "$work/events.jsonl"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Kiln — Apache-2.0. See LICENSE.
-"""Drives scripts/devchain.py for Kiln's chain tests, independently of Kiln: compiles the Vyper contracts with
+"""Drives scripts/dev/devchain.py for Kiln's chain tests, independently of Kiln: compiles the Vyper contracts with
 `vyper`, signs transactions with eth-account and sends them over JSON-RPC with web3.
 
 Reads one JSON request on stdin, prints one JSON answer:

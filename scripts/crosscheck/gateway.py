@@ -2,7 +2,7 @@
 # Kiln — Apache-2.0. See LICENSE.
 """Checks `kiln serve`'s gateway, metadata API and /metrics as an independent client would.
 
-HTTP with `requests`; CARs parsed by scripts/ipfs_car.py (`dag-cbor` for the header, `multiformats` for CIDs and
+HTTP with `requests`; CARs parsed by scripts/standins/ipfs_car.py (`dag-cbor` for the header, `multiformats` for CIDs and
 multihashes), dag-pb and UnixFS read by a protobuf reader written here; /metrics parsed by `prometheus_client`'s text parser.
 Request (JSON on stdin): {"base": URL, "dir": token directory CID, "big": CID of a multi-chunk file,
 "bigFile": its path, "site": CID of a folder with index.html, "token": "/tokens/…/1"}.
@@ -18,7 +18,7 @@ from multiformats import CID, multihash, varint
 from prometheus_client.parser import text_string_to_metric_families
 
 # The CAR reader the IPFS stand-ins use (dag-cbor + multiformats, never Kiln's code).
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "standins"))
 from ipfs_car import sections as read_car  # noqa: E402
 
 checks = []

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes docs/reference/cli.md from the CLI's own definitions (swift-argument-parser's --experimental-dump-help).
 
-    python3 -I scripts/docs/cli_reference.py            # rewrite docs/reference/cli.md
-    python3 -I scripts/docs/cli_reference.py --check    # exit 1 when the committed page differs (CI)
+    python3 -I scripts/dev/cli_reference.py            # rewrite docs/reference/cli.md
+    python3 -I scripts/dev/cli_reference.py --check    # exit 1 when the committed page differs (CI)
 
 The page above the marker line is written by hand and kept; everything below it is generated: one section per
 command, its abstract and discussion, and a table of its arguments, options and flags with their defaults and
@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "reference" / "cli.md"
-MARKER = "<!-- Generated below by scripts/docs/cli_reference.py from `kiln --experimental-dump-help`: do not edit. -->"
+MARKER = "<!-- Generated below by scripts/dev/cli_reference.py from `kiln --experimental-dump-help`: do not edit. -->"
 HIDDEN_OPTIONS = {"help", "version", "experimental-dump-help", "generate-completion-script"}
 
 
@@ -109,7 +109,7 @@ def main() -> int:
         if current != page:
             sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), page.splitlines(True),
                                                        "docs/reference/cli.md (committed)", "generated"))
-            print("docs/reference/cli.md is not current: run python3 -I scripts/docs/cli_reference.py",
+            print("docs/reference/cli.md is not current: run python3 -I scripts/dev/cli_reference.py",
                   file=sys.stderr)
             return 1
         print("docs/reference/cli.md is current")

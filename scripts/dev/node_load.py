@@ -1,6 +1,6 @@
 """A hostile load against one `kiln node serve` while honest jobs go on (README "Reliability"; NodeLoadTests).
 
-    .venv/bin/python3 scripts/node_load.py URL NODE_PID --seconds 20 [--connections 2000] [--token T]
+    .venv/bin/python3 scripts/dev/node_load.py URL NODE_PID --seconds 20 [--connections 2000] [--token T]
 
 Written with asyncio and raw sockets (not Kiln's code). At once, for --seconds:
 - idle: --connections connections opened from 40 loopback addresses (127.0.1.1…40), each sending nothing (each is

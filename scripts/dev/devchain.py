@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Kiln's test chain: a real EVM (py-evm through eth-tester) served as JSON-RPC over HTTP on a loopback port.
 
-    .venv/bin/python scripts/devchain.py [--port 0] [--key-file FILE]
+    .venv/bin/python scripts/dev/devchain.py [--port 0] [--key-file FILE]
 
 Prints one JSON line when ready: {"url": ..., "chainId": ..., "accounts": [...]}. With --key-file it writes the
 private keys of the chain's pre-funded accounts (eth-tester's well-known test keys; worthless anywhere else) to

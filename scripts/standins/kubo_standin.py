@@ -7,7 +7,7 @@ kubo ships as a Go binary and a Docker image that cannot be installed here. This
 when asked; errors are kubo's `{"Message", "Code", "Type": "error"}` with status 500; every RPC is POST-only (405
 otherwise). `POST /api/v0/pin/ls?arg=CID` says whether a CID is pinned.
 
-It checks what it receives with its own code (scripts/ipfs_car.py: dag-cbor + multiformats): a block that does not
+It checks what it receives with its own code (scripts/standins/ipfs_car.py: dag-cbor + multiformats): a block that does not
 match its CID refuses the whole import; a root whose DAG is incomplete is not pinned (PinErrorMsg says why).
 With --bearer or --basic (user:password) it refuses other requests with 403, as kubo's API.Authorizations does.
 Prints its URL on the first line of stdout, then serves until killed.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes Kiln's parsers with libFuzzer + AddressSanitizer (README "Reliability").
 #
-#   scripts/fuzz.sh SECONDS [TARGET…]     every target (or those named) for SECONDS each
+#   scripts/dev/fuzz.sh SECONDS [TARGET…]     every target (or those named) for SECONDS each
 #
 # Builds kiln-fuzz with KILN_FUZZ=1 (Package.swift: libFuzzer coverage + ASan on Kiln's own modules and the C
 # shims) in $KILN_FUZZ_SCRATCH (default .build-fuzz), then runs each target over Fuzz/corpus/<target> (read
@@ -14,8 +14,8 @@
 # Prints one line per target: executions, executions/s, coverage (edges, features), corpus size, new inputs,
 # findings; exits 1 when any target found something.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET…]}
+cd "$(dirname "$0")/../.."
+seconds=${1:?usage: scripts/dev/fuzz.sh SECONDS [TARGET…]}
 shift
 scratch=${KILN_FUZZ_SCRATCH:-.build-fuzz}
 work=${KILN_FUZZ_WORK:-$(mktemp -d)}

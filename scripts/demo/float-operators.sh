@@ -5,12 +5,12 @@
 #   operator 0: fp32, 1 thread   operator 1: fp32, 2 threads, graph optimisation off
 #   operator 2: fp16, 1 thread   operator 3: fp16, 2 threads
 # Stakes 35/30/20/15, threshold 66.67 %. Writes DIR/operators.yml; keys are made fresh in DIR (mode 0600).
-#   scripts/float-operators.sh [DIR]        # default: ./kiln-float-operators
+#   scripts/demo/float-operators.sh [DIR]        # default: ./kiln-float-operators
 # Needs the Python venv with onnxruntime (bash .ci/run makes it; or: python3 -m venv .venv &&
 # .venv/bin/pip install -r scripts/requirements.txt). Stop everything with: kill $(cat DIR/pids)
 set -euo pipefail
 dir="${1:-kiln-float-operators}"
-root="$(cd -P "$(dirname "$0")/.." && pwd)"
+root="$(cd -P "$(dirname "$0")/../.." && pwd)"
 kiln="${KILN:-$root/.build/debug/kiln}"
 python="${PYTHON:-$root/.venv/bin/python3}"
 [ -x "$kiln" ] || { (cd "$root" && swift build --product kiln >/dev/null); }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for Kiln's tests (Debian's postgresql package): initdb in a temp folder,
 # loopback only, trust auth, a free port. Nothing of the machine's own clusters is touched.
-#   eval "$(scripts/postgres-server.sh start)"   # exports KILN_TEST_POSTGRES (a URL) and KILN_TEST_POSTGRES_DIR
-#   scripts/postgres-server.sh stop "$KILN_TEST_POSTGRES_DIR"
+#   eval "$(scripts/dev/postgres-server.sh start)"   # exports KILN_TEST_POSTGRES (a URL) and KILN_TEST_POSTGRES_DIR
+#   scripts/dev/postgres-server.sh stop "$KILN_TEST_POSTGRES_DIR"
 # Run as root, the server runs as the 'postgres' user (initdb refuses root).
 set -euo pipefail
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Kiln — Apache-2.0. See LICENSE.
 # Kiln against a real (local) chain, end to end, step by step — what README's "Run against a real chain" describes:
-#   1. a py-evm dev chain (scripts/devchain.py) with the test collection (KilnNFT) and a StakeRegistry;
+#   1. a py-evm dev chain (scripts/dev/devchain.py) with the test collection (KilnNFT) and a StakeRegistry;
 #   2. four `kiln node serve` operators (weights 40/30/20/10; the last signs wrong answers) registered in it,
 #      each with a signing key of its own, threshold weight 67;
 #   3. five tokens minted, one levelled up; kiln.yml reading events over JSON-RPC, operators from the registry,
 #      publishing tokenURI on chain (publish.mode onchain);
 #   4. `kiln operators`, `kiln batch`, then the contract's tokenURI, the registry's own ERC-1271 check of one token's quorum,
 #      a level-up and a second batch that sends one transaction.
-# Needs the test bench venv (.venv, made by `bash .ci/run`).   scripts/chain-demo.sh [DIR]   (default ./kiln-chain-demo)
+# Needs the test bench venv (.venv, made by `bash .ci/run`).   scripts/demo/chain-demo.sh [DIR]   (default ./kiln-chain-demo)
 set -euo pipefail
 dir="${1:-kiln-chain-demo}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 python="$root/.venv/bin/python"
 kiln="${KILN:-$root/.build/debug/kiln}"
 [ -x "$python" ] || { echo "no test bench venv at $python: run 'bash .ci/run' first" >&2; exit 1; }
@@ -26,7 +26,7 @@ chain() { "$python" "$root/scripts/crosscheck/chain.py"; }  # one JSON request o
 field() { "$python" -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 step "dev chain"
-"$python" "$root/scripts/devchain.py" --port 0 --key-file devchain-keys > devchain.log 2>&1 &
+"$python" "$root/scripts/dev/devchain.py" --port 0 --key-file devchain-keys > devchain.log 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q '"url"' devchain.log 2>/dev/null && break; sleep 0.2; done
 url=$(head -1 devchain.log | field '["url"]')

@@ -8,7 +8,7 @@ needs `Authorization: Bearer TOKEN` (401 otherwise); errors are `{"error": {"rea
 
 Like a real provider it fetches what it is asked to pin from the `origins` (multiaddrs such as
 /ip4/127.0.0.1/tcp/8080/http, read as the URL of a trustless gateway): `GET /ipfs/{cid}?format=car`, every block
-checked against its CID and the DAG checked complete with its own code (scripts/ipfs_car.py), and answers
+checked against its CID and the DAG checked complete with its own code (scripts/standins/ipfs_car.py), and answers
 `pinned` only then; a fetch that fails or does not verify ends as `failed`.
 Prints its URL on the first line of stdout, then serves until killed.
 

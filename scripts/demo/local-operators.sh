@@ -2,11 +2,11 @@
 # Kiln — Apache-2.0. See LICENSE.
 # Starts four local operator nodes (stakes 40/30/20/10, the 10 one dishonest: it returns a wrong output) and
 # writes DIR/operators.yml for `kiln infer`. Keys are generated fresh in DIR (mode 0600) and never leave it.
-#   scripts/local-operators.sh [DIR]        # default: ./kiln-operators
+#   scripts/demo/local-operators.sh [DIR]        # default: ./kiln-operators
 # Stop the nodes with: kill $(cat DIR/pids)
 set -euo pipefail
 dir="${1:-kiln-operators}"
-root="$(cd -P "$(dirname "$0")/.." && pwd)"
+root="$(cd -P "$(dirname "$0")/../.." && pwd)"
 kiln="${KILN:-$root/.build/debug/kiln}"
 [ -x "$kiln" ] || { (cd "$root" && swift build --product kiln >/dev/null); }
 mkdir -p "$dir"

@@ -20,12 +20,12 @@ The blocks of one page run in order, in one scratch folder of that page, which h
 templates/, examples/, scripts/, assets/ and .venv/, and ./kiln (the launcher). `kiln` on PATH is the built
 binary (.build/debug/kiln). Every process a page starts is stopped when the page ends.
 
-    python3 scripts/doctest.py                 # every page
-    python3 scripts/doctest.py --marks-only    # only check marks and links (no build needed)
+    python3 scripts/dev/doctest.py                 # every page
+    python3 scripts/dev/doctest.py --marks-only    # only check marks and links (no build needed)
 
 Every page's relative links must lead to a file of the repository, and a `#fragment` to a heading of that page
 (GitHub's anchors): the repository never sends readers elsewhere for what it documents.
-    python3 scripts/doctest.py docs/guides/operator-node.md
+    python3 scripts/dev/doctest.py docs/guides/operator-node.md
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHELLS = {"sh", "bash", "shell", "console"}
 MARK = re.compile(r"^<!--\s*doctest:\s*(?P<kind>run|skip|file)\b(?P<rest>.*?)-->\s*$")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)(?P<info>.*)$")
