@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 //
 // Kiln — keeps the media of dynamic NFTs true to their on-chain state.
-// Module map: docs/ARCHITECTURE.md.
+// Module map: docs/explanation/architecture.md.
 
 import PackageDescription
 
