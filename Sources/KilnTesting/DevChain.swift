@@ -21,7 +21,8 @@ public final class DevChain: Sendable {
         service = try await ServiceProcess.start(
             PythonBench.python,
             [
-                PythonBench.packageRoot.appendingPathComponent("scripts/dev/devchain.py").path, "--port", "0", "--key-file",
+                PythonBench.packageRoot.appendingPathComponent("scripts/dev/devchain.py").path, "--port", "0",
+                "--key-file",
                 keyFile,
             ],
             name: "scripts/dev/devchain.py",

@@ -59,7 +59,11 @@ struct FileEventSourceTests {
         .write(to: url)
         let second = try FileEventSource(path: url.path, skippingMalformed: true, after: first.readThrough)
         #expect(second.resumed && second.logs.map(\.blockNumber) == [3, 4])
-        #expect(second.problems.count == 1 && second.problems[0].hasPrefix("\(url.path):6: "), "\(second.problems)")
+        #expect(second.problems.count == 1 && second.problems[0].subject == "\(url.path):6", "\(second.problems)")
+        #expect(
+            second.problems.first?.kind == .input
+                && second.problems.first?.description.hasPrefix("\(url.path):6: ") == true
+        )
         let third = try FileEventSource(path: url.path, after: second.readThrough.offset > 0 ? second.readThrough : nil)
         #expect(third.logs.isEmpty && third.resumed, "nothing new: nothing parsed")
 

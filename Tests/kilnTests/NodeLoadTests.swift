@@ -38,7 +38,8 @@ struct NodeLoadTests {
             try await Self.waitForIdleCPU(atLeast: 0.5, patience: .seconds(360))
             let load = try await KilnProcess.run(
                 [
-                    PythonBench.packageRoot.appendingPathComponent("scripts/dev/node_load.py").path, url, String(node.pid),
+                    PythonBench.packageRoot.appendingPathComponent("scripts/dev/node_load.py").path, url,
+                    String(node.pid),
                     "--seconds", "10", "--connections", String(connections), "--request-timeout", "3",
                 ],
                 program: PythonBench.python

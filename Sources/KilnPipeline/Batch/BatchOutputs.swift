@@ -157,7 +157,7 @@ struct BatchOutputs: Sendable {
             latest = try await latestPublications()
             if onchain.mode == .onchainBase { bases = (try collections ?? self.collections(latest)).mapValues(\.cid) }
         } catch {
-            summary.problems.append("on-chain publish: \(error)")
+            summary.problems.append(Problem(.onchain, "on-chain publish", error: error))
             return
         }
         for contract in contracts {

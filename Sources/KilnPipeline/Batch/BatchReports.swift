@@ -90,7 +90,7 @@ public struct SyncReport: Sendable {
     /// Jobs queued (new, or queued again).
     public var queued = 0
     /// Problems with the input (skipped lines, undecodable logs, templates that don't load, deep reorgs).
-    public var problems: [String] = []
+    public var problems: [Problem] = []
     /// What happened that is not a problem (a reorganisation within the confirmations).
     public var notes: [String] = []
 }
@@ -120,7 +120,7 @@ public struct BatchSummary: Sendable {
     /// The path of `manifest.json`.
     public var manifest: String?
     /// Problems with the input or the run; any makes the exit status 1.
-    public var problems: [String] = []
+    public var problems: [Problem] = []
     /// Transactions sent to make `tokenURI` match (publish.mode onchain / onchain-base).
     public var transactions: [OnchainTransaction] = []
     /// The pushes to IPFS providers this run made or retried (``IPFSPusher``), as they now stand.

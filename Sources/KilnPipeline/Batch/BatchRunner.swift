@@ -33,11 +33,11 @@ public struct BatchRunner: Sendable {
     /// The watched contracts whose template loaded.
     public let watched: [Address: WatchedContract]
     /// Contracts whose template did not load, with the error.
-    public let templateProblems: [Address: String]
+    public let templateProblems: [Address: Problem]
     /// The logger for quorum rounds.
     public var logger = Logger(label: "kiln.batch")
     /// Extra problems to report (skipped event lines).
-    public var inputProblems: [String] = []
+    public var inputProblems: [Problem] = []
     /// The templates' blocks, for a store that shares blocks.
     let templateBlocks: [StoredBlock]
     /// Sends `setTokenURI` / `setBaseURI` after each run (publish.mode onchain / onchain-base).
@@ -61,7 +61,7 @@ public struct BatchRunner: Sendable {
         // A store that shares blocks keeps the templates' blocks too (``open(_:eventsFile:)``).
         let recorder = store.sharesBlocks ? RecordingBlockstore(blockstore) : nil
         var watched: [Address: WatchedContract] = [:]
-        var problems: [Address: String] = [:]
+        var problems: [Address: Problem] = [:]
         for contract in configuration.contracts {
             do {
                 let template = try Template.load(folder: contract.template)
@@ -76,8 +76,12 @@ public struct BatchRunner: Sendable {
                     templateEntry: entry
                 )
             } catch {
-                problems[contract.address] =
-                    "\(contract.address.checksummed): template \(contract.template) does not load: \(error)"
+                problems[contract.address] = Problem(
+                    .template,
+                    contract.address.checksummed,
+                    "template \(contract.template) does not load: \(ErrorChain.human(error))",
+                    cause: error
+                )
             }
         }
         self.watched = watched
@@ -244,13 +248,13 @@ public struct BatchRunner: Sendable {
         do {
             summary.pushes = try await whileStoreReturns { try await pusher.run(batch: batch) }
         } catch {
-            summary.problems.append("IPFS providers: \(error)")
+            summary.problems.append(Problem(.ipfs, "IPFS providers", error: error))
             return
         }
         for push in summary.pushes {
             progress(.pushed(push))
             if let error = push.lastError, push.status != .queued {
-                summary.problems.append("batch \(push.batch) → \(push.target): \(error)")
+                summary.problems.append(Problem(.ipfs, "batch \(push.batch) → \(push.target)", error))
             }
         }
     }

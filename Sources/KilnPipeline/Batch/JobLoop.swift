@@ -23,8 +23,8 @@ struct JobLoop: Sendable {
         expected: Int,
         stopping: () -> Bool = { false },
         report: (JobReport, _ done: Int, _ total: Int) -> Void
-    ) async -> [String] {
-        var problems: [String] = []
+    ) async -> [Problem] {
+        var problems: [Problem] = []
         let concurrency = max(1, options.concurrency)
         var done = 0
         await withTaskGroup(of: JobReport.self) { group in
@@ -49,7 +49,7 @@ struct JobLoop: Sendable {
                             only: options.onlyJobs.map { Array($0) }
                         )
                     } catch {
-                        problems.append("\(error)")
+                        problems.append(Problem(.store, nil, error: error))
                         exhausted = true
                         return
                     }

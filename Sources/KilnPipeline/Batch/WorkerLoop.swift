@@ -11,7 +11,7 @@ public enum WorkerEvent: Sendable {
     /// One job of `batch` ended.
     case job(JobReport, batch: Int)
     /// A store call failed; the worker backs off and tries again.
-    case problem(String)
+    case problem(Problem)
     /// The worker finished its jobs in flight and stopped, having ended `jobs` jobs.
     case stopped(jobs: Int)
 }
@@ -70,7 +70,7 @@ public struct WorkerLoop: Sendable {
                     until: current.seen + runner.configuration.leaseSeconds
                 )
             } catch {
-                progress(.problem("\(error)"))
+                progress(.problem(Problem(.store, "heartbeat", error: error)))
             }
         }
         await beat()
@@ -105,7 +105,7 @@ public struct WorkerLoop: Sendable {
                             for problem in problems { progress(.problem(problem)) }
                         }
                     } catch {
-                        progress(.problem("\(error)"))
+                        progress(.problem(Problem(.store, nil, error: error)))
                     }
                     if ran > 0 {
                         delay = backoff.first

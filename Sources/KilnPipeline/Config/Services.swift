@@ -79,7 +79,7 @@ extension BatchRunner {
     public static func open(_ configuration: Configuration, eventsFile: String? = nil) async throws -> BatchRunner {
         let store = try await configuration.openStore()
         let source: (any EventSource)?
-        var problems: [String] = []
+        var problems: [Problem] = []
         if let url = configuration.rpcURL, eventsFile == nil {
             source = JSONRPCEventSource(
                 rpc: configuration.rpc(url),

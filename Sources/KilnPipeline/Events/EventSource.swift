@@ -43,8 +43,8 @@ public struct FileEventSource: EventSource {
     public let path: String
     /// Its good lines read (after the mark, when one applied), in block order.
     public let logs: [EventLog]
-    /// The lines skipped, as `file:line: reason`.
-    public let problems: [String]
+    /// The lines skipped, each with its `file:line` as subject.
+    public let problems: [Problem]
     /// Where the next read may start: the end of the last whole line read, and the hash of everything before it.
     public let readThrough: SourceMark
     /// Whether the given mark applied (only the bytes after it were parsed).
@@ -69,7 +69,7 @@ public struct FileEventSource: EventSource {
         }
         resumed = start > 0
         var logs: [EventLog] = []
-        var problems: [String] = []
+        var problems: [Problem] = []
         let lineCount = try EventLog.forEachRecorded(in: bytes[start...], firstLine: linesBefore + 1) {
             (line, read) throws(PipelineError) in
             let reason: FormatError
@@ -82,8 +82,8 @@ public struct FileEventSource: EventSource {
             case .failure(let error):
                 reason = error
             }
-            let problem = "\(path):\(line): \(reason.message)"
-            guard skippingMalformed else { throw PipelineError(.input, problem, cause: reason) }
+            let problem = Problem(.input, "\(path):\(line)", reason.message, cause: reason)
+            guard skippingMalformed else { throw PipelineError(.input, problem.description, cause: reason) }
             problems.append(problem)
         }
         let lineNumber = linesBefore + lineCount

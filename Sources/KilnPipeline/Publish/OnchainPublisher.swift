@@ -37,7 +37,7 @@ struct OnchainPublisher: Sendable {
         collection: CID?,
         blockstore: any Blockstore,
         report: (OnchainTransaction) -> Void
-    ) async -> [String] {
+    ) async -> [Problem] {
         let base = collection.map { "ipfs://\($0)/" } ?? ""
         var tokens: [(id: BigUInt, uri: String, metadata: String)] = []
         for publication in latest {
@@ -53,7 +53,7 @@ struct OnchainPublisher: Sendable {
         guard !tokens.isEmpty else { return [] }
         let current: [String?]
         do { current = try await tokenURIs(contract, tokens.map(\.id)) } catch {
-            return ["\(contract.checksummed): unable to read tokenURI: \(error.message)"]
+            return [Problem(.onchain, contract.checksummed, "unable to read tokenURI: \(error.message)", cause: error)]
         }
         let stale = zip(tokens, current).filter { $0.0.uri != $0.1 }
         guard !stale.isEmpty else { return [] }
@@ -103,7 +103,14 @@ struct OnchainPublisher: Sendable {
                     )
                 )
             } catch {
-                return ["\(contract.checksummed): \(error.message) (the next run sends what is still missing)"]
+                return [
+                    Problem(
+                        .onchain,
+                        contract.checksummed,
+                        "\(error.message) (the next run sends what is still missing)",
+                        cause: error
+                    )
+                ]
             }
         }
         return []

@@ -22,9 +22,9 @@ public struct ChainSync: Sendable {
     /// The contracts whose template loaded.
     public let watched: [Address: WatchedContract]
     /// Contracts whose template did not load, with the problem to report.
-    public let templateProblems: [Address: String]
+    public let templateProblems: [Address: Problem]
     /// Problems found while opening the input (skipped event lines), reported with the sync's own.
-    public var inputProblems: [String] = []
+    public var inputProblems: [Problem] = []
 
     /// A sync over `store` from `source`.
     public init(
@@ -34,7 +34,7 @@ public struct ChainSync: Sendable {
         contracts: [Address],
         confirmations: UInt64,
         watched: [Address: WatchedContract],
-        templateProblems: [Address: String]
+        templateProblems: [Address: Problem]
     ) {
         self.store = store
         self.source = source
@@ -65,8 +65,12 @@ public struct ChainSync: Sendable {
             )
             if depth > confirmations {
                 report.problems.append(
-                    "a reorg of \(depth) block(s) (\(ancestor.block + 1)…\(current.block)) is deeper than confirmations (\(confirmations)): "
-                        + "media published from those blocks were re-queued"
+                    Problem(
+                        .reorg,
+                        nil,
+                        "a reorg of \(depth) block(s) (\(ancestor.block + 1)…\(current.block)) is deeper than confirmations (\(confirmations)): "
+                            + "media published from those blocks were re-queued"
+                    )
                 )
             }
         }
@@ -109,7 +113,7 @@ public struct ChainSync: Sendable {
         if let (key, mark) = source.readMark { try await store.setSourceMark(key, mark) }
         for (address, count) in unknown.sorted(by: { $0.key.lowercased < $1.key.lowercased }) {
             report.problems.append(
-                "\(count) log(s) of \(address.checksummed) skipped: that contract is not in kiln.yml"
+                Problem(.input, address.checksummed, "\(count) log(s) skipped: that contract is not in kiln.yml")
             )
         }
         return cursor
@@ -159,8 +163,11 @@ public struct ChainSync: Sendable {
             else {
                 if isNew {
                     report.problems.append(
-                        "log \(log.logIndex.map(String.init) ?? "?") in block \(log.blockNumber.map(String.init) ?? "?") of \(contract.checksummed) "
-                            + "does not decode as \(rule.signature.canonical): skipped"
+                        Problem(
+                            .input,
+                            "log \(log.logIndex.map(String.init) ?? "?") in block \(log.blockNumber.map(String.init) ?? "?") of \(contract.checksummed)",
+                            "does not decode as \(rule.signature.canonical): skipped"
+                        )
                     )
                 }
                 continue
@@ -176,14 +183,18 @@ public struct ChainSync: Sendable {
             guard let tokenLogs = byToken[id] else {
                 // Every log of this token was removed by a reorg: nothing on chain draws it any more.
                 report.problems.append(
-                    "\(token): no event names it after the reorg; its published media stay as they were"
+                    Problem(
+                        .reorg,
+                        token.description,
+                        "no event names it after the reorg; its published media stay as they were"
+                    )
                 )
                 continue
             }
             do {
                 try await queue(token, id: id, logs: tokenLogs, watched: watched, head: head, into: &report)
             } catch {
-                report.problems.append("\(token): \(error)")
+                report.problems.append(Problem(.token, token.description, error: error))
             }
         }
         try await store.setFoldMark(

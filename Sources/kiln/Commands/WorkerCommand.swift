@@ -47,7 +47,9 @@ struct WorkerCommand: AsyncParsableCommand {
                 "the store \(runner.store.location) is SQLite: workers must run on this machine (use a postgres:// store to spread them)"
             )
         }
-        for problem in runner.templateProblems.values.sorted() { console.warn("problem: \(problem)") }
+        for problem in runner.templateProblems.values.map(\.description).sorted() {
+            console.warn("problem: \(problem)")
+        }
         var workerOptions = BatchOptions()
         workerOptions.concurrency = configuration.concurrency
         workerOptions.owner = name ?? Self.ownerName(role: "worker")

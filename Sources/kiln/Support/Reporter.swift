@@ -80,7 +80,7 @@ final class Reporter: Sendable {
                 "through": report.through.map { .number($0) } ?? .null,
                 "refolded": .number(report.refolded), "changed": .number(report.changed),
                 "queued": .number(report.queued),
-                "problems": .array(report.problems.map { .string($0) }),
+                "problems": .array(report.problems.map { .string($0.description) }),
                 "notes": .array(report.notes.map { .string($0) }),
             ])
         } else {
@@ -144,7 +144,7 @@ final class Reporter: Sendable {
                 "deferred": .number(summary.deferred), "root": summary.root.map { .string("ipfs://\($0)") } ?? .null,
                 "car": summary.car.map { .string($0) } ?? .null, "sheet": summary.sheet.map { .string($0) } ?? .null,
                 "manifest": summary.manifest.map { .string($0) } ?? .null,
-                "problems": .array(summary.problems.map { .string($0) }),
+                "problems": .array(summary.problems.map { .string($0.description) }),
                 "transactions": .number(summary.transactions.count),
                 "seconds": .decimal((summary.seconds * 1000).rounded() / 1000),
                 "exitCode": .number(Int(summary.exitCode)),
