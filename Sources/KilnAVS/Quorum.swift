@@ -12,18 +12,18 @@ public enum Outcome: Hashable, Sendable {
     case agreed
     /// Validly signed a different output.
     case disagreed
-    /// Answered, but the answer does not verify (the reason says why).
-    case invalid(String)
-    /// Could not be reached or answered with an error.
-    case failed(String)
+    /// Answered, but the answer does not verify (the error says why).
+    case invalid(AVSError)
+    /// Could not be reached or answered with an error (the node's ``InferenceError`` is its cause).
+    case failed(AVSError)
     case timedOut
     /// Signed two different outputs for this job: its signatures are dropped.
     case equivocated
     /// Not waited for: the quorum was already certain.
     case notNeeded
     /// Committed, then refused to agree with the canonical output (out of the policy's tolerance; the node's
-    /// reason).
-    case refused(String)
+    /// reason, its answer the cause).
+    case refused(AVSError)
 
     /// A short name for reports (`agreed`, `disagreed`, `unreachable`, …).
     public var label: String {
@@ -39,13 +39,16 @@ public enum Outcome: Hashable, Sendable {
         }
     }
 
-    /// The detail, when the outcome has one (an HTTP status, a recovery failure).
-    public var reason: String? {
+    /// Why, when the outcome has a reason: an error value, its cause the node's own error where there is one.
+    public var error: AVSError? {
         switch self {
-        case .invalid(let r), .failed(let r), .refused(let r): r
+        case .invalid(let error), .failed(let error), .refused(let error): error
         default: nil
         }
     }
+
+    /// ``error``'s message, for reports (an HTTP status, a recovery failure).
+    public var reason: String? { error?.message }
 }
 
 /// A signed answer that verified: the attestation, its signature and the output bytes.

@@ -126,8 +126,10 @@ extension QuorumRound {
                     (
                         op,
                         .invalid(
-                            "signed agreement although its output is outside \(policy) of the canonical output"
-                                + (distance.map { " (\($0))" } ?? " (not comparable)")
+                            AVSError(
+                                "signed agreement although its output is outside \(policy) of the canonical output"
+                                    + (distance.map { " (\($0))" } ?? " (not comparable)")
+                            )
                         ), answer
                     )
                 )
@@ -158,7 +160,7 @@ extension QuorumRound {
 
     /// What an operator that was not asked shows in the report.
     static func unasked(_ op: Operator, _ table: StakeTable) -> Outcome {
-        op.stake == 0 ? .invalid("no stake at block \(table.referenceBlock)") : .notNeeded
+        op.stake == 0 ? .invalid(AVSError("no stake at block \(table.referenceBlock)")) : .notNeeded
     }
 
     /// One committed operator's agreement (with retries for transport failures and 5xx), verified: the
@@ -166,7 +168,7 @@ extension QuorumRound {
     func askAgreement(_ op: Operator, _ request: AgreementRequest, expected: InferenceAgreement, table: StakeTable)
         async -> (Address, Outcome, Signature?)
     {
-        guard let endpoint = op.endpoint else { return (op.address, .failed("no node endpoint"), nil) }
+        guard let endpoint = op.endpoint else { return (op.address, .failed(AVSError("no node endpoint")), nil) }
         var lastError: InferenceError?
         for attempt in 0..<max(1, attempts) {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(250 << (attempt - 1))) }
@@ -178,19 +180,21 @@ extension QuorumRound {
                         ? "canonical output \(response.agreement.canonicalOutputHash.hex.prefix(18))…, not the one it was sent"
                         : response.agreement.policyHash != expected.policyHash
                             ? "another policy hash" : "another job, model, input or block"
-                    return (op.address, .invalid("agreement names \(what)"), nil)
+                    return (op.address, .invalid(AVSError("agreement names \(what)")), nil)
                 }
                 let signer: Address
                 do {
                     signer = try response.signature.recoverAddress(digest: expected.signingDigest(domain: table.domain))
                 } catch {
-                    return (op.address, .invalid("agreement signature: \(error.message)"), nil)
+                    return (op.address, .invalid(AVSError("agreement signature: \(error.message)", cause: error)), nil)
                 }
                 guard signer == op.signingKey else {
                     return (
                         op.address,
                         .invalid(
-                            "agreement signature recovers to \(signer.checksummed), not \(op.signingKey.checksummed)"
+                            AVSError(
+                                "agreement signature recovers to \(signer.checksummed), not \(op.signingKey.checksummed)"
+                            )
                         ),
                         nil
                     )
@@ -198,13 +202,16 @@ extension QuorumRound {
                 return (op.address, .agreed, response.signature)
             } catch {
                 lastError = error
-                if error.status == 409 { return (op.address, .refused(error.nodeMessage ?? error.message), nil) }
+                if error.status == 409 {
+                    return (op.address, .refused(AVSError(error.nodeMessage ?? error.message, cause: error)), nil)
+                }
                 // A 408 on a reused idle connection asks for the request again on a new one.
                 if error.status == 408 { continue }
                 if error.isClientError || error.code == .badResponse || error.code == .timeout { break }
             }
         }
-        guard let lastError else { return (op.address, .failed("no attempt made"), nil) }
-        return (op.address, lastError.code == .timeout ? .timedOut : .failed("agreement: \(lastError.message)"), nil)
+        guard let lastError else { return (op.address, .failed(AVSError("no attempt made")), nil) }
+        if lastError.code == .timeout { return (op.address, .timedOut, nil) }
+        return (op.address, .failed(AVSError("agreement: \(lastError.message)", cause: lastError)), nil)
     }
 }

@@ -200,7 +200,7 @@ public struct QuorumRound: Sendable {
         Operator, Outcome, SignedAnswer?
     ) {
         guard let endpoint = op.endpoint else {
-            return (op, .failed("no node endpoint for this operator in kiln.yml"), nil)
+            return (op, .failed(AVSError("no node endpoint for this operator in kiln.yml")), nil)
         }
         var lastError: InferenceError?
         let backoff = Backoff(attempts: attempts, first: .milliseconds(250))
@@ -216,7 +216,7 @@ public struct QuorumRound: Sendable {
                 let response = try await client.submit(request, to: endpoint, timeout: timeout)
                 switch Self.verify(response, for: request, from: op, in: table) {
                 case .success(let answer): return (op, .agreed, answer)
-                case .failure(let reason): return (op, .invalid(reason.message), nil)
+                case .failure(let reason): return (op, .invalid(reason), nil)
                 }
             } catch {
                 lastError = error
@@ -228,8 +228,9 @@ public struct QuorumRound: Sendable {
             }
         }
         if Task.isCancelled { return (op, .notNeeded, nil) }
-        guard let lastError else { return (op, .failed("no attempt made"), nil) }
-        return (op, lastError.code == .timeout ? .timedOut : .failed(lastError.message), nil)
+        guard let lastError else { return (op, .failed(AVSError("no attempt made")), nil) }
+        if lastError.code == .timeout { return (op, .timedOut, nil) }
+        return (op, .failed(AVSError(lastError.message, cause: lastError)), nil)
     }
 
     /// The checks every answer must pass before its signature counts.
