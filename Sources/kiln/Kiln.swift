@@ -38,7 +38,7 @@ struct Kiln: AsyncParsableCommand {
         } catch {
             let message = fullMessage(for: error)
             if !message.isEmpty, OutputOptions.jsonRequested(in: CommandLine.arguments) {
-                Console(format: .json).fail(message, error: error)
+                Console(format: .json).fail(message, error: error as? any CausedError)
                 Foundation.exit(exitCode(for: error).rawValue)
             }
             if error is any CausedError {
