@@ -1,11 +1,14 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
+import Hummingbird
 import KilnCore
 import KilnCrypto
 @testable import KilnInference
 import KilnTesting
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 
 struct NodeAPITests {
@@ -32,6 +35,45 @@ struct NodeAPITests {
         let response = try await NodeClient().submit(job(), to: .kiln(url), timeout: .seconds(20))
         #expect(response.operator_ == cluster.keys[0].address)
         #expect(await NodeClient().health(url, timeout: .seconds(3))?.hasPrefix("ok (operator ") == true)
+    }
+
+    /// RFC 9110 §15.5.9: a 408 (a node closing a connection it found idle as the request reused it) is sent again,
+    /// once, at once; what comes back then is the answer.
+    @Test func a408IsSentAgainOnce() async throws {
+        let attempts = Mutex(0)
+        let router = Router()
+        router.post("/v1/jobs") { _, _ -> Response in
+            let attempt = attempts.withLock { count in
+                count += 1
+                return count
+            }
+            let body = ByteBuffer(string: #"{"error":{"code":"x","message":"attempt \#(attempt)"}}"#)
+            return Response(
+                status: attempt == 1 ? .requestTimeout : .unprocessableContent,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: body)
+            )
+        }
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? 0)
+                continuation.finish()
+            }
+        )
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        var port = 0
+        for await bound in ports { port = bound }
+        do throws(InferenceError) {
+            _ = try await NodeClient().submit(job(), to: .kiln("http://127.0.0.1:\(port)"), timeout: .seconds(20))
+            Issue.record("a 422 was taken for an answer")
+        } catch {
+            #expect(error.status == 422 && error.message.contains("attempt 2"), "\(error.message)")
+        }
+        #expect(attempts.withLock { $0 } == 2, "sent twice: once, and again after the 408")
     }
 
     /// Every route of `kiln node serve` answers as docs/reference/openapi/kiln-node.yaml says, checked by

@@ -59,9 +59,16 @@ public struct NodeClient: Sendable {
         async throws(InferenceError) -> JSONValue
     {
         switch endpoint {
-        case .kiln(let url): try await post(body, to: url + path, timeout: timeout, bearer: bearers[endpoint])
+        case .kiln(let url):
+            do throws(InferenceError) {
+                return try await post(body, to: url + path, timeout: timeout, bearer: bearers[endpoint])
+            } catch  where error.status == 408 {
+                // RFC 9110 §15.5.9: the node closed a connection it found idle just as this request reused it; the
+                // request may be sent again, at once, on a new connection (the deadline above still bounds it).
+                return try await post(body, to: url + path, timeout: timeout, bearer: bearers[endpoint])
+            }
         case .infernet(let node, let container):
-            try await infernet.client(for: node).run(container: container, data: body)
+            return try await infernet.client(for: node).run(container: container, data: body)
         }
     }
 
@@ -73,7 +80,9 @@ public struct NodeClient: Sendable {
         http.headers.add(name: "Content-Type", value: "application/json")
         if let bearer { http.headers.add(name: "Authorization", value: "Bearer " + bearer) }
         let body: [UInt8]
-        do { body = try request.canonicalBytes() } catch { throw InferenceError(.badInput, error.message) }
+        do { body = try request.canonicalBytes() } catch {
+            throw InferenceError(.badInput, error.message, cause: error)
+        }
         http.body = .bytes(ByteBuffer(bytes: body))
         let bytes: [UInt8]
         let status: UInt
