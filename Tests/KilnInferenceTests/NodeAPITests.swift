@@ -145,9 +145,6 @@ struct NodeAPITests {
         #expect(results.filter { $0.hasPrefix("HTTP 429") }.allSatisfy { $0.hasSuffix("(retry after 1.0 seconds)") })
     }
 
-    /// A job that outlives --job-timeout is stopped, not finished in the background: the node answers 504 having
-    /// spent about the timeout's worth of CPU on it. (A 1024² job takes over 10 s of CPU in a debug build; CPU time,
-    /// unlike wall time, does not grow when the other suites keep the machine busy.)
     /// A node facing the internet asks for a bearer token on its job routes; health stays open.
     @Test func aNodeWithATokenKeyusesRequestsWithoutIt() async throws {
         // (`--auth-token-file` and its 0600 rule: SecretsTests in kilnTests.)

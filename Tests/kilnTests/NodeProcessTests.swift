@@ -9,7 +9,9 @@ import Testing
 /// What only a `kiln node serve` process shows: the CPU it spends (a job past its timeout is stopped, not left
 /// running). The node's routes, status codes and bodies are tested in process (KilnInferenceTests).
 struct NodeProcessTests {
-    /// A job that runs past `--job-timeout` is answered 504 and stops using the CPU.
+    /// A job that outlives --job-timeout is stopped, not finished in the background: the node answers 504 having
+    /// spent about the timeout's worth of CPU on it. (A 1024² job takes over 10 s of CPU in a debug build; CPU time,
+    /// unlike wall time, does not grow when the other suites keep the machine busy.)
     @Test func aJobPastItsTimeoutIsStopped() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
