@@ -166,8 +166,11 @@ struct ServeTests {
             "\(verify.stdout)\(verify.stderr)"
         )
 
-        // The gallery in a real browser; the screenshots go to docs/images/ for the README.
-        let screenshots = PythonBench.packageRoot.appendingPathComponent("docs/images")
+        // The gallery in a real browser. Its screenshots go to the test's folder, or, with KILN_UPDATE_SCREENSHOTS=1,
+        // to docs/images/ for the README (a test run leaves the checkout as it was).
+        let screenshots =
+            ProcessInfo.processInfo.environment["KILN_UPDATE_SCREENSHOTS"] == "1"
+            ? PythonBench.packageRoot.appendingPathComponent("docs/images") : folder
         let page = "\(base)/collections/31337/\(Self.contract)"
         let browser = try await PythonBench.run(
             "gallery_browser.py",
