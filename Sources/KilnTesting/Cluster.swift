@@ -16,7 +16,7 @@ public final class Cluster: Sendable {
     public static let stakes: [BigUInt] = [40, 30, 20, 10].map { BigUInt($0) * BigUInt(10).power(18) }
     private let running: LocalNodes
 
-    /// `faults[i]` is the ``TestFault`` of node i (nil for honest; a slow node waits 90 s); `configure` sets
+    /// `faults[i]` is the ``TestFault`` of node i (nil for honest; a slow node waits 300 s); `configure` sets
     /// anything else on every node's configuration (limits, timeouts, a token).
     public init(faults: [TestFault?], configure: (inout NodeConfiguration) -> Void = { _ in }) async throws {
         keys = try faults.indices.map { index in
@@ -29,7 +29,7 @@ public final class Cluster: Sendable {
             domain: .kiln(chainId: 31337, verifyingContract: contract),
             logger: logger,
             configure: { _, configuration in
-                configuration.slowDelay = .seconds(90)
+                configuration.slowDelay = .seconds(300)
                 configure(&configuration)
             }
         )

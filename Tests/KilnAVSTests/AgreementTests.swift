@@ -76,7 +76,7 @@ struct AgreementTests {
         let table = cluster.table()
 
         // Exact: four different outputs, no quorum, and the report says by how much they differ.
-        let exact = await QuorumRound().run(jitterJob(.exact), table: table)
+        let exact = await QuorumRound.patient().run(jitterJob(.exact), table: table)
         #expect(exact.accepted == nil && exact.agreement == nil)
         #expect(
             exact.summary.contains("the outputs differ: ") && exact.summary.contains(" distinct outputs; "),
@@ -86,7 +86,7 @@ struct AgreementTests {
 
         // Within 3 levels: everyone agrees on the canonical output of the largest stake.
         let policy = AgreementPolicy.pixels(maxChannelDiff: 3, maxMSEMilli: 1000)
-        let report = await QuorumRound().run(jitterJob(policy), table: table)
+        let report = await QuorumRound.patient().run(jitterJob(policy), table: table)
         let record = try #require(report.agreement)
         #expect(outcomes(report) == ["agreed", "agreed", "agreed", "agreed"], "\(report.summary)")
         #expect(record.canonicalOperator == cluster.keys[0].address)
@@ -136,7 +136,7 @@ struct AgreementTests {
         // Within 1 level: {0,1}=70, {0,1,2}=80, {3,2}=30, {1,3,2}=60 — the 30-stake operator's output is canonical,
         // and the operator at 3 levels from it refuses.
         let cluster = try await JitterCluster(jitters: [0, 1, 3, 2])
-        let report = await QuorumRound().run(
+        let report = await QuorumRound.patient().run(
             jitterJob(.pixels(maxChannelDiff: 1, maxMSEMilli: 65_025_000)),
             table: cluster.table()
         )
@@ -155,7 +155,7 @@ struct AgreementTests {
             jitters: [0, 1, 2, 3],
             faults: [nil, .http500, .falseAgree, .wrongCanonical]
         )
-        let report = await QuorumRound().run(
+        let report = await QuorumRound.patient().run(
             jitterJob(.pixels(maxChannelDiff: 3, maxMSEMilli: 2000)),
             table: cluster.table(thresholdBps: 4000)
         )
@@ -188,7 +188,7 @@ struct AgreementTests {
 
     @Test func tamperingWithAnAgreementBundleIsCaught() async throws {
         let cluster = try await JitterCluster(jitters: [0, 1, 3, 2])
-        let report = await QuorumRound().run(
+        let report = await QuorumRound.patient().run(
             jitterJob(.pixels(maxChannelDiff: 3, maxMSEMilli: 1000)),
             table: cluster.table()
         )

@@ -22,6 +22,17 @@ extension Cluster {
 
 func outcomes(_ report: QuorumReport) -> [String] { report.outcomes.map(\.outcome.label) }
 
+extension QuorumRound {
+    /// A round for the tests whose subject is not timing. The nodes it asks are served by this test process, which
+    /// runs every other suite at once: on a loaded 2-core CI machine a node's answer can wait long for a thread, so
+    /// the round waits up to two minutes per node (it ends as soon as the quorum is certain either way).
+    static func patient() -> QuorumRound {
+        var round = QuorumRound()
+        round.timeout = .seconds(120)
+        return round
+    }
+}
+
 /// A signed answer as `scripts/crosscheck/eth.py recover712` takes it (eth-account recovers the signer).
 func ethAccountItem(_ answer: SignedAnswer, contract: Address) -> JSONValue {
     [
@@ -39,7 +50,7 @@ struct QuorumTests {
     @Test func allHonestAcceptedWithAllFour() async throws {
         let cluster = try await Cluster(faults: [nil, nil, nil, nil])
         defer { cluster.stop() }
-        let report = await QuorumRound().run(job(), table: cluster.table(thresholdBps: 10_000))
+        let report = await QuorumRound.patient().run(job(), table: cluster.table(thresholdBps: 10_000))
         #expect(outcomes(report) == ["agreed", "agreed", "agreed", "agreed"])
         #expect(report.accepted?.signers.count == 4)
         #expect(report.accepted?.signedStake == Cluster.stakes.reduce(0, +))
@@ -52,13 +63,13 @@ struct QuorumTests {
     @Test func theLargestStakeWrongIsOutvotedOnlyBelowItsShare() async throws {
         let cluster = try await Cluster(faults: [.wrongOutput, nil, nil, nil])
         defer { cluster.stop() }
-        var everyone = QuorumRound()
+        var everyone = QuorumRound.patient()
         everyone.waitForAll = true
         let low = await everyone.run(job(), table: cluster.table(thresholdBps: 6000))
         #expect(low.accepted?.signedStake == Cluster.stakes[1] + Cluster.stakes[2] + Cluster.stakes[3])
         #expect(outcomes(low) == ["disagreed", "agreed", "agreed", "agreed"])
         // At ⅔ the three honest nodes (60 %) are not enough: rejected, and the round stops as soon as that is certain.
-        let high = await QuorumRound().run(job(2), table: cluster.table(thresholdBps: 6667))
+        let high = await QuorumRound.patient().run(job(2), table: cluster.table(thresholdBps: 6667))
         #expect(high.accepted == nil)
         #expect(high.summary.contains("quorum NOT reached"))
         #expect(!outcomes(high).contains("agreed"), "\(outcomes(high))")
@@ -69,7 +80,7 @@ struct QuorumTests {
     @Test func faultyNodesAreIgnoredAndReported() async throws {
         let cluster = try await Cluster(faults: [nil, .badSignature, .http500, nil])
         defer { cluster.stop() }
-        var round = QuorumRound()
+        var round = QuorumRound.patient()
         round.waitForAll = true
         let report = await round.run(job(), table: cluster.table(thresholdBps: 5000))
         #expect(Set(report.accepted?.signers ?? []) == [cluster.keys[0].address, cluster.keys[3].address])
@@ -82,13 +93,13 @@ struct QuorumTests {
         let cluster = try await Cluster(faults: [nil, nil, nil, .slow])
         defer { cluster.stop() }
         var round = QuorumRound()
-        // The slow node answers only after 90 s; with a 30 s per-node timeout nothing can hold the round that long,
-        // and the honest nodes — served by this test process, which runs every other suite at once on a loaded
-        // 2-core CI machine — have the time they need (alone they can take 25 s there).
-        round.timeout = .seconds(30)
+        // The slow node answers only after 300 s; the honest nodes — served by this test process, which runs every
+        // other suite at once on a loaded 2-core CI machine — get 100 s each, and the round still never waits for
+        // the slow node's answer.
+        round.timeout = .seconds(100)
         let started = ContinuousClock.now
         let report = await round.run(job(), table: cluster.table())
-        #expect(ContinuousClock.now - started < .seconds(75), "the round never waits for the slow node's answer")
+        #expect(ContinuousClock.now - started < .seconds(250), "the round never waits for the slow node's answer")
         #expect(report.accepted != nil, "operators holding 90 % agreed")
         #expect(["not-needed", "timeout"].contains(outcomes(report).last ?? ""), "\(outcomes(report))")
         #expect(report.accepted?.signers.contains(cluster.keys[3].address) == false)
@@ -102,7 +113,7 @@ struct QuorumTests {
     @Test func equivocationIsCaughtWithCheckableEvidence() async throws {
         let cluster = try await Cluster(faults: [nil, nil, .equivocate, nil])
         defer { cluster.stop() }
-        var round = QuorumRound()
+        var round = QuorumRound.patient()
         round.waitForAll = true  // so that both rounds hear the equivocating node, whatever the order of answers
         let table = cluster.table(thresholdBps: 10_000 * 60 / 100)
         let first = await round.run(job(), table: table)
@@ -130,7 +141,7 @@ struct QuorumTests {
     @Test func bundlesVerifyOfflineAndTamperingIsCaught() async throws {
         let cluster = try await Cluster(faults: [nil, nil, nil, nil])
         defer { cluster.stop() }
-        let report = await QuorumRound().run(job(), table: cluster.table())
+        let report = await QuorumRound.patient().run(job(), table: cluster.table())
         let bundle = AttestationBundle.json(report)
         let output = try #require(report.accepted?.output)
         #expect(try AttestationBundle.verify(bundle, output: output).ok)
@@ -157,18 +168,18 @@ extension QuorumTests {
         let honest = try await Cluster(faults: [nil, nil, nil, nil])
         defer { honest.stop() }
         // 40/30/20/10 at ⅔: the two largest make 70 %; the others never compute the job.
-        let two = await QuorumRound().run(job(11), table: honest.table(thresholdBps: 6667))
+        let two = await QuorumRound.patient().run(job(11), table: honest.table(thresholdBps: 6667))
         #expect(outcomes(two) == ["agreed", "agreed", "not-needed", "not-needed"], "\(two.summary)")
         #expect(two.summary.contains("quorum reached: 2 of 4 operators holding 70.00 %"))
         // 35/30/20/15 at ⅔ (the demo's stakes, listed out of order): three computations.
         var demo = honest.table(thresholdBps: 6667)
         for (index, stake) in [15, 35, 20, 30].enumerated() { demo.operators[index].stake = BigUInt(stake) }
-        let three = await QuorumRound().run(job(12), table: demo)
+        let three = await QuorumRound.patient().run(job(12), table: demo)
         #expect(outcomes(three) == ["not-needed", "agreed", "agreed", "agreed"], "\(three.summary)")
         // Equal stakes: the lower address goes first.
         var equal = honest.table(thresholdBps: 5000)
         for index in equal.operators.indices { equal.operators[index].stake = 1 }
-        let byAddress = await QuorumRound().run(job(13), table: equal)
+        let byAddress = await QuorumRound.patient().run(job(13), table: equal)
         let first = equal.operators.map(\.address).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }.prefix(2)
         #expect(Set(byAddress.accepted?.signers ?? []) == Set(first), "\(byAddress.summary)")
 
@@ -177,20 +188,20 @@ extension QuorumTests {
         let liar = try await Cluster(faults: [nil, .wrongOutput, nil, nil])
         defer { liar.stop() }
         for n in 0..<2 {
-            let widened = await QuorumRound().run(job(14 + UInt64(n)), table: liar.table(thresholdBps: 6667))
+            let widened = await QuorumRound.patient().run(job(14 + UInt64(n)), table: liar.table(thresholdBps: 6667))
             #expect(outcomes(widened) == ["agreed", "disagreed", "agreed", "agreed"], "\(widened.summary)")
             #expect(widened.accepted?.signedStake == Cluster.stakes[0] + Cluster.stakes[2] + Cluster.stakes[3])
         }
         // A node that fails (HTTP 500) at 60 %: the 40 and 30 were enough, but the 30 fails, so the 20 is asked.
         let failing = try await Cluster(faults: [nil, .http500, nil, nil])
         defer { failing.stop() }
-        let replaced = await QuorumRound().run(job(16), table: failing.table(thresholdBps: 6000))
+        let replaced = await QuorumRound.patient().run(job(16), table: failing.table(thresholdBps: 6000))
         #expect(outcomes(replaced) == ["agreed", "failed", "agreed", "not-needed"], "\(replaced.summary)")
         // When nothing can reach the threshold any more, nobody else is asked: at 70 % with the failing node holding
         // 40, the 30 that answered plus the 20 and 10 could make only 60.
         var hopelessTable = failing.table(thresholdBps: 7000)
         for (index, stake) in [30, 40, 20, 10].enumerated() { hopelessTable.operators[index].stake = BigUInt(stake) }
-        let hopeless = await QuorumRound().run(job(17), table: hopelessTable)
+        let hopeless = await QuorumRound.patient().run(job(17), table: hopelessTable)
         #expect(hopeless.accepted == nil)
         #expect(outcomes(hopeless) == ["disagreed", "failed", "not-needed", "not-needed"], "\(hopeless.summary)")
     }

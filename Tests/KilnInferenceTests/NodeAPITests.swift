@@ -22,7 +22,7 @@ struct NodeAPITests {
             var request = HTTPClientRequest(url: url + "/v1/jobs")
             request.method = .POST
             request.body = .bytes(ByteBuffer(bytes: body))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
             _ = try await response.body.collect(upTo: 1 << 20)
             return Int(response.status.code)
         }
@@ -32,9 +32,9 @@ struct NodeAPITests {
         )
         #expect(try await post(Array("{nope".utf8)) == 400)
         // Still serving.
-        let response = try await NodeClient().submit(job(), to: .kiln(url), timeout: .seconds(20))
+        let response = try await NodeClient().submit(job(), to: .kiln(url), timeout: .seconds(120))
         #expect(response.operator_ == cluster.keys[0].address)
-        #expect(await NodeClient().health(url, timeout: .seconds(3))?.hasPrefix("ok (operator ") == true)
+        #expect(await NodeClient().health(url, timeout: .seconds(60))?.hasPrefix("ok (operator ") == true)
     }
 
     /// RFC 9110 §15.5.9: a 408 (a node closing a connection it found idle as the request reused it) is sent again,
@@ -107,12 +107,12 @@ struct NodeAPITests {
         let a = try await NodeClient().submit(
             job(9, seed: 77),
             to: .kiln(cluster.nodes[0].endpoint),
-            timeout: .seconds(20)
+            timeout: .seconds(120)
         )
         let b = try await NodeClient().submit(
             job(9, seed: 77),
             to: .kiln(cluster.nodes[1].endpoint),
-            timeout: .seconds(20)
+            timeout: .seconds(120)
         )
         #expect(a.output == b.output)
         #expect(a.attestation == b.attestation)
@@ -130,7 +130,7 @@ struct NodeAPITests {
                     var request = job(UInt64(100 + n), seed: n)
                     request.input = ["seed": .number(n), "width": 256, "height": 256]
                     do throws(InferenceError) {
-                        _ = try await NodeClient().submit(request, to: .kiln(url), timeout: .seconds(60))
+                        _ = try await NodeClient().submit(request, to: .kiln(url), timeout: .seconds(120))
                         return "ok"
                     } catch {
                         // A busy node says when to come back.
@@ -154,7 +154,7 @@ struct NodeAPITests {
         var request = job(910, seed: 3)
         request.input = ["seed": 3, "width": 16, "height": 16]
         do throws(InferenceError) {
-            _ = try await NodeClient().submit(request, to: endpoint, timeout: .seconds(30))
+            _ = try await NodeClient().submit(request, to: endpoint, timeout: .seconds(120))
             Issue.record("a job without the token was answered")
         } catch {
             #expect(error.message.hasPrefix("HTTP 401"), "\(error.message)")
@@ -162,12 +162,12 @@ struct NodeAPITests {
         var wrong = NodeClient()
         wrong.bearers = [endpoint: "not-it"]
         await #expect(throws: InferenceError.self) {
-            try await wrong.submit(request, to: endpoint, timeout: .seconds(30))
+            try await wrong.submit(request, to: endpoint, timeout: .seconds(120))
         }
         var client = NodeClient()
         client.bearers = [endpoint: "s3cret-token"]
-        let answer = try await client.submit(request, to: endpoint, timeout: .seconds(30))
+        let answer = try await client.submit(request, to: endpoint, timeout: .seconds(120))
         #expect(answer.attestation.jobId == request.jobId)
-        #expect(await NodeClient().health(endpoint, timeout: .seconds(10))?.hasPrefix("ok") == true, "health is open")
+        #expect(await NodeClient().health(endpoint, timeout: .seconds(60))?.hasPrefix("ok") == true, "health is open")
     }
 }
