@@ -104,14 +104,14 @@ public struct Site: Sendable {
     /// The token a `/tokens/{chainId}/{contract}/{id}` or `/collections/…/{id}` path names.
     func token(chainId: String?, contract: String?, id: String?) throws(GatewayFailure) -> TokenKey {
         let collection = try self.collection(chainId: chainId, contract: contract)
-        guard let id, !id.isEmpty, id.count <= 78, id.allSatisfy(\.isASCII), id.allSatisfy(\.isNumber),
-            id == "0" || !id.hasPrefix("0")
+        // TokenKey checks the digits; a path is also canonical (no leading zeros) and at most a uint256's 78 digits.
+        let text = id ?? ""
+        guard text.count <= 78, text == "0" || !text.hasPrefix("0"),
+            let token = try? TokenKey(chainId: collection.chainId, contract: collection.contract, tokenId: text)
         else {
-            throw GatewayFailure(.badRequest, "Token id '\(id ?? "")' is not a decimal number")
+            throw GatewayFailure(.badRequest, "Token id '\(text)' is not a decimal number")
         }
-        do { return try TokenKey(chainId: collection.chainId, contract: collection.contract, tokenId: id) } catch {
-            throw GatewayFailure(.badRequest, "Token id '\(id)' is not a decimal number", cause: error)
-        }
+        return token
     }
 
     /// The collection a path names: one of kiln.yml's contracts on its chain.

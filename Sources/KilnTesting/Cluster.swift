@@ -19,9 +19,7 @@ public final class Cluster: Sendable {
     /// `faults[i]` is the ``TestFault`` of node i (nil for honest; a slow node waits 300 s); `configure` sets
     /// anything else on every node's configuration (limits, timeouts, a token).
     public init(faults: [TestFault?], configure: (inout NodeConfiguration) -> Void = { _ in }) async throws {
-        keys = try faults.indices.map { index in
-            try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(index + 1)])
-        }
+        keys = faults.indices.map { PrivateKey.test($0 + 1) }
         var logger = Logger(label: "kiln.test.cluster")
         logger.logLevel = .critical
         running = try await LocalNodes.start(

@@ -56,7 +56,14 @@ public struct ForgeKnightsSite: Sendable {
     /// Node keys 1…`count` (a dishonest one where `faults` says), for ``LocalNodes/start(keys:domain:logger:models:configure:)``.
     public static func keys(_ count: Int, faults: [Int: TestFault] = [:]) -> [(PrivateKey, TestFault?)] {
         (1...count).map { index in
-            (try! PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(index)]), faults[index])
+            (PrivateKey.test(index), faults[index])
         }
+    }
+}
+
+extension PrivateKey {
+    /// The test key whose scalar is `n` (1…255): the keys the test bench's operators sign with.
+    public static func test(_ n: Int) -> PrivateKey {
+        try! PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(n)])
     }
 }

@@ -17,7 +17,7 @@ import Testing
 /// and kilnTests.
 struct NodeRoutesTests {
     static let contract = try! Address(hex: "0x00000000000000000000000000000000000000C0")
-    static let key = try! PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [1])
+    static let key = PrivateKey.test(1)
 
     static func application(configure: (inout NodeConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
         var configuration = NodeConfiguration(

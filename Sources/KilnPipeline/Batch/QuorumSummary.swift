@@ -67,8 +67,11 @@ public struct QuorumSummary: Hashable, Sendable, CustomStringConvertible {
     public var signedShare: String {
         if let reusedOutput { return "reused attested output \(reusedOutput)" }
         guard reached else { return "no quorum" }
-        return "\(signers)/\(operators) operators, \(String(format: "%.1f %%", Double(signedBps) / 100)) of stake"
+        return "\(signers)/\(operators) operators, \(signedPercent) of stake"
     }
+
+    /// The signers' share, `85.0 %`.
+    public var signedPercent: String { String(format: "%.1f %%", Double(signedBps) / 100) }
 
     /// "3/4 operators, 85.0 % of stake (threshold 66.67 %); rejected: 0xAbc… (disagreed)": the line a job's report
     /// carries and a job without quorum keeps in the store.

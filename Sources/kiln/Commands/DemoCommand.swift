@@ -173,7 +173,7 @@ struct DemoCommand: AsyncParsableCommand {
             let signed =
                 quorum[id].map { summary in
                     summary.reached && summary.reusedOutput == nil
-                        ? "\(summary.signers)/\(summary.operators), \(String(format: "%.1f %%", Double(summary.signedBps) / 100)) stake"
+                        ? "\(summary.signers)/\(summary.operators), \(summary.signedPercent) stake"
                         : summary.signedShare
                 } ?? ""
             say(
