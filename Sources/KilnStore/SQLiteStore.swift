@@ -26,11 +26,12 @@ public final class SQLiteStore: Store {
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.foreignKeysEnabled = true
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            // Two processes opening a new file at once would both migrate it: one at a time, under an exclusive
-            // flock on `<path>.migrate` (held for milliseconds; the kernel drops it if the process dies).
+            // Two processes opening a new file at once would both switch it to WAL (a step the busy timeout does
+            // not cover: SQLite answers "database is locked" at once) and both migrate it: one at a time, under an
+            // exclusive flock on `<path>.migrate` (held for milliseconds; the kernel drops it if the process dies).
             let lock = try FileLock.lockBlocking(path + ".migrate")
             defer { withExtendedLifetime(lock) {} }
+            pool = try DatabasePool(path: path, configuration: configuration)
             // A store a newer kiln has migrated is left alone: this one would not know its tables.
             let migrator = Self.migrator
             let unknown = try pool.read { db in
