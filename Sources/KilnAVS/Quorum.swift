@@ -10,8 +10,11 @@ internal import KilnImage
 public enum Outcome: Hashable, Sendable {
     /// Signed the accepted output.
     case agreed
-    /// Validly signed a different output.
+    /// Validly signed a different output: one other than the accepted output or, without quorum, the leading one.
     case disagreed
+    /// Validly signed the output that led when the round ended without quorum: it answered like the others that
+    /// led, and their stake together did not reach the threshold.
+    case unconfirmed
     /// Answered, but the answer does not verify (the error says why).
     case invalid(AVSError)
     /// Could not be reached or answered with an error (the node's ``InferenceError`` is its cause).
@@ -30,6 +33,7 @@ public enum Outcome: Hashable, Sendable {
         switch self {
         case .agreed: "agreed"
         case .disagreed: "disagreed"
+        case .unconfirmed: "answered — no quorum"
         case .invalid: "invalid"
         case .failed: "failed"
         case .timedOut: "timeout"

@@ -136,11 +136,16 @@ extension QuorumRound {
             }
         }
         let signedStake = table.operators.filter { agreeing.contains($0.address) }.reduce(BigUInt(0)) { $0 + $1.stake }
+        let reached = table.reaches(signedStake)
+        if !reached {
+            // Their agreement did not carry the round: they answered, and the quorum was not reached.
+            rows = rows.map { row in row.outcome == .agreed ? (row.operator, .unconfirmed, row.answer) : row }
+        }
         var report = QuorumReport(
             request: request,
             table: table,
             outcomes: rows,
-            accepted: table.reaches(signedStake)
+            accepted: reached
                 ? (
                     canonical.answer.output, canonicalHash, table.operators.map(\.address).filter(agreeing.contains),
                     signedStake

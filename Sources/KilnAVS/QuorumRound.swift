@@ -87,20 +87,26 @@ public struct QuorumRound: Sendable {
             let leader = stakeFor.values.max() ?? 0
             wave = Self.widen(&waiting, from: leader, in: table)
         }
+        // Without quorum, the output with the most stake (then the lower hash) led: who signed it answered as the
+        // others that led did, and only the operators that signed another output disagreed.
+        let leading =
+            acceptedHash == nil
+            ? stakeFor.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key.hex > $1.key.hex })?.key : nil
         var rows: [(operator: Operator, outcome: Outcome, answer: SignedAnswer?)] = []
         for op in table.operators {
             guard let (outcome, answer) = outcomes[op.address] else {
                 rows.append((op, Self.unasked(op, table), nil))
                 continue
             }
-            if case .agreed = outcome, let answer, let accepted = acceptedHash,
-                answer.attestation.outputHash != accepted
-            {
-                rows.append((op, .disagreed, answer))
-            } else if case .agreed = outcome, acceptedHash == nil {
-                rows.append((op, .disagreed, answer))
-            } else {
+            guard case .agreed = outcome, let answer else {
                 rows.append((op, outcome, answer))
+                continue
+            }
+            let hash = answer.attestation.outputHash
+            if let accepted = acceptedHash {
+                rows.append((op, hash == accepted ? .agreed : .disagreed, answer))
+            } else {
+                rows.append((op, hash == leading ? .unconfirmed : .disagreed, answer))
             }
         }
         var accepted: QuorumReport.Accepted?

@@ -184,6 +184,15 @@ struct AgreementTests {
         let proofs = check.checks.filter { $0.kind == .falseAgreement && $0.result == .passed }
         #expect(proofs.map(\.subject) == [evidence.operator])
         #expect(check.checks.filter { $0.kind == .quorum }.map(\.result) == [.passed])
+
+        // Past 40 %, the one honest agreement cannot carry the round: it answered, and there is no quorum (it did not
+        // disagree with anything).
+        let short = await QuorumRound.patient().run(
+            jitterJob(.pixels(maxChannelDiff: 3, maxMSEMilli: 2000), id: 2),
+            table: cluster.table(thresholdBps: 6000)
+        )
+        #expect(short.accepted == nil)
+        #expect(outcomes(short) == ["answered — no quorum", "failed", "invalid", "invalid"], "\(short.summary)")
     }
 
     @Test func tamperingWithAnAgreementBundleIsCaught() async throws {

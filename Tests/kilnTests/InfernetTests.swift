@@ -95,7 +95,8 @@ struct InfernetTests {
         #expect(answer["chained"]?["json"]?["raw_output"]?.stringValue != nil)
         #expect(answer["chained"]?["json"]?["raw_input"] == .null)
 
-        // Errors: {"code": "<status>", …}, which the Infernet node fails the job for (code ≠ "200").
+        // Errors: {"code": "<status>", …}, JSON like every answer (a subscription job's output with a code other than
+        // "200" is not delivered; a REST job's is its output, which Kiln's client recognises).
         let errors: [(String, String)] = [
             ("afterKiln", "a Kiln node's signed answer, not a request"), ("badData", "'jobId'"),
             ("proof", "does not make proofs"), ("stream", "streaming is not supported"),
@@ -149,10 +150,12 @@ struct InfernetTests {
         #expect(batch[1] == ["error": "Container not supported", "params": ["container": "refuser"]])
         guard case .array(let results)? = answer["results"] else { Issue.record("no results"); return }
         #expect(results.count == 1 && results[0]["status"] == "success")
-        // Kiln after Kiln: the first container's answer reaches the second, whose JSON error fails the job.
-        #expect(answer["chained"]?["status"] == "failed")
+        // Kiln after Kiln: the first container's answer reaches the second, whose JSON error is, as infernet-node's
+        // `Orchestrator._run_job` records any JSON, the output of a successful job.
+        #expect(answer["chained"]?["status"] == "success")
         #expect(answer["chained"]?["intermediate"] == ["kiln-node"])
-        #expect(answer["chained"]?["error"]?.stringValue?.contains("\"code\": \"422\"") == true)
+        #expect(answer["chained"]?["output"]?["code"] == "422")
+        #expect(answer["chained"]?["error"] == .null)
         #expect(answer["completed"] == answer["expectedCompleted"])
         #expect(answer["fromAnotherIP"] == [])
         #expect(
@@ -167,10 +170,15 @@ struct InfernetTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         var nodes: [NodeProcess] = []
         defer { nodes.forEach { $0.stop() } }
-        for index in 0..<4 { nodes.append(try await Self.node(10 + index, in: folder)) }
-        // One Infernet node in front of two operators' Kiln nodes, with a tight rate limit (429s on the way).
+        for index in 0..<3 { nodes.append(try await Self.node(10 + index, in: folder)) }
+        nodes.append(try await Self.node(13, in: folder, ["--infernet-bearer-file", Self.bearerFile("d0or", in: folder)]))
+        // One Infernet node in front of two operators' Kiln nodes, with a tight rate limit (429s on the way); the
+        // second's node wants a bearer token, which one more entry for it lacks.
         let standin = try await InfernetStandin(
-            containers: [Self.container("kiln-c", nodes[2].url), Self.container("kiln-d", nodes[3].url)],
+            containers: [
+                Self.container("kiln-c", nodes[2].url), Self.container("kiln-d", nodes[3].url, bearer: "d0or"),
+                Self.container("kiln-d-open", nodes[3].url),
+            ],
             folder: folder,
             rateLimit: (4, 1)
         )
@@ -239,7 +247,25 @@ struct InfernetTests {
         )
         #expect(refused.stdout.contains("quorum NOT reached"))
         let offered = try await KilnProcess.run(["operators", "--operators", "refused.yml"], in: folder)
-        #expect(offered.stdout.contains("container kiln-x NOT offered (it offers kiln-c, kiln-d)"), "\(offered.stdout)")
+        #expect(
+            offered.stdout.contains("container kiln-x NOT offered (it offers kiln-c, kiln-d, kiln-d-open)"),
+            "\(offered.stdout)"
+        )
+
+        // A container entry without the bearer token: the Infernet node reports Kiln's JSON 401 as a successful job,
+        // and `kiln infer` shows it as that operator's reason, as from a direct node; the three that answered the
+        // same output are not said to disagree.
+        try Data(operators(["kiln-c", "kiln-d-open"]).utf8).write(to: folder.appendingPathComponent("locked.yml"))
+        let locked = try await runInfer("locked.yml", "locked.png")
+        #expect(locked.status != 0)
+        let lines = locked.stdout.split(separator: "\n").map(String.init)
+        let lockedLine = lines.first { $0.contains(nodes[3].address) } ?? ""
+        #expect(
+            lockedLine.contains("failed") && lockedLine.contains("(HTTP 401: this container needs Authorization: Bearer"),
+            "\(locked.stdout)"
+        )
+        #expect(lines.filter { $0.contains("answered — no quorum") }.count == 3, "\(locked.stdout)")
+        #expect(!locked.stdout.contains("disagreed") && !locked.stdout.contains("not a 32-byte hex"), "\(locked.stdout)")
     }
 
     @Test func infernetFailuresBecomeClearReasons() async throws {
@@ -289,7 +315,8 @@ struct InfernetTests {
         } throws: { error in
             (error as? InferenceError)?.message.contains("the Infernet job failed in container dead") == true
         }
-        // Kiln's node needs the bearer token its container entry gives: without it, a JSON 401 fails the job.
+        // Kiln's node needs the bearer token its container entry gives: without it, its JSON 401 comes back as a
+        // successful job's output, and is the operator's reason with its status, as from a direct node.
         await #expect {
             _ = try await client.submit(
                 job(62),
@@ -297,8 +324,9 @@ struct InfernetTests {
                 timeout: .seconds(120)
             )
         } throws: { error in
-            (error as? InferenceError)?.message.hasPrefix("HTTP 401: this container needs Authorization: Bearer")
-                == true
+            let error = error as? InferenceError
+            return error?.message.hasPrefix("HTTP 401: this container needs Authorization: Bearer") == true
+                && error?.status == 401 && error?.isClientError == true
         }
         // A container whose JSON is not a Kiln answer (here: another Infernet node's 404 body): a malformed answer.
         let notKiln = try await InfernetStandin(containers: [], folder: folder)
@@ -312,8 +340,11 @@ struct InfernetTests {
                 timeout: .seconds(120)
             )
         } throws: { error in
+            // It names what came back: the other node's own 404 body.
             let error = error as? InferenceError
             return error?.code == .badResponse && error?.message.contains("'jobId'") == true
+                && error?.message.contains("not a Kiln answer") == true
+                && error?.message.contains(#"{"error":"Not Found"}"#) == true
         }
         // A job that never finishes: the node timeout ends the wait.
         await #expect {

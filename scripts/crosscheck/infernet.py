@@ -144,6 +144,7 @@ async def client(request):
         "status": results[0]["status"],
         "intermediate": [r.get("container") for r in results[0].get("intermediate_results", [])],
         "error": results[0]["result"].get("error"),
+        "output": results[0]["result"].get("output"),
     }
     out["completed"] = sorted(await node.get_jobs(pending=False, timeout=5))
     # Results are kept per client IP: the same ids asked from another loopback address are not there.

@@ -52,7 +52,8 @@ public actor InfernetClient {
 
     /// Runs `data` on `container` and returns the container's JSON output.
     /// - Throws: ``InferenceError``: `.transport` with `HTTP 405: …` when the node refuses the container, `HTTP
-    ///   <code>: …` when the job failed with a container's JSON error, the node's message for other failures;
+    ///   <code>: …` when the container answered with Kiln's JSON error (which the node reports as a successful
+    ///   job), the node's message for other failures;
     ///   `.badResponse` when the node's answers are malformed. Cancelling the calling task stops waiting.
     public func run(container: String, data: JSONValue) async throws(InferenceError) -> JSONValue {
         let id = try await submit(["containers": [.string(container)], "data": data]).get()
@@ -208,7 +209,13 @@ public actor InfernetClient {
                         case "success":
                             progressed = true
                             if let output = item["result"]?["output"] {
-                                finish(id, .success(output))
+                                // infernet-node records a container's JSON error as a successful job
+                                // (`Orchestrator._run_job` stores whatever JSON came back): it is told apart here.
+                                if let error = Self.containerError(output) {
+                                    finish(id, .failure(error))
+                                } else {
+                                    finish(id, .success(output))
+                                }
                             } else {
                                 finish(
                                     id,
@@ -310,21 +317,30 @@ public actor InfernetClient {
         return error
     }
 
-    /// A failed job's reason: a Kiln container's JSON error (`{"code","name","description"}`, which the Infernet
-    /// node fails the job for) as `HTTP <code>: <description>`, or the node's own message.
+    /// A failed job's reason: a Kiln container's JSON error inside the node's message (see ``containerError(_:)``),
+    /// or the node's own message (a container it could not reach, an answer that is not JSON).
     static func jobFailure(_ result: JSONValue?) -> InferenceError {
         guard let text = result?["error"]?.stringValue else {
             return InferenceError(.badResponse, "the job failed without an error message")
         }
-        if let json = try? JSONValue.parse(bytes: Array(text.utf8)), let code = json["code"]?.stringValue,
-            let description = json["description"]?.stringValue
-        {
-            var error = InferenceError(.transport, "HTTP \(code): \(description)", status: UInt(code))
-            error.nodeMessage = description
+        if let json = try? JSONValue.parse(bytes: Array(text.utf8)), let error = containerError(json) {
             return error
         }
         let container = result?["container"]?.stringValue ?? "?"
         return InferenceError(.transport, "the Infernet job failed in container \(container): \(text)")
+    }
+
+    /// Kiln's container error, `{"code": "<HTTP status>", "name", "description"}` (``InfernetContainer/error(status:name:description:)``),
+    /// as the error a direct node's answer with that status gives: `HTTP <code>: <description>`, with the status
+    /// (so a 4xx is final) and the node's message. Nil for any other JSON: a real Infernet node hands it back as a
+    /// successful job's `output` (`shared/INFERNET.md` §1), where it must not be mistaken for an answer.
+    static func containerError(_ output: JSONValue) -> InferenceError? {
+        guard case .string(let code)? = output["code"], code != "200", let status = UInt(code),
+            case .string(let description)? = output["description"]
+        else { return nil }
+        var error = InferenceError(.transport, "HTTP \(code): \(description)", status: status)
+        error.nodeMessage = description
+        return error
     }
 }
 

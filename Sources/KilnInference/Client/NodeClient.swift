@@ -35,7 +35,8 @@ public struct NodeClient: Sendable {
     {
         try await withDeadline(timeout, expired: { InferenceError(.timeout, "no answer within \(timeout)") }) {
             () async throws(InferenceError) -> JobResponse in
-            try JobResponse(json: try await exchange(request.json, path: "/v1/jobs", with: endpoint, timeout: timeout))
+            let json = try await exchange(request.json, path: "/v1/jobs", with: endpoint, timeout: timeout)
+            return try Self.read(json, from: endpoint, JobResponse.init(json:))
         }
     }
 
@@ -47,8 +48,27 @@ public struct NodeClient: Sendable {
     {
         try await withDeadline(timeout, expired: { InferenceError(.timeout, "no answer within \(timeout)") }) {
             () async throws(InferenceError) -> AgreementResponse in
-            try AgreementResponse(
-                json: try await exchange(request.json, path: "/v1/agreements", with: endpoint, timeout: timeout)
+            let json = try await exchange(request.json, path: "/v1/agreements", with: endpoint, timeout: timeout)
+            return try Self.read(json, from: endpoint, AgreementResponse.init(json:))
+        }
+    }
+
+    /// Reads an answer. What an Infernet node hands back as a job's output is whatever JSON its container gave, so
+    /// an output that is not a Kiln answer says what it was (its first 200 characters) next to what is missing.
+    private static func read<Answer>(
+        _ json: JSONValue,
+        from endpoint: NodeEndpoint,
+        _ parse: (JSONValue) throws(InferenceError) -> Answer
+    ) throws(InferenceError) -> Answer {
+        do { return try parse(json) } catch {
+            guard case .infernet(let node, let container) = endpoint, error.code == .badResponse else { throw error }
+            let text = (try? json.canonicalString()) ?? "?"
+            let shown = text.count > 200 ? text.prefix(200) + "…" : Substring(text)
+            throw InferenceError(
+                .badResponse,
+                "the Infernet node \(node) returned an output of container \(container) that is not a Kiln answer "
+                    + "(\(error.message)): \(shown)",
+                cause: error
             )
         }
     }
