@@ -46,6 +46,9 @@ public struct ChainError: CausedError, CodedError, Sendable {
     public var location: String
     /// How long the node asked to wait before trying again (its HTTP 429's `Retry-After`).
     public var retryAfter: Duration?
+    /// What a call that reverted returned (a custom error's selector and arguments, `Error(string)`, …), when the
+    /// node sent it: geth and most nodes put it, hex, in the JSON-RPC error's `data` (code 3, "execution reverted").
+    public var revertData: [UInt8]?
 
     /// An error with a code, a message and, optionally, its cause.
     public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
@@ -135,7 +138,12 @@ public struct JSONRPCClient: Sendable {
         if let error = members["error"], error != .null {
             let code = error["code"]?.integerValue.flatMap { Int(exactly: $0) } ?? 0
             let message = error["message"]?.stringValue ?? "no message"
-            throw ChainError(.rpc(code), "\(method): \(message) (JSON-RPC error \(code))")
+            var failure = ChainError(.rpc(code), "\(method): \(message) (JSON-RPC error \(code))")
+            // `data` is the revert's hex (geth, erigon, anvil), or an object holding it under `data` (some others).
+            if let text = error["data"]?.stringValue ?? error["data"]?["data"]?.stringValue, text.hasPrefix("0x") {
+                failure.revertData = try? Hex.decode(text)
+            }
+            throw failure
         }
         guard let result = members["result"] else {
             throw ChainError(.malformed, "\(method): the answer has neither result nor error")

@@ -78,7 +78,9 @@ struct QuorumTests {
         // the one that disagreed.
         #expect(
             all.accepted == nil
-                && outcomes(all) == ["disagreed", "answered — no quorum", "answered — no quorum", "answered — no quorum"],
+                && outcomes(all) == [
+                    "disagreed", "answered — no quorum", "answered — no quorum", "answered — no quorum",
+                ],
             "\(all.summary)"
         )
     }

@@ -171,7 +171,9 @@ struct InfernetTests {
         var nodes: [NodeProcess] = []
         defer { nodes.forEach { $0.stop() } }
         for index in 0..<3 { nodes.append(try await Self.node(10 + index, in: folder)) }
-        nodes.append(try await Self.node(13, in: folder, ["--infernet-bearer-file", Self.bearerFile("d0or", in: folder)]))
+        nodes.append(
+            try await Self.node(13, in: folder, ["--infernet-bearer-file", Self.bearerFile("d0or", in: folder)])
+        )
         // One Infernet node in front of two operators' Kiln nodes, with a tight rate limit (429s on the way); the
         // second's node wants a bearer token, which one more entry for it lacks.
         let standin = try await InfernetStandin(
@@ -261,11 +263,15 @@ struct InfernetTests {
         let lines = locked.stdout.split(separator: "\n").map(String.init)
         let lockedLine = lines.first { $0.contains(nodes[3].address) } ?? ""
         #expect(
-            lockedLine.contains("failed") && lockedLine.contains("(HTTP 401: this container needs Authorization: Bearer"),
+            lockedLine.contains("failed")
+                && lockedLine.contains("(HTTP 401: this container needs Authorization: Bearer"),
             "\(locked.stdout)"
         )
         #expect(lines.filter { $0.contains("answered — no quorum") }.count == 3, "\(locked.stdout)")
-        #expect(!locked.stdout.contains("disagreed") && !locked.stdout.contains("not a 32-byte hex"), "\(locked.stdout)")
+        #expect(
+            !locked.stdout.contains("disagreed") && !locked.stdout.contains("not a 32-byte hex"),
+            "\(locked.stdout)"
+        )
     }
 
     @Test func infernetFailuresBecomeClearReasons() async throws {

@@ -6,6 +6,7 @@ import KilnContent
 import KilnCore
 import KilnCrypto
 import KilnInference
+import KilnPipeline
 import KilnStore
 import KilnTesting
 import Logging
@@ -269,6 +270,199 @@ import Testing
         }
     }
 
+    /// The bench registry behaves as EigenLayer's ECDSAStakeRegistry: it reverts with its custom errors, which
+    /// `kiln attestation onchain-payload --rpc` names (`rejected by the registry: …`) apart from an RPC failure, and
+    /// it checks quorums only at blocks strictly below the head — the block Kiln chooses, with no block mined between
+    /// signing and checking.
+    @Test func theRegistryRevertsAsEigenLayersDoes() async throws {
+        let bench = try await Bench()
+        let keys = try (0..<4).map { try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8($0 + 21)]) }
+        var logger = Logger(label: "test.registry-errors")
+        logger.logLevel = .critical
+        let nodes = try await LocalNodes.start(
+            keys: keys.map { ($0, nil) },
+            domain: .kiln(chainId: bench.chain.chainId, verifyingContract: try Address(hex: bench.registry)),
+            logger: logger
+        )
+        defer { nodes.stop() }
+        let registry = ChainOperatorRegistry(
+            rpc: EthereumRPC(url: bench.chain.url),
+            registry: try Address(hex: bench.registry),
+            chainId: bench.chain.chainId,
+            endpoints: Dictionary(
+                uniqueKeysWithValues: try zip(Self.operators, nodes.nodes).map {
+                    (try Address(hex: $0), NodeEndpoint.kiln($1.endpoint))
+                }
+            )
+        )
+        func head() async throws -> UInt64 {
+            let text = try await bench.chain.rpc("eth_blockNumber", []).stringValue ?? ""
+            return try #require(UInt64(String(text.dropFirst(2)), radix: 16), "eth_blockNumber: \(text)")
+        }
+        // Nodes served by this test process answer on a loaded machine: two minutes per node.
+        var patient = QuorumRound()
+        patient.timeout = .seconds(120)
+        /// A round at `block`, its bundle written to a file.
+        func bundle(at block: UInt64, job n: UInt64) async throws -> (JSONValue, URL, StakeTable) {
+            let table = try await registry.stakeTable(at: block)
+            var round = patient
+            round.waitForAll = true
+            let report = await round.run(
+                JobRequest(jobId: Bytes32(word: n), model: "kiln/cppn-v1", input: job(n).input, referenceBlock: block),
+                table: table
+            )
+            #expect(report.accepted?.signers.count == 4, "\(report.summary)")
+            let bundle = AttestationBundle.json(report)
+            let file = bench.folder.appendingPathComponent("job-\(n).attestation.json")
+            try Data(try bundle.canonicalBytes()).write(to: file)
+            return (bundle, file, table)
+        }
+        func payload(_ file: URL, _ extra: [String] = [], rpc: String? = nil) async throws -> KilnProcess.Result {
+            try await KilnProcess.run(
+                ["attestation", "onchain-payload", file.path, "--rpc", rpc ?? bench.chain.url] + extra,
+                in: bench.folder
+            )
+        }
+
+        // The block Kiln chooses with no confirmations (one below the head it read through), checked at once: no
+        // block is mined between the nodes signing and the registry checking.
+        let source = JSONRPCEventSource(
+            rpc: EthereumRPC(url: bench.chain.url),
+            contracts: [],
+            confirmations: 0,
+            fromBlock: 0,
+            blockRange: 100
+        )
+        // (The bench set the threshold in the latest block: one more block, the same threshold, puts it below.)
+        try await bench.registryTransact([["fn": "updateStakeThreshold", "args": [67]]])
+        let now = try await head()
+        let (good, goodFile, table) = try await bundle(at: source.referenceBlock(through: now), job: 1)
+        let accepted = try await payload(goodFile)
+        #expect(try await head() == now, "nothing was mined in between")
+        #expect(accepted.status == 0, "\(accepted.stdout)\(accepted.stderr)")
+        #expect(try JSONValue.parse(accepted.stdout)["registryAccepts"] == .bool(true))
+        #expect(
+            JSONRPCEventSource(
+                rpc: EthereumRPC(url: bench.chain.url),
+                contracts: [],
+                confirmations: 3,
+                fromBlock: 0,
+                blockRange: 100
+            ).referenceBlock(through: now - 3) == now - 3,
+            "with confirmations the block read through is already below the head"
+        )
+
+        // The head itself — the off-by-one — is InvalidReferenceBlock(), as the registry's eth_call says.
+        let (_, atHeadFile, _) = try await bundle(at: now, job: 2)
+        let atHead = try await payload(atHeadFile)
+        #expect(atHead.status == 1, "\(atHead.stdout)\(atHead.stderr)")
+        #expect(try JSONValue.parse(atHead.stdout)["registryRejection"] == "InvalidReferenceBlock()")
+        #expect(atHead.stderr.contains("rejected by the registry: InvalidReferenceBlock()"), "\(atHead.stderr)")
+
+        // Too little stake: the 10 alone against a threshold of 67.
+        let small = try await payload(goodFile, ["--only", Self.operators[3]])
+        #expect(small.status == 1 && small.stderr.contains("rejected by the registry: InsufficientSignedStake()"))
+
+        // Tampering, encoded and sent by independent code (eth-abi, web3): the registry's own error for each,
+        // named by the script's table of EigenLayer's selectors. Kiln builds only sorted payloads.
+        let built = try OnchainPayload(bundle: good)
+        #expect(built.operators == built.operators.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+        guard case .array(let responses)? = good["responses"] else {
+            Issue.record("the bundle has no responses")
+            return
+        }
+        let operators = built.operators.map { JSONValue.string($0.checksummed) }
+        let signatures: [JSONValue] = built.operators.map { op in
+            responses.first { $0["operator"]?.stringValue == op.checksummed }?["signature"] ?? .null
+        }
+        let block = JSONValue.number(Int(built.referenceBlock))
+        let cases: [(name: String, operators: [JSONValue], signatures: [JSONValue], block: JSONValue, error: String?)] =
+            [
+                ("as built", operators, signatures, block, nil),
+                ("unsorted", operators.reversed(), signatures.reversed(), block, "NotSorted()"),
+                ("a signature short", operators, Array(signatures.dropLast()), block, "LengthMismatch()"),
+                ("no signer", [], [], block, "InvalidLength()"),
+                (
+                    "signatures swapped", operators, [signatures[1], signatures[0]] + signatures.dropFirst(2), block,
+                    "InvalidSignature()"
+                ),
+                (
+                    "the latest block (uint32 max)", operators, signatures, .number(Int(UInt32.max)),
+                    "InvalidReferenceBlock()"
+                ),
+                (
+                    "below the threshold", Array(operators.suffix(1)), Array(signatures.suffix(1)), block,
+                    "InsufficientSignedStake()"
+                ),
+            ]
+        let answered = try await bench.chain.run(
+            "isValidSignature",
+            [
+                "contract": .string(bench.registry), "digest": .string(built.digest.hex),
+                "cases": .array(
+                    cases.map {
+                        ["operators": .array($0.operators), "signatures": .array($0.signatures), "block": $0.block]
+                    }
+                ),
+            ]
+        )["results"]
+        guard case .array(let answers)? = answered, answers.count == cases.count else {
+            Issue.record("isValidSignature: \(answered ?? .null)")
+            return
+        }
+        for (item, answer) in zip(cases, answers) {
+            let answer: JSONValue? = answer
+            if let error = item.error {
+                #expect(answer?["error"] == .string(error), "\(item.name): \(answer ?? .null)")
+            } else {
+                #expect(answer?["result"] == "0x1626ba7e", "\(item.name): \(answer ?? .null)")
+            }
+        }
+
+        // A key rotated after the reference block leaves the quorum at that block valid; the same signatures held to
+        // a block after the rotation are not (operator 0's node still signs with its old key), and Kiln's own round
+        // at such a block does not count that operator.
+        try await bench.registryTransact([
+            [
+                "fn": "updateOperatorSigningKey",
+                "args": [.string(Self.operators[0]), .string(keys[3].address.checksummed)],
+            ]
+        ])
+        let rotated = try await payload(goodFile)
+        #expect(rotated.status == 0, "keys are read at the reference block: \(rotated.stdout)\(rotated.stderr)")
+        // One more block puts the rotation below the head.
+        try await bench.registryTransact([["fn": "updateStakeThreshold", "args": [67]]])
+        let after = try await head()
+        let held = try await bench.chain.run(
+            "isValidSignature",
+            [
+                "contract": .string(bench.registry), "digest": .string(built.digest.hex),
+                "cases": [
+                    [
+                        "operators": .array(operators), "signatures": .array(signatures),
+                        "block": .number(Int(after) - 1),
+                    ]
+                ],
+            ]
+        )["results"]
+        guard case .array(let heldAnswers)? = held else {
+            Issue.record("isValidSignature: \(held ?? .null)")
+            return
+        }
+        #expect(heldAnswers.first?["error"] == "InvalidSignature()", "\(heldAnswers)")
+        let late = await patient.run(
+            JobRequest(jobId: Bytes32(word: 3), model: "kiln/cppn-v1", input: job(3).input, referenceBlock: after - 1),
+            table: try await registry.stakeTable(at: after - 1)
+        )
+        #expect(late.outcomes.first?.outcome.label == "invalid" && late.accepted == nil, "\(late.summary)")
+
+        // An RPC that does not answer as a node is not a rejection: an error, exit 2 (here a Kiln node's URL).
+        let down = try await payload(goodFile, rpc: nodes.nodes[0].endpoint)
+        #expect(down.status == 2 && !down.stderr.contains("rejected"), "\(down.stdout)\(down.stderr)")
+        #expect(down.stderr.contains("unable to ask the registry"), "\(down.stderr)")
+        _ = table
+    }
+
     /// For every non-empty subset of `signers`: Kiln's rule (`table.reaches` of their weight) equals the
     /// registry's ERC-1271 `isValidSignature` on the payload built from their signatures alone.
     static func everySubsetAgrees(
@@ -297,6 +491,10 @@ import Testing
                 (answer.stringValue == "0x1626ba7e") == kiln,
                 "signers \(subset.map(\.checksummed).sorted()): Kiln \(kiln), registry \(answer)"
             )
+            if !kiln {
+                // EigenLayer's registry reverts rather than answering "invalid".
+                #expect(answer["error"] == "InsufficientSignedStake()", "\(answer)")
+            }
         }
         #expect(decisions.contains { $0.1 } && decisions.contains { !$0.1 }, "both outcomes are exercised")
     }

@@ -1,17 +1,26 @@
 # pragma version ~=0.4.3
-# Kiln's test AVS registry. Its views and events follow EigenLayer's IECDSAStakeRegistry
-# (eigenlayer-middleware), so Kiln reads a real registry the same way. Test bench only: the owner sets
-# operators, signing keys, weights and the threshold directly, checkpointed by block number (EigenLayer
-# derives weights from restaked shares).
+# Kiln's test AVS registry. Its views, events and isValidSignature follow EigenLayer's ECDSAStakeRegistry
+# (eigenlayer-middleware, src/unaudited/ECDSAStakeRegistry.sol), so Kiln meets on the bench what it meets on a real
+# registry. Test bench only: the owner sets operators, signing keys, weights and the threshold directly,
+# checkpointed by block number (EigenLayer derives weights from restaked shares, and operators register and rotate
+# their own keys).
 #
-# isValidSignature(digest, data) is ERC-1271: data = abi.encode(address[] operators (ascending),
-# bytes[] signatures (65 bytes r‖s‖v, by each operator's signing key at the block), uint32 referenceBlock);
-# it returns 0x1626ba7e when the signers' weights at that block sum to at least the threshold weight then.
+# isValidSignature(digest, data) is ERC-1271: data = abi.encode(address[] operators, bytes[] signatures,
+# uint32 referenceBlock). It returns 0x1626ba7e, or reverts with EigenLayer's custom errors, checked in the order
+# its _checkSignatures checks them:
+#   _validateSignaturesLength  LengthMismatch() when the lists differ in length, InvalidLength() when empty;
+#   per operator, in order:
+#     _getOperatorSigningKey   InvalidReferenceBlock() unless referenceBlock < block.number;
+#     _validateSortedSigners   NotSorted() unless strictly ascending;
+#     _validateSignature       InvalidSignature() unless the 65-byte r|s|v signature (v 27 or 28, low s, over the
+#                              digest as given) recovers to the operator's signing key at referenceBlock
+#                              (OpenZeppelin's SignatureChecker.isValidSignatureNow for a key without code);
+#   _validateThresholdStake    InvalidSignedWeight() when the signed weight exceeds the total weight at
+#                              referenceBlock, InsufficientSignedStake() when it is below the threshold weight then.
 
 MAX_CHECKPOINTS: constant(uint256) = 256
 MAX_SIGNERS: constant(uint256) = 32
 MAGIC: constant(bytes4) = 0x1626ba7e
-INVALID: constant(bytes4) = 0xffffffff
 # secp256k1's group order / 2: a higher s is the malleable twin of a valid signature.
 HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
 
@@ -102,6 +111,9 @@ def _setWeight(operator: address, weight: uint256):
 @internal
 def _setSigningKey(operator: address, key: address):
     old: address = convert(convert(self._latest(self.signingKeys[operator]), uint160), address)
+    # _updateOperatorSigningKey: the same key again changes nothing.
+    if key == old:
+        return
     self.signingKeys[operator] = self._push(self.signingKeys[operator], convert(convert(key, uint160), uint256))
     log SigningKeyUpdate(operator=operator, updateBlock=block.number, newSigningKey=key, oldSigningKey=old)
 
@@ -191,14 +203,13 @@ def getLastCheckpointThresholdWeightAtBlock(blockNumber: uint32) -> uint256:
 @internal
 @view
 def _recover(digest: bytes32, signature: Bytes[65]) -> address:
+    # OpenZeppelin's ECDSA.tryRecover: 65 bytes, s in the lower half of the order, v as given (27 or 28).
     if len(signature) != 65:
         return empty(address)
     r: uint256 = convert(slice(signature, 0, 32), uint256)
     s: uint256 = convert(slice(signature, 32, 32), uint256)
     v: uint256 = convert(slice(signature, 64, 1), uint256)
-    if v < 27:
-        v += 27
-    if (v != 27 and v != 28) or s > HALF_N or s == 0 or r == 0:
+    if (v != 27 and v != 28) or s > HALF_N:
         return empty(address)
     return ecrecover(digest, v, r, s)
 
@@ -211,23 +222,28 @@ def isValidSignature(digest: bytes32, data: Bytes[8192]) -> bytes4:
     referenceBlock: uint32 = 0
     operators, signatures, referenceBlock = abi_decode(data, (DynArray[address, MAX_SIGNERS], DynArray[Bytes[65], MAX_SIGNERS], uint32))
     reference: uint256 = convert(referenceBlock, uint256)
-    if len(operators) == 0 or len(operators) != len(signatures) or reference >= block.number:
-        return INVALID
+    if len(operators) != len(signatures):
+        raw_revert(method_id("LengthMismatch()", output_type=Bytes[4]))
+    if len(operators) == 0:
+        raw_revert(method_id("InvalidLength()", output_type=Bytes[4]))
     signed: uint256 = 0
     previous: uint256 = 0
     for i: uint256 in range(MAX_SIGNERS):
         if i >= len(operators):
             break
         operator: address = operators[i]
-        # Ascending, so no operator is counted twice.
-        if convert(operator, uint256) <= previous:
-            return INVALID
-        previous = convert(operator, uint256)
+        if reference >= block.number:
+            raw_revert(method_id("InvalidReferenceBlock()", output_type=Bytes[4]))
         key: address = convert(convert(self._at(self.signingKeys[operator], reference), uint160), address)
-        if key == empty(address) or self._recover(digest, signatures[i]) != key:
-            return INVALID
+        if convert(operator, uint256) <= previous:
+            raw_revert(method_id("NotSorted()", output_type=Bytes[4]))
+        previous = convert(operator, uint256)
+        recovered: address = self._recover(digest, signatures[i])
+        if recovered == empty(address) or recovered != key:
+            raw_revert(method_id("InvalidSignature()", output_type=Bytes[4]))
         signed += self._at(self.weights[operator], reference)
-    threshold: uint256 = self._at(self.thresholds, reference)
-    if threshold == 0 or signed < threshold or signed > self._at(self.totalWeights, reference):
-        return INVALID
+    if signed > self._at(self.totalWeights, reference):
+        raw_revert(method_id("InvalidSignedWeight()", output_type=Bytes[4]))
+    if self._at(self.thresholds, reference) > signed:
+        raw_revert(method_id("InsufficientSignedStake()", output_type=Bytes[4]))
     return MAGIC

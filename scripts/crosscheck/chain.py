@@ -10,7 +10,12 @@ Reads one JSON request on stdin, prints one JSON answer:
   {"op": "transact", "url", "keyFile", "contract", "name"?, "calls": [{"fn", "args", "from": key index}]}
                                                           ({"account": N} in args is key N's address)
                                                           → {"blocks": [block of each call]}
-  {"op": "call", "url", "contract", "name"?, "calls": [{"fn", "args", "block"?}]}  → {"results"}  (views)
+  {"op": "call", "url", "contract", "name"?, "calls": [{"fn", "args", "block"?}]}  → {"results"}  (views; a
+                                                          revert is {"revert": data, "error": the registry error
+                                                          its selector names, or null})
+  {"op": "isValidSignature", "url", "contract", "digest", "cases": [{"operators", "signatures", "block"}]}
+                                                          → {"results": [{"result"} or {"revert", "error"}]}
+                                                          (the registry's check of payloads encoded here)
   {"op": "rpc", "url", "method", "params"}                → {"result"}
   {"op": "fund", "url", "keyFile", "to", "wei"}           → {"block"}  (sends `wei` from key 0 to `to`)
 """
@@ -19,10 +24,23 @@ import os
 import subprocess
 import sys
 
+from eth_abi import encode as abi_encode
 from eth_account import Account
+from eth_utils import keccak
 from web3 import Web3
+from web3.exceptions import ContractLogicError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# EigenLayer's IECDSAStakeRegistryErrors, by selector (keccak-256 of the signature, computed here).
+REGISTRY_ERRORS = {
+    "0x" + keccak(text=signature)[:4].hex(): signature
+    for signature in [
+        "LengthMismatch()", "InvalidLength()", "NotSorted()", "InvalidSignature()", "InvalidReferenceBlock()",
+        "InvalidSignedWeight()", "InsufficientSignedStake()",
+    ]
+}
 
 
 def compiled(name):
@@ -95,10 +113,38 @@ def main():
         results = []
         for call in request["calls"]:
             args = [bytes.fromhex(a[2:]) if isinstance(a, str) and a.startswith("0x") and len(a) != 42 else a for a in call.get("args", [])]
-            result = getattr(contract.functions, call["fn"])(*args).call(block_identifier=call.get("block", "latest"))
+            try:
+                result = getattr(contract.functions, call["fn"])(*args).call(block_identifier=call.get("block", "latest"))
+            except ContractLogicError as error:
+                # A revert: its data, and the custom error it names, read with this script's own table.
+                raw = error.data if isinstance(error.data, str) else "0x"
+                results.append({"revert": raw.lower(), "error": REGISTRY_ERRORS.get(raw[:10].lower())})
+                continue
             if isinstance(result, bytes):
                 result = "0x" + result.hex()
             results.append(result.lower() if isinstance(result, str) else result)
+        answer = {"results": results}
+    elif op == "isValidSignature":
+        # The registry's ERC-1271 check of payloads this script encodes itself: data = abi.encode(address[],
+        # bytes[], uint32), as EigenLayer's ECDSAStakeRegistry decodes it.
+        abi, _ = compiled("StakeRegistry.vy")
+        contract = w3.eth.contract(address=Web3.to_checksum_address(request["contract"]), abi=abi)
+        digest = bytes.fromhex(request["digest"][2:])
+        results = []
+        for case in request["cases"]:
+            data = abi_encode(
+                ["address[]", "bytes[]", "uint32"],
+                [
+                    [Web3.to_checksum_address(a) for a in case["operators"]],
+                    [bytes.fromhex(s[2:]) for s in case["signatures"]],
+                    case["block"],
+                ],
+            )
+            try:
+                results.append({"result": "0x" + contract.functions.isValidSignature(digest, data).call().hex()})
+            except ContractLogicError as error:
+                raw = error.data if isinstance(error.data, str) else "0x"
+                results.append({"revert": raw.lower(), "error": REGISTRY_ERRORS.get(raw[:10].lower())})
         answer = {"results": results}
     elif op == "fund":
         accounts = keys(request["keyFile"])

@@ -14,12 +14,14 @@ test-only evm_mine [count], evm_snapshot and evm_revert [id] (for reorgs). Batch
 as arrays. Every transaction is mined in its own block as it arrives.
 """
 import argparse
+import ast
 import json
 import os
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from eth_abi import encode as abi_encode
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import BlockNotFound, TransactionFailed
 
@@ -177,25 +179,40 @@ def receipt(params):
     }
 
 
+ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
+
+
+def reverted(error):
+    """A revert as geth answers it (internal/ethapi `newRevertError`): code 3, "execution reverted" (with ": reason"
+    for an Error(string)), and the raw revert data, hex, in `data`. eth-tester hands over a custom error's data as
+    the repr of its bytes and an Error(string) as its decoded reason; both are turned back into the bytes."""
+    text = str(error)
+    if text.startswith(("b'", 'b"')):
+        raw = ast.literal_eval(text)
+        return RPCError(3, "execution reverted", "0x" + raw.hex())
+    raw = ERROR_STRING + abi_encode(["string"], [text])
+    return RPCError(3, f"execution reverted: {text}", "0x" + raw.hex())
+
+
 def call(params):
     try:
         return TESTER.call(transaction_request(params), block_id(params[1] if len(params) > 1 else "latest"))
     except TransactionFailed as error:
-        raise RPCError(3, f"execution reverted: {error}")
+        raise reverted(error)
 
 
 def estimate_gas(params):
     try:
         return quantity(TESTER.estimate_gas(transaction_request(params)))
     except TransactionFailed as error:
-        raise RPCError(3, f"execution reverted: {error}")
+        raise reverted(error)
 
 
 def send_raw(params):
     try:
         return TESTER.send_raw_transaction(params[0])
     except TransactionFailed as error:
-        raise RPCError(3, f"execution reverted: {error}")
+        raise reverted(error)
     except Exception as error:  # invalid transactions: bad nonce, bad signature, too little gas
         raise RPCError(-32000, str(error))
 
@@ -263,6 +280,8 @@ def answer(request):
             return {"jsonrpc": "2.0", "id": rid, "result": handler(params)}
     except RPCError as error:
         body = {"code": error.code, "message": error.message}
+        if error.data is not None:
+            body["data"] = error.data
         return {"jsonrpc": "2.0", "id": rid, "error": body}
     except Exception as error:
         return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32000, "message": f"{type(error).__name__}: {error}"}}

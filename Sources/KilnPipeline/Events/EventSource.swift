@@ -21,6 +21,10 @@ public protocol EventSource: Sendable {
     /// How far this source was read, for the store to keep once its logs are recorded (a file's ``SourceMark``);
     /// nil for a source that needs none.
     var readMark: (source: String, mark: SourceMark)? { get }
+    /// The block whose stakes and signing keys the jobs of a state read through block `through` are checked
+    /// against. On a chain it must be strictly below the head: a stake registry checks `referenceBlock <
+    /// block.number`, and an `eth_call` at the latest block runs with `block.number` = the head.
+    func referenceBlock(through: UInt64) -> UInt64
 }
 
 extension EventSource {
@@ -30,6 +34,8 @@ extension EventSource {
     public func check(chainId: UInt64) async throws(PipelineError) {}
     /// By default nothing to keep.
     public var readMark: (source: String, mark: SourceMark)? { nil }
+    /// By default the block read through (a recorded file's blocks are past).
+    public func referenceBlock(through: UInt64) -> UInt64 { through }
 }
 
 /// Logs recorded one per line, exactly as `eth_getLogs` returns them (blank lines and `#` comments allowed).

@@ -38,6 +38,13 @@ public struct JSONRPCEventSource: EventSource {
         }
     }
 
+    /// With confirmations, the block read through is already below the head; without, it may be the head itself,
+    /// which no registry accepts as a reference block (EigenLayer's `InvalidReferenceBlock()` for
+    /// `referenceBlock >= block.number`, and an `eth_call` at the latest block runs at the head): one below it.
+    public func referenceBlock(through: UInt64) -> UInt64 {
+        confirmations == 0 ? max(through, 1) - 1 : through
+    }
+
     /// Logs after `block` up to `head - confirmations` (at most `limit` blocks), with the last block's hash.
     public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (
         logs: [EventLog], through: (block: UInt64, hash: Bytes32)

@@ -224,7 +224,7 @@ public struct ChainSync: Sendable {
             stateVersion: saved.version,
             stateHash: hash,
             templateHash: watched.templateHash,
-            referenceBlock: head
+            referenceBlock: source?.referenceBlock(through: head) ?? head
         )
         if created {
             report.queued += 1

@@ -20,7 +20,9 @@ extension AttestationCommand {
                 contract) whose latest published bundle is read from kiln.yml's store and output. Prints JSON: the registry, the attested output, the EIP-712 digest, data = abi.encode(address[] operators \
                 (ascending), bytes[] signatures, uint32 referenceBlock) and the full call data. For a bundle without an \
                 accepted output it uses the output the most stake signed. With --rpc it also makes the eth_call and \
-                says whether the registry accepts (exit 0) or rejects (exit 1) it.
+                says whether the registry accepts (exit 0) or rejects it (exit 1, with the registry's reason: \
+                EigenLayer's ECDSAStakeRegistry reverts with a custom error such as InsufficientSignedStake(), an \
+                unknown selector is shown raw); a registry that cannot be asked is an error (exit 2).
                 """
         )
 
@@ -51,25 +53,28 @@ extension AttestationCommand {
                 throw CLIError("\(bundle): \(error.message)", cause: error)
             }
             var output = payload.json
-            var valid: Bool?
+            var verdict: RegistryVerdict?
             if let rpc {
-                let answer: [UInt8]
-                do {
-                    answer = try await EthereumRPC(url: rpc).call(to: payload.registry, data: payload.calldata)
-                } catch {
-                    throw CLIError(
-                        "isValidSignature on \(payload.registry.checksummed): \(error.message)",
-                        cause: error
-                    )
+                // An RPC failure is an error (exit 2 and its cause); a rejection is the registry's answer (exit 1).
+                do { verdict = try await payload.check(with: EthereumRPC(url: rpc)) } catch {
+                    FileHandle.standardError.write(Data("Error: \(ErrorChain.human(error))\n".utf8))
+                    throw ExitCode(2)
                 }
-                valid = KilnAVS.OnchainPayload.accepts(answer)
                 if case .object(var fields) = output {
-                    fields["registryAccepts"] = .bool(valid == true)
+                    fields["registryAccepts"] = .bool(verdict?.accepted == true)
+                    if case .rejected(let rejection)? = verdict {
+                        fields["registryRejection"] = .string(rejection.description)
+                    }
                     output = .object(fields)
                 }
             }
             print(String(decoding: try output.canonicalBytes(), as: UTF8.self))
-            if valid == false { throw ExitCode(1) }
+            if case .rejected(let rejection)? = verdict {
+                FileHandle.standardError.write(
+                    Data("rejected by the registry: \(rejection) (\(payload.registry.checksummed))\n".utf8)
+                )
+                throw ExitCode(1)
+            }
         }
 
         /// The bundle's bytes: the file, or the token's published bundle.
