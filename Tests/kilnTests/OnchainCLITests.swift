@@ -94,7 +94,13 @@ import Testing
         /// A kiln.yml site watching `contract`, operators from the registry, publishing with `mode`.
         /// A kiln.yml site watching `contract`, operators from the registry, publishing with `mode` as dev-chain
         /// key 1 or `publisher`.
-        func site(_ name: String, contract: String, mode: String, publisher: PrivateKey? = nil) async throws -> Site {
+        func site(
+            _ name: String,
+            contract: String,
+            mode: String,
+            publisher: PrivateKey? = nil,
+            template: URL = BatchBench.template
+        ) async throws -> Site {
             let site = Site(dir: folder.appendingPathComponent(name), bench: folder)
             try FileManager.default.createDirectory(at: site.dir, withIntermediateDirectories: true)
             let keyPath = site.dir.appendingPathComponent("publisher.key").path
@@ -118,7 +124,7 @@ import Testing
                 out: out
                 events: {rpc: "\(chain.url)", fromBlock: 0}
                 contracts:
-                  - {address: "\(contract)", template: \(BatchBench.template.path)}
+                  - {address: "\(contract)", template: \(template.path)}
                 operators:
                   source: chain
                   registry: "\(registry)"
@@ -606,7 +612,9 @@ import Testing
         // publish.mode onchain-base: one collection directory, setBaseURI per run of changed ids.
         let nft2 = try await bench.collection([1, 2, 3, 5])
         #expect(try await bench.view(nft2, [["fn": "supportsInterface", "args": ["0x49064906"]]]).first == .bool(true))
-        let base = try await bench.site("site-b", contract: nft2, mode: "onchain-base")
+        let template = bench.folder.appendingPathComponent("template-b")
+        try FileManager.default.copyItem(at: BatchBench.template, to: template)
+        let base = try await bench.site("site-b", contract: nft2, mode: "onchain-base", template: template)
         let b1 = try await base.kiln()
         #expect(b1.status == 0 && b1.summary?["published"] as? Int == 4, "\(b1.transcript)")
         #expect(Self.transactions(b1).count == 2, "ranges 1…3 and 5…5: \(b1.transcript)")
@@ -639,6 +647,26 @@ import Testing
             "only token 2 changed: \(b2.transcript)"
         )
         await #expect(Self.transactions(try base.kiln()).isEmpty)
+
+        // A new template version changes every token's metadata: one BatchMetadataUpdate(0, type(uint256).max),
+        // ERC-4906's whole collection, instead of one event per range.
+        let templateFile = template.appendingPathComponent("template.yml")
+        let yaml = try String(contentsOf: templateFile, encoding: .utf8)
+        #expect(yaml.contains("name: Forge Knights\n"))
+        try Data(yaml.replacingOccurrences(of: "name: Forge Knights\n", with: "name: Forge Knights II\n").utf8)
+            .write(to: templateFile)
+        let b3 = try await base.kiln()
+        #expect(b3.status == 0 && b3.summary?["published"] as? Int == 4, "\(b3.transcript)")
+        #expect(Self.transactions(b3).count == 1, "\(b3.transcript)")
+        let batchUpdates = try await bench.logs(nft2, "BatchMetadataUpdate(uint256,uint256)")
+        let lastUpdate = try ABIEncoding.decode(
+            [.uint(256), .uint(256)],
+            from: try Hex.decode(batchUpdates.last?["data"]?.stringValue ?? ""),
+            function: "BatchMetadataUpdate"
+        )
+        #expect(lastUpdate == [.uint(0), .uint((BigUInt(1) << 256) - 1)], "\(lastUpdate)")
+        let newBase = try #require(try await bench.view(nft2, [["fn": "baseURI"]]).first?.stringValue)
+        #expect(newBase != baseURI && newBase.hasPrefix("ipfs://"))
 
         // Stake changes after the reference block do not change the quorum pinned to it…
         try await bench.registryTransact([

@@ -70,6 +70,43 @@ struct OnchainPublisher: Sendable {
                 else { return true }
                 return live.description != token.metadata
             }
+            // Every token had a base URI from an earlier run and every one's metadata changed (a new template
+            // version): one BatchMetadataUpdate(0, type(uint256).max), ERC-4906's "the whole collection", as
+            // marketplaces ask — when the contract accepts that range (eth_estimateGas reverts otherwise, and the
+            // ranges go out instead).
+            let wholeCollection =
+                changed.count == tokens.count && tokens.count > 1
+                && stale.allSatisfy { $0.1?.hasPrefix("ipfs://") == true }
+            if wholeCollection {
+                let all = BigUInt(0)...(BigUInt(1) << 256) - 1
+                let data = ABIEncoding.call(
+                    "setBaseURI(string,uint256,uint256)",
+                    [.string(base), .uint(all.lowerBound), .uint(all.upperBound)]
+                )
+                do {
+                    let receipt = try await sender.send(to: contract, data: data)
+                    report(
+                        OnchainTransaction(
+                            contract: contract,
+                            call: "setBaseURI(\(base), 0, 2^256-1)",
+                            hash: receipt.transactionHash,
+                            block: receipt.blockNumber
+                        )
+                    )
+                    return []
+                } catch  where error.revertData != nil || error.code == .rpc(3) {
+                    // The contract refuses that range (at estimation, before anything is sent): ranges below.
+                } catch {
+                    return [
+                        Problem(
+                            .onchain,
+                            contract.checksummed,
+                            "\(error.message) (the next run sends what is still missing)",
+                            cause: error
+                        )
+                    ]
+                }
+            }
             for range in Self.ranges((changed.isEmpty ? stale : changed).map(\.0.id)) {
                 calls.append(
                     (
