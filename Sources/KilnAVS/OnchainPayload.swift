@@ -2,7 +2,7 @@
 
 internal import BigInt
 public import KilnCore
-internal import KilnCrypto
+public import KilnCrypto
 
 /// The ERC-1271 `isValidSignature(bytes32 digest, bytes data)` call an on-chain registry checks a quorum with,
 /// built from an attestation bundle: `digest` is the EIP-712 digest of the attestation of the output, `data` is
@@ -27,6 +27,24 @@ public struct OnchainPayload: Sendable {
     public var digest: Bytes32
     /// `abi.encode(address[] operators, bytes[] signatures, uint32 referenceBlock)`.
     public var data: [UInt8]
+    /// The signatures, in the order of ``operators``.
+    public var signatures: [Signature]
+    /// The job, its model's id and, for an agreement round, the policy's hash.
+    public var jobId: Bytes32
+    public var modelId: Bytes32
+    public var policyHash: Bytes32?
+    /// The job's canonical input (RFC 8785 bytes; its keccak-256 is the attested `inputHash`): an ERC-7007 prompt.
+    public var prompt: [UInt8]
+
+    /// The ERC-7007 `proof` a Kiln ERC-7007 token verifies (`scripts/contracts/KilnNFT.vy`): `abi.encode(uint8 kind
+    /// (0 attestation, 1 agreement), bytes32 jobId, bytes32 modelId, bytes32 policyHash, uint32 referenceBlock,
+    /// address[] operators, bytes[] signatures)`; its `aigcData` is ``outputHash`` and its `prompt` ``prompt``.
+    public var erc7007Proof: [UInt8] {
+        ABIEncoding.encode([
+            .uint(UInt64(policyHash == nil ? 0 : 1)), .bytes32(jobId), .bytes32(modelId), .bytes32(policyHash ?? .zero),
+            .uint(referenceBlock), .array(operators.map { .address($0) }), .array(signatures.map { .bytes($0.bytes) }),
+        ])
+    }
 
     /// The full call data for `eth_call` to ``registry``.
     public var calldata: [UInt8] {
@@ -96,6 +114,11 @@ public struct OnchainPayload: Sendable {
         accepted = acceptedHash != nil
         referenceBlock = parsed.referenceBlock
         operators = signed.map(\.0)
+        signatures = signed.map(\.1)
+        jobId = parsed.jobId
+        modelId = Keccak256.hash(utf8: parsed.model)
+        policyHash = nil
+        prompt = try Self.prompt(bundle)
         digest = parsed.digest(chosen)
         data = ABIEncoding.encode([
             .array(signed.map { .address($0.0) }), .array(signed.map { .bytes($0.1.bytes) }), .uint(UInt64(block32)),
@@ -107,17 +130,31 @@ public struct OnchainPayload: Sendable {
         outputHash: Bytes32,
         accepted: Bool,
         referenceBlock: UInt64,
-        operators: [Address],
+        signed: [(Address, Signature)],
         digest: Bytes32,
-        data: [UInt8]
+        data: [UInt8],
+        job: (id: Bytes32, model: Bytes32, policy: Bytes32?, prompt: [UInt8])
     ) {
         self.registry = registry
         self.outputHash = outputHash
         self.accepted = accepted
         self.referenceBlock = referenceBlock
-        self.operators = operators
+        self.operators = signed.map(\.0)
+        self.signatures = signed.map(\.1)
         self.digest = digest
         self.data = data
+        self.jobId = job.id
+        self.modelId = job.model
+        self.policyHash = job.policy
+        self.prompt = job.prompt
+    }
+
+    /// The request's input in canonical bytes.
+    private static func prompt(_ bundle: JSONValue) throws(AVSError) -> [UInt8] {
+        guard let input = bundle["request"]?["input"] else { throw AVSError("the bundle's request has no 'input'") }
+        do { return try input.canonicalBytes() } catch {
+            throw AVSError("the bundle's request input is not canonical JSON: \(error.message)", cause: error)
+        }
     }
 
     private static func agreement(
@@ -161,12 +198,13 @@ public struct OnchainPayload: Sendable {
             outputHash: canonical,
             accepted: bundle["accepted"]?["outputHash"]?.stringValue == canonical.hex,
             referenceBlock: parsed.referenceBlock,
-            operators: signed.map(\.0),
+            signed: signed,
             digest: digest,
             data: ABIEncoding.encode([
                 .array(signed.map { .address($0.0) }), .array(signed.map { .bytes($0.1.bytes) }),
                 .uint(UInt64(block32)),
-            ])
+            ]),
+            job: (parsed.jobId, Keccak256.hash(utf8: parsed.model), policyHash, try prompt(bundle))
         )
     }
 
@@ -178,6 +216,10 @@ public struct OnchainPayload: Sendable {
             "referenceBlock": .number(Int(referenceBlock)),
             "operators": .array(operators.map { .string($0.checksummed) }),
             "digest": .string(digest.hex), "data": .string(Hex.encode(data)), "calldata": .string(Hex.encode(calldata)),
+            "erc7007": [
+                "prompt": .string(Hex.encode(prompt)), "aigcData": .string(outputHash.hex),
+                "proof": .string(Hex.encode(erc7007Proof)),
+            ],
         ]
     }
 }

@@ -75,6 +75,12 @@ import Testing
             return address
         }
 
+        /// The collection's default publisher: dev-chain key 1.
+        func publisherAddress() async throws -> Address {
+            let keys = try String(contentsOfFile: chain.keyFile, encoding: .utf8).split(separator: "\n")
+            return try PrivateKey(hex: String(keys[1]).trimmingCharacters(in: .whitespaces)).address
+        }
+
         func nft(_ contract: String, _ calls: [JSONValue]) async throws {
             _ = try await chain.run("transact", ["contract": .string(contract), "calls": .array(calls)])
         }

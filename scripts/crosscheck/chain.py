@@ -16,6 +16,7 @@ Reads one JSON request on stdin, prints one JSON answer:
   {"op": "isValidSignature", "url", "contract", "digest", "cases": [{"operators", "signatures", "block"}]}
                                                           → {"results": [{"result"} or {"revert", "error"}]}
                                                           (the registry's check of payloads encoded here)
+  {"op": "interfaceId", "functions": [signatures]}        → {"id"}  (ERC-165: XOR of their selectors)
   {"op": "rpc", "url", "method", "params"}                → {"result"}
   {"op": "fund", "url", "keyFile", "to", "wei"}           → {"block"}  (sends `wei` from key 0 to `to`)
 """
@@ -146,6 +147,12 @@ def main():
                 raw = error.data if isinstance(error.data, str) else "0x"
                 results.append({"revert": raw.lower(), "error": REGISTRY_ERRORS.get(raw[:10].lower())})
         answer = {"results": results}
+    elif op == "interfaceId":
+        # ERC-165: the XOR of the functions' selectors, computed here.
+        value = 0
+        for signature in request["functions"]:
+            value ^= int.from_bytes(keccak(text=signature)[:4], "big")
+        answer = {"id": "0x" + value.to_bytes(4, "big").hex()}
     elif op == "fund":
         accounts = keys(request["keyFile"])
         receipt = send(w3, accounts[0], {"to": Web3.to_checksum_address(request["to"]), "value": int(request["wei"])})
