@@ -302,7 +302,7 @@ let package = Package(
             name: "kilnTests",
             dependencies: [
                 "KilnCore", "KilnCrypto", "KilnStore", "KilnTesting", "KilnAVS", "KilnChain", "KilnContent",
-                "KilnInference", "KilnImage", bigInt,
+                "KilnInference", "KilnImage", "KilnPipeline", bigInt,
                 logging,
             ]
         ),
