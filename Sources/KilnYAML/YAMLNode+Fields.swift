@@ -44,6 +44,14 @@ extension YAMLNode {
         return value
     }
 
+    /// An unquoted `true` or `false`.
+    public func boolean(_ context: String) throws(YAMLError) -> Bool {
+        guard let text = scalar, !isQuoted, text == "true" || text == "false" else {
+            throw error("\(context) must be true or false")
+        }
+        return text == "true"
+    }
+
     /// An unquoted number of seconds > 0.
     public func seconds(_ context: String) throws(YAMLError) -> Double {
         guard let text = scalar, !isQuoted, let value = Double(text), value.isFinite, value > 0 else {

@@ -63,6 +63,11 @@ struct ConfigurationTests {
             "kiln.yml:4:10: publish.mode onchain sends transactions: give publish.key"
         ),
         (
+            minimal + "\npublish: {erc7007: true}",
+            "kiln.yml:4:20: publish.erc7007 puts each quorum's proof on chain: it needs publish.mode onchain or onchain-base"
+        ),
+        (minimal + "\npublish: {erc7007: yes}", "kiln.yml:4:20: publish.erc7007 must be true or false"),
+        (
             minimal + "\npublish: {mode: airdrop}",
             "kiln.yml:4:17: publish.mode must be one of files, onchain, onchain-base"
         ),

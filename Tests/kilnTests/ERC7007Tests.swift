@@ -2,9 +2,11 @@ import BigInt
 import Foundation
 import KilnAVS
 import KilnChain
+import KilnContent
 import KilnCore
 import KilnCrypto
 import KilnInference
+import KilnStore
 import KilnTesting
 import Logging
 import Testing
@@ -185,5 +187,67 @@ import Testing
                 == [.string(Keccak256.hash(second.prompt).hex)]
         )
         #expect(try await bench.logs(nft, "MetadataUpdate(uint256)").count == 2)
+    }
+
+    /// `publish.erc7007`: a batch publishes ERC-7007 tokens (tokenURI, then addAigcData with the quorum's proof and
+    /// the ERC-7007 metadata fields), a re-render stages and updates, `kiln verify` checks the logs against the
+    /// published media, and a proof the token's registry rejects is reported with the registry's error.
+    @Test func aBatchPublishesERC7007TokensAndVerifyReadsThem() async throws {
+        let bench = try await OnchainCLITests.Bench()
+        let nft = try await bench.collection([1, 2, 3])
+        try await bench.nft(nft, [["fn": "setAigcRegistry", "args": [.string(bench.registry)], "from": 0]])
+        let site = try await bench.site("site-7007", contract: nft, mode: "onchain", erc7007: true)
+        func calls(_ outcome: Outcome) -> [String] {
+            OnchainCLITests.transactions(outcome).compactMap { $0["call"] as? String }
+        }
+        let first = try await site.kiln()
+        #expect(first.status == 0 && first.summary?["published"] as? Int == 3, "\(first.transcript)")
+        #expect(calls(first).filter { $0.hasPrefix("addAigcData(") }.count == 3, "\(calls(first))")
+        #expect(try await bench.logs(nft, "AigcData(uint256,bytes,bytes,bytes)").count == 3)
+
+        // The metadata carries ERC-7007's fields: the prompt is the job's canonical input, aigc_data the image.
+        let store = try SQLiteStore(path: site.store)
+        let token2 = TokenKey(chainId: bench.chain.chainId, contract: try Address(hex: nft), id: 2)
+        let publication = try #require(try await store.latestPublication(token2))
+        let blocks = try FilesystemBlockstore(folder: site.out.appendingPathComponent("blocks").path)
+        let reader = UnixFSReader(blockstore: blocks)
+        let metadata = try JSONValue.parse(bytes: try reader.cat(try CID(publication.metadata)))
+        let bundle = try JSONValue.parse(bytes: try reader.cat(try CID(try #require(publication.attestation))))
+        #expect(metadata["aigc_type"] == "image" && metadata["proof_type"] == "quorum")
+        #expect(metadata["aigc_data"]?.stringValue == metadata["image"]?.stringValue)
+        #expect(metadata["prompt"]?.stringValue == (try bundle["request"]?["input"]?.canonicalString()))
+        let verified = try await KilnProcess.run(["verify", "\(nft):2", "--config", "kiln.yml"], in: site.dir)
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        #expect(verified.stdout.contains("ERC-7007: the token's AigcData (block"), "\(verified.stdout)")
+        #expect(verified.stdout.contains("verified: byte-identical"), "\(verified.stdout)")
+        let again = try await site.kiln()
+        #expect(again.status == 0 && calls(again).isEmpty, "no change, no transaction: \(again.transcript)")
+
+        // Token 2 levels up: a new prompt and output, staged with its proof, then update.
+        try await bench.nft(nft, [["fn": "levelUp", "args": [2], "from": 0]])
+        let second = try await site.kiln()
+        #expect(second.status == 0, "\(second.transcript)")
+        #expect(
+            calls(second).map { String($0.prefix(while: { $0 != "(" })) } == ["setTokenURI", "stageUpdate", "update"],
+            "\(calls(second))"
+        )
+        #expect(try await bench.logs(nft, "Update(uint256,bytes,bytes)").count == 1)
+        let reverified = try await KilnProcess.run(["verify", "\(nft):2", "--config", "kiln.yml"], in: site.dir)
+        #expect(
+            reverified.status == 0 && reverified.stdout.contains("ERC-7007: the token's Update (block"),
+            "\(reverified.stdout)\(reverified.stderr)"
+        )
+
+        // The token now asks another registry, where these operators are unknown: the next proof is refused with
+        // that registry's own error, and the run says so.
+        let other = try #require(try await bench.chain.run("deploy", ["name": "StakeRegistry"])["address"]?.stringValue)
+        try await bench.nft(nft, [["fn": "setAigcRegistry", "args": [.string(other)], "from": 0]])
+        try await bench.nft(nft, [["fn": "levelUp", "args": [3], "from": 0]])
+        let refused = try await site.kiln()
+        #expect(refused.status != 0, "\(refused.transcript)")
+        #expect(
+            refused.transcript.contains("stageUpdate: rejected by the registry: InvalidSignature()"),
+            "\(refused.transcript)"
+        )
     }
 }

@@ -105,7 +105,8 @@ import Testing
             contract: String,
             mode: String,
             publisher: PrivateKey? = nil,
-            template: URL = BatchBench.template
+            template: URL = BatchBench.template,
+            erc7007: Bool = false
         ) async throws -> Site {
             let site = Site(dir: folder.appendingPathComponent(name), bench: folder)
             try FileManager.default.createDirectory(at: site.dir, withIntermediateDirectories: true)
@@ -135,7 +136,7 @@ import Testing
                   source: chain
                   registry: "\(registry)"
                   nodes:\(nodesYAML)
-                publish: {mode: \(mode), key: publisher.key}
+                publish: {mode: \(mode), key: publisher.key\(erc7007 ? ", erc7007: true" : "")}
                 concurrency: 4
                 nodeTimeout: 30
 

@@ -170,6 +170,16 @@ struct BatchOutputs: Sendable {
                 summary.transactions.append(sent)
                 progress(.transaction(sent))
             }
+            if onchain.erc7007 {
+                summary.problems += await onchain.reconcileAIGC(
+                    contract: contract,
+                    latest: latest[contract] ?? [],
+                    blockstore: blockstore
+                ) { sent in
+                    summary.transactions.append(sent)
+                    progress(.transaction(sent))
+                }
+            }
         }
     }
 

@@ -275,7 +275,7 @@ public struct BatchRunner: Sendable {
         round.timeout = .milliseconds(Int64(configuration.nodeTimeout * 1000))
         // The round asks the fewest operators that can make a quorum and awaits every one it asked, so the
         // attestation bundle (and so every CID) is the same on every run for the same node behaviour.
-        return JobWorker(
+        var worker = JobWorker(
             store: store,
             registry: registry,
             blockstore: blockstore,
@@ -286,6 +286,8 @@ public struct BatchRunner: Sendable {
             owner: options.owner,
             reuseAttested: options.reuseAttested
         )
+        worker.erc7007 = configuration.erc7007
+        return worker
     }
 
     /// How many jobs `batch` waits for; while the store is unreachable (a database restart), tries again with

@@ -23,6 +23,8 @@ struct JobWorker: Sendable {
     let batch: Int
     let owner: String
     let reuseAttested: Bool
+    /// Metadata for ERC-7007 tokens (`publish.erc7007`): the prompt, `aigc_type`, `aigc_data` and `proof_type`.
+    var erc7007 = false
 
     func process(_ job: Job) async -> JobReport {
         let started = ContinuousClock.now
@@ -136,9 +138,11 @@ struct JobWorker: Sendable {
         // Inference with quorum.
         var output: [UInt8]?
         var bundle: [UInt8]?
+        var prompt: JSONValue?
         if let inference = template.inference,
             let (input, inputHash) = try template.inferenceInput(state: state, token: token)
         {
+            prompt = input
             let jobId = inferenceJobId(
                 contract: job.token.contract,
                 tokenId: id,
@@ -241,6 +245,9 @@ struct JobWorker: Sendable {
                 throw PipelineError("the template's metadata is not an object")
             }
             fields["kiln"] = provenance.json
+            if erc7007, let prompt {
+                fields.merge(try ERC7007.metadata(prompt: prompt, imageURI: "ipfs://\(imageCID)")) { $1 }
+            }
             return .object(fields)
         }
         CrashPoint.afterBlocks.reached()

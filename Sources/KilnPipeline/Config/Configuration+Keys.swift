@@ -21,7 +21,9 @@ extension Configuration {
         /// `operators` when it is a mapping.
         public static let operators = ["file", "source", "registry", "fromBlock", "rpc", "nodes"]
         /// `publish`.
-        public static let publish = ["profile", "mode", "key", "rpc", "baseURI", "ipfs", "check", "origins", "pinWait"]
+        public static let publish = [
+            "profile", "mode", "key", "rpc", "baseURI", "ipfs", "check", "origins", "pinWait", "erc7007",
+        ]
         /// `publish.ipfs[]`.
         public static let ipfsTarget = ["kubo", "bearer", "basic", "pinning", "token"]
 

@@ -137,6 +137,7 @@ extension Configuration {
                 publisherKeyFile = resolve(try value.text("publish.key (the path of a 0600 key file)"))
             }
             if let value = publish["rpc"] { publishRPC = try value.url("publish.rpc") }
+            if let value = publish["erc7007"] { erc7007 = try value.boolean("publish.erc7007") }
             if let value = publish["profile"] {
                 let name = try value.text("publish.profile")
                 do { profile = try ImportProfile(named: name) } catch {

@@ -21,6 +21,15 @@ extension Configuration {
                 )
             }
         }
+        if erc7007 && publishMode == .files {
+            var node = anchor
+            if case .mapping(let pairs) = anchor.kind, let pair = pairs.first(where: { $0.key.scalar == "erc7007" }) {
+                node = pair.value
+            }
+            throw node.error(
+                "publish.erc7007 puts each quorum's proof on chain: it needs publish.mode onchain or onchain-base"
+            )
+        }
         if chainOperators != nil && chainRPC == nil {
             throw (map["operators"] ?? root).error(
                 "operators.source chain reads the registry over JSON-RPC: give operators.rpc, events.rpc or KILN_RPC"

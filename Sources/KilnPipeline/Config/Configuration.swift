@@ -70,6 +70,10 @@ public struct Configuration: Sendable {
     public var chainOperators: ChainOperators?
     /// How media are published (`publish.mode`, `KILN_PUBLISH_MODE`).
     public var publishMode: PublishMode = .files
+    /// The watched contracts are ERC-7007 tokens that verify Kiln quorums (`publish.erc7007`; an on-chain mode):
+    /// each publication's (prompt, output hash, quorum proof) goes on chain (`addAigcData`, then `stageUpdate` and
+    /// `update`), and metadata gains `prompt`, `aigc_type`, `aigc_data` and `proof_type`.
+    public var erc7007 = false
     /// The key `onchain` modes send transactions with (a 0600 file), unless `KILN_PUBLISHER_KEY` is set.
     public var publisherKeyFile: String?
     /// The JSON-RPC URL transactions and registry reads go to, when not the events' node.

@@ -114,7 +114,9 @@ extension BatchRunner {
                 key: try configuration.publisherKey(),
                 confirmations: configuration.confirmations
             )
-            runner.onchain = OnchainPublisher(mode: configuration.publishMode, rpc: rpc, sender: sender)
+            var onchain = OnchainPublisher(mode: configuration.publishMode, rpc: rpc, sender: sender)
+            onchain.erc7007 = configuration.erc7007
+            runner.onchain = onchain
         }
         let pusher = IPFSPusher(store: store, configuration: configuration, logger: runner.logger)
         if pusher.isConfigured { runner.pusher = pusher }

@@ -27,6 +27,8 @@ struct OnchainPublisher: Sendable {
     let mode: Configuration.PublishMode
     let rpc: EthereumRPC
     let sender: TransactionSender
+    /// The contracts are ERC-7007 tokens: each publication's AIGC data and proof go on chain too.
+    var erc7007 = false
 
     /// Sends what is missing for `contract`, whose tokens' latest publications are `latest` (for onchain-base,
     /// served from the directory `collection`); reports each transaction as it is mined and returns the problems.

@@ -1,6 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 internal import KilnAVS
+internal import KilnChain
 public import KilnContent
 internal import KilnCore
 internal import KilnStore
@@ -75,6 +76,23 @@ extension Verifier {
         guard !layers.isEmpty else {
             throw PipelineError(.configuration, "Give the published blocks with --car FILE or --blocks DIR")
         }
-        return (Verifier(blockstore: LayeredBlockstore(layers), logs: logs, registry: registry), cid)
+        var verifier = Verifier(blockstore: LayeredBlockstore(layers), logs: logs, registry: registry)
+        if let configuration = target.configuration, configuration.erc7007, let url = configuration.chainRPC,
+            let token = configuration.token(target.target)
+        {
+            // ERC-7007: the contract's AIGC logs as the chain has them now (the store reads them a batch later).
+            let rpc = EthereumRPC(url: url)
+            do throws(ChainError) {
+                let head = try await rpc.blockNumber()
+                verifier.aigcLogs = try await rpc.logs(
+                    addresses: [token.contract],
+                    from: configuration.fromBlock,
+                    to: head
+                )
+            } catch {
+                throw PipelineError("\(url): unable to read the token's ERC-7007 logs: \(error.message)", cause: error)
+            }
+        }
+        return (verifier, cid)
     }
 }

@@ -20,6 +20,9 @@ public struct Verifier: Sendable {
     public var logs: [EventLog]?
     /// The operator registry; when given, the bundle's stake table is compared with it at the reference block.
     public var registry: (any OperatorRegistry)?
+    /// The token contract's logs read from the chain, for an ERC-7007 token: its newest `AigcData`/`Update` must
+    /// name this publication's prompt and output.
+    public var aigcLogs: [EventLog]?
 
     /// A verifier over `blockstore`; with `logs` it re-folds the state, with `registry` it compares the stake table.
     public init(blockstore: any Blockstore, logs: [EventLog]? = nil, registry: (any OperatorRegistry)? = nil) {
@@ -101,9 +104,11 @@ public struct Verifier: Sendable {
 
         // Inference: the bundle's signatures and quorum, and that it answers this token's input.
         var output: [UInt8]?
+        var prompt: JSONValue?
         if let inference = template.inference,
-            let (_, inputHash) = try template.inferenceInput(state: state, token: token)
+            let (input, inputHash) = try template.inferenceInput(state: state, token: token)
         {
+            prompt = input
             guard let bundleCID = provenance.attestation, let outputCID = provenance.inference else {
                 throw PipelineError("the template asks for inference but kiln.attestation / kiln.inference are missing")
             }
@@ -148,6 +153,24 @@ public struct Verifier: Sendable {
                 )
             }
             output = attested
+            if let aigcLogs {
+                // ERC-7007: the token's newest AIGC data on chain is this publication's prompt and output.
+                let accepted = bundle["accepted"]?["outputHash"]?.stringValue.flatMap { try? Bytes32(hex: $0) }
+                let expected = (
+                    prompt: Keccak256.hash(try input.canonicalBytes()), data: accepted.map { Keccak256.hash($0.bytes) }
+                )
+                if let record = ERC7007.latest(of: provenance.tokenId, in: aigcLogs) {
+                    report.check(
+                        record.promptHash == expected.prompt && record.dataHash == expected.data,
+                        "ERC-7007: the token's \(record.event) (block \(record.block.map(String.init) ?? "?")) names this "
+                            + "prompt and output",
+                        "ERC-7007: the token's newest \(record.event) (block \(record.block.map(String.init) ?? "?")) names "
+                            + "another prompt or output than this publication"
+                    )
+                } else {
+                    report.check(false, "", "ERC-7007: the contract has no AigcData or Update for this token")
+                }
+            }
         }
 
         // Render and compare, byte for byte, then pixel for pixel when the bytes differ.
@@ -201,6 +224,10 @@ public struct Verifier: Sendable {
             throw PipelineError("the template's metadata is not an object")
         }
         expected["kiln"] = provenance.json
+        if metadata["aigc_type"] != nil, let prompt {
+            // Published for an ERC-7007 token: the fields it adds, as Kiln writes them.
+            expected.merge(try ERC7007.metadata(prompt: prompt, imageURI: "ipfs://\(ourCID)")) { $1 }
+        }
         let expectedBytes = try JSONValue.object(expected).canonicalBytes()
         if expectedBytes == metadataBytes {
             report.checks.append((true, "metadata is byte-identical"))
