@@ -281,6 +281,28 @@ import Testing
         try await Self.everySubsetAgrees(bench, bundle, signers: accepted.signers, table: table) { payload in
             #expect(payload.digest.hex == bundle["agreement"]?["digest"]?.stringValue)
         }
+
+        // As an ERC-7007 proof (kind 1, with the policy's hash): an ERC-7007 token verifies the agreement quorum over
+        // the canonical output, and not over another output.
+        let nft = try await bench.collection([1])
+        try await bench.nft(nft, [["fn": "setAigcRegistry", "args": [.string(bench.registry)], "from": 0]])
+        let onchain = try OnchainPayload(bundle: bundle)
+        #expect(onchain.policyHash != nil && onchain.outputHash == accepted.outputHash)
+        var other = onchain.outputHash.bytes
+        other[31] ^= 1
+        let verdicts = try await bench.view(
+            nft,
+            [onchain.outputHash.bytes, other].map { data in
+                [
+                    "fn": "verify",
+                    "args": [
+                        .string(Hex.encode(onchain.prompt)), .string(Hex.encode(data)),
+                        .string(Hex.encode(onchain.erc7007Proof)),
+                    ],
+                ]
+            }
+        )
+        #expect(verdicts == [true, false], "\(verdicts)")
     }
 
     /// The bench registry behaves as EigenLayer's ECDSAStakeRegistry: it reverts with its custom errors, which
