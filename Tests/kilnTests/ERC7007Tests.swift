@@ -32,32 +32,13 @@ import Testing
         #expect(try await bench.view(nft, probe) == [true, true, true, true])
 
         // A quorum from the registered operators' keys, at a block below the head.
-        let keys = try (0..<4).map { try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8($0 + 21)]) }
-        var logger = Logger(label: "test.erc7007")
-        logger.logLevel = .critical
-        let nodes = try await LocalNodes.start(
-            keys: keys.map { ($0, nil) },
-            domain: .kiln(chainId: bench.chain.chainId, verifyingContract: try Address(hex: bench.registry)),
-            logger: logger
-        )
+        let (nodes, registry) = try await bench.localOperators()
         defer { nodes.stop() }
-        let registry = ChainOperatorRegistry(
-            rpc: EthereumRPC(url: bench.chain.url),
-            registry: try Address(hex: bench.registry),
-            chainId: bench.chain.chainId,
-            endpoints: Dictionary(
-                uniqueKeysWithValues: try zip(OnchainCLITests.operators, nodes.nodes).map {
-                    (try Address(hex: $0), NodeEndpoint.kiln($1.endpoint))
-                }
-            )
-        )
         var round = QuorumRound()
         round.timeout = .seconds(120)
         round.waitForAll = true
         func quorum(_ n: UInt64) async throws -> OnchainPayload {
-            let text = try await bench.chain.rpc("eth_blockNumber", []).stringValue ?? ""
-            let head = try #require(UInt64(String(text.dropFirst(2)), radix: 16))
-            let block = head - 1
+            let block = try await bench.head() - 1
             let report = await round.run(
                 JobRequest(jobId: Bytes32(word: n), model: "kiln/cppn-v1", input: job(n).input, referenceBlock: block),
                 table: try await registry.stakeTable(at: block)

@@ -75,6 +75,43 @@ import Testing
             return address
         }
 
+        /// The registered operators' signing keys (the bench's nodes sign with them too).
+        static let signingKeys = (0..<4).map {
+            try! PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8($0 + 21)])
+        }
+
+        /// Nodes served by this process with the registered signing keys (serving `models`, the built-in model
+        /// unless told otherwise), and the registry that names them with those nodes.
+        func localOperators(
+            models: (Int) -> [any InferenceModel] = { _ in [CPPNModel()] }
+        ) async throws -> (nodes: LocalNodes, registry: ChainOperatorRegistry) {
+            var logger = Logger(label: "test.onchain-local-operators")
+            logger.logLevel = .critical
+            let nodes = try await LocalNodes.start(
+                keys: Self.signingKeys.map { ($0, nil) },
+                domain: .kiln(chainId: chain.chainId, verifyingContract: try Address(hex: registry)),
+                logger: logger,
+                models: models
+            )
+            let registry = ChainOperatorRegistry(
+                rpc: EthereumRPC(url: chain.url),
+                registry: try Address(hex: registry),
+                chainId: chain.chainId,
+                endpoints: Dictionary(
+                    uniqueKeysWithValues: try zip(OnchainCLITests.operators, nodes.nodes).map {
+                        (try Address(hex: $0), NodeEndpoint.kiln($1.endpoint))
+                    }
+                )
+            )
+            return (nodes, registry)
+        }
+
+        /// The chain's latest block.
+        func head() async throws -> UInt64 {
+            let text = try await chain.rpc("eth_blockNumber", []).stringValue ?? ""
+            return try #require(UInt64(String(text.dropFirst(2)), radix: 16), "eth_blockNumber: \(text)")
+        }
+
         /// The collection's default publisher: dev-chain key 1.
         func publisherAddress() async throws -> Address {
             let keys = try String(contentsOfFile: chain.keyFile, encoding: .utf8).split(separator: "\n")
@@ -215,29 +252,9 @@ import Testing
     @Test func agreementQuorumOnTheRegistry() async throws {
         let bench = try await Bench()
         // In-process nodes with the registered signing keys, serving a model that drifts by 0…3 levels.
-        let keys = try (0..<4).map { try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8($0 + 21)]) }
-        var logger = Logger(label: "test.onchain-agreement")
-        logger.logLevel = .critical
-        let nodes = try await LocalNodes.start(
-            keys: keys.map { ($0, nil) },
-            domain: .kiln(chainId: bench.chain.chainId, verifyingContract: try Address(hex: bench.registry)),
-            logger: logger,
-            models: { [JitterModel(jitter: $0)] }
-        )
+        let (nodes, registry) = try await bench.localOperators(models: { [JitterModel(jitter: $0)] })
         defer { nodes.stop() }
-        let block = try #require(
-            try await bench.chain.rpc("eth_blockNumber", []).stringValue.flatMap { UInt64($0.dropFirst(2), radix: 16) }
-        )
-        let registry = ChainOperatorRegistry(
-            rpc: EthereumRPC(url: bench.chain.url),
-            registry: try Address(hex: bench.registry),
-            chainId: bench.chain.chainId,
-            endpoints: Dictionary(
-                uniqueKeysWithValues: try zip(Self.operators, nodes.nodes).map {
-                    (try Address(hex: $0), NodeEndpoint.kiln($1.endpoint))
-                }
-            )
-        )
+        let block = try await bench.head()
         let table = try await registry.stakeTable(at: block)
         // The registry checks quorums at past blocks only: one more block (the same threshold again).
         try await bench.registryTransact([["fn": "updateStakeThreshold", "args": [67]]])
@@ -311,29 +328,10 @@ import Testing
     /// signing and checking.
     @Test func theRegistryRevertsAsEigenLayersDoes() async throws {
         let bench = try await Bench()
-        let keys = try (0..<4).map { try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [UInt8($0 + 21)]) }
-        var logger = Logger(label: "test.registry-errors")
-        logger.logLevel = .critical
-        let nodes = try await LocalNodes.start(
-            keys: keys.map { ($0, nil) },
-            domain: .kiln(chainId: bench.chain.chainId, verifyingContract: try Address(hex: bench.registry)),
-            logger: logger
-        )
+        let keys = Bench.signingKeys
+        let (nodes, registry) = try await bench.localOperators()
         defer { nodes.stop() }
-        let registry = ChainOperatorRegistry(
-            rpc: EthereumRPC(url: bench.chain.url),
-            registry: try Address(hex: bench.registry),
-            chainId: bench.chain.chainId,
-            endpoints: Dictionary(
-                uniqueKeysWithValues: try zip(Self.operators, nodes.nodes).map {
-                    (try Address(hex: $0), NodeEndpoint.kiln($1.endpoint))
-                }
-            )
-        )
-        func head() async throws -> UInt64 {
-            let text = try await bench.chain.rpc("eth_blockNumber", []).stringValue ?? ""
-            return try #require(UInt64(String(text.dropFirst(2)), radix: 16), "eth_blockNumber: \(text)")
-        }
+        func head() async throws -> UInt64 { try await bench.head() }
         // Nodes served by this test process answer on a loaded machine: two minutes per node.
         var patient = QuorumRound()
         patient.timeout = .seconds(120)

@@ -80,26 +80,12 @@ extension OnchainPublisher {
                 )
             }
             for call in calls {
-                do {
-                    let receipt = try await sender.send(to: contract, data: call.data)
-                    report(
-                        OnchainTransaction(
-                            contract: contract,
-                            call: call.text,
-                            hash: receipt.transactionHash,
-                            block: receipt.blockNumber
-                        )
-                    )
-                } catch {
-                    let reason =
-                        error.revertData.map { "rejected by the registry: \(RegistryRejection(revertData: $0))" }
-                        ?? error.message
+                do { try await send(call, to: contract, report: report) } catch {
                     return [
-                        Problem(
-                            .onchain,
-                            "\(contract.checksummed) #\(id)",
-                            "\(call.text.prefix(while: { $0 != "(" })): \(reason) (the next run tries again)",
-                            cause: error
+                        Self.problem(
+                            error,
+                            contract: "\(contract.checksummed) #\(id)",
+                            call: String(call.text.prefix(while: { $0 != "(" }))
                         )
                     ]
                 }

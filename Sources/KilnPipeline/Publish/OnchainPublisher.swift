@@ -5,6 +5,7 @@ internal import KilnChain
 internal import KilnContent
 public import KilnCore
 internal import KilnStore
+internal import KilnAVS
 
 /// One transaction a batch sent.
 public struct OnchainTransaction: Sendable, Hashable {
@@ -86,27 +87,12 @@ struct OnchainPublisher: Sendable {
                     [.string(base), .uint(all.lowerBound), .uint(all.upperBound)]
                 )
                 do {
-                    let receipt = try await sender.send(to: contract, data: data)
-                    report(
-                        OnchainTransaction(
-                            contract: contract,
-                            call: "setBaseURI(\(base), 0, 2^256-1)",
-                            hash: receipt.transactionHash,
-                            block: receipt.blockNumber
-                        )
-                    )
+                    try await send((data, "setBaseURI(\(base), 0, 2^256-1)"), to: contract, report: report)
                     return []
                 } catch  where error.revertData != nil || error.code == .rpc(3) {
                     // The contract refuses that range (at estimation, before anything is sent): ranges below.
                 } catch {
-                    return [
-                        Problem(
-                            .onchain,
-                            contract.checksummed,
-                            "\(error.message) (the next run sends what is still missing)",
-                            cause: error
-                        )
-                    ]
+                    return [Self.problem(error, contract: contract.checksummed)]
                 }
             }
             for range in Self.ranges((changed.isEmpty ? stale : changed).map(\.0.id)) {
@@ -131,28 +117,45 @@ struct OnchainPublisher: Sendable {
             }
         }
         for call in calls {
-            do {
-                let receipt = try await sender.send(to: contract, data: call.data)
-                report(
-                    OnchainTransaction(
-                        contract: contract,
-                        call: call.text,
-                        hash: receipt.transactionHash,
-                        block: receipt.blockNumber
-                    )
-                )
-            } catch {
-                return [
-                    Problem(
-                        .onchain,
-                        contract.checksummed,
-                        "\(error.message) (the next run sends what is still missing)",
-                        cause: error
-                    )
-                ]
+            do { try await send(call, to: contract, report: report) } catch {
+                return [Self.problem(error, contract: contract.checksummed)]
             }
         }
         return []
+    }
+
+    /// Sends one call and reports it once mined.
+    func send(
+        _ call: (data: [UInt8], text: String),
+        to contract: Address,
+        report: (OnchainTransaction) -> Void
+    ) async throws(ChainError) {
+        let receipt = try await sender.send(to: contract, data: call.data)
+        report(
+            OnchainTransaction(
+                contract: contract,
+                call: call.text,
+                hash: receipt.transactionHash,
+                block: receipt.blockNumber
+            )
+        )
+    }
+
+    /// A transaction that failed, as the batch's problem: a revert with one of a stake registry's errors (an
+    /// ERC-7007 token passes its registry's on) names it; any other failure keeps the node's message.
+    static func problem(_ error: ChainError, contract: String, call: String? = nil) -> Problem {
+        var reason = error.message
+        if let data = error.revertData, let name = RegistryRejection(revertData: data).name,
+            RegistryRejection.knownErrors.contains(name)
+        {
+            reason = "rejected by the registry: \(name)"
+        }
+        return Problem(
+            .onchain,
+            contract,
+            (call.map { "\($0): " } ?? "") + reason + " (the next run sends what is still missing)",
+            cause: error
+        )
     }
 
     /// Runs of consecutive ids: [1, 2, 3, 7, 9, 10] → 1…3, 7…7, 9…10.
