@@ -74,10 +74,20 @@ public struct JSONRPCClient: Sendable {
     public var maxResponseBytes = 64 << 20
     private let http: HTTPClient
 
-    public init(url: String, http: HTTPClient = .shared) {
+    public init(url: String, http: HTTPClient = JSONRPCClient.sharedHTTP) {
         self.url = url
         self.http = http
     }
+
+    /// The HTTP client JSON-RPC calls use unless given one: async-http-client's shared client, except that a
+    /// connection the node refuses fails at once instead of being tried again until the request's deadline (with
+    /// nothing listening, a call took `timeout` × (`retries` + 1) — 80 s — to fail). The retries with backoff
+    /// above still cover a node that is restarting.
+    public static let sharedHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// Calls `method` and returns its `result`.
     public func call(_ method: String, _ params: [JSONValue] = []) async throws(ChainError) -> JSONValue {

@@ -77,6 +77,14 @@ struct HostileServer {
         } catch {
             #expect(error.code == .transport)
         }
+        // With the defaults, a refused connection is said to be refused (async-http-client's pool would otherwise
+        // try it again until the deadline, and the call would end in a timeout).
+        do {
+            _ = try await EthereumRPC(url: "http://127.0.0.1:1").blockNumber()
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .transport && error.message.lowercased().contains("refused"), "\(error.message)")
+        }
     }
 
     @Test func logsAreValidatedAndRangesHalvedWhenTheNodeSaysTooMany() async throws {
