@@ -25,8 +25,6 @@ public struct OnchainPayload: Sendable {
     public var operators: [Address]
     /// The EIP-712 digest every signature is over.
     public var digest: Bytes32
-    /// `abi.encode(address[] operators, bytes[] signatures, uint32 referenceBlock)`.
-    public var data: [UInt8]
     /// The signatures, in the order of ``operators``.
     public var signatures: [Signature]
     /// The job, its model's id and, for an agreement round, the policy's hash.
@@ -43,6 +41,14 @@ public struct OnchainPayload: Sendable {
         ABIEncoding.encode([
             .uint(UInt64(policyHash == nil ? 0 : 1)), .bytes32(jobId), .bytes32(modelId), .bytes32(policyHash ?? .zero),
             .uint(referenceBlock), .array(operators.map { .address($0) }), .array(signatures.map { .bytes($0.bytes) }),
+        ])
+    }
+
+    /// `abi.encode(address[] operators, bytes[] signatures, uint32 referenceBlock)` (the reference block was checked
+    /// to fit a `uint32` when the payload was made).
+    public var data: [UInt8] {
+        ABIEncoding.encode([
+            .array(operators.map { .address($0) }), .array(signatures.map { .bytes($0.bytes) }), .uint(referenceBlock),
         ])
     }
 
@@ -65,7 +71,7 @@ public struct OnchainPayload: Sendable {
     public init(bundle: JSONValue, only: Set<Address>? = nil) throws(AVSError) {
         let parsed = try AttestationBundle.Parsed(bundle)
         guard case .array(let responses)? = bundle["responses"] else { throw AVSError("the bundle has no 'responses'") }
-        guard let block32 = UInt32(exactly: parsed.referenceBlock) else {
+        guard UInt32(exactly: parsed.referenceBlock) != nil else {
             throw AVSError("reference block \(parsed.referenceBlock) does not fit uint32")
         }
         var equivocators: Set<Address> = []
@@ -109,20 +115,15 @@ public struct OnchainPayload: Sendable {
                 "no valid signature for output \(chosen.hex)\(only == nil ? "" : " among the operators asked for")"
             )
         }
-        registry = parsed.domain.verifyingContract ?? .zero
-        outputHash = chosen
-        accepted = acceptedHash != nil
-        referenceBlock = parsed.referenceBlock
-        operators = signed.map(\.0)
-        signatures = signed.map(\.1)
-        jobId = parsed.jobId
-        modelId = Keccak256.hash(utf8: parsed.model)
-        policyHash = nil
-        prompt = try Self.prompt(bundle)
-        digest = parsed.digest(chosen)
-        data = ABIEncoding.encode([
-            .array(signed.map { .address($0.0) }), .array(signed.map { .bytes($0.1.bytes) }), .uint(UInt64(block32)),
-        ])
+        self.init(
+            registry: parsed.domain.verifyingContract ?? .zero,
+            outputHash: chosen,
+            accepted: acceptedHash != nil,
+            referenceBlock: parsed.referenceBlock,
+            signed: signed,
+            digest: parsed.digest(chosen),
+            job: (parsed.jobId, Keccak256.hash(utf8: parsed.model), nil, try Self.prompt(bundle))
+        )
     }
 
     private init(
@@ -132,7 +133,6 @@ public struct OnchainPayload: Sendable {
         referenceBlock: UInt64,
         signed: [(Address, Signature)],
         digest: Bytes32,
-        data: [UInt8],
         job: (id: Bytes32, model: Bytes32, policy: Bytes32?, prompt: [UInt8])
     ) {
         self.registry = registry
@@ -142,7 +142,6 @@ public struct OnchainPayload: Sendable {
         self.operators = signed.map(\.0)
         self.signatures = signed.map(\.1)
         self.digest = digest
-        self.data = data
         self.jobId = job.id
         self.modelId = job.model
         self.policyHash = job.policy
@@ -166,8 +165,7 @@ public struct OnchainPayload: Sendable {
     ) throws(AVSError) -> OnchainPayload {
         let section = bundle["agreement"]
         guard let canonical = section?["canonical"]?["outputHash"]?.stringValue.flatMap({ try? Bytes32(hex: $0) }),
-            let policyHash = section?["policyHash"]?.stringValue.flatMap({ try? Bytes32(hex: $0) }),
-            let block32 = UInt32(exactly: parsed.referenceBlock)
+            let policyHash = section?["policyHash"]?.stringValue.flatMap({ try? Bytes32(hex: $0) })
         else { throw AVSError("the bundle's agreement has no canonical output hash or policy hash") }
         let digest = InferenceAgreement(
             jobId: parsed.jobId,
@@ -200,10 +198,6 @@ public struct OnchainPayload: Sendable {
             referenceBlock: parsed.referenceBlock,
             signed: signed,
             digest: digest,
-            data: ABIEncoding.encode([
-                .array(signed.map { .address($0.0) }), .array(signed.map { .bytes($0.1.bytes) }),
-                .uint(UInt64(block32)),
-            ]),
             job: (parsed.jobId, Keccak256.hash(utf8: parsed.model), policyHash, try prompt(bundle))
         )
     }

@@ -79,8 +79,8 @@ public struct QuorumRound: Sendable {
             }
             // Two outputs can both reach a threshold of 50 % or less: the one with more stake, then the lower hash.
             let reaching = stakeFor.filter { table.reaches($0.value) }
-            if let best = reaching.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key.hex > $1.key.hex }) {
-                acceptedHash = best.key
+            if let best = Self.leading(reaching) {
+                acceptedHash = best
                 break
             }
             // Widen by the fewest further operators that could still carry the leading output to the threshold.
@@ -91,7 +91,7 @@ public struct QuorumRound: Sendable {
         // others that led did, and only the operators that signed another output disagreed.
         let leading =
             acceptedHash == nil
-            ? stakeFor.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key.hex > $1.key.hex })?.key : nil
+            ? Self.leading(stakeFor) : nil
         var rows: [(operator: Operator, outcome: Outcome, answer: SignedAnswer?)] = []
         for op in table.operators {
             guard let (outcome, answer) = outcomes[op.address] else {
@@ -119,6 +119,12 @@ public struct QuorumRound: Sendable {
         }
         let evidence = await log.evidence.filter { $0.first.attestation.jobId == request.jobId }
         return QuorumReport(request: request, table: table, outcomes: rows, accepted: accepted, evidence: evidence)
+    }
+
+    /// The output with the most signed stake, then the lower hash: the one a round accepts among those that reach
+    /// the threshold, and the one that led when none did.
+    static func leading(_ stakes: [Bytes32: BigUInt]) -> Bytes32? {
+        stakes.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key.hex > $1.key.hex })?.key
     }
 
     /// The order operators are asked in: stake first (largest first), then address (ascending); operators without

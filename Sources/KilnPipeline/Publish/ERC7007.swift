@@ -38,11 +38,8 @@ public enum ERC7007 {
 
     /// The newest record of token `id` among `logs` (chain order), or nil when the token has none.
     public static func latest(of id: BigUInt, in logs: [EventLog]) -> Record? {
-        // A uint256 topic: the id's big-endian bytes, left-padded to 32.
-        let serialized = Array(id.serialize().suffix(32))
-        guard let topic = try? Bytes32([UInt8](repeating: 0, count: 32 - serialized.count) + serialized) else {
-            return nil
-        }
+        // An indexed uint256 is its ABI word.
+        guard let topic = try? Bytes32(ABIEncoding.encode([.uint(id)])) else { return nil }
         var found: Record?
         for log in logs where !log.removed && log.topics.count >= 3 && log.topics[1] == topic {
             if log.topics[0] == aigcDataTopic,

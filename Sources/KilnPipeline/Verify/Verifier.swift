@@ -156,9 +156,7 @@ public struct Verifier: Sendable {
             if let aigcLogs {
                 // ERC-7007: the token's newest AIGC data on chain is this publication's prompt and output.
                 let accepted = bundle["accepted"]?["outputHash"]?.stringValue.flatMap { try? Bytes32(hex: $0) }
-                let expected = (
-                    prompt: Keccak256.hash(try input.canonicalBytes()), data: accepted.map { Keccak256.hash($0.bytes) }
-                )
+                let expected = (prompt: inputHash, data: accepted.map { Keccak256.hash($0.bytes) })
                 if let record = ERC7007.latest(of: provenance.tokenId, in: aigcLogs) {
                     report.check(
                         record.promptHash == expected.prompt && record.dataHash == expected.data,
