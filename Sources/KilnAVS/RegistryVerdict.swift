@@ -66,6 +66,9 @@ public struct RegistryRejection: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether it is one of EigenLayer's registry errors (not a revert of the caller's own making).
+    public var isRegistryError: Bool { name.map(Self.knownErrors.contains) ?? false }
+
     /// A call that returned `value` instead of ERC-1271's magic value (registries that return `0xffffffff`).
     public init(returned value: [UInt8]) {
         data = value
@@ -91,14 +94,8 @@ extension OnchainPayload {
         do {
             answer = try await rpc.call(to: registry, data: calldata)
         } catch {
-            // Geth and most nodes answer a revert with JSON-RPC error 3 and its data; some only say "execution
-            // reverted" (no data: a revert without a reason).
-            if let data = error.revertData {
-                return .rejected(RegistryRejection(revertData: data))
-            }
-            if error.code == .rpc(3) || error.message.contains("execution reverted") {
-                return .rejected(RegistryRejection(revertData: []))
-            }
+            // A node that sends no revert data gives a revert without a reason.
+            if error.isRevert { return .rejected(RegistryRejection(revertData: error.revertData ?? [])) }
             throw AVSError(
                 "unable to ask the registry \(registry.checksummed) (isValidSignature): \(error.message)",
                 cause: error

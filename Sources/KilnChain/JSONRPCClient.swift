@@ -50,6 +50,12 @@ public struct ChainError: CausedError, CodedError, Sendable {
     /// node sent it: geth and most nodes put it, hex, in the JSON-RPC error's `data` (code 3, "execution reverted").
     public var revertData: [UInt8]?
 
+    /// Whether the node said the call reverted: with its data, as JSON-RPC error 3 (geth's code for a revert), or
+    /// only in words ("execution reverted", which some nodes send with -32000 and no data).
+    public var isRevert: Bool {
+        revertData != nil || code == .rpc(3) || message.contains("execution reverted")
+    }
+
     /// An error with a code, a message and, optionally, its cause.
     public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code

@@ -39,13 +39,13 @@ struct Kiln: AsyncParsableCommand {
             let message = fullMessage(for: error)
             if !message.isEmpty, OutputOptions.jsonRequested(in: CommandLine.arguments) {
                 Console(format: .json).fail(message, error: error as? any CausedError)
-                Foundation.exit(exitCode(for: error).rawValue)
+                Foundation.exit((error as? CLIError)?.exitCode ?? exitCode(for: error).rawValue)
             }
             if error is any CausedError {
                 // Kiln's own errors: the message, and any cause it does not quote (ArgumentParser prints only
                 // the description).
                 FileHandle.standardError.write(Data("Error: \(ErrorChain.human(error))\n".utf8))
-                Foundation.exit(EXIT_FAILURE)
+                Foundation.exit((error as? CLIError)?.exitCode ?? EXIT_FAILURE)
             }
             exit(withError: error)
         }

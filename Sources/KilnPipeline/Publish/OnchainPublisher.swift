@@ -89,7 +89,7 @@ struct OnchainPublisher: Sendable {
                 do {
                     try await send((data, "setBaseURI(\(base), 0, 2^256-1)"), to: contract, report: report)
                     return []
-                } catch  where error.revertData != nil || error.code == .rpc(3) {
+                } catch  where error.isRevert {
                     // The contract refuses that range (at estimation, before anything is sent): ranges below.
                 } catch {
                     return [Self.problem(error, contract: contract.checksummed)]
@@ -145,10 +145,10 @@ struct OnchainPublisher: Sendable {
     /// ERC-7007 token passes its registry's on) names it; any other failure keeps the node's message.
     static func problem(_ error: ChainError, contract: String, call: String? = nil) -> Problem {
         var reason = error.message
-        if let data = error.revertData, let name = RegistryRejection(revertData: data).name,
-            RegistryRejection.knownErrors.contains(name)
+        if let data = error.revertData, case let rejection = RegistryRejection(revertData: data),
+            rejection.isRegistryError
         {
-            reason = "rejected by the registry: \(name)"
+            reason = "rejected by the registry: \(rejection)"
         }
         return Problem(
             .onchain,

@@ -48,6 +48,7 @@ extension Verifier {
             try FileOperatorRegistry(path: path)
         }
         let cid: CID
+        var token: TokenKey?
         if let parsed = try? CID(target.target) {
             cid = parsed
             if layers.isEmpty, let configuration = target.configuration {
@@ -60,13 +61,14 @@ extension Verifier {
                     "'\(target.target)' is not a CID, and there is no kiln.yml to look a token up in"
                 )
             }
-            guard let token = configuration.token(target.target) else {
+            guard let named = configuration.token(target.target) else {
                 throw PipelineError(.input, "'\(target.target)' is neither a CID nor a token CONTRACT:ID")
             }
+            token = named
             let store = try await configuration.openStore()
-            let publication = try await configuration.publication(of: token, in: store)
+            let publication = try await configuration.publication(of: named, in: store)
             cid = try CID(publication.metadata)
-            if logs == nil { logs = try await store.logs(chainId: configuration.chainId, contract: token.contract) }
+            if logs == nil { logs = try await store.logs(chainId: configuration.chainId, contract: named.contract) }
             if registry == nil { registry = try configuration.operatorRegistry() }
             let local = try configuration.openBlockstore()
             // A store shared by several workers keeps the blocks: copy what this machine lacks first.
@@ -78,7 +80,7 @@ extension Verifier {
         }
         var verifier = Verifier(blockstore: LayeredBlockstore(layers), logs: logs, registry: registry)
         if let configuration = target.configuration, configuration.erc7007, let url = configuration.chainRPC,
-            let token = configuration.token(target.target)
+            let token
         {
             // ERC-7007: the contract's AIGC logs as the chain has them now (the store reads them a batch later).
             let rpc = EthereumRPC(url: url)

@@ -57,8 +57,7 @@ extension AttestationCommand {
             if let rpc {
                 // An RPC failure is an error (exit 2 and its cause); a rejection is the registry's answer (exit 1).
                 do { verdict = try await payload.check(with: EthereumRPC(url: rpc)) } catch {
-                    FileHandle.standardError.write(Data("Error: \(ErrorChain.human(error))\n".utf8))
-                    throw ExitCode(2)
+                    throw CLIError(error.message, cause: error, exitCode: 2)
                 }
                 if case .object(var fields) = output {
                     fields["registryAccepts"] = .bool(verdict?.accepted == true)
