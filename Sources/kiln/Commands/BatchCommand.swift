@@ -84,6 +84,14 @@ struct BatchCommand: AsyncParsableCommand {
             Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         )
         Gauge(label: "kiln_batch_last_run_timestamp_seconds").record(Date().timeIntervalSince1970.rounded())
+        // A run killed while writing this file left its temporary beside it, which no batch sweeps (the file is
+        // next to the output folder, not in it): it goes now, under the same batch lock that file is written under.
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        where name.hasPrefix(".\(url.lastPathComponent).tmp-") {
+            try? FileManager.default.removeItem(atPath: folder + "/" + name)
+        }
         do { try AtomicFile.write(registry.emitToBuffer(), to: path) } catch {
             console.warn("unable to write the run's metrics to \(path): \(error)")
         }
