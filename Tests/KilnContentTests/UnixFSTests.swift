@@ -104,19 +104,47 @@ struct UnixFSTests {
         #expect(withHidden.cid != (try Importer(profile: .kuboV1).add(path: root.path)).cid)
     }
 
-    @Test func refusesDirectoriesThatKuboWouldShard() async throws {
-        let leaf = try Importer().add(bytes: [1])
+    /// kubo's own sharness tests (`t0260-sharding.sh`, `t0250-files-api.sh`) give the CIDs `ipfs add -r` (CIDv0)
+    /// computed for these folders: 2 000 files `fileN` holding "N\n" sharded at any size, 5 960 files
+    /// `file%06d` just past the automatic threshold, and 5 955 of them just under it.
+    @Test(arguments: [
+        (2000, "file%d", 1, "QmSCJD1KYLhVVHqBK3YyXuoEqHt7vggyJhzoFYbT8v1XYL"),
+        (2000, "file%d", Int.max, "QmavrTrQG4VhoJmantURAYuw3bowq3E2WcvP36NRQDAC1N"),
+        (5960, "file%06d", ImportProfile.hamtThreshold, "QmWfjnRWRvdvYezQWnfbvrvY7JjrpevsE9cato1x76UqGr"),
+    ])
+    func shardsLargeDirectoriesAsKuboDoes(count: Int, pattern: String, threshold: Int, expected: String) throws {
+        let importer = Importer(profile: .kuboV0)
         var entries: [String: FileDAGBuilder.Entry] = [:]
-        for index in 0..<3000 { entries[String(repeating: "n", count: 60) + String(index)] = leaf }
-        #expect { try Importer().directory(entries, path: "big") } throws: { error in
-            let error = error as! ContentError
-            return error.code == .hamtRequired && error.message.hasPrefix("Refusing directory 'big': 3000 entries (")
-                && error.message.hasSuffix(
-                    "exceed kubo's HAMT threshold of 262144; kubo would shard it and Kiln does not, so its CID would differ"
-                )
+        for index in 1...count {
+            entries[String(format: pattern, index)] = try importer.add(bytes: Array("\(index)\n".utf8))
         }
-        entries = Dictionary(uniqueKeysWithValues: entries.prefix(100).map { ($0.key, $0.value) })
-        #expect(throws: Never.self) { try Importer().directory(entries) }
+        let root = try importer.directory(entries, threshold: threshold)
+        #expect(root.cid.description == expected)
+    }
+
+    @Test func aShardedDirectoryIsHAMTDataAndEveryNameIsReachable() throws {
+        let store = MemoryBlockstore()
+        let importer = Importer(profile: .kuboV1)
+        var entries: [String: FileDAGBuilder.Entry] = [:]
+        for index in 1...6000 { entries["\(index).png"] = try importer.add(bytes: Array("\(index)".utf8)) }
+        let root = try importer.directory(entries, into: store)
+        let node = try DagPBNode(decoding: try store.get(root.cid))
+        let data = try UnixFSData(decoding: node.data ?? [])
+        #expect(data.kind == .hamtShard && data.hashType == 0x22 && data.fanout == 256)
+        // Walk every shard: each leaf's name is its slot's two hex digits and the entry's name.
+        var found: [String: CID] = [:]
+        var pending = [root.cid]
+        while let cid = pending.popLast() {
+            for link in try DagPBNode(decoding: try store.get(cid)).links {
+                if link.name.count == 2 {
+                    pending.append(link.cid)
+                } else {
+                    found[String(link.name.dropFirst(2))] = link.cid
+                }
+            }
+        }
+        #expect(found == entries.mapValues(\.cid))
+        #expect(root.fileSize == entries.values.reduce(0) { $0 + $1.fileSize })
     }
 
     @Test func groupedDirectoriesHoldAnyNumberOfEntriesAsPlainDirectories() async throws {

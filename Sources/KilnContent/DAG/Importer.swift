@@ -9,8 +9,8 @@
 /// Imports files and folders into UnixFS DAGs, computing the same CIDs as kubo's `ipfs add` for the profile.
 ///
 /// Files are read in chunks of the profile's size, never whole. Folders become UnixFS directories with links
-/// sorted by name (byte-wise); like `ipfs add -r`, names starting with `.` are left out unless
-/// ``includeHidden`` is set. Symbolic links are refused (kubo would store them as UnixFS symlinks).
+/// sorted by name (byte-wise), HAMT-sharded past kubo's threshold; like `ipfs add -r`, names starting with `.`
+/// are left out unless ``includeHidden`` is set. Symbolic links are refused (kubo would store them as UnixFS symlinks).
 ///
 /// ```swift
 /// var importer = Importer(profile: .kuboV1)
@@ -54,16 +54,21 @@ public struct Importer: Sendable {
         return try builder.finish()
     }
 
-    /// A UnixFS directory of already-imported entries (name → root), stored in `blockstore` when given.
-    /// - Throws: ``ContentError/Code/hamtRequired`` when kubo would shard the directory.
+    /// A UnixFS directory of already-imported entries (name → root), stored in `blockstore` when given; past
+    /// kubo's threshold (``ImportProfile/hamtThreshold``) it is HAMT-sharded as kubo shards it, so the root is the
+    /// CID `ipfs add -r` gives for the same folder.
+    /// `threshold` is kubo's `Internal.UnixFSShardingSizeThreshold`, in bytes.
     public func directory(
         _ entries: [String: FileDAGBuilder.Entry],
         into blockstore: (any Blockstore)? = nil,
-        path: String = "<directory>"
+        path: String = "<directory>",
+        threshold: Int = ImportProfile.hamtThreshold
     )
         throws(ContentError) -> FileDAGBuilder.Entry
     {
-        try directory(entries, path: path) { cid, block throws(ContentError) in try blockstore?.put(block, cid: cid) }
+        try directory(entries, path: path, threshold: threshold) { cid, block throws(ContentError) in
+            try blockstore?.put(block, cid: cid)
+        }
     }
 
     /// Like ``directory(_:into:path:)``, but at any size: when the entries would pass kubo's HAMT threshold they
@@ -155,15 +160,14 @@ public struct Importer: Sendable {
     private func directory(
         _ entries: [String: FileDAGBuilder.Entry],
         path: String,
+        threshold: Int = ImportProfile.hamtThreshold,
         store: (CID, [UInt8]) throws(ContentError) -> Void
     ) throws(ContentError) -> FileDAGBuilder.Entry {
         let names = entries.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         let estimate = names.reduce(0) { $0 + $1.utf8.count + entries[$1]!.cid.bytes.count }
-        guard estimate <= ImportProfile.hamtThreshold else {
-            throw ContentError(
-                .hamtRequired,
-                "Refusing directory '\(path)': \(names.count) entries (\(estimate) bytes of names and CIDs) exceed kubo's HAMT threshold of \(ImportProfile.hamtThreshold); kubo would shard it and Kiln does not, so its CID would differ"
-            )
+        // kubo's rule (boxo `BasicDirectory.needsToSwitchToHAMTDir`): past the threshold the directory is a HAMT.
+        guard estimate <= threshold else {
+            return try HAMTDirectory.build(entries, profile: profile, path: path, store: store)
         }
         let links = names.map { DagPBLink(cid: entries[$0]!.cid, name: $0, tsize: entries[$0]!.tsize) }
         let block = DagPBNode(links: links, data: UnixFSData(kind: .directory).bytes).bytes

@@ -1,7 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 /// The UnixFS `Data` message carried in a dag-pb node's data (fields in spec order: Type, Data, filesize,
-/// blocksizes).
+/// blocksizes, hashType, fanout).
 public struct UnixFSData: Hashable, Sendable {
     /// UnixFS's node types.
     public enum Kind: UInt64, Sendable {
@@ -16,14 +16,27 @@ public struct UnixFSData: Hashable, Sendable {
     public var fileSize: UInt64?
     /// The size of each child's file bytes, in link order.
     public var blockSizes: [UInt64]
+    /// A HAMT shard's hash function (multicodec; kubo's is murmur3-x64-64, 0x22).
+    public var hashType: UInt64?
+    /// A HAMT shard's width.
+    public var fanout: UInt64?
 
     /// A UnixFS `Data` message. Empty `data` is the same as none (both encode without the field), so it is kept
     /// as `nil`: two messages with the same bytes are equal.
-    public init(kind: Kind, data: [UInt8]? = nil, fileSize: UInt64? = nil, blockSizes: [UInt64] = []) {
+    public init(
+        kind: Kind,
+        data: [UInt8]? = nil,
+        fileSize: UInt64? = nil,
+        blockSizes: [UInt64] = [],
+        hashType: UInt64? = nil,
+        fanout: UInt64? = nil
+    ) {
         self.kind = kind
         self.data = data?.isEmpty == true ? nil : data
         self.fileSize = fileSize
         self.blockSizes = blockSizes
+        self.hashType = hashType
+        self.fanout = fanout
     }
 
     /// The encoding: empty `Data` is left out (as kubo does for an empty file).
@@ -33,6 +46,8 @@ public struct UnixFSData: Hashable, Sendable {
         if let data, !data.isEmpty { Protobuf.bytesField(2, data, into: &out) }
         if let fileSize { Protobuf.varintField(3, fileSize, into: &out) }
         for size in blockSizes { Protobuf.varintField(4, size, into: &out) }
+        if let hashType { Protobuf.varintField(5, hashType, into: &out) }
+        if let fanout { Protobuf.varintField(6, fanout, into: &out) }
         return out
     }
 
@@ -43,6 +58,8 @@ public struct UnixFSData: Hashable, Sendable {
         var data: [UInt8]?
         var fileSize: UInt64?
         var blockSizes: [UInt64] = []
+        var hashType: UInt64?
+        var fanout: UInt64?
         for (field, value) in try Protobuf.fields(bytes, 0..<bytes.count, message: "UnixFS data") {
             switch (field, value) {
             case (1, .varint(let raw)):
@@ -53,10 +70,19 @@ public struct UnixFSData: Hashable, Sendable {
             case (2, .bytes(let range)): data = Array(bytes[range])
             case (3, .varint(let size)): fileSize = size
             case (4, .varint(let size)): blockSizes.append(size)
-            default: continue  // hashType, fanout, mode, mtime: not used by Kiln
+            case (5, .varint(let value)): hashType = value
+            case (6, .varint(let value)): fanout = value
+            default: continue  // mode, mtime: not used by Kiln
             }
         }
         guard let kind else { throw ContentError(.invalidBlock, "Unable to decode UnixFS data: no Type") }
-        self.init(kind: kind, data: data, fileSize: fileSize, blockSizes: blockSizes)
+        self.init(
+            kind: kind,
+            data: data,
+            fileSize: fileSize,
+            blockSizes: blockSizes,
+            hashType: hashType,
+            fanout: fanout
+        )
     }
 }
