@@ -48,6 +48,16 @@ extension TemplateCommand {
                 }
             }
             print("combinations seen: \(result.combinations)")
+            let repeated = result.duplicates.reduce(0) { $0 + $1.count }
+            print(
+                "duplicates: \(result.duplicates.count) combinations drawn by more than one token (\(repeated) tokens)"
+            )
+            for group in result.duplicates.prefix(10) {
+                print(
+                    "  tokens \(group.prefix(8).map { "#\($0)" }.joined(separator: ", "))\(group.count > 8 ? ", …" : "")"
+                )
+            }
+            if result.duplicates.count > 10 { print("  … and \(result.duplicates.count - 10) more") }
             for (rule, tokens) in result.violations {
                 print(
                     "rule '\(rule)' (\(rule.location)): broken by \(tokens) of \(stats) tokens (\(percent(tokens, stats)))"
