@@ -98,3 +98,32 @@ extension YAMLNode {
         public func name(_ key: String) -> String { context.isEmpty ? "'\(key)'" : "\(context).\(key)" }
     }
 }
+
+extension YAMLNode {
+    /// The node as JSON, reading unquoted scalars as YAML 1.2's core schema does: `true`/`false`, `null` or `~`,
+    /// whole numbers (any size kept as written), decimals; anything else, and every quoted scalar, is a string.
+    public var json: JSONValue {
+        switch kind {
+        case .scalar(let text, let quoted):
+            if quoted { return .string(text) }
+            switch text {
+            case "true": return .bool(true)
+            case "false": return .bool(false)
+            case "null", "~", "": return .null
+            default: break
+            }
+            switch try? JSONValue.parse(bytes: Array(text.utf8)) {
+            case .integer(let value): return .integer(value)
+            case .decimal(let value): return .decimal(value)
+            default: return .string(text)
+            }
+        case .mapping(let pairs):
+            var members: [String: JSONValue] = [:]
+            for (key, value) in pairs {
+                if case .scalar(let name, _) = key.kind { members[name] = value.json }
+            }
+            return .object(members)
+        case .sequence(let items): return .array(items.map(\.json))
+        }
+    }
+}
