@@ -16,9 +16,11 @@ struct Kiln: AsyncParsableCommand {
             """,
         version: KilnVersion.current,
         subcommands: [
-            DemoCommand.self, SyncCommand.self, BatchCommand.self, WorkerCommand.self, StatusCommand.self,
+            DemoCommand.self, InitCommand.self, SyncCommand.self, BatchCommand.self, WorkerCommand.self,
+            StatusCommand.self,
             RegenCommand.self, VerifyCommand.self,
-            TemplateCommand.self, RenderCommand.self, InferCommand.self, VerifyAttestationCommand.self,
+            TemplateCommand.self, RenderCommand.self, BuildCommand.self, InferCommand.self,
+            VerifyAttestationCommand.self,
             AttestationCommand.self, NodeCommand.self, ServeCommand.self,
             OperatorsCommand.self, ModelCommand.self, CIDCommand.self, AddCommand.self, ExportCommand.self,
             CARCommand.self, ImageCommand.self, KeyCommand.self,
