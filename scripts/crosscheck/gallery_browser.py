@@ -61,8 +61,8 @@ class Page:
             f.write(base64.b64decode(data))
 
 
-def main():
-    req = json.load(sys.stdin)
+def start_browser():
+    """Starts headless chromium on a fresh profile; returns (process, the page's DevTools URL, profile)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         raise SystemExit("chromium is not installed (apt-get install chromium)")
@@ -86,12 +86,26 @@ def main():
             raise SystemExit("chromium did not open its DevTools port")
         targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30))
         url = next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"]
+        return browser, url, profile
+    except BaseException:
+        stop_browser(browser, profile)
+        raise
+
+
+def stop_browser(browser, profile):
+    browser.kill()
+    browser.wait()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def main():
+    req = json.load(sys.stdin)
+    browser, url, profile = start_browser()
+    try:
         with connect(url, max_size=64 << 20, open_timeout=30) as ws:
             json.dump(visit(Page(ws), req), sys.stdout)
     finally:
-        browser.kill()
-        browser.wait()
-        shutil.rmtree(profile, ignore_errors=True)
+        stop_browser(browser, profile)
 
 
 def visit(page, req):
@@ -123,4 +137,5 @@ def visit(page, req):
     return answer
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,6 @@ struct TemplateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "template",
         abstract: "Work with templates (a folder with template.yml and its assets).",
-        subcommands: [Check.self]
+        subcommands: [New.self, Check.self, Preview.self, ImportHashLips.self]
     )
 }
