@@ -274,10 +274,16 @@ struct StudioTests {
     /// The preview in chromium: the grid, the rarity table against `kiln template check --stats`, duplicates, an
     /// error at its position after a broken edit, and the page updating by itself after an asset is edited.
     @Test func thePreviewShowsTheCollectionAndFollowsEdits() async throws {
+        // The layers the creator's guide imports (drawn by scripts/generators/hashlips_layers.py with Pillow).
         let folder = try temporaryFolder("preview")
-        let layers = try Self.hashLipsLayers(in: folder)
+        let drawn = try await KilnProcess.run(
+            [PythonBench.packageRoot.appendingPathComponent("scripts/generators/hashlips_layers.py").path, "layers"],
+            in: folder,
+            program: PythonBench.python
+        )
+        #expect(drawn.status == 0, "\(drawn.stderr)")
         let imported = try await KilnProcess.run(
-            ["template", "import-hashlips", layers.path, "--order", Self.order, "-o", "faces"],
+            ["template", "import-hashlips", "layers", "--order", "Background,Body,Eyes,Hat", "-o", "faces"],
             in: folder
         )
         #expect(imported.status == 0, "\(imported.stderr)")
@@ -302,7 +308,7 @@ struct StudioTests {
                     "  - image: \"assets/hat/",
                     "  - image: \"assets/hat/{{state.hatt}}.png\"\n    opacty: 2\n  - image: \"assets/hat/",
                 ],
-                "asset": ["assets/background/Green.png", "assets/background/Blue.png"],
+                "asset": ["assets/background/Ember.png", "assets/background/Dusk.png"],
                 "screenshots": .string(screenshots.path),
             ]
         )
@@ -314,7 +320,7 @@ struct StudioTests {
         #expect(images.count == count)
         for image in images {
             let fields = image.items
-            #expect(fields.count == 3 && fields[1] == JSONValue.number(64), "\(image)")
+            #expect(fields.count == 3 && fields[1] == JSONValue.number(128), "\(image)")
         }
 
         // The rarity table is what `kiln template check --stats` counts.
@@ -334,7 +340,7 @@ struct StudioTests {
         }
         #expect(!expected.isEmpty && shown == expected, "page \(shown)\nstats \(expected)")
         let duplicates = stats.stdout.split(separator: "\n").filter { $0.hasPrefix("  tokens #") }
-        #expect(!duplicates.isEmpty, "40 tokens of 3·2·2·3 combinations repeat some")
+        #expect(!duplicates.isEmpty, "40 tokens of 3·2·3·3 combinations repeat some")
         let first = duplicates.first.map { String($0.dropFirst("  tokens ".count)) } ?? ""
         #expect(
             page["duplicates"]?.items.first?.stringValue?.hasPrefix(first.replacingOccurrences(of: ", …", with: ""))
@@ -347,13 +353,13 @@ struct StudioTests {
         #expect(errors.contains { $0.contains("unknown state 'state.hatt'") }, "\(errors)")
         #expect(page["restored"] == .bool(true))
 
-        // The asset edit: the Blue-background tokens changed, the others did not, every image loaded.
+        // The asset edit: the Dusk-background tokens changed, the others did not, every image loaded.
         let changed = page["changed"]?.integerValue.map { Int($0) } ?? 0
         let unchanged = page["unchanged"]?.integerValue.map { Int($0) } ?? 0
         #expect(changed > 0 && unchanged > 0 && changed + unchanged == count, "\(changed) + \(unchanged)")
         for image in page["afterAsset"]?.items ?? [] {
             let fields = image.items
-            #expect(fields.count == 3 && fields[1] == JSONValue.number(64), "\(image)")
+            #expect(fields.count == 3 && fields[1] == JSONValue.number(128), "\(image)")
         }
     }
 }

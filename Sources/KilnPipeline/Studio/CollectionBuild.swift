@@ -5,6 +5,7 @@ public import KilnContent
 public import KilnCore
 public import KilnTemplates
 internal import Foundation
+internal import Synchronization
 
 /// A whole collection built offline, in the layout HashLips writes: `images/<id>.png`, `json/<id>.json` (ERC-721
 /// metadata, `image` the PNG's `ipfs://` CID) and `_metadata.json` (every token's metadata, in id order), plus a
@@ -39,7 +40,9 @@ public enum CollectionBuild {
         let files = FileManager.default
         try files.createDirectory(atPath: folder + "/images", withIntermediateDirectories: true)
         try files.createDirectory(atPath: folder + "/json", withIntermediateDirectories: true)
-        let blocks = MemoryBlockstore()
+        // Only the folders' blocks stay in memory; a file's blocks are made again from its file while the CAR is
+        // written (``FileBackedBlockstore``), so memory does not grow with the collection.
+        let blocks = FileBackedBlockstore(profile: .kuboV1)
         let importer = Importer(profile: .kuboV1)
         var images: [String: FileDAGBuilder.Entry] = [:]
         var documents: [String: FileDAGBuilder.Entry] = [:]
@@ -60,8 +63,8 @@ public enum CollectionBuild {
                     let json = Array(try token.metadata.canonicalString().utf8)
                     try Data(token.png).write(to: URL(fileURLWithPath: "\(folder)/images/\(id).png"), options: .atomic)
                     try Data(json).write(to: URL(fileURLWithPath: "\(folder)/json/\(id).json"), options: .atomic)
-                    let image = try importer.add(bytes: token.png, into: blocks)
-                    let document = try importer.add(bytes: json, into: blocks)
+                    let image = try importer.add(bytes: token.png)
+                    let document = try importer.add(bytes: json)
                     return (id, image, document, token.metadata)
                 }
             }
@@ -71,6 +74,8 @@ public enum CollectionBuild {
             while let (id, image, document, value) = try await group.next() {
                 images["\(id).png"] = image
                 documents["\(id).json"] = document
+                blocks.file(image.cid, at: "\(folder)/images/\(id).png")
+                blocks.file(document.cid, at: "\(folder)/json/\(id).json")
                 metadata[id - ids.lowerBound] = value
                 done += 1
                 progress(done)
@@ -79,12 +84,14 @@ public enum CollectionBuild {
         }
         let all = Array(try JSONValue.array(metadata).canonicalString().utf8)
         try Data(all).write(to: URL(fileURLWithPath: folder + "/_metadata.json"), options: .atomic)
+        let allEntry = try importer.add(bytes: all)
+        blocks.file(allEntry.cid, at: folder + "/_metadata.json")
         let imagesRoot = try importer.directory(images, into: blocks, path: folder + "/images")
         let jsonRoot = try importer.directory(documents, into: blocks, path: folder + "/json")
         let root = try importer.directory(
             [
                 "images": imagesRoot, "json": jsonRoot,
-                "_metadata.json": try importer.add(bytes: all, into: blocks),
+                "_metadata.json": allEntry,
             ],
             into: blocks,
             path: folder
@@ -106,5 +113,44 @@ public enum CollectionBuild {
         public var message: String
         public var cause: (any Error)?
         public var description: String { message }
+    }
+}
+
+/// The blocks of a build: folders (and HAMT shards) kept in memory; each file's blocks made again from the file
+/// when its root is asked for. ``CARWriter`` asks for a file's root and then, depth-first, for the file's own
+/// blocks, so only the file being written is held.
+final class FileBackedBlockstore: Blockstore {
+    private struct State {
+        var files: [CID: String] = [:]
+        var current = MemoryBlockstore()
+    }
+    private let folders = MemoryBlockstore()
+    private let state = Mutex(State())
+    let profile: ImportProfile
+
+    init(profile: ImportProfile) { self.profile = profile }
+
+    /// Records that the file at `path` imports to `root`.
+    func file(_ root: CID, at path: String) { state.withLock { $0.files[root.v1] = path } }
+
+    func put(_ block: [UInt8], cid: CID) throws(ContentError) { try folders.put(block, cid: cid) }
+
+    func get(_ cid: CID) throws(ContentError) -> [UInt8] {
+        if folders.has(cid) { return try folders.get(cid) }
+        let (path, current) = state.withLock { ($0.files[cid.v1], $0.current) }
+        if let path {
+            let blocks = MemoryBlockstore()
+            let entry = try Importer(profile: profile).add(path: path, into: blocks)
+            guard entry.cid.v1 == cid.v1 else {
+                throw ContentError(.blockMismatch, "'\(path)' changed while the CAR was being written")
+            }
+            state.withLock { $0.current = blocks }
+            return try blocks.get(cid)
+        }
+        return try current.get(cid)
+    }
+
+    func has(_ cid: CID) -> Bool {
+        folders.has(cid) || state.withLock { $0.files[cid.v1] != nil || $0.current.has(cid) }
     }
 }

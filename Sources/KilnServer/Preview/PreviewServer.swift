@@ -145,15 +145,17 @@ struct PreviewPage: Sendable {
                 "share": String(format: "%.1f %%", 100 * Double(row.tokens) / Double(max(1, tokens))),
             ])
         }
-        let values: [String: Any] = [
+        var values: [String: Any] = [
             "name": snapshot.name, "version": snapshot.version, "count": snapshot.cells.count,
-            "size": "\(snapshot.width)×\(snapshot.height)", "inference": inference,
-            "columns": snapshot.columns.count > 1 ? snapshot.columns.joined(separator: " · ") : "",
+            "size": "\(snapshot.width)×\(snapshot.height)",
             "errors": snapshot.errors, "hasErrors": !snapshot.errors.isEmpty, "stale": snapshot.stale,
             "problems": problems, "hasProblems": !problems.isEmpty, "rows": rows, "rarity": traits,
             "duplicates": snapshot.duplicates.map { group in group.map { "#\($0)" }.joined(separator: ", ") },
             "duplicateCount": snapshot.duplicates.count,
         ]
+        // Sections show for present values only (an empty string would open them).
+        if !inference.isEmpty { values["inference"] = inference }
+        if snapshot.columns.count > 1 { values["columns"] = snapshot.columns.joined(separator: " · ") }
         return template.render(values)
     }
 
