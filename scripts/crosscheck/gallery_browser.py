@@ -98,14 +98,19 @@ def stop_browser(browser, profile):
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def main():
+def answer_with(visit_page):
+    """Reads the request on stdin, runs `visit_page(page, request)` in a fresh browser, writes its answer."""
     req = json.load(sys.stdin)
     browser, url, profile = start_browser()
     try:
         with connect(url, max_size=64 << 20, open_timeout=30) as ws:
-            json.dump(visit(Page(ws), req), sys.stdout)
+            json.dump(visit_page(Page(ws), req), sys.stdout)
     finally:
         stop_browser(browser, profile)
+
+
+def main():
+    answer_with(visit)
 
 
 def visit(page, req):

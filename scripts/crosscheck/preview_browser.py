@@ -16,10 +16,9 @@ Answer: {"tokens": N, "images": [[src, w, h], ...], "rarity": [[trait, value, we
 import json
 import os
 import shutil
-import sys
 import time
 
-from gallery_browser import Page, start_browser, stop_browser
+from gallery_browser import answer_with
 
 IMAGES = ("Array.from(document.querySelectorAll('#grid img')).map(i => [i.getAttribute('src'),"
           " i.complete ? i.naturalWidth : -1, i.complete ? i.naturalHeight : -1])")
@@ -45,17 +44,6 @@ def all_loaded(page):
 
 def version(page):
     return page.evaluate("document.body ? document.body.dataset.version : null")
-
-
-def main():
-    req = json.load(sys.stdin)
-    browser, page_url, profile = start_browser()
-    try:
-        from websockets.sync.client import connect
-        with connect(page_url, max_size=64 << 20, open_timeout=30) as ws:
-            json.dump(visit(Page(ws), req), sys.stdout)
-    finally:
-        stop_browser(browser, profile)
 
 
 def visit(page, req):
@@ -119,4 +107,4 @@ def visit(page, req):
 
 
 if __name__ == "__main__":
-    main()
+    answer_with(visit)

@@ -19,32 +19,17 @@ extension TemplatePreview {
         onListening: @escaping @Sendable (Int) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router()
-        router.get("/") { _, _ -> Response in
+        /// A page of the current snapshot: never cached (it changes with the files).
+        @Sendable func uncached(_ type: String, _ text: String) -> Response {
             var headers = HTTPFields()
-            headers[.contentType] = "text/html; charset=utf-8"
+            headers[.contentType] = type
             headers[.cacheControl] = "no-store"
-            return Response(
-                status: .ok,
-                headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(string: PreviewPage.shared.render(self.current)))
-            )
-        }
-        router.get("/version") { _, _ -> Response in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain"
-            headers[.cacheControl] = "no-store"
-            return Response(
-                status: .ok,
-                headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(string: String(self.current.version)))
-            )
-        }
-        router.get("/stats.json") { _, _ -> Response in
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            headers[.cacheControl] = "no-store"
-            let text = (try? self.current.json.canonicalString()) ?? "{}"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.get("/") { _, _ in uncached("text/html; charset=utf-8", PreviewPage.shared.render(self.current)) }
+        router.get("/version") { _, _ in uncached("text/plain", String(self.current.version)) }
+        router.get("/stats.json") { _, _ in
+            uncached("application/json", (try? self.current.json.canonicalString()) ?? "{}")
         }
         router.get("/images/:name") { _, context -> Response in
             let name = context.parameters.get("name") ?? ""

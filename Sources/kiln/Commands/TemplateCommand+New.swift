@@ -26,11 +26,7 @@ extension TemplateCommand {
 
         @OptionGroup var hashlips: HashLipsOptions
 
-        func validate() throws {
-            guard size.isEmpty || (size.count == 2 && size.allSatisfy { (1...4096).contains($0) }) else {
-                throw ValidationError("--size takes two numbers, width and height, each 1…4096")
-            }
-        }
+        func validate() throws { try validateCanvas(size) }
 
         func run() throws {
             try requireEmptyFolder(name)
@@ -88,11 +84,7 @@ extension TemplateCommand {
 
         @OptionGroup var hashlips: HashLipsOptions
 
-        func validate() throws {
-            guard size.isEmpty || (size.count == 2 && size.allSatisfy { (1...4096).contains($0) }) else {
-                throw ValidationError("--size takes two numbers, width and height, each 1…4096")
-            }
-        }
+        func validate() throws { try validateCanvas(size) }
 
         func run() throws {
             try requireEmptyFolder(output)
@@ -114,6 +106,12 @@ struct HashLipsOptions: ParsableArguments {
 
     @Option(help: "What separates a name from its weight in a file name.")
     var delimiter = "#"
+}
+
+private func validateCanvas(_ size: [Int]) throws {
+    guard size.isEmpty || (size.count == 2 && size.allSatisfy { (1...4096).contains($0) }) else {
+        throw ValidationError("--size takes two numbers, width and height, each 1…4096")
+    }
 }
 
 private func requireEmptyFolder(_ path: String) throws {
