@@ -297,18 +297,32 @@ public final class TemplatePreview: Sendable {
         }
     }
 
-    /// Watches the folder every `interval` until cancelled: a change reloads and re-renders what changed.
+    /// Watches the folder every `interval` until cancelled: a change reloads and re-renders what changed. The
+    /// folder is read on a thread of its own (listing and reading files blocks); renders run as tasks.
     public func watch(interval: Duration = .milliseconds(200)) async {
-        var rendering: Task<Void, Never>?
-        if refresh() || rendering == nil { rendering = Task { await renderAll() } }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            if refresh() {
-                rendering?.cancel()
+        let stopped = Mutex(false)
+        let changes = AsyncStream<Void> { continuation in
+            let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+            let thread = Thread { [self] in
+                while !stopped.withLock({ $0 }) {
+                    if refresh() { continuation.yield() }
+                    Thread.sleep(forTimeInterval: seconds)
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in stopped.withLock { $0 = true } }
+            thread.start()
+        }
+        var rendering = Task { await renderAll() }
+        await withTaskCancellationHandler {
+            for await _ in changes {
+                rendering.cancel()
                 rendering = Task { await renderAll() }
             }
+        } onCancel: {
+            stopped.withLock { $0 = true }
         }
-        rendering?.cancel()
+        rendering.cancel()
     }
 
     private func assetHash(_ path: String) -> String {
