@@ -145,6 +145,47 @@ struct ServerRoutesTests {
         }
     }
 
+    /// A folder past kubo's sharding threshold is a HAMT: a path through it resolves down its shards, a CAR of an
+    /// entry carries the shards on the way, and the shards alone are the directory as an entity.
+    @Test func pathsResolveThroughHAMTShardedFolders() async throws {
+        let site = try await PublishedSite.shared.value
+        let blocks = try site.configuration.openBlockstore()
+        let importer = Importer(profile: .kuboV1)
+        var entries: [String: FileDAGBuilder.Entry] = [:]
+        for index in 1...6000 {
+            entries["\(index).json"] = try importer.add(bytes: Array("{\"n\":\(index)}".utf8), into: blocks)
+        }
+        let root = try importer.directory(entries, into: blocks)
+        let entry = entries["2718.json"]!.cid
+        try await site.application().test(.router) { client in
+            for index in [1, 2718, 6000] {
+                try await client.execute(uri: "/ipfs/\(root.cid)/\(index).json", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == "{\"n\":\(index)}")
+                }
+            }
+            try await client.execute(uri: "/ipfs/\(root.cid)/6001.json", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/ipfs/\(root.cid)/", method: .get) { response in
+                #expect(response.status == .notImplemented)
+            }
+            // The CAR of one entry: the root shard, the sub-shards on the way, the entry — each hashing to its CID.
+            try await client.execute(uri: "/ipfs/\(root.cid)/2718.json?format=car", method: .get) { response in
+                let car = Array(buffer: response.body)
+                #expect(response.status == .ok)
+                #expect(car.count > 1000 && car.count < 40_000, "a path, not the whole HAMT: \(car.count) bytes")
+                let file = try temporaryFolder("hamt-car").appendingPathComponent("entry.car")
+                try Data(car).write(to: file)
+                let reader = try CARReader(path: file.path)
+                var cids: [CID] = []
+                while let section = try reader.next() { cids.append(section.cid) }
+                #expect(cids.first?.v1 == root.cid.v1 && cids.last?.v1 == entry.v1)
+                #expect(cids.count >= 3, "root shard, at least one sub-shard, the entry")
+            }
+        }
+    }
+
     @Test func pagesHealthAndMetrics() async throws {
         let site = try await PublishedSite.shared.value
         try await site.application().test(.router) { client in

@@ -9,7 +9,7 @@
 /// links to a sub-shard under `XX` alone. The bitfield is the 256-bit big-endian integer with bit `i` set for
 /// every used slot, leading zero bytes removed (go-bitfield's `Bytes`). Inserting names one by one, as kubo
 /// does, gives this same tree whatever the order, so it is built here from the sorted set at once.
-enum HAMTDirectory {
+public enum HAMTDirectory {
     static let fanout = 256
     /// The multicodec of murmur3-x64-64.
     static let murmur3 = UInt64(0x22)
@@ -70,6 +70,14 @@ enum HAMTDirectory {
             tsize: UInt64(block.count) + links.reduce(0) { $0 + $1.tsize },
             fileSize: fileSize
         )
+    }
+
+    /// The link-name prefix under which a shard at `depth` holds `name` (its slot in upper-case hex): the link
+    /// is named prefix + name when it is the entry, the prefix alone when it is a sub-shard to descend into.
+    /// `nil` past the hash's 8 levels.
+    public static func prefix(of name: String, depth: Int) -> String? {
+        guard (0..<8).contains(depth) else { return nil }
+        return hexDigits(Int((Murmur3.x64Hash64(Array(name.utf8)) >> UInt64(56 - 8 * depth)) & 0xff))
     }
 
     private static func hexDigits(_ slot: Int) -> String {

@@ -26,6 +26,8 @@ struct DAGWalk: Sendable {
     enum Node: Sendable {
         case file(size: UInt64)
         case directory(links: [DagPBLink])
+        /// A HAMT-sharded directory's shard (kubo's, for folders past its threshold).
+        case shard(links: [DagPBLink])
         case other(String)
     }
 
@@ -38,7 +40,13 @@ struct DAGWalk: Sendable {
         switch data.kind {
         case .file, .raw: return .file(size: data.fileSize ?? UInt64(data.data?.count ?? 0))
         case .directory: return .directory(links: node.links)
-        case .hamtShard: return .other("a HAMT-sharded directory")
+        case .hamtShard:
+            guard data.hashType == 0x22, data.fanout == 256 else {
+                return .other(
+                    "a HAMT shard of hash 0x\(String(data.hashType ?? 0, radix: 16)), fanout \(data.fanout ?? 0)"
+                )
+            }
+            return .shard(links: node.links)
         case .symlink: return .other("a symlink")
         case .metadata: return .other("a UnixFS metadata node")
         }
@@ -53,6 +61,28 @@ struct DAGWalk: Sendable {
         guard cid.codec == CID.dagPB else { return }
         for link in try DagPBNode(decoding: block).links {
             try await all(link.cid, into: &sink, seen: &seen, depth: depth + 1)
+        }
+    }
+
+    /// Every shard block of the HAMT-sharded directory at `cid` (its root block, already read, first), depth-first;
+    /// links named by a slot alone are sub-shards, the others entries (not visited).
+    func shards<S: DAGSink>(
+        _ cid: CID,
+        block: [UInt8],
+        into sink: inout S,
+        seen: inout Set<CID>?,
+        depth: Int = 0
+    ) async throws {
+        guard depth <= 8 else { throw ContentError(.invalidBlock, "The HAMT under \(cid) nests too deeply") }
+        if seen?.insert(cid.v1).inserted ?? true, !cid.isIdentity { try await sink.block(cid, block) }
+        for link in try DagPBNode(decoding: block).links where link.name.utf8.count == 2 {
+            try await shards(
+                link.cid,
+                block: try await reader.get(link.cid),
+                into: &sink,
+                seen: &seen,
+                depth: depth + 1
+            )
         }
     }
 

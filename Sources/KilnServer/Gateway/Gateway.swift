@@ -111,6 +111,23 @@ struct Gateway: Sendable {
                 chain.append((current, block))
                 current = link.cid
                 block = try await read(current, root: false, onlyIfCached: false)
+            case .shard(var links):
+                // Down the shards by the name's hash, one byte a level, each shard on the path kept in the chain.
+                var depth = 0
+                while true {
+                    chain.append((current, block))
+                    guard let prefix = HAMTDirectory.prefix(of: name, depth: depth),
+                        let link = links.first(where: { $0.name == prefix + name || $0.name == prefix })
+                    else { throw GatewayFailure(.notFound, "No link named '\(name)' under \(request.root)") }
+                    current = link.cid
+                    block = try await read(current, root: false, onlyIfCached: false)
+                    guard link.name == prefix else { break }
+                    guard case .shard(let inner) = (try? DAGWalk.node(current, block)) ?? .other("") else {
+                        throw GatewayFailure(.internalServerError, "\(current) under a HAMT shard is not a shard")
+                    }
+                    links = inner
+                    depth += 1
+                }
             case .file:
                 throw GatewayFailure(.notFound, "'\(name)' cannot be found under \(current): it is a file")
             case .other(let what):
@@ -205,6 +222,9 @@ struct Gateway: Sendable {
                 if seen?.insert(terminal.v1).inserted ?? true, !terminal.isIdentity {
                     try await sink.block(terminal, resolved.block)
                 }
+            case (.entity, .shard):
+                // A sharded directory as an entity is every shard of it (not the entries' contents).
+                try await walk.shards(terminal, block: resolved.block, into: &sink, seen: &seen)
             case (.entity, .file(let size)):
                 if let range = byteRange ?? (size > 0 ? 0...(size - 1) : nil) {
                     try await walk.file(terminal, block: resolved.block, range: range, into: &sink, seen: &seen)
@@ -285,6 +305,11 @@ struct Gateway: Sendable {
             headers[.eTag] = "\"DirIndex-kiln_CID-\(resolved.terminal)\""
             let html = GalleryPages.shared.directory(path: request.contentPath, cid: resolved.terminal, links: links)
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        case .shard:
+            throw GatewayFailure(
+                .notImplemented,
+                "\(resolved.terminal) is a HAMT-sharded directory: Kiln's gateway serves its entries (by path) and its blocks (?format=car or raw), not a listing"
+            )
         case .other(let what):
             throw GatewayFailure(
                 .notImplemented,
