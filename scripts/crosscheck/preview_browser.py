@@ -61,6 +61,9 @@ def visit(page, req):
     shots = req.get("screenshots")
     if shots:
         page.screenshot(os.path.join(shots, "preview-grid.png"))
+        page.evaluate("document.querySelector('h2').scrollIntoView()")
+        page.screenshot(os.path.join(shots, "preview-rarity.png"))
+        page.evaluate("window.scrollTo(0, 0)")
 
     # A broken edit: the page must reload by itself and show the error with its position.
     path = os.path.join(req["template"], "template.yml")
