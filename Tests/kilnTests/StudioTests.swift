@@ -140,7 +140,7 @@ struct StudioTests {
         for expected in [
             "layers/Hat/Top Hat#2.png: the name 'Top Hat' has a space; rename the file (e.g. 'Top_Hat#2.png')",
             "layers/Mouth/notes.txt: not a PNG file",
-            "layers/Mouth/Grin#lots.png: the weight after '#' must be a whole number ≥ 1",
+            "layers/Mouth/Grin#lots.png: the weight after '#' must be a whole number ≥ 0",
             "layers/Background/Tiny#1.png: 32×32, but most layers are 64×64",
             "layers/Shoes: --order names 'Shoes', which is not a folder here",
         ] {

@@ -112,10 +112,11 @@ public struct HashLipsLayers: Sendable {
                 let value = parts[0]
                 var weight = 1
                 if parts.count > 1 {
-                    guard parts.count == 2, let number = Int(parts[1]), number >= 1 else {
+                    // HashLips (`getRarityWeight`) reads anything but a number as weight 1, silently; Kiln asks.
+                    guard parts.count == 2, let number = Int(parts[1]), number >= 0 else {
                         problem(
                             file,
-                            "the weight after '\(delimiter)' must be a whole number ≥ 1 (Kiln's pick() weights are integers)"
+                            "the weight after '\(delimiter)' must be a whole number ≥ 0 (Kiln's pick() weights are integers; HashLips would read it as 1)"
                         )
                         continue
                     }
@@ -149,6 +150,9 @@ public struct HashLipsLayers: Sendable {
                 elements[value] = Element(name: value, weight: weight, file: file)
             }
             if elements.isEmpty && entries.isEmpty { problem(path, "an empty trait folder") }
+            if !elements.isEmpty && elements.values.allSatisfy({ $0.weight == 0 }) {
+                problem(path, "every element of this trait has weight 0: none could be drawn")
+            }
             traits.append(Trait(name: name, key: key, elements: elements.values.sorted { $0.name < $1.name }))
         }
         let counts = Dictionary(sizes.values.map { ("\($0.0)×\($0.1)", 1) }, uniquingKeysWith: +)
