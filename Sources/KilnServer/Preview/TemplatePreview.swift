@@ -17,25 +17,22 @@ public final class TemplatePreview: Sendable {
     public struct Options: Sendable {
         public var folder: String
         public var count: Int
-        /// The states shown side by side: each a JSON object of traits (`[:]` is the defaults), with its label.
-        public var states: [(label: String, traits: JSONValue)]
-        /// Where `states` came from, for error messages.
-        public var statesSource: String
+        /// The states shown side by side: each a JSON object of traits (`[:]` is the defaults), with its label and
+        /// where it was written (`states.yml:3:3`), for error messages.
+        public var states: [(label: String, traits: JSONValue, source: String)]
         public var contract: Address
         public var localModel: Bool
 
         public init(
             folder: String,
             count: Int,
-            states: [(label: String, traits: JSONValue)] = [("defaults", .object([:]))],
-            statesSource: String = "--states",
+            states: [(label: String, traits: JSONValue, source: String)] = [],
             contract: Address = .zero,
             localModel: Bool = true
         ) {
             self.folder = folder
             self.count = count
-            self.states = states.isEmpty ? [("defaults", .object([:]))] : states
-            self.statesSource = statesSource
+            self.states = states.isEmpty ? [("defaults", .object([:]), "the defaults")] : states
             self.contract = contract
             self.localModel = localModel
         }
@@ -171,11 +168,11 @@ public final class TemplatePreview: Sendable {
         next.inference = renderer.inferenceSource
         next.columns = options.states.map(\.label)
         var columns: [[String: Value]] = []
-        for (label, traits) in options.states {
+        for (label, traits, source) in options.states {
             do {
-                columns.append(try template.state(fromJSON: traits, source: options.statesSource))
+                columns.append(try template.state(fromJSON: traits, source: source))
             } catch {
-                next.errors += error.diagnostics.map { "\($0.location.file) (state '\(label)'): \($0.message)" }
+                next.errors += error.diagnostics.map { "\(source): state '\(label)': \($0.message)" }
                 columns.append(template.initialState)
             }
         }

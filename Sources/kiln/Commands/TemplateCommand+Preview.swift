@@ -64,7 +64,6 @@ extension TemplateCommand {
                     folder: folder,
                     count: count,
                     states: columns,
-                    statesSource: states ?? "--states",
                     contract: address,
                     localModel: !placeholder
                 )
@@ -94,7 +93,7 @@ extension TemplateCommand {
 
         /// The states file: a list whose items are mappings of trait: value, a list value expanding into one state
         /// per item (every combination when several traits have lists).
-        static func readStates(_ path: String) throws -> [(label: String, traits: JSONValue)] {
+        static func readStates(_ path: String) throws -> [(label: String, traits: JSONValue, source: String)] {
             let data = try readInputFile(path, limit: 1 << 20)
             let node: YAMLNode
             do { node = try YAMLNode.parse(String(decoding: data, as: UTF8.self), file: path) } catch {
@@ -103,7 +102,7 @@ extension TemplateCommand {
             guard case .sequence(let items) = node.kind else {
                 throw CLIError("\(node.location): the states file must be a list, e.g. - {level: [1, 5, 10]}")
             }
-            var out: [(String, JSONValue)] = []
+            var out: [(String, JSONValue, String)] = []
             for item in items {
                 guard case .object(let members) = item.json else {
                     throw CLIError("\(item.location): each state must be a mapping of trait: value")
@@ -116,7 +115,12 @@ extension TemplateCommand {
                 for pairs in expanded {
                     let label = pairs.map { "\($0.0)=\($0.1.stringValue ?? ((try? $0.1.canonicalString()) ?? "?"))" }
                         .joined(separator: " ")
-                    out.append((label.isEmpty ? "defaults" : label, .object(Dictionary(uniqueKeysWithValues: pairs))))
+                    out.append(
+                        (
+                            label.isEmpty ? "defaults" : label, .object(Dictionary(uniqueKeysWithValues: pairs)),
+                            item.location.description
+                        )
+                    )
                 }
             }
             guard out.count <= 16 else { throw CLIError("\(path): \(out.count) states; show at most 16 side by side") }
