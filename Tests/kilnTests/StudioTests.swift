@@ -201,6 +201,29 @@ struct StudioTests {
         let listed = try await KilnProcess.run(["car", "ls", "out.car"], in: folder)
         #expect(listed.stdout.hasPrefix("root \(root)\n"), "\(listed.stdout)")
 
+        // A smaller build into the same folder replaces it: the folder's CID is the new root again.
+        let smaller = try await KilnProcess.run(
+            [
+                "build", "--template", "faces", "--count", "12", "-o", "out", "--car", "small.car", "--log-format",
+                "json",
+            ],
+            in: folder
+        )
+        let smallRoot = try await PythonBench.run(
+            "content.py",
+            [
+                "op": "add", "paths": [.string(out.path)],
+                "profile": ["chunk": 262_144, "width": 174, "raw": true, "version": 1],
+            ]
+        )["result"]!.items[0]["cid"]?.stringValue
+        #expect(smallRoot != root && smaller.stdout.contains("\"root\":\"\(smallRoot ?? "?")\""), "\(smaller.stdout)")
+        try Data("notes".utf8).write(to: folder.appendingPathComponent("mine.txt"))
+        let refused = try await KilnProcess.run(
+            ["build", "--template", "faces", "--count", "2", "-o", "."],
+            in: folder
+        )
+        #expect(refused.status == 1 && refused.stderr.contains("holds no earlier build"), "\(refused.stderr)")
+
         // The same template and count give the same bytes: a second build is identical.
         let again = try await KilnProcess.run(
             ["build", "--template", "faces", "--count", "30", "-o", "again", "--log-format", "json"],

@@ -25,7 +25,8 @@ public enum CollectionBuild {
         public var carBytes: Int
     }
 
-    /// Builds tokens `ids` at `traits` into `folder` (created; files already there are replaced) and the CAR at
+    /// Builds tokens `ids` at `traits` into `folder` (created; an earlier build there is replaced, any other
+    /// non-empty folder refused) and the CAR at
     /// `car`, rendering `concurrency` tokens at once. `progress` is called after each token with the count done.
     /// - Throws: the first token's ``TemplateError`` (a rule broken, …) with the token's id, or a write error.
     public static func run(
@@ -38,6 +39,19 @@ public enum CollectionBuild {
         progress: @escaping @Sendable (Int) -> Void = { _ in }
     ) async throws -> Result {
         let files = FileManager.default
+        // A previous build there is replaced whole (a token it had beyond `ids` would change the folder's CID);
+        // any other non-empty folder is refused.
+        let existing = (try? files.contentsOfDirectory(atPath: folder)) ?? []
+        if !existing.isEmpty {
+            guard existing.contains("_metadata.json") else {
+                throw BuildError(
+                    message: "'\(folder)' is not empty and holds no earlier build (_metadata.json): choose a new folder"
+                )
+            }
+            for name in ["images", "json", "_metadata.json"] where existing.contains(name) {
+                try files.removeItem(atPath: folder + "/" + name)
+            }
+        }
         try files.createDirectory(atPath: folder + "/images", withIntermediateDirectories: true)
         try files.createDirectory(atPath: folder + "/json", withIntermediateDirectories: true)
         // Only the folders' blocks stay in memory; a file's blocks are made again from its file while the CAR is
