@@ -95,7 +95,9 @@ struct PreviewPage: Sendable {
     }
 
     func render(_ snapshot: TemplatePreview.Snapshot) -> String {
+        // Thumbnails at most 160 px wide, in the template's proportions.
         let shown = min(snapshot.width, 160)
+        let shownHeight = snapshot.width > 0 ? max(1, shown * snapshot.height / snapshot.width) : shown
         var problems: [String] = []
         for row in snapshot.cells {
             for cell in row { if let problem = cell.problem, !problems.contains(problem) { problems.append(problem) } }
@@ -112,7 +114,7 @@ struct PreviewPage: Sendable {
                 "cells": row.map { cell -> [String: Any] in
                     var values: [String: Any] = [
                         "label": snapshot.columns.count > 1 ? snapshot.columns[cell.column] : "",
-                        "width": shown,
+                        "width": shown, "height": shownHeight,
                     ]
                     if let fingerprint = cell.fingerprint { values["src"] = "/images/\(fingerprint).png" }
                     if let problem = cell.problem { values["problem"] = problem }
@@ -170,7 +172,7 @@ struct PreviewPage: Sendable {
         {{#hasProblems}}<ul id="problems">{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}
         </header>
         <main>
-        <div id="grid">{{#rows}}<figure class="token" id="token-{{id}}"><div class="states">{{#cells}}{{#src}}<img src="{{src}}" width="{{width}}" height="{{width}}" alt="#{{id}} {{label}}" title="{{label}}">{{/src}}{{#problem}}<div class="broken" style="width:{{width}}px;height:{{width}}px" title="{{problem}}">{{problem}}</div>{{/problem}}{{/cells}}</div><figcaption>#{{id}}</figcaption></figure>{{/rows}}</div>
+        <div id="grid">{{#rows}}<figure class="token" id="token-{{id}}"><div class="states">{{#cells}}{{#src}}<img src="{{src}}" width="{{width}}" height="{{height}}" alt="#{{id}} {{label}}" title="{{label}}">{{/src}}{{#problem}}<div class="broken" style="width:{{width}}px;height:{{height}}px" title="{{problem}}">{{problem}}</div>{{/problem}}{{/cells}}</div><figcaption>#{{id}}</figcaption></figure>{{/rows}}</div>
         <h2>Rarity</h2>
         <table id="rarity"><tr><th>trait</th><th>value</th><th>weight</th><th>expected</th><th>tokens</th><th>share</th></tr>
         {{#rarity}}<tr><td>{{trait}}</td><td>{{value}}</td><td class="n">{{weight}}</td><td class="n">{{expected}}</td><td class="n">{{tokens}}</td><td class="n">{{share}}</td></tr>{{/rarity}}
