@@ -55,7 +55,7 @@ public struct CollectionRenderer: Sendable {
         public var cid: CID
         /// The ERC-721 metadata, `image` the PNG's `ipfs://` URI.
         public var metadata: JSONValue
-        /// The values of the template's `pick()` traits, in template order: what makes two tokens look alike.
+        /// The values of the template's drawn traits, in template order: what makes two tokens look alike.
         public var combination: [String]
     }
 
@@ -105,9 +105,9 @@ public struct CollectionRenderer: Sendable {
         try template.inferenceInput(state: state(id: id, traits: traits), token: token(id))?.hash
     }
 
-    /// The values of the `pick()` traits of `state`, in template order.
+    /// The values of the drawn traits (``Template/Derived/isDrawn``) of `state`, in template order.
     public func combination(of state: [String: Value]) -> [String] {
-        template.derived.filter { $0.choices != nil }.map { state[$0.name]?.description ?? "" }
+        template.derived.filter(\.isDrawn).map { state[$0.name]?.description ?? "" }
     }
 
     func token(_ id: BigUInt) -> TokenKey { TokenKey(chainId: chainId, contract: contract, id: id) }

@@ -234,7 +234,7 @@ public final class TemplatePreview: Sendable {
             }
         }
         next.duplicates =
-            template.derived.contains { $0.choices != nil }
+            template.derived.contains(where: \.isDrawn)
             ? combos.values.filter { $0.count > 1 }.sorted { $0[0] < $1[0] } : []
         jobs.withLock { $0 = newJobs }
         // Renders of fingerprints no cell has any more are dropped; the others are kept (only what changed renders).

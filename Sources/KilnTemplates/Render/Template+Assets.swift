@@ -20,6 +20,10 @@ extension Template {
 }
 
 extension Template.Derived {
+    /// Whether the trait is drawn (its expression calls `pick()` somewhere), as opposed to computed from the state
+    /// alone: what makes two tokens look alike is their drawn traits (HashLips' "DNA").
+    public var isDrawn: Bool { expression.callsPick }
+
     /// The weights written in the `pick()` that is this trait's whole expression, in the order written; `nil`
     /// for any other expression.
     public var weights: [(name: String, weight: BigInt)]? {
@@ -27,5 +31,16 @@ extension Template.Derived {
             case .weights(let pairs, _) = arguments[1]
         else { return nil }
         return pairs.map { (name: $0.0, weight: $0.1) }
+    }
+}
+
+extension Expression {
+    var callsPick: Bool {
+        switch self {
+        case .call(let name, let arguments, _): name == "pick" || arguments.contains(where: \.callsPick)
+        case .unary(_, let operand, _): operand.callsPick
+        case .binary(_, let left, let right, _): left.callsPick || right.callsPick
+        default: false
+        }
     }
 }

@@ -45,14 +45,22 @@ struct InitCommand: ParsableCommand {
         )
         print("")
         print("next, from this folder (kiln is ./kiln in a checkout):")
-        let nodes = site.operators.map { "kiln node serve --key \($0.keyFile) --port \($0.port) &" }
+        let nodes = site.operators.map { "kiln node serve --key \(shellQuoted($0.keyFile)) --port \($0.port) &" }
         print("  " + nodes.joined(separator: " "))
-        print("  kiln batch --config \(site.config)")
-        print("  kiln serve --config \(site.config)")
+        print("  kiln batch --config \(shellQuoted(site.config))")
+        print("  kiln serve --config \(shellQuoted(site.config))")
         print("")
         print("the first starts the three local operators (stop them with: kill %1 %2 %3), the second publishes the")
         print(
             "first batch, the third shows it on http://127.0.0.1:8080/. To work on the look: kiln template preview \(site.template)"
         )
     }
+}
+
+/// `path` as a shell word: as it is when it holds only characters no shell treats specially, else single-quoted.
+func shellQuoted(_ path: String) -> String {
+    let plain = path.unicodeScalars.allSatisfy {
+        CharacterSet.alphanumerics.contains($0) && $0.isASCII || "/._-+,:@%".unicodeScalars.contains($0)
+    }
+    return plain && !path.isEmpty ? path : "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

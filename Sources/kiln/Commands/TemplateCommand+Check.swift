@@ -47,7 +47,7 @@ extension TemplateCommand {
                     )
                 }
             }
-            print("combinations seen: \(result.combinations)")
+            print("combinations of drawn traits seen: \(result.combinations)")
             let repeated = result.duplicates.reduce(0) { $0 + $1.count }
             print(
                 "duplicates: \(result.duplicates.count) combinations drawn by more than one token (\(repeated) tokens)"
