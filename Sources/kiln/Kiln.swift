@@ -18,7 +18,7 @@ struct Kiln: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, InitCommand.self, SyncCommand.self, BatchCommand.self, WorkerCommand.self,
             StatusCommand.self,
-            RegenCommand.self, VerifyCommand.self,
+            RegenCommand.self, VerifyCommand.self, StoreCommand.self,
             TemplateCommand.self, RenderCommand.self, BuildCommand.self, InferCommand.self,
             VerifyAttestationCommand.self,
             AttestationCommand.self, NodeCommand.self, ServeCommand.self,
