@@ -77,9 +77,7 @@ public enum CollectionBuild {
                     let json = Array(try token.metadata.canonicalString().utf8)
                     try Data(token.png).write(to: URL(fileURLWithPath: "\(folder)/images/\(id).png"), options: .atomic)
                     try Data(json).write(to: URL(fileURLWithPath: "\(folder)/json/\(id).json"), options: .atomic)
-                    let image = try importer.add(bytes: token.png)
-                    let document = try importer.add(bytes: json)
-                    return (id, image, document, token.metadata)
+                    return (id, token.entry, try importer.add(bytes: json), token.metadata)
                 }
             }
             let width = concurrency ?? ProcessInfo.processInfo.activeProcessorCount

@@ -51,8 +51,10 @@ public struct CollectionRenderer: Sendable {
         public var state: [String: Value]
         /// The PNG, from Kiln's deterministic encoder.
         public var png: [UInt8]
-        /// The PNG's CID (kubo-v1 unless another profile was asked for).
-        public var cid: CID
+        /// The PNG as imported (kubo-v1 unless another profile was asked for): its CID and sizes.
+        public var entry: FileDAGBuilder.Entry
+        /// The PNG's CID.
+        public var cid: CID { entry.cid }
         /// The ERC-721 metadata, `image` the PNG's `ipfs://` URI.
         public var metadata: JSONValue
         /// The values of the template's drawn traits, in template order: what makes two tokens look alike.
@@ -80,13 +82,13 @@ public struct CollectionRenderer: Sendable {
         if picture == nil { picture = try await inferencePicture(id: id, traits: traits) }
         let raster = try Renderer(template: template).render(state: full, token: key, inference: picture).raster
         let png = try PNGEncoder().encode(raster.rgbaImage)
-        let cid = try Importer(profile: profile).add(bytes: png).cid
-        let metadata = try template.metadata(state: full, token: key, imageURI: "ipfs://\(cid)")
+        let entry = try Importer(profile: profile).add(bytes: png)
+        let metadata = try template.metadata(state: full, token: key, imageURI: "ipfs://\(entry.cid)")
         return Token(
             id: id,
             state: full,
             png: png,
-            cid: cid,
+            entry: entry,
             metadata: metadata,
             combination: combination(of: full)
         )

@@ -70,20 +70,13 @@ public enum TemplateScaffold {
             """
     }
 
-    static func quoted(_ text: String) -> String { "\"\(jsonEscaped(text))\"" }
-
-    static func jsonEscaped(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+    /// `text` as a double-quoted YAML scalar: its JSON string (YAML's double-quoted style reads JSON's escapes).
+    static func quoted(_ text: String) -> String {
+        (try? JSONValue.string(text).canonicalString()) ?? "\"\""
     }
+
+    /// ``quoted(_:)`` without the quotes, for text inside a quoted scalar.
+    static func jsonEscaped(_ text: String) -> String { String(quoted(text).dropFirst().dropLast()) }
 }
 
 extension HashLipsLayers {

@@ -8,7 +8,6 @@ import KilnCore
 import KilnPipeline
 import KilnTemplates
 import KilnYAML
-import Synchronization
 
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,8 +74,8 @@ struct BuildCommand: AsyncParsableCommand {
         let carPath = car ?? folder + ".car"
         let total = count
         let started = ContinuousClock.now
-        let lastShown = Mutex(-1)
-        let terminal = log.format == .human && isatty(STDERR_FILENO) == 1
+        let terminal = log.format == .human
+        let bar = ProgressBar()
         let result = try await CollectionBuild.run(
             renderer,
             ids: 1...count,
@@ -85,27 +84,14 @@ struct BuildCommand: AsyncParsableCommand {
             car: carPath,
             concurrency: concurrency
         ) { done in
-            let step = terminal ? max(1, total / 200) : max(1, total / 100)
-            guard done == total || done % step == 0 else { return }
-            let shown = lastShown.withLock { last -> Bool in
-                guard done > last else { return false }
-                last = done
-                return true
-            }
-            guard shown else { return }
-            let seconds = (ContinuousClock.now - started).inSeconds
-            let rate = seconds > 0 ? Double(done) / seconds : 0
             if terminal {
-                let filled = 30 * done / total
-                let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: 30 - filled)
-                FileHandle.standardError.write(
-                    Data("\r\(bar) \(done)/\(total)  \(String(format: "%.1f", rate)) tok/s ".utf8)
-                )
-                if done == total { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-            } else if log.format == .json {
+                bar.draw(done: done, total: total)
+                if done == total { bar.clear() }
+            } else if log.format == .json, done == total || done % max(1, total / 100) == 0 {
+                let seconds = (ContinuousClock.now - started).inSeconds
                 console.emit([
                     "event": "progress", "done": .number(done), "total": .number(total),
-                    "tokensPerSecond": .decimal((rate * 10).rounded() / 10),
+                    "tokensPerSecond": .decimal((10 * Double(done) / max(seconds, 0.001)).rounded() / 10),
                 ])
             }
         }

@@ -50,12 +50,7 @@ struct RenderCommand: ParsableCommand {
         let address: Address
         do { address = try Address(hex: contract) } catch { throw ValidationError(error.message) }
         let token = TokenKey(chainId: chainId, contract: address, id: id)
-        let data = try readInputFile(state, limit: 1 << 20)
-        let json: JSONValue
-        do { json = try JSONValue.parse(bytes: Array(data)) } catch {
-            throw CLIError("\(state): \(error.message)", cause: error)
-        }
-        let traits = try loaded.state(fromJSON: json, source: state)
+        let traits = try readTraits(state, template: loaded)
         let full = try loaded.derive(traits, token: token)
         let inferenceImage = try inference.map { try ImageFile.decode(try ImageFile.readBytes($0), source: $0) }
         let result = try Renderer(template: loaded).render(state: full, token: token, inference: inferenceImage)

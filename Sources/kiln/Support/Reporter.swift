@@ -4,13 +4,12 @@ import Foundation
 import KilnCore
 import KilnPipeline
 import KilnStore
-import Synchronization
 
 /// Shows a batch's progress: a bar with rate and ETA on a terminal (stderr), or JSON lines on stdout.
 final class Reporter: Sendable {
     let console: Console
     var format: LogFormat { console.format }
-    private let state = Mutex<(started: ContinuousClock.Instant, lastDraw: ContinuousClock.Instant?)>((.now, nil))
+    private let bar = ProgressBar()
 
     init(console: Console) { self.console = console }
 
@@ -18,7 +17,7 @@ final class Reporter: Sendable {
         switch event {
         case .synced(let report): synced(report)
         case .started(let batch, let jobs, let resumed):
-            state.withLock { $0.started = .now }
+            bar.restart()
             if format == .json {
                 emit(["event": "started", "batch": .number(batch), "jobs": .number(jobs), "resumed": .bool(resumed)])
             } else {
@@ -171,29 +170,9 @@ final class Reporter: Sendable {
         if let manifest = summary.manifest { print("  manifest \(manifest)") }
     }
 
-    private func drawBar(done: Int, total: Int) {
-        guard isatty(STDERR_FILENO) == 1 else { return }
-        let now = ContinuousClock.now
-        let started = state.withLock { state -> ContinuousClock.Instant? in
-            if let last = state.lastDraw, now - last < .milliseconds(100), done < total { return nil }
-            state.lastDraw = now
-            return state.started
-        }
-        guard let started else { return }
-        let seconds = (now - started).inSeconds
-        let rate = seconds > 0 ? Double(done) / seconds : 0
-        let eta = rate > 0 ? Double(total - done) / rate : 0
-        let width = 30, filled = total > 0 ? width * done / total : width
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        FileHandle.standardError.write(
-            Data("\r\(bar) \(done)/\(total)  \(String(format: "%.1f", rate)) tok/s  ETA \(Int(eta.rounded())) s ".utf8)
-        )
-    }
+    private func drawBar(done: Int, total: Int) { bar.draw(done: done, total: total) }
 
-    private func clearBar() {
-        guard isatty(STDERR_FILENO) == 1 else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
-    }
+    private func clearBar() { bar.clear() }
 
     private func emit(_ value: JSONValue) { console.emit(value) }
 }
