@@ -125,7 +125,7 @@ private final class SecretStorage: @unchecked Sendable {
 }
 
 /// Zeroes memory in a way the optimiser may not remove.
-func explicitZero(_ buffer: UnsafeMutableRawBufferPointer) {
+public func explicitZero(_ buffer: UnsafeMutableRawBufferPointer) {
     guard let base = buffer.baseAddress else { return }
     #if canImport(Glibc)
         explicit_bzero(base, buffer.count)

@@ -36,8 +36,10 @@ public enum PostgresTestServer {
 
     /// A private server of the test's own (`scripts/dev/postgres-server.sh start`), for a test that restarts it;
     /// returns its URL and folder. Stop it with ``stop(_:)``.
-    public static func startPrivate() async throws -> (url: String, folder: String) {
-        let result = try await script(["start"])
+    /// - Parameter tls: a folder with `server.crt`, `server.key` and `root.crt`: the server then takes TLS
+    ///   connections only (user `certuser` by client certificate).
+    public static func startPrivate(tls: String? = nil) async throws -> (url: String, folder: String) {
+        let result = try await script(["start"], environment: tls.map { ["KILN_PG_TLS": $0] } ?? [:])
         guard let line = result.split(separator: "\n").first(where: { $0.hasPrefix("export ") }) else {
             throw TestServerError("postgres-server.sh start printed no URL: \(result)")
         }
@@ -58,9 +60,10 @@ public enum PostgresTestServer {
     /// Stops the server in `folder` and removes it.
     public static func stop(_ folder: String) async throws { _ = try await script(["stop", folder]) }
 
-    private static func script(_ arguments: [String]) async throws -> String {
+    private static func script(_ arguments: [String], environment: [String: String] = [:]) async throws -> String {
         let result = try await KilnProcess.run(
             [PythonBench.packageRoot.appendingPathComponent("scripts/dev/postgres-server.sh").path] + arguments,
+            environment: environment,
             program: URL(fileURLWithPath: "/bin/bash")
         )
         guard result.status == 0 else {

@@ -95,6 +95,15 @@ struct ConfigurationTests {
             "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators:\n  source: chain\n  registry: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\"\n  nodes:\n    \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\": {infernet: \"http://10.0.0.7:4000\", container: k, bearer: t}",
             "kiln.yml:7:100: unknown key 'bearer' in operators.nodes.0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
         ),
+        (
+            minimal + "\nstore: \"postgres://kiln:pw@db.internal/kiln?sslmode=verify-all\"",
+            "kiln.yml:4:8: store: 'postgres://kiln:***@db.internal/kiln?sslmode=verify-all': sslmode=verify-all: expected one of"
+        ),
+        (
+            minimal + "\nstore: \"postgres://kiln@db.internal/kiln?ssl=true\"",
+            "kiln.yml:4:8: store: 'postgres://kiln@db.internal/kiln?ssl=true': unknown parameter 'ssl'"
+        ),
+        (minimal + "\nstorePool: 4", "kiln.yml:4:12: storePool applies to a PostgreSQL store; 'kiln-data/kiln.sqlite'"),
         ("- just\n- a list", "kiln.yml:1:1: expected a mapping"),
         ("key: [unclosed", "kiln.yml:2:1: YAML: did not find expected ',' or ']'"),
     ])
@@ -262,6 +271,28 @@ struct ConfigurationTests {
         } catch {
             #expect(error.code == .configuration)
             #expect(error.message == message)
+        }
+    }
+
+    @Test func aPostgreSQLStoreIsAURLNotAPathAndItsSettingsAreRead() throws {
+        let yaml =
+            Self.minimal
+            + "\nstore: \"postgresql://kiln@db.internal:5433/kiln?sslmode=verify-full\"\nstorePool: 3\nstoreStatementTimeout: 30"
+        let configuration = try Configuration(yaml: yaml, source: "/srv/kiln/kiln.yml")
+        #expect(configuration.store == "postgresql://kiln@db.internal:5433/kiln?sslmode=verify-full", "not a path")
+        #expect(configuration.storePool == 3 && configuration.storeStatementTimeout == 30)
+        let overridden = try Configuration(
+            yaml: yaml,
+            source: "/srv/kiln/kiln.yml",
+            environment: ["KILN_STORE_POOL": "12", "KILN_STORE_STATEMENT_TIMEOUT": "2.5"]
+        )
+        #expect(overridden.storePool == 12 && overridden.storeStatementTimeout == 2.5)
+        #expect(throws: PipelineError.self) {
+            try Configuration(
+                yaml: Self.minimal,
+                source: "kiln.yml",
+                environment: ["KILN_STORE": "postgres://kiln@h/d?sslmode=on"]
+            )
         }
     }
 

@@ -3,6 +3,7 @@
 # loopback only, trust auth, a free port. Nothing of the machine's own clusters is touched.
 #   eval "$(scripts/dev/postgres-server.sh start)"   # exports KILN_TEST_POSTGRES (a URL) and KILN_TEST_POSTGRES_DIR
 #   scripts/dev/postgres-server.sh stop "$KILN_TEST_POSTGRES_DIR"
+#   KILN_PG_TLS=DIR …start   # TLS only, with DIR/server.crt, server.key and root.crt (the TLS tests)
 # Run as root, the server runs as the 'postgres' user (initdb refuses root).
 set -euo pipefail
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -20,8 +21,20 @@ start)
     port=$(python3 -I -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U kiln --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
+    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+    if [ -n "${KILN_PG_TLS:-}" ]; then
+        # TLS only (the TLS tests): the server's certificate and key, the CA that signs client certificates; plain
+        # TCP refused, user 'certuser' by client certificate, everyone else trusted once on TLS.
+        cp "$KILN_PG_TLS/server.crt" "$KILN_PG_TLS/server.key" "$KILN_PG_TLS/root.crt" "$dir/"
+        chmod 600 "$dir/server.key"
+        if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir/server.crt" "$dir/server.key" "$dir/root.crt"; fi
+        printf '%s\n' "local all all trust" "hostnossl all all 127.0.0.1/32 reject" \
+            "hostssl all certuser 127.0.0.1/32 cert" "hostssl all all 127.0.0.1/32 trust" >"$dir/data/pg_hba.conf"
+        options="$options -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
+        options="$options -c ssl_ca_file=$dir/root.crt"
+    fi
     detached "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start \
+        -o "$options" start \
         </dev/null >/dev/null 2>&1 || { cat "$dir/server.log" >&2; exit 1; }
     echo "export KILN_TEST_POSTGRES=postgres://kiln@127.0.0.1:$port/postgres KILN_TEST_POSTGRES_DIR=$dir"
     ;;

@@ -12,7 +12,7 @@ extension Configuration {
         /// The top level.
         public static let top = [
             "chainId", "store", "out", "events", "confirmations", "contracts", "operators", "publish", "concurrency",
-            "nodeTimeout", "leaseSeconds",
+            "nodeTimeout", "leaseSeconds", "storePool", "storeStatementTimeout",
         ]
         /// `events` when it is a mapping.
         public static let events = ["file", "rpc", "fromBlock", "blockRange"]
@@ -44,7 +44,8 @@ extension Configuration {
         "KILN_PROFILE": "publish.profile", "KILN_PUBLISH_MODE": "publish.mode", "KILN_PUBLISH_KEY_FILE": "publish.key",
         "KILN_PUBLISHER_KEY": "publish.key (the key itself, hex)", "KILN_PUBLISH_RPC": "publish.rpc",
         "KILN_CONCURRENCY": "concurrency",
-        "KILN_NODE_TIMEOUT": "nodeTimeout", "KILN_LEASE_SECONDS": "leaseSeconds",
+        "KILN_NODE_TIMEOUT": "nodeTimeout", "KILN_LEASE_SECONDS": "leaseSeconds", "KILN_STORE_POOL": "storePool",
+        "KILN_STORE_STATEMENT_TIMEOUT": "storeStatementTimeout",
     ]
 
     /// Values given as flags, the strongest layer: file < environment < flags.

@@ -6,6 +6,7 @@ internal import KilnContent
 internal import KilnCore
 internal import KilnCrypto
 internal import KilnInference
+internal import KilnStore
 internal import KilnYAML
 
 // Decoding kiln.yml: each key read and checked where it is (`file:line:col`), each `KILN_*` variable applied over
@@ -81,7 +82,21 @@ extension Configuration {
         // Each value: the KILN_* variable, else kiln.yml, else the default. (Plain `if let`s: `??` would lose the
         // typed throw through its autoclosure.)
         let storeEntry = try map["store"]?.text("'store'")
-        store = try environment.text("KILN_STORE") ?? resolve(storeEntry ?? "kiln-data/kiln.sqlite")
+        if let url = try environment.text("KILN_STORE") {
+            store = url
+            try Self.checkStoreURL(url) { environment.error("KILN_STORE", $0) }
+        } else if let url = storeEntry, let node = map["store"], PostgresStore.isURL(url) {
+            store = url
+            try Self.checkStoreURL(url) { node.error("store: \($0)") }
+        } else {
+            store = resolve(storeEntry ?? "kiln-data/kiln.sqlite")
+        }
+        if let value = try map["storePool"]?.integer("'storePool'", in: 1...1000) { storePool = value }
+        if let value = try environment.integer("KILN_STORE_POOL", in: 1...1000) { storePool = value }
+        if let value = try map["storeStatementTimeout"]?.seconds("'storeStatementTimeout'") {
+            storeStatementTimeout = value
+        }
+        if let value = try environment.seconds("KILN_STORE_STATEMENT_TIMEOUT") { storeStatementTimeout = value }
         let outEntry = try map["out"]?.text("'out'")
         out = try environment.text("KILN_OUT") ?? resolve(outEntry ?? "kiln-data/out")
         self.contracts = contracts
@@ -155,6 +170,13 @@ extension Configuration {
         }
 
         try validateAcrossFields(root: root, fields: map, environment: environment)
+    }
+
+    /// A PostgreSQL URL is read when the configuration is (so a wrong parameter is named with its line), not
+    /// at the first batch; a SQLite path needs no check.
+    static func checkStoreURL(_ url: String, failure: (String) -> YAMLError) throws(YAMLError) {
+        guard PostgresStore.isURL(url) else { return }
+        do { _ = try PostgresURL(parsing: url) } catch { throw failure(error.message) }
     }
 
     private static func publishMode(_ name: String, at node: YAMLNode?) throws(YAMLError) -> PublishMode {

@@ -1,5 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+internal import KilnStore
 internal import KilnYAML
 
 extension Configuration {
@@ -29,6 +30,16 @@ extension Configuration {
             throw node.error(
                 "publish.erc7007 puts each quorum's proof on chain: it needs publish.mode onchain or onchain-base"
             )
+        }
+        if !PostgresStore.isURL(store) {
+            for key in ["storePool", "storeStatementTimeout"] {
+                if let node = map[key] {
+                    throw node.error("\(key) applies to a PostgreSQL store; '\(store)' is SQLite")
+                }
+            }
+            for name in ["KILN_STORE_POOL", "KILN_STORE_STATEMENT_TIMEOUT"] where environment[name] != nil {
+                throw environment.error(name, "applies to a PostgreSQL store; '\(store)' is SQLite")
+            }
         }
         if chainOperators != nil && chainRPC == nil {
             throw (map["operators"] ?? root).error(

@@ -48,8 +48,13 @@ public struct Configuration: Sendable {
 
     /// The chain the contracts are on (`chainId`, `KILN_CHAIN_ID`).
     public var chainId: UInt64 = 31337
-    /// The SQLite store (`store`, `KILN_STORE`, `--store`).
+    /// The store (`store`, `KILN_STORE`, `--store`): a SQLite file, or a PostgreSQL URL.
     public var store: String
+    /// The most connections a PostgreSQL store's pool opens (`storePool`, `KILN_STORE_POOL`).
+    public var storePool = 8
+    /// Seconds after which PostgreSQL cancels a statement (`storeStatementTimeout`, `KILN_STORE_STATEMENT_TIMEOUT`);
+    /// nil leaves the server's setting.
+    public var storeStatementTimeout: Double?
     /// The output folder (`out`, `KILN_OUT`, `--out`).
     public var out: String
     /// A file of recorded logs (`events: {file:}`, `KILN_EVENTS`, `--events`); nil with an RPC source.

@@ -15,7 +15,14 @@ extension Configuration {
     /// password from the URL or `PGPASSWORD`), else ``SQLiteStore`` (its folder created).
     public func openStore() async throws -> any Store {
         if PostgresStore.isURL(store) {
-            return try await PostgresStore.open(url: store, password: ProcessInfo.processInfo.environment["PGPASSWORD"])
+            return try await PostgresStore.open(
+                url: store,
+                password: ProcessInfo.processInfo.environment["PGPASSWORD"],
+                settings: PostgresStore.Settings(
+                    poolSize: storePool,
+                    statementTimeout: storeStatementTimeout.map { .milliseconds(Int64(($0 * 1000).rounded())) }
+                )
+            )
         }
         let folder = (store as NSString).deletingLastPathComponent
         if !folder.isEmpty {

@@ -3,19 +3,23 @@
 internal import Foundation
 internal import KilnCore
 public import Logging
+internal import KilnCrypto
 internal import NIOCore
+internal import NIOSSL
 internal import PostgresNIO
 
 /// The PostgreSQL ``Store`` (postgres-nio, async all the way): the same tables as ``SQLiteStore`` made by its own
 /// migrations, `FOR UPDATE SKIP LOCKED` leasing, the batch lock as an advisory lock, and published blocks in a
 /// `blocks` table so every worker on every machine sees every block.
 ///
-/// `postgres://user[:password]@host[:port]/database` (the password may also come from `PGPASSWORD`). A dropped
-/// connection is made again by postgres-nio's pool, with backoff, on the next call.
+/// `postgres://user[:password]@host[:port]/database[?sslmode=…]` read as libpq reads it (``PostgresURL``; the
+/// password may also come from `PGPASSWORD`). A dropped connection is made again by postgres-nio's pool, with
+/// backoff, on the next call.
 public final class PostgresStore: Store {
     let client: PostgresClient
     let connection: PostgresConnection.Configuration
     let logger: Logger
+    let url: PostgresURL
     private let runner: Task<Void, Never>
     /// The URL without its password.
     public let location: String
@@ -23,71 +27,170 @@ public final class PostgresStore: Store {
     public var sharesBlocks: Bool { true }
 
     /// Whether `text` names a PostgreSQL store (`postgres://` or `postgresql://`).
-    public static func isURL(_ text: String) -> Bool {
-        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    public static func isURL(_ text: String) -> Bool { PostgresURL.isURL(text) }
+
+    /// What kiln.yml sets beside the URL (`storePool`, `storeStatementTimeout`).
+    public struct Settings: Sendable, Equatable {
+        /// The most connections the pool opens (the batch lock takes one more of its own).
+        public var poolSize: Int
+        /// The server cancels a statement running longer than this (PostgreSQL's `statement_timeout`); nil leaves
+        /// the server's setting (or the URL's `options=-c statement_timeout=…`).
+        public var statementTimeout: Duration?
+        /// Kiln's defaults: 8 connections, the server's statement timeout.
+        public init(poolSize: Int = 8, statementTimeout: Duration? = nil) {
+            self.poolSize = poolSize
+            self.statementTimeout = statementTimeout
+        }
     }
 
     /// Connects to the database `url` names and creates or migrates its tables.
     /// - Parameter password: used when the URL has none (`PGPASSWORD`).
-    /// - Throws: ``StoreError`` (`open`) when the URL is malformed or the database can't be reached or migrated.
-    public static func open(url: String, password: String? = nil, logger: Logger = Logger(label: "kiln.store"))
-        async throws(StoreError) -> PostgresStore
-    {
-        let store = try PostgresStore(url: url, password: password, logger: logger)
+    /// - Throws: ``StoreError`` (`open`) when the URL is malformed, a certificate can't be read, or the database
+    ///   can't be reached (TLS refused, a certificate that does not verify) or migrated.
+    public static func open(
+        url: String,
+        password: String? = nil,
+        settings: Settings = Settings(),
+        logger: Logger = Logger(label: "kiln.store")
+    ) async throws(StoreError) -> PostgresStore {
+        let store = try PostgresStore(
+            url: try PostgresURL(parsing: url, password: password),
+            settings: settings,
+            logger: logger
+        )
+        // One connection made directly first: the pool would retry a refused TLS handshake or login for a minute
+        // and then say only that it could not connect; this says why at once.
+        let probe = try await store.connect("connect to \(store.location)")
+        try? await probe.close()
         try await store.migrate()
         return store
     }
 
-    private init(url: String, password fallback: String?, logger: Logger) throws(StoreError) {
-        guard let parts = URLComponents(string: url), Self.isURL(url), let host = parts.host, !host.isEmpty,
-            let user = parts.user, !user.isEmpty
-        else {
-            throw StoreError(
-                .open,
-                "'\(url)' is not a PostgreSQL URL: expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
-            )
+    /// A connection of its own, outside the pool (the batch lock's, the first check's).
+    func connect(_ what: String) async throws(StoreError) -> PostgresConnection {
+        do {
+            return try await PostgresConnection.connect(
+                on: PostgresClient.defaultEventLoopGroup.next(),
+                configuration: connection,
+                id: 0,
+                logger: logger
+            ).get()
+        } catch {
+            if let reason = Self.tlsReason(error, url) {
+                throw StoreError(.open, "Unable to \(what): \(reason)", cause: error)
+            }
+            throw Self.storeError(what, error)
         }
-        let database = String(parts.path.drop { $0 == "/" })
-        guard !database.isEmpty else {
-            throw StoreError(.open, "'\(Self.redacted(parts))': the URL names no database (…/DATABASE)")
+    }
+
+    /// What a failed TLS handshake means, in the URL's terms; nil for any other error.
+    static func tlsReason(_ error: any Error, _ url: PostgresURL) -> String? {
+        var error = error
+        if let wrapped = error as? PSQLError, let underlying = wrapped.underlying { error = underlying }
+        let roots = url.rootCertificate.map { "sslrootcert '\($0)'" } ?? "the system's certificate authorities"
+        if let failure = error as? NIOSSLExtraError, failure == .failedToValidateHostname {
+            return "the server's certificate does not name \(url.host) (sslmode=verify-full checks the host name: "
+                + "connect by a name the certificate gives, or use sslmode=verify-ca)"
         }
-        let (port, password) = (parts.port ?? 5432, parts.password ?? fallback)
+        if let failure = error as? NIOSSLError {
+            let text = "\(failure)"
+            if text.contains("CERTIFICATE_VERIFY_FAILED") {
+                return "the server's TLS certificate does not verify against \(roots) (signed by another "
+                    + "authority, or expired); sslmode=\(url.sslMode.rawValue)"
+            }
+            return "the TLS handshake failed (sslmode=\(url.sslMode.rawValue)): \(text)"
+        }
+        return nil
+    }
+
+    private init(url: PostgresURL, settings: Settings, logger: Logger) throws(StoreError) {
+        let tls = try Self.tls(url)
+        var startup = url.settings.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        if let name = url.applicationName { startup.append(("application_name", name)) }
+        if let timeout = settings.statementTimeout {
+            startup.removeAll { $0.0 == "statement_timeout" }
+            let (seconds, attoseconds) = timeout.components
+            startup.append(("statement_timeout", "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000)"))
+        }
+        let connectTimeout = Int64(url.connectTimeout ?? 10)
         var connection = PostgresConnection.Configuration(
-            host: host,
-            port: port,
-            username: user,
-            password: password,
-            database: database,
-            tls: .disable
+            host: url.host,
+            port: url.port,
+            username: url.user,
+            password: url.password,
+            database: url.database,
+            tls: try tls.map { configuration throws(StoreError) in
+                do { return .require(try NIOSSLContext(configuration: configuration)) } catch {
+                    throw StoreError(.open, "Unable to set up TLS for \(url.host): \(error)", cause: error)
+                }
+            } ?? .disable
         )
-        connection.options.connectTimeout = .seconds(10)
+        if url.sslMode == .prefer, let context = connection.tls.sslContext { connection.tls = .prefer(context) }
+        connection.options.connectTimeout = .seconds(connectTimeout)
+        connection.options.additionalStartupParameters = startup
         self.connection = connection
         var configuration = PostgresClient.Configuration(
-            host: host,
-            port: port,
-            username: user,
-            password: password,
-            database: database,
-            tls: .disable
+            host: url.host,
+            port: url.port,
+            username: url.user,
+            password: url.password,
+            database: url.database,
+            tls: tls.map { url.sslMode == .prefer ? .prefer($0) : .require($0) } ?? .disable
         )
-        configuration.options.maximumConnections = 8
-        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.maximumConnections = settings.poolSize
+        configuration.options.connectTimeout = .seconds(connectTimeout)
+        configuration.options.additionalStartupParameters = startup
         // The pool's own chatter (reconnects are retried with backoff) only when it is an error.
         var background = logger
         background.logLevel = max(logger.logLevel, .error)
         let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
         self.logger = logger
-        location = Self.redacted(parts)
+        self.url = url
+        location = Self.location(url)
         runner = Task { await client.run() }
     }
 
     deinit { runner.cancel() }
 
-    private static func redacted(_ parts: URLComponents) -> String {
-        var parts = parts
-        if parts.password != nil { parts.password = "***" }
-        return parts.string ?? "postgres://"
+    /// `postgres://user@host:port/db` and the TLS mode, for messages (never the password).
+    static func location(_ url: PostgresURL) -> String {
+        let host = url.host.contains(":") ? "[\(url.host)]" : url.host
+        return "postgres://\(url.user)@\(host):\(url.port)/\(url.database)"
+            + (url.sslMode == .prefer ? "" : "?sslmode=\(url.sslMode.rawValue)")
+    }
+
+    /// The TLS configuration `url` asks for, or nil for `sslmode=disable`.
+    static func tls(_ url: PostgresURL) throws(StoreError) -> TLSConfiguration? {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch url.sslMode {
+        case .disable: return nil
+        case .prefer: tls.certificateVerification = .none
+        // libpq: with a root certificate, require checks the chain as verify-ca does.
+        case .require: tls.certificateVerification = url.rootCertificate == nil ? .none : .noHostnameVerification
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: tls.certificateVerification = .fullVerification
+        }
+        do {
+            if let path = url.rootCertificate {
+                let roots = try NIOSSLCertificate.fromPEMFile(path)
+                guard !roots.isEmpty else {
+                    throw StoreError(.open, "sslrootcert '\(path)' holds no PEM certificate")
+                }
+                tls.trustRoots = .certificates(roots)
+            }
+            if let certificate = url.clientCertificate, let key = url.clientKey {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+                var bytes = try SecretFile.read(key, what: "the client key (sslkey)", maxBytes: 64 * 1024)
+                defer { bytes.withUnsafeMutableBytes { explicitZero($0) } }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: bytes, format: .pem))
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.open, "Unable to read the TLS files of \(location(url)): \(error)", cause: error)
+        }
+        return tls
     }
 
     // MARK: - Running queries
@@ -259,17 +362,7 @@ public final class PostgresStore: Store {
     /// A session advisory lock on a connection of its own, held until the lock is dropped (or the process ends:
     /// PostgreSQL releases it with the connection).
     public func tryLock() async throws(StoreError) -> StoreLock? {
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(
-                on: PostgresClient.defaultEventLoopGroup.next(),
-                configuration: self.connection,
-                id: 0,
-                logger: logger
-            ).get()
-        } catch {
-            throw Self.storeError("connect to \(location) for the batch lock", error)
-        }
+        let connection = try await connect("connect to \(location) for the batch lock")
         do {
             let rows = try await Self.collect(
                 try await connection.query("SELECT pg_try_advisory_lock(\(Self.batchLockKey))", logger: logger)
@@ -293,4 +386,16 @@ public final class PostgresStore: Store {
 /// query ended, but not declared `Sendable`.
 struct RowBox: @unchecked Sendable {
     let rows: [PostgresRandomAccessRow]
+}
+
+extension PostgresStore {
+    /// The value of one server setting as this store's connections see it (`current_setting`), e.g.
+    /// `statement_timeout`.
+    public func setting(_ name: String) async throws(StoreError) -> String {
+        let rows = try await rows("read the setting \(name)", "SELECT current_setting(\(name))")
+        guard let row = rows.first, let value = try? row[0].decode(String.self) else {
+            throw StoreError(.database, "Unable to read the setting \(name): no value")
+        }
+        return value
+    }
 }
