@@ -1,6 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-public import Foundation
+internal import Foundation
 
 /// A PostgreSQL connection URL read the way libpq reads it (`postgres[ql]://user[:password]@host[:port]/db?…`),
 /// with the query parameters a managed service hands out. A parameter libpq knows but Kiln's driver (postgres-nio)
