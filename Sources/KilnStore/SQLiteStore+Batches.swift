@@ -203,6 +203,36 @@ extension SQLiteStore {
         }
     }
 
+    public func recordRun(_ run: RunRecord) async throws(StoreError) {
+        try await write("record the run's end") { db in
+            for kind in run.exitCode == 0 ? ["last", "clean"] : ["last"] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO runs (kind, finished, batch, published, exit_code) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (kind) DO UPDATE SET finished = excluded.finished, batch = excluded.batch,
+                            published = excluded.published, exit_code = excluded.exit_code
+                        """,
+                    arguments: [kind, run.finished, run.batch, run.published, run.exitCode]
+                )
+            }
+        }
+    }
+
+    public func runs() async throws(StoreError) -> RunHistory {
+        try await read("read the last runs") { db in
+            var runs: [String: RunRecord] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, finished, batch, published, exit_code FROM runs") {
+                runs[row["kind"]] = RunRecord(
+                    finished: row["finished"],
+                    batch: row["batch"],
+                    published: row["published"],
+                    exitCode: row["exit_code"]
+                )
+            }
+            return RunHistory(last: runs["last"], lastClean: runs["clean"])
+        }
+    }
+
     public func sourceMark(_ source: String) async throws(StoreError) -> SourceMark? {
         try await read("read how far \(source) was read") { db in
             guard

@@ -134,6 +134,15 @@ public final class SQLiteStore: Store {
                 t.primaryKey(["batch", "target"])
             }
         }
+        migrator.registerMigration("v6: runs") { db in
+            try db.create(table: "runs") { t in
+                t.primaryKey("kind", .text)  // 'last' or 'clean'
+                t.column("finished", .double).notNull()
+                t.column("batch", .integer)
+                t.column("published", .integer).notNull()
+                t.column("exit_code", .integer).notNull()
+            }
+        }
         return migrator
     }
 

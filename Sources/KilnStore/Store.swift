@@ -139,7 +139,15 @@ public protocol PushStore: Sendable {
 ///
 /// Every call is one transaction: it happens completely or not at all. The requirements come in roles (events and
 /// state, jobs and leases, batches and publications, blocks, pushes); code that needs one role can ask for it alone.
-public typealias Store = StoreBase & ChainStore & JobStore & PublicationStore & BlockKeeping & PushStore
+public typealias Store = StoreBase & ChainStore & JobStore & PublicationStore & BlockKeeping & PushStore & RunStore
+
+/// How the coordinator's runs ended (``RunRecord``): the last one, and the last clean one.
+public protocol RunStore: Sendable {
+    /// Keeps `run` as the last run, and as the last clean one when its exit status is 0.
+    func recordRun(_ run: RunRecord) async throws(StoreError)
+    /// The last run and the last clean run, if any.
+    func runs() async throws(StoreError) -> RunHistory
+}
 
 extension JobStore {
     public func enqueue(_ token: TokenKey, stateVersion: Int, stateHash: Bytes32, templateHash: Bytes32)

@@ -104,6 +104,8 @@ struct ProvidersTests {
         let status1 = try await KilnProcess.run(["status", "--config", "kiln-demo/kiln.yml"], in: folder)
         #expect(status1.stdout.contains("pinning \(failingURL): failed after 1 attempt(s)"), "\(status1.stdout)")
         #expect(status1.stdout.contains("kubo \(kuboURL): pending after 1 attempt(s); last error:"))
+        // A provider that failed the pin needs a person: CRITICAL, as a Nagios check reads it.
+        #expect(status1.status == 2 && status1.stdout.contains("CRITICAL  push-failing: batch "), "\(status1.stdout)")
 
         // Run 2 with the right token: kubo pins both batches; the failed pin is asked for again; the confirmed
         // ones are left alone.

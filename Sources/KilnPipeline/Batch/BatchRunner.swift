@@ -146,6 +146,7 @@ public struct BatchRunner: Sendable {
             await outputs.publishOnchain(into: &summary, collections: nil, progress: progress)
             await push(into: &summary, progress: progress)
             summary.seconds = seconds(since: started)
+            try await recordRun(summary, options: options)
             progress(.finished(summary))
             return summary
         }
@@ -209,8 +210,22 @@ public struct BatchRunner: Sendable {
         await outputs.publishOnchain(into: &summary, collections: collections, progress: progress)
         await push(into: &summary, progress: progress)
         summary.seconds = seconds(since: started)
+        try await recordRun(summary, options: options)
         progress(.finished(summary))
         return summary
+    }
+
+    /// Keeps how a coordinator's run ended (``RunStore``), for `kiln status` and the alerts; a `kiln regen`
+    /// (limited to some jobs) is not a run of the collection's batches.
+    func recordRun(_ summary: BatchSummary, options: BatchOptions) async throws {
+        guard options.onlyJobs == nil else { return }
+        let run = RunRecord(
+            finished: Date().timeIntervalSince1970,
+            batch: summary.batch,
+            published: summary.published,
+            exitCode: Int(summary.exitCode)
+        )
+        try await whileStoreReturns { try await store.recordRun(run) }
     }
 
     /// Records the final outcomes (failed, no quorum, superseded) the workers could not (the store failed as they

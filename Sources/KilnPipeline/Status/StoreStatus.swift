@@ -85,6 +85,8 @@ public struct StoreStatus: Sendable, Encodable {
     public var lastFailures: [Failure]
     /// Every push, by batch then target.
     public var ipfs: [Push]
+    /// How the coordinator's last run, and its last clean run, ended.
+    public var runs: RunHistory
 
     /// Reads the status of `store`; `leaseSeconds` is the configuration's lease period, `now` seconds since 1970.
     /// Reads only: safe while batches and workers run.
@@ -133,7 +135,8 @@ public struct StoreStatus: Sendable, Encodable {
                     lastError: $0.lastError,
                     secondsSinceUpdate: (now - $0.updated).rounded()
                 )
-            }
+            },
+            runs: try await store.runs()
         )
     }
 
@@ -149,9 +152,12 @@ public struct StoreStatus: Sendable, Encodable {
         try container.encode(orphanLeases, forKey: .orphanLeases)
         try container.encode(lastFailures, forKey: .lastFailures)
         try container.encode(ipfs, forKey: .ipfs)
+        try container.encode(runs.last, forKey: .lastRun)
+        try container.encode(runs.lastClean, forKey: .lastCleanRun)
     }
 
     enum CodingKeys: String, CodingKey {
         case store, openBatch, lastPublishedBatch, publications, jobs, workers, leases, orphanLeases, lastFailures, ipfs
+        case lastRun, lastCleanRun
     }
 }

@@ -208,6 +208,38 @@ extension PostgresStore {
         )
     }
 
+    public func recordRun(_ run: RunRecord) async throws(StoreError) {
+        try await transaction("record the run's end") { [logger] connection in
+            for kind in run.exitCode == 0 ? ["last", "clean"] : ["last"] {
+                try await connection.query(
+                    """
+                    INSERT INTO runs (kind, finished, batch, published, exit_code)
+                    VALUES (\(kind), \(run.finished), \(run.batch), \(run.published), \(run.exitCode))
+                    ON CONFLICT (kind) DO UPDATE SET finished = excluded.finished, batch = excluded.batch,
+                        published = excluded.published, exit_code = excluded.exit_code
+                    """,
+                    logger: logger
+                )
+            }
+        }
+    }
+
+    public func runs() async throws(StoreError) -> RunHistory {
+        let rows = try await rows("read the last runs", "SELECT kind, finished, batch, published, exit_code FROM runs")
+        return try decoding("read the last runs") {
+            var runs: [String: RunRecord] = [:]
+            for row in rows {
+                runs[try row["kind"].decode(String.self)] = RunRecord(
+                    finished: try row["finished"].decode(Double.self),
+                    batch: try row["batch"].decode(Int?.self),
+                    published: try row["published"].decode(Int.self),
+                    exitCode: try row["exit_code"].decode(Int.self)
+                )
+            }
+            return RunHistory(last: runs["last"], lastClean: runs["clean"])
+        }
+    }
+
     public func sourceMark(_ source: String) async throws(StoreError) -> SourceMark? {
         let rows = try await rows(
             "read how far \(source) was read",

@@ -325,6 +325,11 @@ public final class PostgresStore: Store {
             request_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
             updated DOUBLE PRECISION NOT NULL, PRIMARY KEY (batch, target));
         """,
+        """
+        CREATE TABLE runs (
+            kind TEXT PRIMARY KEY, finished DOUBLE PRECISION NOT NULL, batch INTEGER, published INTEGER NOT NULL,
+            exit_code INTEGER NOT NULL);
+        """,
     ]
 
     /// The advisory-lock keys: migrations, and the batch lock (one coordinator at a time).

@@ -14,26 +14,85 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             A worker is 'alive' when its heartbeat (every 2 s) is younger than the lease period \
             (kiln.yml leaseSeconds, default 600 s; KILN_LEASE_SECONDS). Reads only: safe while batches and workers run.
+
+            Usable as a Nagios-style check: exit status 0 when nothing needs a person, 1 (WARNING) for a lease a \
+            gone worker left that no run took over within a lease period, a push that keeps failing, or a last run \
+            that ended with failures; 2 (CRITICAL) when the store cannot be read, the events' node cannot be \
+            reached or the store is more than --max-chain-lag blocks behind it, a push failed for good, or no run \
+            ended cleanly within --max-run-age.
             """
     )
 
     @OptionGroup var options: PipelineOptions
 
+    @Option(help: "CRITICAL when the last clean batch run (exit 0) ended longer ago than this many seconds.")
+    var maxRunAge: Double?
+
+    @Option(help: "CRITICAL when the store is more blocks behind the events' node (head − confirmations) than this.")
+    var maxChainLag: UInt64 = 50
+
     func run() async throws {
         options.output.bootstrap()
-        let configuration = try options.configuration()
-        let store = try await configuration.openStore()
         // A report for people unless JSON is asked for (like the demo's table), whatever stdout is.
         let format = options.output.logFormat ?? .human
-        let status = try await StoreStatus.read(from: store, leaseSeconds: configuration.leaseSeconds)
+        let configuration = try options.configuration()
+        let store: any Store
+        let status: StoreStatus
+        do {
+            store = try await configuration.openStore()
+            status = try await StoreStatus.read(from: store, leaseSeconds: configuration.leaseSeconds)
+        } catch {
+            // The check's own verdict: a store that cannot be read needs a person.
+            if format == .json {
+                Console(format: format).emit(
+                    .object(["event": "status", "health": .string("CRITICAL"), "error": .string("\(error)")])
+                )
+            } else {
+                print("health    CRITICAL  the store cannot be read: \(error)")
+            }
+            throw ExitCode(2)
+        }
+        let health = StatusHealth.assess(
+            status,
+            chain: await StatusHealth.chain(of: configuration, store: store),
+            leaseSeconds: configuration.leaseSeconds,
+            thresholds: StatusHealth.Thresholds(maxRunAge: maxRunAge, maxChainLag: maxChainLag)
+        )
+        let exit = health.level == .ok ? nil : ExitCode(Int32(health.level.rawValue))
         if format == .json {
-            guard case .object(var fields) = try JSONValue.parse(bytes: Array(try JSONEncoder().encode(status))) else {
+            guard case .object(var fields) = try JSONValue.parse(bytes: Array(try JSONEncoder().encode(status))),
+                case let health = try JSONValue.parse(bytes: Array(try JSONEncoder().encode(health)))
+            else {
                 throw CLIError("the status did not encode as an object")
             }
             fields["event"] = "status"
+            fields["health"] = health
             Console(format: format).emit(.object(fields))
+            if let exit { throw exit }
             return
         }
+        render(status)
+        let now = Date().timeIntervalSince1970
+        func describe(_ run: RunRecord) -> String {
+            (run.batch.map { "batch \($0)" } ?? "nothing to do") + ", exit \(run.exitCode), "
+                + "\(Int((now - run.finished).rounded())) s ago"
+        }
+        print(
+            "runs      "
+                + (status.runs.last.map { "last: \(describe($0))" } ?? "none recorded")
+                + (status.runs.lastClean.map { $0 == status.runs.last ? "" : "; last clean: \(describe($0))" } ?? "")
+        )
+        if let lag = health.chainLag {
+            print(
+                "chain     head \(lag.head), read to \(lag.readTo.map(String.init) ?? "none"), \(lag.blocks) block(s) behind"
+            )
+        }
+        print("health    \(health.level.name)")
+        for finding in health.findings { print("  \(finding.level.name)  \(finding.check): \(finding.message)") }
+        if let exit { throw exit }
+    }
+
+    private func render(_ status: StoreStatus) {
         print("store     \(status.store)")
         print(
             "batches   "
