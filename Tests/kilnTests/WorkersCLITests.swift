@@ -157,4 +157,28 @@ import Testing
         workers.forEach { $0.stop() }
         try await PostgresTestServer.stop(server.folder)
     }
+
+    /// A worker told to stop while its database is gone exits within its grace period (postgres-nio's pool alone
+    /// would hold it for a minute), saying so; its leases are left to expire.
+    @Test func aStoppedWorkerExitsWithinItsGraceWhenTheDatabaseIsGone() async throws {
+        let server = try await PostgresTestServer.startPrivate()
+        let bench = try await BatchBench()
+        let logs = try await BatchBench.exampleLogs("events-1.jsonl", tokens: Self.tokens)
+        let (site, _) = try await postgresSite(bench, events: logs, url: server.url)
+        let worker = try await ServiceProcess.start(
+            KilnProcess.executable,
+            ["worker", "--config", "kiln.yml", "--name", "g1", "--stop-grace", "2", "--log-format", "json"],
+            name: "kiln worker g1",
+            directory: site.dir,
+            accept: { $0.contains("worker-started") }
+        )
+        defer { worker.stop() }
+        try await PostgresTestServer.stop(server.folder)
+        try await Task.sleep(for: .seconds(1))  // its next store call is now waiting on a database that is gone
+        worker.terminate()
+        // Without the grace it took about a minute; 2 s of grace, and room for a loaded machine.
+        let (exited, signaled) = await worker.waitForExit(timeout: 30)
+        #expect(exited && !signaled && worker.exitStatus == 0, "\(worker.output)")
+        #expect(worker.output.contains("worker stopped after its grace of 2 s"), "\(worker.output)")
+    }
 }

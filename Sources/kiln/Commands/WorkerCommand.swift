@@ -17,7 +17,9 @@ struct WorkerCommand: AsyncParsableCommand {
             Each job runs exactly as in `kiln batch` (inference + quorum → render → publish), leased with FOR UPDATE \
             SKIP LOCKED so no two workers take one job; its new blocks go to the store with its publication. With \
             nothing to do the worker sleeps, backing off up to 2 s. SIGTERM or SIGINT: no new job is taken, the jobs \
-            in flight end, and the worker exits 0. Meant for a PostgreSQL store (store: postgres://…) shared by \
+            in flight end, and the worker exits 0; if they have not ended within --stop-grace seconds (a store or \
+            node that does not answer), it exits 0 all the same and their leases expire, to be taken by another run. \
+            Meant for a PostgreSQL store (store: postgres://…) shared by \
             several machines; on a SQLite store it works on the same machine only. `kiln batch --no-work` opens \
             and closes the batches.
             """
@@ -31,8 +33,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The name the worker's leases and heartbeat carry (default: worker@HOST:PID).")
     var name: String?
 
+    @Option(
+        help: "Seconds a stopping worker waits for its jobs in flight before it exits, leaving their leases to expire."
+    )
+    var stopGrace: Double = 10
+
     func validate() throws {
         if let concurrency, !(1...256).contains(concurrency) { throw ValidationError("--concurrency must be 1…256") }
+        guard stopGrace.isFinite, stopGrace >= 0 else { throw ValidationError("--stop-grace must be seconds ≥ 0") }
     }
 
     /// A lease-owner name unique to this process: `ROLE@HOST:PID`.
@@ -55,7 +63,8 @@ struct WorkerCommand: AsyncParsableCommand {
         workerOptions.owner = name ?? Self.ownerName(role: "worker")
         let service = WorkerService(
             loop: WorkerLoop(runner: runner, options: workerOptions),
-            reporter: Reporter(console: console)
+            reporter: Reporter(console: console),
+            grace: .milliseconds(Int64((stopGrace * 1000).rounded()))
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -72,16 +81,27 @@ struct WorkerCommand: AsyncParsableCommand {
 
 /// The worker loop as a swift-service-lifecycle service: graceful shutdown stops taking jobs and lets those in
 /// flight end.
+///
+/// A stop is bounded: the jobs in flight, or the store calls that end the loop, may wait on a database or node that
+/// does not answer (postgres-nio's pool waits a minute before it gives up). Past `grace` the process exits at once,
+/// its leases left to expire — exactly what a killed worker leaves, which every run already recovers from.
 struct WorkerService: Service {
     let loop: WorkerLoop
     let reporter: Reporter
+    let grace: Duration
 
     func run() async throws {
         let flag = StopFlag()
+        let (reporter, grace) = (self.reporter, self.grace)
         await withGracefulShutdownHandler {
             await loop.run(stopping: { flag.isSet }) { reporter.worker($0) }
         } onGracefulShutdown: {
             flag.set()
+            Task.detached {
+                try? await Task.sleep(for: grace)
+                reporter.stopGraceExpired(grace)
+                exit(0)
+            }
         }
     }
 }

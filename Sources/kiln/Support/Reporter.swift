@@ -72,6 +72,15 @@ final class Reporter: Sendable {
         }
     }
 
+    /// A stopping worker's jobs in flight did not end within its grace period: it exits, their leases expire.
+    func stopGraceExpired(_ grace: Duration) {
+        console.say(
+            "worker stopped after its grace of \(grace.components.seconds) s with work still in flight (its leases "
+                + "expire and another run takes those jobs)",
+            event: "worker-stopped"
+        )
+    }
+
     func synced(_ report: SyncReport) {
         if format == .json {
             emit([
