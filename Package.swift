@@ -120,6 +120,8 @@ let package = Package(
                 "KilnCore", "KilnCrypto", "KilnImage", "KilnContent",
                 bigInt,
                 logging,
+                metrics,
+                prometheus,
                 hummingbird,
                 asyncHTTPClient,
                 nioCore,

@@ -87,6 +87,12 @@ public enum KilnServer {
             return Site.json(.object(health))
         }
         router.get("/metrics") { _, _ -> Response in
+            var disks = [(name: "out", path: site.configuration.out)]
+            if !PostgresStore.isURL(site.configuration.store) {
+                let folder = (site.configuration.store as NSString).deletingLastPathComponent
+                disks.append((name: "store", path: folder.isEmpty ? "." : folder))
+            }
+            site.metrics.recordDisk(disks)
             var text = site.metrics.exposition()
             if let file = site.batchMetricsFile, let batch = try? String(contentsOfFile: file, encoding: .utf8) {
                 text += batch

@@ -1,5 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+internal import Foundation
 internal import Metrics
 public import Prometheus
 
@@ -32,6 +33,20 @@ public struct ServerMetrics: Sendable {
     func served(blocks: Int, bytes: Int) {
         Counter(label: "kiln_gateway_blocks_served_total", factory: factory).increment(by: blocks)
         Counter(label: "kiln_gateway_bytes_served_total", factory: factory).increment(by: bytes)
+    }
+
+    /// Free and total bytes of the file systems that hold each of `paths` (the store's folder, the output folder),
+    /// read now: the alerts warn before a batch finds the disk full.
+    func recordDisk(_ paths: [(name: String, path: String)]) {
+        for (name, path) in paths {
+            var info = statvfs()
+            guard statvfs(path, &info) == 0 else { continue }
+            let unit = Double(info.f_frsize)
+            Gauge(label: "kiln_disk_free_bytes", dimensions: [("path", name)], factory: factory)
+                .record(Double(info.f_bavail) * unit)
+            Gauge(label: "kiln_disk_size_bytes", dimensions: [("path", name)], factory: factory)
+                .record(Double(info.f_blocks) * unit)
+        }
     }
 
     /// The registry in Prometheus' text format.

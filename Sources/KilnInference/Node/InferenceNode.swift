@@ -165,6 +165,9 @@ public actor InferenceNode {
         return try result.get()
     }
 
+    /// Jobs running and jobs waiting for a slot, now.
+    public var load: (running: Int, queued: Int) { (running, waiting.count) }
+
     /// Waits for a slot; refuses when the queue is full.
     private func admit() async throws(Failure) {
         if running < configuration.maxConcurrentJobs {

@@ -68,6 +68,34 @@ final class RateLimiter: Sendable {
 }
 
 /// Answers 429 (`rate_limited`, `Retry-After`) to a client over its request rate; health checks included.
+/// Counts every answer by route and status (``NodeMetrics``): the routes the node serves by name, anything else
+/// as `other`, so a scanner cannot grow the series.
+struct NodeMetricsMiddleware: RouterMiddleware {
+    typealias Context = NodeRequestContext
+    let metrics: NodeMetrics
+    static let routes: Set<String> = [
+        "/v1/jobs", "/v1/agreements", "/v1/health", "/v1/models", "/service_output", "/service-resources", "/",
+        "/metrics",
+    ]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let route = Self.routes.contains(request.uri.path) ? request.uri.path : "other"
+        do {
+            let response = try await next(request, context)
+            metrics.request(route: route, status: response.status.code)
+            return response
+        } catch let error as HTTPResponseError {
+            metrics.request(route: route, status: error.status.code)
+            throw error
+        } catch {
+            metrics.request(route: route, status: 500)
+            throw error
+        }
+    }
+}
+
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = NodeRequestContext
     let limiter: RateLimiter
@@ -134,9 +162,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests received whole and not yet answered (a client may pipeline): no deadline runs while any is.
     private var unanswered = 0
 
-    init(table: ConnectionTable, timeout: Duration) {
+    private let onTimeout: @Sendable () -> Void
+
+    init(table: ConnectionTable, timeout: Duration, onTimeout: @escaping @Sendable () -> Void = {}) {
         self.table = table
         self.timeout = TimeAmount(timeout)
+        self.onTimeout = onTimeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -204,6 +235,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func expired(context: ChannelHandlerContext) {
         guard unanswered == 0 else { return }
+        onTimeout()
         // 408 (RFC 9110 §15.5.9), then close: the client may send its request again on a new connection.
         let body = ByteBuffer(
             string: #"{"error":{"code":"request_timeout","message":"the request did not arrive in time"}}"#

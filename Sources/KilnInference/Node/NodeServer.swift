@@ -14,16 +14,25 @@ public import Logging
 /// `GET /` (see ``InfernetContainer``).
 public enum NodeServer {
     /// Builds the application; `onListening` gets the bound port (useful with port 0).
+    /// `GET /metrics` (``NodeMetrics``) is served here unless `metricsOnOwnPort` (then
+    /// ``metricsApplication(node:metrics:host:port:logger:onListening:)`` serves it).
     public static func application(
         node: InferenceNode,
         host: String,
         port: Int,
+        metrics: NodeMetrics = NodeMetrics(),
+        metricsOnOwnPort: Bool = false,
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router(context: NodeRequestContext.self)
         let configuration = node.configuration
+        // First, so it sees every answer, the rate limiter's 429s included.
+        router.add(middleware: NodeMetricsMiddleware(metrics: metrics))
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limits: configuration.limits)))
+        if !metricsOnOwnPort {
+            router.get("/metrics") { _, _ in await metricsResponse(node: node, metrics: metrics) }
+        }
         router.get("/v1/health") { _, _ in
             json(
                 .ok,
@@ -57,6 +66,7 @@ public enum NodeServer {
                 request,
                 limit: configuration.maxRequestBytes,
                 configuration: configuration,
+                metrics: metrics,
                 logger: logger,
                 what: "job"
             ) {
@@ -71,7 +81,14 @@ public enum NodeServer {
         router.post("/v1/agreements") { request, _ -> Response in
             // The canonical output travels in base64: up to the largest output a model may give.
             let limit = configuration.maxOutputBytes / 3 * 4 + 64 * 1024
-            return await serve(request, limit: limit, configuration: configuration, logger: logger, what: "agreement") {
+            return await serve(
+                request,
+                limit: limit,
+                configuration: configuration,
+                metrics: metrics,
+                logger: logger,
+                what: "agreement"
+            ) {
                 value throws(InferenceNode.Failure) in
                 let agreement: AgreementRequest
                 do throws(InferenceError) { agreement = try AgreementRequest(json: value) } catch {
@@ -114,7 +131,9 @@ public enum NodeServer {
             router: router,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [ConnectionGuard(table: connections, timeout: requestTimeout)],
+                    additionalChannelHandlers: [
+                        ConnectionGuard(table: connections, timeout: requestTimeout) { metrics.requestTimedOut() }
+                    ],
                     idleTimeout: .seconds(60)
                 )
             ),
@@ -130,11 +149,39 @@ public enum NodeServer {
         )
     }
 
-    /// Reads a JSON body (bounded), runs `handle` and maps its failure to a status and a JSON error; logs one line.
+    /// `GET /metrics` alone, on a port of its own (`kiln node serve --metrics-port`).
+    public static func metricsApplication(
+        node: InferenceNode,
+        metrics: NodeMetrics,
+        host: String,
+        port: Int,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void
+    ) -> some ApplicationProtocol {
+        let router = Router(context: NodeRequestContext.self)
+        router.get("/metrics") { _, _ in await metricsResponse(node: node, metrics: metrics) }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "kiln-node/\(KilnVersion.current)"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+
+    static func metricsResponse(node: InferenceNode, metrics: NodeMetrics) async -> Response {
+        let text = await metrics.exposition(node: node)
+        var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: text)))
+        response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return response
+    }
+
+    /// Reads a JSON body (bounded), runs `handle` and maps its failure to a status and a JSON error; logs one line
+    /// and counts the job or agreement.
     static func serve(
         _ request: Request,
         limit: Int,
         configuration: NodeConfiguration,
+        metrics: NodeMetrics,
         logger: Logger,
         what: String,
         _ handle: (JSONValue) async throws(InferenceNode.Failure) -> (Bytes32, JSONValue)
@@ -172,6 +219,16 @@ public enum NodeServer {
             (response, outcome) = (failure(status, code, message), code)
         }
         log(what, job: job, outcome: outcome, since: started, logger: logger)
+        if what == "job" {
+            // A configured model's id, never a client's string: the series stay bounded.
+            let asked = value["model"]?.stringValue
+            let model = configuration.models.first { $0.id == asked }?.id ?? "unknown"
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            metrics.job(model: model, outcome: outcome, seconds: seconds)
+        } else {
+            metrics.agreement(outcome: outcome)
+        }
         return response
     }
 

@@ -83,6 +83,9 @@ public struct SyncReport: Sendable {
     public var newLogs = 0
     /// The block the cursor reached.
     public var through: UInt64?
+    /// Blocks the chain was ahead of `through` at the end of the sync (head − confirmations − through); nil for a
+    /// file of events.
+    public var chainLag: UInt64?
     /// Tokens whose state was folded again.
     public var refolded = 0
     /// Tokens whose state changed.

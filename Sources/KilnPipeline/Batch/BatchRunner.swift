@@ -9,6 +9,7 @@ internal import KilnInference
 public import KilnStore
 internal import KilnTemplates
 public import Logging
+internal import Metrics
 
 /// The batch pipeline, wired from `kiln.yml`: ``ChainSync`` (cursor, reorgs, fold, queue) → ``JobLoop`` with a
 /// ``JobWorker`` per job (inference + quorum → render → publish) → ``BatchOutputs`` (CAR, sheet, manifest,
@@ -267,6 +268,11 @@ public struct BatchRunner: Sendable {
             return
         }
         for push in summary.pushes {
+            Counter(
+                label: "kiln_ipfs_pushes_total",
+                dimensions: [("target", push.target), ("status", push.status.rawValue)]
+            )
+            .increment()
             progress(.pushed(push))
             if let error = push.lastError, push.status != .queued {
                 summary.problems.append(Problem(.ipfs, "batch \(push.batch) → \(push.target)", error))

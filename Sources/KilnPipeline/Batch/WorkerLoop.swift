@@ -2,6 +2,7 @@
 
 internal import Foundation
 internal import KilnStore
+internal import Metrics
 internal import Synchronization
 
 /// What a `kiln worker` reports as it runs.
@@ -64,11 +65,20 @@ public struct WorkerLoop: Sendable {
                 try await store.heartbeat(current)
                 // A live worker keeps the leases of the jobs it is working on: only a worker that stopped beating
                 // loses them (and a lease it holds without knowing it expires).
-                _ = try await store.renewLeases(
+                let held = inFlight.current
+                let renewed = try await store.renewLeases(
                     owner: current.name,
-                    jobs: inFlight.current,
+                    jobs: held,
                     until: current.seen + runner.configuration.leaseSeconds
                 )
+                Counter(label: "kiln_worker_lease_renewals_total").increment(by: renewed)
+                // A job in flight whose lease was not renewed is no longer this worker's (it expired and another
+                // run took it): its work will not be published by this worker.
+                if held.count > renewed {
+                    Counter(label: "kiln_worker_leases_lost_total").increment(by: held.count - renewed)
+                }
+                Gauge(label: "kiln_worker_jobs_in_flight").record(held.count)
+                Gauge(label: "kiln_worker_last_heartbeat_timestamp_seconds").record(current.seen.rounded())
             } catch {
                 progress(.problem(Problem(.store, "heartbeat", error: error)))
             }

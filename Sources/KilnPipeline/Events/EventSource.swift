@@ -25,6 +25,9 @@ public protocol EventSource: Sendable {
     /// against. On a chain it must be strictly below the head: a stake registry checks `referenceBlock <
     /// block.number`, and an `eth_call` at the latest block runs with `block.number` = the head.
     func referenceBlock(through: UInt64) -> UInt64
+    /// How many blocks the chain is ahead of `through` once confirmations are left aside (head − confirmations −
+    /// through, never below 0); nil for a source that has no head (a file).
+    func lag(through: UInt64?) async throws(PipelineError) -> UInt64?
 }
 
 extension EventSource {
@@ -36,6 +39,8 @@ extension EventSource {
     public var readMark: (source: String, mark: SourceMark)? { nil }
     /// By default the block read through (a recorded file's blocks are past).
     public func referenceBlock(through: UInt64) -> UInt64 { through }
+    /// By default no head: nil.
+    public func lag(through: UInt64?) async throws(PipelineError) -> UInt64? { nil }
 }
 
 /// Logs recorded one per line, exactly as `eth_getLogs` returns them (blank lines and `#` comments allowed).

@@ -46,6 +46,15 @@ public struct JSONRPCEventSource: EventSource {
     }
 
     /// Logs after `block` up to `head - confirmations` (at most `limit` blocks), with the last block's hash.
+    public func lag(through: UInt64?) async throws(PipelineError) -> UInt64? {
+        let head: UInt64
+        do { head = try await rpc.blockNumber() } catch {
+            throw PipelineError(.chain, "Unable to read the head of \(rpc.client.url)", cause: error)
+        }
+        let safe = head > confirmations ? head - confirmations : 0
+        return safe > (through ?? 0) ? safe - (through ?? 0) : 0
+    }
+
     public func nextBatch(after block: UInt64?, limit: UInt64) async throws(PipelineError) -> (
         logs: [EventLog], through: (block: UInt64, hash: Bytes32)
     )? {

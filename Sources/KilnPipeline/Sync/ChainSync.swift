@@ -1,6 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 internal import BigInt
+internal import Metrics
 public import KilnCore
 public import KilnStore
 internal import KilnTemplates
@@ -76,6 +77,11 @@ public struct ChainSync: Sendable {
         }
         cursor = try await readNewLogs(after: cursor, into: &report)
         report.through = cursor?.block
+        // How far behind the chain this run left the store (a node's head moves on while logs are read).
+        if let source, let lag = try await source.lag(through: cursor?.block) {
+            report.chainLag = lag
+            Gauge(label: "kiln_chain_lag_blocks", dimensions: [("chain", String(chainId))]).record(lag)
+        }
         let head = cursor?.block ?? 0
         for contract in contracts {
             if let problem = templateProblems[contract] {

@@ -68,6 +68,10 @@ struct BatchCommand: AsyncParsableCommand {
         batchOptions.owner = WorkerCommand.ownerName(role: "batch")
         let reporter = Reporter(console: console)
         let summary = try await runner.syncAndRun(options: batchOptions) { reporter.handle($0) }
+        // The last clean run comes from the store: a run that failed still says when the last one went through.
+        if let clean = try? await runner.store.runs().lastClean {
+            Gauge(label: "kiln_batch_last_success_timestamp_seconds").record(clean.finished.rounded())
+        }
         Self.writeMetrics(registry, started: started, to: configuration.metricsFile, console: console)
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }

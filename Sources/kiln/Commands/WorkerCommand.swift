@@ -3,6 +3,9 @@
 import ArgumentParser
 import Foundation
 import KilnPipeline
+import KilnServer
+import Metrics
+import Prometheus
 import KilnStore
 import Logging
 import ServiceLifecycle
@@ -38,6 +41,12 @@ struct WorkerCommand: AsyncParsableCommand {
     )
     var stopGrace: Double = 10
 
+    @Option(help: "Serve GET /metrics (Prometheus) on this port (0 picks a free one).")
+    var metricsPort: Int?
+
+    @Option(help: "The address --metrics-port listens on (0.0.0.0: every interface).")
+    var metricsBind = "127.0.0.1"
+
     func validate() throws {
         if let concurrency, !(1...256).contains(concurrency) { throw ValidationError("--concurrency must be 1…256") }
         guard stopGrace.isFinite, stopGrace >= 0 else { throw ValidationError("--stop-grace must be seconds ≥ 0") }
@@ -49,6 +58,10 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Jobs by outcome, quorum rounds, per-operator answer time, lease renewals and losses: swift-metrics into
+        // one registry, served on --metrics-port.
+        let registry = PrometheusCollectorRegistry()
+        if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
         let (configuration, console, runner) = try await options.start(concurrency: concurrency)
         if !runner.store.sharesBlocks {
             console.warn(
@@ -66,11 +79,22 @@ struct WorkerCommand: AsyncParsableCommand {
             reporter: Reporter(console: console),
             grace: .milliseconds(Int64((stopGrace * 1000).rounded()))
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let metricsPort {
+            let bind = metricsBind
+            let endpoint = MetricsEndpoint.application(
+                registry: registry,
+                host: bind,
+                port: metricsPort,
+                logger: Logger(label: "kiln.worker.metrics")
+            ) { port in console.say("metrics on http://\(bind):\(port)/metrics", event: "metrics-listening") }
+            services.append(.init(service: endpoint))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: Logger(label: "kiln.worker")
             )

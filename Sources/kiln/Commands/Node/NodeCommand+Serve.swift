@@ -2,6 +2,8 @@
 
 import ArgumentParser
 import Foundation
+import ServiceLifecycle
+import UnixSignals
 import Hummingbird
 import KilnCore
 import KilnCrypto
@@ -98,6 +100,12 @@ extension NodeCommand {
         @Option(help: "A file (mode 0600) with the bearer token Infernet must send to POST /service_output.")
         var infernetBearerFile: String?
 
+        @Option(
+            help:
+                "Serve GET /metrics on this port (on --bind's address) instead of the node's own (0 picks a free one)."
+        )
+        var metricsPort: Int?
+
         @Option(help: "FOR TESTS ONLY: misbehave.")
         var testFault: TestFault?
 
@@ -171,14 +179,42 @@ extension NodeCommand {
             if let fault = configuration.fault { logger.warning("TEST FAULT ENABLED: \(fault.rawValue)") }
             let node = InferenceNode(configuration: configuration, logger: logger)
             let host = self.host
-            let app = NodeServer.application(node: node, host: host, port: port, logger: logger) { port in
+            let metrics = NodeMetrics()
+            let app = NodeServer.application(
+                node: node,
+                host: host,
+                port: port,
+                metrics: metrics,
+                metricsOnOwnPort: metricsPort != nil,
+                logger: logger
+            ) { port in
                 // stdout is a pipe under tests: Console flushes, so "listening" is seen now.
                 Console(format: .human).say(
                     "listening on http://\(host):\(port) as operator \(operatorKey.address.checksummed)",
                     event: "listening"
                 )
             }
-            try await app.runService()
+            guard let metricsPort else {
+                try await app.runService()
+                return
+            }
+            let metricsApp = NodeServer.metricsApplication(
+                node: node,
+                metrics: metrics,
+                host: host,
+                port: metricsPort,
+                logger: logger
+            ) { port in
+                Console(format: .human).say("metrics on http://\(host):\(port)/metrics", event: "metrics-listening")
+            }
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [.init(service: app), .init(service: metricsApp)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
+            )
+            try await group.run()
         }
     }
 }

@@ -1,0 +1,32 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+public import Hummingbird
+public import Logging
+internal import KilnCore
+public import Prometheus
+
+/// `GET /metrics` alone, for a process whose work is not serving HTTP (`kiln worker --metrics-port`): the registry
+/// in Prometheus' text format.
+public enum MetricsEndpoint {
+    /// The application; `onListening` gets the bound port (useful with port 0).
+    public static func application(
+        registry: PrometheusCollectorRegistry,
+        host: String,
+        port: Int,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: registry.emitToString())))
+            response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return response
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "kiln/\(KilnVersion.current)"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+}
