@@ -221,7 +221,7 @@ public enum NodeServer {
         log(what, job: job, outcome: outcome, since: started, logger: logger)
         if what == "job" {
             // A configured model's id, never a client's string: the series stay bounded.
-            let asked = value["model"]?.stringValue
+            let asked = value["modelId"]?.stringValue
             let model = configuration.models.first { $0.id == asked }?.id ?? "unknown"
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
