@@ -17,7 +17,7 @@ struct Kiln: AsyncParsableCommand {
         version: KilnVersion.current,
         subcommands: [
             DemoCommand.self, InitCommand.self, SyncCommand.self, BatchCommand.self, WorkerCommand.self,
-            StatusCommand.self,
+            StatusCommand.self, ConfigCommand.self,
             RegenCommand.self, VerifyCommand.self, StoreCommand.self,
             TemplateCommand.self, RenderCommand.self, BuildCommand.self, InferCommand.self,
             VerifyAttestationCommand.self,

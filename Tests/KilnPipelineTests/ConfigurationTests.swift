@@ -296,6 +296,35 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func showSaysWhereEachValueCameFromAndHidesSecrets() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-show-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("kiln.yml").path
+        try (Self.minimal + "\nstore: \"postgres://kiln:hunter2@db/kiln?sslmode=require\"\nconcurrency: 2\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let settings = try Configuration.settings(
+            path: path,
+            environment: ["KILN_NODE_TIMEOUT": "5", "PGPASSWORD": "also-secret", "KILN_PUBLISHER_KEY": "ab" + "12"],
+            overrides: Configuration.Overrides(out: "/o")
+        )
+        func setting(_ key: String) -> Configuration.Setting? { settings.first { $0.key == key } }
+        #expect(setting("store")?.value == "postgres://kiln:***@db/kiln?sslmode=require")
+        #expect(setting("store")?.source == "\(path):4:8")
+        #expect(setting("concurrency")?.value == "2" && setting("concurrency")?.source == "\(path):5:14")
+        #expect(
+            setting("nodeTimeout")?.value == "5 s" && setting("nodeTimeout")?.source == "environment KILN_NODE_TIMEOUT"
+        )
+        #expect(setting("out")?.value == "/o" && setting("out")?.source == "flag --out")
+        #expect(setting("leaseSeconds")?.source == "default" && setting("storePool")?.value == "8")
+        #expect(setting("password")?.value == "***" && setting("publish.key")?.value == "***")
+        let everything = settings.map { "\($0.key) \($0.value) \($0.source)" }.joined(separator: "\n")
+        for secret in ["hunter2", "also-secret", "ab12"] { #expect(!everything.contains(secret), "\(everything)") }
+        #expect(
+            setting("contracts[0]")?.value
+                == "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed → \(folder.path)/templates/knights"
+        )
+    }
+
     @Test func flagsOverrideTheEnvironmentWhichOverridesTheFile() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-config-\(UUID().uuidString)")
             .path

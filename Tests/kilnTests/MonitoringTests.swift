@@ -179,7 +179,8 @@ struct MonitoringTests {
         // Every process's series, as Prometheus holds them (a few scrapes after the batch).
         let expected = [
             #"kiln_jobs_total{job="kiln-worker",outcome="published"}"#,
-            #"kiln_quorum_rounds_total{job="kiln-worker"}"#, #"kiln_operator_request_seconds_bucket{job="kiln-worker"}"#,
+            #"kiln_quorum_rounds_total{job="kiln-worker"}"#,
+            #"kiln_operator_request_seconds_bucket{job="kiln-worker"}"#,
             #"kiln_worker_last_heartbeat_timestamp_seconds{job="kiln-worker"}"#,
             #"kiln_node_jobs_total{job="kiln-node",model="kiln/cppn-v1",outcome="ok"}"#,
             #"kiln_node_requests_total{job="kiln-node",route="/v1/jobs",status="200"}"#,

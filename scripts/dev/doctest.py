@@ -17,7 +17,7 @@ block's output (stdout and stderr together, leading and trailing blanks ignored)
 stands for any text. A block whose output no longer matches fails, with the output.
 
 The blocks of one page run in order, in one scratch folder of that page, which holds links to the checkout's
-templates/, examples/, scripts/, assets/ and .venv/, and ./kiln (the launcher). `kiln` on PATH is the built
+templates/, examples/, scripts/, assets/, deploy/ and .venv/, and ./kiln (the launcher). `kiln` on PATH is the built
 binary (.build/debug/kiln). Every process a page starts is stopped when the page ends.
 
     python3 scripts/dev/doctest.py                 # every page
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHELLS = {"sh", "bash", "shell", "console"}
 MARK = re.compile(r"^<!--\s*doctest:\s*(?P<kind>run|skip|file)\b(?P<rest>.*?)-->\s*$")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)(?P<info>.*)$")
-LINKED = ["templates", "examples", "scripts", "assets", ".venv", "kiln"]
+LINKED = ["templates", "examples", "scripts", "assets", "deploy", ".venv", "kiln"]
 
 
 @dataclass
