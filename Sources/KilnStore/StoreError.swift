@@ -7,7 +7,7 @@ public import KilnCore
 public struct StoreError: CausedError, CodedError, Sendable {
     /// What kind of failure this is. New codes may be added without breaking clients.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Wrapped: Hashable, Sendable { case open, database, unwritable, invalidArgument }
+        private enum Wrapped: Hashable, Sendable { case open, database, unwritable, invalidArgument, fenced }
         private let wrapped: Wrapped
         private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
         /// The store could not be opened or migrated.
@@ -19,6 +19,9 @@ public struct StoreError: CausedError, CodedError, Sendable {
         public static let unwritable = Code(.unwritable)
         /// A value handed to the store is not one it can keep.
         public static let invalidArgument = Code(.invalidArgument)
+        /// This process took the batch lock, lost it (its connection dropped) and another coordinator has taken it
+        /// since: batches are no longer this process's to open or close. Final: trying again does not help.
+        public static let fenced = Code(.fenced)
         public var description: String { String(describing: wrapped) }
     }
 

@@ -174,3 +174,44 @@ import Testing
         #expect(try await fromURL.setting("statement_timeout") == "3s")
     }
 }
+
+/// The batch lock's window: a PostgreSQL restart closes the connection that holds the coordinator's advisory lock,
+/// and so the lock; a second coordinator may take it while the first runs on. A fencing token closes the window.
+struct PostgresFenceTests {
+    @Test func aCoordinatorWhoseLockDroppedCannotOpenOrCloseBatchesOnceAnotherTookIt() async throws {
+        let url = try await PostgresTestServer.makeDatabase()
+        let first = try await PostgresStore.open(url: url)
+        let firstLock = try #require(try await first.tryLock())
+        let (batch, _) = try await first.openBatch()
+        // The lock's connection drops, as a restart drops it: its server process is ended.
+        let ended = try await PostgresTestServer.psql(
+            url,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND ((classid::bigint << 32) | objid::bigint) = 118100534886402"
+        )
+        #expect(ended == "1")
+        let second = try await PostgresStore.open(url: url)
+        var secondLock = try await second.tryLock()
+        for _ in 0..<50 where secondLock == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            secondLock = try await second.tryLock()
+        }
+        #expect(secondLock != nil, "the dropped lock is free")
+
+        // The first coordinator does not know; the store does.
+        for attempt in ["close", "open"] {
+            do {
+                if attempt == "close" { try await first.closeBatch(batch) } else { _ = try await first.openBatch() }
+                Issue.record("the fenced coordinator could \(attempt) a batch")
+            } catch {
+                #expect(error.code == .fenced, "\(error)")
+                #expect(error.message.contains("another coordinator took it since"), "\(error.message)")
+            }
+        }
+        #expect(try await PostgresTestServer.psql(url, "SELECT status FROM batches") == "open", "untouched")
+        // The new holder goes on.
+        let (same, resumed) = try await second.openBatch()
+        #expect(same == batch && resumed)
+        try await second.closeBatch(batch)
+        withExtendedLifetime((firstLock, secondLock)) {}
+    }
+}

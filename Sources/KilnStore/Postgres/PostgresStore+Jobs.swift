@@ -3,6 +3,7 @@
 public import KilnCore
 internal import NIOCore
 internal import PostgresNIO
+internal import Synchronization
 
 extension PostgresStore {
     // MARK: - Jobs
@@ -233,7 +234,9 @@ extension PostgresStore {
     // MARK: - Batches and publications
 
     public func openBatch() async throws(StoreError) -> (number: Int, resumed: Bool) {
-        try await transaction("open a batch") { [logger] connection in
+        let token = fence.withLock { $0 }
+        return try await transaction("open a batch") { [logger] connection in
+            try await Self.checkFence(token, "open a batch", on: connection, logger: logger)
             try await connection.query("LOCK TABLE batches IN EXCLUSIVE MODE", logger: logger)
             let open = try await Self.collect(
                 try await connection.query(
@@ -260,7 +263,9 @@ extension PostgresStore {
     }
 
     public func closeBatch(_ number: Int) async throws(StoreError) {
+        let token = fence.withLock { $0 }
         try await transaction("close batch \(number)") { [logger] connection in
+            try await Self.checkFence(token, "close batch \(number)", on: connection, logger: logger)
             try await connection.query("SELECT 1 FROM batches WHERE number = \(number) FOR UPDATE", logger: logger)
             let published = try await Self.collect(
                 try await connection.query("SELECT count(*) FROM publications WHERE batch = \(number)", logger: logger)

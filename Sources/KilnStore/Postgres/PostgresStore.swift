@@ -7,6 +7,7 @@ internal import KilnCrypto
 internal import NIOCore
 internal import NIOSSL
 internal import PostgresNIO
+internal import Synchronization
 
 /// The PostgreSQL ``Store`` (postgres-nio, async all the way): the same tables as ``SQLiteStore`` made by its own
 /// migrations, `FOR UPDATE SKIP LOCKED` leasing, the batch lock as an advisory lock, and published blocks in a
@@ -20,6 +21,10 @@ public final class PostgresStore: Store {
     let connection: PostgresConnection.Configuration
     let logger: Logger
     let url: PostgresURL
+    /// The fencing token of the batch lock this store took (``tryLock()``): the epoch it set in
+    /// `coordinator_fence`. Opening and closing a batch check it is still the table's, so a coordinator whose lock
+    /// silently dropped (a server restart closes the lock's connection) cannot act once another has taken it.
+    let fence = Mutex<Int64?>(nil)
     private let runner: Task<Void, Never>
     /// The URL without its password.
     public let location: String
@@ -326,6 +331,7 @@ public final class PostgresStore: Store {
             updated DOUBLE PRECISION NOT NULL, PRIMARY KEY (batch, target));
         """,
         """
+        CREATE TABLE coordinator_fence (id INTEGER PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL);
         CREATE TABLE runs (
             kind TEXT PRIMARY KEY, finished DOUBLE PRECISION NOT NULL, batch INTEGER, published INTEGER NOT NULL,
             exit_code INTEGER NOT NULL);
@@ -334,7 +340,7 @@ public final class PostgresStore: Store {
 
     /// The advisory-lock keys: migrations, and the batch lock (one coordinator at a time).
     static let migrationLockKey: Int64 = 0x6b69_6c6e_0001
-    static let batchLockKey: Int64 = 0x6b69_6c6e_0002
+    static let batchLockKey: Int64 = 0x6b69_6c6e_0002  // 118100534886402; pg_locks: classid 0x6b69, objid 0x6c6e0002
 
     func migrate() async throws(StoreError) {
         try await transaction("migrate the schema of \(location)") { [logger, location] connection in
@@ -376,6 +382,18 @@ public final class PostgresStore: Store {
                 try? await connection.close()
                 return nil
             }
+            // The next epoch is this holder's fencing token, taken while the lock is held.
+            let epoch = try await Self.collect(
+                try await connection.query(
+                    """
+                    INSERT INTO coordinator_fence (id, epoch) VALUES (1, 1)
+                    ON CONFLICT (id) DO UPDATE SET epoch = coordinator_fence.epoch + 1 RETURNING epoch
+                    """,
+                    logger: logger
+                )
+            )
+            let token = try epoch[0][0].decode(Int64.self)
+            fence.withLock { $0 = token }
         } catch {
             try? await connection.close()
             throw Self.storeError("take the batch lock of \(location)", error)
@@ -394,6 +412,27 @@ struct RowBox: @unchecked Sendable {
 }
 
 extension PostgresStore {
+    /// Inside a transaction that opens or closes a batch: when this store holds the batch lock, the fence must
+    /// still carry its token (`FOR SHARE`: a coordinator taking the lock meanwhile waits for this transaction).
+    /// - Throws: ``StoreError/Code/fenced`` when another coordinator has taken the lock since.
+    static func checkFence(_ token: Int64?, _ what: String, on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        guard let token else { return }
+        let rows = try await collect(
+            try await connection.query("SELECT epoch FROM coordinator_fence WHERE id = 1 FOR SHARE", logger: logger)
+        )
+        let current = try rows.first?[0].decode(Int64.self)
+        guard current == token else {
+            throw StoreError(
+                .fenced,
+                "Unable to \(what): this coordinator's batch lock (epoch \(token)) was lost — its connection dropped, "
+                    + "as a server restart does — and another coordinator took it since (epoch \(current ?? 0)); "
+                    + "this run stops and that one finishes the batch"
+            )
+        }
+    }
+
     /// The value of one server setting as this store's connections see it (`current_setting`), e.g.
     /// `statement_timeout`.
     public func setting(_ name: String) async throws(StoreError) -> String {
