@@ -4,6 +4,7 @@
 #   eval "$(scripts/dev/postgres-server.sh start)"   # exports KILN_TEST_POSTGRES (a URL) and KILN_TEST_POSTGRES_DIR
 #   scripts/dev/postgres-server.sh stop "$KILN_TEST_POSTGRES_DIR"
 #   KILN_PG_TLS=DIR …start   # TLS only, with DIR/server.crt, server.key and root.crt (the TLS tests)
+#   KILN_PG_LISTEN=ADDR …start   # listen on ADDR instead of 127.0.0.1 (the fleet test, inside a namespace)
 # Run as root, the server runs as the 'postgres' user (initdb refuses root).
 set -euo pipefail
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -21,7 +22,10 @@ start)
     port=$(python3 -I -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U kiln --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
-    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+    # KILN_PG_LISTEN: another address to listen on (the fleet test's database host), trusted for its /24.
+    listen=${KILN_PG_LISTEN:-127.0.0.1}
+    if [ "$listen" != 127.0.0.1 ]; then echo "host all all $listen/24 trust" >>"$dir/data/pg_hba.conf"; fi
+    options="-p $port -k $dir -c listen_addresses=$listen -c fsync=off -c max_connections=300"
     if [ -n "${KILN_PG_TLS:-}" ]; then
         # TLS only (the TLS tests): the server's certificate and key, the CA that signs client certificates; plain
         # TCP refused, user 'certuser' by client certificate, everyone else trusted once on TLS.
@@ -36,7 +40,7 @@ start)
     detached "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "$options" start \
         </dev/null >/dev/null 2>&1 || { cat "$dir/server.log" >&2; exit 1; }
-    echo "export KILN_TEST_POSTGRES=postgres://kiln@127.0.0.1:$port/postgres KILN_TEST_POSTGRES_DIR=$dir"
+    echo "export KILN_TEST_POSTGRES=postgres://kiln@$listen:$port/postgres KILN_TEST_POSTGRES_DIR=$dir"
     ;;
 restart)
     # The server must hold none of the caller's pipes, or a caller reading to EOF would wait forever.

@@ -86,7 +86,7 @@ struct NodeMetricsMiddleware: RouterMiddleware {
             let response = try await next(request, context)
             metrics.request(route: route, status: response.status.code)
             return response
-        } catch let error as HTTPResponseError {
+        } catch let error as any HTTPResponseError {
             metrics.request(route: route, status: error.status.code)
             throw error
         } catch {
