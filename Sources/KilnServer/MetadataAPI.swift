@@ -44,7 +44,7 @@ extension Site {
 
     /// Every published version of the token, newest first.
     func history(_ token: TokenKey) async throws(GatewayFailure) -> Response {
-        let versions = try await publications(of: token.contract).first { $0.token == token.tokenId }?.versions ?? []
+        let versions = try await self.versions(of: token)
         guard !versions.isEmpty else { throw GatewayFailure(.notFound, "Token \(token) has not been published") }
         var response = Self.json([
             "chainId": .number(token.chainId), "contract": .string(token.contract.checksummed),

@@ -151,6 +151,14 @@ public struct Site: Sendable {
         }
     }
 
+    /// One token's publications, newest first: its own rows only (an index lookup), not the collection's.
+    func versions(of token: TokenKey) async throws(GatewayFailure) -> [Publication] {
+        guard token.chainId == configuration.chainId else { return [] }
+        do { return try await store.publications(of: token).reversed() } catch {
+            throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)", cause: error)
+        }
+    }
+
     /// A JSON answer.
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, etag: String? = nil) -> Response {
         var headers = HTTPFields()

@@ -394,6 +394,16 @@ extension SQLiteStore {
         }
     }
 
+    public func publications(of token: TokenKey) async throws(StoreError) -> [Publication] {
+        try await read("read the publications of \(token)") { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM publications WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id",
+                arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId]
+            ).map(Self.publication)
+        }
+    }
+
     public func latestPublication(_ token: TokenKey) async throws(StoreError) -> Publication? {
         try await read("read the publication of \(token)") { db in
             try Row.fetchOne(

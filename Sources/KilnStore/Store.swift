@@ -110,6 +110,8 @@ public protocol PublicationStore: Sendable {
     func publications(batch: Int?) async throws(StoreError) -> [Publication]
     /// The token's latest publication.
     func latestPublication(_ token: TokenKey) async throws(StoreError) -> Publication?
+    /// Every publication of one token, oldest first (its history: an index lookup, whatever the store's size).
+    func publications(of token: TokenKey) async throws(StoreError) -> [Publication]
 }
 
 /// Blocks kept in the store itself, for a store that ``StoreBase/sharesBlocks`` (PostgreSQL: every worker sees

@@ -396,6 +396,32 @@ struct BatchStoreTests {
         #expect(store.sharesBlocks == (kind == .postgres))
     }
 
+    @Test(arguments: StoreKind.allCases) func aTokensHistoryIsItsOwnPublicationsOldestFirst(kind: StoreKind)
+        async throws
+    {
+        let (store, _) = try await kind.make()
+        let other = TokenKey(chainId: 1, contract: contract, id: 8)
+        let elsewhere = TokenKey(chainId: 2, contract: contract, id: 7)
+        var published: [Int64] = []
+        for (version, key) in [(1, token), (1, other), (2, token), (1, elsewhere), (3, token)] {
+            let job = try await store.enqueue(
+                key,
+                stateVersion: version,
+                stateHash: Bytes32(word: UInt64(version)),
+                templateHash: .zero
+            ).job
+            let batch = try await store.openBatch().number
+            _ = try await store.lease(owner: "w", limit: 1, seconds: 60, now: 1, batch: batch, only: [job.id])
+            try await store.complete(publication(job, batch: batch), owner: "w", blocks: [])
+            try await store.closeBatch(batch)
+            if key == token { published.append(job.id) }
+        }
+        #expect(try await store.publications(of: token).map(\.jobId) == published, "oldest first, this token only")
+        #expect(try await store.publications(of: token).map(\.batch) == [1, 3, 5])
+        #expect(try await store.publications(of: TokenKey(chainId: 1, contract: contract, id: 9)).isEmpty)
+        #expect(try await store.latestPublication(token)?.jobId == published.last)
+    }
+
     @Test(arguments: StoreKind.allCases) func aFailedCompletionKeepsNoBlockAndNoRow(kind: StoreKind) async throws {
         let (store, _) = try await kind.make()
         let job = try await store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: .zero).job

@@ -14,8 +14,8 @@ public import Logging
 /// `GET /` (see ``InfernetContainer``).
 public enum NodeServer {
     /// Builds the application; `onListening` gets the bound port (useful with port 0).
-    /// `GET /metrics` (``NodeMetrics``) is served here unless `metricsOnOwnPort` (then
-    /// ``metricsApplication(node:metrics:host:port:logger:onListening:)`` serves it).
+    /// `GET /metrics` (``NodeMetrics``) is served here unless `metricsOnOwnPort` (`kiln node serve --metrics-port`
+    /// then serves ``NodeMetrics/exposition(node:)`` on a port of its own).
     public static func application(
         node: InferenceNode,
         host: String,
@@ -144,25 +144,6 @@ public enum NodeServer {
                 serverName: "kiln-node/\(KilnVersion.current)",
                 backlog: 4096
             ),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
-            logger: logger
-        )
-    }
-
-    /// `GET /metrics` alone, on a port of its own (`kiln node serve --metrics-port`).
-    public static func metricsApplication(
-        node: InferenceNode,
-        metrics: NodeMetrics,
-        host: String,
-        port: Int,
-        logger: Logger,
-        onListening: @escaping @Sendable (Int) async -> Void
-    ) -> some ApplicationProtocol {
-        let router = Router(context: NodeRequestContext.self)
-        router.get("/metrics") { _, _ in await metricsResponse(node: node, metrics: metrics) }
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "kiln-node/\(KilnVersion.current)"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
         )

@@ -99,7 +99,7 @@ extension Site {
 
     /// `/collections/{chainId}/{contract}/{id}` and, with `verify`, `…/verify`.
     func tokenPage(_ token: TokenKey, verify: Bool) async throws(GatewayFailure) -> Response {
-        let versions = try await publications(of: token.contract).first { $0.token == token.tokenId }?.versions ?? []
+        let versions = try await self.versions(of: token)
         guard let latest = versions.first else {
             throw GatewayFailure(.notFound, "Token \(token) has not been published")
         }

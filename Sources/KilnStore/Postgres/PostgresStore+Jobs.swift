@@ -332,6 +332,17 @@ extension PostgresStore {
         return try decoding("list publications") { try rows.map(Self.publication) }
     }
 
+    public func publications(of token: TokenKey) async throws(StoreError) -> [Publication] {
+        let rows = try await rows(
+            "read the publications of \(token)",
+            """
+            SELECT * FROM publications WHERE chain_id = \(Int64(token.chainId)) AND contract = \(token.contract.lowercased)
+                AND token_id = \(token.tokenId) ORDER BY id
+            """
+        )
+        return try decoding("read the publications of \(token)") { try rows.map(Self.publication) }
+    }
+
     public func latestPublication(_ token: TokenKey) async throws(StoreError) -> Publication? {
         let rows = try await rows(
             "read the publication of \(token)",

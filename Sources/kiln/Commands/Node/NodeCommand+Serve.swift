@@ -8,6 +8,7 @@ import Hummingbird
 import KilnCore
 import KilnCrypto
 import KilnInference
+import KilnServer
 import Logging
 
 extension NodeCommand {
@@ -198,9 +199,8 @@ extension NodeCommand {
                 try await app.runService()
                 return
             }
-            let metricsApp = NodeServer.metricsApplication(
-                node: node,
-                metrics: metrics,
+            let metricsApp = MetricsEndpoint.application(
+                exposition: { await metrics.exposition(node: node) },
                 host: host,
                 port: metricsPort,
                 logger: logger
