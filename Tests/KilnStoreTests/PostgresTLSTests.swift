@@ -186,7 +186,10 @@ struct PostgresFenceTests {
         // The lock's connection drops, as a restart drops it: its server process is ended.
         let ended = try await PostgresTestServer.psql(
             url,
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND ((classid::bigint << 32) | objid::bigint) = 118100534886402"
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND "
+                + "((classid::bigint << 32) | objid::bigint) = 118100534886402 AND "
+                // This test's database only: other tests on the same server hold their own batch locks.
+                + "database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         #expect(ended == "1")
         let second = try await PostgresStore.open(url: url)
