@@ -63,9 +63,11 @@ struct ProvidersTests {
                 - {pinning: \(refusingURL), token: "file:\(tokenFile.path)"}
               check: \(gateway)
               origins: [\(gateway)]
-              pinWait: 2
+              pinWait: 10
 
             """
+        // pinWait: the stand-in pins once it has fetched the blocks from the gateway; 2 s was too short on a CI
+        // machine running every suite at once (seen: `queued` after 2 s). The `queued` stand-in costs a run this long.
         try yaml.write(to: demo.appendingPathComponent("kiln.yml"), atomically: true, encoding: .utf8)
 
         // Run 1: kubo refuses the wrong token (403), the broken kubo answers 500 every time, the pinning service
