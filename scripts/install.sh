@@ -23,16 +23,21 @@ need() { [ $# -ge 2 ] && [ -n "$2" ] || { echo "install.sh: $1 needs a value" >&
 check_libraries() {
     local file=$1
     [ -x "$file" ] || { echo "install.sh: $file is not an executable" >&2; exit 1; }
-    local expected actual
+    local expected actual toolchain
     expected=$(grep -v '^#' "$root/deploy/runtime-libraries.txt" | awk 'NF { print $1 }' | sort -u)
-    # ldd's names, without the kernel's vDSO and the dynamic loader (every binary has both).
-    actual=$(ldd "$file" | awk '$1 !~ /^linux-vdso|ld-linux/ { print $1 }' | sort -u)
+    # ldd's names, without the kernel's vDSO and the dynamic loader (every binary has both), and without Swift's
+    # runtime when it comes from a toolchain (a debug build's): --static-swift-stdlib links that in.
+    actual=$(ldd "$file" | awk '$1 !~ /^linux-vdso|ld-linux/ && $3 !~ /\/lib\/swift\// { print $1 }' | sort -u)
+    toolchain=$(ldd "$file" | awk '$3 ~ /\/lib\/swift\// { print $1 }' | sort -u)
     if [ "$expected" != "$actual" ]; then
         echo "install.sh: $file needs other libraries than deploy/runtime-libraries.txt lists:" >&2
         diff <(echo "$expected") <(echo "$actual") | sed -n 's/^</  listed, not needed:/p; s/^>/  needed, not listed:/p' >&2
         exit 1
     fi
     echo "$file: $(echo "$actual" | wc -l) shared libraries, as deploy/runtime-libraries.txt lists"
+    if [ -n "$toolchain" ]; then
+        echo "$file: and $(echo "$toolchain" | wc -l) of Swift's runtime from the toolchain (a --static-swift-stdlib build links them in)"
+    fi
     ldd "$file" | awk '$1 ~ /not/ || $3 == "not" { bad = 1; print "  missing: " $1 } END { exit bad }' >&2 ||
         { echo "install.sh: libraries missing on this machine (above)" >&2; exit 1; }
 }
