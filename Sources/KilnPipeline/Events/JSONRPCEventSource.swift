@@ -51,6 +51,12 @@ public struct JSONRPCEventSource: EventSource {
         do { head = try await rpc.blockNumber() } catch {
             throw PipelineError(.chain, "Unable to read the head of \(rpc.client.url)", cause: error)
         }
+        return Self.lag(head: head, confirmations: confirmations, through: through)
+    }
+
+    /// Blocks between `through` and the last block confirmed enough to read (`head − confirmations`), never below
+    /// 0: the one rule for the coordinator's gauge and `kiln status`.
+    static func lag(head: UInt64, confirmations: UInt64, through: UInt64?) -> UInt64 {
         let safe = head > confirmations ? head - confirmations : 0
         return safe > (through ?? 0) ? safe - (through ?? 0) : 0
     }

@@ -100,8 +100,11 @@ public struct StatusHealth: Sendable, Encodable {
         }
         switch chain {
         case .success(let chain)?:
-            let target = chain.head > chain.confirmations ? chain.head - chain.confirmations : 0
-            let blocks = target > (chain.cursor ?? 0) ? target - (chain.cursor ?? 0) : 0
+            let blocks = JSONRPCEventSource.lag(
+                head: chain.head,
+                confirmations: chain.confirmations,
+                through: chain.cursor
+            )
             lag = ChainLag(head: chain.head, readTo: chain.cursor, blocks: blocks)
             if blocks > thresholds.maxChainLag {
                 findings.append(
