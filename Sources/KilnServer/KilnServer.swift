@@ -59,8 +59,11 @@ public enum KilnServer {
                     chainId: context.parameters.get("chainId"),
                     contract: context.parameters.get("contract")
                 )
-                let page = request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1
-                return try await site.collectionPage(collection.contract, page: page)
+                return try await site.collectionPage(
+                    collection.contract,
+                    after: request.uri.queryParameters.get("after"),
+                    before: request.uri.queryParameters.get("before")
+                )
             }
         }
         router.get("/collections/:chainId/:contract/:id") { _, context in

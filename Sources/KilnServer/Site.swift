@@ -106,12 +106,18 @@ public struct Site: Sendable {
         let collection = try self.collection(chainId: chainId, contract: contract)
         // TokenKey checks the digits; a path is also canonical (no leading zeros) and at most a uint256's 78 digits.
         let text = id ?? ""
-        guard text.count <= 78, text == "0" || !text.hasPrefix("0"),
+        guard Self.isCanonicalTokenId(text),
             let token = try? TokenKey(chainId: collection.chainId, contract: collection.contract, tokenId: text)
         else {
             throw GatewayFailure(.badRequest, "Token id '\(text)' is not a decimal number")
         }
         return token
+    }
+
+    /// Whether `text` is a token id as paths write it: decimal digits, no leading zero, at most a uint256's 78.
+    static func isCanonicalTokenId(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 78 && text.utf8.allSatisfy { (0x30...0x39).contains($0) }
+            && (text == "0" || !text.hasPrefix("0"))
     }
 
     /// The collection a path names: one of kiln.yml's contracts on its chain.
@@ -135,19 +141,20 @@ public struct Site: Sendable {
         return (chain, address)
     }
 
-    /// Every token's publications of one contract, newest first per token, tokens by id.
-    func publications(of contract: Address) async throws(GatewayFailure) -> [(token: String, versions: [Publication])] {
-        let all: [Publication]
-        do { all = try await store.publications(batch: nil) } catch {
+    /// A page of one collection's tokens, each with its latest publication, by token id (a keyset page: an index
+    /// seek, whatever the collection's size).
+    func latestPublications(of contract: Address, page: TokenPage) async throws(GatewayFailure) -> [Publication] {
+        do {
+            return try await store.latestPublications(chainId: configuration.chainId, contract: contract, page: page)
+        } catch {
             throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)", cause: error)
         }
-        var byToken: [String: [Publication]] = [:]
-        for publication in all
-        where publication.token.contract == contract && publication.token.chainId == configuration.chainId {
-            byToken[publication.token.tokenId, default: []].append(publication)
-        }
-        return byToken.map { ($0.key, $0.value.reversed()) }.sorted {
-            $0.token.count != $1.token.count ? $0.token.count < $1.token.count : $0.token < $1.token
+    }
+
+    /// What one collection has published: one row of the store.
+    func published(_ contract: Address) async throws(GatewayFailure) -> PublishedTotals {
+        do { return try await store.published(chainId: configuration.chainId, contract: contract) } catch {
+            throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)", cause: error)
         }
     }
 

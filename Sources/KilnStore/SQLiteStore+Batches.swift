@@ -57,6 +57,37 @@ extension SQLiteStore {
         }
     }
 
+    /// Each token's latest publication and each collection's totals, kept by ``complete(_:owner:blocks:)`` so that
+    /// no read counts or filters the history (the gallery's pages, the metadata API, `kiln status`); indexes for the
+    /// job queue's reads, which scanned every job ever made. Existing publications are summed in once.
+    static func migrateV7(_ db: Database) throws {
+        try db.execute(sql: publishedTokensSchema)
+        try db.execute(
+            sql: """
+                INSERT INTO published_tokens (chain_id, contract, id_length, token_id, publication, versions)
+                    SELECT chain_id, contract, length(token_id), token_id, max(id), count(*) FROM publications
+                    GROUP BY chain_id, contract, token_id;
+                INSERT INTO published_collections (chain_id, contract, tokens, publications, last_batch)
+                    SELECT chain_id, contract, count(DISTINCT token_id), count(*), max(batch) FROM publications
+                    GROUP BY chain_id, contract;
+                """
+        )
+    }
+
+    /// The tables and indexes of migration v7 (also what `scripts/bench/scale_store.py` documents it writes).
+    static let publishedTokensSchema = """
+        CREATE TABLE published_tokens (
+            chain_id INTEGER NOT NULL, contract TEXT NOT NULL, id_length INTEGER NOT NULL, token_id TEXT NOT NULL,
+            publication INTEGER NOT NULL, versions INTEGER NOT NULL,
+            PRIMARY KEY (chain_id, contract, id_length, token_id)) WITHOUT ROWID;
+        CREATE TABLE published_collections (
+            chain_id INTEGER NOT NULL, contract TEXT NOT NULL, tokens INTEGER NOT NULL, publications INTEGER NOT NULL,
+            last_batch INTEGER NOT NULL, PRIMARY KEY (chain_id, contract));
+        CREATE INDEX jobs_by_status ON jobs (status, id);
+        CREATE INDEX jobs_leased ON jobs (lease_until) WHERE status = 'leased';
+        CREATE INDEX jobs_by_leased_batch ON jobs (leased_batch);
+        """
+
     // MARK: - Lock, blocks, workers
 
     /// An exclusive `flock` on `<path>.lock` (the kernel drops it when the process ends, however it ends).
@@ -299,7 +330,7 @@ extension SQLiteStore {
         try await read("read the latest job of \(token)") { db in
             try Row.fetchOne(
                 db,
-                sql: "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1",
+                sql: HotQuery.latestJob.sql,
                 arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId]
             ).map(Self.job)
         }
@@ -307,7 +338,7 @@ extension SQLiteStore {
 
     public func jobs(status: JobStatus) async throws(StoreError) -> [Job] {
         try await read("list \(status.rawValue) jobs") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE status = ? ORDER BY id", arguments: [status.rawValue])
+            try Row.fetchAll(db, sql: HotQuery.jobsByStatus.sql, arguments: [status.rawValue])
                 .map(Self.job)
         }
     }
@@ -340,7 +371,7 @@ extension SQLiteStore {
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM publications WHERE batch = ?", arguments: [number]) ?? 0
             if published == 0 {
                 // The number is used again: its jobs count as untried by the next batch of that number.
-                try db.execute(sql: "UPDATE jobs SET leased_batch = NULL WHERE leased_batch = ?", arguments: [number])
+                try db.execute(sql: HotQuery.untryEmptyBatch.sql, arguments: [number])
                 try db.execute(sql: "DELETE FROM batches WHERE number = ?", arguments: [number])
             } else {
                 try db.execute(sql: "UPDATE batches SET status = 'closed' WHERE number = ?", arguments: [number])
@@ -364,6 +395,7 @@ extension SQLiteStore {
                     publication.template,
                 ]
             )
+            let publicationId = db.lastInsertedRowID
             try db.execute(
                 sql:
                     "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ? AND lease_owner = ?",
@@ -375,6 +407,31 @@ extension SQLiteStore {
                     "Unable to finish job \(publication.jobId): it is not leased to '\(owner)' (the lease expired?)"
                 )
             }
+            let token = publication.token
+            let key: StatementArguments = [Int64(token.chainId), token.contract.lowercased]
+            let isNew =
+                try Int.fetchOne(
+                    db,
+                    sql: HotQuery.publishedToken.sql,
+                    arguments: key + [token.tokenId.utf8.count, token.tokenId]
+                ) == nil
+            try db.execute(
+                sql: """
+                    INSERT INTO published_tokens (chain_id, contract, id_length, token_id, publication, versions)
+                    VALUES (?, ?, ?, ?, ?, 1)
+                    ON CONFLICT DO UPDATE SET publication = max(publication, excluded.publication), versions = versions + 1
+                    """,
+                arguments: key + [token.tokenId.utf8.count, token.tokenId, publicationId]
+            )
+            try db.execute(
+                sql: """
+                    INSERT INTO published_collections (chain_id, contract, tokens, publications, last_batch)
+                    VALUES (?, ?, ?, 1, ?)
+                    ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, publications = publications + 1,
+                        last_batch = max(last_batch, excluded.last_batch)
+                    """,
+                arguments: key + [isNew ? 1 : 0, publication.batch]
+            )
         }
     }
 
@@ -384,7 +441,7 @@ extension SQLiteStore {
                 if let batch {
                     try Row.fetchAll(
                         db,
-                        sql: "SELECT * FROM publications WHERE batch = ? ORDER BY id",
+                        sql: HotQuery.batchPublications.sql,
                         arguments: [batch]
                     )
                 } else {
@@ -398,7 +455,7 @@ extension SQLiteStore {
         try await read("read the publications of \(token)") { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM publications WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id",
+                sql: HotQuery.tokenHistory.sql,
                 arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId]
             ).map(Self.publication)
         }
@@ -408,10 +465,48 @@ extension SQLiteStore {
         try await read("read the publication of \(token)") { db in
             try Row.fetchOne(
                 db,
-                sql:
-                    "SELECT * FROM publications WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1",
+                sql: HotQuery.latestPublication.sql,
                 arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId]
             ).map(Self.publication)
+        }
+    }
+
+    public func latestPublications(chainId: UInt64, contract: Address, page: TokenPage) async throws(StoreError)
+        -> [Publication]
+    {
+        try await read("read a page of \(contract.checksummed)'s tokens") { db in
+            // Keyset pagination: seek to the token id (by length, then digits: numeric order) and read `limit` on.
+            let after = page.direction == .after
+            let from = page.from ?? ""
+            // From the start: below every id; from the end: above every id (ids are at most 78 digits).
+            let length = page.from.map { $0.utf8.count } ?? (after ? 0 : 1_000)
+            let rows = try Row.fetchAll(
+                db,
+                sql: after ? HotQuery.pageAfter.sql : HotQuery.pageBefore.sql,
+                arguments: [Int64(chainId), contract.lowercased, length, from, max(0, page.limit)]
+            )
+            let publications = try rows.map(Self.publication)
+            return after ? publications : publications.reversed()
+        }
+    }
+
+    public func published(chainId: UInt64, contract: Address) async throws(StoreError) -> PublishedTotals {
+        try await read("read what \(contract.checksummed) published") { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: HotQuery.collectionTotals.sql,
+                    arguments: [Int64(chainId), contract.lowercased]
+                )
+            else { return PublishedTotals(tokens: 0, publications: 0, lastBatch: nil) }
+            return PublishedTotals(tokens: row[0], publications: row[1], lastBatch: row[2])
+        }
+    }
+
+    public func publishedTotals() async throws(StoreError) -> PublishedTotals {
+        try await read("read what the store published") { db in
+            let row = try Row.fetchOne(db, sql: HotQuery.storeTotals.sql)
+            return PublishedTotals(tokens: row?[0] ?? 0, publications: row?[1] ?? 0, lastBatch: row?[2])
         }
     }
 

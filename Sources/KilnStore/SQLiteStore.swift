@@ -143,6 +143,7 @@ public final class SQLiteStore: Store {
                 t.column("exit_code", .integer).notNull()
             }
         }
+        migrator.registerMigration("v7: published tokens and job indexes", migrate: migrateV7)
         return migrator
     }
 
@@ -380,16 +381,7 @@ public final class SQLiteStore: Store {
             arguments += [limit]
             return try Row.fetchAll(
                 db,
-                sql: """
-                    UPDATE jobs SET status = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
-                        leased_batch = coalesce(?, leased_batch)
-                    WHERE id IN (
-                        SELECT id FROM jobs
-                        WHERE ((status = 'leased' AND lease_until < ?)
-                            OR (status IN ('queued', 'no_quorum') AND (? IS NULL OR leased_batch IS NULL OR leased_batch <> ?)))\(filter)
-                        ORDER BY id LIMIT ?)
-                    RETURNING *
-                    """,
+                sql: HotQuery.leaseJobs.sql.replacing("/*only*/", with: filter),
                 arguments: arguments
             ).map(Self.job).sorted { $0.id < $1.id }
         }
@@ -399,10 +391,7 @@ public final class SQLiteStore: Store {
         try await read("count the jobs batch \(batch) waits for") { db in
             try Int.fetchOne(
                 db,
-                sql: """
-                    SELECT COUNT(*) FROM jobs WHERE status = 'leased'
-                        OR (status IN ('queued', 'no_quorum') AND (leased_batch IS NULL OR leased_batch <> ?))
-                    """,
+                sql: HotQuery.pendingJobs.sql,
                 arguments: [batch]
             ) ?? 0
         }

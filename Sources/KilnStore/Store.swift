@@ -112,6 +112,13 @@ public protocol PublicationStore: Sendable {
     func latestPublication(_ token: TokenKey) async throws(StoreError) -> Publication?
     /// Every publication of one token, oldest first (its history: an index lookup, whatever the store's size).
     func publications(of token: TokenKey) async throws(StoreError) -> [Publication]
+    /// A page of one collection's tokens, each with its latest publication, in token-id order (``TokenPage``).
+    func latestPublications(chainId: UInt64, contract: Address, page: TokenPage) async throws(StoreError)
+        -> [Publication]
+    /// What one collection has published (zeros when nothing): one row, kept by each publication.
+    func published(chainId: UInt64, contract: Address) async throws(StoreError) -> PublishedTotals
+    /// What the whole store has published: the sum of its collections' rows.
+    func publishedTotals() async throws(StoreError) -> PublishedTotals
 }
 
 /// Blocks kept in the store itself, for a store that ``StoreBase/sharesBlocks`` (PostgreSQL: every worker sees

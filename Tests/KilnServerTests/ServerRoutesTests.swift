@@ -46,14 +46,15 @@ struct PublishedSite: Sendable {
     }
 
     /// `kiln serve`'s application over the site (never bound: HummingbirdTesting's router client calls it).
-    func application() async throws -> some ApplicationProtocol {
+    func application(pageSize: Int = 48) async throws -> some ApplicationProtocol {
         let store = try await configuration.openStore()
-        let site = Site(
+        var site = Site(
             configuration: configuration,
             store: store,
             blockstore: try configuration.openBlockstore(),
             metrics: ServerMetrics()
         )
+        site.pageSize = pageSize
         var logger = Logger(label: "kiln.test.serve")
         logger.logLevel = .critical
         return KilnServer.application(site: site, host: "127.0.0.1", port: 0, logger: logger) { _ in }
@@ -207,6 +208,44 @@ struct ServerRoutesTests {
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
                 #expect(String(buffer: response.body).contains("kiln_http_requests_total"))
+            }
+        }
+    }
+
+    /// The collection's pages follow token ids (keyset pages): each names the ids of its previous and next pages.
+    @Test func collectionPagesLinkByTokenId() async throws {
+        let site = try await PublishedSite.shared.value
+        let collection = "/collections/31337/\(ForgeKnightsSite.contract.checksummed)"
+        /// The page's tokens (their links, in order) and its previous and next links.
+        @Sendable func page(_ query: String, _ client: some TestClientProtocol) async throws -> (
+            tokens: [String], previous: String?, next: String?
+        ) {
+            try await client.execute(uri: collection + query, method: .get) { response in
+                #expect(response.status == .ok, "\(query)")
+                let html = String(buffer: response.body)
+                func links(_ pattern: String) -> [String] {
+                    html.matches(of: try! Regex(pattern)).compactMap { $0.output[1].substring.map(String.init) }
+                }
+                return (
+                    links(#"href="\#(collection)/(\d+)""#),
+                    links(#"href="[^"]*\?(before=\d+)">← previous"#).first,
+                    links(#"href="[^"]*\?(after=\d+)">next →"#).first
+                )
+            }
+        }
+        try await site.application(pageSize: 1).test(.router) { client in
+            var seen = try await page("", client)
+            #expect(seen.tokens == ["1"] && seen.previous == nil && seen.next == "after=1")
+            seen = try await page("?after=1", client)
+            #expect(seen.tokens == ["2"] && seen.previous == "before=2" && seen.next == "after=2")
+            seen = try await page("?after=2", client)
+            #expect(seen.tokens == ["3"] && seen.previous == "before=3" && seen.next == nil, "the last page")
+            seen = try await page("?before=3", client)
+            #expect(seen.tokens == ["2"] && seen.previous == "before=2" && seen.next == "after=2")
+            seen = try await page("?before=2", client)
+            #expect(seen.tokens == ["1"] && seen.previous == nil && seen.next == "after=1", "back at the first page")
+            try await client.execute(uri: collection + "?after=007", method: .get) { response in
+                #expect(response.status == .badRequest)
             }
         }
     }

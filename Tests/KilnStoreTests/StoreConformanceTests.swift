@@ -422,6 +422,68 @@ struct BatchStoreTests {
         #expect(try await store.latestPublication(token)?.jobId == published.last)
     }
 
+    @Test(arguments: StoreKind.allCases) func collectionPagesAreKeysetPagesInNumericOrder(kind: StoreKind)
+        async throws
+    {
+        let (store, _) = try await kind.make()
+        // Ids whose text order is not their numeric order, one token published twice, one on another chain.
+        let ids: [UInt64] = [100, 9, 10, 2, 1_000, 11, 9, 3]
+        var latest: [UInt64: Int64] = [:]
+        let batch = try await store.openBatch().number
+        for (version, id) in ids.enumerated() {
+            let key = TokenKey(chainId: 1, contract: contract, id: BigUInt(id))
+            let job = try await store.enqueue(
+                key,
+                stateVersion: version + 1,
+                stateHash: Bytes32(word: UInt64(version + 1)),
+                templateHash: .zero
+            ).job
+            _ = try await store.lease(owner: "w", limit: 1, seconds: 60, now: 1, batch: batch, only: [job.id])
+            try await store.complete(publication(job, batch: batch), owner: "w", blocks: [])
+            latest[id] = job.id
+        }
+        let away = try await store.enqueue(
+            TokenKey(chainId: 2, contract: contract, id: 5),
+            stateVersion: 1,
+            stateHash: Bytes32(word: 99),
+            templateHash: .zero
+        ).job
+        _ = try await store.lease(owner: "w", limit: 1, seconds: 60, now: 1, batch: batch, only: [away.id])
+        try await store.complete(publication(away, batch: batch), owner: "w", blocks: [])
+        try await store.closeBatch(batch)
+
+        func page(_ direction: TokenPage.Direction, _ from: String?, _ limit: Int) async throws -> [String] {
+            try await store.latestPublications(
+                chainId: 1,
+                contract: contract,
+                page: TokenPage(direction, from, limit: limit)
+            ).map(\.token.tokenId)
+        }
+        #expect(try await page(.after, nil, 3) == ["2", "3", "9"])
+        #expect(try await page(.after, "9", 3) == ["10", "11", "100"])
+        #expect(try await page(.after, "100", 3) == ["1000"])
+        #expect(try await page(.after, "1000", 3) == [])
+        #expect(try await page(.before, "10", 2) == ["3", "9"], "the two before 10, in order")
+        #expect(try await page(.before, nil, 2) == ["100", "1000"], "the last page")
+        #expect(try await page(.before, "2", 5) == [])
+        let nine = try await store.latestPublications(
+            chainId: 1,
+            contract: contract,
+            page: TokenPage(.after, "3", limit: 1)
+        )
+        #expect(nine.map(\.jobId) == [latest[9]!], "a token's latest publication")
+
+        #expect(
+            try await store.published(chainId: 1, contract: contract)
+                == PublishedTotals(tokens: 7, publications: 8, lastBatch: batch)
+        )
+        #expect(
+            try await store.published(chainId: 3, contract: contract)
+                == PublishedTotals(tokens: 0, publications: 0, lastBatch: nil)
+        )
+        #expect(try await store.publishedTotals() == PublishedTotals(tokens: 8, publications: 9, lastBatch: batch))
+    }
+
     @Test(arguments: StoreKind.allCases) func aFailedCompletionKeepsNoBlockAndNoRow(kind: StoreKind) async throws {
         let (store, _) = try await kind.make()
         let job = try await store.enqueue(token, stateVersion: 1, stateHash: Bytes32(word: 1), templateHash: .zero).job

@@ -96,7 +96,7 @@ public struct StoreStatus: Sendable, Encodable {
         now: Double = Date().timeIntervalSince1970
     ) async throws -> StoreStatus {
         let counts = try await store.jobCounts()
-        let publications = try await store.publications(batch: nil)
+        let published = try await store.publishedTotals()
         let records = try await store.workers()
         let leases = try await store.leases().map {
             Lease(job: $0.jobId, token: $0.token.description, owner: $0.owner, secondsLeft: ($0.until - now).rounded())
@@ -105,8 +105,8 @@ public struct StoreStatus: Sendable, Encodable {
         return StoreStatus(
             store: store.location,
             openBatch: try await store.currentBatch(),
-            lastPublishedBatch: publications.map(\.batch).max(),
-            publications: publications.count,
+            lastPublishedBatch: published.lastBatch,
+            publications: published.publications,
             jobs: Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0.rawValue, counts[$0] ?? 0) }),
             workers: records.map { worker in
                 Worker(

@@ -43,12 +43,11 @@ extension Site {
     func indexPage() async throws(GatewayFailure) -> Response {
         var rows: [[String: Any]] = []
         for contract in configuration.contracts {
-            let tokens = try await publications(of: contract.address)
+            let totals = try await published(contract.address)
             rows.append([
                 "name": name(contract.address), "href": collectionHref(contract.address),
                 "chainId": "\(configuration.chainId)", "contract": contract.address.checksummed,
-                "tokens": "\(tokens.count)",
-                "batch": tokens.flatMap { $0.versions.map(\.batch) }.max().map { "\($0)" } ?? "—",
+                "tokens": "\(totals.tokens)", "batch": totals.lastBatch.map { "\($0)" } ?? "—",
             ])
         }
         return Self.html(
@@ -59,14 +58,37 @@ extension Site {
         )
     }
 
-    /// `/collections/{chainId}/{contract}?page=N`.
-    func collectionPage(_ contract: Address, page: Int) async throws(GatewayFailure) -> Response {
-        let tokens = try await publications(of: contract)
-        let pages = max(1, (tokens.count + pageSize - 1) / pageSize)
-        let page = min(max(1, page), pages)
+    /// `/collections/{chainId}/{contract}`, `?after=ID` (the next page: the tokens after that id) or `?before=ID`
+    /// (the previous page). Keyset pages: each is an index seek, however deep into a large collection.
+    func collectionPage(_ contract: Address, after: String?, before: String?) async throws(GatewayFailure) -> Response {
+        for id in [after, before].compactMap({ $0 }) where !Self.isCanonicalTokenId(id) {
+            throw GatewayFailure(.badRequest, "Token id '\(id)' is not a decimal number")
+        }
+        // One more than a page is read, to know whether another page follows in that direction.
+        var latest: [Publication]
+        var hasPrevious: Bool
+        var hasNext: Bool
+        if let before, after == nil {
+            latest = try await latestPublications(of: contract, page: TokenPage(.before, before, limit: pageSize + 1))
+            hasPrevious = latest.count > pageSize
+            hasNext = true
+            latest = Array(latest.suffix(pageSize))
+        } else {
+            latest = try await latestPublications(of: contract, page: TokenPage(.after, after, limit: pageSize + 1))
+            hasPrevious = after != nil
+            hasNext = latest.count > pageSize
+            latest = Array(latest.prefix(pageSize))
+        }
+        if before != nil, after == nil, !hasPrevious {
+            // Back to the start: the first page, whole.
+            latest = try await latestPublications(of: contract, page: .first(pageSize + 1))
+            hasNext = latest.count > pageSize
+            latest = Array(latest.prefix(pageSize))
+        }
+        let totals = try await published(contract)
         var cards: [[String: Any]] = []
-        for (id, versions) in tokens.dropFirst((page - 1) * pageSize).prefix(pageSize) {
-            guard let latest = versions.first else { continue }
+        for latest in latest {
+            let id = latest.token.tokenId
             var card: [String: Any] = [
                 "id": id, "href": collectionHref(contract) + "/" + id, "thumbnail": latest.thumbnail,
                 "batch": "\(latest.batch)", "quorum": "no inference",
@@ -88,12 +110,16 @@ extension Site {
         }
         var values: [String: Any] = [
             "title": name(contract), "crumb": "collection", "name": name(contract),
-            "chainId": "\(configuration.chainId)", "contract": contract.checksummed, "tokens": "\(tokens.count)",
-            "batch": tokens.flatMap { $0.versions.map(\.batch) }.max().map { "\($0)" } ?? "—", "cards": cards,
+            "chainId": "\(configuration.chainId)", "contract": contract.checksummed, "tokens": "\(totals.tokens)",
+            "batch": totals.lastBatch.map { "\($0)" } ?? "—", "cards": cards,
         ]
         if let baseURI { values["baseURI"] = baseURI + "tokens/\(configuration.chainId)/\(contract.checksummed)/" }
-        if page > 1 { values["previous"] = collectionHref(contract) + "?page=\(page - 1)" }
-        if page < pages { values["next"] = collectionHref(contract) + "?page=\(page + 1)" }
+        if let first = latest.first, hasPrevious {
+            values["previous"] = collectionHref(contract) + "?before=\(first.token.tokenId)"
+        }
+        if let last = latest.last, hasNext {
+            values["next"] = collectionHref(contract) + "?after=\(last.token.tokenId)"
+        }
         return Self.html(GalleryPages.shared.render("collection", values))
     }
 

@@ -164,10 +164,7 @@ extension PostgresStore {
     public func latestJob(_ token: TokenKey) async throws(StoreError) -> Job? {
         let rows = try await rows(
             "read the latest job of \(token)",
-            """
-            SELECT * FROM jobs WHERE chain_id = \(Int64(token.chainId)) AND contract = \(token.contract.lowercased)
-                AND token_id = \(token.tokenId) ORDER BY id DESC LIMIT 1
-            """
+            HotQuery.latestJob.query([Int64(token.chainId), token.contract.lowercased, token.tokenId])
         )
         return try decoding("read the latest job of \(token)") { try rows.first.map(Self.job) }
     }
@@ -207,7 +204,7 @@ extension PostgresStore {
     public func jobs(status: JobStatus) async throws(StoreError) -> [Job] {
         let rows = try await rows(
             "list \(status.rawValue) jobs",
-            "SELECT * FROM jobs WHERE status = \(status.rawValue) ORDER BY id"
+            HotQuery.jobsByStatus.query([status.rawValue])
         )
         return try decoding("list \(status.rawValue) jobs") { try rows.map(Self.job) }
     }
@@ -272,10 +269,7 @@ extension PostgresStore {
             )
             if try published[0][0].decode(Int64.self) == 0 {
                 // The number is used again: its jobs count as untried by the next batch of that number.
-                try await connection.query(
-                    "UPDATE jobs SET leased_batch = NULL WHERE leased_batch = \(number)",
-                    logger: logger
-                )
+                try await connection.query(HotQuery.untryEmptyBatch.query([Int32(number)]), logger: logger)
                 try await connection.query("DELETE FROM batches WHERE number = \(number)", logger: logger)
             } else {
                 try await connection.query(
@@ -310,14 +304,45 @@ extension PostgresStore {
                 )
             }
             let token = publication.token
+            let inserted = try await Self.collect(
+                try await connection.query(
+                    """
+                    INSERT INTO publications (job_id, batch, chain_id, contract, token_id, state_hash, template_hash, directory,
+                        metadata, image, thumbnail, inference, attestation, template)
+                    VALUES (\(publication.jobId), \(publication.batch), \(Int64(token.chainId)), \(token.contract.lowercased),
+                        \(token.tokenId), \(publication.stateHash.hex), \(publication.templateHash.hex), \(publication.directory),
+                        \(publication.metadata), \(publication.image), \(publication.thumbnail), \(publication.inference),
+                        \(publication.attestation), \(publication.template))
+                    RETURNING id
+                    """,
+                    logger: logger
+                )
+            )
+            let id = try inserted[0][0].decode(Int64.self)
+            // `xmax = 0`: the row was inserted, not updated — the token's first publication.
+            let head = try await Self.collect(
+                try await connection.query(
+                    """
+                    INSERT INTO published_tokens (chain_id, contract, id_length, token_id, publication, versions)
+                    VALUES (\(Int64(token.chainId)), \(token.contract.lowercased), \(Int32(token.tokenId.utf8.count)),
+                        \(token.tokenId), \(id), 1)
+                    ON CONFLICT (chain_id, contract, id_length, token_id) DO UPDATE SET
+                        publication = GREATEST(published_tokens.publication, EXCLUDED.publication),
+                        versions = published_tokens.versions + 1
+                    RETURNING (xmax = 0)
+                    """,
+                    logger: logger
+                )
+            )
+            let isNew = try head[0][0].decode(Bool.self)
             try await connection.query(
                 """
-                INSERT INTO publications (job_id, batch, chain_id, contract, token_id, state_hash, template_hash, directory,
-                    metadata, image, thumbnail, inference, attestation, template)
-                VALUES (\(publication.jobId), \(publication.batch), \(Int64(token.chainId)), \(token.contract.lowercased),
-                    \(token.tokenId), \(publication.stateHash.hex), \(publication.templateHash.hex), \(publication.directory),
-                    \(publication.metadata), \(publication.image), \(publication.thumbnail), \(publication.inference),
-                    \(publication.attestation), \(publication.template))
+                INSERT INTO published_collections (chain_id, contract, tokens, publications, last_batch)
+                VALUES (\(Int64(token.chainId)), \(token.contract.lowercased), \(Int64(isNew ? 1 : 0)), 1, \(publication.batch))
+                ON CONFLICT (chain_id, contract) DO UPDATE SET
+                    tokens = published_collections.tokens + EXCLUDED.tokens,
+                    publications = published_collections.publications + 1,
+                    last_batch = GREATEST(published_collections.last_batch, EXCLUDED.last_batch)
                 """,
                 logger: logger
             )
@@ -327,7 +352,7 @@ extension PostgresStore {
     public func publications(batch: Int?) async throws(StoreError) -> [Publication] {
         let rows = try await rows(
             "list publications",
-            "SELECT * FROM publications WHERE \(batch)::INTEGER IS NULL OR batch = \(batch) ORDER BY id"
+            batch.map { HotQuery.batchPublications.query([Int32($0)]) } ?? "SELECT * FROM publications ORDER BY id"
         )
         return try decoding("list publications") { try rows.map(Self.publication) }
     }
@@ -335,10 +360,7 @@ extension PostgresStore {
     public func publications(of token: TokenKey) async throws(StoreError) -> [Publication] {
         let rows = try await rows(
             "read the publications of \(token)",
-            """
-            SELECT * FROM publications WHERE chain_id = \(Int64(token.chainId)) AND contract = \(token.contract.lowercased)
-                AND token_id = \(token.tokenId) ORDER BY id
-            """
+            HotQuery.tokenHistory.query([Int64(token.chainId), token.contract.lowercased, token.tokenId])
         )
         return try decoding("read the publications of \(token)") { try rows.map(Self.publication) }
     }
@@ -346,10 +368,7 @@ extension PostgresStore {
     public func latestPublication(_ token: TokenKey) async throws(StoreError) -> Publication? {
         let rows = try await rows(
             "read the publication of \(token)",
-            """
-            SELECT * FROM publications WHERE chain_id = \(Int64(token.chainId)) AND contract = \(token.contract.lowercased)
-                AND token_id = \(token.tokenId) ORDER BY id DESC LIMIT 1
-            """
+            HotQuery.latestPublication.query([Int64(token.chainId), token.contract.lowercased, token.tokenId])
         )
         return try decoding("read the publication of \(token)") { try rows.first.map(Self.publication) }
     }

@@ -336,6 +336,7 @@ public final class PostgresStore: Store {
             kind TEXT PRIMARY KEY, finished DOUBLE PRECISION NOT NULL, batch INTEGER, published INTEGER NOT NULL,
             exit_code INTEGER NOT NULL);
         """,
+        publishedTokensMigration,
     ]
 
     /// The advisory-lock keys: migrations, and the batch lock (one coordinator at a time).

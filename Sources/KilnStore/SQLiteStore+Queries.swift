@@ -1,0 +1,105 @@
+// Kiln — Apache-2.0. See LICENSE.
+
+internal import GRDB
+
+extension SQLiteStore {
+    /// The reads whose cost must not grow with the store's history, as the store runs them: ``queryPlans()``
+    /// explains each with sample arguments, and a test fails when one would scan a table whole.
+    enum HotQuery: String, CaseIterable {
+        case latestPublication, tokenHistory, pageAfter, pageBefore, publishedToken, collectionTotals, storeTotals
+        case batchPublications, leaseJobs, pendingJobs, jobsByStatus, latestJob, latestState, untryEmptyBatch
+
+        var sql: String {
+            switch self {
+            case .latestPublication:
+                "SELECT * FROM publications WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1"
+            case .tokenHistory:
+                "SELECT * FROM publications WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id"
+            case .pageAfter:
+                """
+                SELECT publications.* FROM published_tokens JOIN publications ON publications.id = publication
+                WHERE published_tokens.chain_id = ? AND published_tokens.contract = ?
+                    AND (id_length, published_tokens.token_id) > (?, ?)
+                ORDER BY id_length, published_tokens.token_id LIMIT ?
+                """
+            case .pageBefore:
+                """
+                SELECT publications.* FROM published_tokens JOIN publications ON publications.id = publication
+                WHERE published_tokens.chain_id = ? AND published_tokens.contract = ?
+                    AND (id_length, published_tokens.token_id) < (?, ?)
+                ORDER BY id_length DESC, published_tokens.token_id DESC LIMIT ?
+                """
+            case .publishedToken:
+                "SELECT versions FROM published_tokens WHERE chain_id = ? AND contract = ? AND id_length = ? AND token_id = ?"
+            case .collectionTotals:
+                "SELECT tokens, publications, last_batch FROM published_collections WHERE chain_id = ? AND contract = ?"
+            case .storeTotals:
+                "SELECT sum(tokens), sum(publications), max(last_batch) FROM published_collections"
+            case .batchPublications:
+                "SELECT * FROM publications WHERE batch = ? ORDER BY id"
+            case .leaseJobs:
+                // `/*only*/` is where `lease(…only:)` adds its `AND id IN (…)`.
+                """
+                UPDATE jobs SET status = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
+                    leased_batch = coalesce(?, leased_batch)
+                WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE ((status = 'leased' AND lease_until < ?)
+                        OR (status IN ('queued', 'no_quorum') AND (? IS NULL OR leased_batch IS NULL OR leased_batch <> ?)))/*only*/
+                    ORDER BY id LIMIT ?)
+                RETURNING *
+                """
+            case .pendingJobs:
+                """
+                SELECT COUNT(*) FROM jobs WHERE status = 'leased'
+                    OR (status IN ('queued', 'no_quorum') AND (leased_batch IS NULL OR leased_batch <> ?))
+                """
+            case .jobsByStatus:
+                "SELECT * FROM jobs WHERE status = ? ORDER BY id"
+            case .latestJob:
+                "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1"
+            case .untryEmptyBatch:
+                "UPDATE jobs SET leased_batch = NULL WHERE leased_batch = ?"
+            case .latestState:
+                "SELECT version, state_json, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY version DESC LIMIT 1"
+            }
+        }
+
+        /// Arguments that make the planner answer for a real call.
+        var sampleArguments: StatementArguments {
+            let token: StatementArguments = [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "42"]
+            return switch self {
+            case .latestPublication, .tokenHistory, .latestJob, .latestState: token
+            case .pageAfter, .pageBefore: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", 2, "42", 48]
+            case .publishedToken: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", 2, "42"]
+            case .collectionTotals: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"]
+            case .storeTotals: []
+            case .batchPublications, .pendingJobs, .untryEmptyBatch: [7]
+            case .leaseJobs: ["w", 10.0, 7, 1.0, 7, 7, 8]
+            case .jobsByStatus: ["failed"]
+            }
+        }
+    }
+
+    /// How SQLite would run each of the store's hot reads (`EXPLAIN QUERY PLAN`), on this database as it is.
+    public func queryPlans() async throws(StoreError) -> [QueryPlan] {
+        try await read("explain the store's queries") { db in
+            try HotQuery.allCases.map { query in
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "EXPLAIN QUERY PLAN " + query.sql,
+                    arguments: query.sampleArguments
+                )
+                let lines: [String] = rows.map { $0["detail"] }
+                // "SCAN t" reads a table (or a whole index) from end to end; "SEARCH" seeks. A scan of a subquery's
+                // few rows, or of a table with at most a handful (batches), is not one of these.
+                let scans = lines.compactMap { line -> String? in
+                    guard line.hasPrefix("SCAN ") else { return nil }
+                    let table = line.dropFirst(5).split(separator: " ").first.map(String.init) ?? ""
+                    return QueryPlan.historyTables.contains(table) ? table : nil
+                }
+                return QueryPlan(name: query.rawValue, sql: query.sql, plan: lines, fullScans: scans)
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import BigInt
+import Foundation
+import KilnCore
+import KilnStore
+import KilnTesting
+import Testing
+
+/// A store of 20 000 published tokens with a history, made by the benchmarks' own tool
+/// (`scripts/bench/scale_store.py`): each read whose cost must not grow with the history runs on an index — no plan
+/// reads `publications`, `jobs`, `events`, `token_state` or `blocks` whole — and the store reads as Kiln wrote it.
+/// The timings at a million tokens are benchmarks (docs/explanation/performance.md), never tests.
+@Suite(.serialized) struct ScaleStoreTests {
+    static let tokens = 20_000
+
+    /// Makes the store in `work` (a PostgreSQL database at `url`, or SQLite); returns the tool's summary.
+    func makeStore(_ work: URL, url: String?) async throws -> JSONValue {
+        var arguments = [
+            PythonBench.packageRoot.appendingPathComponent("scripts/bench/scale_store.py").path, work.path,
+            "--tokens", "\(Self.tokens)", "--real", "6", "--kiln", KilnProcess.executable.path,
+        ]
+        if let url { arguments += ["--store", url] }
+        let made = try await KilnProcess.run(arguments, program: PythonBench.python, timeout: 600)
+        #expect(made.status == 0, "\(made.stderr)")
+        return try JSONValue.parse(made.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func check(_ plans: [QueryPlan], _ store: any Store, site: URL) async throws {
+        #expect(plans.count >= 10)
+        for plan in plans {
+            #expect(
+                plan.fullScans.isEmpty,
+                "\(plan.name) reads \(plan.fullScans) whole:\n\(plan.plan.joined(separator: "\n"))"
+            )
+        }
+        let contract = try Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
+        let totals = try await store.published(chainId: 31337, contract: contract)
+        #expect(totals == PublishedTotals(tokens: Self.tokens, publications: Self.tokens * 12 / 10, lastBatch: 4))
+        let deep = try await store.latestPublications(
+            chainId: 31337,
+            contract: contract,
+            page: TokenPage(.after, "19990", limit: 48)
+        )
+        #expect(deep.map(\.token.tokenId) == (19_991...20_000).map(String.init))
+        let newest = try await store.latestPublication(try #require(deep.last).token)
+        #expect(deep.last?.jobId == newest?.jobId, "its latest version")
+        let status = try await KilnProcess.run(["status"], in: site)
+        #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+        #expect(status.stdout.contains("last published: batch 4; 24000 publication(s)"), "\(status.stdout)")
+        let verified = try await KilnProcess.run(["verify", "3"], in: site, timeout: 120)
+        #expect(verified.status == 0 && verified.stdout.contains("verified: byte-identical"), "\(verified.stdout)")
+    }
+
+    @Test func sqliteReadsStayOnIndexes() async throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-scale-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let summary = try await makeStore(work, url: nil)
+        #expect(summary["publications"]?.integerValue == BigInt(Self.tokens * 12 / 10))
+        let site = work.appendingPathComponent("site")
+        let store = try SQLiteStore(path: site.appendingPathComponent("data/kiln.sqlite").path)
+        try await check(try await store.queryPlans(), store, site: site)
+    }
+
+    @Test func postgresReadsStayOnIndexes() async throws {
+        let url = try await PostgresTestServer.makeDatabase()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-scale-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        _ = try await makeStore(work, url: url)
+        let store = try await PostgresStore.open(url: url)
+        try await check(try await store.queryPlans(), store, site: work.appendingPathComponent("site"))
+    }
+}
