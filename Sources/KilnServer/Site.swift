@@ -14,7 +14,7 @@ public struct Site: Sendable {
     /// kiln.yml: the collections (contracts and templates) and the chain id.
     public var configuration: Configuration
     /// The store publications are read from.
-    public var store: any StoreBase & ChainStore & PublicationStore
+    public var store: any StoreBase & ChainStore & PublicationStore & BlockKeeping
     /// The blocks the gateway serves.
     public var blockstore: any Blockstore
     /// The server's metrics.
@@ -36,7 +36,7 @@ public struct Site: Sendable {
     /// A site over a store and a blockstore.
     public init(
         configuration: Configuration,
-        store: any StoreBase & ChainStore & PublicationStore,
+        store: any StoreBase & ChainStore & PublicationStore & BlockKeeping,
         blockstore: any Blockstore,
         metrics: ServerMetrics
     ) {
@@ -46,7 +46,7 @@ public struct Site: Sendable {
         self.metrics = metrics
     }
 
-    var reader: BlockReader { BlockReader(blockstore: blockstore) }
+    var reader: BlockReader { BlockReader(blockstore: blockstore, store: store.sharesBlocks ? store : nil) }
 
     /// A count of work in progress, taken and given back around each piece.
     final class Slots: Sendable {

@@ -249,4 +249,32 @@ struct ServerRoutesTests {
             }
         }
     }
+
+    /// With a PostgreSQL store, a block the local blockstore lacks comes from the store, checked, and is kept.
+    @Test func aBlockOnlyThePostgresStoreHasIsServedAndKept() async throws {
+        let site = try await PublishedSite.shared.value
+        let store = try await PostgresStore.open(url: try await PostgresTestServer.makeDatabase())
+        let bytes = Array("published by a worker on another machine".utf8)
+        let cid = try Importer().add(bytes: bytes).cid
+        try await store.keep([StoredBlock(cid: cid.description, bytes: bytes)])
+        let forgedBytes = Array("a block that is not what its CID says".utf8)
+        let forged = try Importer().add(bytes: Array("something else".utf8)).cid
+        try await store.keep([StoredBlock(cid: forged.description, bytes: forgedBytes)])
+        let local = try FilesystemBlockstore(folder: try temporaryFolder("serve-pg").path)
+        let server = Site(configuration: site.configuration, store: store, blockstore: local, metrics: ServerMetrics())
+        var logger = Logger(label: "kiln.test.serve")
+        logger.logLevel = .critical
+        let app = KilnServer.application(site: server, host: "127.0.0.1", port: 0, logger: logger) { _ in }
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/ipfs/\(cid)?format=raw", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(Array(buffer: response.body) == bytes)
+            }
+            try await client.execute(uri: "/ipfs/\(forged)?format=raw", method: .get) { response in
+                #expect(response.status != .ok)
+            }
+        }
+        #expect(local.has(cid), "kept for the next request")
+        #expect(!local.has(forged))
+    }
 }

@@ -119,10 +119,29 @@ struct BatchOutputs: Sendable {
     }
 
     /// Every token's latest publication, by contract.
+    /// Read a page at a time from each token's latest publication (one row per token, not every version).
     func latestPublications() async throws -> [Address: [Publication]] {
-        var latest: [TokenKey: Publication] = [:]
-        for publication in try await store.publications(batch: nil) { latest[publication.token] = publication }
-        return Dictionary(grouping: latest.values, by: \.token.contract)
+        var latest: [Address: [Publication]] = [:]
+        for contract in contracts {
+            var page = TokenPage.first(4_096)
+            while true {
+                let rows = try await store.latestPublications(chainId: chainId, contract: contract, page: page)
+                latest[contract, default: []] += rows
+                guard rows.count == page.limit, let last = rows.last else { break }
+                page = TokenPage(.after, last.token.tokenId, limit: page.limit)
+            }
+        }
+        // Collections and on-chain checks read each token's metadata (and bundle): a coordinator on another machine
+        // than the workers copies those it lacks from a store that shares blocks.
+        if store.sharesBlocks {
+            var roots: [CID] = []
+            for publication in latest.values.joined() {
+                roots.append(try CID(publication.metadata))
+                if let attestation = publication.attestation { roots.append(try CID(attestation)) }
+            }
+            try await SharedBlocks.fetch(roots, from: store, into: blockstore)
+        }
+        return latest
     }
 
     /// publish.mode onchain-base: each collection's directory, `<tokenId>` → its current metadata.json.

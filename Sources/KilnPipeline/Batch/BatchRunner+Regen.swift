@@ -26,7 +26,9 @@ extension BatchRunner {
             throw PipelineError(.notFound, "\(token) has no state: no event of kiln.yml's contracts names it")
         }
         try await store.requeue(jobId: job.id)
-        if reuseAttested { try await SharedBlocks.fetch(from: store, into: blockstore) }
+        if reuseAttested, let latest = try await store.latestPublication(token) {
+            try await SharedBlocks.fetch(publications: [latest], from: store, into: blockstore)
+        }
         var options = BatchOptions()
         options.onlyJobs = [job.id]
         options.reuseAttested = reuseAttested

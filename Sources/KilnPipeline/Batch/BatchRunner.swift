@@ -198,7 +198,7 @@ public struct BatchRunner: Sendable {
             summary.noQuorum = max(summary.noQuorum, counts[.noQuorum] ?? 0)
             summary.failed = max(summary.failed, counts[.failed] ?? 0)
         }
-        try await whileStoreReturns { try await SharedBlocks.fetch(from: store, into: blockstore) }
+        try await whileStoreReturns { try await SharedBlocks.fetch(batch: batch, from: store, into: blockstore) }
         progress(.finishing(batch: batch))
         // Finishing is idempotent (blocks by CID, files by temp file + rename, the batch closed once), so a
         // database that drops the connection meanwhile is waited for, as the drain loop does.

@@ -37,8 +37,8 @@ extension Configuration {
             throw PipelineError(.notFound, "\(token) was published without inference: it has no attestation bundle")
         }
         let local = try openBlockstore()
-        try await SharedBlocks.fetch(from: store, into: local)
         do {
+            try await SharedBlocks.fetch([try CID(cid)], from: store, into: local)
             return try UnixFSReader(blockstore: local).cat(try CID(cid))
         } catch {
             throw PipelineError(.input, "\(token): the bundle \(cid): \(error)", cause: error)

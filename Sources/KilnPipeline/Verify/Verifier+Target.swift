@@ -72,7 +72,7 @@ extension Verifier {
             if registry == nil { registry = try configuration.operatorRegistry() }
             let local = try configuration.openBlockstore()
             // A store shared by several workers keeps the blocks: copy what this machine lacks first.
-            try await SharedBlocks.fetch(from: store, into: local)
+            try await SharedBlocks.fetch(publications: [publication], from: store, into: local)
             layers.append(local)
         }
         guard !layers.isEmpty else {

@@ -16,8 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve what the batches published: IPFS gateway, metadata API, gallery, health and metrics.",
         discussion: """
-            Read-only, from kiln.yml's store and blockstore (OUT/blocks; a PostgreSQL store's blocks are copied \
-            there first and again every --refresh seconds). Routes: /ipfs/{cid}[/{path}] (trustless gateway: \
+            Read-only, from kiln.yml's store and blockstore (OUT/blocks; with a PostgreSQL store, a block not there \
+            yet is read from the store when first asked for, and kept). Routes: /ipfs/{cid}[/{path}] (trustless gateway: \
             ?format=raw|car, dag-scope, entity-bytes; files with Range, directory listings), \
             /tokens/{chainId}/{contract}/{id}[/image|/history] (metadata API), / and /collections/… (gallery), \
             /health, /metrics (Prometheus text, with the last `kiln batch` run's metrics from metrics.prom next to OUT). \
@@ -37,15 +37,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The most bytes one gateway answer streams (a larger CAR is cut off there).")
     var maxAnswerBytes = 1 << 30
 
-    @Option(help: "Seconds between copies of a PostgreSQL store's new blocks into the local blockstore.")
-    var refresh = 10
-
     func run() async throws {
         options.output.bootstrap()
         let configuration = try options.configuration()
         let store = try await configuration.openStore()
         let blockstore = try configuration.openBlockstore()
-        if store.sharesBlocks { try await SharedBlocks.fetch(from: store, into: blockstore) }
         var site = Site(configuration: configuration, store: store, blockstore: blockstore, metrics: ServerMetrics())
         site.maxAnswerBytes = maxAnswerBytes
         site.batchMetricsFile = configuration.metricsFile
@@ -71,23 +67,6 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             }
         }
-        if store.sharesBlocks {
-            let seconds = max(1, refresh)
-            try await withThrowingTaskGroup { group in
-                group.addTask { try await app.runService() }
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .seconds(seconds))
-                        do { try await SharedBlocks.fetch(from: store, into: blockstore) } catch {
-                            logger.warning("Unable to copy new blocks from the store: \(error)")
-                        }
-                    }
-                }
-                try await group.next()
-                group.cancelAll()
-            }
-        } else {
-            try await app.runService()
-        }
+        try await app.runService()
     }
 }
