@@ -9,6 +9,7 @@ public import KilnStore
 public import Logging
 internal import NIOCore
 internal import NIOHTTP1
+internal import NIOFileSystem
 
 /// Pushes batches to IPFS providers after every run, and keeps trying on later runs until each confirms:
 /// kubo's `POST /api/v0/dag/import` (the batch CAR, roots pinned), the IPFS Pinning Service API
@@ -142,18 +143,13 @@ public struct IPFSPusher: Sendable {
     func importToKubo(_ push: inout IPFSPush, url: String, authorization: IPFSTarget.Authorization?)
         async throws(PipelineError)
     {
-        let car: [UInt8]
-        do { car = try FileBytes.read(push.car, limit: 4 << 30) } catch {
-            throw PipelineError(.io, "Unable to read the batch CAR '\(push.car)': \(error)", cause: error)
-        }
         let boundary = "kiln-" + UUID().uuidString
-        var body = ByteBuffer()
-        body.writeString(
-            "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"batch-\(push.batch).car\"\r\n"
+        let prefix = ByteBuffer(
+            string:
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"batch-\(push.batch).car\"\r\n"
                 + "Content-Type: application/vnd.ipld.car\r\n\r\n"
         )
-        body.writeBytes(car)
-        body.writeString("\r\n--\(boundary)--\r\n")
+        let suffix = ByteBuffer(string: "\r\n--\(boundary)--\r\n")
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
         switch authorization {
@@ -166,13 +162,27 @@ public struct IPFSPusher: Sendable {
             )
         case nil: break
         }
-        let (status, answer) = try await send(
-            .POST,
-            url + "/api/v0/dag/import?pin-roots=true&stats=true",
-            headers: headers,
-            body: body,
-            what: "kubo dag/import"
-        )
+        // The CAR streams from its file (read 1 MiB at a time off the cooperative pool), whatever its size: a
+        // push's memory does not grow with the batch.
+        let (status, answer): (Int, [UInt8])
+        do {
+            (status, answer) = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(push.car)) { handle in
+                let size = try await handle.info().size
+                let upload = FileUpload(prefix: prefix, suffix: suffix, handle: handle, size: size)
+                return try await send(
+                    .POST,
+                    url + "/api/v0/dag/import?pin-roots=true&stats=true",
+                    headers: headers,
+                    body: nil,
+                    stream: { .stream(upload, length: .known(upload.length)) },
+                    what: "kubo dag/import"
+                )
+            }
+        } catch let error as PipelineError {
+            throw error
+        } catch {
+            throw PipelineError(.io, "Unable to read the batch CAR '\(push.car)': \(error)", cause: error)
+        }
         guard status == 200 else {
             throw PipelineError(.failed, "kubo answered HTTP \(status): \(Self.kuboMessage(answer))")
         }
@@ -313,9 +323,14 @@ public struct IPFSPusher: Sendable {
 
     /// One request with ``tries`` tries for transport errors, 5xx and 429 (``Backoff``: the server's `Retry-After`,
     /// at most 30 s, else 0.5 s, 1 s, … with jitter). Returns the final status and body.
-    func send(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders, body: ByteBuffer?, what: String)
-        async throws(PipelineError) -> (Int, [UInt8])
-    {
+    func send(
+        _ method: HTTPMethod,
+        _ url: String,
+        headers: HTTPHeaders,
+        body: ByteBuffer?,
+        stream: (@Sendable () -> HTTPClientRequest.Body)? = nil,
+        what: String
+    ) async throws(PipelineError) -> (Int, [UInt8]) {
         var lastError = ""
         var retryAfter: Duration?
         let backoff = Backoff(attempts: tries, first: .milliseconds(500))
@@ -328,7 +343,7 @@ public struct IPFSPusher: Sendable {
             var request = HTTPClientRequest(url: url)
             request.method = method
             request.headers = headers
-            if let body { request.body = .bytes(body) }
+            if let stream { request.body = stream() } else if let body { request.body = .bytes(body) }
             do {
                 let response = try await http.execute(request, timeout: .seconds(timeout))
                 let answer = Array(try await response.body.collect(upTo: 16 << 20).readableBytesView)
@@ -412,6 +427,46 @@ public struct IPFSPusher: Sendable {
             return try MemoryBlockstore(car: scratch)
         } catch {
             throw PipelineError(.failed, "\(gateway)\(path): the CAR does not verify: \(error)", cause: error)
+        }
+    }
+}
+
+/// A multipart body whose file part is read from disk as it is sent, 1 MiB at a time (positional reads, so each try
+/// of a request starts again from the top).
+struct FileUpload: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let prefix: ByteBuffer
+    let suffix: ByteBuffer
+    let handle: ReadFileHandle
+    let size: Int64
+
+    var length: Int64 { Int64(prefix.readableBytes) + size + Int64(suffix.readableBytes) }
+
+    func makeAsyncIterator() -> Iterator { Iterator(upload: self) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let upload: FileUpload
+        var offset: Int64 = -1  // -1: the prefix is next; size: the suffix; past it: done
+
+        mutating func next() async throws -> ByteBuffer? {
+            if offset < 0 {
+                offset = 0
+                return upload.prefix
+            }
+            if offset < upload.size {
+                let chunk = try await upload.handle.readChunk(
+                    fromAbsoluteOffset: offset,
+                    length: .bytes(Swift.min(1 << 20, upload.size - offset))
+                )
+                guard chunk.readableBytes > 0 else {
+                    throw PipelineError(.io, "The CAR ended at byte \(offset) of the \(upload.size) it had")
+                }
+                offset += Int64(chunk.readableBytes)
+                return chunk
+            }
+            guard offset == upload.size else { return nil }
+            offset += 1
+            return upload.suffix
         }
     }
 }
