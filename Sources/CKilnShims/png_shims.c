@@ -243,6 +243,99 @@ int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height
     return 0;
 }
 
+// MARK: - Encoding in strips
+
+struct CKilnShims_png_stream {
+    png_structp png;
+    png_infop info;
+    write_buffer buffer;
+    uint32_t height;
+    uint32_t written;
+    int failed;
+    char message[CKILNSHIMS_MESSAGE_SIZE];
+};
+
+CKilnShims_png_stream *CKilnShims_png_stream_create(uint32_t width, uint32_t height, int channels, int level,
+                                                    int filters, int strategy, char *message) {
+    CKilnShims_png_stream *stream = calloc(1, sizeof(CKilnShims_png_stream));
+    if (!stream) {
+        copy_message(message, "out of memory");
+        return NULL;
+    }
+    stream->buffer.message = stream->message;
+    stream->height = height;
+    stream->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &stream->buffer, encoder_error, encoder_warning);
+    if (stream->png) stream->info = png_create_info_struct(stream->png);
+    if (!stream->png || !stream->info) {
+        CKilnShims_png_stream_destroy(stream);
+        copy_message(message, "out of memory");
+        return NULL;
+    }
+    if (setjmp(png_jmpbuf(stream->png))) {
+        copy_message(message, stream->message);
+        CKilnShims_png_stream_destroy(stream);
+        return NULL;
+    }
+    png_set_write_fn(stream->png, &stream->buffer, write_to_memory, flush_memory);
+    png_set_IHDR(stream->png, stream->info, width, height, 8,
+                 channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_filter(stream->png, PNG_FILTER_TYPE_BASE, filters);
+    png_set_compression_level(stream->png, level);
+    png_set_compression_strategy(stream->png, strategy);
+    png_write_info(stream->png, stream->info);
+    if (channels == 3) png_set_filler(stream->png, 0, PNG_FILLER_AFTER);
+    return stream;
+}
+
+int CKilnShims_png_stream_rows(CKilnShims_png_stream *stream, const uint8_t *pixels, uint32_t rows, size_t stride,
+                               const uint8_t *row_filters) {
+    if (stream->failed) return -1;
+    if (rows > stream->height - stream->written) {
+        copy_message(stream->message, "more rows than the image has");
+        stream->failed = 1;
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(stream->png))) {
+        stream->failed = 1;
+        return -1;
+    }
+    for (uint32_t y = 0; y < rows; y++) {
+        if (row_filters && stream->written > 0) png_set_filter(stream->png, PNG_FILTER_TYPE_BASE, row_filters[y]);
+        png_write_row(stream->png, pixels + (size_t)y * stride);
+        stream->written++;
+    }
+    return 0;
+}
+
+int CKilnShims_png_stream_finish(CKilnShims_png_stream *stream, uint8_t **out, size_t *out_size) {
+    if (stream->failed) return -1;
+    if (stream->written != stream->height) {
+        copy_message(stream->message, "fewer rows than the image has");
+        stream->failed = 1;
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(stream->png))) {
+        stream->failed = 1;
+        return -1;
+    }
+    png_write_end(stream->png, NULL);
+    *out = stream->buffer.data;
+    *out_size = stream->buffer.size;
+    stream->buffer.data = NULL;  // the caller's now
+    stream->failed = 1;          // nothing more can be written
+    return 0;
+}
+
+const char *CKilnShims_png_stream_message(const CKilnShims_png_stream *stream) { return stream->message; }
+
+void CKilnShims_png_stream_destroy(CKilnShims_png_stream *stream) {
+    if (!stream) return;
+    if (stream->png) png_destroy_write_struct(&stream->png, stream->info ? &stream->info : NULL);
+    free(stream->buffer.data);
+    free(stream);
+}
+
 // MARK: - Memory and versions
 
 void CKilnShims_free(void *pointer) { free(pointer); }

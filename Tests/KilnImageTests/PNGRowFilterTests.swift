@@ -69,6 +69,46 @@ struct PNGRowFilterTests {
         }
     }
 
+    /// Encoding in strips of any heights gives the bytes of encoding the whole image (libpng's own choice too).
+    @Test func stripsGiveTheBytesOfTheWholeImage() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
+        for round in 0..<40 {
+            let width = Int.random(in: 1...70, using: &generator)
+            let height = Int.random(in: 1...50, using: &generator)
+            let opaque = round % 2 == 0
+            let image =
+                round % 3 == 0
+                ? try Self.image(width, height, opaque: opaque) { x, y, c in (x / 3 + y / 2) % 2 * 200 + c }
+                : randomImage(width: width, height: height, opaque: opaque, &generator)
+            let encoder = try PNGStripEncoder(width: width, height: height, opaque: opaque)
+            var row = 0
+            while row < height {
+                let rows = Swift.min(height - row, Int.random(in: 1...9, using: &generator))
+                try encoder.write(
+                    try RGBAImage(
+                        width: width,
+                        height: rows,
+                        pixels: Array(image.pixels[row * width * 4..<(row + rows) * width * 4])
+                    )
+                )
+                row += rows
+            }
+            #expect(try encoder.finish() == (try PNGEncoder().encode(image)), "seed \(seed), round \(round)")
+        }
+    }
+
+    @Test func aStripEncoderRefusesWhatDoesNotFit() throws {
+        let strip = try Self.image(4, 3, opaque: true) { x, _, _ in x * 40 }
+        let encoder = try PNGStripEncoder(width: 4, height: 5, opaque: true)
+        try encoder.write(strip)
+        #expect(throws: ImageError.self) { try encoder.write(strip) }  // 6 rows of 5
+        #expect(throws: ImageError.self) { try encoder.finish() }  // 3 rows of 5
+        let rgb = try PNGStripEncoder(width: 4, height: 3, opaque: true)
+        #expect(throws: ImageError.self) { try rgb.write(try Self.image(4, 3, opaque: false) { _, _, _ in 9 }) }
+        #expect(throws: ImageError.self) { try rgb.write(try Self.image(5, 1, opaque: true) { _, _, _ in 9 }) }
+    }
+
     /// A token-sized image with large flat areas, noise and soft edges, as renders have.
     @Test func aTokenSizedRender() throws {
         var generator = SeededGenerator(seed: 42)

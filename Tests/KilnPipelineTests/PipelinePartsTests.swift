@@ -185,4 +185,21 @@ struct ContactSheetTests {
         #expect(counted.width == alone.width)
         #expect(Array(counted.pixels.prefix(alone.pixels.count)) == alone.pixels, "the same cells above the footer")
     }
+
+    /// The sheet is drawn and encoded a row of cells at a time: the file is that of the whole picture, encoded.
+    @Test func theSheetInStripsIsTheWholeSheetsFile() throws {
+        var items: [(label: String, thumbnail: [UInt8])] = []
+        for index in 0..<23 {
+            let pixels = (0..<(40 * 30 * 4)).map { UInt8(truncatingIfNeeded: $0 &* (index + 3) &+ $0 / 97) }
+            var image = try RGBAImage(width: 40, height: 30, pixels: pixels)
+            if index % 4 == 0 {  // some thumbnails with transparency
+                for pixel in stride(from: 3, to: image.pixels.count, by: 8) { image.pixels[pixel] = 90 }
+            }
+            items.append((label: "#\(index * 37)", thumbnail: try PNGEncoder().encode(image)))
+        }
+        for total in [23, 4_000] {
+            let whole = try PNGEncoder().encode(try ContactSheet.render(items, total: total).rgbaImage)
+            #expect(try ContactSheet.encode(items, total: total) == whole, "total \(total)")
+        }
+    }
 }

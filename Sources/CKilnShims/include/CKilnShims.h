@@ -50,6 +50,19 @@ int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height
                           int level, int filters, const uint8_t *row_filters, int strategy, uint8_t **out,
                           size_t *out_size, char *message);
 
+/// The same encoder, fed a strip of rows at a time (a large image never whole in memory). `create` writes the
+/// header; `rows` writes the next `rows` rows (`row_filters` as above, one per row of the strip; the image's first
+/// row keeps `filters`); `finish`, after exactly `height` rows, hands over the file's bytes (release them with
+/// CKilnShims_free). After an error, `message` says why and every later call fails; `destroy` in every case.
+typedef struct CKilnShims_png_stream CKilnShims_png_stream;
+CKilnShims_png_stream *CKilnShims_png_stream_create(uint32_t width, uint32_t height, int channels, int level,
+                                                    int filters, int strategy, char *message);
+int CKilnShims_png_stream_rows(CKilnShims_png_stream *stream, const uint8_t *pixels, uint32_t rows, size_t stride,
+                               const uint8_t *row_filters);
+int CKilnShims_png_stream_finish(CKilnShims_png_stream *stream, uint8_t **out, size_t *out_size);
+const char *CKilnShims_png_stream_message(const CKilnShims_png_stream *stream);
+void CKilnShims_png_stream_destroy(CKilnShims_png_stream *stream);
+
 // MARK: - JPEG decoding
 
 typedef struct CKilnShims_jpeg_decoder CKilnShims_jpeg_decoder;

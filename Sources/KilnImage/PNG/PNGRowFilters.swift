@@ -18,7 +18,9 @@ enum PNGRowFilters {
 
     /// The filter mask for each row of `image` as libpng writes it (`channels` 3: RGB, the alpha byte dropped;
     /// 4: RGBA). The first row keeps all five (libpng chooses it itself and allocates its buffers then).
-    static func choose(_ image: RGBAImage, channels: Int) -> [UInt8] {
+    /// `above`: for a strip of a larger image, the RGBA pixels of the row before the strip (its first row is then
+    /// chosen against it, as in the whole image).
+    static func choose(_ image: RGBAImage, channels: Int, above: [UInt8]? = nil) -> [UInt8] {
         let width = image.width, height = image.height
         let rowBytes = width * channels
         var choices = [UInt8](repeating: all, count: height)
@@ -26,21 +28,26 @@ enum PNGRowFilters {
         // is every byte of the row above the first.
         var previous = [UInt8](repeating: 0, count: channels + rowBytes)
         var current = previous
-        image.pixels.withUnsafeBufferPointer { pixels in
-            for y in 0..<height {
-                current.withUnsafeMutableBufferPointer { row in
-                    let source = pixels.baseAddress! + y * width * 4
-                    if channels == 4 {
-                        (row.baseAddress! + 4).update(from: source, count: rowBytes)
-                    } else {
-                        for x in 0..<width {
-                            row[3 + x * 3] = source[x * 4]
-                            row[4 + x * 3] = source[x * 4 + 1]
-                            row[5 + x * 3] = source[x * 4 + 2]
-                        }
+        func load(_ source: UnsafePointer<UInt8>, into row: inout [UInt8]) {
+            row.withUnsafeMutableBufferPointer { row in
+                if channels == 4 {
+                    (row.baseAddress! + 4).update(from: source, count: rowBytes)
+                } else {
+                    for x in 0..<width {
+                        row[3 + x * 3] = source[x * 4]
+                        row[4 + x * 3] = source[x * 4 + 1]
+                        row[5 + x * 3] = source[x * 4 + 2]
                     }
                 }
-                if y > 0 {
+            }
+        }
+        if let above, above.count == width * 4 {
+            above.withUnsafeBufferPointer { load($0.baseAddress!, into: &previous) }
+        }
+        image.pixels.withUnsafeBufferPointer { pixels in
+            for y in 0..<height {
+                load(pixels.baseAddress! + y * width * 4, into: &current)
+                if y > 0 || above != nil {
                     let sums = current.withUnsafeBufferPointer { row in
                         previous.withUnsafeBufferPointer { above in
                             Self.sums(row.baseAddress!, above.baseAddress!, bpp: channels, count: rowBytes)

@@ -105,8 +105,7 @@ struct BatchOutputs: Sendable {
         let items = try ordered.prefix(ContactSheet.maxTokens).map { publication in
             (label: "#\(publication.token.tokenId)", thumbnail: try reader.cat(try CID(publication.thumbnail)))
         }
-        let picture = try ContactSheet.render(items, total: ordered.count)
-        try AtomicFile.write(try PNGEncoder().encode(picture.rgbaImage), to: sheet)
+        try AtomicFile.write(try ContactSheet.encode(items, total: ordered.count), to: sheet)
         summary.sheet = sheet
         CrashPoint.afterSheet.reached()
 
