@@ -8,6 +8,7 @@ extension SQLiteStore {
     enum HotQuery: String, CaseIterable {
         case latestPublication, tokenHistory, pageAfter, pageBefore, publishedToken, collectionTotals, storeTotals
         case batchPublications, leaseJobs, pendingJobs, jobsByStatus, latestJob, latestState, untryEmptyBatch
+        case logsAfter, logsNaming, batchJobCounts
 
         var sql: String {
             switch self {
@@ -60,6 +61,15 @@ extension SQLiteStore {
                 "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY id DESC LIMIT 1"
             case .untryEmptyBatch:
                 "UPDATE jobs SET leased_batch = NULL WHERE leased_batch = ?"
+            case .logsAfter:
+                """
+                SELECT * FROM events WHERE chain_id = ? AND contract = ? AND block_number > ? AND removed = 0
+                ORDER BY block_number, log_index
+                """
+            case .logsNaming:
+                SQLiteStore.namingSQL([1, 3])
+            case .batchJobCounts:
+                "SELECT status, COUNT(*) AS n FROM jobs WHERE leased_batch = ? GROUP BY status"
             case .latestState:
                 "SELECT version, state_json, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY version DESC LIMIT 1"
             }
@@ -74,9 +84,17 @@ extension SQLiteStore {
             case .publishedToken: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", 2, "42"]
             case .collectionTotals: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"]
             case .storeTotals: []
-            case .batchPublications, .pendingJobs, .untryEmptyBatch: [7]
+            case .batchPublications, .pendingJobs, .untryEmptyBatch, .batchJobCounts: [7]
             case .leaseJobs: ["w", 10.0, 7, 1.0, 7, 7, 8]
             case .jobsByStatus: ["failed"]
+            case .logsAfter: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", 990]
+            case .logsNaming:
+                [
+                    "0x000000000000000000000000000000000000000000000000000000000000002a", 31337,
+                    "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+                    "0x000000000000000000000000000000000000000000000000000000000000002a", 31337,
+                    "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+                ]
             }
         }
     }

@@ -144,6 +144,15 @@ public final class SQLiteStore: Store {
             }
         }
         migrator.registerMigration("v7: published tokens and job indexes", migrate: migrateV7)
+        migrator.registerMigration("v8: topic indexes") { db in
+            // A token's logs by the topic that names it (verify, and the fold of the tokens new logs touch).
+            for position in 1...3 {
+                try db.execute(
+                    sql:
+                        "CREATE INDEX events_by_topic\(position) ON events (substr(topics, \(topicStart(position)), 66))"
+                )
+            }
+        }
         return migrator
     }
 
@@ -276,30 +285,56 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func logs(chainId: UInt64, contract: Address) async throws(StoreError) -> [EventLog] {
+    public func logs(chainId: UInt64, contract: Address, after block: UInt64?) async throws(StoreError) -> [EventLog] {
         try await read("read the logs of \(contract)") { db in
             try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT * FROM events WHERE chain_id = ? AND contract = ? AND removed = 0 ORDER BY block_number, log_index",
-                arguments: [Int64(chainId), contract.lowercased]
-            ).map { row in
-                let topics: String = row["topics"]
-                let data: Data = row["data"]
-                let block: Int64 = row["block_number"], index: Int64 = row["log_index"]
-                let blockHash: String = row["block_hash"]
-                let tx: String? = row["transaction_hash"]
-                return EventLog(
-                    address: contract,
-                    topics: try topics.split(separator: ",").map { try Bytes32(hex: $0) },
-                    data: Array(data),
-                    blockNumber: UInt64(block),
-                    blockHash: try Bytes32(hex: blockHash),
-                    transactionHash: try tx.map { try Bytes32(hex: $0) },
-                    logIndex: UInt64(index)
-                )
-            }
+                sql: HotQuery.logsAfter.sql,
+                arguments: [Int64(chainId), contract.lowercased, block.map { Int64($0) } ?? -1]
+            ).map { try Self.log($0, contract: contract) }
         }
+    }
+
+    public func logs(chainId: UInt64, contract: Address, naming word: Bytes32, at positions: Set<Int>)
+        async throws(StoreError) -> [EventLog]
+    {
+        let positions = positions.filter { (1...3).contains($0) }.sorted()
+        guard !positions.isEmpty else { return [] }
+        return try await read("read the logs naming \(word.hex) of \(contract)") { db in
+            try Row.fetchAll(
+                db,
+                sql: Self.namingSQL(positions),
+                arguments: StatementArguments(
+                    positions.flatMap { _ -> [any DatabaseValueConvertible] in
+                        [word.hex, Int64(chainId), contract.lowercased]
+                    }
+                )
+            ).map { try Self.log($0, contract: contract) }
+        }
+    }
+
+    /// One indexed lookup per topic position (`events_by_topicN`), united, in chain order.
+    static func namingSQL(_ positions: [Int]) -> String {
+        positions.map {
+            "SELECT * FROM events WHERE substr(topics, \(topicStart($0)), 66) = ? AND chain_id = ? AND contract = ? AND removed = 0"
+        }.joined(separator: " UNION ") + " ORDER BY block_number, log_index"
+    }
+
+    static func log(_ row: Row, contract: Address) throws -> EventLog {
+        let topics: String = row["topics"]
+        let data: Data = row["data"]
+        let block: Int64 = row["block_number"], index: Int64 = row["log_index"]
+        let blockHash: String = row["block_hash"]
+        let tx: String? = row["transaction_hash"]
+        return EventLog(
+            address: contract,
+            topics: try topics.split(separator: ",").map { try Bytes32(hex: $0) },
+            data: Array(data),
+            blockNumber: UInt64(block),
+            blockHash: try Bytes32(hex: blockHash),
+            transactionHash: try tx.map { try Bytes32(hex: $0) },
+            logIndex: UInt64(index)
+        )
     }
 
     // MARK: - State and jobs
@@ -418,8 +453,10 @@ public final class SQLiteStore: Store {
             var counts: [JobStatus: Int] = [:]
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT status, COUNT(*) AS n FROM jobs WHERE ? IS NULL OR leased_batch = ? GROUP BY status",
-                arguments: [batch, batch]
+                // A batch's jobs by the leased_batch index; all of them (kiln status) by the status index.
+                sql: batch == nil
+                    ? "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status" : HotQuery.batchJobCounts.sql,
+                arguments: batch.map { [$0] } ?? []
             )
             for row in rows {
                 if let status = JobStatus(rawValue: row["status"]) { counts[status] = row["n"] }

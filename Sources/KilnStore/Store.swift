@@ -28,8 +28,13 @@ public protocol ChainStore: Sendable {
     func blockHashes(chainId: UInt64, below block: UInt64, limit: Int) async throws(StoreError) -> [(
         block: UInt64, hash: Bytes32
     )]
-    /// The logs of `contract` that are not removed, in chain order.
-    func logs(chainId: UInt64, contract: Address) async throws(StoreError) -> [EventLog]
+    /// The logs of `contract` that are not removed, in chain order: all of them, or (`after`) those of later blocks.
+    func logs(chainId: UInt64, contract: Address, after block: UInt64?) async throws(StoreError) -> [EventLog]
+    /// The logs of `contract` that are not removed and whose topic at one of `positions` (1…3) is `word` — those
+    /// that can name one token, when every event rule's token parameter is indexed — in chain order. An index
+    /// lookup per position, whatever the number of logs.
+    func logs(chainId: UInt64, contract: Address, naming word: Bytes32, at positions: Set<Int>)
+        async throws(StoreError) -> [EventLog]
     /// Saves `state` as the token's next version when its hash differs from the latest; returns the version.
     func saveState(_ token: TokenKey, json: JSONValue, hash: Bytes32) async throws(StoreError) -> (
         version: Int, changed: Bool
@@ -182,6 +187,17 @@ extension JobStore {
     /// Returns every leased job to the queue.
     public func reclaimLeases() async throws(StoreError) -> Int { try await reclaimLeases(keeping: []) }
 }
+
+extension ChainStore {
+    /// Every log of `contract` that is not removed, in chain order.
+    public func logs(chainId: UInt64, contract: Address) async throws(StoreError) -> [EventLog] {
+        try await logs(chainId: chainId, contract: contract, after: nil)
+    }
+}
+
+/// Where topic `position` (0…3) starts in the `events.topics` text (`0x…,0x…`: 66 characters and a comma each),
+/// 1-based as SQL's `substr` counts: the expression of the stores' topic indexes.
+public func topicStart(_ position: Int) -> Int { 1 + 67 * position }
 
 extension PublicationStore {
     /// Records a publication and marks its leased job done (no blocks to keep).

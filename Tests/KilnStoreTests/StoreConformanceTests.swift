@@ -59,6 +59,47 @@ struct StoreConformanceTests {
         #expect(try await store.logs(chainId: 2, contract: contract).isEmpty, "chains are separate")
     }
 
+    /// A token's logs by the topic that names it, and the logs after a block: index lookups, in chain order.
+    @Test(arguments: StoreKind.allCases) func readsATokensLogsAndTheLogsAfterABlock(kind: StoreKind) async throws {
+        let store = try await kind.make().store
+        let seven = Bytes32(word: 7), eight = Bytes32(word: 8)
+        func event(_ block: UInt64, _ index: UInt64, _ topics: [Bytes32], removed: Bool = false) -> EventLog {
+            var log = EventLog(
+                address: contract,
+                topics: topics,
+                data: [],
+                blockNumber: block,
+                blockHash: Bytes32(word: block * 1000),
+                transactionHash: Bytes32(word: block),
+                logIndex: index
+            )
+            log.removed = removed
+            return log
+        }
+        let transfer = Bytes32(word: 0xaa), levelUp = Bytes32(word: 0xbb)
+        let logs = [
+            event(1, 0, [transfer, .zero, eight, seven]),  // token 7 at topic 3
+            event(1, 1, [levelUp, eight]),  // token 8 at topic 1
+            event(2, 0, [levelUp, seven]),  // token 7 at topic 1
+            event(3, 0, [transfer, seven, eight, eight]),  // 7 at topic 1 in another role; token 8
+            event(3, 1, [levelUp]),
+        ]
+        try await store.record(logs, chainId: 1, cursor: (3, Bytes32(word: 3000)))
+        let named = try await store.logs(chainId: 1, contract: contract, naming: seven, at: [1, 3])
+        #expect(named.map(\.blockNumber) == [1, 2, 3] && named.map(\.logIndex) == [0, 0, 0], "chain order, once each")
+        #expect(try await store.logs(chainId: 1, contract: contract, naming: seven, at: [3]).count == 1)
+        #expect(try await store.logs(chainId: 2, contract: contract, naming: seven, at: [1, 3]).isEmpty)
+        #expect(try await store.logs(chainId: 1, contract: contract, after: 1).map(\.blockNumber) == [2, 3, 3])
+        #expect(try await store.logs(chainId: 1, contract: contract, after: nil).count == 5)
+        try await store.rewind(chainId: 1, to: 2, hash: Bytes32(word: 2000))
+        #expect(
+            try await store.logs(chainId: 1, contract: contract, naming: eight, at: [1, 2, 3]).map(\.logIndex) == [
+                0, 1,
+            ],
+            "block 1's two logs name 8 (topics 2 and 1); block 3's, removed, are not read"
+        )
+    }
+
     @Test(arguments: StoreKind.allCases) func keepsHowFarASourceWasRead(kind: StoreKind) async throws {
         let store = try await kind.make().store
         #expect(try await store.sourceMark("file:/srv/events.jsonl") == nil)

@@ -39,6 +39,15 @@ struct FoldTests {
         )
     }
 
+    /// Where each event names its token: the topics a store looks a token's logs up by — or nil when one names it
+    /// in the data, where only a fold of every log finds it.
+    @Test func theTopicsThatNameAToken() throws {
+        #expect(template.tokenTopicPositions == [1, 3], "LevelUp's tokenId is topic 1, Transfer's topic 3")
+        var inData = template
+        inData.events[0].signature = try EventSignature("LevelUp(uint256 tokenId, uint256 level)")
+        #expect(inData.tokenTopicPositions == nil)
+    }
+
     @Test func eventsApplyInOrder() throws {
         let logs = [transfer(7, to: alice), levelUp(7, 3), levelUp(7, 5), transfer(7, to: bob, from: alice)]
         #expect(try template.fold(logs, token: token) == ["level": .int(5), "owner": .string(bob.lowercased)])

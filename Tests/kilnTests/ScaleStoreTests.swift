@@ -48,6 +48,10 @@ import Testing
         #expect(status.stdout.contains("last published: batch 4; 24000 publication(s)"), "\(status.stdout)")
         let verified = try await KilnProcess.run(["verify", "3"], in: site, timeout: 120)
         #expect(verified.status == 0 && verified.stdout.contains("verified: byte-identical"), "\(verified.stdout)")
+        // Token 13's rows name token 1's media (the tool copies CIDs): verify by id says the metadata is another's.
+        let copied = try await KilnProcess.run(["verify", "13"], in: site, timeout: 120)
+        #expect(copied.status == 1, "\(copied.stdout)\(copied.stderr)")
+        #expect(copied.stdout.contains("but that metadata names 31337:"), "\(copied.stdout)")
     }
 
     @Test func sqliteReadsStayOnIndexes() async throws {

@@ -20,7 +20,7 @@ test: a store Kiln could have produced (it passes `kiln status`, and `kiln verif
      are summed again by the statements of Kiln's own migration 7.
    PostgreSQL gets the rows by `COPY` through `psql`, then `ANALYZE`.
 
-Prints one line of JSON: the counts, and where the site is.
+Prints one line of JSON — the counts, and where the site is — and keeps it as WORK/site/scale.json.
 """
 import argparse
 import json
@@ -222,6 +222,8 @@ def main():
     writer = PostgresWriter(args.store) if args.store else SQLiteWriter(os.path.join(site, "data/kiln.sqlite"))
     summary = synthesize(writer, args.tokens, args.real)
     summary.update(site=site, seconds=round(time.monotonic() - started, 1))
+    with open(os.path.join(site, "scale.json"), "w") as out:  # for scale_bench.py
+        json.dump(summary, out)
     print(json.dumps(summary))
 
 

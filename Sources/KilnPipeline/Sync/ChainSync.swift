@@ -153,7 +153,11 @@ public struct ChainSync: Sendable {
         let templateChanged = mark?.templateHash != watched.templateHash || reorganised
         let foldedThrough = templateChanged ? nil : mark?.block
         if !templateChanged, let foldedThrough, foldedThrough >= head { return }
-        let logs = try await store.logs(chainId: chainId, contract: contract)
+        // Only new logs: each token they touch is folded again from its own logs, found by the topic that names
+        // it (an index lookup) — not by reading the contract's whole history.
+        let positions = watched.template.tokenTopicPositions
+        let incremental = !templateChanged && foldedThrough != nil && positions != nil
+        let logs = try await store.logs(chainId: chainId, contract: contract, after: incremental ? foldedThrough : nil)
         // Which tokens each log concerns, by the template's event rules; a log that claims to be a template
         // event but doesn't decode is reported and left out.
         var byToken: [BigUInt: [EventLog]] = [:]
@@ -186,6 +190,20 @@ public struct ChainSync: Sendable {
         }
         for id in touched.sorted() {
             let token = TokenKey(chainId: chainId, contract: contract, id: id)
+            if incremental, let positions, let word = id.bigEndianBytes(count: 32).flatMap({ try? Bytes32($0) }) {
+                do {
+                    let tokenLogs = try await store.logs(
+                        chainId: chainId,
+                        contract: contract,
+                        naming: word,
+                        at: positions
+                    )
+                    try await queue(token, id: id, logs: tokenLogs, watched: watched, head: head, into: &report)
+                } catch {
+                    report.problems.append(Problem(.token, token.description, error: error))
+                }
+                continue
+            }
             guard let tokenLogs = byToken[id] else {
                 // Every log of this token was removed by a reorg: nothing on chain draws it any more.
                 report.problems.append(

@@ -49,6 +49,7 @@ extension Verifier {
         }
         let cid: CID
         var token: TokenKey?
+        var logStore: (any ChainStore)?
         if let parsed = try? CID(target.target) {
             cid = parsed
             if layers.isEmpty, let configuration = target.configuration {
@@ -68,7 +69,8 @@ extension Verifier {
             let store = try await configuration.openStore()
             let publication = try await configuration.publication(of: named, in: store)
             cid = try CID(publication.metadata)
-            if logs == nil { logs = try await store.logs(chainId: configuration.chainId, contract: named.contract) }
+            // The token's own logs, read by the verifier once it knows the template (not every log of the contract).
+            if logs == nil { logStore = store }
             if registry == nil { registry = try configuration.operatorRegistry() }
             let local = try configuration.openBlockstore()
             // A store shared by several workers keeps the blocks: copy what this machine lacks first.
@@ -79,6 +81,8 @@ extension Verifier {
             throw PipelineError(.configuration, "Give the published blocks with --car FILE or --blocks DIR")
         }
         var verifier = Verifier(blockstore: LayeredBlockstore(layers), logs: logs, registry: registry)
+        verifier.logStore = logStore
+        verifier.expectedToken = token
         if let configuration = target.configuration, configuration.erc7007, let url = configuration.chainRPC,
             let token
         {

@@ -7,6 +7,7 @@ public import KilnContent
 public import KilnCore
 internal import KilnImage
 internal import KilnTemplates
+public import KilnStore
 
 /// Re-derives a published token from its provenance alone and says whether every byte matches: `kiln verify`.
 ///
@@ -23,6 +24,12 @@ public struct Verifier: Sendable {
     /// The token contract's logs read from the chain, for an ERC-7007 token: its newest `AigcData`/`Update` must
     /// name this publication's prompt and output.
     public var aigcLogs: [EventLog]?
+    /// Where the chain's logs are recorded, when `logs` is not given: only the token's own logs are read (by the
+    /// topic that names it, ``Template/tokenTopicPositions``), or every log of the contract when a rule names its
+    /// token in the data.
+    public var logStore: (any ChainStore)?
+    /// The token the caller asked about (`kiln verify CONTRACT:ID`): the metadata must name it.
+    public var expectedToken: TokenKey?
 
     /// A verifier over `blockstore`; with `logs` it re-folds the state, with `registry` it compares the stake table.
     public init(blockstore: any Blockstore, logs: [EventLog]? = nil, registry: (any OperatorRegistry)? = nil) {
@@ -58,6 +65,14 @@ public struct Verifier: Sendable {
                 "metadata \(metadataCID): token \(provenance.contract.checksummed) #\(provenance.tokenId) on chain \(provenance.chainId)"
             )
         )
+        if let expectedToken {
+            let named = TokenKey(chainId: provenance.chainId, contract: provenance.contract, id: provenance.tokenId)
+            report.check(
+                named == expectedToken,
+                "the metadata is token \(expectedToken)'s",
+                "token: the store publishes \(metadataCID) for \(expectedToken), but that metadata names \(named)"
+            )
+        }
         guard let profile = ImportProfile.all.first(where: { $0.name == provenance.profile }) else {
             throw PipelineError("kiln.profile '\(provenance.profile)' is unknown")
         }
@@ -84,6 +99,21 @@ public struct Verifier: Sendable {
             "state hash \(stateHash.hex.prefix(18))… matches kiln.state",
             "state: kiln.stateHash is not the hash of kiln.state"
         )
+        var logs = self.logs
+        if logs == nil, let logStore {
+            if let positions = template.tokenTopicPositions,
+                let word = token.id.bigEndianBytes(count: 32).flatMap({ try? Bytes32($0) })
+            {
+                logs = try await logStore.logs(
+                    chainId: token.chainId,
+                    contract: token.contract,
+                    naming: word,
+                    at: positions
+                )
+            } else {
+                logs = try await logStore.logs(chainId: token.chainId, contract: token.contract)
+            }
+        }
         if let logs {
             let folded = try template.stateJSON(try template.fold(logs, token: token)).json
             var differing: [String] = []

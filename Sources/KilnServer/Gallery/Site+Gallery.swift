@@ -164,12 +164,9 @@ extension Site {
     /// The checks of `kiln verify` for the token's latest publication, run here.
     func verification(_ token: TokenKey, _ publication: Publication) async -> [String: Any] {
         do {
-            let logs = try await store.logs(chainId: token.chainId, contract: token.contract)
-            let verifier = Verifier(
-                blockstore: blockstore,
-                logs: logs,
-                registry: try configuration.operatorRegistry()
-            )
+            var verifier = Verifier(blockstore: blockstore, registry: try configuration.operatorRegistry())
+            verifier.logStore = store  // the token's own logs, not the collection's
+            verifier.expectedToken = token
             let report = try await verifier.verify(try CID(publication.metadata))
             return [
                 "class": report.ok ? "ok" : "bad",

@@ -188,7 +188,9 @@ extension PostgresStore {
     public func jobCounts(batch: Int?) async throws(StoreError) -> [JobStatus: Int] {
         let rows = try await rows(
             "count jobs",
-            "SELECT status, count(*) FROM jobs WHERE \(batch)::INTEGER IS NULL OR leased_batch = \(batch) GROUP BY status"
+            // A batch's jobs by the leased_batch index; all of them (kiln status) by the status index.
+            batch.map { HotQuery.batchJobCounts.query([Int32($0)]) }
+                ?? "SELECT status, count(*) FROM jobs GROUP BY status"
         )
         return try decoding("count jobs") {
             var counts: [JobStatus: Int] = [:]

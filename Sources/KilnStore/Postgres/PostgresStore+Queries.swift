@@ -8,7 +8,7 @@ extension PostgresStore {
     /// explains each with sample arguments, and a test fails when one would read a table whole (`Seq Scan`).
     enum HotQuery: String, CaseIterable {
         case latestPublication, tokenHistory, pageAfter, pageBefore, collectionTotals, storeTotals
-        case batchPublications, jobsByStatus, latestJob, untryEmptyBatch
+        case batchPublications, jobsByStatus, latestJob, untryEmptyBatch, logsAfter, logsNaming, batchJobCounts
 
         var sql: String {
             switch self {
@@ -42,6 +42,13 @@ extension PostgresStore {
                 "SELECT * FROM jobs WHERE chain_id = $1 AND contract = $2 AND token_id = $3 ORDER BY id DESC LIMIT 1"
             case .untryEmptyBatch:
                 "UPDATE jobs SET leased_batch = NULL WHERE leased_batch = $1"
+            case .logsAfter:
+                """
+                SELECT * FROM events WHERE chain_id = $1 AND contract = $2 AND block_number > $3 AND NOT removed
+                ORDER BY block_number, log_index
+                """
+            case .logsNaming: PostgresStore.namingSQL([1, 3])
+            case .batchJobCounts: "SELECT status, count(*) FROM jobs WHERE leased_batch = $1 GROUP BY status"
             }
         }
 
@@ -60,8 +67,11 @@ extension PostgresStore {
             case .pageAfter, .pageBefore: [Int64(31337), contract, Int32(2), "42", Int64(48)]
             case .collectionTotals: [Int64(31337), contract]
             case .storeTotals: []
-            case .batchPublications, .untryEmptyBatch: [Int32(7)]
+            case .batchPublications, .untryEmptyBatch, .batchJobCounts: [Int32(7)]
             case .jobsByStatus: ["failed"]
+            case .logsAfter: [Int64(31337), contract, Int64(990)]
+            case .logsNaming:
+                ["0x000000000000000000000000000000000000000000000000000000000000002a", Int64(31337), contract]
             }
         }
     }

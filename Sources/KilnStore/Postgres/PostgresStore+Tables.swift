@@ -84,28 +84,47 @@ extension PostgresStore {
         }
     }
 
-    public func logs(chainId: UInt64, contract: Address) async throws(StoreError) -> [EventLog] {
+    public func logs(chainId: UInt64, contract: Address, after block: UInt64?) async throws(StoreError) -> [EventLog] {
         let rows = try await rows(
             "read the logs of \(contract)",
-            """
-            SELECT * FROM events WHERE chain_id = \(Int64(chainId)) AND contract = \(contract.lowercased) AND NOT removed
-            ORDER BY block_number, log_index
-            """
+            HotQuery.logsAfter.query([Int64(chainId), contract.lowercased, block.map { Int64($0) } ?? -1])
         )
-        return try decoding("read the logs of \(contract)") {
-            try rows.map { row in
-                let data = try row["data"].decode(ByteBuffer.self)
-                return EventLog(
-                    address: contract,
-                    topics: try row["topics"].decode(String.self).split(separator: ",").map { try Bytes32(hex: $0) },
-                    data: Array(data.readableBytesView),
-                    blockNumber: UInt64(try row["block_number"].decode(Int64.self)),
-                    blockHash: try Bytes32(hex: try row["block_hash"].decode(String.self)),
-                    transactionHash: try row["transaction_hash"].decode(String?.self).map { try Bytes32(hex: $0) },
-                    logIndex: UInt64(try row["log_index"].decode(Int64.self))
-                )
-            }
-        }
+        return try decoding("read the logs of \(contract)") { try rows.map { try Self.log($0, contract: contract) } }
+    }
+
+    public func logs(chainId: UInt64, contract: Address, naming word: Bytes32, at positions: Set<Int>)
+        async throws(StoreError) -> [EventLog]
+    {
+        let positions = positions.filter { (1...3).contains($0) }.sorted()
+        guard !positions.isEmpty else { return [] }
+        let sql = Self.namingSQL(positions)
+        var binds = PostgresBindings()
+        binds.append(word.hex)
+        binds.append(Int64(chainId))
+        binds.append(contract.lowercased)
+        let what = "read the logs naming \(word.hex) of \(contract)"
+        let rows = try await rows(what, PostgresQuery(unsafeSQL: sql, binds: binds))
+        return try decoding(what) { try rows.map { try Self.log($0, contract: contract) } }
+    }
+
+    /// One indexed lookup per topic position (`events_by_topicN`), united, in chain order.
+    static func namingSQL(_ positions: [Int]) -> String {
+        positions.map {
+            "SELECT * FROM events WHERE substr(topics, \(topicStart($0)), 66) = $1 AND chain_id = $2 AND contract = $3 AND NOT removed"
+        }.joined(separator: " UNION ") + " ORDER BY block_number, log_index"
+    }
+
+    static func log(_ row: PostgresRandomAccessRow, contract: Address) throws -> EventLog {
+        let data = try row["data"].decode(ByteBuffer.self)
+        return EventLog(
+            address: contract,
+            topics: try row["topics"].decode(String.self).split(separator: ",").map { try Bytes32(hex: $0) },
+            data: Array(data.readableBytesView),
+            blockNumber: UInt64(try row["block_number"].decode(Int64.self)),
+            blockHash: try Bytes32(hex: try row["block_hash"].decode(String.self)),
+            transactionHash: try row["transaction_hash"].decode(String?.self).map { try Bytes32(hex: $0) },
+            logIndex: UInt64(try row["log_index"].decode(Int64.self))
+        )
     }
 
     // MARK: - States

@@ -337,6 +337,9 @@ public final class PostgresStore: Store {
             exit_code INTEGER NOT NULL);
         """,
         publishedTokensMigration,
+        (1...3).map {
+            "CREATE INDEX events_by_topic\($0) ON events (substr(topics, \(topicStart($0)), 66));"
+        }.joined(separator: "\n"),
     ]
 
     /// The advisory-lock keys: migrations, and the batch lock (one coordinator at a time).

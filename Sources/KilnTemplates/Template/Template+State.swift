@@ -47,6 +47,19 @@ extension Template {
         return state
     }
 
+    /// The topic positions (1…3) at which the event rules' token parameters are, when every one is indexed: then
+    /// a token's logs are those with the token's id at one of these topics (a store finds them by index). Nil when
+    /// a rule names its token in the log's data: only a fold of every log finds those.
+    public var tokenTopicPositions: Set<Int>? {
+        var positions: Set<Int> = []
+        for rule in events {
+            let indexed = rule.signature.parameters.filter(\.indexed)
+            guard let at = indexed.firstIndex(where: { $0.name == rule.tokenParameter }) else { return nil }
+            positions.insert(at + 1)
+        }
+        return positions
+    }
+
     /// The full state: `traits` (folded) plus every derived trait, computed in order.
     public func derive(_ traits: [String: Value], token: TokenKey) throws(TemplateError) -> [String: Value] {
         var state = traits
