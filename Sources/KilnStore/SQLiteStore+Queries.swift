@@ -8,7 +8,7 @@ extension SQLiteStore {
     enum HotQuery: String, CaseIterable {
         case latestPublication, tokenHistory, pageAfter, pageBefore, publishedToken, collectionTotals, storeTotals
         case batchPublications, leaseJobs, pendingJobs, jobsByStatus, latestJob, latestState, untryEmptyBatch
-        case logsAfter, logsNaming, batchJobCounts
+        case logsAfter, logsNaming, batchJobCounts, unfinishedJobs
 
         var sql: String {
             switch self {
@@ -70,6 +70,8 @@ extension SQLiteStore {
                 SQLiteStore.namingSQL([1, 3])
             case .batchJobCounts:
                 "SELECT status, COUNT(*) AS n FROM jobs WHERE leased_batch = ? GROUP BY status"
+            case .unfinishedJobs:
+                "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'no_quorum', 'leased')"
             case .latestState:
                 "SELECT version, state_json, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY version DESC LIMIT 1"
             }
@@ -83,7 +85,7 @@ extension SQLiteStore {
             case .pageAfter, .pageBefore: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", 2, "42", 48]
             case .publishedToken: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", 2, "42"]
             case .collectionTotals: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"]
-            case .storeTotals: []
+            case .storeTotals, .unfinishedJobs: []
             case .batchPublications, .pendingJobs, .untryEmptyBatch, .batchJobCounts: [7]
             case .leaseJobs: ["w", 10.0, 7, 1.0, 7, 7, 8]
             case .jobsByStatus: ["failed"]

@@ -448,6 +448,11 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func unfinishedJobs() async throws(StoreError) -> Int {
+        try await read("count the unfinished jobs") { db in try Int.fetchOne(db, sql: HotQuery.unfinishedJobs.sql) ?? 0
+        }
+    }
+
     public func jobCounts(batch: Int?) async throws(StoreError) -> [JobStatus: Int] {
         try await read("count jobs") { db in
             var counts: [JobStatus: Int] = [:]

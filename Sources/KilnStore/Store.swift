@@ -92,6 +92,9 @@ public protocol JobStore: Sendable {
     func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) async throws(StoreError)
     /// Counts jobs by status: all of them, or (`batch`) those that batch tried last.
     func jobCounts(batch: Int?) async throws(StoreError) -> [JobStatus: Int]
+    /// How many jobs are queued, without quorum or leased: an index range of those statuses, not a count of every
+    /// job ever done.
+    func unfinishedJobs() async throws(StoreError) -> Int
     /// The jobs with `status`, oldest first.
     func jobs(status: JobStatus) async throws(StoreError) -> [Job]
     /// Records that a worker is alive (and what it is doing).

@@ -489,8 +489,11 @@ struct BatchStoreTests {
             stateHash: Bytes32(word: 99),
             templateHash: .zero
         ).job
+        #expect(try await store.unfinishedJobs() == 1, "one queued; the others done")
         _ = try await store.lease(owner: "w", limit: 1, seconds: 60, now: 1, batch: batch, only: [away.id])
+        #expect(try await store.unfinishedJobs() == 1, "leased")
         try await store.complete(publication(away, batch: batch), owner: "w", blocks: [])
+        #expect(try await store.unfinishedJobs() == 0)
         try await store.closeBatch(batch)
 
         func page(_ direction: TokenPage.Direction, _ from: String?, _ limit: Int) async throws -> [String] {

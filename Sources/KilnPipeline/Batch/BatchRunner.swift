@@ -138,8 +138,7 @@ public struct BatchRunner: Sendable {
         let outputs = self.outputs
         // Leases of a killed earlier run go back to the queue at once; those of live workers stay theirs.
         _ = try await store.reclaimLeases(keeping: try await liveWorkers())
-        let counts = try await store.jobCounts()
-        var runnable = (counts[.queued] ?? 0) + (counts[.noQuorum] ?? 0) + (counts[.leased] ?? 0)
+        var runnable = try await store.unfinishedJobs()
         if let only = options.onlyJobs { runnable = only.count }
         if let maxJobs = options.maxJobs { runnable = min(runnable, maxJobs) }
         let open = try await store.currentBatch()

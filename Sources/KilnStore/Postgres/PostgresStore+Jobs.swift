@@ -185,6 +185,11 @@ extension PostgresStore {
         }
     }
 
+    public func unfinishedJobs() async throws(StoreError) -> Int {
+        let rows = try await rows("count the unfinished jobs", HotQuery.unfinishedJobs.query([]))
+        return try decoding("count the unfinished jobs") { Int(try rows.first?[0].decode(Int64.self) ?? 0) }
+    }
+
     public func jobCounts(batch: Int?) async throws(StoreError) -> [JobStatus: Int] {
         let rows = try await rows(
             "count jobs",

@@ -9,6 +9,7 @@ extension PostgresStore {
     enum HotQuery: String, CaseIterable {
         case latestPublication, tokenHistory, pageAfter, pageBefore, collectionTotals, storeTotals
         case batchPublications, jobsByStatus, latestJob, untryEmptyBatch, logsAfter, logsNaming, batchJobCounts
+        case unfinishedJobs
 
         var sql: String {
             switch self {
@@ -49,6 +50,7 @@ extension PostgresStore {
                 """
             case .logsNaming: PostgresStore.namingSQL([1, 3])
             case .batchJobCounts: "SELECT status, count(*) FROM jobs WHERE leased_batch = $1 GROUP BY status"
+            case .unfinishedJobs: "SELECT count(*) FROM jobs WHERE status IN ('queued', 'no_quorum', 'leased')"
             }
         }
 
@@ -66,7 +68,7 @@ extension PostgresStore {
             case .latestPublication, .tokenHistory, .latestJob: [Int64(31337), contract, "42"]
             case .pageAfter, .pageBefore: [Int64(31337), contract, Int32(2), "42", Int64(48)]
             case .collectionTotals: [Int64(31337), contract]
-            case .storeTotals: []
+            case .storeTotals, .unfinishedJobs: []
             case .batchPublications, .untryEmptyBatch, .batchJobCounts: [Int32(7)]
             case .jobsByStatus: ["failed"]
             case .logsAfter: [Int64(31337), contract, Int64(990)]
