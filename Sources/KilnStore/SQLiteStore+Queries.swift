@@ -113,9 +113,13 @@ extension SQLiteStore {
                 let lines: [String] = rows.map { $0["detail"] }
                 // "SCAN t" reads a table (or a whole index) from end to end; "SEARCH" seeks. A scan of a subquery's
                 // few rows, or of a table with at most a handful (batches), is not one of these.
+                // A SEARCH whose only constraint is the chain and contract reads the whole collection's rows: as bad.
                 let scans = lines.compactMap { line -> String? in
-                    guard line.hasPrefix("SCAN ") else { return nil }
-                    let table = line.dropFirst(5).split(separator: " ").first.map(String.init) ?? ""
+                    let words = line.split(separator: " ")
+                    guard words.count > 1, words[0] == "SCAN" || line.hasSuffix(" (chain_id=? AND contract=?)") else {
+                        return nil
+                    }
+                    let table = String(words[1])
                     return QueryPlan.historyTables.contains(table) ? table : nil
                 }
                 return QueryPlan(name: query.rawValue, sql: query.sql, plan: lines, fullScans: scans)

@@ -74,6 +74,7 @@ def main():
     parser.add_argument("--nginx-port", type=int, default=18491)
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="kiln-vs-nginx-")
+    os.chmod(folder, 0o755)  # nginx's workers (user nobody when started as root) read the files
     kiln_base, nginx_base = f"http://127.0.0.1:{args.kiln_port}", f"http://127.0.0.1:{args.nginx_port}"
     server = subprocess.Popen([args.kiln, "serve", "--port", str(args.kiln_port)], cwd=os.path.abspath(args.site),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -338,7 +338,7 @@ public final class PostgresStore: Store {
         """,
         publishedTokensMigration,
         (1...3).map {
-            "CREATE INDEX events_by_topic\($0) ON events (substr(topics, \(topicStart($0)), 66));"
+            "CREATE INDEX events_by_topic\($0) ON events (substr(topics, \(topicStart($0)), 66), chain_id, contract);"
         }.joined(separator: "\n"),
     ]
 
