@@ -510,6 +510,32 @@ extension SQLiteStore {
         }
     }
 
+    public func publishedCollections() async throws(StoreError) -> [(chainId: UInt64, contract: Address)] {
+        try await read("list the published collections") { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT chain_id, contract FROM published_collections ORDER BY chain_id, contract"
+            )
+            .map { (UInt64($0[0] as Int64), try Address(hex: $0[1] as String)) }
+        }
+    }
+
+    public func publicationsByToken(chainId: UInt64, contract: Address, after: PublicationCursor?, limit: Int)
+        async throws(StoreError) -> [(cursor: PublicationCursor, publication: Publication)]
+    {
+        try await read("read the publications of \(contract.checksummed) by token") { db in
+            try Row.fetchAll(
+                db,
+                sql: HotQuery.publicationsByToken.sql,
+                arguments: [
+                    Int64(chainId), contract.lowercased, after?.tokenId ?? "", after?.row ?? 0, max(0, limit),
+                ]
+            ).map { row in
+                (PublicationCursor(tokenId: row["token_id"], row: row["id"]), try Self.publication(row))
+            }
+        }
+    }
+
     static func publication(_ row: Row) throws -> Publication {
         Publication(
             jobId: row["job_id"],

@@ -8,7 +8,7 @@ extension SQLiteStore {
     enum HotQuery: String, CaseIterable {
         case latestPublication, tokenHistory, pageAfter, pageBefore, publishedToken, collectionTotals, storeTotals
         case batchPublications, leaseJobs, pendingJobs, jobsByStatus, latestJob, latestState, untryEmptyBatch
-        case logsAfter, logsNaming, batchJobCounts, unfinishedJobs
+        case logsAfter, logsNaming, batchJobCounts, unfinishedJobs, publicationsByToken
 
         var sql: String {
             switch self {
@@ -70,6 +70,11 @@ extension SQLiteStore {
                 SQLiteStore.namingSQL([1, 3])
             case .batchJobCounts:
                 "SELECT status, COUNT(*) AS n FROM jobs WHERE leased_batch = ? GROUP BY status"
+            case .publicationsByToken:
+                """
+                SELECT * FROM publications WHERE chain_id = ? AND contract = ? AND (token_id, id) > (?, ?)
+                ORDER BY token_id, id LIMIT ?
+                """
             case .unfinishedJobs:
                 "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'no_quorum', 'leased')"
             case .latestState:
@@ -86,6 +91,7 @@ extension SQLiteStore {
             case .publishedToken: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", 2, "42"]
             case .collectionTotals: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"]
             case .storeTotals, .unfinishedJobs: []
+            case .publicationsByToken: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "42", 0, 4096]
             case .batchPublications, .pendingJobs, .untryEmptyBatch, .batchJobCounts: [7]
             case .leaseJobs: ["w", 10.0, 7, 1.0, 7, 7, 8]
             case .jobsByStatus: ["failed"]

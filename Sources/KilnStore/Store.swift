@@ -127,6 +127,13 @@ public protocol PublicationStore: Sendable {
     func published(chainId: UInt64, contract: Address) async throws(StoreError) -> PublishedTotals
     /// What the whole store has published: the sum of its collections' rows.
     func publishedTotals() async throws(StoreError) -> PublishedTotals
+    /// Every collection with a publication.
+    func publishedCollections() async throws(StoreError) -> [(chainId: UInt64, contract: Address)]
+    /// One collection's publications ordered by token id as text, then oldest first: `limit` of them after
+    /// `after` (from the start when nil), each with the cursor to pass for the next page. A page is an index range,
+    /// so writing every token's history (`manifest.json`) holds one page in memory, not the collection.
+    func publicationsByToken(chainId: UInt64, contract: Address, after: PublicationCursor?, limit: Int)
+        async throws(StoreError) -> [(cursor: PublicationCursor, publication: Publication)]
 }
 
 /// Blocks kept in the store itself, for a store that ``StoreBase/sharesBlocks`` (PostgreSQL: every worker sees

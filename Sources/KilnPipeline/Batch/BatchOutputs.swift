@@ -19,6 +19,8 @@ struct BatchOutputs: Sendable {
     let contracts: [Address]
     let publishMode: Configuration.PublishMode
     let onchain: OnchainPublisher?
+    /// Publications per page when writing `manifest.json`.
+    var manifestPage = 4_096
 
     /// Writes the batch's files and closes it. With publish.mode onchain-base the CAR also holds every
     /// collection's directory, which it returns.
@@ -110,7 +112,7 @@ struct BatchOutputs: Sendable {
         CrashPoint.afterSheet.reached()
 
         let manifestPath = out + "/manifest.json"
-        try await manifest().write(to: manifestPath)
+        try await writeManifest(to: manifestPath)
         summary.manifest = manifestPath
         CrashPoint.afterManifest.reached()
         try await store.closeBatch(batch)
@@ -201,19 +203,61 @@ struct BatchOutputs: Sendable {
         }
     }
 
+    /// `manifest.json` written a page of publications at a time, in its own key order (canonical JSON: the bytes of
+    /// ``manifest()``'s `json`, which a test compares): memory holds one page, not the collection's history.
+    func writeManifest(to path: String) async throws {
+        let writer = try AtomicFile.Writer(path: path)
+        var head = try Manifest(profile: profile.name).json.canonicalBytes()  // {"kiln":…,"profile":…,"tokens":{}}
+        head.removeLast(2)
+        try writer.write(head)
+        var separator: [UInt8] = []
+        /// One token's entry, from its publications oldest first (``Manifest/update(token:with:)``'s rule).
+        func write(_ token: String, _ publications: [Publication]) throws {
+            var one = Manifest(profile: profile.name)
+            for publication in publications {
+                one.update(token: token, with: try TokenDirectory(publication))
+            }
+            guard let entry = one.json["tokens"]?[token] else { return }
+            try writer.write(separator + (try JSONValue.string(token).canonicalBytes()) + [UInt8(ascii: ":")])
+            try writer.write(try entry.canonicalBytes())
+            separator = [UInt8(ascii: ",")]
+        }
+        // Keys are "chainId:Contract#id": collections by that prefix, then token ids as text (the store's order).
+        let collections = try await store.publishedCollections()
+            .map { (prefix: "\($0.chainId):\($0.contract.checksummed)#", collection: $0) }
+            .sorted { $0.prefix.utf16.lexicographicallyPrecedes($1.prefix.utf16) }
+        for (_, collection) in collections {
+            var cursor: PublicationCursor?
+            var token: (key: String, publications: [Publication])?
+            while true {
+                let page = try await store.publicationsByToken(
+                    chainId: collection.chainId,
+                    contract: collection.contract,
+                    after: cursor,
+                    limit: manifestPage
+                )
+                for (_, publication) in page {
+                    let key = publication.token.description
+                    if let current = token, current.key != key {
+                        try write(current.key, current.publications)
+                        token = nil
+                    }
+                    token = (key, (token?.publications ?? []) + [publication])
+                }
+                guard page.count == manifestPage, let last = page.last else { break }
+                cursor = last.cursor
+            }
+            if let token { try write(token.key, token.publications) }
+        }
+        try writer.write(Array("}}".utf8))
+        try writer.commit()
+    }
+
     /// `manifest.json` from every publication in order: each token's current metadata CID and its history.
     func manifest() async throws -> Manifest {
         var manifest = Manifest(profile: profile.name)
         for publication in try await store.publications(batch: nil) {
-            manifest.update(
-                token: publication.token.description,
-                with: TokenDirectory(
-                    directory: try CID(publication.directory),
-                    image: try CID(publication.image),
-                    thumbnail: try CID(publication.thumbnail),
-                    metadata: try CID(publication.metadata)
-                )
-            )
+            manifest.update(token: publication.token.description, with: try TokenDirectory(publication))
         }
         return manifest
     }
@@ -233,5 +277,17 @@ struct BatchOutputs: Sendable {
         if a.token.contract != b.token.contract { return a.token.contract.lowercased < b.token.contract.lowercased }
         if a.token.tokenId.count != b.token.tokenId.count { return a.token.tokenId.count < b.token.tokenId.count }
         return a.token.tokenId < b.token.tokenId
+    }
+}
+
+extension TokenDirectory {
+    /// The CIDs a publication records.
+    init(_ publication: Publication) throws {
+        self.init(
+            directory: try CID(publication.directory),
+            image: try CID(publication.image),
+            thumbnail: try CID(publication.thumbnail),
+            metadata: try CID(publication.metadata)
+        )
     }
 }

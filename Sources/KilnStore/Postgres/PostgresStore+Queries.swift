@@ -9,7 +9,7 @@ extension PostgresStore {
     enum HotQuery: String, CaseIterable {
         case latestPublication, tokenHistory, pageAfter, pageBefore, collectionTotals, storeTotals
         case batchPublications, jobsByStatus, latestJob, untryEmptyBatch, logsAfter, logsNaming, batchJobCounts
-        case unfinishedJobs
+        case unfinishedJobs, publicationsByToken
 
         var sql: String {
             switch self {
@@ -51,6 +51,12 @@ extension PostgresStore {
             case .logsNaming: PostgresStore.namingSQL([1, 3])
             case .batchJobCounts: "SELECT status, count(*) FROM jobs WHERE leased_batch = $1 GROUP BY status"
             case .unfinishedJobs: "SELECT count(*) FROM jobs WHERE status IN ('queued', 'no_quorum', 'leased')"
+            // The column's own collation (the index's): decimal digits sort alike in every collation.
+            case .publicationsByToken:
+                """
+                SELECT * FROM publications WHERE chain_id = $1 AND contract = $2 AND (token_id, id) > ($3, $4)
+                ORDER BY token_id, id LIMIT $5
+                """
             }
         }
 
@@ -69,6 +75,7 @@ extension PostgresStore {
             case .pageAfter, .pageBefore: [Int64(31337), contract, Int32(2), "42", Int64(48)]
             case .collectionTotals: [Int64(31337), contract]
             case .storeTotals, .unfinishedJobs: []
+            case .publicationsByToken: [Int64(31337), contract, "42", Int64(0), Int64(4096)]
             case .batchPublications, .untryEmptyBatch, .batchJobCounts: [Int32(7)]
             case .jobsByStatus: ["failed"]
             case .logsAfter: [Int64(31337), contract, Int64(990)]
@@ -142,6 +149,40 @@ extension PostgresStore {
                 publications: Int(try row[1].decode(Int64.self)),
                 lastBatch: try row[2].decode(Int?.self)
             )
+        }
+    }
+
+    public func publishedCollections() async throws(StoreError) -> [(chainId: UInt64, contract: Address)] {
+        let what = "list the published collections"
+        let rows = try await rows(
+            what,
+            "SELECT chain_id, contract FROM published_collections ORDER BY chain_id, contract"
+        )
+        return try decoding(what) {
+            try rows.map { (UInt64(try $0[0].decode(Int64.self)), try Address(hex: try $0[1].decode(String.self))) }
+        }
+    }
+
+    public func publicationsByToken(chainId: UInt64, contract: Address, after: PublicationCursor?, limit: Int)
+        async throws(StoreError) -> [(cursor: PublicationCursor, publication: Publication)]
+    {
+        let what = "read the publications of \(contract.checksummed) by token"
+        let rows = try await rows(
+            what,
+            HotQuery.publicationsByToken.query([
+                Int64(chainId), contract.lowercased, after?.tokenId ?? "", after?.row ?? 0, Int64(max(0, limit)),
+            ])
+        )
+        return try decoding(what) {
+            try rows.map { row in
+                (
+                    PublicationCursor(
+                        tokenId: try row["token_id"].decode(String.self),
+                        row: try row["id"].decode(Int64.self)
+                    ),
+                    try Self.publication(row)
+                )
+            }
         }
     }
 

@@ -40,3 +40,15 @@ public struct TokenPage: Sendable, Equatable {
     /// The first `limit` tokens.
     public static func first(_ limit: Int) -> TokenPage { TokenPage(.after, nil, limit: limit) }
 }
+
+/// Where a page of ``PublicationStore/publicationsByToken(chainId:contract:after:limit:)`` ended: the token id and
+/// the publication's row.
+public struct PublicationCursor: Sendable, Equatable {
+    public var tokenId: String
+    public var row: Int64
+
+    public init(tokenId: String, row: Int64) {
+        self.tokenId = tokenId
+        self.row = row
+    }
+}

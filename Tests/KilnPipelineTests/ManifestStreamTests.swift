@@ -1,0 +1,79 @@
+import BigInt
+import Foundation
+import KilnContent
+import KilnCore
+import KilnStore
+import KilnTesting
+import Testing
+
+@testable import KilnPipeline
+
+/// `manifest.json` is written a page of publications at a time: the bytes of the whole manifest built in memory,
+/// whatever the page boundaries, ids whose text and numeric orders differ, several collections, versions, a
+/// version that republishes the same metadata.
+struct ManifestStreamTests {
+    @Test func theStreamedManifestIsTheManifestsBytes() async throws {
+        let folder = try temporaryFolder("manifest-stream")
+        let store = try SQLiteStore(path: folder.appendingPathComponent("kiln.sqlite").path)
+        let blocks = try FilesystemBlockstore(folder: folder.appendingPathComponent("blocks").path)
+        let contracts = [
+            try Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+            try Address(hex: "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"),
+        ]
+        func cid(_ text: String) throws -> String { try Importer().add(bytes: Array(text.utf8)).cid.description }
+        let batch = try await store.openBatch().number
+        var version = 0
+        for (contract, id, metadata) in [
+            (0, 10, "a"), (0, 9, "b"), (1, 2, "c"), (0, 100, "d"), (0, 9, "e"), (0, 9, "e"), (1, 2, "f"), (0, 1, "g"),
+            (0, 9, "h"),
+        ] as [(Int, UInt64, String)] {
+            version += 1
+            let token = TokenKey(chainId: 31337, contract: contracts[contract], id: .init(id))
+            let job = try await store.enqueue(
+                token,
+                stateVersion: version,
+                stateHash: Bytes32(word: UInt64(version)),
+                templateHash: .zero
+            ).job
+            _ = try await store.lease(owner: "t", limit: 1, seconds: 60, now: 1, batch: batch, only: [job.id])
+            let publication = Publication(
+                jobId: job.id,
+                batch: batch,
+                token: token,
+                stateHash: job.stateHash,
+                templateHash: .zero,
+                directory: try cid("dir " + metadata),
+                metadata: try cid(metadata),
+                image: try cid("image " + metadata),
+                thumbnail: try cid("thumb " + metadata),
+                inference: nil,
+                attestation: nil,
+                template: try cid("template")
+            )
+            try await store.complete(publication, owner: "t")
+        }
+        var outputs = BatchOutputs(
+            store: store,
+            blockstore: blocks,
+            profile: .kuboV1,
+            out: folder.path,
+            chainId: 31337,
+            contracts: contracts,
+            publishMode: .files,
+            onchain: nil
+        )
+        let streamed = folder.appendingPathComponent("manifest.json").path
+        let whole = try await outputs.manifest()
+        for page in [1, 2, 3, 4_096] {  // a token's versions across page ends, and one page
+            outputs.manifestPage = page
+            try await outputs.writeManifest(to: streamed)
+            #expect(
+                try FileBytes.read(streamed, limit: 1 << 20) == (try whole.json.canonicalBytes()),
+                "pages of \(page)"
+            )
+        }
+        #expect(whole.entries.count == 5)
+        let nine = try #require(whole.entries["31337:\(contracts[0].checksummed)#9"])
+        #expect(nine.history.count == 2, "b then e (e twice is one version), h current")
+    }
+}
