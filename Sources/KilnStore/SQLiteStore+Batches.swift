@@ -62,16 +62,7 @@ extension SQLiteStore {
     /// job queue's reads, which scanned every job ever made. Existing publications are summed in once.
     static func migrateV7(_ db: Database) throws {
         try db.execute(sql: publishedTokensSchema)
-        try db.execute(
-            sql: """
-                INSERT INTO published_tokens (chain_id, contract, id_length, token_id, publication, versions)
-                    SELECT chain_id, contract, length(token_id), token_id, max(id), count(*) FROM publications
-                    GROUP BY chain_id, contract, token_id;
-                INSERT INTO published_collections (chain_id, contract, tokens, publications, last_batch)
-                    SELECT chain_id, contract, count(DISTINCT token_id), count(*), max(batch) FROM publications
-                    GROUP BY chain_id, contract;
-                """
-        )
+        try db.execute(sql: publishedRowsFromPublications)
     }
 
     /// The tables and indexes of migration v7 (also what `scripts/bench/scale_store.py` documents it writes).

@@ -205,6 +205,17 @@ extension ChainStore {
     }
 }
 
+/// The statements that sum existing publications into `published_tokens` and `published_collections` (both
+/// stores' migration; `scripts/bench/scale_store.py` runs the same after its bulk rows).
+let publishedRowsFromPublications = """
+    INSERT INTO published_tokens (chain_id, contract, id_length, token_id, publication, versions)
+        SELECT chain_id, contract, length(token_id), token_id, max(id), count(*) FROM publications
+        GROUP BY chain_id, contract, token_id;
+    INSERT INTO published_collections (chain_id, contract, tokens, publications, last_batch)
+        SELECT chain_id, contract, count(DISTINCT token_id), count(*), max(batch) FROM publications
+        GROUP BY chain_id, contract;
+    """
+
 /// Where topic `position` (0…3) starts in the `events.topics` text (`0x…,0x…`: 66 characters and a comma each),
 /// 1-based as SQL's `substr` counts: the expression of the stores' topic indexes.
 public func topicStart(_ position: Int) -> Int { 1 + 67 * position }

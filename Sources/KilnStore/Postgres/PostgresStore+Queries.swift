@@ -114,14 +114,8 @@ extension PostgresStore {
         CREATE TABLE published_collections (
             chain_id BIGINT NOT NULL, contract TEXT NOT NULL, tokens BIGINT NOT NULL, publications BIGINT NOT NULL,
             last_batch INTEGER NOT NULL, PRIMARY KEY (chain_id, contract));
-        INSERT INTO published_tokens (chain_id, contract, id_length, token_id, publication, versions)
-            SELECT chain_id, contract, length(token_id), token_id, max(id), count(*) FROM publications
-            GROUP BY chain_id, contract, token_id;
-        INSERT INTO published_collections (chain_id, contract, tokens, publications, last_batch)
-            SELECT chain_id, contract, count(DISTINCT token_id), count(*), max(batch) FROM publications
-            GROUP BY chain_id, contract;
         CREATE INDEX jobs_by_leased_batch ON jobs (leased_batch);
-        """
+        """ + publishedRowsFromPublications
 
     public func latestPublications(chainId: UInt64, contract: Address, page: TokenPage) async throws(StoreError)
         -> [Publication]
