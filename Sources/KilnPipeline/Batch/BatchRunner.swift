@@ -163,11 +163,21 @@ public struct BatchRunner: Sendable {
         func work(expected: Int) async throws {
             var unrecorded: [JobReport] = []
             var halt: String?
-            summary.problems += await loop.run(expected: expected, stopping: { halt != nil }) { job, done, total in
+            let found = await loop.run(expected: expected, stopping: { halt != nil }) { job, done, total in
                 summary.count(job.result)
                 progress(.job(job, done: done, total: total))
                 if job.unrecorded != nil { unrecorded.append(job) }
                 if halt == nil { halt = job.halt }
+            }
+            summary.problems += found
+            // A store that takes no writes (a full disk) fails the lease itself: the run stops as a job would,
+            // instead of asking again every poll while the batch waits for its jobs.
+            if halt == nil,
+                let unwritable = found.first(where: {
+                    $0.kind == .store && $0.cause.map(JobWorker.isEnvironmental) == true
+                })
+            {
+                halt = unwritable.message
             }
             try await record(unrecorded, owner: options.owner)
             if let halt {
