@@ -16,7 +16,7 @@ import Testing
     func makeStore(_ work: URL, url: String?) async throws -> JSONValue {
         var arguments = [
             PythonBench.packageRoot.appendingPathComponent("scripts/bench/scale_store.py").path, work.path,
-            "--tokens", "\(Self.tokens)", "--real", "6", "--kiln", KilnProcess.executable.path,
+            "--tokens", "\(Self.tokens)", "--real", "2", "--kiln", KilnProcess.executable.path,
         ]
         if let url { arguments += ["--store", url] }
         let made = try await KilnProcess.run(arguments, program: PythonBench.python, timeout: 600)
@@ -46,7 +46,8 @@ import Testing
         let status = try await KilnProcess.run(["status"], in: site)
         #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
         #expect(status.stdout.contains("last published: batch 4; 24000 publication(s)"), "\(status.stdout)")
-        let verified = try await KilnProcess.run(["verify", "3"], in: site, timeout: 120)
+        // Two real tokens (renders are the slow part of the tool in a debug build): 2 verifies byte for byte.
+        let verified = try await KilnProcess.run(["verify", "2"], in: site, timeout: 120)
         #expect(verified.status == 0 && verified.stdout.contains("verified: byte-identical"), "\(verified.stdout)")
         // Token 13's rows name token 1's media (the tool copies CIDs): verify by id says the metadata is another's.
         let copied = try await KilnProcess.run(["verify", "13"], in: site, timeout: 120)
