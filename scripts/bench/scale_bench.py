@@ -14,6 +14,7 @@ import re
 import signal
 import statistics
 import subprocess
+import threading
 import sys
 import time
 import urllib.request
@@ -33,8 +34,7 @@ class Meter:
         start = time.monotonic()
         process = subprocess.Popen([self.kiln, *arguments], cwd=self.site, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE)
-        # Read the pipes on threads' behalf: communicate() would reap the child; wait4 must.
-        import threading
+        # Read the pipes on threads: communicate() would reap the child; wait4 must.
         chunks = {"out": [], "err": []}
         readers = [threading.Thread(target=lambda n, f: chunks[n].append(f.read()), args=(n, f))
                    for n, f in (("out", process.stdout), ("err", process.stderr))]

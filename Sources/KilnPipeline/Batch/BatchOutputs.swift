@@ -242,7 +242,8 @@ struct BatchOutputs: Sendable {
                         try write(current.key, current.publications)
                         token = nil
                     }
-                    token = (key, (token?.publications ?? []) + [publication])
+                    if token == nil { token = (key, []) }
+                    token?.publications.append(publication)
                 }
                 guard page.count == manifestPage, let last = page.last else { break }
                 cursor = last.cursor
