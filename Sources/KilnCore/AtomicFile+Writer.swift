@@ -52,6 +52,21 @@ extension AtomicFile {
             count += written
         }
 
+        /// Appends the bytes of `buffer` (no copy: a large file copied in slices).
+        public func write(_ buffer: UnsafeRawBufferPointer) throws(WriteError) {
+            guard let file, !buffer.isEmpty else { return }
+            let written = fwrite(buffer.baseAddress, 1, buffer.count, file)
+            guard written == buffer.count else {
+                let code = errno
+                throw WriteError(
+                    path: path,
+                    description: "Unable to write '\(path)': \(String(cString: strerror(code)))",
+                    code: code
+                )
+            }
+            count += written
+        }
+
         /// Flushes to disk, renames the file into place (mode `0644`) and flushes its folder.
         public func commit() throws(WriteError) {
             guard let file else { return }

@@ -527,6 +527,35 @@ extension SQLiteStore {
         }
     }
 
+    public func publications(afterRow row: Int64, limit: Int) async throws(StoreError)
+        -> [(row: Int64, publication: Publication)]
+    {
+        try await read("read the publications after row \(row)") { db in
+            try Row.fetchAll(db, sql: HotQuery.publicationsAfterRow.sql, arguments: [row, max(0, limit)]).map { row in
+                (row["id"], try Self.publication(row))
+            }
+        }
+    }
+
+    public func outputMark(_ name: String) async throws(StoreError) -> OutputMark? {
+        try await read("read what \(name) holds") { db in
+            try Row.fetchOne(db, sql: "SELECT publication, stamp FROM output_marks WHERE name = ?", arguments: [name])
+                .map { OutputMark(publication: $0["publication"], stamp: $0["stamp"]) }
+        }
+    }
+
+    public func setOutputMark(_ name: String, _ mark: OutputMark) async throws(StoreError) {
+        try await write("record what \(name) holds") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO output_marks (name, publication, stamp) VALUES (?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET publication = excluded.publication, stamp = excluded.stamp
+                    """,
+                arguments: [name, mark.publication, mark.stamp]
+            )
+        }
+    }
+
     static func publication(_ row: Row) throws -> Publication {
         Publication(
             jobId: row["job_id"],

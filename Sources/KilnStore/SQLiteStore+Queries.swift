@@ -8,7 +8,7 @@ extension SQLiteStore {
     enum HotQuery: String, CaseIterable {
         case latestPublication, tokenHistory, pageAfter, pageBefore, publishedToken, collectionTotals, storeTotals
         case batchPublications, leaseJobs, pendingJobs, jobsByStatus, latestJob, latestState, untryEmptyBatch
-        case logsAfter, logsNaming, batchJobCounts, unfinishedJobs, publicationsByToken
+        case logsAfter, logsNaming, batchJobCounts, unfinishedJobs, publicationsByToken, publicationsAfterRow
 
         var sql: String {
             switch self {
@@ -75,6 +75,8 @@ extension SQLiteStore {
                 SELECT * FROM publications WHERE chain_id = ? AND contract = ? AND (token_id, id) > (?, ?)
                 ORDER BY token_id, id LIMIT ?
                 """
+            case .publicationsAfterRow:
+                "SELECT * FROM publications WHERE id > ? ORDER BY id LIMIT ?"
             case .unfinishedJobs:
                 "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'no_quorum', 'leased')"
             case .latestState:
@@ -95,6 +97,7 @@ extension SQLiteStore {
             case .batchPublications, .pendingJobs, .untryEmptyBatch, .batchJobCounts: [7]
             case .leaseJobs: ["w", 10.0, 7, 1.0, 7, 7, 8]
             case .jobsByStatus: ["failed"]
+            case .publicationsAfterRow: [1_000_000, 4096]
             case .logsAfter: [31337, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", 990]
             case .logsNaming:
                 [

@@ -153,6 +153,14 @@ public final class SQLiteStore: Store {
                 )
             }
         }
+        migrator.registerMigration("v9: output marks") { db in
+            // What `manifest.json` holds (`OutputMark`), so a batch merges what changed into it.
+            try db.create(table: "output_marks") { t in
+                t.primaryKey("name", .text)
+                t.column("publication", .integer).notNull()
+                t.column("stamp", .text).notNull()
+            }
+        }
         return migrator
     }
 

@@ -134,6 +134,13 @@ public protocol PublicationStore: Sendable {
     /// so writing every token's history (`manifest.json`) holds one page in memory, not the collection.
     func publicationsByToken(chainId: UInt64, contract: Address, after: PublicationCursor?, limit: Int)
         async throws(StoreError) -> [(cursor: PublicationCursor, publication: Publication)]
+    /// The publications whose row comes after `row`, oldest first, at most `limit`, each with its row: what was
+    /// published since an output file was written (``OutputMark``). A seek on the primary key.
+    func publications(afterRow row: Int64, limit: Int) async throws(StoreError)
+        -> [(row: Int64, publication: Publication)]
+    /// What the output file named `name` (its path) holds, as recorded when it was written: see ``OutputMark``.
+    func outputMark(_ name: String) async throws(StoreError) -> OutputMark?
+    func setOutputMark(_ name: String, _ mark: OutputMark) async throws(StoreError)
 }
 
 /// Blocks kept in the store itself, for a store that ``StoreBase/sharesBlocks`` (PostgreSQL: every worker sees

@@ -461,6 +461,25 @@ struct BatchStoreTests {
         #expect(try await store.publications(of: token).map(\.batch) == [1, 3, 5])
         #expect(try await store.publications(of: TokenKey(chainId: 1, contract: contract, id: 9)).isEmpty)
         #expect(try await store.latestPublication(token)?.jobId == published.last)
+        // What was published after a row: every token, oldest first, in pages.
+        let all = try await store.publications(afterRow: 0, limit: 10)
+        #expect(all.map(\.publication.batch) == [1, 2, 3, 4, 5])
+        #expect(all.map(\.row) == all.map(\.row).sorted() && Set(all.map(\.row)).count == 5)
+        let after = try await store.publications(afterRow: all[1].row, limit: 2)
+        #expect(after.map(\.row) == [all[2].row, all[3].row])
+        #expect(try await store.publications(afterRow: all[4].row, limit: 10).isEmpty)
+    }
+
+    @Test(arguments: StoreKind.allCases) func keepsWhatAnOutputFileHolds(kind: StoreKind) async throws {
+        let store = try await kind.make().store
+        #expect(try await store.outputMark("/srv/out/manifest.json") == nil)
+        let first = OutputMark(publication: 12, stamp: "2049:77:5120:1.5:1.5")
+        try await store.setOutputMark("/srv/out/manifest.json", first)
+        #expect(try await store.outputMark("/srv/out/manifest.json") == first)
+        let later = OutputMark(publication: 40, stamp: "2049:78:6000:2.5:2.5")
+        try await store.setOutputMark("/srv/out/manifest.json", later)  // replaced, not added
+        #expect(try await store.outputMark("/srv/out/manifest.json") == later)
+        #expect(try await store.outputMark("/srv/other/manifest.json") == nil)
     }
 
     @Test(arguments: StoreKind.allCases) func collectionPagesAreKeysetPagesInNumericOrder(kind: StoreKind)

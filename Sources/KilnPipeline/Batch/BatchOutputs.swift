@@ -21,6 +21,9 @@ struct BatchOutputs: Sendable {
     let onchain: OnchainPublisher?
     /// Publications per page when writing `manifest.json`.
     var manifestPage = 4_096
+    /// At most this many tokens published since the last `manifest.json` are merged into it; more, and it is
+    /// written whole (streamed, where a merge holds their entries in memory).
+    var mergeLimit = 65_536
 
     /// Writes the batch's files and closes it. With publish.mode onchain-base the CAR also holds every
     /// collection's directory, which it returns.
@@ -203,23 +206,101 @@ struct BatchOutputs: Sendable {
         }
     }
 
-    /// `manifest.json` written a page of publications at a time, in its own key order (canonical JSON: the bytes of
-    /// ``manifest()``'s `json`, which a test compares): memory holds one page, not the collection's history.
-    func writeManifest(to path: String) async throws {
-        let writer = try AtomicFile.Writer(path: path)
-        var head = try Manifest(profile: profile.name).json.canonicalBytes()  // {"kiln":…,"profile":…,"tokens":{}}
-        head.removeLast(2)
-        try writer.write(head)
-        var separator: [UInt8] = []
-        /// One token's entry, from its publications oldest first (``Manifest/update(token:with:)``'s rule).
-        func write(_ token: String, _ publications: [Publication]) throws {
-            var one = Manifest(profile: profile.name)
-            for publication in publications {
-                one.update(token: token, with: try TokenDirectory(publication))
+    /// `manifest.json` brought up to date: merged into the file the last batch wrote when the store's mark says
+    /// what it holds (``OutputMark``: the publications since are read, not the history), else written whole.
+    /// Either way the bytes of ``manifest()``'s `json`, which tests compare.
+    @discardableResult
+    func writeManifest(to path: String) async throws -> ManifestWrite {
+        let name = URL(fileURLWithPath: path).standardizedFileURL.path
+        if let mark = try await store.outputMark(name), mark.stamp == ManifestMerge.stamp(of: path),
+            let merged = try await mergeManifest(into: path, name: name, after: mark.publication)
+        {
+            return merged
+        }
+        try await writeWholeManifest(to: path, name: name)
+        return .whole
+    }
+
+    /// How ``writeManifest(to:)`` brought `manifest.json` up to date.
+    enum ManifestWrite: Equatable {
+        /// Nothing was published since it was written.
+        case upToDate
+        /// These many tokens' entries were merged into it.
+        case merged(tokens: Int)
+        /// Written whole from the store.
+        case whole
+    }
+
+    /// The head of `manifest.json` up to its first entry: `{"kiln":…,"profile":…,"tokens":{`.
+    private var manifestHead: [UInt8] {
+        get throws {
+            var head = try Manifest(profile: profile.name).json.canonicalBytes()
+            head.removeLast(2)
+            return head
+        }
+    }
+
+    /// One token's entry in `manifest.json` from its publications oldest first (``Manifest/update(token:with:)``).
+    private func manifestEntry(_ token: String, _ publications: [Publication]) throws -> ManifestMerge.Entry? {
+        var one = Manifest(profile: profile.name)
+        for publication in publications { one.update(token: token, with: try TokenDirectory(publication)) }
+        guard let entry = one.json["tokens"]?[token] else { return nil }
+        let key = try JSONValue.string(token).canonicalBytes()
+        return ManifestMerge.Entry(
+            key: Array(token.utf8),
+            bytes: key + [UInt8(ascii: ":")] + (try entry.canonicalBytes())
+        )
+    }
+
+    /// Merges the tokens published after row `after` into the manifest at `path`; nil when it could not (too
+    /// many to hold, or the file is not one to merge into), having written nothing.
+    private func mergeManifest(into path: String, name: String, after: Int64) async throws -> ManifestWrite? {
+        var tokens = Set<TokenKey>()
+        var last = after
+        while true {
+            let page = try await store.publications(afterRow: last, limit: manifestPage)
+            for (row, publication) in page {
+                tokens.insert(publication.token)
+                last = max(last, row)
             }
-            guard let entry = one.json["tokens"]?[token] else { return }
-            try writer.write(separator + (try JSONValue.string(token).canonicalBytes()) + [UInt8(ascii: ":")])
-            try writer.write(try entry.canonicalBytes())
+            // A batch as large as this is cheaper written whole than held in memory (and a whole write is streamed).
+            guard tokens.count <= mergeLimit else { return nil }
+            if page.count < manifestPage { break }
+        }
+        guard last > after else { return .upToDate }
+        var changed: [ManifestMerge.Entry] = []
+        changed.reserveCapacity(tokens.count)
+        for token in tokens {
+            if let entry = try manifestEntry(token.description, try await store.publications(of: token)) {
+                changed.append(entry)
+            }
+        }
+        changed.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        let writer = try AtomicFile.Writer(path: path)
+        guard try ManifestMerge.merge(old: path, head: try manifestHead, changed: changed, into: writer) else {
+            return nil
+        }
+        try writer.commit()
+        try await mark(path, name: name, publication: last)
+        return .merged(tokens: changed.count)
+    }
+
+    /// Records what the manifest just written holds.
+    private func mark(_ path: String, name: String, publication: Int64) async throws {
+        guard let stamp = ManifestMerge.stamp(of: path) else { return }
+        try await store.setOutputMark(name, OutputMark(publication: publication, stamp: stamp))
+    }
+
+    /// `manifest.json` written whole, a page of publications at a time, in its own key order: memory holds one
+    /// page, not the collection's history.
+    func writeWholeManifest(to path: String, name: String) async throws {
+        let writer = try AtomicFile.Writer(path: path)
+        try writer.write(try manifestHead)
+        var separator: [UInt8] = []
+        var last: Int64 = 0
+        func write(_ token: String, _ publications: [Publication]) throws {
+            guard let entry = try manifestEntry(token, publications) else { return }
+            try writer.write(separator + entry.bytes)
             separator = [UInt8(ascii: ",")]
         }
         // Keys are "chainId:Contract#id": collections by that prefix, then token ids as text (the store's order).
@@ -236,7 +317,8 @@ struct BatchOutputs: Sendable {
                     after: cursor,
                     limit: manifestPage
                 )
-                for (_, publication) in page {
+                for (cursor, publication) in page {
+                    last = max(last, cursor.row)
                     let key = publication.token.description
                     if let current = token, current.key != key {
                         try write(current.key, current.publications)
@@ -252,6 +334,7 @@ struct BatchOutputs: Sendable {
         }
         try writer.write(Array("}}".utf8))
         try writer.commit()
+        try await mark(path, name: name, publication: last)
     }
 
     /// `manifest.json` from every publication in order: each token's current metadata CID and its history.

@@ -9,7 +9,7 @@ extension PostgresStore {
     enum HotQuery: String, CaseIterable {
         case latestPublication, tokenHistory, pageAfter, pageBefore, collectionTotals, storeTotals
         case batchPublications, jobsByStatus, latestJob, untryEmptyBatch, logsAfter, logsNaming, batchJobCounts
-        case unfinishedJobs, publicationsByToken
+        case unfinishedJobs, publicationsByToken, publicationsAfterRow
 
         var sql: String {
             switch self {
@@ -51,6 +51,7 @@ extension PostgresStore {
             case .logsNaming: PostgresStore.namingSQL([1, 3])
             case .batchJobCounts: "SELECT status, count(*) FROM jobs WHERE leased_batch = $1 GROUP BY status"
             case .unfinishedJobs: "SELECT count(*) FROM jobs WHERE status IN ('queued', 'no_quorum', 'leased')"
+            case .publicationsAfterRow: "SELECT * FROM publications WHERE id > $1 ORDER BY id LIMIT $2"
             // The column's own collation (the index's): decimal digits sort alike in every collation.
             case .publicationsByToken:
                 """
@@ -78,6 +79,7 @@ extension PostgresStore {
             case .publicationsByToken: [Int64(31337), contract, "42", Int64(0), Int64(4096)]
             case .batchPublications, .untryEmptyBatch, .batchJobCounts: [Int32(7)]
             case .jobsByStatus: ["failed"]
+            case .publicationsAfterRow: [Int64(1_000_000), Int64(4096)]
             case .logsAfter: [Int64(31337), contract, Int64(990)]
             case .logsNaming:
                 ["0x000000000000000000000000000000000000000000000000000000000000002a", Int64(31337), contract]
@@ -178,6 +180,38 @@ extension PostgresStore {
                 )
             }
         }
+    }
+
+    public func publications(afterRow row: Int64, limit: Int) async throws(StoreError)
+        -> [(row: Int64, publication: Publication)]
+    {
+        let what = "read the publications after row \(row)"
+        let rows = try await rows(what, HotQuery.publicationsAfterRow.query([row, Int64(max(0, limit))]))
+        return try decoding(what) {
+            try rows.map { row in (try row["id"].decode(Int64.self), try Self.publication(row)) }
+        }
+    }
+
+    public func outputMark(_ name: String) async throws(StoreError) -> OutputMark? {
+        let what = "read what \(name) holds"
+        let rows = try await rows(what, "SELECT publication, stamp FROM output_marks WHERE name = \(name)")
+        guard let row = rows.first else { return nil }
+        return try decoding(what) {
+            OutputMark(
+                publication: try row["publication"].decode(Int64.self),
+                stamp: try row["stamp"].decode(String.self)
+            )
+        }
+    }
+
+    public func setOutputMark(_ name: String, _ mark: OutputMark) async throws(StoreError) {
+        _ = try await rows(
+            "record what \(name) holds",
+            """
+            INSERT INTO output_marks (name, publication, stamp) VALUES (\(name), \(mark.publication), \(mark.stamp))
+            ON CONFLICT (name) DO UPDATE SET publication = excluded.publication, stamp = excluded.stamp
+            """
+        )
     }
 
     public func publishedTotals() async throws(StoreError) -> PublishedTotals {

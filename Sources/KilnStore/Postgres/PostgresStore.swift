@@ -340,6 +340,7 @@ public final class PostgresStore: Store {
         (1...3).map {
             "CREATE INDEX events_by_topic\($0) ON events (substr(topics, \(topicStart($0)), 66), chain_id, contract);"
         }.joined(separator: "\n"),
+        "CREATE TABLE output_marks (name TEXT PRIMARY KEY, publication BIGINT NOT NULL, stamp TEXT NOT NULL);",
     ]
 
     /// The advisory-lock keys: migrations, and the batch lock (one coordinator at a time).
