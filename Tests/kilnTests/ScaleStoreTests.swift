@@ -34,7 +34,8 @@ import Testing
         }
         let contract = try Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
         let totals = try await store.published(chainId: 31337, contract: contract)
-        #expect(totals == PublishedTotals(tokens: Self.tokens, publications: Self.tokens * 12 / 10, lastBatch: 4))
+        // The tool's own rows, then `kiln regen 1`: one more batch and publication, and manifest.json written whole.
+        #expect(totals == PublishedTotals(tokens: Self.tokens, publications: Self.tokens * 12 / 10 + 1, lastBatch: 5))
         let deep = try await store.latestPublications(
             chainId: 31337,
             contract: contract,
@@ -45,7 +46,17 @@ import Testing
         #expect(deep.last?.jobId == newest?.jobId, "its latest version")
         let status = try await KilnProcess.run(["status"], in: site)
         #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
-        #expect(status.stdout.contains("last published: batch 4; 24000 publication(s)"), "\(status.stdout)")
+        #expect(status.stdout.contains("last published: batch 5; 24001 publication(s)"), "\(status.stdout)")
+        let manifest = try JSONValue.parse(
+            bytes: try FileBytes.read(site.appendingPathComponent("out/manifest.json").path, limit: 1 << 26)
+        )
+        guard case .object(let entries)? = manifest["tokens"] else {
+            Issue.record("manifest.json has no tokens")
+            return
+        }
+        #expect(entries.count == Self.tokens, "every token in manifest.json")
+        let mark = try await store.outputMark(site.appendingPathComponent("out/manifest.json").standardizedFileURL.path)
+        #expect(mark != nil, "and the store knows what it holds")
         // Two real tokens (renders are the slow part of the tool in a debug build): 2 verifies byte for byte.
         let verified = try await KilnProcess.run(["verify", "2"], in: site, timeout: 120)
         #expect(verified.status == 0 && verified.stdout.contains("verified: byte-identical"), "\(verified.stdout)")
@@ -59,7 +70,7 @@ import Testing
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-scale-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
         let summary = try await makeStore(work, url: nil)
-        #expect(summary["publications"]?.integerValue == BigInt(Self.tokens * 12 / 10))
+        #expect(summary["publications"]?.integerValue == BigInt(Self.tokens * 12 / 10 + 1))
         let site = work.appendingPathComponent("site")
         let store = try SQLiteStore(path: site.appendingPathComponent("data/kiln.sqlite").path)
         try await check(try await store.queryPlans(), store, site: site)

@@ -19,6 +19,9 @@ test: a store Kiln could have produced (it passes `kiln status`, and `kiln verif
    - `published_tokens` and `published_collections` (each token's latest publication and each collection's totals)
      are summed again by the statements of Kiln's own migration 7.
    PostgreSQL gets the rows by `COPY` through `psql`, then `ANALYZE`.
+3. **`manifest.json` as Kiln keeps it**: `kiln regen` of token 1 publishes it once more (batch and publication one
+   more each) and, since the store's mark no longer describes the file, writes `manifest.json` whole — every token
+   and its history — and records what it holds, so later batches merge into it as they would on a real store.
 
 Prints one line of JSON — the counts, and where the site is — and keeps it as WORK/site/scale.json.
 """
@@ -221,6 +224,11 @@ def main():
     site = make_site(os.path.abspath(args.work), args.real, args.store, args.kiln)
     writer = PostgresWriter(args.store) if args.store else SQLiteWriter(os.path.join(site, "data/kiln.sqlite"))
     summary = synthesize(writer, args.tokens, args.real)
+    regen = subprocess.run([args.kiln, "regen", CONTRACT, "1", "--log-format", "json"], cwd=site, capture_output=True,
+                           text=True)
+    if regen.returncode != 0:
+        sys.exit(f"kiln regen failed ({regen.returncode}):\n{regen.stderr[-4000:]}")
+    summary.update(publications=summary["publications"] + 1, batches=summary["batches"] + 1)
     summary.update(site=site, seconds=round(time.monotonic() - started, 1))
     with open(os.path.join(site, "scale.json"), "w") as out:  # for scale_bench.py
         json.dump(summary, out)
