@@ -17,38 +17,8 @@ struct ManifestMergeTests {
         try! Address(hex: "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"),
     ]
 
-    /// Publishes (contract index, token id, metadata text) in one new batch.
     func publish(_ items: [(Int, UInt64, String)], into store: SQLiteStore) async throws {
-        func cid(_ text: String) throws -> String { try Importer().add(bytes: Array(text.utf8)).cid.description }
-        let batch = try await store.openBatch().number
-        for (index, (contract, id, metadata)) in items.enumerated() {
-            let token = TokenKey(chainId: 31337, contract: contracts[contract], id: .init(id))
-            let job = try await store.enqueue(
-                token,
-                stateVersion: 1,
-                stateHash: Bytes32(word: UInt64(batch) << 32 | UInt64(index)),
-                templateHash: .zero
-            ).job
-            _ = try await store.lease(owner: "t", limit: 1, seconds: 60, now: 1, batch: batch, only: [job.id])
-            try await store.complete(
-                Publication(
-                    jobId: job.id,
-                    batch: batch,
-                    token: token,
-                    stateHash: job.stateHash,
-                    templateHash: .zero,
-                    directory: try cid("dir " + metadata),
-                    metadata: try cid(metadata),
-                    image: try cid("image " + metadata),
-                    thumbnail: try cid("thumb " + metadata),
-                    inference: nil,
-                    attestation: nil,
-                    template: try cid("template")
-                ),
-                owner: "t"
-            )
-        }
-        try await store.closeBatch(batch)
+        try await publishInOneBatch(items, contracts: contracts, into: store)
     }
 
     @Test func eachBatchMergesWhatItPublishedIntoTheSameBytes() async throws {
@@ -158,18 +128,52 @@ struct ManifestMergeTests {
             ),
             (#""a":{"x":"1"},"b":{"x":"1"}"#, [], #""a":{"x":"1"},"b":{"x":"1"}"#),
         ] as [(String, [ManifestMerge.Entry], String)] {
-            let writer = try AtomicFile.Writer(path: path)
-            let file = Array(head) + Array(old.utf8) + Array("}}".utf8)
-            #expect(
-                try file.withUnsafeBytes { try ManifestMerge.merge($0, head: head, changed: changed, into: writer) }
-            )
-            try writer.commit()
-            #expect(
-                String(decoding: try FileBytes.read(path, limit: 1 << 10), as: UTF8.self) == String(
-                    decoding: head,
-                    as: UTF8.self
-                ) + expected + "}}"
-            )
+            for window in [1, 20, 1 << 20] {  // unchanged entries copied one by one, a few at a time, all at once
+                let writer = try AtomicFile.Writer(path: path)
+                let file = Array(head) + Array(old.utf8) + Array("}}".utf8)
+                #expect(
+                    try file.withUnsafeBytes {
+                        try ManifestMerge.merge($0, head: head, changed: changed, into: writer, window: window)
+                    }
+                )
+                try writer.commit()
+                let merged = String(decoding: try FileBytes.read(path, limit: 1 << 10), as: UTF8.self)
+                #expect(merged == String(decoding: head, as: UTF8.self) + expected + "}}", "window \(window)")
+            }
         }
     }
+}
+
+/// Publishes (contract index, token id, metadata text) in one new batch, each its own job, and closes it.
+func publishInOneBatch(_ items: [(Int, UInt64, String)], contracts: [Address], into store: SQLiteStore) async throws {
+    func cid(_ text: String) throws -> String { try Importer().add(bytes: Array(text.utf8)).cid.description }
+    let batch = try await store.openBatch().number
+    for (index, (contract, id, metadata)) in items.enumerated() {
+        let token = TokenKey(chainId: 31337, contract: contracts[contract], id: .init(id))
+        let job = try await store.enqueue(
+            token,
+            stateVersion: 1,
+            stateHash: Bytes32(word: UInt64(batch) << 32 | UInt64(index)),
+            templateHash: .zero
+        ).job
+        _ = try await store.lease(owner: "t", limit: 1, seconds: 60, now: 1, batch: batch, only: [job.id])
+        try await store.complete(
+            Publication(
+                jobId: job.id,
+                batch: batch,
+                token: token,
+                stateHash: job.stateHash,
+                templateHash: .zero,
+                directory: try cid("dir " + metadata),
+                metadata: try cid(metadata),
+                image: try cid("image " + metadata),
+                thumbnail: try cid("thumb " + metadata),
+                inference: nil,
+                attestation: nil,
+                template: try cid("template")
+            ),
+            owner: "t"
+        )
+    }
+    try await store.closeBatch(batch)
 }

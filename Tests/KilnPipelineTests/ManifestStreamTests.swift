@@ -20,38 +20,15 @@ struct ManifestStreamTests {
             try Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
             try Address(hex: "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"),
         ]
-        func cid(_ text: String) throws -> String { try Importer().add(bytes: Array(text.utf8)).cid.description }
-        let batch = try await store.openBatch().number
-        var version = 0
-        for (contract, id, metadata) in [
-            (0, 10, "a"), (0, 9, "b"), (1, 2, "c"), (0, 100, "d"), (0, 9, "e"), (0, 9, "e"), (1, 2, "f"), (0, 1, "g"),
-            (0, 9, "h"),
-        ] as [(Int, UInt64, String)] {
-            version += 1
-            let token = TokenKey(chainId: 31337, contract: contracts[contract], id: .init(id))
-            let job = try await store.enqueue(
-                token,
-                stateVersion: version,
-                stateHash: Bytes32(word: UInt64(version)),
-                templateHash: .zero
-            ).job
-            _ = try await store.lease(owner: "t", limit: 1, seconds: 60, now: 1, batch: batch, only: [job.id])
-            let publication = Publication(
-                jobId: job.id,
-                batch: batch,
-                token: token,
-                stateHash: job.stateHash,
-                templateHash: .zero,
-                directory: try cid("dir " + metadata),
-                metadata: try cid(metadata),
-                image: try cid("image " + metadata),
-                thumbnail: try cid("thumb " + metadata),
-                inference: nil,
-                attestation: nil,
-                template: try cid("template")
-            )
-            try await store.complete(publication, owner: "t")
-        }
+        try await publishInOneBatch(
+            [
+                (0, 10, "a"), (0, 9, "b"), (1, 2, "c"), (0, 100, "d"), (0, 9, "e"), (0, 9, "e"), (1, 2, "f"),
+                (0, 1, "g"),
+                (0, 9, "h"),
+            ],
+            contracts: contracts,
+            into: store
+        )
         var outputs = BatchOutputs(
             store: store,
             blockstore: blocks,

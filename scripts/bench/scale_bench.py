@@ -90,6 +90,7 @@ def main():
     parser.add_argument("--port", type=int, default=18480)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--changed", type=int, default=1000)
+    parser.add_argument("--no-serve", action="store_true", help="skip kiln serve under wrk")
     args = parser.parse_args()
     site = os.path.abspath(args.site)
     kiln = Meter(args.kiln, site)
@@ -101,39 +102,41 @@ def main():
     rows.append(summarize("`kiln verify 3` (one token)", [kiln("verify", "3") for _ in range(max(1, args.runs // 2))]))
 
     # kiln serve under wrk.
-    server = subprocess.Popen([args.kiln, "serve", "--port", str(args.port)], cwd=site, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{args.port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/health").read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        started_rss = rss_mib(server.pid)
-        collection = f"{base}/collections/31337/{CONTRACT}"
-        # Deep in the collection: the 100th token from its end (scale_store.py's summary says how many there are).
-        made = json.load(open(os.path.join(site, "scale.json")))
-        deep_id = str(max(1, made["tokens"] - 100))
-        for label, url in [("collection page, first", collection), (f"collection page, after {deep_id}",
-                           f"{collection}?after={deep_id}"), ("token page", f"{collection}/{deep_id}"),
-                           ("metadata `/tokens/{…}`", f"{base}/tokens/31337/{CONTRACT}/{deep_id}"),
-                           ("`/tokens/{…}/history`", f"{base}/tokens/31337/{CONTRACT}/10/history")]:
-            for connections in (1, 16):  # latency alone, then under load
-                result = wrk(url, args.seconds, connections)
-                row = {"measure": f"`kiln serve` {label} ({connections} connection{'s' * (connections > 1)})",
-                       **result}
-                print(json.dumps(row), file=sys.stderr)
-                rows.append(row)
-        rows.append({"measure": "`kiln serve` RSS (MiB) at start / after the load",
-                     "value": f"{started_rss:.0f} / {rss_mib(server.pid):.0f}"})
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait()
+    if not args.no_serve:
+        server = subprocess.Popen([args.kiln, "serve", "--port", str(args.port)], cwd=site, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{args.port}"
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(base + "/health").read()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            started_rss = rss_mib(server.pid)
+            collection = f"{base}/collections/31337/{CONTRACT}"
+            # Deep in the collection: the 100th token from its end (scale_store.py's summary says how many there are).
+            made = json.load(open(os.path.join(site, "scale.json")))
+            deep_id = str(max(1, made["tokens"] - 100))
+            for label, url in [("collection page, first", collection), (f"collection page, after {deep_id}",
+                               f"{collection}?after={deep_id}"), ("token page", f"{collection}/{deep_id}"),
+                               ("metadata `/tokens/{…}`", f"{base}/tokens/31337/{CONTRACT}/{deep_id}"),
+                               ("`/tokens/{…}/history`", f"{base}/tokens/31337/{CONTRACT}/10/history")]:
+                for connections in (1, 16):  # latency alone, then under load
+                    result = wrk(url, args.seconds, connections)
+                    row = {"measure": f"`kiln serve` {label} ({connections} connection{'s' * (connections > 1)})",
+                           **result}
+                    print(json.dumps(row), file=sys.stderr)
+                    rows.append(row)
+            rows.append({"measure": "`kiln serve` RSS (MiB) at start / after the load",
+                         "value": f"{started_rss:.0f} / {rss_mib(server.pid):.0f}"})
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait()
 
-    rows.append(summarize("`kiln regen` of one token", [kiln("regen", CONTRACT, "3", ok=(0, 3))]))
-    # A batch of changed tokens: a LevelUp each for tokens 1…N, in a new block after everything recorded.
+    rows.append(summarize("`kiln regen` of one token", [kiln("regen", CONTRACT, "3", ok=(0, 3)) for _ in range(args.runs)]))
+    # A batch of changed tokens: a LevelUp each for tokens 1…N, in a new block after everything recorded, to a level
+    # no earlier run gave (so every token changes, run after run).
     events = os.path.join(site, "events.jsonl")
     last_block = max(int(json.loads(line)["blockNumber"], 16) for line in open(events))
     from eth_hash.auto import keccak
@@ -143,7 +146,7 @@ def main():
             block = last_block + 1 + index // 100
             out.write(json.dumps({
                 "address": CONTRACT.lower(), "topics": [level_up, "0x" + (index + 1).to_bytes(32, "big").hex()],
-                "data": "0x" + (40 + index % 7).to_bytes(32, "big").hex(), "blockNumber": hex(block),
+                "data": "0x" + (last_block + index).to_bytes(32, "big").hex(), "blockNumber": hex(block),
                 "blockHash": "0x" + keccak(f"kiln scale changed {block}".encode()).hex(),
                 "transactionHash": "0x" + keccak(f"kiln scale changed tx {index}".encode()).hex(),
                 "transactionIndex": hex(index % 100), "logIndex": hex(index % 100), "removed": False,

@@ -52,9 +52,14 @@ enum ManifestMerge {
         )
     }
 
-    static func merge(_ old: UnsafeRawBufferPointer, head: [UInt8], changed: [Entry], into writer: AtomicFile.Writer)
-        throws -> Bool
-    {
+    /// `window`: how many bytes of unchanged entries are copied at a time (tests make it small).
+    static func merge(
+        _ old: UnsafeRawBufferPointer,
+        head: [UInt8],
+        changed: [Entry],
+        into writer: AtomicFile.Writer,
+        window: Int = Self.window
+    ) throws -> Bool {
         let bytes = old.bindMemory(to: UInt8.self)
         let n = bytes.count
         guard let base = old.baseAddress, n >= head.count + 2, head.elementsEqual(bytes[..<head.count]) else {
@@ -86,6 +91,16 @@ enum ManifestMerge {
             if let range = run { try put(UnsafeRawBufferPointer(rebasing: old[range])) }
             run = nil
         }
+        // The pages before `upTo` are written or skipped: out of the process's memory (the page cache keeps them),
+        // so a merge's resident memory is a window of the file, not the file.
+        var released = 0
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        func release(upTo: Int) {
+            let end = upTo / page * page
+            guard end - released >= window else { return }
+            _ = madvise(UnsafeMutableRawPointer(mutating: base + released), end - released, MADV_DONTNEED)
+            released = end
+        }
 
         try writer.write(head)
         var at = head.count
@@ -112,6 +127,8 @@ enum ManifestMerge {
                     next += 1
                 }
                 if !replaced { run = (run?.lowerBound ?? at)..<end }
+                if let range = run, range.count >= window { try flush() }
+                release(upTo: run?.lowerBound ?? end)
                 guard end < n else { return false }
                 if bytes[end] == comma {
                     at = end + 1
@@ -126,6 +143,9 @@ enum ManifestMerge {
         try writer.write(Array("}}".utf8))
         return true
     }
+
+    /// How much of the old file a merge copies at a time, and keeps mapped in memory at most (about).
+    static let window = 8 << 20
 
     /// The file's identity: device, inode, size, modification and change times (nanoseconds). Renaming a new file
     /// into place, editing it or touching it changes it; nil when there is no file.
