@@ -12,6 +12,19 @@ public enum AttestationBundle {
     /// The bundle format's name and version, written in every bundle.
     public static let format = "kiln/attestation-bundle/1"
 
+    /// The committed outputs a bundle names: under a tolerance policy, each response's output hash (hex) and the
+    /// CID its output was published under (``json(_:outputCIDs:)``'s `outputCID`); none for an exact round. What a
+    /// batch publishes as `provenance/<token>/outputs/<hash>.png`, and what a worker copies with the bundle.
+    public static func committedOutputs(_ bundle: JSONValue) -> [(outputHash: String, cid: String)] {
+        guard bundle["agreement"] != nil, case .array(let responses)? = bundle["responses"] else { return [] }
+        return responses.compactMap { response in
+            guard let hash = response["outputHash"]?.stringValue, let cid = response["outputCID"]?.stringValue else {
+                return nil
+            }
+            return (hash, cid)
+        }
+    }
+
     /// The bundle for a round's report: request, stake table, every answer and its outcome, evidence, the accepted output.
     /// Signers are in stake-table order, so the same round gives the same bytes.
     ///

@@ -3,6 +3,7 @@
 test: a store Kiln could have produced (it passes `kiln status`, and `kiln verify` of a real token).
 
     .venv/bin/python scripts/bench/scale_store.py WORK --tokens 1000000 [--real 200] [--store URL] [--kiln PATH]
+        [--no-regen]
 
 1. **Real tokens.** WORK/site gets a kiln.yml (chain 31337, `events: {file: events.jsonl}`, the Forge Knights template
    less its inference layer, examples/operators.yml, the store `--store` or `data/kiln.sqlite`), the benchmark's
@@ -217,6 +218,8 @@ def main():
     parser.add_argument("--real", type=int, default=200)
     parser.add_argument("--store", help="a postgres:// URL (default: SQLite, WORK/site/data/kiln.sqlite)")
     parser.add_argument("--kiln", default=os.path.join(ROOT, ".build/release/kiln"), type=os.path.abspath)
+    parser.add_argument("--no-regen", action="store_true",
+                        help="skip step 3 (manifest.json then lists the real tokens only: for tests of the store alone)")
     args = parser.parse_args()
     if not 1 <= args.real <= args.tokens:
         sys.exit("--real must be between 1 and --tokens")
@@ -224,11 +227,12 @@ def main():
     site = make_site(os.path.abspath(args.work), args.real, args.store, args.kiln)
     writer = PostgresWriter(args.store) if args.store else SQLiteWriter(os.path.join(site, "data/kiln.sqlite"))
     summary = synthesize(writer, args.tokens, args.real)
-    regen = subprocess.run([args.kiln, "regen", CONTRACT, "1", "--log-format", "json"], cwd=site, capture_output=True,
-                           text=True)
-    if regen.returncode != 0:
-        sys.exit(f"kiln regen failed ({regen.returncode}):\n{regen.stderr[-4000:]}")
-    summary.update(publications=summary["publications"] + 1, batches=summary["batches"] + 1)
+    if not args.no_regen:
+        regen = subprocess.run([args.kiln, "regen", CONTRACT, "1", "--log-format", "json"], cwd=site,
+                               capture_output=True, text=True)
+        if regen.returncode != 0:
+            sys.exit(f"kiln regen failed ({regen.returncode}):\n{regen.stderr[-4000:]}")
+        summary.update(publications=summary["publications"] + 1, batches=summary["batches"] + 1)
     summary.update(site=site, seconds=round(time.monotonic() - started, 1))
     with open(os.path.join(site, "scale.json"), "w") as out:  # for scale_bench.py
         json.dump(summary, out)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`kiln serve` side by side with Debian's nginx serving the same bytes from a folder, under `wrk` (64 connections):
-a token's metadata (`/tokens/{chainId}/{contract}/{id}`), an image (`/ipfs/{cid}`), a raw block (`?format=raw`) and a
-304 revalidation (`If-None-Match` with each server's own ETag for that metadata).
+a token's metadata (`/tokens/{chainId}/{contract}/{id}`), an image (`/ipfs/{cid}`), a raw block (`?format=raw`), a
+304 revalidation (`If-None-Match` with each server's own ETag for that metadata), and each server's floor: a 404 for a
+path neither has (its HTTP stack alone).
 
     .venv/bin/python scripts/bench/serve_vs_nginx.py SITE [--kiln PATH] [--seconds 10]
 
@@ -112,6 +113,8 @@ def main():
             (f"raw block `?format=raw` ({len(raw)} B)", f"/ipfs/{raw_cid}?format=raw", (), ()),
             ("304 revalidation of the metadata", metadata_path, (f"If-None-Match: {kiln_etag}",),
              (f"If-None-Match: {nginx_etag}",)),
+            # Each server's floor on this machine: no store, no file — the HTTP stack, router and middleware alone.
+            ("floor: a 404 (no such path)", "/no-such-path", (), ()),
         ]:
             ours = wrk(kiln_base + path, args.seconds, 64, kiln_headers)
             theirs = wrk(nginx_base + path, args.seconds, 64, nginx_headers)

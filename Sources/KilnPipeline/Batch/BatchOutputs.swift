@@ -3,6 +3,7 @@
 internal import Foundation
 internal import KilnContent
 internal import KilnCore
+internal import KilnAVS
 internal import KilnImage
 internal import KilnStore
 
@@ -54,16 +55,11 @@ struct BatchOutputs: Sendable {
             // Under a tolerance policy, every committed output the bundle names: outputs/<outputHash>.png.
             if let attestation = publication.attestation {
                 let bundle = try JSONValue.parse(bytes: try reader.cat(try CID(attestation)))
-                if case .array(let responses)? = bundle["responses"], bundle["agreement"] != nil {
-                    var outputs: [String: FileDAGBuilder.Entry] = [:]
-                    for response in responses {
-                        guard let hash = response["outputHash"]?.stringValue,
-                            let cid = response["outputCID"]?.stringValue
-                        else { continue }
-                        outputs["\(hash).png"] = try reader.entry(try CID(cid))
-                    }
-                    if !outputs.isEmpty { files["outputs"] = try importer.directory(outputs, into: blockstore) }
+                var outputs: [String: FileDAGBuilder.Entry] = [:]
+                for (hash, cid) in AttestationBundle.committedOutputs(bundle) {
+                    outputs["\(hash).png"] = try reader.entry(try CID(cid))
                 }
+                if !outputs.isEmpty { files["outputs"] = try importer.directory(outputs, into: blockstore) }
             }
             if !files.isEmpty { provenance[name] = try importer.directory(files, into: blockstore) }
             let templateName = "\(publication.token.chainId)-\(publication.token.contract.lowercased)"

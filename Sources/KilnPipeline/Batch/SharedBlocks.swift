@@ -2,6 +2,7 @@
 
 public import KilnContent
 public import KilnStore
+internal import KilnAVS
 internal import KilnCore
 internal import Synchronization
 
@@ -110,8 +111,7 @@ public enum SharedBlocks {
         for publication in publications {
             guard let attestation = publication.attestation else { continue }
             let bundle = try JSONValue.parse(bytes: try reader.cat(try CID(attestation)))
-            guard case .array(let responses)? = bundle["responses"] else { continue }
-            outputs += responses.compactMap { $0["outputCID"]?.stringValue.flatMap { try? CID($0) } }
+            outputs += try AttestationBundle.committedOutputs(bundle).map { try CID($0.cid) }
         }
         copied += try await fetch(outputs, from: store, into: local)
         return copied
