@@ -32,6 +32,8 @@ public struct Site: Sendable {
     /// Verifications run at once (each re-renders a token: CPU work); more are told to try again (429).
     public var maxVerifications = 2
     let verifications = Slots()
+    /// The blocks answered with last, kept in memory (``BlockCache``): 32 MiB.
+    let blocks = BlockCache(capacity: 32 << 20)
 
     /// A site over a store and a blockstore.
     public init(
@@ -46,7 +48,9 @@ public struct Site: Sendable {
         self.metrics = metrics
     }
 
-    var reader: BlockReader { BlockReader(blockstore: blockstore, store: store.sharesBlocks ? store : nil) }
+    var reader: BlockReader {
+        BlockReader(blockstore: blockstore, store: store.sharesBlocks ? store : nil, cache: blocks)
+    }
 
     /// A count of work in progress, taken and given back around each piece.
     final class Slots: Sendable {

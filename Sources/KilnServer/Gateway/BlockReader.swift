@@ -12,13 +12,18 @@ internal import NIOPosix
 struct BlockReader: Sendable {
     let blockstore: any Blockstore
     var store: (any StoreBase & BlockKeeping)? = nil
+    /// The blocks answered with last (``BlockCache``), when the server keeps them.
+    var cache: BlockCache? = nil
 
     /// The block, checked against its CID by the blockstore (or here, when it comes from the store).
     func get(_ cid: CID) async throws(ContentError) -> [UInt8] {
         if cid.isIdentity { return cid.multihash.digest }
+        if let kept = cache?.get(cid) { return kept }
         let blockstore = self.blockstore
         do {
-            return try await NIOThreadPool.singleton.runIfActive { try blockstore.get(cid) }
+            let bytes = try await NIOThreadPool.singleton.runIfActive { try blockstore.get(cid) }
+            cache?.put(cid, bytes)
+            return bytes
         } catch let error as ContentError where error.code == .blockNotFound && store != nil {
             return try await fromStore(cid, missing: error)
         } catch let error as ContentError {
@@ -45,6 +50,7 @@ struct BlockReader: Sendable {
         let blockstore = self.blockstore
         // Kept for the next request; a failure to keep it (a full disk) still answers this one.
         _ = try? await NIOThreadPool.singleton.runIfActive { try blockstore.put(bytes, cid: cid) }
+        cache?.put(cid, bytes)
         return bytes
     }
 }
