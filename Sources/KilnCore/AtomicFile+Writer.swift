@@ -38,18 +38,9 @@ extension AtomicFile {
 
         /// Appends `bytes`.
         public func write(_ bytes: some Collection<UInt8>) throws(WriteError) {
-            guard let file else { return }
             let array = Array(bytes)
-            let written = array.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-            guard written == array.count else {
-                let code = errno
-                throw WriteError(
-                    path: path,
-                    description: "Unable to write '\(path)': \(String(cString: strerror(code)))",
-                    code: code
-                )
-            }
-            count += written
+            // `withUnsafeBytes` only rethrows untyped errors: the typed one rides out in a `Result`.
+            try array.withUnsafeBytes { buffer in Result { () throws(WriteError) in try write(buffer) } }.get()
         }
 
         /// Appends the bytes of `buffer` (no copy: a large file copied in slices).

@@ -24,16 +24,7 @@ struct ManifestMergeTests {
     @Test func eachBatchMergesWhatItPublishedIntoTheSameBytes() async throws {
         let folder = try temporaryFolder("manifest-merge")
         let store = try SQLiteStore(path: folder.appendingPathComponent("kiln.sqlite").path)
-        var outputs = BatchOutputs(
-            store: store,
-            blockstore: try FilesystemBlockstore(folder: folder.appendingPathComponent("blocks").path),
-            profile: .kuboV1,
-            out: folder.path,
-            chainId: 31337,
-            contracts: contracts,
-            publishMode: .files,
-            onchain: nil
-        )
+        var outputs = try manifestOutputs(store, in: folder, contracts: contracts)
         outputs.manifestPage = 2  // the tokens since the mark over several pages
         let path = folder.appendingPathComponent("manifest.json").path
         func expectWhole(_ what: Comment) async throws {
@@ -176,4 +167,18 @@ func publishInOneBatch(_ items: [(Int, UInt64, String)], contracts: [Address], i
         )
     }
     try await store.closeBatch(batch)
+}
+
+/// The batch outputs of a files-mode site in `folder` (`blocks/` beside the store), for the manifest tests.
+func manifestOutputs(_ store: SQLiteStore, in folder: URL, contracts: [Address]) throws -> BatchOutputs {
+    BatchOutputs(
+        store: store,
+        blockstore: try FilesystemBlockstore(folder: folder.appendingPathComponent("blocks").path),
+        profile: .kuboV1,
+        out: folder.path,
+        chainId: 31337,
+        contracts: contracts,
+        publishMode: .files,
+        onchain: nil
+    )
 }

@@ -15,7 +15,6 @@ struct ManifestStreamTests {
     @Test func theStreamedManifestIsTheManifestsBytes() async throws {
         let folder = try temporaryFolder("manifest-stream")
         let store = try SQLiteStore(path: folder.appendingPathComponent("kiln.sqlite").path)
-        let blocks = try FilesystemBlockstore(folder: folder.appendingPathComponent("blocks").path)
         let contracts = [
             try Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
             try Address(hex: "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"),
@@ -29,16 +28,7 @@ struct ManifestStreamTests {
             contracts: contracts,
             into: store
         )
-        var outputs = BatchOutputs(
-            store: store,
-            blockstore: blocks,
-            profile: .kuboV1,
-            out: folder.path,
-            chainId: 31337,
-            contracts: contracts,
-            publishMode: .files,
-            onchain: nil
-        )
+        var outputs = try manifestOutputs(store, in: folder, contracts: contracts)
         let streamed = folder.appendingPathComponent("manifest.json").path
         let whole = try await outputs.manifest()
         for page in [1, 2, 3, 4_096] {  // a token's versions across page ends, and one page

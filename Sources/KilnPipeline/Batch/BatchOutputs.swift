@@ -293,7 +293,7 @@ struct BatchOutputs: Sendable {
         let writer = try AtomicFile.Writer(path: path)
         try writer.write(try manifestHead)
         var separator: [UInt8] = []
-        var last: Int64 = 0
+        var lastRow: Int64 = 0
         func write(_ token: String, _ publications: [Publication]) throws {
             guard let entry = try manifestEntry(token, publications) else { return }
             try writer.write(separator + entry.bytes)
@@ -314,7 +314,7 @@ struct BatchOutputs: Sendable {
                     limit: manifestPage
                 )
                 for (cursor, publication) in page {
-                    last = max(last, cursor.row)
+                    lastRow = max(lastRow, cursor.row)
                     let key = publication.token.description
                     if let current = token, current.key != key {
                         try write(current.key, current.publications)
@@ -330,7 +330,7 @@ struct BatchOutputs: Sendable {
         }
         try writer.write(Array("}}".utf8))
         try writer.commit()
-        try await mark(path, name: name, publication: last)
+        try await mark(path, name: name, publication: lastRow)
     }
 
     /// `manifest.json` from every publication in order: each token's current metadata CID and its history.
