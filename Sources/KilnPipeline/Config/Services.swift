@@ -13,14 +13,16 @@ public import KilnStore
 extension Configuration {
     /// Opens (and creates or migrates) the store kiln.yml names: ``PostgresStore`` for a `postgres://` URL (its
     /// password from the URL or `PGPASSWORD`), else ``SQLiteStore`` (its folder created).
-    public func openStore() async throws -> any Store {
+    /// - Parameter longRunning: for a server or worker: a PostgreSQL pool keeps its connections open.
+    public func openStore(longRunning: Bool = false) async throws -> any Store {
         if PostgresStore.isURL(store) {
             return try await PostgresStore.open(
                 url: store,
                 password: ProcessInfo.processInfo.environment["PGPASSWORD"],
                 settings: PostgresStore.Settings(
                     poolSize: storePool,
-                    statementTimeout: storeStatementTimeout.map { .milliseconds(Int64(($0 * 1000).rounded())) }
+                    statementTimeout: storeStatementTimeout.map { .milliseconds(Int64(($0 * 1000).rounded())) },
+                    keepsConnections: longRunning
                 )
             )
         }
@@ -82,9 +84,15 @@ extension Configuration {
 extension BatchRunner {
     /// Opens everything `kiln.yml` names: the store, the events (a file, bad lines skipped and reported, or a
     /// JSON-RPC node), the operators and, in onchain publish modes, the transaction sender.
-    /// - Parameter eventsFile: read events from this file instead of kiln.yml's source.
-    public static func open(_ configuration: Configuration, eventsFile: String? = nil) async throws -> BatchRunner {
-        let store = try await configuration.openStore()
+    /// - Parameters:
+    ///   - eventsFile: read events from this file instead of kiln.yml's source.
+    ///   - longRunning: for a worker: the store keeps its connections open (``Configuration/openStore(longRunning:)``).
+    public static func open(
+        _ configuration: Configuration,
+        eventsFile: String? = nil,
+        longRunning: Bool = false
+    ) async throws -> BatchRunner {
+        let store = try await configuration.openStore(longRunning: longRunning)
         let source: (any EventSource)?
         var problems: [Problem] = []
         if let url = configuration.rpcURL, eventsFile == nil {

@@ -41,10 +41,14 @@ public final class PostgresStore: Store {
         /// The server cancels a statement running longer than this (PostgreSQL's `statement_timeout`); nil leaves
         /// the server's setting (or the URL's `options=-c statement_timeout=…`).
         public var statementTimeout: Duration?
-        /// Kiln's defaults: 8 connections, the server's statement timeout.
-        public init(poolSize: Int = 8, statementTimeout: Duration? = nil) {
+        /// Whether the pool keeps its connections open while idle (`kiln serve`, `kiln worker`: processes that
+        /// run for days) rather than opening them on demand and closing them after a minute unused (commands).
+        public var keepsConnections: Bool
+        /// Kiln's defaults: 8 connections, the server's statement timeout, connections on demand.
+        public init(poolSize: Int = 8, statementTimeout: Duration? = nil, keepsConnections: Bool = false) {
             self.poolSize = poolSize
             self.statementTimeout = statementTimeout
+            self.keepsConnections = keepsConnections
         }
     }
 
@@ -143,6 +147,16 @@ public final class PostgresStore: Store {
             tls: tls.map { url.sslMode == .prefer ? .prefer($0) : .require($0) } ?? .disable
         )
         configuration.options.maximumConnections = settings.poolSize
+        if settings.keepsConnections {
+            // A server keeps its connections: postgres-nio gives every connection above `minimumConnections` a
+            // 60 s idle timer each time it goes back to the pool, and every idle connection a keep-alive timer —
+            // each a `Task.sleep` the next lease cancels, whose memory stays until its deadline would have passed
+            // (swiftlang/swift#60441). So: no idle timers (postgres-nio asks for fewer minimum connections than
+            // the maximum: all but one), and keep-alive every 10 s rather than 30 (what a busy server holds is
+            // about 400 bytes per store call for that long; idle, a `SELECT 1` per connection every 10 s).
+            configuration.options.minimumConnections = settings.poolSize - 1
+            configuration.options.keepAliveBehavior = .init(frequency: .seconds(10))
+        }
         configuration.options.connectTimeout = .seconds(connectTimeout)
         configuration.options.additionalStartupParameters = startup
         // The pool's own chatter (reconnects are retried with backoff) only when it is an error.

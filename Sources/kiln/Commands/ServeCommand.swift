@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         options.output.bootstrap()
         let configuration = try options.configuration()
-        let store = try await configuration.openStore()
+        let store = try await configuration.openStore(longRunning: true)
         let blockstore = try configuration.openBlockstore()
         var site = Site(configuration: configuration, store: store, blockstore: blockstore, metrics: ServerMetrics())
         site.maxAnswerBytes = maxAnswerBytes

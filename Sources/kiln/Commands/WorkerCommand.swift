@@ -62,7 +62,7 @@ struct WorkerCommand: AsyncParsableCommand {
         // one registry, served on --metrics-port.
         let registry = PrometheusCollectorRegistry()
         if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
-        let (configuration, console, runner) = try await options.start(concurrency: concurrency)
+        let (configuration, console, runner) = try await options.start(concurrency: concurrency, longRunning: true)
         if !runner.store.sharesBlocks {
             console.warn(
                 "the store \(runner.store.location) is SQLite: workers must run on this machine (use a postgres:// store to spread them)"

@@ -25,16 +25,16 @@ struct PipelineOptions: ParsableArguments {
 
     /// What `kiln batch` and `kiln worker` start from: logging bootstrapped, the configuration resolved, the
     /// console, and the runner opened (with a loud warning when a test crash point is armed).
-    func start(concurrency: Int?) async throws -> (Configuration, Console, BatchRunner) {
+    func start(concurrency: Int?, longRunning: Bool = false) async throws -> (Configuration, Console, BatchRunner) {
         output.bootstrap()
         let configuration = try self.configuration(concurrency: concurrency)
         let console = Console(format: output.format)
         if CrashPoint.isArmed { console.warn("\(CrashPoint.variable) is set: this run will kill itself (tests only)") }
-        return (configuration, console, try await runner(configuration))
+        return (configuration, console, try await runner(configuration, longRunning: longRunning))
     }
 
     /// The batch runner over `configuration`; `--events` replaces kiln.yml's source.
-    func runner(_ configuration: Configuration) async throws -> BatchRunner {
-        try await BatchRunner.open(configuration, eventsFile: events)
+    func runner(_ configuration: Configuration, longRunning: Bool = false) async throws -> BatchRunner {
+        try await BatchRunner.open(configuration, eventsFile: events, longRunning: longRunning)
     }
 }
