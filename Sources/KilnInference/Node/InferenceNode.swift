@@ -138,31 +138,18 @@ public actor InferenceNode {
     private func run(_ model: any InferenceModel, _ input: JSONValue) async throws(Failure) -> [UInt8] {
         let timeout = configuration.jobTimeout
         let limit = configuration.maxOutputBytes
-        let result: Result<[UInt8], Failure> = await withTaskGroup(of: Result<[UInt8], Failure>?.self) { group in
-            group.addTask {
-                do throws(InferenceError) {
-                    let output = try await model.run(input: input)
-                    guard output.count <= limit else {
-                        return .failure(.modelFailed("output of \(output.count) bytes exceeds \(limit)"))
-                    }
-                    return .success(output)
-                } catch {
-                    return .failure(error.code == .badInput ? .badRequest(error.message) : .modelFailed(error.message))
-                }
+        // withDeadline, not a task group racing a `Task.sleep`: a sleep cancelled early keeps its memory until its
+        // deadline (swiftlang/swift#60441), per job for `jobTimeout`.
+        return try await withDeadline(timeout, expired: { Failure.timeout }) { () async throws(Failure) -> [UInt8] in
+            let output: [UInt8]
+            do throws(InferenceError) { output = try await model.run(input: input) } catch {
+                throw error.code == .badInput ? .badRequest(error.message) : .modelFailed(error.message)
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : .failure(.timeout)
+            guard output.count <= limit else {
+                throw .modelFailed("output of \(output.count) bytes exceeds \(limit)")
             }
-            for await outcome in group {
-                if let outcome {
-                    group.cancelAll()
-                    return outcome
-                }
-            }
-            return .failure(.timeout)
+            return output
         }
-        return try result.get()
     }
 
     /// Jobs running and jobs waiting for a slot, now.
