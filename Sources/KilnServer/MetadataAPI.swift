@@ -12,14 +12,28 @@ internal import NIOCore
 /// token's current `metadata.json`, the exact published bytes, with its CID as `ETag`; `…/image` its image;
 /// `…/history` every published version.
 extension Site {
-    /// The token's latest publication, or 404.
-    func latest(_ token: TokenKey) async throws(GatewayFailure) -> Publication {
-        let publication: Publication?
-        do { publication = try await store.latestPublication(token) } catch {
+    /// The token's latest publication (what the metadata API needs of it), or 404: from ``LatestCache`` when the
+    /// store has published nothing since it was read.
+    func latest(_ token: TokenKey) async throws(GatewayFailure) -> LatestCache.Entry {
+        let entry: LatestCache.Entry?
+        do {
+            let store = self.store
+            let generation = try await latestCache.generation { () async throws(StoreError) in
+                try await store.publishedTotals().publications
+            }
+            if let kept = latestCache.entry(token, at: generation) {
+                entry = kept
+            } else {
+                entry = try await store.latestPublication(token).map {
+                    LatestCache.Entry(metadata: $0.metadata, image: $0.image, batch: $0.batch)
+                }
+                latestCache.keep(token, entry, at: generation)
+            }
+        } catch {
             throw GatewayFailure(.internalServerError, "Unable to read the store: \(error.message)", cause: error)
         }
-        guard let publication else { throw GatewayFailure(.notFound, "Token \(token) has not been published") }
-        return publication
+        guard let entry else { throw GatewayFailure(.notFound, "Token \(token) has not been published") }
+        return entry
     }
 
     /// `metadata.json` or `image.png` of the token's latest publication.

@@ -34,6 +34,9 @@ public struct Site: Sendable {
     let verifications = Slots()
     /// The blocks answered with last, kept in memory (``BlockCache``): 32 MiB.
     let blocks = BlockCache(capacity: 32 << 20)
+    /// Each token's latest publication as the metadata API last read it, while the store publishes nothing new
+    /// (``LatestCache``): 16 384 tokens, about 5 MiB.
+    let latestCache = LatestCache(capacity: 16_384)
 
     /// A site over a store and a blockstore.
     public init(

@@ -101,6 +101,68 @@ struct ServerRoutesTests {
         }
     }
 
+    /// The metadata API keeps each token's latest publication while the store publishes nothing new — and follows
+    /// a new publication at once (the next request sees it: no timer): a new version of a token, and a token that
+    /// was not published (a 404) the moment before. A store of its own, fed the shared site's real publications.
+    @Test func theMetadataAPIFollowsANewPublicationAtOnce() async throws {
+        let shared = try await PublishedSite.shared.value
+        let store = try SQLiteStore(path: try temporaryFolder("latest").appendingPathComponent("kiln.sqlite").path)
+        var read: [Publication] = []
+        for id in 1...3 {
+            let token = try TokenKey(chainId: 31337, contract: ForgeKnightsSite.contract, tokenId: "\(id)")
+            read.append(try await shared.configuration.publication(of: token))
+        }
+        let real = read
+        /// Token `id` gets `source`'s media as its next version.
+        @Sendable func publish(_ id: Int, as source: Publication) async throws {
+            let token = try TokenKey(chainId: 31337, contract: ForgeKnightsSite.contract, tokenId: "\(id)")
+            let batch = try await store.openBatch().number
+            let job = try await store.enqueue(
+                token,
+                stateVersion: batch,
+                stateHash: Bytes32(word: UInt64(batch)),
+                templateHash: source.templateHash
+            ).job
+            _ = try await store.lease(owner: "t", limit: 1, seconds: 60, now: 1, batch: batch, only: [job.id])
+            var publication = source
+            publication.jobId = job.id
+            publication.batch = batch
+            publication.token = token
+            publication.stateHash = job.stateHash
+            try await store.complete(publication, owner: "t")
+            try await store.closeBatch(batch)
+        }
+        var served = Site(
+            configuration: shared.configuration,
+            store: store,
+            blockstore: try shared.configuration.openBlockstore(),
+            metrics: ServerMetrics()
+        )
+        served.pageSize = 48
+        var logger = Logger(label: "kiln.test.serve")
+        logger.logLevel = .critical
+        let application = KilnServer.application(site: served, host: "127.0.0.1", port: 0, logger: logger) { _ in }
+        try await publish(1, as: real[0])
+        try await application.test(.router) { client in
+            func etag(_ id: Int, ifNoneMatch: String? = nil) async throws -> (HTTPResponse.Status, String?) {
+                var headers = HTTPFields()
+                if let ifNoneMatch { headers[.ifNoneMatch] = "\"\(ifNoneMatch)\"" }
+                return try await client.execute(uri: Self.path + "/\(id)", method: .get, headers: headers) {
+                    ($0.status, $0.headers[.eTag])
+                }
+            }
+            for _ in 0..<3 {
+                #expect(try await etag(1) == (.ok, "\"\(real[0].metadata)\""))
+                #expect(try await etag(1, ifNoneMatch: real[0].metadata).0 == .notModified)
+                #expect(try await etag(2).0 == .notFound)
+            }
+            try await publish(1, as: real[1])
+            try await publish(2, as: real[2])
+            #expect(try await etag(1, ifNoneMatch: real[0].metadata) == (.ok, "\"\(real[1].metadata)\""))
+            #expect(try await etag(2) == (.ok, "\"\(real[2].metadata)\""), "a 404 a moment ago")
+        }
+    }
+
     @Test func badTokenPathsGetTheirStatus() async throws {
         let site = try await PublishedSite.shared.value
         try await site.application().test(.router) { client in
