@@ -327,6 +327,13 @@ int CKilnShims_png_stream_finish(CKilnShims_png_stream *stream, uint8_t **out, s
     return 0;
 }
 
+void CKilnShims_png_stream_pending(const CKilnShims_png_stream *stream, const uint8_t **data, size_t *size) {
+    *data = stream->buffer.data;
+    *size = stream->buffer.size;
+}
+
+void CKilnShims_png_stream_drained(CKilnShims_png_stream *stream) { stream->buffer.size = 0; }
+
 const char *CKilnShims_png_stream_message(const CKilnShims_png_stream *stream) { return stream->message; }
 
 void CKilnShims_png_stream_destroy(CKilnShims_png_stream *stream) {

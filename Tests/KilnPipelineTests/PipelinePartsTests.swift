@@ -200,6 +200,22 @@ struct ContactSheetTests {
         for total in [23, 4_000] {
             let whole = try PNGEncoder().encode(try ContactSheet.render(items, total: total).rgbaImage)
             #expect(try ContactSheet.encode(items, total: total) == whole, "total \(total)")
+            // Written to a file as it is encoded, each thumbnail read as its row is drawn: the same file.
+            let path = try temporaryFolder("sheet").appendingPathComponent("sheet.png").path
+            let writer = try AtomicFile.Writer(path: path)
+            var read: [Int] = []
+            try ContactSheet.write(
+                shown: items.count,
+                total: total,
+                item: { index in
+                    read.append(index)
+                    return items[index]
+                },
+                to: writer
+            )
+            try writer.commit()
+            #expect(try FileBytes.read(path, limit: 1 << 24) == whole, "total \(total), written as it goes")
+            #expect(read == Array(items.indices), "each thumbnail read once, in order")
         }
     }
 }

@@ -60,6 +60,10 @@ CKilnShims_png_stream *CKilnShims_png_stream_create(uint32_t width, uint32_t hei
 int CKilnShims_png_stream_rows(CKilnShims_png_stream *stream, const uint8_t *pixels, uint32_t rows, size_t stride,
                                const uint8_t *row_filters);
 int CKilnShims_png_stream_finish(CKilnShims_png_stream *stream, uint8_t **out, size_t *out_size);
+// The encoded bytes written since the last drain (the stream keeps them until CKilnShims_png_stream_drained).
+void CKilnShims_png_stream_pending(const CKilnShims_png_stream *stream, const uint8_t **data, size_t *size);
+// Forgets the pending bytes (the caller has written them out); the buffer keeps its capacity.
+void CKilnShims_png_stream_drained(CKilnShims_png_stream *stream);
 const char *CKilnShims_png_stream_message(const CKilnShims_png_stream *stream);
 void CKilnShims_png_stream_destroy(CKilnShims_png_stream *stream);
 

@@ -70,7 +70,18 @@ public final class PNGStripEncoder {
         if strip.height > 0 { lastRow = Array(strip.pixels[(strip.height - 1) * width * 4..<strip.height * width * 4]) }
     }
 
-    /// The PNG file's bytes, once every row is written.
+    /// Hands the bytes encoded since the last drain to `sink` and forgets them: a caller writing the file as it
+    /// goes holds one strip's worth of output, not the file. What ``finish()`` returns is what is left.
+    public func drain<Failure: Error>(into sink: (UnsafeRawBufferPointer) throws(Failure) -> Void) throws(Failure) {
+        var data: UnsafePointer<UInt8>?
+        var size = 0
+        CKilnShims_png_stream_pending(stream, &data, &size)
+        guard let data, size > 0 else { return }
+        try sink(UnsafeRawBufferPointer(start: data, count: size))
+        CKilnShims_png_stream_drained(stream)
+    }
+
+    /// The PNG file's bytes once every row is written (those not handed out by ``drain(into:)``).
     public func finish() throws(ImageError) -> [UInt8] {
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0

@@ -101,12 +101,22 @@ struct BatchOutputs: Sendable {
         CrashPoint.afterCAR.reached()
 
         let sheet = out + "/batch-\(batch)-sheet.png"
-        // Only the thumbnails the sheet shows are read (not one per token of a 10 000-token batch).
+        // Only the thumbnails the sheet shows are read (not one per token of a 10 000-token batch), each as its row
+        // is drawn; the file is written as it is encoded.
         let ordered = latest.values.sorted(by: Self.tokenOrder)
-        let items = try ordered.prefix(ContactSheet.maxTokens).map { publication in
-            (label: "#\(publication.token.tokenId)", thumbnail: try reader.cat(try CID(publication.thumbnail)))
-        }
-        try AtomicFile.write(try ContactSheet.encode(items, total: ordered.count), to: sheet)
+        let sheetFile = try AtomicFile.Writer(path: sheet)
+        try ContactSheet.write(
+            shown: min(ordered.count, ContactSheet.maxTokens),
+            total: ordered.count,
+            item: { index in
+                let publication = ordered[index]
+                return (
+                    label: "#\(publication.token.tokenId)", thumbnail: try reader.cat(try CID(publication.thumbnail))
+                )
+            },
+            to: sheetFile
+        )
+        try sheetFile.commit()
         summary.sheet = sheet
         CrashPoint.afterSheet.reached()
 

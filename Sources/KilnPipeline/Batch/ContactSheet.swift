@@ -1,5 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+public import KilnCore
 internal import KilnContent
 public import KilnImage
 
@@ -42,12 +43,39 @@ public enum ContactSheet {
     /// caller need read only the thumbnails shown. The bytes are those of encoding ``render(_:total:)`` whole.
     public static func encode(_ items: [(label: String, thumbnail: [UInt8])], total: Int? = nil) throws -> [UInt8] {
         let layout = Layout(shown: min(items.count, maxTokens), total: max(total ?? items.count, items.count))
+        let encoder = try strips(of: layout) { items[$0] }
+        return try encoder.finish()
+    }
+
+    /// ``encode(_:total:)`` written to `writer` as it is drawn, each thumbnail read by `item` (its index, 0 to
+    /// `shown - 1`) when its row is drawn: what is held is one row of cells and its encoded bytes, not the
+    /// thumbnails of the sheet and its PNG file (67 MB of a 1 200-token sheet).
+    public static func write(
+        shown: Int,
+        total: Int,
+        item: (Int) throws -> (label: String, thumbnail: [UInt8]),
+        to writer: AtomicFile.Writer
+    ) throws {
+        let layout = Layout(shown: min(shown, maxTokens), total: max(total, shown))
+        let encoder = try strips(of: layout, item: item) { encoder in
+            try encoder.drain { (bytes) throws(AtomicFile.WriteError) in try writer.write(bytes) }
+        }
+        try writer.write(try encoder.finish())
+    }
+
+    /// The sheet's strips drawn and fed to a new encoder, `after` called after each.
+    static func strips(
+        of layout: Layout,
+        item: (Int) throws -> (label: String, thumbnail: [UInt8]),
+        after: (PNGStripEncoder) throws -> Void = { _ in }
+    ) throws -> PNGStripEncoder {
         // Every strip is opaque (thumbnails are drawn over the opaque background): an RGB file.
         let encoder = try PNGStripEncoder(width: layout.width, height: layout.height, opaque: true)
         for index in layout.strips.indices {
-            try encoder.write(try draw(strip: index, of: layout, items).rgbaImage)
+            try encoder.write(try draw(strip: index, of: layout, item).rgbaImage)
+            try after(encoder)
         }
-        return try encoder.finish()
+        return encoder
     }
 
     /// The whole sheet as one raster (its strips, one under the other).
@@ -55,15 +83,17 @@ public enum ContactSheet {
         let layout = Layout(shown: min(items.count, maxTokens), total: max(total ?? items.count, items.count))
         var sheet = try Raster(width: layout.width, height: layout.height, color: background)
         for (index, strip) in layout.strips.enumerated() {
-            try sheet.composite(try draw(strip: index, of: layout, items), x: 0, y: strip.top)
+            try sheet.composite(try draw(strip: index, of: layout) { items[$0] }, x: 0, y: strip.top)
         }
         return sheet
     }
 
     /// One strip: a row of cells (the first with the padding above it), or the footer.
-    static func draw(strip index: Int, of layout: Layout, _ items: [(label: String, thumbnail: [UInt8])]) throws
-        -> Raster
-    {
+    static func draw(
+        strip index: Int,
+        of layout: Layout,
+        _ item: (Int) throws -> (label: String, thumbnail: [UInt8])
+    ) throws -> Raster {
         let (top, height) = layout.strips[index]
         var strip = try Raster(width: layout.width, height: height, color: background)
         guard index < layout.rows else {
@@ -78,7 +108,7 @@ public enum ContactSheet {
         }
         let first = index * layout.columns
         for position in first..<min(first + layout.columns, layout.shown) {
-            let item = items[position]
+            let item = try item(position)
             let x = pad + (position % layout.columns) * (cell + pad)
             let y = pad + index * layout.rowHeight - top
             let picture = Raster(try ImageFile.decode(item.thumbnail, source: "thumbnail of \(item.label)"))
