@@ -27,7 +27,8 @@ struct DeadlineTests {
                 return 1
             }
         }
-        #expect(ContinuousClock.now - started < .seconds(30))
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .milliseconds(50) && waited < .seconds(30), "the deadline, not earlier: \(waited)")
         for _ in 0..<200 where !cancelled.isSet { try await Task.sleep(for: .milliseconds(50)) }
         #expect(cancelled.isSet, "the losing operation is cancelled")
         // A deadline already past, and one past what Dispatch counts: each still a deadline, not a crash.
@@ -37,6 +38,12 @@ struct DeadlineTests {
                 return 1
             }
         }
+        // An operation that ends within its deadline is not cut short by it.
+        let slow = try await withDeadline(.seconds(5), expired: { Expired() }) { () async throws(Expired) -> Int in
+            try? await Task.sleep(for: .milliseconds(300))
+            return 3
+        }
+        #expect(slow == 3)
         let far = try await withDeadline(.seconds(Int64.max), expired: { Expired() }) { () async throws(Expired) in 7 }
         #expect(far == 7)
     }

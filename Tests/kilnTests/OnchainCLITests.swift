@@ -218,9 +218,11 @@ import Testing
         )
         defer { try? FileManager.default.removeItem(at: folder) }
         let script = PythonBench.packageRoot.appendingPathComponent("scripts/demo/chain-demo.sh").path
+        // The nodes' debug renders under CI's load (every suite at once on two cores) can take past the 20 s
+        // default: a generous node timeout, as the other walkthrough tests give (ServeTests, StudioTests).
         let result = try await KilnProcess.run(
             [script, folder.path],
-            environment: ["KILN": KilnProcess.executable.path],
+            environment: ["KILN": KilnProcess.executable.path, "KILN_NODE_TIMEOUT": "120"],
             program: URL(fileURLWithPath: "/bin/bash")
         )
         let text = result.stdout + result.stderr

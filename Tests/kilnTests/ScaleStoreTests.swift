@@ -99,8 +99,8 @@ import Testing
 
     /// `kiln serve` on PostgreSQL does not keep memory per request. What it holds for a while after each store
     /// call — the pool's keep-alive timer, 10 s — fills within the first 12 s of calls; 6 000 calls after that
-    /// grow its resident memory by less than 2 MiB (0.3–0.6 here). Each call used to leave a cancelled 300 s
-    /// timer behind (`Task.sleep` keeps its memory until its deadline, swiftlang/swift#60441): 4 MiB here.
+    /// grow its resident memory by less than 2 MiB (0.25–0.6 here). Each call used to leave a cancelled 300 s
+    /// timer behind (`Task.sleep` keeps its memory until its deadline, swiftlang/swift#60441): 4–4.5 MiB here.
     func serveKeepsItsMemory(site: URL) async throws {
         let server = try await ServiceProcess.start(
             KilnProcess.executable,
@@ -116,7 +116,8 @@ import Testing
             let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
             return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])) * 1024
         }
-        /// At least `count` calls, for at least `seconds`: one keep-alive connection, one request after another.
+        /// At least `count` calls, for at least `seconds`: one keep-alive connection, one request after another, 2 ms
+        /// apart (a few hundred a second: the other suites share CI's two cores).
         func health(_ count: Int, seconds: Int = 0) async throws {
             let script = """
                 import http.client, itertools, sys, time
@@ -129,6 +130,7 @@ import Testing
                     response = connection.getresponse()
                     response.read()
                     assert response.status == 200, response.status
+                    time.sleep(0.002)
                 """
             let ran = try await KilnProcess.run(
                 ["-c", script, port, "\(count)", "\(seconds)"],
