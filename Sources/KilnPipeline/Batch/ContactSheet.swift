@@ -20,6 +20,13 @@ public enum ContactSheet {
     struct Layout {
         let shown: Int
         let total: Int
+        /// The layout of `count` tokens' sheet (at most ``ContactSheet/maxTokens`` shown) in a batch of `total`
+        /// (at least `count`; nil: `count`).
+        init(_ count: Int, total: Int?) {
+            shown = min(count, maxTokens)
+            self.total = max(total ?? count, count)
+        }
+
         var columns: Int { max(1, min(30, Int(Double(shown).squareRoot().rounded(.up)))) }
         var rows: Int { max(1, (shown + columns - 1) / columns) }
         var label: Int { ContactSheet.font.lineHeight + 4 }
@@ -42,7 +49,7 @@ public enum ContactSheet {
     /// ``maxTokens`` of them; `total` (default: how many items there are) is how many tokens the batch has, so a
     /// caller need read only the thumbnails shown. The bytes are those of encoding ``render(_:total:)`` whole.
     public static func encode(_ items: [(label: String, thumbnail: [UInt8])], total: Int? = nil) throws -> [UInt8] {
-        let layout = Layout(shown: min(items.count, maxTokens), total: max(total ?? items.count, items.count))
+        let layout = Layout(items.count, total: total)
         let encoder = try strips(of: layout) { items[$0] }
         return try encoder.finish()
     }
@@ -56,7 +63,7 @@ public enum ContactSheet {
         item: (Int) throws -> (label: String, thumbnail: [UInt8]),
         to writer: AtomicFile.Writer
     ) throws {
-        let layout = Layout(shown: min(shown, maxTokens), total: max(total, shown))
+        let layout = Layout(shown, total: total)
         let encoder = try strips(of: layout, item: item) { encoder in
             try encoder.drain { (bytes) throws(AtomicFile.WriteError) in try writer.write(bytes) }
         }
@@ -80,7 +87,7 @@ public enum ContactSheet {
 
     /// The whole sheet as one raster (its strips, one under the other).
     public static func render(_ items: [(label: String, thumbnail: [UInt8])], total: Int? = nil) throws -> Raster {
-        let layout = Layout(shown: min(items.count, maxTokens), total: max(total ?? items.count, items.count))
+        let layout = Layout(items.count, total: total)
         var sheet = try Raster(width: layout.width, height: layout.height, color: background)
         for (index, strip) in layout.strips.enumerated() {
             try sheet.composite(try draw(strip: index, of: layout) { items[$0] }, x: 0, y: strip.top)
