@@ -83,7 +83,8 @@ let package = Package(
             pkgConfig: "libjpeg",
             providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]
         ),
-        // setjmp/longjmp error handling for libpng and libjpeg, so no Swift frame is ever jumped over.
+        // setjmp/longjmp error handling for libpng and libjpeg, so no Swift frame is ever jumped over; and glibc's
+        // mallopt, which Swift's Glibc module lacks (MallocArenas).
         .target(
             name: "CKilnShims",
             dependencies: ["CLibPNG", "CJPEG"],
@@ -192,6 +193,7 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
+                "CKilnShims",
                 "KilnCore",
                 "KilnCrypto",
                 "KilnImage",

@@ -107,4 +107,10 @@ int CKilnShims_jpeg_lib_version(void);
 /// zlib's version string, e.g. "1.2.13": PNG bytes depend on it (see docs/explanation/imaging.md).
 const char *CKilnShims_zlib_version(void);
 
+// MARK: - The allocator
+
+/// Limits glibc's malloc to `arenas` arenas (mallopt M_ARENA_MAX); 1 when set, 0 when refused or not glibc.
+/// Called by the kiln executable before its threads start (see MallocArenas in KilnCore for why).
+int CKilnShims_limit_malloc_arenas(int arenas);
+
 #endif
