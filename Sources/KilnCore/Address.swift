@@ -71,14 +71,15 @@ public struct Address: Hashable, Comparable, Sendable, CustomStringConvertible, 
 
     /// The EIP-55 checksummed form, `0x` + 40 mixed-case hex digits.
     public var checksummed: String {
-        let lower = Hex.encode(bytes, prefix: false)
-        let hash = Keccak256.hash(Array(lower.utf8)).bytes
-        var out = "0x"
-        for (index, char) in lower.enumerated() {
+        var digits = Array(Hex.encode(bytes, prefix: false).utf8)
+        let hash = Keccak256.hash(digits).bytes
+        // ASCII bytes, not Characters: Unicode case properties showed in profiles of the metadata API (every path names
+        // a contract).
+        for index in digits.indices where digits[index] >= UInt8(ascii: "a") {
             let nibble = index % 2 == 0 ? hash[index / 2] >> 4 : hash[index / 2] & 0x0f
-            out.append(char.isLetter && nibble >= 8 ? Character(char.uppercased()) : char)
+            if nibble >= 8 { digits[index] -= 0x20 }
         }
-        return out
+        return "0x" + String(decoding: digits, as: UTF8.self)
     }
 
     /// Lower-case hex, as JSON-RPC filters and canonical JSON use it.

@@ -46,8 +46,8 @@ extension Site {
         // The token's media change when its state does: clients keep the answer but ask again (ETag → 304).
         headers[.cacheControl] = "public, no-cache"
         headers[.accessControlAllowOrigin] = "*"
-        headers[values: HTTPField.Name("X-Ipfs-Path")!] = ["/ipfs/\(cid)"]
-        headers[values: HTTPField.Name("X-Kiln-Batch")!] = ["\(publication.batch)"]
+        headers[.xIpfsPath] = "/ipfs/\(cid)"
+        headers[.xKilnBatch] = "\(publication.batch)"
         if let ifNoneMatch, Gateway.matches(ifNoneMatch, etag: "\"\(cid)\"") {
             return Response(status: .notModified, headers: headers)
         }

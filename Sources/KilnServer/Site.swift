@@ -83,6 +83,7 @@ public struct Site: Sendable {
             guard size <= UInt64(limit) else {
                 throw GatewayFailure(.internalServerError, "\(cid) is larger than \(limit) bytes")
             }
+            if let whole = DAGWalk.wholeFile(cid, block) { return Array(whole) }
             var sink = CollectSink()
             var seen: Set<CID>? = nil
             if size > 0 {

@@ -165,6 +165,20 @@ def main():
     check("png etag", png.headers.get("ETag") == f'"{s(image)}"', png.headers.get("ETag"))
     check("nosniff", png.headers.get("X-Content-Type-Options") == "nosniff", png.headers)
 
+    # A file in one block (Kiln answers it as one buffer, not a walk): the same bytes, sniffed type and ranges.
+    meta = links["metadata.json"]
+    full = requests.get(f"{base}/ipfs/{s(meta)}")
+    check("one-block file", full.status_code == 200 and full.content == file_bytes(meta, blocks)
+          and full.headers.get("Content-Type") == "application/json"
+          and full.headers.get("Content-Length") == str(len(full.content)), full.headers)
+    r = requests.get(f"{base}/ipfs/{s(meta)}", headers={"Range": "bytes=5-24"})
+    check("one-block range", r.status_code == 206 and r.content == full.content[5:25]
+          and r.headers.get("Content-Range") == f"bytes 5-24/{len(full.content)}", r.headers.get("Content-Range"))
+    r = requests.get(f"{base}/ipfs/{s(meta)}", headers={"Range": "bytes=-7"})
+    check("one-block suffix", r.status_code == 206 and r.content == full.content[-7:], r.status_code)
+    r = requests.get(f"{base}/ipfs/{s(meta)}", headers={"Range": f"bytes={len(full.content)}-"})
+    check("one-block 416", r.status_code == 416, r.status_code)
+
     # A multi-chunk file: entity-bytes ranges give exactly the blocks that cover the range.
     big = CID.decode(req["big"])
     content = open(req["bigFile"], "rb").read()

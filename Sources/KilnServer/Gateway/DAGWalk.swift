@@ -52,6 +52,19 @@ struct DAGWalk: Sendable {
         }
     }
 
+    /// The bytes of the file at `cid` when its root block holds all of them — a raw block, or a UnixFS file node
+    /// without links (most images and every metadata file Kiln publishes) — else nil: a whole answer in one slice of
+    /// the block, with no walk and no copy.
+    static func wholeFile(_ cid: CID, _ block: [UInt8]) -> ArraySlice<UInt8>? {
+        if cid.codec == CID.raw { return block[...] }
+        guard cid.codec == CID.dagPB, let node = try? DagPBNode(decoding: block), node.links.isEmpty,
+            let data = try? UnixFSData(decoding: node.data ?? []), data.kind == .file || data.kind == .raw
+        else { return nil }
+        let bytes = data.data ?? []
+        guard UInt64(bytes.count) == data.fileSize ?? UInt64(bytes.count) else { return nil }
+        return bytes[...]
+    }
+
     /// The whole DAG under `cid`, depth-first in link order; with `seen`, each block once.
     func all<S: DAGSink>(_ cid: CID, into sink: inout S, seen: inout Set<CID>?, depth: Int = 0) async throws {
         guard depth <= maxDepth else { throw ContentError(.invalidBlock, "The DAG under \(cid) nests too deeply") }

@@ -36,10 +36,9 @@ struct Gateway: Sendable {
             case .deserialized: response = try await deserialized(parsed, resolved, request: request)
             }
             response.headers[.xContentTypeOptions] = "nosniff"
-            response.headers[values: HTTPField.Name("X-Ipfs-Path")!] = [parsed.contentPath]
-            response.headers[values: HTTPField.Name("X-Ipfs-Roots")!] = [
+            response.headers[.xIpfsPath] = parsed.contentPath
+            response.headers[.xIpfsRoots] =
                 (resolved.chain.map(\.cid) + [resolved.terminal]).map(\.description).joined(separator: ",")
-            ]
             if response.status == .ok || response.status == .partialContent || response.status == .notModified {
                 response.headers[.cacheControl] = Self.immutable
             }
@@ -330,8 +329,11 @@ struct Gateway: Sendable {
         headers[.acceptRanges] = "bytes"
         headers[.eTag] = "\"\(cid)\""
         let walk = DAGWalk(reader: reader)
+        let whole = DAGWalk.wholeFile(cid, block)
         var type = name.flatMap(Self.contentType(name:))
-        if type == nil {
+        if type == nil, let whole {
+            type = Self.sniff(Array(whole.prefix(512)))
+        } else if type == nil {
             var sniff = CollectSink()
             var seen: Set<CID>? = nil
             if size > 0 {
@@ -360,6 +362,18 @@ struct Gateway: Sendable {
             headers[.contentRange] = "bytes \(asked.lowerBound)-\(asked.upperBound)/\(size)"
         }
         headers[.contentLength] = "\(range.map { $0.upperBound - $0.lowerBound + 1 } ?? 0)"
+        if let whole, whole.count <= maxAnswerBytes {
+            // One block holds the file: the answer is one buffer, not a stream.
+            let bytes = range.map {
+                whole[whole.startIndex + Int($0.lowerBound)...whole.startIndex + Int($0.upperBound)]
+            }
+            metrics.served(blocks: 0, bytes: bytes?.count ?? 0)
+            return Response(
+                status: status,
+                headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes ?? []))
+            )
+        }
         let metrics = self.metrics
         let limit = maxAnswerBytes
         let chosen = range
@@ -425,4 +439,13 @@ struct Gateway: Sendable {
         }
         return "application/octet-stream"
     }
+}
+
+extension HTTPField.Name {
+    /// The content path an answer is for (IPFS gateways' header).
+    static let xIpfsPath = HTTPField.Name("X-Ipfs-Path")!
+    /// The CIDs walked from the root to the answer's block.
+    static let xIpfsRoots = HTTPField.Name("X-Ipfs-Roots")!
+    /// The batch that published the metadata API's answer.
+    static let xKilnBatch = HTTPField.Name("X-Kiln-Batch")!
 }
