@@ -87,7 +87,7 @@ public struct Importer: Sendable {
         if entries.reduce(0, { $0 + cost($1.key, $1.value) }) <= ImportProfile.hamtThreshold {
             return try directory(entries, into: blockstore, path: path)
         }
-        let names = entries.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let names = entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let budget = ImportProfile.hamtThreshold / 2
         var groups: [String: FileDAGBuilder.Entry] = [:]
         var group: [String: FileDAGBuilder.Entry] = [:]
@@ -163,7 +163,7 @@ public struct Importer: Sendable {
         threshold: Int = ImportProfile.hamtThreshold,
         store: (CID, [UInt8]) throws(ContentError) -> Void
     ) throws(ContentError) -> FileDAGBuilder.Entry {
-        let names = entries.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let names = entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let estimate = names.reduce(0) { $0 + $1.utf8.count + entries[$1]!.cid.bytes.count }
         // kubo's rule (boxo `BasicDirectory.needsToSwitchToHAMTDir`): past the threshold the directory is a HAMT.
         guard estimate <= threshold else {

@@ -166,8 +166,15 @@ struct JSONParser {
             case 0x00..<0x20:
                 throw failure("control character \(describe(byte)) must be escaped in a string")
             default:
-                bytes.append(byte)
+                // A run of plain bytes at once (a node's answer holds its image as one long base64 string).
+                let run = index
                 index += 1
+                while index < input.count {
+                    let next = input[index]
+                    if next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") || next < 0x20 { break }
+                    index += 1
+                }
+                bytes.append(contentsOf: input[run..<index])
             }
         }
     }

@@ -322,7 +322,7 @@ extension TemplateLoader {
         }
         walk("")
         var hasher = Keccak256()
-        for path in files.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+        for path in files.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             let bytes = (try? FileBytes.read(folder + "/" + path)) ?? []
             hasher.update(Array(path.utf8) + [0] + Array(String(bytes.count).utf8) + [0])
             hasher.update(bytes)
