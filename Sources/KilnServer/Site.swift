@@ -77,13 +77,13 @@ public struct Site: Sendable {
         }
         do {
             let block = try await reader.get(cid)
-            guard case .file(let size) = try DAGWalk.node(cid, block) else {
+            guard case .file(let size, let whole) = try DAGWalk.node(cid, block) else {
                 throw GatewayFailure(.internalServerError, "\(cid) is not a file")
             }
             guard size <= UInt64(limit) else {
                 throw GatewayFailure(.internalServerError, "\(cid) is larger than \(limit) bytes")
             }
-            if let whole = DAGWalk.wholeFile(cid, block) { return Array(whole) }
+            if let whole { return Array(whole) }
             var sink = CollectSink()
             var seen: Set<CID>? = nil
             if size > 0 {

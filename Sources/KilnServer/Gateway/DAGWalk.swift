@@ -24,7 +24,9 @@ struct DAGWalk: Sendable {
 
     /// A file's size and whether a CID is a file, directory or something else, from its first block.
     enum Node: Sendable {
-        case file(size: UInt64)
+        /// `whole`: the file's bytes when this block holds all of them — a raw block, or a UnixFS file node without
+        /// links (every metadata file Kiln publishes, most images) — so an answer needs no walk; else nil.
+        case file(size: UInt64, whole: ArraySlice<UInt8>?)
         case directory(links: [DagPBLink])
         /// A HAMT-sharded directory's shard (kubo's, for folders past its threshold).
         case shard(links: [DagPBLink])
@@ -33,12 +35,15 @@ struct DAGWalk: Sendable {
 
     /// What the block at `cid` is.
     static func node(_ cid: CID, _ block: [UInt8]) throws(ContentError) -> Node {
-        if cid.codec == CID.raw { return .file(size: UInt64(block.count)) }
+        if cid.codec == CID.raw { return .file(size: UInt64(block.count), whole: block[...]) }
         guard cid.codec == CID.dagPB else { return .other("codec 0x\(String(cid.codec, radix: 16))") }
         let node = try DagPBNode(decoding: block)
         let data = try UnixFSData(decoding: node.data ?? [])
         switch data.kind {
-        case .file, .raw: return .file(size: data.fileSize ?? UInt64(data.data?.count ?? 0))
+        case .file, .raw:
+            let bytes = data.data ?? []
+            let size = data.fileSize ?? UInt64(bytes.count)
+            return .file(size: size, whole: node.links.isEmpty && UInt64(bytes.count) == size ? bytes[...] : nil)
         case .directory: return .directory(links: node.links)
         case .hamtShard:
             guard data.hashType == 0x22, data.fanout == 256 else {
@@ -50,19 +55,6 @@ struct DAGWalk: Sendable {
         case .symlink: return .other("a symlink")
         case .metadata: return .other("a UnixFS metadata node")
         }
-    }
-
-    /// The bytes of the file at `cid` when its root block holds all of them — a raw block, or a UnixFS file node
-    /// without links (most images and every metadata file Kiln publishes) — else nil: a whole answer in one slice of
-    /// the block, with no walk and no copy.
-    static func wholeFile(_ cid: CID, _ block: [UInt8]) -> ArraySlice<UInt8>? {
-        if cid.codec == CID.raw { return block[...] }
-        guard cid.codec == CID.dagPB, let node = try? DagPBNode(decoding: block), node.links.isEmpty,
-            let data = try? UnixFSData(decoding: node.data ?? []), data.kind == .file || data.kind == .raw
-        else { return nil }
-        let bytes = data.data ?? []
-        guard UInt64(bytes.count) == data.fileSize ?? UInt64(bytes.count) else { return nil }
-        return bytes[...]
     }
 
     /// The whole DAG under `cid`, depth-first in link order; with `seen`, each block once.

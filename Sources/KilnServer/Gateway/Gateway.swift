@@ -184,7 +184,7 @@ struct Gateway: Sendable {
                 cause: error
             )
         }
-        if case .file(let size) = node, options.from != nil {
+        if case .file(let size, _) = node, options.from != nil {
             switch Self.entityRange(from: options.from ?? 0, to: options.to, size: size) {
             case .outside:
                 throw GatewayFailure(
@@ -224,7 +224,7 @@ struct Gateway: Sendable {
             case (.entity, .shard):
                 // A sharded directory as an entity is every shard of it (not the entries' contents).
                 try await walk.shards(terminal, block: resolved.block, into: &sink, seen: &seen)
-            case (.entity, .file(let size)):
+            case (.entity, .file(let size, _)):
                 if let range = byteRange ?? (size > 0 ? 0...(size - 1) : nil) {
                     try await walk.file(terminal, block: resolved.block, range: range, into: &sink, seen: &seen)
                 } else if seen?.insert(terminal.v1).inserted ?? true, !terminal.isIdentity {
@@ -269,11 +269,12 @@ struct Gateway: Sendable {
             )
         }
         switch node {
-        case .file(let size):
+        case .file(let size, let whole):
             return try await file(
                 resolved.terminal,
                 block: resolved.block,
                 size: size,
+                whole: whole,
                 name: http.uri.queryParameters.get("filename") ?? request.path.last,
                 download: http.uri.queryParameters.get("download") == "true",
                 rangeHeader: http.headers[.range]
@@ -287,13 +288,14 @@ struct Gateway: Sendable {
             }
             if let index = links.first(where: { $0.name == "index.html" }) {
                 let block = try await read(index.cid, root: false, onlyIfCached: false)
-                guard case .file(let size) = (try? DAGWalk.node(index.cid, block)) ?? .other("") else {
+                guard case .file(let size, let whole) = (try? DAGWalk.node(index.cid, block)) ?? .other("") else {
                     throw GatewayFailure(.internalServerError, "index.html under \(resolved.terminal) is not a file")
                 }
                 return try await file(
                     index.cid,
                     block: block,
                     size: size,
+                    whole: whole,
                     name: "index.html",
                     download: false,
                     rangeHeader: nil
@@ -321,6 +323,7 @@ struct Gateway: Sendable {
         _ cid: CID,
         block: [UInt8],
         size: UInt64,
+        whole: ArraySlice<UInt8>?,
         name: String?,
         download: Bool,
         rangeHeader: String?
@@ -329,7 +332,6 @@ struct Gateway: Sendable {
         headers[.acceptRanges] = "bytes"
         headers[.eTag] = "\"\(cid)\""
         let walk = DAGWalk(reader: reader)
-        let whole = DAGWalk.wholeFile(cid, block)
         var type = name.flatMap(Self.contentType(name:))
         if type == nil, let whole {
             type = Self.sniff(Array(whole.prefix(512)))
