@@ -3,6 +3,7 @@
 internal import Foundation
 internal import Metrics
 public import Prometheus
+internal import Synchronization
 
 /// What `kiln serve` counts, through swift-metrics into its own Prometheus registry (no global bootstrap, so
 /// several servers may live in one process): requests by route and status, and what the gateway sent.
@@ -10,6 +11,9 @@ public struct ServerMetrics: Sendable {
     /// The registry `/metrics` writes out.
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    /// Each route's request counter (by status) and timer, made once: looking them up in the registry by name and
+    /// labels on every request was a few percent of a small answer's CPU.
+    private let requests = RequestSeries()
 
     /// Metrics kept in `registry`.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -20,13 +24,38 @@ public struct ServerMetrics: Sendable {
     /// One answered request: `route` is the route's pattern (`/ipfs`, `/tokens`, `/collections`, …), never the
     /// URL, so the number of series stays bounded.
     func request(route: String, status: Int, seconds: Double) {
-        Counter(
-            label: "kiln_http_requests_total",
-            dimensions: [("route", route), ("status", String(status))],
-            factory: factory
-        ).increment()
-        Metrics.Timer(label: "kiln_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(Int64(seconds * 1e9))
+        let (counter, timer) = requests.series(route: route, status: status, factory: factory)
+        counter.increment()
+        timer.recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    private final class RequestSeries: Sendable {
+        private struct Key: Hashable {
+            let route: String
+            let status: Int
+        }
+        private let made = Mutex<[Key: (Metrics.Counter, Metrics.Timer)]>([:])
+
+        func series(route: String, status: Int, factory: PrometheusMetricsFactory) -> (Metrics.Counter, Metrics.Timer) {
+            made.withLock { made in
+                let key = Key(route: route, status: status)
+                if let series = made[key] { return series }
+                let series = (
+                    Metrics.Counter(
+                        label: "kiln_http_requests_total",
+                        dimensions: [("route", route), ("status", String(status))],
+                        factory: factory
+                    ),
+                    Metrics.Timer(
+                        label: "kiln_http_request_duration_seconds",
+                        dimensions: [("route", route)],
+                        factory: factory
+                    )
+                )
+                made[key] = series
+                return series
+            }
+        }
     }
 
     /// Blocks and bytes the gateway streamed.

@@ -12,7 +12,12 @@ internal import Synchronization
 /// What `kiln serve` serves from: kiln.yml, its store and its blockstore, read-only.
 public struct Site: Sendable {
     /// kiln.yml: the collections (contracts and templates) and the chain id.
-    public var configuration: Configuration
+    public var configuration: Configuration {
+        didSet { contractSpellings = Self.spellings(of: configuration) }
+    }
+    /// Each served contract by the ways a path may write it (checksummed, lower case, upper case): most paths are
+    /// one of these, found without parsing the hex and hashing it for the EIP-55 check on every request.
+    private var contractSpellings: [String: Address]
     /// The store publications are read from.
     public var store: any StoreBase & ChainStore & PublicationStore & BlockKeeping
     /// The blocks the gateway serves.
@@ -49,6 +54,18 @@ public struct Site: Sendable {
         self.store = store
         self.blockstore = blockstore
         self.metrics = metrics
+        contractSpellings = Self.spellings(of: configuration)
+    }
+
+    private static func spellings(of configuration: Configuration) -> [String: Address] {
+        var spellings: [String: Address] = [:]
+        for contract in configuration.contracts {
+            let lower = contract.address.lowercased
+            spellings[lower] = contract.address
+            spellings["0x" + lower.dropFirst(2).uppercased()] = contract.address
+            spellings[contract.address.checksummed] = contract.address
+        }
+        return spellings
     }
 
     var reader: BlockReader {
@@ -134,6 +151,12 @@ public struct Site: Sendable {
     ) {
         guard let chainId, let chain = UInt64(chainId) else {
             throw GatewayFailure(.badRequest, "Chain id '\(chainId ?? "")' is not a number")
+        }
+        if let contract, let address = contractSpellings[contract] {
+            guard chain == configuration.chainId else {
+                throw GatewayFailure(.notFound, "No collection \(chain):\(address.checksummed) is served here")
+            }
+            return (chain, address)
         }
         let address: Address
         do { address = try Address(hex: contract ?? "") } catch {

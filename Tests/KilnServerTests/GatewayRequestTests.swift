@@ -78,4 +78,22 @@ struct GatewayRequestTests {
         #expect(Gateway.sniff(Array(" {\"a\":1}".utf8)) == "application/json")
         #expect(Gateway.sniff([0, 1, 2]) == "application/octet-stream")
     }
+
+    @Test func ifNoneMatchComparesWeakly() {
+        let etag = "\"\(Self.cid)\""
+        #expect(Gateway.matches(etag, etag: etag))
+        #expect(Gateway.matches("W/\(etag)", etag: etag), "a weak validator matches: GET compares weakly")
+        #expect(Gateway.matches("\"other\", \t W/\(etag) ", etag: etag), "one of a list, spaces and tabs around")
+        #expect(Gateway.matches("\"a\",\(etag)", etag: etag))
+        #expect(Gateway.matches("*", etag: etag))
+        #expect(Gateway.matches(" * ", etag: etag))
+        #expect(Gateway.matches(etag, etag: "W/\(etag)"))
+        #expect(!Gateway.matches("\"other\"", etag: etag))
+        #expect(!Gateway.matches("", etag: etag))
+        #expect(!Gateway.matches(",", etag: etag))
+        #expect(!Gateway.matches(String(etag.dropLast()), etag: etag), "a prefix is not the tag")
+        #expect(!Gateway.matches("\(etag)x", etag: etag))
+        #expect(!Gateway.matches("w/\(etag)", etag: etag), "W/ is case-sensitive")
+        #expect(!Gateway.matches("\"\(Self.cid.uppercased())\"", etag: etag), "entity tags compare byte by byte")
+    }
 }

@@ -165,6 +165,13 @@ struct ServerRoutesTests {
 
     @Test func badTokenPathsGetTheirStatus() async throws {
         let site = try await PublishedSite.shared.value
+        let lower = ForgeKnightsSite.contract.lowercased
+        let checksummed = ForgeKnightsSite.contract.checksummed
+        // The checksummed form with the case of its first letter digit flipped.
+        let letter = checksummed.dropFirst(2).firstIndex { $0.isLetter }!
+        let flipped =
+            checksummed[letter].isUppercase ? checksummed[letter].lowercased() : checksummed[letter].uppercased()
+        let badChecksum = checksummed.replacingCharacters(in: letter...letter, with: flipped)
         try await site.application().test(.router) { client in
             for (uri, status) in [
                 (Self.path + "/abc", HTTPResponse.Status.badRequest),
@@ -172,6 +179,11 @@ struct ServerRoutesTests {
                 (Self.path + "/999", .notFound),
                 ("/tokens/1/\(ForgeKnightsSite.contract.checksummed)/1", .notFound),
                 ("/tokens/31337/0xnot-an-address/1", .badRequest),
+                // Every spelling of the contract a path may use, and a checksum that does not hold.
+                ("/tokens/31337/\(lower)/1", .ok),
+                ("/tokens/31337/0x\(lower.dropFirst(2).uppercased())/1", .ok),
+                ("/tokens/31337/\(badChecksum)/1", .badRequest),
+                ("/tokens/31337/0x\(String(repeating: "ab", count: 20))/1", .notFound),
             ] {
                 try await client.execute(uri: uri, method: .get) { response in
                     #expect(response.status == status, "\(uri): \(String(buffer: response.body))")

@@ -44,7 +44,7 @@ struct Gateway: Sendable {
             }
             if let etag = response.headers[.eTag], let match = request.headers[.ifNoneMatch],
                 response.status == .ok,
-                match == "*" || Self.matches(match, etag: etag)
+                Self.matches(match, etag: etag)
             {
                 var notModified = Response(status: .notModified, headers: response.headers)
                 notModified.headers[.contentLength] = nil
@@ -61,11 +61,24 @@ struct Gateway: Sendable {
         }
     }
 
-    /// Whether an `If-None-Match` header names `etag` (weak or strong: the comparison is weak, as for GET).
+    /// Whether an `If-None-Match` header names `etag` or is `*` (RFC 9110 § 13.1.2: the comparison is weak, so
+    /// `W/"x"` matches `"x"`). On the header's bytes: it is read on every revalidation, and Foundation's trimming
+    /// and replacing were a tenth of the 304 answer's CPU.
     static func matches(_ ifNoneMatch: String, etag: String) -> Bool {
-        ifNoneMatch.split(separator: ",").contains {
-            $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == etag
+        let tag = strong(etag.utf8[...])
+        return ifNoneMatch.utf8.split(separator: UInt8(ascii: ",")).contains { member in
+            let member = strong(member)
+            return member.elementsEqual(tag) || member.elementsEqual("*".utf8)
         }
+    }
+
+    /// An entity tag without the blanks around it and its weak mark (`W/`).
+    private static func strong(_ text: Substring.UTF8View) -> Substring.UTF8View {
+        let blank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let trimmed = text.drop(while: blank)
+        guard let last = trimmed.lastIndex(where: { !blank($0) }) else { return trimmed[trimmed.endIndex...] }
+        let tag = trimmed[...last]
+        return tag.starts(with: "W/".utf8) ? tag.dropFirst(2) : tag
     }
 
     /// A plain-text error answer.
