@@ -321,15 +321,14 @@ extension SQLiteStore {
         try await read("read the latest job of \(token)") { db in
             try Row.fetchOne(
                 db,
-                sql: HotQuery.latestJob.sql,
-                arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId]
+                HotQuery.latestJob.request([Int64(token.chainId), token.contract.lowercased, token.tokenId])
             ).map(Self.job)
         }
     }
 
     public func jobs(status: JobStatus) async throws(StoreError) -> [Job] {
         try await read("list \(status.rawValue) jobs") { db in
-            try Row.fetchAll(db, sql: HotQuery.jobsByStatus.sql, arguments: [status.rawValue])
+            try Row.fetchAll(db, HotQuery.jobsByStatus.request([status.rawValue]))
                 .map(Self.job)
         }
     }
@@ -403,8 +402,7 @@ extension SQLiteStore {
             let isNew =
                 try Int.fetchOne(
                     db,
-                    sql: HotQuery.publishedToken.sql,
-                    arguments: key + [token.tokenId.utf8.count, token.tokenId]
+                    HotQuery.publishedToken.request(key + [token.tokenId.utf8.count, token.tokenId])
                 ) == nil
             try db.execute(
                 sql: """
@@ -432,8 +430,7 @@ extension SQLiteStore {
                 if let batch {
                     try Row.fetchAll(
                         db,
-                        sql: HotQuery.batchPublications.sql,
-                        arguments: [batch]
+                        HotQuery.batchPublications.request([batch])
                     )
                 } else {
                     try Row.fetchAll(db, sql: "SELECT * FROM publications ORDER BY id")
@@ -446,8 +443,7 @@ extension SQLiteStore {
         try await read("read the publications of \(token)") { db in
             try Row.fetchAll(
                 db,
-                sql: HotQuery.tokenHistory.sql,
-                arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId]
+                HotQuery.tokenHistory.request([Int64(token.chainId), token.contract.lowercased, token.tokenId])
             ).map(Self.publication)
         }
     }
@@ -456,8 +452,7 @@ extension SQLiteStore {
         try await read("read the publication of \(token)") { db in
             try Row.fetchOne(
                 db,
-                sql: HotQuery.latestPublication.sql,
-                arguments: [Int64(token.chainId), token.contract.lowercased, token.tokenId]
+                HotQuery.latestPublication.request([Int64(token.chainId), token.contract.lowercased, token.tokenId])
             ).map(Self.publication)
         }
     }
@@ -473,8 +468,9 @@ extension SQLiteStore {
             let length = page.from.map { $0.utf8.count } ?? (after ? 0 : 1_000)
             let rows = try Row.fetchAll(
                 db,
-                sql: after ? HotQuery.pageAfter.sql : HotQuery.pageBefore.sql,
-                arguments: [Int64(chainId), contract.lowercased, length, from, max(0, page.limit)]
+                (after ? HotQuery.pageAfter : HotQuery.pageBefore).request(
+                    [Int64(chainId), contract.lowercased, length, from, max(0, page.limit)]
+                )
             )
             let publications = try rows.map(Self.publication)
             return after ? publications : publications.reversed()
@@ -486,8 +482,7 @@ extension SQLiteStore {
             guard
                 let row = try Row.fetchOne(
                     db,
-                    sql: HotQuery.collectionTotals.sql,
-                    arguments: [Int64(chainId), contract.lowercased]
+                    HotQuery.collectionTotals.request([Int64(chainId), contract.lowercased])
                 )
             else { return PublishedTotals(tokens: 0, publications: 0, lastBatch: nil) }
             return PublishedTotals(tokens: row[0], publications: row[1], lastBatch: row[2])
@@ -496,7 +491,7 @@ extension SQLiteStore {
 
     public func publishedTotals() async throws(StoreError) -> PublishedTotals {
         try await read("read what the store published") { db in
-            let row = try Row.fetchOne(db, sql: HotQuery.storeTotals.sql)
+            let row = try Row.fetchOne(db, HotQuery.storeTotals.request())
             return PublishedTotals(tokens: row?[0] ?? 0, publications: row?[1] ?? 0, lastBatch: row?[2])
         }
     }
@@ -517,10 +512,9 @@ extension SQLiteStore {
         try await read("read the publications of \(contract.checksummed) by token") { db in
             try Row.fetchAll(
                 db,
-                sql: HotQuery.publicationsByToken.sql,
-                arguments: [
+                HotQuery.publicationsByToken.request([
                     Int64(chainId), contract.lowercased, after?.tokenId ?? "", after?.row ?? 0, max(0, limit),
-                ]
+                ])
             ).map { row in
                 (PublicationCursor(tokenId: row["token_id"], row: row["id"]), try Self.publication(row))
             }
@@ -531,7 +525,7 @@ extension SQLiteStore {
         -> [(row: Int64, publication: Publication)]
     {
         try await read("read the publications after row \(row)") { db in
-            try Row.fetchAll(db, sql: HotQuery.publicationsAfterRow.sql, arguments: [row, max(0, limit)]).map { row in
+            try Row.fetchAll(db, HotQuery.publicationsAfterRow.request([row, max(0, limit)])).map { row in
                 (row["id"], try Self.publication(row))
             }
         }

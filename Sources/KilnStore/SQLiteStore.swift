@@ -165,11 +165,13 @@ public final class SQLiteStore: Store {
     }
 
     /// Runs `body` in a write transaction on GRDB's own queue, suspending (never blocking) the calling task.
-    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError)
+    /// `what` is only built for an error message.
+    func write<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws(StoreError)
         -> T
     {
         do { return try await pool.write(body) } catch let error as StoreError { throw error } catch {
-            throw StoreError(code(error), "Unable to \(what): \(reason(error))", cause: error)
+            throw StoreError(code(error), "Unable to \(what()): \(reason(error))", cause: error)
         }
     }
 
@@ -203,11 +205,12 @@ public final class SQLiteStore: Store {
     }
 
     /// Runs `body` in a read transaction on GRDB's own queue, suspending (never blocking) the calling task.
-    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError)
-        -> T
+    /// `what` is only built for an error message (most name a token: its checksummed address costs a hash).
+    func read<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws(StoreError) -> T
     {
         do { return try await pool.read(body) } catch {
-            throw StoreError(code(error), "Unable to \(what): \(reason(error))", cause: error)
+            throw StoreError(code(error), "Unable to \(what()): \(reason(error))", cause: error)
         }
     }
 
@@ -297,8 +300,7 @@ public final class SQLiteStore: Store {
         try await read("read the logs of \(contract)") { db in
             try Row.fetchAll(
                 db,
-                sql: HotQuery.logsAfter.sql,
-                arguments: [Int64(chainId), contract.lowercased, block.map { Int64($0) } ?? -1]
+                HotQuery.logsAfter.request([Int64(chainId), contract.lowercased, block.map { Int64($0) } ?? -1])
             ).map { try Self.log($0, contract: contract) }
         }
     }
@@ -436,8 +438,7 @@ public final class SQLiteStore: Store {
         try await read("count the jobs batch \(batch) waits for") { db in
             try Int.fetchOne(
                 db,
-                sql: HotQuery.pendingJobs.sql,
-                arguments: [batch]
+                HotQuery.pendingJobs.request([batch])
             ) ?? 0
         }
     }
@@ -459,7 +460,7 @@ public final class SQLiteStore: Store {
     }
 
     public func unfinishedJobs() async throws(StoreError) -> Int {
-        try await read("count the unfinished jobs") { db in try Int.fetchOne(db, sql: HotQuery.unfinishedJobs.sql) ?? 0
+        try await read("count the unfinished jobs") { db in try Int.fetchOne(db, HotQuery.unfinishedJobs.request()) ?? 0
         }
     }
 
