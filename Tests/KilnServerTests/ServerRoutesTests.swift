@@ -279,9 +279,25 @@ struct ServerRoutesTests {
                 let health = try JSONValue.parse(bytes: Array(buffer: response.body))
                 #expect(response.status == .ok && health["status"] == "ok" && health["collections"] == 1)
             }
+            let metadata = try await client.execute(uri: Self.path + "/1", method: .get) { response in
+                (bytes: response.body.readableBytes, etag: response.headers[.eTag] ?? "")
+            }
+            try await client.execute(uri: Self.path + "/1", method: .get, headers: [.ifNoneMatch: metadata.etag]) {
+                #expect($0.status == .notModified)
+            }
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
-                #expect(String(buffer: response.body).contains("kiln_http_requests_total"))
+                // Each series counts every request that touched it (made once, kept): one metadata answer and
+                // one 304, its bytes served.
+                let lines = String(buffer: response.body).split(separator: "\n")
+                func value(_ name: String, _ labels: String...) -> Double? {
+                    lines.first { $0.hasPrefix(name) && labels.allSatisfy($0.contains) }
+                        .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+                }
+                #expect(value("kiln_http_requests_total{", "route=\"/tokens\"", "status=\"200\"") == 1)
+                #expect(value("kiln_http_requests_total{", "route=\"/tokens\"", "status=\"304\"") == 1)
+                #expect(value("kiln_http_requests_total{", "route=\"/health\"", "status=\"200\"") == 1)
+                #expect(value("kiln_gateway_bytes_served_total") == Double(metadata.bytes))
             }
         }
     }
