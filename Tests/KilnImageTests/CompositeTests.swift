@@ -277,6 +277,17 @@ struct ResizeTests {
         return out
     }
 
+    /// The thumbnail's division: a multiply by t's reciprocal and a shift, exact for every sum it can meet.
+    @Test func theReciprocalDividesExactly() {
+        for t in 1...Raster.reciprocalLimit {
+            let reciprocal = Raster.reciprocal(t)
+            var wrong = 0
+            for n in 0...(256 * t) where (UInt32(n) &* reciprocal) >> 23 != UInt32(n / t) { wrong += 1 }
+            #expect(wrong == 0, "t = \(t)")
+            #expect(UInt64(256 * t) * UInt64(reciprocal) < 1 << 32, "t = \(t): 32-bit lanes do not overflow")
+        }
+    }
+
     @Test func areaAverageMatchesTheIntegerReference() throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         var generator = SeededGenerator(seed: seed)

@@ -12,39 +12,51 @@ extension Raster {
             )
         }
         if width == self.width && height == self.height { return self }
-        let columns = Taps(Self.coverage(source: self.width, target: width))
-        let rows = Taps(Self.coverage(source: self.height, target: height))
-        // Horizontal pass: sums weighted in units of 1/width of a source pixel (values ≤ 255 · sourceWidth),
-        // four channels at once.
+        var columns = Taps(Self.coverage(source: self.width, target: width))
+        var rows = Taps(Self.coverage(source: self.height, target: height))
+        // Every output byte is floor((S + floor(T/2)) / T): S the sum of source bytes weighted by overlap, T =
+        // width · height of the source (the weights' total). When every column weight shares a factor gx and every
+        // row weight a factor gy, with k = gx·gy, S = k·s and T = k·t, and floor((k·s + H) / (k·t)) =
+        // floor((s + floor(H / k)) / t) for an integer s (what H/k adds beyond its floor is less than 1/t). A
+        // thumbnail (384² → 256², t = 9) then needs only 32-bit sums and a multiply by t's reciprocal, exact for
+        // every sum (below).
+        let (gx, gy) = (columns.reduce(), rows.reduce())
+        let t = (self.width / gx) * (self.height / gy)
         let sumStride = width * 4
-        var horizontal = [UInt32](repeating: 0, count: self.height * sumStride)
-        pixels.withUnsafeBytes { source in
-            horizontal.withUnsafeMutableBufferPointer { sums in
-                for y in 0..<self.height {
-                    let sourceRow = source.baseAddress! + y * stride
-                    let sumRow = UnsafeMutableRawPointer(sums.baseAddress! + y * sumStride)
-                    for output in 0..<width {
-                        var sum = SIMD4<UInt32>()
-                        for tap in columns.range(output) {
-                            let pixel = sourceRow.loadUnaligned(
-                                fromByteOffset: columns.index[tap] * 4,
-                                as: SIMD4<UInt8>.self
-                            )
-                            sum &+= SIMD4(truncatingIfNeeded: pixel) &* columns.weight[tap]
+        let horizontal = horizontalSums(columns, width: width)
+        var out = [UInt8](repeating: 0, count: width * height * 4)
+        if t <= Self.reciprocalLimit {
+            // n = s + h ≤ 256·t; m = ⌈2^23 / t⌉ = (2^23 + e) / t with 0 ≤ e < t, so n·m / 2^23 = n/t + n·e/(t·2^23)
+            // and n·e < 256·t² ≤ 2^23: the floor is n / t's. n·m < 2^32: 32-bit lanes.
+            let half = UInt32((self.width * self.height / 2) / (gx * gy))
+            let reciprocal = Self.reciprocal(t)
+            var row = [UInt32](repeating: 0, count: sumStride)
+            horizontal.withUnsafeBufferPointer { sums in
+                out.withUnsafeMutableBufferPointer { target in
+                    row.withUnsafeMutableBufferPointer { row in
+                        for outputRow in 0..<height {
+                            for column in 0..<sumStride { row[column] = half }
+                            for tap in rows.range(outputRow) {
+                                let from = sums.baseAddress! + rows.index[tap] * sumStride
+                                let weight = rows.weight[tap]
+                                for column in 0..<sumStride { row[column] &+= from[column] &* weight }
+                            }
+                            let to = target.baseAddress! + outputRow * sumStride
+                            for column in 0..<sumStride {
+                                to[column] = UInt8(truncatingIfNeeded: (row[column] &* reciprocal) >> 23)
+                            }
                         }
-                        sumRow.storeBytes(of: sum, toByteOffset: output * 16, as: SIMD4<UInt32>.self)
                     }
                 }
             }
+            return Raster(width: width, height: height, premultiplied: out)
         }
-        // Vertical pass and the one rounding: (sum + total / 2) / total, the floor of an integer division. In
-        // Double every sum is exact (≤ 255 · 8192² < 2^53), and so is the floor of the correctly rounded
-        // quotient: it is below 256 and at least 1/total from the next integer, far more than the rounding error
-        // (2^-45). Doubles vectorise; 64-bit integer division was most of the time of a thumbnail.
-        let total = UInt64(self.width) * UInt64(self.height)
-        let (divisor, half) = (Double(total), Double(total / 2))
+        // Otherwise in Double: every sum is exact (≤ 255 · 8192² < 2^53), and so is the floor of the correctly
+        // rounded quotient: it is below 256 and at least 1/T from the next integer, far more than the rounding
+        // error (2^-45). Doubles vectorise; 64-bit integer division was most of the time of a thumbnail.
+        let total = UInt64(t)
+        let (divisor, half) = (Double(total), Double((UInt64(self.width * self.height) / 2) / UInt64(gx * gy)))
         let magic = 6_755_399_441_055_744.0  // 1.5 · 2^52
-        var out = [UInt8](repeating: 0, count: width * height * 4)
         var row = [Double](repeating: 0, count: sumStride)
         horizontal.withUnsafeBufferPointer { sums in
             out.withUnsafeMutableBufferPointer { target in
@@ -73,6 +85,45 @@ extension Raster {
         return Raster(width: width, height: height, premultiplied: out)
     }
 
+    /// The largest reduced total `t` the 32-bit reciprocal path is exact for: 256·t² ≤ 2^23.
+    static let reciprocalLimit = 181
+
+    /// ⌈2^23 / t⌉: for every n ≤ 256·t (t ≤ ``reciprocalLimit``), `(n · reciprocal(t)) >> 23` is n / t.
+    static func reciprocal(_ t: Int) -> UInt32 { UInt32(((1 << 23) + t - 1) / t) }
+
+    /// The horizontal pass: for each source row and output column, the four channels' sums weighted by `columns`
+    /// (values ≤ 255 · the weights' total).
+    private func horizontalSums(_ columns: Taps, width: Int) -> [UInt32] {
+        let sumStride = width * 4
+        var horizontal = [UInt32](repeating: 0, count: self.height * sumStride)
+        // Each tap's byte offset in a source row and its weight, side by side: no array look-ups per pixel.
+        let taps = zip(columns.index, columns.weight).map { (offset: $0 * 4, weight: $1) }
+        pixels.withUnsafeBytes { source in
+            horizontal.withUnsafeMutableBufferPointer { sums in
+                taps.withUnsafeBufferPointer { taps in
+                    columns.starts.withUnsafeBufferPointer { starts in
+                        for y in 0..<self.height {
+                            let sourceRow = source.baseAddress! + y * stride
+                            let sumRow = UnsafeMutableRawPointer(sums.baseAddress! + y * sumStride)
+                            for output in 0..<width {
+                                var sum = SIMD4<UInt32>()
+                                for tap in starts[output]..<starts[output + 1] {
+                                    let pixel = sourceRow.loadUnaligned(
+                                        fromByteOffset: taps[tap].offset,
+                                        as: SIMD4<UInt8>.self
+                                    )
+                                    sum &+= SIMD4(truncatingIfNeeded: pixel) &* taps[tap].weight
+                                }
+                                sumRow.storeBytes(of: sum, toByteOffset: output * 16, as: SIMD4<UInt32>.self)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return horizontal
+    }
+
     /// ``coverage(source:target:)`` flattened: the taps of output `o` are `index[range(o)]`, `weight[range(o)]`.
     struct Taps {
         var index: [Int] = []
@@ -88,6 +139,19 @@ extension Raster {
             }
         }
         func range(_ output: Int) -> Range<Int> { starts[output]..<starts[output + 1] }
+
+        /// Divides every weight by their greatest common divisor, and returns it.
+        mutating func reduce() -> Int {
+            var divisor: UInt32 = 0
+            for weight in weight {
+                var (a, b) = (divisor, weight)
+                while b != 0 { (a, b) = (b, a % b) }
+                divisor = a
+            }
+            guard divisor > 1 else { return 1 }
+            for index in weight.indices { weight[index] /= divisor }
+            return Int(divisor)
+        }
     }
 
     /// For each output cell, the source cells it overlaps and the overlap length, both measured in units where
