@@ -48,30 +48,41 @@ extension Raster {
                         }
                         return
                     }
-                    for row in top..<bottom {
-                        let layerRow = row - y
-                        var d = row * canvasStride + left * 4
-                        var s = layerRow * layerStride + (left - x) * 4
-                        for column in left..<right {
-                            var m = coverage
-                            if let maskRaster {
-                                let mx = column - x
-                                if mx >= maskRaster.width || layerRow >= maskRaster.height {
-                                    m = 0
-                                } else {
-                                    let o = layerRow * maskRaster.stride + mx * 4
-                                    let value: UInt32 =
-                                        maskChannel == .alpha
-                                        ? UInt32(maskBuffer[o + 3])
-                                        : (77 * UInt32(maskBuffer[o]) + 150 * UInt32(maskBuffer[o + 1])
-                                            + 29 * UInt32(maskBuffer[o + 2]) + 128) >> 8
-                                    m = UInt32(div255(coverage * value))
+                    // Every other case a pixel at a time, in a loop of its own for each mode (the mode's arithmetic
+                    // chosen once, not per channel), the mask's coverage read along its row.
+                    @inline(__always) func blendRows(_ mode: BlendMode) {
+                        for row in top..<bottom {
+                            let layerRow = row - y
+                            var d = row * canvasStride + left * 4
+                            var s = layerRow * layerStride + (left - x) * 4
+                            for column in left..<right {
+                                var m = coverage
+                                if let maskRaster {
+                                    let mx = column - x
+                                    if mx >= maskRaster.width || layerRow >= maskRaster.height {
+                                        m = 0
+                                    } else {
+                                        let o = layerRow * maskRaster.stride + mx * 4
+                                        let value: UInt32 =
+                                            maskChannel == .alpha
+                                            ? UInt32(maskBuffer[o + 3])
+                                            : (77 &* UInt32(maskBuffer[o]) &+ 150 &* UInt32(maskBuffer[o + 1])
+                                                &+ 29 &* UInt32(maskBuffer[o + 2]) &+ 128) >> 8
+                                        m = UInt32(div255(coverage &* value))
+                                    }
                                 }
+                                Self.blendPixel(canvas, d, source, s, m, mode)
+                                d += 4
+                                s += 4
                             }
-                            Self.blendPixel(canvas, d, source, s, m, mode)
-                            d += 4
-                            s += 4
                         }
+                    }
+                    switch mode {
+                    case .normal: blendRows(.normal)
+                    case .multiply: blendRows(.multiply)
+                    case .screen: blendRows(.screen)
+                    case .overlay: blendRows(.overlay)
+                    case .add: blendRows(.add)
                     }
                 }
             }
@@ -149,42 +160,44 @@ extension Raster {
         _ m: UInt32,
         _ mode: BlendMode
     ) {
+        // Wrapping arithmetic: every value below is within 0…255·255·3 for premultiplied pixels (c ≤ α, which
+        // every raster keeps), and the overflow checks were most of the instructions of a masked layer.
         var sa = UInt32(source[s + 3])
-        if m != 255 { sa = UInt32(div255(sa * m)) }
+        if m != 255 { sa = UInt32(div255(sa &* m)) }
         if sa == 0 { return }  // nothing to draw in any mode
         var sr = UInt32(source[s])
         var sg = UInt32(source[s + 1])
         var sb = UInt32(source[s + 2])
         if m != 255 {
-            sr = UInt32(div255(sr * m))
-            sg = UInt32(div255(sg * m))
-            sb = UInt32(div255(sb * m))
+            sr = UInt32(div255(sr &* m))
+            sg = UInt32(div255(sg &* m))
+            sb = UInt32(div255(sb &* m))
         }
         if mode == .normal && sa == 255 {
-            canvas[d] = UInt8(sr)
-            canvas[d + 1] = UInt8(sg)
-            canvas[d + 2] = UInt8(sb)
+            canvas[d] = UInt8(truncatingIfNeeded: sr)
+            canvas[d + 1] = UInt8(truncatingIfNeeded: sg)
+            canvas[d + 2] = UInt8(truncatingIfNeeded: sb)
             canvas[d + 3] = 255
             return
         }
         let ba = UInt32(canvas[d + 3])
-        let inverseSource = 255 - sa
-        let inverseBackdrop = 255 - ba
-        let outAlpha = sa + UInt32(div255(ba * inverseSource))
+        let inverseSource = 255 &- sa
+        let inverseBackdrop = 255 &- ba
+        let outAlpha = sa &+ UInt32(div255(ba &* inverseSource))
         @inline(__always)
         func channel(_ cs: UInt32, _ cb: UInt32) -> UInt8 {
             // 255 · αs·αb·B(Cb, Cs) in premultiplied terms.
             let blended: UInt32
             switch mode {
-            case .normal: blended = cs * ba
-            case .multiply: blended = cs * cb
-            case .screen: blended = cs * ba + cb * sa - cs * cb
+            case .normal: blended = cs &* ba
+            case .multiply: blended = cs &* cb
+            case .screen: blended = cs &* ba &+ cb &* sa &- cs &* cb
             case .overlay:
-                blended = 2 * cb <= ba ? 2 * cs * cb : sa * ba - 2 * (ba - cb) * (sa - cs)
-            case .add: blended = min(sa * ba, cs * ba + cb * sa)
+                blended = 2 &* cb <= ba ? 2 &* cs &* cb : sa &* ba &- 2 &* (ba &- cb) &* (sa &- cs)
+            case .add: blended = min(sa &* ba, cs &* ba &+ cb &* sa)
             }
-            let value = div255(cs * inverseBackdrop + cb * inverseSource + blended)
-            return min(value, UInt8(outAlpha))
+            let value = div255(cs &* inverseBackdrop &+ cb &* inverseSource &+ blended)
+            return min(value, UInt8(truncatingIfNeeded: outAlpha))
         }
         canvas[d] = channel(sr, UInt32(canvas[d]))
         canvas[d + 1] = channel(sg, UInt32(canvas[d + 1]))
