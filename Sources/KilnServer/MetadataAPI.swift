@@ -40,15 +40,18 @@ extension Site {
     func tokenFile(_ token: TokenKey, image: Bool, ifNoneMatch: String?) async throws(GatewayFailure) -> Response {
         let publication = try await latest(token)
         let cid = image ? publication.image : publication.metadata
-        var headers = HTTPFields()
-        headers[.contentType] = image ? "image/png" : "application/json"
-        headers[.eTag] = "\"\(cid)\""
-        // The token's media change when its state does: clients keep the answer but ask again (ETag → 304).
-        headers[.cacheControl] = "public, no-cache"
-        headers[.accessControlAllowOrigin] = "*"
-        headers[.xIpfsPath] = "/ipfs/\(cid)"
-        headers[.xKilnBatch] = "\(publication.batch)"
-        if let ifNoneMatch, Gateway.matches(ifNoneMatch, etag: "\"\(cid)\"") {
+        let etag = "\"\(cid)\""
+        // Made as one list, not field by field (each set searches the fields before it): every answer has them.
+        let headers = HTTPFields([
+            HTTPField(name: .contentType, value: image ? "image/png" : "application/json"),
+            HTTPField(name: .eTag, value: etag),
+            // The token's media change when its state does: clients keep the answer but ask again (ETag → 304).
+            HTTPField(name: .cacheControl, value: "public, no-cache"),
+            HTTPField(name: .accessControlAllowOrigin, value: "*"),
+            HTTPField(name: .xIpfsPath, value: "/ipfs/\(cid)"),
+            HTTPField(name: .xKilnBatch, value: String(publication.batch)),
+        ])
+        if let ifNoneMatch, Gateway.matches(ifNoneMatch, etag: etag) {
             return Response(status: .notModified, headers: headers)
         }
         let bytes = try await cat(cid)
