@@ -42,6 +42,9 @@ public struct Site: Sendable {
     /// Each token's latest publication as the metadata API last read it, while the store publishes nothing new
     /// (``LatestCache``): 16 384 tokens, about 5 MiB.
     let latestCache = LatestCache(capacity: 16_384)
+    /// What the collection pages show of each token's metadata and attestation, by CID (``CardFacts``): 8 192
+    /// files, at most a few MiB.
+    let cardFacts = CardFacts(capacity: 8_192)
 
     /// A site over a store and a blockstore.
     public init(

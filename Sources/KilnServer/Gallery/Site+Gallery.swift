@@ -93,18 +93,26 @@ extension Site {
                 "id": id, "href": collectionHref(contract) + "/" + id, "thumbnail": latest.thumbnail,
                 "batch": "\(latest.batch)", "quorum": "no inference",
             ]
-            if let metadata = try? JSONValue.parse(bytes: try await cat(latest.metadata)),
-                case .array(let attributes)? = metadata["attributes"]
-            {
-                card["traits"] = attributes.prefix(3).compactMap { attribute -> [String: Any]? in
+            let traits = await cardFacts.traits(of: latest.metadata) { () async -> [CardFacts.Trait]? in
+                guard let metadata = try? JSONValue.parse(bytes: try await cat(latest.metadata)) else { return nil }
+                guard case .array(let attributes)? = metadata["attributes"] else { return [] }
+                return attributes.prefix(3).compactMap { attribute in
                     guard let trait = attribute["trait_type"]?.stringValue, let value = attribute["value"] else {
                         return nil
                     }
-                    return ["trait": trait, "value": Self.text(value)]
+                    return CardFacts.Trait(trait: trait, value: Self.text(value))
                 }
             }
-            if let cid = latest.attestation, let bundle = try? JSONValue.parse(bytes: try await cat(cid)) {
-                card["quorum"] = Self.quorumLine(bundle)
+            if let traits, !traits.isEmpty {
+                card["traits"] = traits.map { ["trait": $0.trait, "value": $0.value] as [String: Any] }
+            }
+            if let cid = latest.attestation,
+                let line = await cardFacts.quorumLine(
+                    of: cid,
+                    { () async -> String? in (try? JSONValue.parse(bytes: try await cat(cid))).map(Self.quorumLine) }
+                )
+            {
+                card["quorum"] = line
             }
             cards.append(card)
         }
