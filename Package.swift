@@ -299,7 +299,7 @@ let package = Package(
             name: "KilnServerTests",
             dependencies: [
                 "KilnServer", "KilnContent", "KilnCore", "KilnInference", "KilnPipeline", "KilnStore", "KilnTesting",
-                hummingbird, hummingbirdTesting, httpTypes, logging, nioCore,
+                hummingbird, hummingbirdTesting, httpTypes, logging, mustache, nioCore,
             ]
         ),
         .testTarget(
