@@ -22,42 +22,56 @@ extension Raster {
         // every sum (below).
         let (gx, gy) = (columns.reduce(), rows.reduce())
         let t = (self.width / gx) * (self.height / gy)
-        let sumStride = width * 4
         let horizontal = horizontalSums(columns, width: width)
-        var out = [UInt8](repeating: 0, count: width * height * 4)
         if t <= Self.reciprocalLimit {
             // n = s + h ≤ 256·t; m = ⌈2^23 / t⌉ = (2^23 + e) / t with 0 ≤ e < t, so n·m / 2^23 = n/t + n·e/(t·2^23)
             // and n·e < 256·t² ≤ 2^23: the floor is n / t's. n·m < 2^32: 32-bit lanes.
-            let half = UInt32((self.width * self.height / 2) / (gx * gy))
             let reciprocal = Self.reciprocal(t)
-            var row = [UInt32](repeating: 0, count: sumStride)
-            horizontal.withUnsafeBufferPointer { sums in
-                out.withUnsafeMutableBufferPointer { target in
-                    row.withUnsafeMutableBufferPointer { row in
-                        for outputRow in 0..<height {
-                            for column in 0..<sumStride { row[column] = half }
-                            for tap in rows.range(outputRow) {
-                                let from = sums.baseAddress! + rows.index[tap] * sumStride
-                                let weight = rows.weight[tap]
-                                for column in 0..<sumStride { row[column] &+= from[column] &* weight }
-                            }
-                            let to = target.baseAddress! + outputRow * sumStride
-                            for column in 0..<sumStride {
-                                to[column] = UInt8(truncatingIfNeeded: (row[column] &* reciprocal) >> 23)
-                            }
-                        }
-                    }
-                }
-            }
+            let out = Self.verticalPass(
+                horizontal,
+                rows,
+                width: width,
+                height: height,
+                half: UInt32((self.width * self.height / 2) / (gx * gy))
+            ) { UInt8(truncatingIfNeeded: ($0 &* reciprocal) >> 23) }
             return Raster(width: width, height: height, premultiplied: out)
         }
         // Otherwise in Double: every sum is exact (≤ 255 · 8192² < 2^53), and so is the floor of the correctly
         // rounded quotient: it is below 256 and at least 1/T from the next integer, far more than the rounding
         // error (2^-45). Doubles vectorise; 64-bit integer division was most of the time of a thumbnail.
-        let total = UInt64(t)
-        let (divisor, half) = (Double(total), Double((UInt64(self.width * self.height) / 2) / UInt64(gx * gy)))
+        let divisor = Double(t)
         let magic = 6_755_399_441_055_744.0  // 1.5 · 2^52
-        var row = [Double](repeating: 0, count: sumStride)
+        let out = Self.verticalPass(
+            horizontal,
+            rows,
+            width: width,
+            height: height,
+            half: Double((UInt64(self.width * self.height) / 2) / UInt64(gx * gy))
+        ) { sum in
+            // floor(q) without a trapping conversion (which keeps the loop from vectorising): adding 1.5·2^52
+            // rounds q to the nearest integer, held in the low bits; one less where that rounded up.
+            let q = sum / divisor
+            let nearest = (q + magic) - magic
+            let floor = nearest > q ? nearest - 1 : nearest
+            return UInt8(truncatingIfNeeded: (floor + magic).bitPattern)
+        }
+        return Raster(width: width, height: height, premultiplied: out)
+    }
+
+    /// The vertical pass and the one rounding: for each output row, `half` plus the horizontal sums of the rows it
+    /// covers, weighted, then `byte` of each.
+    @inline(__always)
+    private static func verticalPass<Sum: AreaSum>(
+        _ horizontal: [UInt32],
+        _ rows: Taps,
+        width: Int,
+        height: Int,
+        half: Sum,
+        byte: (Sum) -> UInt8
+    ) -> [UInt8] {
+        let sumStride = width * 4
+        var out = [UInt8](repeating: 0, count: width * height * 4)
+        var row = [Sum](repeating: half, count: sumStride)
         horizontal.withUnsafeBufferPointer { sums in
             out.withUnsafeMutableBufferPointer { target in
                 row.withUnsafeMutableBufferPointer { row in
@@ -65,24 +79,16 @@ extension Raster {
                         for column in 0..<sumStride { row[column] = half }
                         for tap in rows.range(outputRow) {
                             let from = sums.baseAddress! + rows.index[tap] * sumStride
-                            let weight = Double(rows.weight[tap])
-                            for column in 0..<sumStride { row[column] += Double(from[column]) * weight }
+                            let weight = Sum(rows.weight[tap])
+                            for column in 0..<sumStride { row[column].add(from[column], times: weight) }
                         }
                         let to = target.baseAddress! + outputRow * sumStride
-                        for column in 0..<sumStride {
-                            // floor(q) without a trapping conversion (which keeps the loop from vectorising):
-                            // adding 1.5·2^52 rounds q to the nearest integer, held in the low bits; one less
-                            // where that rounded up.
-                            let q = row[column] / divisor
-                            let nearest = (q + magic) - magic
-                            let floor = nearest > q ? nearest - 1 : nearest
-                            to[column] = UInt8(truncatingIfNeeded: (floor + magic).bitPattern)
-                        }
+                        for column in 0..<sumStride { to[column] = byte(row[column]) }
                     }
                 }
             }
         }
-        return Raster(width: width, height: height, premultiplied: out)
+        return out
     }
 
     /// The largest reduced total `t` the 32-bit reciprocal path is exact for: 256·t² ≤ 2^23.
@@ -218,4 +224,18 @@ extension Raster {
         }
         return Raster(width: width, height: height, premultiplied: out)
     }
+}
+
+/// A sum of the vertical pass: 32-bit integers (wrapping: the caller bounds every sum) or exact doubles.
+protocol AreaSum {
+    init(_ value: UInt32)
+    mutating func add(_ value: UInt32, times weight: Self)
+}
+
+extension UInt32: AreaSum {
+    @inline(__always) mutating func add(_ value: UInt32, times weight: UInt32) { self &+= value &* weight }
+}
+
+extension Double: AreaSum {
+    @inline(__always) mutating func add(_ value: UInt32, times weight: Double) { self += Double(value) * weight }
 }
