@@ -72,7 +72,8 @@ def wrk(url, seconds, connections, headers=()):
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": round(rate), "p50_ms": round(latency("50"), 2), "p99_ms": round(latency("99"), 2),
-            "non2xx": int(errors.group(1)) if errors else 0}
+            "non2xx": int(errors.group(1)) if errors else 0,
+            "requests": int(re.search(r"(\d+) requests in", out).group(1))}
 
 
 def rss_mib(pid):

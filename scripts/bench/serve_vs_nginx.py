@@ -4,14 +4,20 @@ a token's metadata (`/tokens/{chainId}/{contract}/{id}`), an image (`/ipfs/{cid}
 304 revalidation (`If-None-Match` with each server's own ETag for that metadata), and each server's floor: a 404 for a
 path neither has (its HTTP stack alone).
 
-    .venv/bin/python scripts/bench/serve_vs_nginx.py SITE [--kiln PATH] [--seconds 10]
+    .venv/bin/python scripts/bench/serve_vs_nginx.py SITE [--kiln PATH] [--seconds 10] [--runs 1]
 
 SITE is a kiln.yml folder with published tokens (`scale_store.py`'s WORK/site, or any). The bytes nginx serves are
 fetched from `kiln serve` first and compared after, so both answer with the same bodies. Prints a Markdown table.
+
+With --runs N each row is measured N times, the two servers in turn, and the table gives the medians with the range
+of the ratio over the runs: on a small shared machine nginx's own rate moves by a fifth from run to run. The CPU
+columns are each server's user + system time per answer (nginx: its master and workers), from /proc — steadier than
+the rates, since they do not depend on how much of the machine `wrk` and the other server left.
 """
 import argparse
 import json
 import os
+import statistics
 import shutil
 import signal
 import subprocess
@@ -65,11 +71,36 @@ def wait(url):
     sys.exit(f"{url} did not answer")
 
 
+def cpu_seconds(pids):
+    """User + system seconds of the processes `pids`, and of their children (nginx's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) in pids or int(fields[1]) in pids:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def measure(url, seconds, headers, pids):
+    """`wrk` at 64 connections, with the server's CPU time per answer in µs."""
+    before = cpu_seconds(pids)
+    result = wrk(url, seconds, 64, headers)
+    result["cpu_us"] = round((cpu_seconds(pids) - before) / max(result["requests"], 1) * 1e6, 1)
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("site")
     parser.add_argument("--kiln", default=os.path.join(ROOT, ".build/release/kiln"), type=os.path.abspath)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--token", default="3")
     parser.add_argument("--kiln-port", type=int, default=18490)
     parser.add_argument("--nginx-port", type=int, default=18491)
@@ -116,16 +147,27 @@ def main():
             # Each server's floor on this machine: no store, no file — the HTTP stack, router and middleware alone.
             ("floor: a 404 (no such path)", "/no-such-path", (), ()),
         ]:
-            ours = wrk(kiln_base + path, args.seconds, 64, kiln_headers)
-            theirs = wrk(nginx_base + path, args.seconds, 64, nginx_headers)
-            rows.append((label, ours, theirs))
-            print(json.dumps({"measure": label, "kiln": ours, "nginx": theirs}), file=sys.stderr)
-        print("| 64 connections | kiln serve req/s | nginx req/s | ratio | kiln p50 / p99 | nginx p50 / p99 | p99 ratio |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
-        for label, ours, theirs in rows:
-            print(f"| {label} | {ours['rps']} | {theirs['rps']} | {ours['rps'] / theirs['rps']:.2f}× | "
-                  f"{ours['p50_ms']} / {ours['p99_ms']} ms | {theirs['p50_ms']} / {theirs['p99_ms']} ms | "
-                  f"{ours['p99_ms'] / max(theirs['p99_ms'], 0.001):.2f}× |")
+            runs = []
+            for _ in range(args.runs):
+                ours = measure(kiln_base + path, args.seconds, kiln_headers, {server.pid})
+                theirs = measure(nginx_base + path, args.seconds, nginx_headers, {nginx.pid})
+                runs.append((ours, theirs))
+                print(json.dumps({"measure": label, "kiln": ours, "nginx": theirs}), file=sys.stderr)
+            rows.append((label, runs))
+        print("| 64 connections | kiln serve req/s | nginx req/s | ratio | kiln p50 / p99 | nginx p50 / p99 | p99 ratio "
+              "| CPU per answer, kiln / nginx |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for label, runs in rows:
+            def median(side, key):
+                return statistics.median(run[side][key] for run in runs)
+            ratios = [ours["rps"] / theirs["rps"] for ours, theirs in runs]
+            ratio = f"{statistics.median(ratios):.2f}×"
+            if len(runs) > 1:
+                ratio += f" ({min(ratios):.2f}–{max(ratios):.2f})"
+            print(f"| {label} | {median(0, 'rps'):.0f} | {median(1, 'rps'):.0f} | {ratio} | "
+                  f"{median(0, 'p50_ms')} / {median(0, 'p99_ms')} ms | {median(1, 'p50_ms')} / {median(1, 'p99_ms')} ms "
+                  f"| {median(0, 'p99_ms') / max(median(1, 'p99_ms'), 0.001):.2f}× "
+                  f"| {median(0, 'cpu_us')} / {median(1, 'cpu_us')} µs |")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait()
