@@ -13,7 +13,7 @@ public struct ServerMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     /// Each route's request counter (by status) and timer, made once, as the gateway's counters below: looking
     /// them up in the registry by name and labels on every request was a few percent of a small answer's CPU.
-    private let requests = RequestSeries()
+    private let requests: RequestSeries
 
     private let blocksServed: Metrics.Counter
     private let bytesServed: Metrics.Counter
@@ -22,6 +22,7 @@ public struct ServerMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         factory = PrometheusMetricsFactory(registry: registry)
+        requests = RequestSeries(factory: factory)
         blocksServed = Metrics.Counter(label: "kiln_gateway_blocks_served_total", factory: factory)
         bytesServed = Metrics.Counter(label: "kiln_gateway_bytes_served_total", factory: factory)
     }
@@ -29,7 +30,7 @@ public struct ServerMetrics: Sendable {
     /// One answered request: `route` is the route's pattern (`/ipfs`, `/tokens`, `/collections`, …), never the
     /// URL, so the number of series stays bounded.
     func request(route: String, status: Int, seconds: Double) {
-        let (counter, timer) = requests.series(route: route, status: status, factory: factory)
+        let (counter, timer) = requests.series(route: route, status: status)
         counter.increment()
         timer.recordNanoseconds(Int64(seconds * 1e9))
     }
@@ -39,9 +40,12 @@ public struct ServerMetrics: Sendable {
             let route: String
             let status: Int
         }
+        private let factory: PrometheusMetricsFactory
         private let made = Mutex<[Key: (Metrics.Counter, Metrics.Timer)]>([:])
 
-        func series(route: String, status: Int, factory: PrometheusMetricsFactory) -> (Metrics.Counter, Metrics.Timer) {
+        init(factory: PrometheusMetricsFactory) { self.factory = factory }
+
+        func series(route: String, status: Int) -> (Metrics.Counter, Metrics.Timer) {
             made.withLock { made in
                 let key = Key(route: route, status: status)
                 if let series = made[key] { return series }

@@ -155,21 +155,23 @@ public struct Site: Sendable {
         guard let chainId, let chain = UInt64(chainId) else {
             throw GatewayFailure(.badRequest, "Chain id '\(chainId ?? "")' is not a number")
         }
-        if let contract, let address = contractSpellings[contract] {
-            guard chain == configuration.chainId else {
-                throw GatewayFailure(.notFound, "No collection \(chain):\(address.checksummed) is served here")
-            }
-            return (chain, address)
-        }
+        // A served contract as a path spells it is found as it is; any other text is parsed (for its error).
+        let served = contract.flatMap { contractSpellings[$0] }
         let address: Address
-        do { address = try Address(hex: contract ?? "") } catch {
-            throw GatewayFailure(
-                .badRequest,
-                "'\(contract ?? "")' is not a contract address: \(error.message)",
-                cause: error
-            )
+        if let served {
+            address = served
+        } else {
+            do { address = try Address(hex: contract ?? "") } catch {
+                throw GatewayFailure(
+                    .badRequest,
+                    "'\(contract ?? "")' is not a contract address: \(error.message)",
+                    cause: error
+                )
+            }
         }
-        guard chain == configuration.chainId, configuration.contracts.contains(where: { $0.address == address }) else {
+        guard chain == configuration.chainId,
+            served != nil || configuration.contracts.contains(where: { $0.address == address })
+        else {
             throw GatewayFailure(.notFound, "No collection \(chain):\(address.checksummed) is served here")
         }
         return (chain, address)

@@ -23,6 +23,8 @@ extension Raster {
         let (gx, gy) = (columns.reduce(), rows.reduce())
         let t = (self.width / gx) * (self.height / gy)
         let horizontal = horizontalSums(columns, width: width)
+        // ⌊⌊T/2⌋ / k⌋, the rounding's half in the reduced units (below 2^25: sides are at most 8192).
+        let half = UInt32((self.width * self.height / 2) / (gx * gy))
         if t <= Self.reciprocalLimit {
             // n = s + h ≤ 256·t; m = ⌈2^23 / t⌉ = (2^23 + e) / t with 0 ≤ e < t, so n·m / 2^23 = n/t + n·e/(t·2^23)
             // and n·e < 256·t² ≤ 2^23: the floor is n / t's. n·m < 2^32: 32-bit lanes.
@@ -32,7 +34,7 @@ extension Raster {
                 rows,
                 width: width,
                 height: height,
-                half: UInt32((self.width * self.height / 2) / (gx * gy))
+                half: half
             ) { UInt8(truncatingIfNeeded: ($0 &* reciprocal) >> 23) }
             return Raster(width: width, height: height, premultiplied: out)
         }
@@ -46,7 +48,7 @@ extension Raster {
             rows,
             width: width,
             height: height,
-            half: Double((UInt64(self.width * self.height) / 2) / UInt64(gx * gy))
+            half: Double(half)
         ) { sum in
             // floor(q) without a trapping conversion (which keeps the loop from vectorising): adding 1.5·2^52
             // rounds q to the nearest integer, held in the low bits; one less where that rounded up.
