@@ -58,8 +58,10 @@ extension AtomicFile {
             count += written
         }
 
-        /// Flushes to disk, renames the file into place (mode `0644`) and flushes its folder.
-        public func commit() throws(WriteError) {
+        /// Flushes to disk, renames the file into place (mode `0644`) and flushes its folder — or leaves that to
+        /// the caller (`syncingFolder: false`), who renames several files into one folder and flushes it once
+        /// (``AtomicFile/syncFolder(of:)``).
+        public func commit(syncingFolder: Bool = true) throws(WriteError) {
             guard let file else { return }
             self.file = nil
             let fd = fileno(file)
@@ -74,7 +76,7 @@ extension AtomicFile {
                     code: code
                 )
             }
-            try AtomicFile.syncFolder(of: path)
+            if syncingFolder { try AtomicFile.syncFolder(of: path) }
         }
 
         deinit {

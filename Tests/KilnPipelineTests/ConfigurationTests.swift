@@ -72,6 +72,10 @@ struct ConfigurationTests {
             "kiln.yml:4:17: publish.mode must be one of files, onchain, onchain-base"
         ),
         (
+            minimal + "\npublish: {manifest: split}",
+            "kiln.yml:4:21: publish.manifest must be one of whole, sharded, found 'split'"
+        ),
+        (
             "contracts:\n  - {address: \"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\", template: a}\noperators: {source: chain, registry: \"0xAB\", nodes: {}}",
             "kiln.yml:3:38: operators.registry must be the stake registry's 0x address"
         ),
@@ -233,7 +237,7 @@ struct ConfigurationTests {
             "KILN_PUBLISH_MODE": "onchain", "KILN_PUBLISH_KEY_FILE": "/k/publisher.key",
             "KILN_PUBLISH_RPC": "http://127.0.0.1:9/",
             "KILN_PROFILE": "kubo-v0", "KILN_RPC": "http://127.0.0.1:8545", "KILN_FROM_BLOCK": "11",
-            "KILN_BLOCK_RANGE": "50",
+            "KILN_BLOCK_RANGE": "50", "KILN_MANIFEST": "sharded",
         ]
         let configuration = try Configuration(
             yaml: Self.minimal + "\nchainId: 9\nconcurrency: 2",
@@ -244,6 +248,7 @@ struct ConfigurationTests {
         #expect(configuration.nodeTimeout == 2.5 && configuration.leaseSeconds == 30)
         #expect(configuration.publishMode == .onchain && configuration.publisherKeyFile == "/k/publisher.key")
         #expect(configuration.publishRPC == "http://127.0.0.1:9", "a trailing slash is dropped")
+        #expect(configuration.manifestLayout == .sharded)
         #expect(
             configuration.profile.name == "kubo-v0" && configuration.fromBlock == 11 && configuration.blockRange == 50
         )
@@ -262,6 +267,10 @@ struct ConfigurationTests {
         (
             "KILN_PUBLISH_MODE", "airdrop",
             "environment variable KILN_PUBLISH_MODE: publish.mode must be one of files, onchain, onchain-base, found 'airdrop'"
+        ),
+        (
+            "KILN_MANIFEST", "Sharded",
+            "environment variable KILN_MANIFEST: publish.manifest must be one of whole, sharded, found 'Sharded'"
         ),
     ])
     func aBadEnvironmentVariableIsAnErrorNotIgnored(name: String, value: String, message: String) {

@@ -20,6 +20,8 @@ struct BatchOutputs: Sendable {
     let contracts: [Address]
     let publishMode: Configuration.PublishMode
     let onchain: OnchainPublisher?
+    /// `publish.manifest`: `manifest.json` whole, or in shards under `manifest/` (``ManifestShards``).
+    var manifestLayout: Configuration.ManifestLayout = .whole
     /// Publications per page when writing `manifest.json`.
     var manifestPage = 4_096
     /// At most this many tokens published since the last `manifest.json` are merged into it; more, and it is
@@ -121,7 +123,10 @@ struct BatchOutputs: Sendable {
         CrashPoint.afterSheet.reached()
 
         let manifestPath = out + "/manifest.json"
-        try await writeManifest(to: manifestPath)
+        switch manifestLayout {
+        case .whole: try await writeManifest(to: manifestPath)
+        case .sharded: try await writeShardedManifest(index: manifestPath)
+        }
         summary.manifest = manifestPath
         CrashPoint.afterManifest.reached()
         try await store.closeBatch(batch)
@@ -237,8 +242,8 @@ struct BatchOutputs: Sendable {
         case whole
     }
 
-    /// The head of `manifest.json` up to its first entry: `{"kiln":…,"profile":…,"tokens":{`.
-    private var manifestHead: [UInt8] {
+    /// The head of `manifest.json` (and of each shard) up to its first entry: `{"kiln":…,"profile":…,"tokens":{`.
+    var manifestHead: [UInt8] {
         get throws {
             var head = try Manifest(profile: profile.name).json.canonicalBytes()
             head.removeLast(2)
@@ -258,9 +263,9 @@ struct BatchOutputs: Sendable {
         )
     }
 
-    /// Merges the tokens published after row `after` into the manifest at `path`; nil when it could not (too
-    /// many to hold, or the file is not one to merge into), having written nothing.
-    private func mergeManifest(into path: String, name: String, after: Int64) async throws -> ManifestWrite? {
+    /// The entries of the tokens published after row `after`, sorted by key, and the last row read; nil when there
+    /// are more than ``mergeLimit`` (cheaper written whole than held in memory).
+    func entriesPublished(after: Int64) async throws -> (entries: [ManifestMerge.Entry], last: Int64)? {
         var tokens = Set<TokenKey>()
         var last = after
         while true {
@@ -269,11 +274,9 @@ struct BatchOutputs: Sendable {
                 tokens.insert(publication.token)
                 last = max(last, row)
             }
-            // A batch as large as this is cheaper written whole than held in memory (and a whole write is streamed).
             guard tokens.count <= mergeLimit else { return nil }
             if page.count < manifestPage { break }
         }
-        guard last > after else { return .upToDate }
         var changed: [ManifestMerge.Entry] = []
         changed.reserveCapacity(tokens.count)
         for token in tokens {
@@ -282,6 +285,14 @@ struct BatchOutputs: Sendable {
             }
         }
         changed.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        return (changed, last)
+    }
+
+    /// Merges the tokens published after row `after` into the manifest at `path`; nil when it could not (too
+    /// many to hold, or the file is not one to merge into), having written nothing.
+    private func mergeManifest(into path: String, name: String, after: Int64) async throws -> ManifestWrite? {
+        guard let (changed, last) = try await entriesPublished(after: after) else { return nil }
+        guard last > after else { return .upToDate }
         let writer = try AtomicFile.Writer(path: path)
         guard try ManifestMerge.merge(old: path, head: try manifestHead, changed: changed, into: writer) else {
             return nil
@@ -303,11 +314,22 @@ struct BatchOutputs: Sendable {
         let writer = try AtomicFile.Writer(path: path)
         try writer.write(try manifestHead)
         var separator: [UInt8] = []
+        let lastRow = try await forEachManifestEntry { entry in
+            try writer.write(separator + entry.bytes)
+            separator = [UInt8(ascii: ",")]
+        }
+        try writer.write(Array("}}".utf8))
+        try writer.commit()
+        try await mark(path, name: name, publication: lastRow)
+    }
+
+    /// Hands `body` every published token's entry in the manifest's key order, reading a page of publications at a
+    /// time; returns the last publication row read.
+    func forEachManifestEntry(_ body: (ManifestMerge.Entry) throws -> Void) async throws -> Int64 {
         var lastRow: Int64 = 0
         func write(_ token: String, _ publications: [Publication]) throws {
             guard let entry = try manifestEntry(token, publications) else { return }
-            try writer.write(separator + entry.bytes)
-            separator = [UInt8(ascii: ",")]
+            try body(entry)
         }
         // Keys are "chainId:Contract#id": collections by that prefix, then token ids as text (the store's order).
         let collections = try await store.publishedCollections()
@@ -338,9 +360,7 @@ struct BatchOutputs: Sendable {
             }
             if let token { try write(token.key, token.publications) }
         }
-        try writer.write(Array("}}".utf8))
-        try writer.commit()
-        try await mark(path, name: name, publication: lastRow)
+        return lastRow
     }
 
     /// `manifest.json` from every publication in order: each token's current metadata CID and its history.

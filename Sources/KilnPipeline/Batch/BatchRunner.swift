@@ -116,7 +116,8 @@ public struct BatchRunner: Sendable {
             chainId: configuration.chainId,
             contracts: configuration.contracts.map(\.address),
             publishMode: configuration.publishMode,
-            onchain: onchain
+            onchain: onchain,
+            manifestLayout: configuration.manifestLayout
         )
     }
 

@@ -22,7 +22,7 @@ extension Configuration {
         public static let operators = ["file", "source", "registry", "fromBlock", "rpc", "nodes"]
         /// `publish`.
         public static let publish = [
-            "profile", "mode", "key", "rpc", "baseURI", "ipfs", "check", "origins", "pinWait", "erc7007",
+            "profile", "mode", "manifest", "key", "rpc", "baseURI", "ipfs", "check", "origins", "pinWait", "erc7007",
         ]
         /// `publish.ipfs[]`.
         public static let ipfsTarget = ["kubo", "bearer", "basic", "pinning", "token"]
@@ -41,7 +41,8 @@ extension Configuration {
         "KILN_EVENTS": "events (a file)", "KILN_RPC": "events (a JSON-RPC node)", "KILN_FROM_BLOCK": "events.fromBlock",
         "KILN_BLOCK_RANGE": "events.blockRange", "KILN_CONFIRMATIONS": "confirmations",
         "KILN_OPERATORS": "operators (a file)",
-        "KILN_PROFILE": "publish.profile", "KILN_PUBLISH_MODE": "publish.mode", "KILN_PUBLISH_KEY_FILE": "publish.key",
+        "KILN_PROFILE": "publish.profile", "KILN_PUBLISH_MODE": "publish.mode", "KILN_MANIFEST": "publish.manifest",
+        "KILN_PUBLISH_KEY_FILE": "publish.key",
         "KILN_PUBLISHER_KEY": "publish.key (the key itself, hex)", "KILN_PUBLISH_RPC": "publish.rpc",
         "KILN_CONCURRENCY": "concurrency",
         "KILN_NODE_TIMEOUT": "nodeTimeout", "KILN_LEASE_SECONDS": "leaseSeconds", "KILN_STORE_POOL": "storePool",

@@ -147,7 +147,12 @@ extension Configuration {
                 let url = try value.url("publish.baseURI (the public URL of kiln serve)")
                 baseURI = url.hasSuffix("/") ? url : url + "/"
             }
-            if let value = publish["mode"] { publishMode = try Self.publishMode(value.scalar ?? "", at: value) }
+            if let value = publish["mode"] {
+                publishMode = try Self.choice(value.scalar ?? "", key: "publish.mode", at: value)
+            }
+            if let value = publish["manifest"] {
+                manifestLayout = try Self.choice(value.scalar ?? "", key: "publish.manifest", at: value)
+            }
             if let value = publish["key"] {
                 publisherKeyFile = resolve(try value.text("publish.key (the path of a 0600 key file)"))
             }
@@ -160,7 +165,12 @@ extension Configuration {
                 }
             }
         }
-        if let mode = environment["KILN_PUBLISH_MODE"] { publishMode = try Self.publishMode(mode, at: nil) }
+        if let mode = environment["KILN_PUBLISH_MODE"] {
+            publishMode = try Self.choice(mode, key: "publish.mode", variable: "KILN_PUBLISH_MODE")
+        }
+        if let layout = environment["KILN_MANIFEST"] {
+            manifestLayout = try Self.choice(layout, key: "publish.manifest", variable: "KILN_MANIFEST")
+        }
         if let path = try environment.text("KILN_PUBLISH_KEY_FILE") { publisherKeyFile = path }
         if let url = try environment.url("KILN_PUBLISH_RPC") { publishRPC = url }
         if let name = environment["KILN_PROFILE"] {
@@ -179,17 +189,23 @@ extension Configuration {
         do { _ = try PostgresURL(parsing: url) } catch { throw failure(error.message) }
     }
 
-    private static func publishMode(_ name: String, at node: YAMLNode?) throws(YAMLError) -> PublishMode {
-        guard let mode = PublishMode(rawValue: name) else {
+    /// One of a key's named values (`publish.mode`, `publish.manifest`), from kiln.yml (`at`) or a variable.
+    private static func choice<Choice: RawRepresentable & CaseIterable>(
+        _ name: String,
+        key: String,
+        at node: YAMLNode? = nil,
+        variable: String? = nil
+    ) throws(YAMLError) -> Choice where Choice.RawValue == String {
+        guard let value = Choice(rawValue: name) else {
             let message =
-                "publish.mode must be one of \(PublishMode.allCases.map(\.rawValue).joined(separator: ", ")), found '\(name)'"
+                "\(key) must be one of \(Choice.allCases.map(\.rawValue).joined(separator: ", ")), found '\(name)'"
             throw node?.error(message)
                 ?? YAMLError(
-                    SourceLocation(file: "environment variable KILN_PUBLISH_MODE", line: 0, column: 0),
+                    SourceLocation(file: "environment variable \(variable ?? key)", line: 0, column: 0),
                     message
                 )
         }
-        return mode
+        return value
     }
 
     static func chainOperators(_ map: YAMLNode.Fields) throws(YAMLError) -> ChainOperators {

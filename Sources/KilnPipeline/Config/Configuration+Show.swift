@@ -118,6 +118,7 @@ extension Configuration {
             }
         }
         add("publish.mode", publishMode.rawValue, variables: ["KILN_PUBLISH_MODE"])
+        add("publish.manifest", manifestLayout.rawValue, variables: ["KILN_MANIFEST"])
         add("publish.profile", profile.name, variables: ["KILN_PROFILE"])
         if environment["KILN_PUBLISHER_KEY"] != nil {
             settings.append(Setting(key: "publish.key", value: "***", source: "environment KILN_PUBLISHER_KEY"))

@@ -100,6 +100,8 @@ public struct Configuration: Sendable {
     public var pinWait = 60.0
     /// Where providers can fetch the blocks from (`publish.origins`: URLs of `kiln serve`), sent as multiaddrs.
     public var origins: [String] = []
+    /// How `manifest.json` lists the published tokens (`publish.manifest`, `KILN_MANIFEST`).
+    public var manifestLayout: ManifestLayout = .whole
     /// How files become CIDs (`publish.profile`, `KILN_PROFILE`).
     public var profile: ImportProfile = .kuboV1
     /// Jobs processed at once (`concurrency`, `KILN_CONCURRENCY`, `--concurrency`).
@@ -140,6 +142,15 @@ public struct Configuration: Sendable {
         case onchain
         /// Also one collection directory per batch and `setBaseURI("ipfs://<dir>/", from, to)` per run of changed ids.
         case onchainBase = "onchain-base"
+    }
+
+    /// How `manifest.json` lists every published token.
+    public enum ManifestLayout: String, Sendable, CaseIterable {
+        /// In itself: one file, which every batch that publishes writes again (merging the tokens it changed).
+        case whole
+        /// In 256 files under `manifest/`, each token in the one the first byte of SHA-256 of its key names;
+        /// `manifest.json` says so. A batch writes only the files its tokens are in (``ManifestShards``).
+        case sharded
     }
 
     /// The node registry reads and transactions use: `publish.rpc`, the registry's own `rpc`, or the events' node.
