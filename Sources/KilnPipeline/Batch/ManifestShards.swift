@@ -6,6 +6,12 @@ internal import KilnContent
 internal import KilnCore
 internal import KilnStore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// `publish.manifest: sharded`: the list of every published token in 256 files, `manifest/00.json` …
 /// `manifest/ff.json`, so that a batch that changes a few tokens (`kiln regen` of one) writes the few files they are
 /// in rather than one file that lists the whole collection. A token's entry is in the file named by the first byte
@@ -36,6 +42,22 @@ enum ManifestShards {
     static func fileName(_ shard: Int) -> String {
         let hex = Array("0123456789abcdef".utf8)
         return String(decoding: [hex[shard >> 4], hex[shard & 15]], as: UTF8.self) + ".json"
+    }
+
+    /// Lets the process hold every shard open at once while they are written whole: the soft limit on open files
+    /// raised to at least `count` + 256 within the hard limit (macOS's default soft limit is 256 files). Past the
+    /// hard limit, opening a shard fails with an error that names it.
+    static func allowOpenShards() {
+        #if canImport(Glibc)
+            let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+            let resource = RLIMIT_NOFILE
+        #endif
+        var limit = rlimit()
+        let wanted = rlim_t(count + 256)
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = min(wanted, limit.rlim_max)
+        _ = setrlimit(resource, &limit)
     }
 
     /// `manifest.json` of a sharded site: where the entries are.
@@ -106,6 +128,7 @@ extension BatchOutputs {
     /// Every shard written whole, all at once from one pass over the publications (a page at a time).
     private func writeWholeShards(_ paths: [String], name: String) async throws {
         let head = try manifestHead
+        ManifestShards.allowOpenShards()
         let writers = try paths.map { path throws(AtomicFile.WriteError) in try AtomicFile.Writer(path: path) }
         var empty = [Bool](repeating: true, count: writers.count)
         for writer in writers { try writer.write(head) }
