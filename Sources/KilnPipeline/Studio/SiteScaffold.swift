@@ -128,6 +128,7 @@ public enum SiteScaffold {
         publish:
           profile: kubo-v1                   # CIDs as `ipfs add --cid-version=1` computes them
           mode: files                        # files | onchain | onchain-base (tokenURI on chain)
+          manifest: whole                    # whole | sharded (out/manifest/*.json, for very large collections)
           # ipfs: [{kubo: "http://127.0.0.1:5001"}]   # push every batch to IPFS
 
         concurrency: 4                       # jobs at once
