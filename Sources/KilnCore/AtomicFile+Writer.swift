@@ -59,9 +59,9 @@ extension AtomicFile {
         }
 
         /// Flushes to disk, renames the file into place (mode `0644`) and flushes its folder — or leaves that to
-        /// the caller (`syncingFolder: false`), who renames several files into one folder and flushes it once
+        /// the caller (`syncFolder: false`), who renames several files into one folder and flushes it once
         /// (``AtomicFile/syncFolder(of:)``).
-        public func commit(syncingFolder: Bool = true) throws(WriteError) {
+        public func commit(syncFolder: Bool = true) throws(WriteError) {
             guard let file else { return }
             self.file = nil
             let fd = fileno(file)
@@ -76,7 +76,7 @@ extension AtomicFile {
                     code: code
                 )
             }
-            if syncingFolder { try AtomicFile.syncFolder(of: path) }
+            if syncFolder { try AtomicFile.syncFolder(of: path) }
         }
 
         deinit {

@@ -82,7 +82,7 @@ extension BatchOutputs {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let paths = (0..<ManifestShards.count).map { folder + "/" + ManifestShards.fileName($0) }
         let name = URL(fileURLWithPath: folder).standardizedFileURL.path + "/"
-        if let mark = try await store.outputMark(name), mark.stamp == Self.stamps(paths)?.joined(separator: "\n"),
+        if let mark = try await store.outputMark(name), mark.stamp == Self.stamps(paths),
             let merged = try await mergeShards(paths, name: name, mark: mark)
         {
             return merged
@@ -91,15 +91,10 @@ extension BatchOutputs {
         return .whole
     }
 
-    /// Each shard's stamp (``ManifestMerge/stamp(of:)``); nil when one is missing.
-    private static func stamps(_ paths: [String]) -> [String]? {
-        var stamps: [String] = []
-        stamps.reserveCapacity(paths.count)
-        for path in paths {
-            guard let stamp = ManifestMerge.stamp(of: path) else { return nil }
-            stamps.append(stamp)
-        }
-        return stamps
+    /// The shards' stamps, one per line (``ManifestMerge/stamp(of:)``); a missing shard's line is empty, which no
+    /// recorded stamp equals.
+    private static func stamps(_ paths: [String]) -> String {
+        paths.map { ManifestMerge.stamp(of: $0) ?? "" }.joined(separator: "\n")
     }
 
     /// Merges the tokens published since the mark into the shards they are in; nil when it could not (too many to
@@ -116,7 +111,7 @@ extension BatchOutputs {
             guard try ManifestMerge.merge(old: paths[shard], head: head, changed: entries, into: writer) else {
                 return nil
             }
-            try writer.commit(syncingFolder: false)
+            try writer.commit(syncFolder: false)
             guard let stamp = ManifestMerge.stamp(of: paths[shard]) else { return nil }
             stamps[shard] = stamp
         }
@@ -140,10 +135,9 @@ extension BatchOutputs {
         }
         for writer in writers {
             try writer.write(Array("}}".utf8))
-            try writer.commit(syncingFolder: false)
+            try writer.commit(syncFolder: false)
         }
         try AtomicFile.syncFolder(of: paths[0])
-        guard let stamps = Self.stamps(paths) else { return }
-        try await store.setOutputMark(name, OutputMark(publication: lastRow, stamp: stamps.joined(separator: "\n")))
+        try await store.setOutputMark(name, OutputMark(publication: lastRow, stamp: Self.stamps(paths)))
     }
 }
