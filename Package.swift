@@ -181,6 +181,7 @@ let package = Package(
                 logging,
                 hummingbird,
                 httpTypes,
+                nioHTTPTypes,
                 nioCore,
                 nioPosix,
                 metrics,

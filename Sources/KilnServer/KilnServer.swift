@@ -25,7 +25,12 @@ public enum KilnServer {
     ) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: RequestMetrics(metrics: site.metrics, logger: logger))
-        let gateway = Gateway(reader: site.reader, metrics: site.metrics, maxAnswerBytes: site.maxAnswerBytes)
+        let gateway = Gateway(
+            reader: site.reader,
+            metrics: site.metrics,
+            maxAnswerBytes: site.maxAnswerBytes,
+            answers: site.answers
+        )
         router.get("/ipfs/**") { request, _ in await gateway.respond(request) }
         router.head("/ipfs/**") { request, _ in await gateway.respond(request) }
 
@@ -104,9 +109,17 @@ public enum KilnServer {
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
+        let serverName = "kiln/\(KilnVersion.current)"
+        // The event loops' count of the store (``HotPath``) opens its connection now, not on a loop.
+        _ = try? (site.store as? any PublicationCounting)?.countPublicationsNow()
         return Application(
             router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "kiln/\(KilnVersion.current)"),
+            server: .http1(
+                configuration: .init(additionalChannelHandlers: [
+                    HotPath(site: site, serverName: serverName, logger: logger)
+                ])
+            ),
+            configuration: .init(address: .hostname(host, port: port), serverName: serverName),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
         )

@@ -1,5 +1,6 @@
 // Kiln — Apache-2.0. See LICENSE.
 
+internal import HTTPTypes
 internal import KilnCore
 internal import KilnStore
 internal import Synchronization
@@ -19,6 +20,17 @@ final class LatestCache: Sendable {
         let metadata: String
         let image: String
         let batch: Int
+        /// The header fields of the metadata API's answer with each file (``Site/tokenHead(_:image:)``), made once.
+        let metadataHead: HTTPFields
+        let imageHead: HTTPFields
+
+        init(metadata: String, image: String, batch: Int) {
+            self.metadata = metadata
+            self.image = image
+            self.batch = batch
+            metadataHead = Site.tokenHead(cid: metadata, image: false, batch: batch)
+            imageHead = Site.tokenHead(cid: image, image: true, batch: batch)
+        }
     }
 
     /// Tokens kept at most (about 300 bytes each); past it, all are dropped and kept again as asked for.
@@ -32,54 +44,76 @@ final class LatestCache: Sendable {
         var entries: [TokenKey: Entry?] = [:]
         var checking = false
         /// Requests that arrived during the check in flight: the next check answers them.
-        var waiting: [CheckedContinuation<Turn, Never>] = []
+        var waiting: [Answer] = []
     }
 
-    private enum Turn {
-        case checked(Result<Int, StoreError>)
-        /// This request runs the next check, for itself and the requests waiting when it starts.
-        case lead
-    }
+    /// What a request is told: the generation a check read, or why it could not.
+    typealias Answer = @Sendable (Result<Int, StoreError>) -> Void
+    /// A check of the store: reads its count of publications and tells `answer`, once, from any thread.
+    typealias Check = @Sendable (_ answer: @escaping Answer) -> Void
 
     init(capacity: Int) { self.capacity = capacity }
 
     /// The store's generation, read by a check that started after this call: at once when none is in flight,
     /// else after the one in flight, together with every request that came meanwhile.
     func generation(_ read: @escaping @Sendable () async throws(StoreError) -> Int) async throws(StoreError) -> Int {
-        let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
-            let lead = state.withLock { state -> Bool in
-                guard !state.checking else {
-                    state.waiting.append(continuation)
-                    return false
-                }
-                state.checking = true
-                return true
+        try await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int, StoreError>, Never>) in
+            generation(check: Self.check(read)) { continuation.resume(returning: $0) }
+        }.get()
+    }
+
+    /// A check by an async read, in a task of its own: no request's cancellation (a client gone) may fail the
+    /// others.
+    static func check(_ read: @escaping @Sendable () async throws(StoreError) -> Int) -> Check {
+        { answer in
+            Task {
+                do throws(StoreError) { answer(.success(try await read())) } catch { answer(.failure(error)) }
             }
-            if lead { continuation.resume(returning: .lead) }
         }
-        if case .checked(let result) = turn { return try result.get() }
+    }
+
+    /// The same for a caller that cannot wait (``HotPath``, on NIO's event loop): `answer` is called once, from the
+    /// thread the check ends on, with what a check that started after this call read.
+    func generation(check: @escaping Check, answer: @escaping Answer) {
+        let start = state.withLock { state -> Bool in
+            state.waiting.append(answer)
+            guard !state.checking else { return false }
+            state.checking = true
+            return true
+        }
+        if start { run(check) }
+    }
+
+    /// One check for the requests waiting now; those that come during it wait for the next.
+    private func run(_ check: @escaping Check) {
         let cohort = state.withLock { state in
             defer { state.waiting = [] }
             return state.waiting
         }
-        // In a task of its own: a leader whose client goes away (its task cancelled) must not fail the others.
-        let result = await Task { () async -> Result<Int, StoreError> in
-            do throws(StoreError) { return .success(try await read()) } catch { return .failure(error) }
-        }.value
-        let next = state.withLock { state -> CheckedContinuation<Turn, Never>? in
-            if case .success(let generation) = result, generation != state.generation {
-                state.generation = generation
-                state.entries.removeAll(keepingCapacity: true)
+        check { result in
+            let again = self.state.withLock { state -> Bool in
+                if case .success(let generation) = result, generation != state.generation {
+                    state.generation = generation
+                    state.entries.removeAll(keepingCapacity: true)
+                }
+                guard !state.waiting.isEmpty else {
+                    state.checking = false
+                    return false
+                }
+                return true
             }
-            guard !state.waiting.isEmpty else {
-                state.checking = false
-                return nil
-            }
-            return state.waiting.removeFirst()
+            for answer in cohort { answer(result) }
+            if again { self.run(check) }
         }
-        for waiter in cohort { waiter.resume(returning: .checked(result)) }
-        next?.resume(returning: .lead)
-        return try result.get()
+    }
+
+    /// Takes what a check made elsewhere read (``HotPath``'s, on an event loop), as a check of its own would.
+    func observe(_ generation: Int) {
+        state.withLock { state in
+            guard generation != state.generation else { return }
+            state.generation = generation
+            state.entries.removeAll(keepingCapacity: true)
+        }
     }
 
     /// The token's entry read at `generation`: nil when not kept (or kept for another generation), `.some(nil)`

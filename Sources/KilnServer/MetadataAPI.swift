@@ -17,10 +17,10 @@ extension Site {
     func latest(_ token: TokenKey) async throws(GatewayFailure) -> LatestCache.Entry {
         let entry: LatestCache.Entry?
         do {
-            let store = self.store
-            let generation = try await latestCache.generation { () async throws(StoreError) in
-                try await store.publishedTotals().publications
-            }
+            let generation = try await withCheckedContinuation {
+                (continuation: CheckedContinuation<Result<Int, StoreError>, Never>) in
+                latestCache.generation(check: publicationCheck) { continuation.resume(returning: $0) }
+            }.get()
             if let kept = latestCache.entry(token, at: generation) {
                 entry = kept
             } else {
@@ -36,27 +36,65 @@ extension Site {
         return entry
     }
 
+    /// How ``LatestCache`` checks the store: its count of publications, read by a task.
+    var publicationCheck: LatestCache.Check {
+        let store = self.store
+        return LatestCache.check { () async throws(StoreError) in try await store.publishedTotals().publications }
+    }
+
     /// `metadata.json` or `image.png` of the token's latest publication.
     func tokenFile(_ token: TokenKey, image: Bool, ifNoneMatch: String?) async throws(GatewayFailure) -> Response {
         let publication = try await latest(token)
-        let cid = image ? publication.image : publication.metadata
-        let etag = "\"\(cid)\""
-        // Made as one list, not field by field (each set searches the fields before it): every answer has them.
-        let headers = HTTPFields([
+        let (cid, headers, revalidated) = Self.tokenHead(publication, image: image, ifNoneMatch: ifNoneMatch)
+        if revalidated { return Response(status: .notModified, headers: headers) }
+        let bytes = try await cat(cid)
+        metrics.served(blocks: 0, bytes: bytes.count)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The same answer, when all it needs is in memory: the token's entry kept for the generation a check that
+    /// started after the request came read (``LatestCache``), and its file in one kept block (``BlockCache``).
+    /// Nil otherwise (and for a token not published: its 404 is the routes' to write).
+    func tokenFile(
+        _ token: TokenKey,
+        image: Bool,
+        ifNoneMatch: String?,
+        kept generation: Int
+    ) -> (status: HTTPResponse.Status, headers: HTTPFields, body: [UInt8]?)? {
+        guard case .some(.some(let publication)) = latestCache.entry(token, at: generation) else { return nil }
+        let (cid, headers, revalidated) = Self.tokenHead(publication, image: image, ifNoneMatch: ifNoneMatch)
+        if revalidated { return (.notModified, headers, nil) }
+        guard let parsed = try? CID(cid), !parsed.isIdentity, let block = blocks.get(parsed),
+            case .file(_, let whole?)? = try? DAGWalk.node(parsed, block)
+        else { return nil }
+        metrics.served(blocks: 0, bytes: whole.count)
+        return (.ok, headers, Array(whole))
+    }
+
+    /// The CID a token's answer serves, its header fields, and whether `ifNoneMatch` names it (a 304).
+    private static func tokenHead(
+        _ publication: LatestCache.Entry,
+        image: Bool,
+        ifNoneMatch: String?
+    ) -> (cid: String, headers: HTTPFields, revalidated: Bool) {
+        let (cid, headers) =
+            image ? (publication.image, publication.imageHead) : (publication.metadata, publication.metadataHead)
+        // The ETag is the CID quoted: the second field.
+        return (cid, headers, ifNoneMatch.map { Gateway.matches($0, etag: "\"\(cid)\"") } ?? false)
+    }
+
+    /// The header fields of the metadata API's answer with the file `cid` of a token's publication in `batch`.
+    static func tokenHead(cid: String, image: Bool, batch: Int) -> HTTPFields {
+        // Made as one list, not field by field (each set searches the fields before it).
+        HTTPFields([
             HTTPField(name: .contentType, value: image ? "image/png" : "application/json"),
-            HTTPField(name: .eTag, value: etag),
+            HTTPField(name: .eTag, value: "\"\(cid)\""),
             // The token's media change when its state does: clients keep the answer but ask again (ETag → 304).
             HTTPField(name: .cacheControl, value: "public, no-cache"),
             HTTPField(name: .accessControlAllowOrigin, value: "*"),
             HTTPField(name: .xIpfsPath, value: "/ipfs/\(cid)"),
-            HTTPField(name: .xKilnBatch, value: String(publication.batch)),
+            HTTPField(name: .xKilnBatch, value: String(batch)),
         ])
-        if let ifNoneMatch, Gateway.matches(ifNoneMatch, etag: etag) {
-            return Response(status: .notModified, headers: headers)
-        }
-        let bytes = try await cat(cid)
-        metrics.served(blocks: 0, bytes: bytes.count)
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// Every published version of the token, newest first.

@@ -17,6 +17,7 @@ public struct ServerMetrics: Sendable {
 
     private let blocksServed: Metrics.Counter
     private let bytesServed: Metrics.Counter
+    private let answeredFromMemory: Metrics.Counter
 
     /// Metrics kept in `registry`.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -25,6 +26,7 @@ public struct ServerMetrics: Sendable {
         requests = RequestSeries(factory: factory)
         blocksServed = Metrics.Counter(label: "kiln_gateway_blocks_served_total", factory: factory)
         bytesServed = Metrics.Counter(label: "kiln_gateway_bytes_served_total", factory: factory)
+        answeredFromMemory = Metrics.Counter(label: "kiln_http_answered_from_memory_total", factory: factory)
     }
 
     /// One answered request: `route` is the route's pattern (`/ipfs`, `/tokens`, `/collections`, …), never the
@@ -34,6 +36,10 @@ public struct ServerMetrics: Sendable {
         counter.increment()
         timer.recordNanoseconds(Int64(seconds * 1e9))
     }
+
+    /// One answer of those counted by ``request(route:status:seconds:)`` written from memory on the event loop
+    /// (``HotPath``).
+    func answerFromMemory() { answeredFromMemory.increment() }
 
     private final class RequestSeries: Sendable {
         private struct Key: Hashable {

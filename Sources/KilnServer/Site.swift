@@ -45,6 +45,10 @@ public struct Site: Sendable {
     /// What the collection pages show of each token's metadata and attestation, by CID (``CardFacts``): 8 192
     /// files, at most a few MiB.
     let cardFacts = CardFacts(capacity: 8_192)
+    /// Whole gateway answers to plain requests (``KeptAnswer``), for ``HotPath``: 16 MiB.
+    let answers = KeptBytes<String, KeptAnswer>(capacity: 16 << 20) { $0.body.readableBytes + 512 }
+    /// Where store checks post their answers for each event loop (``HotPath``).
+    let mailboxes = EventLoopMailbox.Boxes()
 
     /// A site over a store and a blockstore.
     public init(

@@ -2,14 +2,17 @@
 
 internal import GRDB
 internal import struct Foundation.Data
+internal import Synchronization
 public import KilnCore
 
 /// The SQLite ``Store`` (GRDB over the system SQLite): WAL mode, foreign keys on, migrations, one transaction per
 /// call, and a 10-second busy timeout so several `kiln batch` processes can share one file.
-public final class SQLiteStore: Store {
+public final class SQLiteStore: Store, PublicationCounting {
     let pool: DatabasePool
     /// The database file.
     public let path: String
+    /// A read-only connection of its own for ``countPublicationsNow()``, opened when first asked for.
+    let counter = Mutex<DatabaseQueue?>(nil)
 
     /// The database file.
     public var location: String { path }

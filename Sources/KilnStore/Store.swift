@@ -143,6 +143,15 @@ public protocol PublicationStore: Sendable {
     func setOutputMark(_ name: String, _ mark: OutputMark) async throws(StoreError)
 }
 
+/// A store that can read its count of publications (``PublishedTotals/publications``) on the calling thread, without
+/// waiting for a lock or a thread — for `kiln serve`'s event loops, which check before each turn's kept answers that
+/// nothing was published since they were kept. SQLite (WAL mode: readers never wait for writers); a store whose
+/// reads travel (PostgreSQL) is checked by a task instead.
+public protocol PublicationCounting: Sendable {
+    /// The count now; an error (a busy file, a closed store) rather than a wait.
+    func countPublicationsNow() throws(StoreError) -> Int
+}
+
 /// Blocks kept in the store itself, for a store that ``StoreBase/sharesBlocks`` (PostgreSQL: every worker sees
 /// every block); the others keep none.
 public protocol BlockKeeping: Sendable {

@@ -45,14 +45,16 @@ struct PublishedSite: Sendable {
         return PublishedSite(configuration: configuration, token: token)
     }
 
-    /// `kiln serve`'s application over the site (never bound: HummingbirdTesting's router client calls it).
-    func application(pageSize: Int = 48) async throws -> some ApplicationProtocol {
+    /// `kiln serve`'s application over the site (HummingbirdTesting's router client calls it, or its live client).
+    func application(pageSize: Int = 48, metrics: ServerMetrics = ServerMetrics()) async throws
+        -> some ApplicationProtocol
+    {
         let store = try await configuration.openStore()
         var site = Site(
             configuration: configuration,
             store: store,
             blockstore: try configuration.openBlockstore(),
-            metrics: ServerMetrics()
+            metrics: metrics
         )
         site.pageSize = pageSize
         var logger = Logger(label: "kiln.test.serve")
@@ -104,9 +106,16 @@ struct ServerRoutesTests {
     /// The metadata API keeps each token's latest publication while the store publishes nothing new — and follows
     /// a new publication at once (the next request sees it: no timer): a new version of a token, and a token that
     /// was not published (a 404) the moment before. A store of its own, fed the shared site's real publications.
-    @Test func theMetadataAPIFollowsANewPublicationAtOnce() async throws {
+    /// Through Hummingbird's routes (`live: false`) and over real connections (`live: true`), where the answers
+    /// kept in memory are written on the event loop (`HotPath`, which must have answered some) — after a count of
+    /// the store's on the loop (SQLite) or a shared check by a task (PostgreSQL).
+    @Test(arguments: [false, true], [false, true])
+    func theMetadataAPIFollowsANewPublicationAtOnce(live: Bool, postgres: Bool) async throws {
         let shared = try await PublishedSite.shared.value
-        let store = try SQLiteStore(path: try temporaryFolder("latest").appendingPathComponent("kiln.sqlite").path)
+        let store: any Store =
+            postgres
+            ? try await PostgresStore.open(url: try await PostgresTestServer.makeDatabase())
+            : try SQLiteStore(path: try temporaryFolder("latest").appendingPathComponent("kiln.sqlite").path)
         var read: [Publication] = []
         for id in 1...3 {
             let token = try TokenKey(chainId: 31337, contract: ForgeKnightsSite.contract, tokenId: "\(id)")
@@ -132,18 +141,19 @@ struct ServerRoutesTests {
             try await store.complete(publication, owner: "t")
             try await store.closeBatch(batch)
         }
+        let metrics = ServerMetrics()
         var served = Site(
             configuration: shared.configuration,
             store: store,
             blockstore: try shared.configuration.openBlockstore(),
-            metrics: ServerMetrics()
+            metrics: metrics
         )
         served.pageSize = 48
         var logger = Logger(label: "kiln.test.serve")
         logger.logLevel = .critical
         let application = KilnServer.application(site: served, host: "127.0.0.1", port: 0, logger: logger) { _ in }
         try await publish(1, as: real[0])
-        try await application.test(.router) { client in
+        try await application.test(live ? .live : .router) { client in
             func etag(_ id: Int, ifNoneMatch: String? = nil) async throws -> (HTTPResponse.Status, String?) {
                 var headers = HTTPFields()
                 if let ifNoneMatch { headers[.ifNoneMatch] = "\"\(ifNoneMatch)\"" }
@@ -160,7 +170,10 @@ struct ServerRoutesTests {
             try await publish(2, as: real[2])
             #expect(try await etag(1, ifNoneMatch: real[0].metadata) == (.ok, "\"\(real[1].metadata)\""))
             #expect(try await etag(2) == (.ok, "\"\(real[2].metadata)\""), "a 404 a moment ago")
+            #expect(try await etag(1) == (.ok, "\"\(real[1].metadata)\""))
+            #expect(try await etag(1, ifNoneMatch: real[1].metadata).0 == .notModified)
         }
+        #expect((HotPathTests.fromMemory(metrics) > 0) == live, "answers from memory over real connections only")
     }
 
     @Test func badTokenPathsGetTheirStatus() async throws {

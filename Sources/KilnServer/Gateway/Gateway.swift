@@ -15,11 +15,22 @@ struct Gateway: Sendable {
     let metrics: ServerMetrics
     /// The most bytes one answer streams.
     var maxAnswerBytes: Int
+    /// Where whole answers to plain requests are kept for ``HotPath`` (``KeptAnswer``).
+    var answers: KeptBytes<String, KeptAnswer>? = nil
 
     static let immutable = "public, max-age=29030400, immutable"
 
-    /// Answers `GET` or `HEAD /ipfs/…`.
+    /// Answers `GET` or `HEAD /ipfs/…`; keeps a whole `200` answer to a plain `GET` (``KeptAnswer/key(_:)``).
     func respond(_ request: Request) async -> Response {
+        let (response, kept) = await answer(request)
+        if let answers, let kept, response.status == .ok, let key = KeptAnswer.key(request.head) {
+            answers.put(key, KeptAnswer(status: .ok, headers: response.headers, body: kept.body, blocks: kept.blocks))
+        }
+        return response
+    }
+
+    /// The answer, and its body when it is one buffer (with the blocks it counts as served).
+    private func answer(_ request: Request) async -> (Response, (body: ByteBuffer, blocks: Int)?) {
         let head = request.method == .head
         do {
             let parsed = try GatewayRequest(
@@ -30,10 +41,17 @@ struct Gateway: Sendable {
             let onlyIfCached = request.headers[.cacheControl]?.contains("only-if-cached") == true
             let resolved = try await resolve(parsed, onlyIfCached: onlyIfCached)
             var response: Response
+            var kept: (body: ByteBuffer, blocks: Int)?
             switch parsed.format {
-            case .raw: response = raw(parsed, resolved)
+            case .raw:
+                let body = ByteBuffer(bytes: resolved.block)
+                response = raw(parsed, resolved, body)
+                kept = (body, 1)
             case .car(let options): response = try car(parsed, resolved, options)
-            case .deserialized: response = try await deserialized(parsed, resolved, request: request)
+            case .deserialized:
+                let answer = try await deserialized(parsed, resolved, request: request)
+                response = answer.response
+                kept = answer.body.map { ($0, 0) }
             }
             response.headers[.xContentTypeOptions] = "nosniff"
             response.headers[.xIpfsPath] = parsed.contentPath
@@ -48,16 +66,17 @@ struct Gateway: Sendable {
             {
                 var notModified = Response(status: .notModified, headers: response.headers)
                 notModified.headers[.contentLength] = nil
-                return notModified
+                return (notModified, nil)
             }
             if head {
                 // The headers of the GET answer (its Content-Length too), without its body.
                 let length = response.headers[.contentLength].flatMap { Int($0) }
                 response.body = ResponseBody(contentLength: length) { writer in try await writer.finish(nil) }
+                return (response, nil)
             }
-            return response
+            return (response, kept)
         } catch {
-            return Self.failure(error)
+            return (Self.failure(error), nil)
         }
     }
 
@@ -170,18 +189,14 @@ struct Gateway: Sendable {
 
     // MARK: - Raw and CAR
 
-    private func raw(_ request: GatewayRequest, _ resolved: Resolved) -> Response {
+    private func raw(_ request: GatewayRequest, _ resolved: Resolved, _ body: ByteBuffer) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/vnd.ipld.raw"
         headers[.contentDisposition] = "attachment; filename=\"\(request.root).bin\""
         headers[.eTag] = "\"\(request.root).raw\""
         headers[.contentLength] = "\(resolved.block.count)"
         metrics.served(blocks: 1, bytes: resolved.block.count)
-        return Response(
-            status: .ok,
-            headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: resolved.block))
-        )
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
     private func car(_ request: GatewayRequest, _ resolved: Resolved, _ options: GatewayRequest.CAROptions)
@@ -270,8 +285,9 @@ struct Gateway: Sendable {
 
     // MARK: - Deserialized
 
+    /// The answer, and its body when it is one buffer.
     private func deserialized(_ request: GatewayRequest, _ resolved: Resolved, request http: Request)
-        async throws(GatewayFailure) -> Response
+        async throws(GatewayFailure) -> (response: Response, body: ByteBuffer?)
     {
         let node: DAGWalk.Node
         do { node = try DAGWalk.node(resolved.terminal, resolved.block) } catch {
@@ -297,7 +313,7 @@ struct Gateway: Sendable {
                 var headers = HTTPFields()
                 let query = http.uri.query.map { "?" + $0 } ?? ""
                 headers[.location] = String(http.uri.path) + "/" + query
-                return Response(status: .movedPermanently, headers: headers)
+                return (Response(status: .movedPermanently, headers: headers), nil)
             }
             if let index = links.first(where: { $0.name == "index.html" }) {
                 let block = try await read(index.cid, root: false, onlyIfCached: false)
@@ -317,8 +333,10 @@ struct Gateway: Sendable {
             var headers = HTTPFields()
             headers[.contentType] = "text/html; charset=utf-8"
             headers[.eTag] = "\"DirIndex-kiln_CID-\(resolved.terminal)\""
-            let html = GalleryPages.shared.directory(path: request.contentPath, cid: resolved.terminal, links: links)
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+            let html = ByteBuffer(
+                string: GalleryPages.shared.directory(path: request.contentPath, cid: resolved.terminal, links: links)
+            )
+            return (Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: html)), html)
         case .shard:
             throw GatewayFailure(
                 .notImplemented,
@@ -340,7 +358,7 @@ struct Gateway: Sendable {
         name: String?,
         download: Bool,
         rangeHeader: String?
-    ) async throws(GatewayFailure) -> Response {
+    ) async throws(GatewayFailure) -> (response: Response, body: ByteBuffer?) {
         var headers = HTTPFields()
         headers[.acceptRanges] = "bytes"
         headers[.eTag] = "\"\(cid)\""
@@ -370,7 +388,7 @@ struct Gateway: Sendable {
         if let rangeHeader, let asked = Self.byteRange(rangeHeader, size: size) {
             guard let asked else {
                 headers[.contentRange] = "bytes */\(size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
+                return (Response(status: .rangeNotSatisfiable, headers: headers), nil)
             }
             range = asked
             status = .partialContent
@@ -383,11 +401,8 @@ struct Gateway: Sendable {
                 whole[whole.startIndex + Int($0.lowerBound)...whole.startIndex + Int($0.upperBound)]
             }
             metrics.served(blocks: 0, bytes: bytes?.count ?? 0)
-            return Response(
-                status: status,
-                headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes ?? []))
-            )
+            let body = ByteBuffer(bytes: bytes ?? [])
+            return (Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body)), body)
         }
         let metrics = self.metrics
         let limit = maxAnswerBytes
@@ -399,7 +414,7 @@ struct Gateway: Sendable {
             if let range { try await walk.file(cid, block: block, range: range, into: &sink, seen: &seen) }
             try await sink.finish()
         }
-        return Response(status: status, headers: headers, body: body)
+        return (Response(status: status, headers: headers, body: body), nil)
     }
 
     /// A single `Range: bytes=…` over `size` bytes: nil when the header is not one Kiln honours (several ranges,
@@ -453,6 +468,27 @@ struct Gateway: Sendable {
             return "text/plain; charset=utf-8"
         }
         return "application/octet-stream"
+    }
+}
+
+/// A whole gateway answer kept for the next request the same (``Site/answers``), which ``HotPath`` writes on the
+/// event loop: everything under `/ipfs/{cid}` is named by hashes, so an answer to the same request never changes.
+struct KeptAnswer: Sendable {
+    let status: HTTPResponse.Status
+    /// Its header fields, without the `Date` and `Server` Hummingbird adds.
+    let headers: HTTPFields
+    let body: ByteBuffer
+    /// The blocks the answer counts as served (a raw block: 1; a file: 0).
+    let blocks: Int
+
+    /// The key of a request whose answer may be kept: a `GET` of `/ipfs/…` without `Range`, `If-None-Match` or
+    /// `Cache-Control` (the fields that change the answer, besides `Accept`) — its target and its `Accept`.
+    static func key(_ head: HTTPRequest) -> String? {
+        guard head.method == .get, let path = head.path, path.hasPrefix("/ipfs/"),
+            path.utf8.count <= KilnServer.maxURILength, head.headerFields[.range] == nil,
+            head.headerFields[.ifNoneMatch] == nil, head.headerFields[.cacheControl] == nil
+        else { return nil }
+        return path + "\n" + (head.headerFields[.accept] ?? "")
     }
 }
 
