@@ -60,6 +60,9 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var dropping = false
     /// Whether parts were handed on since the pipeline last saw a read complete.
     private var handedSinceComplete = false
+    /// A graceful shutdown's request to close once idle, held while a request waits here: Hummingbird's connection
+    /// handler, after this one, does not know of it and would close the connection before its answer.
+    private var quiesceHeld: Any?
     private var date: (second: Int, text: String) = (-1, "")
 
     init(site: Site, serverName: String, logger: Logger) {
@@ -80,6 +83,14 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         handedSinceComplete = false
         context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if waiting != nil, quiesceHeld == nil, event is ChannelShouldQuiesceEvent {
+            quiesceHeld = event
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     /// Past this many parts waiting behind a request, reading stops until it is answered (a client that pipelines
@@ -189,6 +200,10 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
         if waiting == nil, readHeld {
             readHeld = false
             context.read()
+        }
+        if waiting == nil, let event = quiesceHeld {
+            quiesceHeld = nil
+            context.fireUserInboundEventTriggered(event)
         }
     }
 
