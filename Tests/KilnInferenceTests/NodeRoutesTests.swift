@@ -25,6 +25,9 @@ struct NodeRoutesTests {
             domain: .kiln(chainId: 31337, verifyingContract: contract),
             models: [CPPNModel()]
         )
+        // These tests check routes, not time: with every suite in parallel on two cores a small job can wait tens
+        // of seconds for a thread, past the default 30 s (a 504 in CI). The timeout's own test is NodeProcessTests'.
+        configuration.jobTimeout = .seconds(600)
         configure(&configuration)
         var logger = Logger(label: "kiln.test.node")
         logger.logLevel = .critical

@@ -236,7 +236,7 @@ import Testing
             while let info = entry {
                 let socket = Glibc.socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
                 if socket >= 0 {
-                    var timeout = timeval(tv_sec: 20, tv_usec: 0)
+                    var timeout = timeval(tv_sec: 120, tv_usec: 0)
                     setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                     if Glibc.connect(socket, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return socket }
                     Glibc.close(socket)

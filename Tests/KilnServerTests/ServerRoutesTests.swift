@@ -155,6 +155,18 @@ struct ServerRoutesTests {
         try await publish(1, as: real[0])
         try await application.test(live ? .live : .router) { client in
             func etag(_ id: Int, ifNoneMatch: String? = nil) async throws -> (HTTPResponse.Status, String?) {
+                #if canImport(Glibc)
+                    // Over a socket that waits long: HummingbirdTesting's live client gives up after 20 s without a
+                    // byte, which every suite in parallel on two cores can pass.
+                    if live, let port = client.port {
+                        let fields = ifNoneMatch.map { [("If-None-Match", "\"\($0)\"")] } ?? []
+                        let answer = try await RawHTTP.exchange(port: port, [RawHTTP.get(Self.path + "/\(id)", fields)])
+                        return (
+                            HTTPResponse.Status(code: answer[0].status),
+                            answer[0].fields.first { $0.name.lowercased() == "etag" }?.value
+                        )
+                    }
+                #endif
                 var headers = HTTPFields()
                 if let ifNoneMatch { headers[.ifNoneMatch] = "\"\(ifNoneMatch)\"" }
                 return try await client.execute(uri: Self.path + "/\(id)", method: .get, headers: headers) {
