@@ -1,6 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 internal import HTTPTypes
+internal import Hummingbird
 internal import KilnCore
 internal import KilnStore
 internal import Logging
@@ -175,16 +176,14 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
             )
         {
             var headers = answer.headers
-            var body: ByteBuffer?
-            if let bytes = answer.body {
+            if let body = answer.body {
                 // Where Hummingbird puts it: after the route's fields.
-                headers.append(HTTPField(name: .contentLength, value: String(bytes.count)))
-                body = context.channel.allocator.buffer(bytes: bytes)
+                headers.append(HTTPField(name: .contentLength, value: String(body.readableBytes)))
             }
             write(
                 answer.status,
                 headers,
-                body,
+                answer.body,
                 for: request.head,
                 route: "/tokens",
                 since: request.start,
@@ -219,9 +218,15 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
         context: ChannelHandlerContext
     ) {
         // Counted before it is written, as the routes' answers are (a client that reads `/metrics` after it sees it).
-        let elapsed = start.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        site.metrics.request(route: route, status: Int(status.code), seconds: seconds)
+        RequestMetrics<BasicRequestContext>.answered(
+            head.method,
+            head.path?.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "",
+            route: route,
+            status: status,
+            since: start,
+            metrics: site.metrics,
+            logger: logger
+        )
         site.metrics.answerFromMemory()
         var fields = headers
         fields.append(HTTPField(name: .date, value: httpDate()))
@@ -229,10 +234,6 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
         if let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        logger.debug(
-            "\(head.method) \(head.path?.split(separator: "?", maxSplits: 1).first ?? "") → \(status.code)",
-            metadata: ["route": "\(route)"]
-        )
     }
 
     /// The request, when it is one this handler may answer: `GET /tokens/{chainId}/{contract}/{id}[/image]` of a
@@ -266,6 +267,8 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
         return date.text
     }
 
+    /// By hand: Hummingbird's formatter (`DateCache`) is internal to it, and this toolchain's Foundation has no HTTP
+    /// date style; `HotPathTests` checks it against a `DateFormatter`.
     static func httpDate(_ seconds: Int) -> String {
         var clock = time_t(seconds)
         var parts = tm()

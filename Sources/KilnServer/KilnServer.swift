@@ -180,11 +180,30 @@ struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
                 )
             }
         }
-        let elapsed = start.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        metrics.request(route: route, status: Int(response.status.code), seconds: seconds)
-        logger.debug("\(request.method) \(path) → \(response.status.code)", metadata: ["route": "\(route)"])
+        Self.answered(
+            request.method,
+            path,
+            route: route,
+            status: response.status,
+            since: start,
+            metrics: metrics,
+            logger: logger
+        )
         return response
+    }
+
+    /// Counts and times one answer and logs its line at debug — for the routes' answers and ``HotPath``'s alike.
+    static func answered(
+        _ method: HTTPRequest.Method,
+        _ path: @autoclosure () -> String,
+        route: String,
+        status: HTTPResponse.Status,
+        since start: ContinuousClock.Instant,
+        metrics: ServerMetrics,
+        logger: Logger
+    ) {
+        metrics.request(route: route, status: Int(status.code), seconds: start.duration(to: .now).inSeconds)
+        logger.debug("\(method) \(path()) → \(status.code)", metadata: ["route": "\(route)"])
     }
 
     /// The route's family, a bounded label.

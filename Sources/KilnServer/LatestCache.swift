@@ -20,7 +20,7 @@ final class LatestCache: Sendable {
         let metadata: String
         let image: String
         let batch: Int
-        /// The header fields of the metadata API's answer with each file (``Site/tokenHead(_:image:)``), made once.
+        /// The header fields of the metadata API's answer with each file (``Site/tokenHead(cid:image:batch:)``), made once.
         let metadataHead: HTTPFields
         let imageHead: HTTPFields
 
@@ -45,6 +45,13 @@ final class LatestCache: Sendable {
         var checking = false
         /// Requests that arrived during the check in flight: the next check answers them.
         var waiting: [Answer] = []
+
+        /// What a check read: another generation drops the entries read at the one before.
+        mutating func move(to generation: Int) {
+            guard generation != self.generation else { return }
+            self.generation = generation
+            entries.removeAll(keepingCapacity: true)
+        }
     }
 
     /// What a request is told: the generation a check read, or why it could not.
@@ -56,10 +63,15 @@ final class LatestCache: Sendable {
 
     /// The store's generation, read by a check that started after this call: at once when none is in flight,
     /// else after the one in flight, together with every request that came meanwhile.
-    func generation(_ read: @escaping @Sendable () async throws(StoreError) -> Int) async throws(StoreError) -> Int {
+    func generation(check: @escaping Check) async throws(StoreError) -> Int {
         try await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int, StoreError>, Never>) in
-            generation(check: Self.check(read)) { continuation.resume(returning: $0) }
+            generation(check: check) { continuation.resume(returning: $0) }
         }.get()
+    }
+
+    /// The same, checked by `read` in a task (``check(_:)``).
+    func generation(_ read: @escaping @Sendable () async throws(StoreError) -> Int) async throws(StoreError) -> Int {
+        try await generation(check: Self.check(read))
     }
 
     /// A check by an async read, in a task of its own: no request's cancellation (a client gone) may fail the
@@ -92,10 +104,7 @@ final class LatestCache: Sendable {
         }
         check { result in
             let again = self.state.withLock { state -> Bool in
-                if case .success(let generation) = result, generation != state.generation {
-                    state.generation = generation
-                    state.entries.removeAll(keepingCapacity: true)
-                }
+                if case .success(let generation) = result { state.move(to: generation) }
                 guard !state.waiting.isEmpty else {
                     state.checking = false
                     return false
@@ -108,13 +117,7 @@ final class LatestCache: Sendable {
     }
 
     /// Takes what a check made elsewhere read (``HotPath``'s, on an event loop), as a check of its own would.
-    func observe(_ generation: Int) {
-        state.withLock { state in
-            guard generation != state.generation else { return }
-            state.generation = generation
-            state.entries.removeAll(keepingCapacity: true)
-        }
-    }
+    func observe(_ generation: Int) { state.withLock { $0.move(to: generation) } }
 
     /// The token's entry read at `generation`: nil when not kept (or kept for another generation), `.some(nil)`
     /// when it was not published.

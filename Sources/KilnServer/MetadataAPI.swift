@@ -17,10 +17,7 @@ extension Site {
     func latest(_ token: TokenKey) async throws(GatewayFailure) -> LatestCache.Entry {
         let entry: LatestCache.Entry?
         do {
-            let generation = try await withCheckedContinuation {
-                (continuation: CheckedContinuation<Result<Int, StoreError>, Never>) in
-                latestCache.generation(check: publicationCheck) { continuation.resume(returning: $0) }
-            }.get()
+            let generation = try await latestCache.generation(check: publicationCheck)
             if let kept = latestCache.entry(token, at: generation) {
                 entry = kept
             } else {
@@ -60,7 +57,7 @@ extension Site {
         image: Bool,
         ifNoneMatch: String?,
         kept generation: Int
-    ) -> (status: HTTPResponse.Status, headers: HTTPFields, body: [UInt8]?)? {
+    ) -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer?)? {
         guard case .some(.some(let publication)) = latestCache.entry(token, at: generation) else { return nil }
         let (cid, headers, revalidated) = Self.tokenHead(publication, image: image, ifNoneMatch: ifNoneMatch)
         if revalidated { return (.notModified, headers, nil) }
@@ -68,7 +65,7 @@ extension Site {
             case .file(_, let whole?)? = try? DAGWalk.node(parsed, block)
         else { return nil }
         metrics.served(blocks: 0, bytes: whole.count)
-        return (.ok, headers, Array(whole))
+        return (.ok, headers, ByteBuffer(bytes: whole))
     }
 
     /// The CID a token's answer serves, its header fields, and whether `ifNoneMatch` names it (a 304).
@@ -79,7 +76,6 @@ extension Site {
     ) -> (cid: String, headers: HTTPFields, revalidated: Bool) {
         let (cid, headers) =
             image ? (publication.image, publication.imageHead) : (publication.metadata, publication.metadataHead)
-        // The ETag is the CID quoted: the second field.
         return (cid, headers, ifNoneMatch.map { Gateway.matches($0, etag: "\"\(cid)\"") } ?? false)
     }
 

@@ -26,11 +26,7 @@ import Testing
         /// did answer. Hummingbird's answer: for the metadata API, the request with a query the route ignores (the hot
         /// path hands it on); for the gateway, the first request of its kind (nothing kept yet).
         @Test func theEventLoopsAnswersAreTheRoutesAnswers() async throws {
-            let shared = try await PublishedSite.shared.value
-            let metrics = ServerMetrics()
-            let application = try await shared.application(metrics: metrics)
-            try await application.test(.live) { client in
-                let port = try #require(client.port)
+            try await Self.serve { shared, metrics, port in
                 let token = "/tokens/31337/\(Self.contract)/1"
                 let image = shared.token.image
                 let etag = "\"\(shared.token.metadata)\""
@@ -81,11 +77,7 @@ import Testing
         /// in the order they were sent, each its own answer — and a `Connection: close` request is answered, then the
         /// connection closed.
         @Test func pipelinedAnswersKeepTheirOrder() async throws {
-            let shared = try await PublishedSite.shared.value
-            let metrics = ServerMetrics()
-            let application = try await shared.application(metrics: metrics)
-            try await application.test(.live) { client in
-                let port = try #require(client.port)
+            try await Self.serve { shared, metrics, port in
                 let token = "/tokens/31337/\(Self.contract)"
                 for id in 1...3 { _ = try await RawHTTP.exchange(port: port, [RawHTTP.get("\(token)/\(id)")]) }
                 let paths = [
@@ -117,6 +109,17 @@ import Testing
                     expectClose: true
                 )
                 #expect(closing.first?.status == 200)
+            }
+        }
+
+        /// `kiln serve` over the shared site on a port of its own, with its metrics, for `body`.
+        static func serve(_ body: @escaping @Sendable (PublishedSite, ServerMetrics, Int) async throws -> Void)
+            async throws
+        {
+            let shared = try await PublishedSite.shared.value
+            let metrics = ServerMetrics()
+            try await shared.application(metrics: metrics).test(.live) { client in
+                try await body(shared, metrics, try #require(client.port))
             }
         }
 
