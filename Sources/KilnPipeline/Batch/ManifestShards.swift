@@ -39,10 +39,7 @@ enum ManifestShards {
     }
 
     /// A shard's file name: `00.json` … `ff.json`.
-    static func fileName(_ shard: Int) -> String {
-        let hex = Array("0123456789abcdef".utf8)
-        return String(decoding: [hex[shard >> 4], hex[shard & 15]], as: UTF8.self) + ".json"
-    }
+    static func fileName(_ shard: Int) -> String { Hex.encode([UInt8(shard)], prefix: false) + ".json" }
 
     /// Lets the process hold every shard open at once while they are written whole: the soft limit on open files
     /// raised to at least `count` + 256 within the hard limit (macOS's default soft limit is 256 files). Past the
