@@ -145,7 +145,7 @@ let package = Package(
             name: "KilnStore",
             dependencies: [
                 "KilnCore", "KilnCrypto", grdb,
-                postgresNIO, nioSSL,
+                postgresNIO, nioCore, nioSSL,
                 logging,
             ]
         ),
@@ -280,7 +280,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnStoreTests",
-            dependencies: ["KilnStore", "KilnCore", "KilnTesting", bigInt]
+            dependencies: ["KilnStore", "KilnCore", "KilnTesting", bigInt, nioCore, nioPosix]
         ),
         .testTarget(
             name: "KilnPipelineTests",

@@ -27,8 +27,10 @@ internal import Synchronization
 /// `Date` and `Server` last), counted and timed as ``RequestMetrics`` does. A token's answer is as fresh as the
 /// routes': it waits for a check of the store that started after it came — on SQLite one count on this loop after
 /// the turn's reads, shared by the turn's requests (a WAL-mode read of one row on a connection that never waits for
-/// a lock: a few microseconds, and cheaper than waking another thread); on PostgreSQL ``LatestCache``'s shared
-/// check, its answer posted back to the loop — holding the connection's later requests meanwhile.
+/// a lock: a few microseconds, and cheaper than waking another thread); on PostgreSQL one count over a connection
+/// of the loop's own, its answer coming back on the loop (``LoopPublicationCounting``), shared by the requests read
+/// while it was asked for, and the next made for those read while it ran — holding the connection's later requests
+/// meanwhile.
 ///
 /// Anything else — another route, a method but GET, a query or `%`-escapes on the metadata API, a `Connection`
 /// field but keep-alive, a token or file not kept, a failed check — goes on to Hummingbird unchanged, and answers
@@ -141,9 +143,9 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(wrapInboundOut(head))
     }
 
-    /// Asks for the check that answers `request`: with a store that counts on the calling thread (SQLite), one
-    /// count on this event loop after the requests read in this turn, for all of them; else ``LatestCache``'s shared
-    /// check, its answer posted back to this loop.
+    /// Asks for the check that answers `request`, made on this event loop after the requests read in this turn,
+    /// for all of them: a count on the calling thread (SQLite), or over the loop's own connection (PostgreSQL); a
+    /// store that has neither, ``LatestCache``'s shared check by a task, its answer posted back to this loop.
     private func check(_ request: Request, context: ChannelHandlerContext) {
         let mailbox = site.mailboxes.mailbox(for: context.eventLoop)
         let bound = NIOLoopBound((self, context, request), eventLoop: context.eventLoop)
@@ -151,14 +153,22 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
             let (handler, context, request) = bound.value
             handler.answer(request, result, context: context)
         }
+        let cache = site.latestCache
         if let counting = site.store as? any PublicationCounting {
-            let cache = site.latestCache
-            mailbox.afterTurn(deliver) {
+            mailbox.afterTurn(deliver) { answer in
                 do throws(StoreError) {
                     let generation = try counting.countPublicationsNow()
                     cache.observe(generation)
-                    return .success(generation)
-                } catch { return .failure(error) }
+                    answer(.success(generation))
+                } catch { answer(.failure(error)) }
+            }
+        } else if let counting = site.store as? any LoopPublicationCounting {
+            let loop = context.eventLoop
+            mailbox.afterTurn(deliver) { answer in
+                counting.countPublications(on: loop).whenComplete { result in
+                    if case .success(let generation) = result { cache.observe(generation) }
+                    answer(result.mapError { $0 as? StoreError ?? StoreError(.database, "\($0)", cause: $0) })
+                }
             }
         } else {
             site.latestCache.generation(check: site.publicationCheck) { result in mailbox.post { deliver(result) } }
@@ -288,7 +298,13 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
 final class EventLoopMailbox: Sendable {
     private let loop: any EventLoop
     private let letters = Mutex<[@Sendable () -> Void]>([])
-    private let turn = Mutex<[LatestCache.Answer]>([])
+    private let turn = Mutex(Turn())
+
+    /// The requests waiting for this loop's next check, and whether one is asked for or running.
+    private struct Turn {
+        var answers: [LatestCache.Answer] = []
+        var checking = false
+    }
 
     init(loop: any EventLoop) { self.loop = loop }
 
@@ -309,23 +325,31 @@ final class EventLoopMailbox: Sendable {
 
     /// Calls `answer` (on the loop, from the loop) with what `check` reads once the loop has handled the reads of
     /// this turn — NIO runs tasks after a turn's I/O —: one check for every request read in the turn, made after
-    /// the last of them came.
-    func afterTurn(
-        _ answer: @escaping LatestCache.Answer,
-        check: @escaping @Sendable () -> Result<Int, StoreError>
-    ) {
+    /// the last of them came. `check` tells its answer on the loop, at once (SQLite) or when its query comes back
+    /// (PostgreSQL); requests read meanwhile wait for the next check, made after that.
+    func afterTurn(_ answer: @escaping LatestCache.Answer, check: @escaping LatestCache.Check) {
         loop.preconditionInEventLoop()
-        let first = turn.withLock { turn in
-            turn.append(answer)
-            return turn.count == 1
+        let start = turn.withLock { turn in
+            turn.answers.append(answer)
+            guard !turn.checking else { return false }
+            turn.checking = true
+            return true
         }
-        guard first else { return }
-        loop.execute {
-            let result = check()
-            for answer in self.turn.withLock({ turn in
-                defer { turn.removeAll(keepingCapacity: true) }
-                return turn
-            }) { answer(result) }
+        if start { loop.execute { self.checkTurn(check) } }
+    }
+
+    private func checkTurn(_ check: @escaping LatestCache.Check) {
+        let cohort = turn.withLock { turn in
+            defer { turn.answers.removeAll(keepingCapacity: true) }
+            return turn.answers
+        }
+        check { result in
+            for answer in cohort { answer(result) }
+            let again = self.turn.withLock { turn in
+                if turn.answers.isEmpty { turn.checking = false }
+                return turn.checking
+            }
+            if again { self.loop.execute { self.checkTurn(check) } }
         }
     }
 

@@ -1,6 +1,7 @@
 // Kiln — Apache-2.0. See LICENSE.
 
 public import KilnCore
+public import NIOCore
 
 /// What every store is: where it is, whether it keeps blocks, and the batch lock.
 public protocol StoreBase: Sendable {
@@ -146,10 +147,19 @@ public protocol PublicationStore: Sendable {
 /// A store that can read its count of publications (``PublishedTotals/publications``) on the calling thread, without
 /// waiting for a lock or a thread — for `kiln serve`'s event loops, which check before each turn's kept answers that
 /// nothing was published since they were kept. SQLite (WAL mode: readers never wait for writers); a store whose
-/// reads travel (PostgreSQL) is checked by a task instead.
+/// reads travel (PostgreSQL) counts on the loop instead (``LoopPublicationCounting``).
 public protocol PublicationCounting: Sendable {
     /// The count now; an error (a busy file, a closed store) rather than a wait.
     func countPublicationsNow() throws(StoreError) -> Int
+}
+
+/// A store that reads its count of publications over a connection of its own on a NIO event loop, the answer
+/// coming back on that loop — for `kiln serve`'s event loops on PostgreSQL, where a check through the pool and a
+/// task costs more thread hops than the query itself.
+public protocol LoopPublicationCounting: Sendable {
+    /// The count read by a query that starts now, on `loop`'s own connection (made when first asked for, and again
+    /// after a failure); the future completes on `loop`, failed with a ``StoreError``.
+    func countPublications(on loop: any EventLoop) -> EventLoopFuture<Int>
 }
 
 /// Blocks kept in the store itself, for a store that ``StoreBase/sharesBlocks`` (PostgreSQL: every worker sees

@@ -108,7 +108,7 @@ struct ServerRoutesTests {
     /// was not published (a 404) the moment before. A store of its own, fed the shared site's real publications.
     /// Through Hummingbird's routes (`live: false`) and over real connections (`live: true`), where the answers
     /// kept in memory are written on the event loop (`HotPath`, which must have answered some) — after a count of
-    /// the store's on the loop (SQLite) or a shared check by a task (PostgreSQL).
+    /// the store's on the loop (SQLite) or over the loop's own connection (PostgreSQL).
     @Test(arguments: [false, true], [false, true])
     func theMetadataAPIFollowsANewPublicationAtOnce(live: Bool, postgres: Bool) async throws {
         let shared = try await PublishedSite.shared.value

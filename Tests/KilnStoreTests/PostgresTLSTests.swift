@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import KilnStore
 import KilnTesting
 import Testing
@@ -216,5 +218,49 @@ struct PostgresFenceTests {
         #expect(same == batch && resumed)
         try await second.closeBatch(batch)
         withExtendedLifetime((firstLock, secondLock)) {}
+    }
+}
+
+/// `kiln serve`'s check on an event loop (`countPublications(on:)`): over a connection of that loop's own, answered
+/// on that loop, the count `publishedTotals()` reads; a connection that drops fails a count with a store error (not
+/// a wait), counts fail at once for a moment after, and then a count connects again.
+struct PostgresLoopCountTests {
+    @Test func anEventLoopCountsOverItsOwnConnectionAndConnectsAgainAfterADrop() async throws {
+        let url = try await PostgresTestServer.makeDatabase()
+        let store = try await PostgresStore.open(url: url)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        @Sendable func count() async throws -> Count {
+            try await withCheckedThrowingContinuation { continuation in
+                store.countPublications(on: loop).whenComplete { result in
+                    continuation.resume(with: result.map { Count(count: $0, onTheLoop: loop.inEventLoop) })
+                }
+            }
+        }
+        #expect(try await count() == Count(count: 0, onTheLoop: true))
+        _ = try await PostgresTestServer.psql(
+            url,
+            "INSERT INTO published_collections (chain_id, contract, tokens, publications, last_batch) VALUES "
+                + "(1, '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed', 3, 5, 2), "
+                + "(2, '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed', 1, 2, 4)"
+        )
+        #expect(try await count() == Count(count: 7, onTheLoop: true))
+        // The loop's connection is the only one that ran the count (the pool ran the migrations).
+        let ended = try await PostgresTestServer.psql(
+            url,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+                + "AND query = 'EXECUTE kiln_count_publications' AND pid <> pg_backend_pid()"
+        )
+        #expect(ended == "1")
+        for moment in ["the count on the dropped connection", "a count right after"] {
+            await #expect(throws: StoreError.self, "\(moment)") { _ = try await count() }
+        }
+        try await Task.sleep(for: .milliseconds(1_100))
+        #expect(try await count() == Count(count: 7, onTheLoop: true), "a new connection")
+        #expect(try await store.publishedTotals().publications == 7)
+    }
+
+    struct Count: Equatable {
+        let count: Int
+        let onTheLoop: Bool
     }
 }

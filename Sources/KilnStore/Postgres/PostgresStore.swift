@@ -25,6 +25,8 @@ public final class PostgresStore: Store {
     /// `coordinator_fence`. Opening and closing a batch check it is still the table's, so a coordinator whose lock
     /// silently dropped (a server restart closes the lock's connection) cannot act once another has taken it.
     let fence = Mutex<Int64?>(nil)
+    /// `kiln serve`'s counting connections, one per event loop (``countPublications(on:)``).
+    let loopConnections = Mutex<[ObjectIdentifier: LoopConnection]>([:])
     private let runner: Task<Void, Never>
     /// The URL without its password.
     public let location: String
@@ -170,7 +172,12 @@ public final class PostgresStore: Store {
         runner = Task { await client.run() }
     }
 
-    deinit { runner.cancel() }
+    deinit {
+        runner.cancel()
+        for case .open(let connection) in loopConnections.withLock({ Array($0.values) }) {
+            connection.whenSuccess { let _: EventLoopFuture<Void> = $0.close() }
+        }
+    }
 
     /// `postgres://user@host:port/db` and the TLS mode, for messages (never the password).
     static func location(_ url: PostgresURL) -> String {
