@@ -23,7 +23,7 @@ let benchmarks: @Sendable () -> Void = {
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("templates/forge-knights")
     let template = try! Template.load(folder: folder.path)
     let contract = try! Address(hex: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
-    let token = TokenRef(contract: contract, id: BigUInt(7))
+    let token = TokenKey(chainId: 31337, contract: contract, id: BigUInt(7))
     var traits = template.initialState
     traits["level"] = .int(12)
     let state = try! template.derive(traits, token: token)
