@@ -65,7 +65,8 @@ extension PostgresStore: LoopPublicationCounting {
             finish(.failure(StoreError(.database, "Unable to \(what): \(location) did not answer in 5 s")))
         }
         made.flatMap { connection -> EventLoopFuture<PostgresQueryResult> in
-            // A query on a connection already closed would never be answered (postgres-nio writes it nowhere).
+            // A query on a connection already closed would never be answered (postgres-nio writes it nowhere:
+            // vapor/postgres-nio#487, whose fix was reverted in #501); the deadline above covers a race with this.
             guard !connection.isClosed else {
                 return loop.makeFailedFuture(StoreError(.database, "Unable to \(what): the connection closed"))
             }
