@@ -62,7 +62,8 @@ extension PostgresStore: LoopPublicationCounting {
             promise.completeWith(result.mapError { Self.storeError(what, $0) })
         }
         let deadline = loop.scheduleTask(in: Self.loopCountTimeout) {
-            finish(.failure(StoreError(.database, "Unable to \(what): \(location) did not answer in 5 s")))
+            let seconds = Self.loopCountTimeout.nanoseconds / 1_000_000_000
+            finish(.failure(StoreError(.database, "Unable to \(what): \(location) did not answer in \(seconds) s")))
         }
         made.flatMap { connection -> EventLoopFuture<PostgresQueryResult> in
             // A query on a connection already closed would never be answered (postgres-nio writes it nowhere:
