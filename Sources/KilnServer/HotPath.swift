@@ -118,11 +118,13 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
             if mine, let key = KeptAnswer.key(head), let kept = site.answers.get(key) {
                 dropping = true
                 site.metrics.served(blocks: kept.blocks, bytes: kept.body.readableBytes)
-                write(kept.status, kept.headers, kept.body, for: head, route: "/ipfs", since: .now, context: context)
-            } else if mine, let request = Self.request(head, site: site) {
+                write(.ok, kept.headers, kept.body, for: head, route: "/ipfs", since: .now, context: context)
+            } else if mine, let request = Self.request(head, site: site),
+                let loopCheck = site.loopCheck(on: context.eventLoop)
+            {
                 dropping = true
                 waiting = request
-                check(request, context: context)
+                check(request, loopCheck, context: context)
             } else {
                 handOn(part, context: context)
             }
@@ -144,35 +146,16 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Asks for the check that answers `request`, made on this event loop after the requests read in this turn,
-    /// for all of them: a count on the calling thread (SQLite), or over the loop's own connection (PostgreSQL); a
-    /// store that has neither, ``LatestCache``'s shared check by a task, its answer posted back to this loop.
-    private func check(_ request: Request, context: ChannelHandlerContext) {
-        let mailbox = site.mailboxes.mailbox(for: context.eventLoop)
+    /// for all of them (``Site/loopCheck(on:)``).
+    private func check(_ request: Request, _ check: @escaping LatestCache.Check, context: ChannelHandlerContext) {
         let bound = NIOLoopBound((self, context, request), eventLoop: context.eventLoop)
-        let deliver: LatestCache.Answer = { result in
-            let (handler, context, request) = bound.value
-            handler.answer(request, result, context: context)
-        }
-        let cache = site.latestCache
-        if let counting = site.store as? any PublicationCounting {
-            mailbox.afterTurn(deliver) { answer in
-                do throws(StoreError) {
-                    let generation = try counting.countPublicationsNow()
-                    cache.observe(generation)
-                    answer(.success(generation))
-                } catch { answer(.failure(error)) }
-            }
-        } else if let counting = site.store as? any LoopPublicationCounting {
-            let loop = context.eventLoop
-            mailbox.afterTurn(deliver) { answer in
-                counting.countPublications(on: loop).whenComplete { result in
-                    if case .success(let generation) = result { cache.observe(generation) }
-                    answer(result.mapError { $0 as? StoreError ?? StoreError(.database, "\($0)", cause: $0) })
-                }
-            }
-        } else {
-            site.latestCache.generation(check: site.publicationCheck) { result in mailbox.post { deliver(result) } }
-        }
+        site.mailboxes.mailbox(for: context.eventLoop).afterTurn(
+            { result in
+                let (handler, context, request) = bound.value
+                handler.answer(request, result, context: context)
+            },
+            check: check
+        )
     }
 
     private func answer(_ request: Request, _ result: Result<Int, StoreError>, context: ChannelHandlerContext) {
@@ -292,36 +275,13 @@ final class HotPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// What one event loop's requests wait for, run there in one turn: the answers of a store check that answered
-/// many requests at once (``LatestCache``; one wake-up of the loop for all of them costs less than one each), and
-/// the requests read in one turn that share one check made after the last of them came.
+/// What one event loop's requests wait for: the requests read in one turn share one check of the store, made after
+/// the last of them came and answered on the loop.
 final class EventLoopMailbox: Sendable {
     private let loop: any EventLoop
-    private let letters = Mutex<[@Sendable () -> Void]>([])
-    private let turn = Mutex(Turn())
-
-    /// The requests waiting for this loop's next check, and whether one is asked for or running.
-    private struct Turn {
-        var answers: [LatestCache.Answer] = []
-        var checking = false
-    }
+    private let turn = Mutex(CheckQueue())
 
     init(loop: any EventLoop) { self.loop = loop }
-
-    /// Runs `letter` on the loop, with the others posted before the loop gets to them.
-    func post(_ letter: @escaping @Sendable () -> Void) {
-        let first = letters.withLock { letters in
-            letters.append(letter)
-            return letters.count == 1
-        }
-        guard first else { return }
-        loop.execute {
-            for letter in self.letters.withLock({ letters in
-                defer { letters.removeAll(keepingCapacity: true) }
-                return letters
-            }) { letter() }
-        }
-    }
 
     /// Calls `answer` (on the loop, from the loop) with what `check` reads once the loop has handled the reads of
     /// this turn — NIO runs tasks after a turn's I/O —: one check for every request read in the turn, made after
@@ -329,27 +289,14 @@ final class EventLoopMailbox: Sendable {
     /// (PostgreSQL); requests read meanwhile wait for the next check, made after that.
     func afterTurn(_ answer: @escaping LatestCache.Answer, check: @escaping LatestCache.Check) {
         loop.preconditionInEventLoop()
-        let start = turn.withLock { turn in
-            turn.answers.append(answer)
-            guard !turn.checking else { return false }
-            turn.checking = true
-            return true
-        }
-        if start { loop.execute { self.checkTurn(check) } }
+        if turn.withLock({ $0.join(answer) }) { loop.execute { self.checkTurn(check) } }
     }
 
     private func checkTurn(_ check: @escaping LatestCache.Check) {
-        let cohort = turn.withLock { turn in
-            defer { turn.answers.removeAll(keepingCapacity: true) }
-            return turn.answers
-        }
+        let cohort = turn.withLock { $0.cohort() }
         check { result in
             for answer in cohort { answer(result) }
-            let again = self.turn.withLock { turn in
-                if turn.answers.isEmpty { turn.checking = false }
-                return turn.checking
-            }
-            if again { self.loop.execute { self.checkTurn(check) } }
+            if self.turn.withLock({ $0.ended() }) { self.loop.execute { self.checkTurn(check) } }
         }
     }
 
@@ -363,6 +310,37 @@ final class EventLoopMailbox: Sendable {
                 let box = EventLoopMailbox(loop: loop)
                 boxes[ObjectIdentifier(loop)] = box
                 return box
+            }
+        }
+    }
+}
+
+extension Site {
+    /// How an event loop checks the store without a task, its answer told on the loop (``HotPath``): a count on the
+    /// calling thread (SQLite: ``PublicationCounting``) or over the loop's own connection (PostgreSQL:
+    /// ``LoopPublicationCounting``), kept by ``LatestCache``; nil for a store that can do neither.
+    func loopCheck(on loop: any EventLoop) -> LatestCache.Check? {
+        let count: LatestCache.Check
+        if let counting = store as? any PublicationCounting {
+            count = { answer in
+                do throws(StoreError) { answer(.success(try counting.countPublicationsNow())) } catch {
+                    answer(.failure(error))
+                }
+            }
+        } else if let counting = store as? any LoopPublicationCounting {
+            count = { answer in
+                counting.countPublications(on: loop).whenComplete { result in
+                    answer(result.mapError { $0 as? StoreError ?? StoreError(.database, "\($0)", cause: $0) })
+                }
+            }
+        } else {
+            return nil
+        }
+        let cache = latestCache
+        return { answer in
+            count { result in
+                if case .success(let generation) = result { cache.observe(generation) }
+                answer(result)
             }
         }
     }

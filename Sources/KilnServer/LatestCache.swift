@@ -42,9 +42,8 @@ final class LatestCache: Sendable {
         var generation: Int?
         /// `.some(nil)`: the token has no publication.
         var entries: [TokenKey: Entry?] = [:]
-        var checking = false
-        /// Requests that arrived during the check in flight: the next check answers them.
-        var waiting: [Answer] = []
+        /// Requests waiting for a check, and whether one runs.
+        var queue = CheckQueue()
 
         /// What a check read: another generation drops the entries read at the one before.
         mutating func move(to generation: Int) {
@@ -87,29 +86,16 @@ final class LatestCache: Sendable {
     /// The same for a caller that cannot wait (``HotPath``, on NIO's event loop): `answer` is called once, from the
     /// thread the check ends on, with what a check that started after this call read.
     func generation(check: @escaping Check, answer: @escaping Answer) {
-        let start = state.withLock { state -> Bool in
-            state.waiting.append(answer)
-            guard !state.checking else { return false }
-            state.checking = true
-            return true
-        }
-        if start { run(check) }
+        if state.withLock({ $0.queue.join(answer) }) { run(check) }
     }
 
     /// One check for the requests waiting now; those that come during it wait for the next.
     private func run(_ check: @escaping Check) {
-        let cohort = state.withLock { state in
-            defer { state.waiting = [] }
-            return state.waiting
-        }
+        let cohort = state.withLock { $0.queue.cohort() }
         check { result in
             let again = self.state.withLock { state -> Bool in
                 if case .success(let generation) = result { state.move(to: generation) }
-                guard !state.waiting.isEmpty else {
-                    state.checking = false
-                    return false
-                }
-                return true
+                return state.queue.ended()
             }
             for answer in cohort { answer(result) }
             if again { self.run(check) }
@@ -138,5 +124,36 @@ final class LatestCache: Sendable {
     var count: Int { state.withLock { $0.entries.count } }
 
     /// Requests waiting for the next check now.
-    var waiting: Int { state.withLock { $0.waiting.count } }
+    var waiting: Int { state.withLock { $0.queue.count } }
+}
+
+/// Requests waiting for a check of the store, and whether one runs (``LatestCache``'s shared check, and each event
+/// loop's in ``EventLoopMailbox``): a check answers the requests waiting when it starts; those that come while it
+/// runs wait for the next — so every answer comes from a check that started after its request.
+struct CheckQueue {
+    private var waiting: [LatestCache.Answer] = []
+    private var checking = false
+
+    /// Requests waiting now.
+    var count: Int { waiting.count }
+
+    /// Queues `answer`; true when no check runs or is asked for: the caller starts one.
+    mutating func join(_ answer: @escaping LatestCache.Answer) -> Bool {
+        waiting.append(answer)
+        guard !checking else { return false }
+        checking = true
+        return true
+    }
+
+    /// The requests a check starting now answers.
+    mutating func cohort() -> [LatestCache.Answer] {
+        defer { waiting = [] }
+        return waiting
+    }
+
+    /// After a check: true when requests wait for another (the caller starts it); else no check runs.
+    mutating func ended() -> Bool {
+        if waiting.isEmpty { checking = false }
+        return checking
+    }
 }

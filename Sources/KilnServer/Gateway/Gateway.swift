@@ -24,7 +24,7 @@ struct Gateway: Sendable {
     func respond(_ request: Request) async -> Response {
         let (response, kept) = await answer(request)
         if let answers, let kept, response.status == .ok, let key = KeptAnswer.key(request.head) {
-            answers.put(key, KeptAnswer(status: .ok, headers: response.headers, body: kept.body, blocks: kept.blocks))
+            answers.put(key, KeptAnswer(headers: response.headers, body: kept.body, blocks: kept.blocks))
         }
         return response
     }
@@ -473,8 +473,8 @@ struct Gateway: Sendable {
 
 /// A whole gateway answer kept for the next request the same (``Site/answers``), which ``HotPath`` writes on the
 /// event loop: everything under `/ipfs/{cid}` is named by hashes, so an answer to the same request never changes.
+/// Only `200` answers are kept.
 struct KeptAnswer: Sendable {
-    let status: HTTPResponse.Status
     /// Its header fields, without the `Date` and `Server` Hummingbird adds.
     let headers: HTTPFields
     let body: ByteBuffer
