@@ -106,7 +106,7 @@ let package = Package(
         ),
         .target(
             name: "KilnContent",
-            dependencies: ["KilnCore", crypto]
+            dependencies: ["KilnCore", crypto, grdb]
         ),
         .target(
             name: "KilnYAML",
@@ -251,7 +251,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnContentTests",
-            dependencies: ["KilnContent", "KilnCore", "KilnTesting"]
+            dependencies: ["KilnContent", "KilnCore", "KilnTesting", grdb]
         ),
         .testTarget(
             name: "KilnTemplatesTests",
