@@ -171,6 +171,7 @@ let package = Package(
                 nioCore,
                 nioHTTP1,
                 nioFileSystem,
+                nioPosix,
             ]
         ),
         .target(

@@ -1,4 +1,5 @@
 import Foundation
+import KilnContent
 import KilnTesting
 import Testing
 
@@ -160,7 +161,18 @@ struct Site {
         for case let url as URL in walker
         where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
             let path = url.resolvingSymlinksInPath().path
-            files[path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path] = try Data(contentsOf: url)
+            let name = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+            // The block database's own files differ from run to run (the order jobs committed in): its blocks,
+            // each under the name a block file would have, are the output.
+            if name.hasPrefix("blocks/blocks.sqlite") { continue }
+            files[name] = try Data(contentsOf: url)
+        }
+        let blocks = out.appendingPathComponent("blocks").path
+        if FileManager.default.fileExists(atPath: blocks) {
+            let store = try FilesystemBlockstore(folder: blocks)
+            for key in try store.keys() where files["blocks/" + key] == nil {
+                files["blocks/" + key] = Data(try store.get(try CID(key)))
+            }
         }
         return files
     }

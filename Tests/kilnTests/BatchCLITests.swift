@@ -1,5 +1,6 @@
 import BigInt
 import Foundation
+import KilnContent
 import KilnCore
 import KilnStore
 import KilnTesting
@@ -93,7 +94,7 @@ import Testing
         // A forged metadata.json (another name, token 1's picture) added next to the real blocks: every
         // difference is named.
         let blocks = site.out.appendingPathComponent("blocks").path
-        let realMetadata = try Data(contentsOf: site.out.appendingPathComponent("blocks/\(metadata)"))
+        let realMetadata = Data(try FilesystemBlockstore(folder: blocks).get(try CID(metadata)))
         let imageOne = try #require(
             first.jobs.first { ($0["token"] as? String)?.hasSuffix("#1") == true }?["image"] as? String
         )

@@ -94,7 +94,7 @@ struct BatchOutputs: Sendable {
         }
         let rootEntry = try importer.directory(root, into: blockstore)
         summary.root = rootEntry.cid
-        try blockstore.sync()
+        try await blockstore.syncOffThePool()
 
         CrashPoint.beforeCAR.reached()
         let car = out + "/batch-\(batch).car"

@@ -29,7 +29,7 @@ public struct BatchRunner: Sendable {
     public let source: (any EventSource)?
     /// The operator registry quorum rounds read stake from.
     public let registry: any OperatorRegistry
-    /// The blockstore every published block goes to (`OUT/blocks`).
+    /// The blockstore every published block goes to (`OUT/blocks`, its `blocks.sqlite`).
     public let blockstore: FilesystemBlockstore
     /// The watched contracts whose template loaded.
     public let watched: [Address: WatchedContract]
@@ -58,7 +58,8 @@ public struct BatchRunner: Sendable {
         self.store = store
         self.source = source
         self.registry = registry
-        blockstore = try FilesystemBlockstore(folder: configuration.out + "/blocks")
+        // Blocks go to OUT/blocks/blocks.sqlite, a job's in one transaction (no file, rename and flush per block).
+        blockstore = try FilesystemBlockstore(folder: configuration.out + "/blocks", layout: .database)
         // A store that shares blocks keeps the templates' blocks too (``open(_:eventsFile:)``).
         let recorder = store.sharesBlocks ? RecordingBlockstore(blockstore) : nil
         var watched: [Address: WatchedContract] = [:]
@@ -88,6 +89,7 @@ public struct BatchRunner: Sendable {
         self.watched = watched
         templateProblems = problems
         templateBlocks = recorder?.recorded() ?? []
+        try blockstore.sync()  // the templates' blocks new to this blockstore
     }
 
     // MARK: - Stages

@@ -266,7 +266,7 @@ struct JobWorker: Sendable {
             template: deployment.templateEntry.cid.description
         )
         // The job's blocks (and the templates') are made durable once, before the store records them.
-        try blockstore.sync()
+        try await blockstore.syncOffThePool()
         try await store.complete(publication, owner: owner, blocks: recorder?.recorded() ?? [])
         CrashPoint.afterJob.reached()
         return .published(publication)

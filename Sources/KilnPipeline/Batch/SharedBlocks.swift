@@ -84,6 +84,7 @@ public enum SharedBlocks {
             }
             level = next
         }
+        if copied > 0 { try local.sync() }
         return copied
     }
 
