@@ -8,7 +8,7 @@ struct BlockstoreOptions: ParsableArguments {
     @Option(
         name: .customLong("blocks"),
         help:
-            "The blockstore folder (one file per block); the default is where kiln batch writes with kiln.yml's default out."
+            "The blockstore folder (its blocks.sqlite and block files); the default is where kiln batch writes with kiln.yml's default out."
     )
     var folder = "kiln-data/out/blocks"
 }
