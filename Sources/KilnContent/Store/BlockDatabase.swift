@@ -99,7 +99,6 @@ final class BlockDatabase: Sendable {
 
     /// Stores `blocks` in one transaction (a block already there is kept), on disk when this returns.
     func insert(_ blocks: [String: [UInt8]]) throws(ContentError) {
-        guard !blocks.isEmpty else { return }
         do {
             try pool.write { db in
                 try Self.createTable(db)  // cheap when it exists; this pool may have been opened by a reader

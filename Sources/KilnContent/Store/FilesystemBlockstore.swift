@@ -26,15 +26,15 @@ public struct FilesystemBlockstore: Blockstore {
 
     /// The folder.
     public let folder: String
-    /// Where ``put(_:cid:)`` writes.
-    public let layout: Layout
-    /// Blocks put and not yet committed (``Layout/database``), shared by the copies of this value.
+    /// Blocks put and not yet committed (``Layout/database``; nil for ``Layout/files``), shared by the copies of
+    /// this value.
     private let pending: PendingBlocks?
+    /// Where ``put(_:cid:)`` writes.
+    public var layout: Layout { pending == nil ? .files : .database }
 
     /// Opens (and creates, with its parents) the folder.
     public init(folder: String, layout: Layout = .files) throws(ContentError) {
         self.folder = folder
-        self.layout = layout
         pending = layout == .database ? PendingBlocks() : nil
         var path = folder.hasPrefix("/") ? "/" : ""
         for part in folder.split(separator: "/") {
@@ -45,7 +45,8 @@ public struct FilesystemBlockstore: Blockstore {
         }
     }
 
-    private func path(_ cid: CID) -> String { folder + "/" + cid.v1.description }
+    /// The block's file: its key (CIDv1, base32) in the folder.
+    private func path(_ key: String) -> String { folder + "/" + key }
 
     /// The folder's block database, if it has one (opened once per process).
     private func database() throws(ContentError) -> BlockDatabase? {
@@ -57,13 +58,14 @@ public struct FilesystemBlockstore: Blockstore {
     /// in memory, readable at once, committed by ``sync()``.
     /// - Throws: ``ContentError`` (`io`) when the file cannot be written.
     public func put(_ block: [UInt8], cid: CID) throws(ContentError) {
-        if has(cid) { return }
+        let key = cid.v1.description
+        if has(key) { return }
         if let pending {
-            pending.add(cid.v1.description, block)
+            pending.add(key, block)
             return
         }
         do {
-            try AtomicFile.write(block, to: path(cid), syncFolder: false)
+            try AtomicFile.write(block, to: path(key), syncFolder: false)
         } catch {
             var failure = ContentError(.io, error.description)
             failure.isEnvironmental = error.isEnvironmental
@@ -93,7 +95,7 @@ public struct FilesystemBlockstore: Blockstore {
     public func get(_ cid: CID) throws(ContentError) -> [UInt8] {
         let key = cid.v1.description
         if let block = pending?.block(key) { return block }
-        guard let file = fopen(folder + "/" + key, "rb") else {
+        guard let file = fopen(path(key), "rb") else {
             guard errno == ENOENT else { throw ioError("Unable to read block \(cid)") }
             guard let block = try database()?.block(key) else {
                 throw ContentError(.blockNotFound, "Block \(cid) is not in the blockstore '\(folder)'")
@@ -125,9 +127,10 @@ public struct FilesystemBlockstore: Blockstore {
 
     /// Whether the block is stored: put and not yet synced, a file, or a row (a database that cannot be read counts
     /// as not having it: ``put(_:cid:)`` then writes it again, ``get(_:)`` says why it cannot read it).
-    public func has(_ cid: CID) -> Bool {
-        let key = cid.v1.description
-        if pending?.block(key) != nil || access(folder + "/" + key, F_OK) == 0 { return true }
+    public func has(_ cid: CID) -> Bool { has(cid.v1.description) }
+
+    private func has(_ key: String) -> Bool {
+        if pending?.block(key) != nil || access(path(key), F_OK) == 0 { return true }
         return (try? database()?.contains(key)) ?? false
     }
 
