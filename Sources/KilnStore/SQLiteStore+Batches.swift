@@ -144,7 +144,11 @@ extension SQLiteStore {
                 sql += " AND version = ?"
                 arguments += [version]
             }
-            guard let row = try Row.fetchOne(db, sql: sql + " ORDER BY version DESC LIMIT 1", arguments: arguments)
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    SQLRequest(sql: sql + " ORDER BY version DESC LIMIT 1", arguments: arguments, cached: true)
+                )
             else { return nil }
             return StoredState(
                 version: row["version"],
@@ -372,12 +376,12 @@ extension SQLiteStore {
 
     public func complete(_ publication: Publication, owner: String, blocks: [StoredBlock]) async throws(StoreError) {
         try await write("record the publication of \(publication.token)") { db in
-            try db.execute(
-                sql: """
+            try db.run(
+                cached: """
                     INSERT INTO publications (job_id, batch, chain_id, contract, token_id, state_hash, template_hash, directory, metadata, image,
                         thumbnail, inference, attestation, template) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [
+                [
                     publication.jobId, publication.batch, Int64(publication.token.chainId),
                     publication.token.contract.lowercased,
                     publication.token.tokenId, publication.stateHash.hex, publication.templateHash.hex,
@@ -387,10 +391,10 @@ extension SQLiteStore {
                 ]
             )
             let publicationId = db.lastInsertedRowID
-            try db.execute(
-                sql:
+            try db.run(
+                cached:
                     "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ? AND lease_owner = ?",
-                arguments: [publication.jobId, owner]
+                [publication.jobId, owner]
             )
             guard db.changesCount == 1 else {
                 throw StoreError(
@@ -405,22 +409,22 @@ extension SQLiteStore {
                     db,
                     HotQuery.publishedToken.request(key + [token.tokenId.utf8.count, token.tokenId])
                 ) == nil
-            try db.execute(
-                sql: """
+            try db.run(
+                cached: """
                     INSERT INTO published_tokens (chain_id, contract, id_length, token_id, publication, versions)
                     VALUES (?, ?, ?, ?, ?, 1)
                     ON CONFLICT DO UPDATE SET publication = max(publication, excluded.publication), versions = versions + 1
                     """,
-                arguments: key + [token.tokenId.utf8.count, token.tokenId, publicationId]
+                key + [token.tokenId.utf8.count, token.tokenId, publicationId]
             )
-            try db.execute(
-                sql: """
+            try db.run(
+                cached: """
                     INSERT INTO published_collections (chain_id, contract, tokens, publications, last_batch)
                     VALUES (?, ?, ?, 1, ?)
                     ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, publications = publications + 1,
                         last_batch = max(last_batch, excluded.last_batch)
                     """,
-                arguments: key + [isNew ? 1 : 0, publication.batch]
+                key + [isNew ? 1 : 0, publication.batch]
             )
         }
     }

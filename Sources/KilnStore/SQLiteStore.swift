@@ -247,12 +247,12 @@ public final class SQLiteStore: Store, PublicationCounting {
                         "Unable to record a log without block number, block hash and log index"
                     )
                 }
-                try db.execute(
-                    sql: """
+                try db.run(
+                    cached: """
                         INSERT INTO events (chain_id, contract, block_number, block_hash, transaction_hash, log_index, topics, data, removed)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain_id, block_hash, log_index) DO UPDATE SET removed = excluded.removed
                         """,
-                    arguments: [
+                    [
                         Int64(chainId), log.address.lowercased, Int64(block), hash.hex, log.transactionHash?.hex,
                         Int64(index),
                         log.topics.map(\.hex).joined(separator: ","), Data(log.data), log.removed,
@@ -365,16 +365,19 @@ public final class SQLiteStore: Store, PublicationCounting {
             let key: StatementArguments = [Int64(token.chainId), token.contract.lowercased, token.tokenId]
             let latest = try Row.fetchOne(
                 db,
-                sql:
-                    "SELECT version, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY version DESC LIMIT 1",
-                arguments: key
+                SQLRequest(
+                    sql:
+                        "SELECT version, state_hash FROM token_state WHERE chain_id = ? AND contract = ? AND token_id = ? ORDER BY version DESC LIMIT 1",
+                    arguments: key,
+                    cached: true
+                )
             )
             if let latest, (latest["state_hash"] as String) == hash.hex { return (latest["version"] as Int, false) }
             let version = (latest?["version"] as Int? ?? 0) + 1
-            try db.execute(
-                sql:
+            try db.run(
+                cached:
                     "INSERT INTO token_state (chain_id, contract, token_id, version, state_json, state_hash) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: key + [version, text, hash.hex]
+                key + [version, text, hash.hex]
             )
             return (version, true)
         }
@@ -393,16 +396,17 @@ public final class SQLiteStore: Store, PublicationCounting {
             ]
             let find =
                 "SELECT * FROM jobs WHERE chain_id = ? AND contract = ? AND token_id = ? AND state_hash = ? AND template_hash = ?"
-            if let row = try Row.fetchOne(db, sql: find, arguments: key) { return (try Self.job(row), false) }
-            try db.execute(
-                sql:
+            let request = SQLRequest<Row>(sql: find, arguments: key, cached: true)
+            if let row = try Row.fetchOne(db, request) { return (try Self.job(row), false) }
+            try db.run(
+                cached:
                     "INSERT INTO jobs (chain_id, contract, token_id, state_version, state_hash, template_hash, status, reference_block) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
-                arguments: [
+                [
                     Int64(token.chainId), token.contract.lowercased, token.tokenId, stateVersion, stateHash.hex,
                     templateHash.hex, Int64(referenceBlock),
                 ]
             )
-            return (try Self.job(try Row.fetchOne(db, sql: find, arguments: key)!), true)
+            return (try Self.job(try Row.fetchOne(db, request)!), true)
         }
     }
 
@@ -415,8 +419,11 @@ public final class SQLiteStore: Store, PublicationCounting {
             if let batch,
                 try Int.fetchOne(
                     db,
-                    sql: "SELECT 1 FROM batches WHERE number = ? AND status = 'open'",
-                    arguments: [batch]
+                    SQLRequest(
+                        sql: "SELECT 1 FROM batches WHERE number = ? AND status = 'open'",
+                        arguments: [batch],
+                        cached: true
+                    )
                 )
                     == nil
             {
@@ -429,10 +436,14 @@ public final class SQLiteStore: Store, PublicationCounting {
                 arguments += StatementArguments(only)
             }
             arguments += [limit]
+            // The usual lease (no `only`) by a statement the connection keeps; a list of ids varies.
             return try Row.fetchAll(
                 db,
-                sql: HotQuery.leaseJobs.sql.replacing("/*only*/", with: filter),
-                arguments: arguments
+                SQLRequest(
+                    sql: HotQuery.leaseJobs.sql.replacing("/*only*/", with: filter),
+                    arguments: arguments,
+                    cached: only == nil
+                )
             ).map(Self.job).sorted { $0.id < $1.id }
         }
     }
@@ -448,10 +459,10 @@ public final class SQLiteStore: Store, PublicationCounting {
 
     public func finish(jobId: Int64, owner: String, status: JobStatus, error: String?) async throws(StoreError) {
         try await write("finish job \(jobId)") { db in
-            try db.execute(
-                sql:
+            try db.run(
+                cached:
                     "UPDATE jobs SET status = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE id = ? AND lease_owner = ?",
-                arguments: [status.rawValue, error, jobId, owner]
+                [status.rawValue, error, jobId, owner]
             )
             guard db.changesCount == 1 else {
                 throw StoreError(
