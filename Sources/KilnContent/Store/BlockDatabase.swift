@@ -24,6 +24,8 @@ final class BlockDatabase: Sendable {
 
     let path: String
     private let pool: DatabasePool
+    /// Whether this pool made (or found) the table.
+    private let tableMade = Atomic<Bool>(false)
 
     private init(path: String, pool: DatabasePool) {
         self.path = path
@@ -62,6 +64,7 @@ final class BlockDatabase: Sendable {
                 // Only a writer makes the table (a reader finds it: the writer made it under the same lock).
                 if create { try pool.write { db in try Self.createTable(db) } }
                 let database = BlockDatabase(path: path, pool: pool)
+                database.tableMade.store(create, ordering: .releasing)
                 opened[folder] = database
                 return database
             } catch {
@@ -101,7 +104,12 @@ final class BlockDatabase: Sendable {
     func insert(_ blocks: [String: [UInt8]]) throws(ContentError) {
         do {
             try pool.write { db in
-                try Self.createTable(db)  // cheap when it exists; this pool may have been opened by a reader
+                // Made once per pool (this pool may have been opened by a reader): a CREATE, even one that does
+                // nothing, empties the connection's statement cache.
+                if !tableMade.load(ordering: .acquiring) {
+                    try Self.createTable(db)
+                    tableMade.store(true, ordering: .releasing)
+                }
                 let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO blocks (cid, bytes) VALUES (?, ?)")
                 for (key, bytes) in blocks {
                     try statement.execute(arguments: [key, bytes.withUnsafeBytes { Data($0) }])
