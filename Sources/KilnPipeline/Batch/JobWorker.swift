@@ -111,8 +111,10 @@ struct JobWorker: Sendable {
             )
         }
         guard job.templateHash == deployment.templateHash else { return .superseded(.templateChanged) }
+        // The job's state is almost always the latest: read once then.
         guard let latest = try await store.state(job.token, version: nil),
-            let stored = try await store.state(job.token, version: job.stateVersion)
+            let stored = latest.version == job.stateVersion
+                ? latest : try await store.state(job.token, version: job.stateVersion)
         else {
             return .failed(PipelineError(.notFound, "the token has no stored state"))
         }
