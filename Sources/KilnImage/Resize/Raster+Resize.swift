@@ -18,24 +18,25 @@ extension Raster {
         // width · height of the source (the weights' total). When every column weight shares a factor gx and every
         // row weight a factor gy, with k = gx·gy, S = k·s and T = k·t, and floor((k·s + H) / (k·t)) =
         // floor((s + floor(H / k)) / t) for an integer s (what H/k adds beyond its floor is less than 1/t). A
-        // thumbnail (384² → 256², t = 9) then needs only 32-bit sums and a multiply by t's reciprocal, exact for
+        // thumbnail (384² → 256², t = 9) then needs only 16-bit sums and a multiply by t's reciprocal, exact for
         // every sum (below).
         let (gx, gy) = (columns.reduce(), rows.reduce())
         let t = (self.width / gx) * (self.height / gy)
-        let horizontal = horizontalSums(columns, width: width)
         // ⌊⌊T/2⌋ / k⌋, the rounding's half in the reduced units (below 2^25: sides are at most 8192).
         let half = UInt32((self.width * self.height / 2) / (gx * gy))
+        if t <= Self.narrowLimit {
+            // Every sum at most 256·16, so 16-bit lanes throughout; n ≤ 256·t and m = ⌈2^16 / t⌉ = (2^16 + e) / t with
+            // e < t, so n·e < 256·t² ≤ 2^16 and (n·m) >> 16 is n / t (a high-half multiply).
+            let out = areaAverageNarrow(columns, rows, width: width, height: height, half: UInt16(half), t: t)
+            return Raster(width: width, height: height, premultiplied: out)
+        }
         if t <= Self.reciprocalLimit {
             // n = s + h ≤ 256·t; m = ⌈2^23 / t⌉ = (2^23 + e) / t with 0 ≤ e < t, so n·m / 2^23 = n/t + n·e/(t·2^23)
             // and n·e < 256·t² ≤ 2^23: the floor is n / t's. n·m < 2^32: 32-bit lanes.
             let reciprocal = Self.reciprocal(t)
-            let out = Self.verticalPass(
-                horizontal,
-                rows,
-                width: width,
-                height: height,
-                half: half
-            ) { UInt8(truncatingIfNeeded: ($0 &* reciprocal) >> 23) }
+            let out = areaAverage(columns, rows, width: width, height: height, half: half) {
+                UInt8(truncatingIfNeeded: ($0 &* reciprocal) >> 23)
+            }
             return Raster(width: width, height: height, premultiplied: out)
         }
         // Otherwise in Double: every sum is exact (≤ 255 · 8192² < 2^53), and so is the floor of the correctly
@@ -43,13 +44,7 @@ extension Raster {
         // error (2^-45). Doubles vectorise; 64-bit integer division was most of the time of a thumbnail.
         let divisor = Double(t)
         let magic = 6_755_399_441_055_744.0  // 1.5 · 2^52
-        let out = Self.verticalPass(
-            horizontal,
-            rows,
-            width: width,
-            height: height,
-            half: Double(half)
-        ) { sum in
+        let out = areaAverage(columns, rows, width: width, height: height, half: Double(half)) { sum in
             // floor(q) without a trapping conversion (which keeps the loop from vectorising): adding 1.5·2^52
             // rounds q to the nearest integer, held in the low bits; one less where that rounded up.
             let q = sum / divisor
@@ -60,11 +55,14 @@ extension Raster {
         return Raster(width: width, height: height, premultiplied: out)
     }
 
-    /// The vertical pass and the one rounding: for each output row, `half` plus the horizontal sums of the rows it
-    /// covers, weighted, then `byte` of each.
+    /// Both passes and the one rounding: for each output row, `half` plus the horizontal sums of the source rows it
+    /// covers, weighted, then `byte` of each. A source row's horizontal sums are made when an output row first
+    /// needs them and kept in a ring of as many rows as one output row covers at most (its rows are consecutive,
+    /// and later output rows need no earlier ones), not for the whole image at once (1.5 MiB for a thumbnail,
+    /// zeroed, written and read back).
     @inline(__always)
-    private static func verticalPass<Sum: AreaSum>(
-        _ horizontal: [UInt32],
+    private func areaAverage<Sum: AreaSum>(
+        _ columns: Taps,
         _ rows: Taps,
         width: Int,
         height: Int,
@@ -72,26 +70,170 @@ extension Raster {
         byte: (Sum) -> UInt8
     ) -> [UInt8] {
         let sumStride = width * 4
-        var out = [UInt8](repeating: 0, count: width * height * 4)
+        let ring = (0..<height).reduce(1) { max($0, rows.range($1).count) }
+        var horizontal = [UInt32](repeating: 0, count: ring * sumStride)
+        var ringRow = [Int](repeating: -1, count: ring)
         var row = [Sum](repeating: half, count: sumStride)
-        horizontal.withUnsafeBufferPointer { sums in
-            out.withUnsafeMutableBufferPointer { target in
-                row.withUnsafeMutableBufferPointer { row in
-                    for outputRow in 0..<height {
-                        for column in 0..<sumStride { row[column] = half }
-                        for tap in rows.range(outputRow) {
-                            let from = sums.baseAddress! + rows.index[tap] * sumStride
-                            let weight = Sum(rows.weight[tap])
-                            for column in 0..<sumStride { row[column].add(from[column], times: weight) }
+        // Each tap's byte offset in a source row and its weight, side by side: no array look-ups per pixel.
+        let taps = zip(columns.index, columns.weight).map { (offset: $0 * 4, weight: $1) }
+        // Whether every horizontal sum (≤ 255 · an output column's weights) fits 16 bits.
+        let narrow = (0..<width).allSatisfy { columns.range($0).reduce(0) { $0 + Int(columns.weight[$1]) } <= 257 }
+        // Every byte is written below.
+        return [UInt8](unsafeUninitializedCapacity: width * height * 4) { target, count in
+            pixels.withUnsafeBytes { source in
+                horizontal.withUnsafeMutableBufferPointer { sums in
+                    row.withUnsafeMutableBufferPointer { row in
+                        taps.withUnsafeBufferPointer { taps in
+                            columns.starts.withUnsafeBufferPointer { starts in
+                                for outputRow in 0..<height {
+                                    let range = rows.range(outputRow)
+                                    for tap in range {
+                                        let sourceRow = rows.index[tap]
+                                        let slot = sourceRow % ring
+                                        if ringRow[slot] != sourceRow {
+                                            Self.horizontalSums(
+                                                of: source.baseAddress! + sourceRow * stride,
+                                                into: UnsafeMutableRawPointer(sums.baseAddress! + slot * sumStride),
+                                                taps: taps,
+                                                starts: starts,
+                                                width: width,
+                                                narrow: narrow
+                                            )
+                                            ringRow[slot] = sourceRow
+                                        }
+                                    }
+                                    @inline(__always) func sumsOf(_ tap: Int) -> UnsafeMutablePointer<UInt32> {
+                                        sums.baseAddress! + (rows.index[tap] % ring) * sumStride
+                                    }
+                                    let to = target.baseAddress! + outputRow * sumStride
+                                    if range.count == 2 {
+                                        // Two source rows (every row of a 3:2 reduction): one pass.
+                                        let (a, b) = (sumsOf(range.lowerBound), sumsOf(range.lowerBound + 1))
+                                        let (wa, wb) = (
+                                            Sum(rows.weight[range.lowerBound]), Sum(rows.weight[range.lowerBound + 1])
+                                        )
+                                        for column in 0..<sumStride {
+                                            var sum = half
+                                            sum.add(a[column], times: wa)
+                                            sum.add(b[column], times: wb)
+                                            to[column] = byte(sum)
+                                        }
+                                        continue
+                                    }
+                                    for column in 0..<sumStride { row[column] = half }
+                                    for tap in range {
+                                        let from = sumsOf(tap)
+                                        let weight = Sum(rows.weight[tap])
+                                        for column in 0..<sumStride { row[column].add(from[column], times: weight) }
+                                    }
+                                    for column in 0..<sumStride { to[column] = byte(row[column]) }
+                                }
+                            }
                         }
-                        let to = target.baseAddress! + outputRow * sumStride
-                        for column in 0..<sumStride { to[column] = byte(row[column]) }
                     }
                 }
             }
+            count = width * height * 4
         }
-        return out
     }
+
+    /// ``areaAverage(_:_:width:height:half:byte:)`` for a reduced total `t` ≤ ``narrowLimit`` (a thumbnail's 3:2 has
+    /// t = 9, 2:1 has 4): sums of 16 bits, eight at a time, and the quotient by a 16-bit reciprocal.
+    private func areaAverageNarrow(_ columns: Taps, _ rows: Taps, width: Int, height: Int, half: UInt16, t: Int)
+        -> [UInt8]
+    {
+        typealias Lanes = SIMD8<UInt16>
+        let sumStride = width * 4
+        let padded = (sumStride + 7) & ~7  // whole vectors per row
+        let ring = (0..<height).reduce(1) { max($0, rows.range($1).count) }
+        var horizontal = [UInt16](repeating: 0, count: ring * padded)
+        var ringRow = [Int](repeating: -1, count: ring)
+        var row = [UInt16](repeating: 0, count: padded)
+        let reciprocal = SIMD8<UInt32>(repeating: UInt32((65536 + t - 1) / t))
+        let taps = zip(columns.index, columns.weight).map { (offset: $0 * 4, weight: UInt16($1)) }
+        let twoTaps = (0..<width).allSatisfy { columns.range($0).count == 2 }
+        return [UInt8](unsafeUninitializedCapacity: width * height * 4) { target, count in
+            pixels.withUnsafeBytes { source in
+                horizontal.withUnsafeMutableBufferPointer { sums in
+                    row.withUnsafeMutableBufferPointer { row in
+                        taps.withUnsafeBufferPointer { taps in
+                            for outputRow in 0..<height {
+                                let range = rows.range(outputRow)
+                                for tap in range {
+                                    let sourceRow = rows.index[tap]
+                                    let slot = sourceRow % ring
+                                    guard ringRow[slot] != sourceRow else { continue }
+                                    // The horizontal pass of one source row.
+                                    let from = source.baseAddress! + sourceRow * stride
+                                    let to = UnsafeMutableRawPointer(sums.baseAddress! + slot * padded)
+                                    ringRow[slot] = sourceRow
+                                    if twoTaps {
+                                        // Two taps for every output pixel (3:2, 2:1): no loop over them.
+                                        for output in 0..<width {
+                                            let (a, b) = (taps[2 &* output], taps[2 &* output &+ 1])
+                                            let pa = from.loadUnaligned(fromByteOffset: a.offset, as: SIMD4<UInt8>.self)
+                                            let pb = from.loadUnaligned(fromByteOffset: b.offset, as: SIMD4<UInt8>.self)
+                                            let sum =
+                                                SIMD4<UInt16>(truncatingIfNeeded: pa) &* a.weight
+                                                &+ SIMD4<UInt16>(truncatingIfNeeded: pb) &* b.weight
+                                            to.storeBytes(of: sum, toByteOffset: output &* 8, as: SIMD4<UInt16>.self)
+                                        }
+                                        continue
+                                    }
+                                    for output in 0..<width {
+                                        var sum = SIMD4<UInt16>()
+                                        for tap in columns.range(output) {
+                                            let pixel = from.loadUnaligned(
+                                                fromByteOffset: taps[tap].offset,
+                                                as: SIMD4<UInt8>.self
+                                            )
+                                            sum &+= SIMD4(truncatingIfNeeded: pixel) &* taps[tap].weight
+                                        }
+                                        to.storeBytes(of: sum, toByteOffset: output * 8, as: SIMD4<UInt16>.self)
+                                    }
+                                }
+                                // The vertical pass, eight sums at a time.
+                                for column in Swift.stride(from: 0, to: padded, by: 8) {
+                                    row.storeBytes(column, Lanes(repeating: half))
+                                }
+                                for tap in range {
+                                    let from = UnsafeRawPointer(sums.baseAddress! + (rows.index[tap] % ring) * padded)
+                                    let weight = rows.weight[tap]
+                                    for column in Swift.stride(from: 0, to: padded, by: 8) {
+                                        let sum =
+                                            row.load(column) &+ from.loadUnaligned(
+                                                fromByteOffset: column * 2,
+                                                as: Lanes.self
+                                            ) &* UInt16(weight)
+                                        row.storeBytes(column, sum)
+                                    }
+                                }
+                                let to = target.baseAddress! + outputRow * sumStride
+                                var column = 0
+                                while column + 8 <= sumStride {
+                                    let quotient =
+                                        (SIMD8<UInt32>(truncatingIfNeeded: row.load(column)) &* reciprocal) &>> 16
+                                    UnsafeMutableRawPointer(to + column).storeBytes(
+                                        of: SIMD8<UInt8>(truncatingIfNeeded: quotient),
+                                        as: SIMD8<UInt8>.self
+                                    )
+                                    column += 8
+                                }
+                                while column < sumStride {
+                                    to[column] = UInt8(truncatingIfNeeded: (UInt32(row[column]) &* reciprocal[0]) >> 16)
+                                    column += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            count = width * height * 4
+        }
+    }
+
+    /// The largest reduced total `t` ``areaAverageNarrow(_:_:width:height:half:t:)`` is exact for: 256·t² ≤ 2^16.
+    static let narrowLimit = 16
 
     /// The largest reduced total `t` the 32-bit reciprocal path is exact for: 256·t² ≤ 2^23.
     static let reciprocalLimit = 181
@@ -99,37 +241,42 @@ extension Raster {
     /// ⌈2^23 / t⌉: for every n ≤ 256·t (t ≤ ``reciprocalLimit``), `(n · reciprocal(t)) >> 23` is n / t.
     static func reciprocal(_ t: Int) -> UInt32 { UInt32(((1 << 23) + t - 1) / t) }
 
-    /// The horizontal pass: for each source row and output column, the four channels' sums weighted by `columns`
-    /// (values ≤ 255 · the weights' total).
-    private func horizontalSums(_ columns: Taps, width: Int) -> [UInt32] {
-        let sumStride = width * 4
-        var horizontal = [UInt32](repeating: 0, count: self.height * sumStride)
-        // Each tap's byte offset in a source row and its weight, side by side: no array look-ups per pixel.
-        let taps = zip(columns.index, columns.weight).map { (offset: $0 * 4, weight: $1) }
-        pixels.withUnsafeBytes { source in
-            horizontal.withUnsafeMutableBufferPointer { sums in
-                taps.withUnsafeBufferPointer { taps in
-                    columns.starts.withUnsafeBufferPointer { starts in
-                        for y in 0..<self.height {
-                            let sourceRow = source.baseAddress! + y * stride
-                            let sumRow = UnsafeMutableRawPointer(sums.baseAddress! + y * sumStride)
-                            for output in 0..<width {
-                                var sum = SIMD4<UInt32>()
-                                for tap in starts[output]..<starts[output + 1] {
-                                    let pixel = sourceRow.loadUnaligned(
-                                        fromByteOffset: taps[tap].offset,
-                                        as: SIMD4<UInt8>.self
-                                    )
-                                    sum &+= SIMD4(truncatingIfNeeded: pixel) &* taps[tap].weight
-                                }
-                                sumRow.storeBytes(of: sum, toByteOffset: output * 16, as: SIMD4<UInt32>.self)
-                            }
-                        }
-                    }
+    /// The horizontal pass of one source row: for each output column, the four channels' sums weighted by the
+    /// column taps (values ≤ 255 · the weights' total).
+    @inline(__always)
+    private static func horizontalSums(
+        of sourceRow: UnsafeRawPointer,
+        into sumRow: UnsafeMutableRawPointer,
+        taps: UnsafeBufferPointer<(offset: Int, weight: UInt32)>,
+        starts: UnsafeBufferPointer<Int>,
+        width: Int,
+        narrow: Bool
+    ) {
+        if narrow {
+            // Every sum below 2^16: 16-bit products (one SSE2 multiply; a 32-bit one is emulated by two and
+            // shuffles), widened once per output pixel.
+            for output in 0..<width {
+                var sum = SIMD4<UInt16>()
+                for tap in starts[output]..<starts[output + 1] {
+                    let pixel = sourceRow.loadUnaligned(fromByteOffset: taps[tap].offset, as: SIMD4<UInt8>.self)
+                    sum &+= SIMD4(truncatingIfNeeded: pixel) &* UInt16(truncatingIfNeeded: taps[tap].weight)
                 }
+                sumRow.storeBytes(
+                    of: SIMD4<UInt32>(truncatingIfNeeded: sum),
+                    toByteOffset: output * 16,
+                    as: SIMD4<UInt32>.self
+                )
             }
+            return
         }
-        return horizontal
+        for output in 0..<width {
+            var sum = SIMD4<UInt32>()
+            for tap in starts[output]..<starts[output + 1] {
+                let pixel = sourceRow.loadUnaligned(fromByteOffset: taps[tap].offset, as: SIMD4<UInt8>.self)
+                sum &+= SIMD4(truncatingIfNeeded: pixel) &* taps[tap].weight
+            }
+            sumRow.storeBytes(of: sum, toByteOffset: output * 16, as: SIMD4<UInt32>.self)
+        }
     }
 
     /// ``coverage(source:target:)`` flattened: the taps of output `o` are `index[range(o)]`, `weight[range(o)]`.
@@ -240,4 +387,14 @@ extension UInt32: AreaSum {
 
 extension Double: AreaSum {
     @inline(__always) mutating func add(_ value: UInt32, times weight: Double) { self += Double(value) * weight }
+}
+
+extension UnsafeMutableBufferPointer<UInt16> {
+    /// Eight sums from `index` (a multiple of 8 within the buffer).
+    @inline(__always) fileprivate func load(_ index: Int) -> SIMD8<UInt16> {
+        UnsafeRawPointer(baseAddress! + index).loadUnaligned(as: SIMD8<UInt16>.self)
+    }
+    @inline(__always) fileprivate func storeBytes(_ index: Int, _ value: SIMD8<UInt16>) {
+        UnsafeMutableRawPointer(baseAddress! + index).storeBytes(of: value, as: SIMD8<UInt16>.self)
+    }
 }
