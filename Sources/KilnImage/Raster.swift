@@ -82,23 +82,47 @@ public struct Raster: Hashable, Sendable {
 
     /// The straight image for encoders: `c = round(c' · 255 / a)` (0 where `a` is 0), once.
     public var rgbaImage: RGBAImage {
-        var out = pixels
-        out.withUnsafeMutableBufferPointer { buffer in
-            var index = 0
-            while index < buffer.count {
-                let a = UInt32(buffer[index + 3])
-                if a == 0 {
-                    buffer[index] = 0
-                    buffer[index + 1] = 0
-                    buffer[index + 2] = 0
-                } else if a != 255 {
-                    let half = a / 2
-                    buffer[index] = UInt8(min(255, (UInt32(buffer[index]) * 255 + half) / a))
-                    buffer[index + 1] = UInt8(min(255, (UInt32(buffer[index + 1]) * 255 + half) / a))
-                    buffer[index + 2] = UInt8(min(255, (UInt32(buffer[index + 2]) * 255 + half) / a))
+        // Read and converted in one pass into a new buffer (a copy of the pixels converted in place was two); an
+        // opaque pixel is copied whole.
+        let out = [UInt8](unsafeUninitializedCapacity: pixels.count) { out, count in
+            pixels.withUnsafeBytes { buffer in
+                let from = buffer.baseAddress!
+                let to = UnsafeMutableRawPointer(out.baseAddress!)
+                var index = 0
+                while index < buffer.count {
+                    #if _endian(little)
+                        // Four opaque pixels (each alpha, the high byte, 255) are copied as they are, at once.
+                        if index + 16 <= buffer.count {
+                            let four = from.loadUnaligned(fromByteOffset: index, as: SIMD4<UInt32>.self)
+                            if all(four .>= 0xFF00_0000) {
+                                to.storeBytes(of: four, toByteOffset: index, as: SIMD4<UInt32>.self)
+                                index += 16
+                                continue
+                            }
+                        }
+                    #endif
+                    let pixel = from.loadUnaligned(fromByteOffset: index, as: UInt32.self)
+                    let a = pixel.littleEndian >> 24
+                    if a == 255 {
+                        to.storeBytes(of: pixel, toByteOffset: index, as: UInt32.self)
+                    } else if a == 0 {
+                        to.storeBytes(of: 0, toByteOffset: index, as: UInt32.self)
+                    } else {
+                        let half = a / 2
+                        for channel in 0..<3 {
+                            let c = UInt32(buffer[index + channel])
+                            to.storeBytes(
+                                of: UInt8(min(255, (c * 255 + half) / a)),
+                                toByteOffset: index + channel,
+                                as: UInt8.self
+                            )
+                        }
+                        to.storeBytes(of: UInt8(a), toByteOffset: index + 3, as: UInt8.self)
+                    }
+                    index += 4
                 }
-                index += 4
             }
+            count = pixels.count
         }
         return RGBAImage(unchecked: width, height, out)
     }

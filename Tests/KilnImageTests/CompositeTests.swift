@@ -59,6 +59,31 @@ struct CompositeTests {
         return out
     }
 
+    /// Composites `layer` onto `canvas` and compares every byte with ``reference(canvas:layer:x:y:mode:opacity:mask:)``,
+    /// recording the first pixel that differs (`context` says which case it was); whether all matched.
+    static func compositeMatchesReference(
+        _ canvas: inout Raster,
+        _ layer: Raster,
+        x: Int,
+        y: Int,
+        mode: BlendMode,
+        opacity: Double,
+        mask: Mask?,
+        _ context: String
+    ) throws -> Bool {
+        let expected = reference(canvas: canvas, layer: layer, x: x, y: y, mode: mode, opacity: opacity, mask: mask)
+        try canvas.composite(layer, x: x, y: y, mode: mode, opacity: opacity, mask: mask)
+        guard let index = canvas.pixels.indices.first(where: { canvas.pixels[$0] != expected[$0] }) else { return true }
+        let pixel = index / 4
+        Issue.record(
+            """
+            \(context): pixel (\(pixel % canvas.width), \(pixel / canvas.width)) is \
+            \(canvas.pixels[pixel * 4..<pixel * 4 + 4]), reference \(expected[pixel * 4..<pixel * 4 + 4])
+            """
+        )
+        return false
+    }
+
     static func randomRaster(_ generator: inout SeededGenerator, maxSide: Int = 18) -> Raster {
         let width = Int.random(in: 1...maxSide, using: &generator)
         let height = Int.random(in: 1...maxSide, using: &generator)
@@ -83,37 +108,34 @@ struct CompositeTests {
                 Bool.random(using: &generator)
                 ? Mask(Self.randomRaster(&generator), channel: Bool.random(using: &generator) ? .alpha : .luminance)
                 : nil
-            let expected = Self.reference(
-                canvas: canvas,
-                layer: layer,
+            let matches = try Self.compositeMatchesReference(
+                &canvas,
+                layer,
                 x: x,
                 y: y,
                 mode: mode,
                 opacity: opacity,
-                mask: mask
+                mask: mask,
+                "seed \(seed), round \(round): \(mode) at (\(x), \(y)), opacity \(opacity), mask \(mask?.channel.rawValue ?? "none")"
             )
-            try canvas.composite(layer, x: x, y: y, mode: mode, opacity: opacity, mask: mask)
-            if let index = canvas.pixels.indices.first(where: { canvas.pixels[$0] != expected[$0] }) {
-                let pixel = index / 4
-                Issue.record(
-                    """
-                    seed \(seed), round \(round): \(mode) at (\(x), \(y)), opacity \(opacity), mask \(mask?.channel.rawValue ?? "none"): \
-                    pixel (\(pixel % canvas.width), \(pixel / canvas.width)) is \(canvas.pixels[pixel * 4..<pixel * 4 + 4]), \
-                    reference \(expected[pixel * 4..<pixel * 4 + 4])
-                    """
-                )
-                break
-            }
+            if !matches { break }
         }
     }
 
-    /// The vectorised source-over (`Raster.normalRow`) against `blendPixel`, one pixel at a time: every pair of
-    /// source and backdrop alphas with random premultiplied colours, at several coverages, over rows whose length
-    /// leaves every tail (0…3 pixels after the 4-pixel steps).
-    @Test(arguments: [255, 230, 128, 1] as [UInt32])
-    func vectorisedSourceOverIsBlendPixelByteForByte(coverage: UInt32) {
-        let seed = UInt64.random(in: 0...UInt64.max)
-        var generator = SeededGenerator(seed: seed)
+    /// Calls `row(start, pixels)` over `count` pixels in rows of 1…7 pixels, so each tail length after the 4-pixel
+    /// steps comes up.
+    static func inRows(of count: Int, _ row: (Int, Int) -> Void) {
+        var start = 0, length = 1
+        while start < count {
+            let pixels = min(length, count - start)
+            row(start, pixels)
+            start += pixels
+            length = length % 7 + 1
+        }
+    }
+
+    /// A source and a backdrop row with every pair of alphas side by side, random premultiplied colours.
+    static func everyPairOfAlphas(_ generator: inout SeededGenerator) -> (source: [UInt8], backdrop: [UInt8]) {
         func pixel(alpha: Int) -> [UInt8] {
             (0..<3).map { _ in UInt8(Int.random(in: 0...alpha, using: &generator)) } + [UInt8(alpha)]
         }
@@ -124,29 +146,34 @@ struct CompositeTests {
                 backdrop += pixel(alpha: ba)
             }
         }
+        return (source, backdrop)
+    }
+
+    /// A vectorised row function against `blendPixel` in `mode`, one pixel at a time: every pair of source and
+    /// backdrop alphas with random premultiplied colours, pixel `i` at coverage `coverage(i)`, over rows whose
+    /// length leaves every tail (0…3 pixels after the 4-pixel steps). `row(canvas, source, start, pixels)` blends
+    /// `pixels` pixels from pixel `start`.
+    static func rowMatchesBlendPixel(
+        _ mode: BlendMode,
+        coverage: (Int) -> UInt32,
+        _ generator: inout SeededGenerator,
+        _ context: String,
+        row: (UnsafeMutablePointer<UInt8>, UnsafePointer<UInt8>, Int, Int) -> Void
+    ) {
+        let (source, backdrop) = everyPairOfAlphas(&generator)
         var expected = backdrop
         expected.withUnsafeMutableBufferPointer { canvas in
             source.withUnsafeBufferPointer { layer in
                 for offset in stride(from: 0, to: layer.count, by: 4) {
-                    Raster.blendPixel(canvas, offset, layer, offset, coverage, .normal)
+                    Raster.blendPixel(canvas, offset, layer, offset, coverage(offset / 4), mode)
                 }
             }
         }
         var vectorised = backdrop
         vectorised.withUnsafeMutableBufferPointer { canvas in
             source.withUnsafeBufferPointer { layer in
-                // Rows of 1…7 pixels, so each tail length comes up.
-                var start = 0, length = 1
-                while start < layer.count / 4 {
-                    let pixels = min(length, layer.count / 4 - start)
-                    Raster.normalRow(
-                        canvas.baseAddress! + start * 4,
-                        layer.baseAddress! + start * 4,
-                        pixels: pixels,
-                        coverage: coverage
-                    )
-                    start += pixels
-                    length = length % 7 + 1
+                inRows(of: layer.count / 4) { start, pixels in
+                    row(canvas.baseAddress!, layer.baseAddress!, start, pixels)
                 }
             }
         }
@@ -154,10 +181,46 @@ struct CompositeTests {
             let at = index / 4 * 4
             Issue.record(
                 """
-                seed \(seed), coverage \(coverage): source \(source[at..<at + 4]) over \(backdrop[at..<at + 4]) \
+                \(context), coverage \(coverage(at / 4)): source \(source[at..<at + 4]) over \(backdrop[at..<at + 4]) \
                 gave \(vectorised[at..<at + 4]), blendPixel \(expected[at..<at + 4])
                 """
             )
+        }
+    }
+
+    /// The vectorised screen (`Raster.screenRow`), each pixel at its own coverage (0, 255 and random ones, as a
+    /// mask gives).
+    @Test func vectorisedScreenIsBlendPixelByteForByte() {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
+        let coverages = (0..<(256 * 256)).map { [0, 255, UInt16.random(in: 0...255, using: &generator)][$0 % 3] }
+        coverages.withUnsafeBufferPointer { coverages in
+            Self.rowMatchesBlendPixel(.screen, coverage: { UInt32(coverages[$0]) }, &generator, "seed \(seed)") {
+                canvas,
+                layer,
+                start,
+                pixels in
+                Raster.screenRow(
+                    canvas + start * 4,
+                    layer + start * 4,
+                    coverages: coverages.baseAddress! + start,
+                    pixels: pixels
+                )
+            }
+        }
+    }
+
+    /// The vectorised source-over (`Raster.normalRow`) at several coverages.
+    @Test(arguments: [255, 230, 128, 1] as [UInt32])
+    func vectorisedSourceOverIsBlendPixelByteForByte(coverage: UInt32) {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
+        Self.rowMatchesBlendPixel(.normal, coverage: { _ in coverage }, &generator, "seed \(seed)") {
+            canvas,
+            layer,
+            start,
+            pixels in
+            Raster.normalRow(canvas + start * 4, layer + start * 4, pixels: pixels, coverage: coverage)
         }
     }
 
@@ -214,6 +277,48 @@ struct CompositeTests {
         }
     }
 
+    /// A large layer of one colour (a fill) over an opaque canvas is drawn from a table of `blendPixel`'s results
+    /// (one per canvas value): it must give the float reference's bytes too, where the canvas is opaque and where
+    /// it is not, and where a pixel of the layer is not the fill's colour.
+    @Test func aLargeFillMatchesTheFloatReferenceInEveryMode() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
+        for round in 0..<20 {
+            var canvasImage = randomImage(width: 80, height: 70, opaque: true, &generator)
+            // A few canvas pixels not opaque (the table is for opaque ones only).
+            for _ in 0..<200 {
+                let pixel = Int.random(in: 0..<(80 * 70), using: &generator)
+                canvasImage.pixels[pixel * 4 + 3] = UInt8.random(in: 0...254, using: &generator)
+            }
+            var canvas = Raster(canvasImage)
+            let alpha = [UInt8(255), 40, UInt8.random(in: 1...254, using: &generator)][round % 3]
+            let fill = Color(
+                red: .random(in: 0...255, using: &generator),
+                green: .random(in: 0...255, using: &generator),
+                blue: .random(in: 0...255, using: &generator),
+                alpha: alpha
+            )
+            var layer = try Raster(width: 72, height: 66, color: fill)
+            // Two pixels of another colour.
+            try layer.composite(try Raster(width: 1, height: 1, color: .white), x: 5, y: 9)
+            try layer.composite(try Raster(width: 1, height: 1, color: .white), x: 71, y: 65)
+            let mode = BlendMode.allCases[round % BlendMode.allCases.count]
+            let opacity = round % 2 == 0 ? 1 : Double.random(in: 0.1...1, using: &generator)
+            let (x, y) = (Int.random(in: -2...8, using: &generator), Int.random(in: -2...4, using: &generator))
+            #expect((min(80, x + 72) - max(0, x)) * (min(70, y + 66) - max(0, y)) >= 4096, "large enough for the table")
+            _ = try Self.compositeMatchesReference(
+                &canvas,
+                layer,
+                x: x,
+                y: y,
+                mode: mode,
+                opacity: opacity,
+                mask: nil,
+                "seed \(seed), round \(round): \(mode), fill \(fill), opacity \(opacity)"
+            )
+        }
+    }
+
     @Test func straightAlphaConversionHappensOnceAndIsExactWhenOpaque() throws {
         var generator = SeededGenerator(seed: 12)
         let opaque = randomImage(width: 20, height: 20, opaque: true, &generator)
@@ -223,6 +328,16 @@ struct CompositeTests {
         let raster = Raster(half)
         #expect(raster.pixels == [100, 50, 26, 128, 0, 0, 0, 0])  // round(200·128/255) = 100, …
         #expect(raster.rgbaImage.pixels == [199, 100, 52, 128, 0, 0, 0, 0])  // round(100·255/128) = 199
+        // Opaque runs (copied four pixels at a time) between other pixels, and a width that is not a multiple of 4.
+        let mixed = Raster(randomImage(width: 37, height: 9, opaque: false, &generator))
+        let straight = mixed.rgbaImage.pixels
+        for pixel in 0..<(37 * 9) {
+            let p = pixel * 4, a = Int(mixed.pixels[p + 3])
+            let expected = (0..<3).map { c in
+                a == 0 ? 0 : UInt8(min(255, (Int(mixed.pixels[p + c]) * 255 + a / 2) / a))
+            }
+            #expect(Array(straight[p..<p + 3]) == expected && straight[p + 3] == UInt8(a), "pixel \(pixel)")
+        }
     }
 }
 
@@ -308,6 +423,19 @@ struct ResizeTests {
                 == Self.referenceDownscaled(opaque, width: 256, height: 256),
             "seed \(seed): 384² → 256²"
         )
+        // Reductions at and around the 16-bit path's limit (reduced totals 16, 15, 9, 4, 17, 25), white (the
+        // largest sums) and random, widths that are not a multiple of 2 pixels.
+        let white = Raster(try RGBAImage(width: 60, height: 60, pixels: [UInt8](repeating: 255, count: 60 * 60 * 4)))
+        let noise = Raster(randomImage(width: 60, height: 60, opaque: false, &generator))
+        for (width, height) in [(15, 15), (12, 20), (40, 40), (30, 30), (20, 15), (12, 12), (25, 35), (7, 9)] {
+            for picture in [white, noise] {
+                #expect(
+                    try picture.downscaled(width: width, height: height).pixels
+                        == Self.referenceDownscaled(picture, width: width, height: height),
+                    "seed \(seed): 60² → \(width)×\(height)"
+                )
+            }
+        }
     }
 
     @Test func areaAverageWeighsAlpha() throws {

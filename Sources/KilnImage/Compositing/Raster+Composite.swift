@@ -34,6 +34,18 @@ extension Raster {
             layer.pixels.withUnsafeBufferPointer { source in
                 let maskPixels = maskRaster?.pixels ?? []
                 maskPixels.withUnsafeBufferPointer { maskBuffer in
+                    // The layer's coverage at a pixel of the mask (0 outside it): `coverage` scaled by the mask's
+                    // alpha or luminance there.
+                    @inline(__always) func masked(_ mask: Raster, _ mx: Int, _ my: Int) -> UInt32 {
+                        guard mx < mask.width && my < mask.height else { return 0 }
+                        let o = my * mask.stride + mx * 4
+                        let value: UInt32 =
+                            maskChannel == .alpha
+                            ? UInt32(maskBuffer[o + 3])
+                            : (77 &* UInt32(maskBuffer[o]) &+ 150 &* UInt32(maskBuffer[o + 1])
+                                &+ 29 &* UInt32(maskBuffer[o + 2]) &+ 128) >> 8
+                        return UInt32(div255(coverage &* value))
+                    }
                     if mode == .normal && maskRaster == nil, let canvasBase = canvas.baseAddress,
                         let sourceBase = source.baseAddress
                     {
@@ -48,29 +60,82 @@ extension Raster {
                         }
                         return
                     }
+                    if mode == .screen, let canvasBase = canvas.baseAddress, let sourceBase = source.baseAddress {
+                        // Screen (the usual glow over art), masked or not: four pixels at a time (see `screenRow`),
+                        // each pixel's coverage worked out along the row first.
+                        var coverages = [UInt16](repeating: UInt16(coverage), count: right - left)
+                        coverages.withUnsafeMutableBufferPointer { coverages in
+                            for row in top..<bottom {
+                                let layerRow = row - y
+                                if let maskRaster {
+                                    for column in left..<right {
+                                        coverages[column - left] = UInt16(masked(maskRaster, column - x, layerRow))
+                                    }
+                                }
+                                Self.screenRow(
+                                    canvasBase + row * canvasStride + left * 4,
+                                    sourceBase + layerRow * layerStride + (left - x) * 4,
+                                    coverages: UnsafePointer(coverages.baseAddress!),
+                                    pixels: right - left
+                                )
+                            }
+                        }
+                        return
+                    }
                     // Every other case a pixel at a time, in a loop of its own for each mode (the mode's arithmetic
                     // chosen once, not per channel), the mask's coverage read along its row.
+                    //
+                    // Without a mask, a pixel that repeats the layer's first one (all of a colour fill) over an
+                    // opaque canvas pixel gives each channel a value that depends only on the canvas's value in
+                    // that channel: `blendPixel`'s own results for the 256 of them, worked out once here, are looked
+                    // up (the same bytes by construction).
+                    let first = (top - y) * layerStride + (left - x) * 4
+                    let repeated: UInt32? =
+                        maskRaster == nil && (right - left) * (bottom - top) >= 4096
+                        ? UnsafeRawPointer(source.baseAddress! + first).loadUnaligned(as: UInt32.self) : nil
+                    var table = [UInt8](repeating: 0, count: repeated == nil ? 0 : 1024)
+                    if repeated != nil {
+                        table.withUnsafeMutableBufferPointer { table in
+                            for value in 0..<256 {
+                                let o = value * 4
+                                (table[o], table[o + 1], table[o + 2], table[o + 3]) = (
+                                    UInt8(value), UInt8(value), UInt8(value), 255
+                                )
+                                Self.blendPixel(table, o, source, first, coverage, mode)
+                            }
+                        }
+                    }
                     @inline(__always) func blendRows(_ mode: BlendMode) {
+                        if let repeated {
+                            table.withUnsafeBufferPointer { table in
+                                let base = UnsafeRawPointer(source.baseAddress!)
+                                for row in top..<bottom {
+                                    var d = row * canvasStride + left * 4
+                                    var s = (row - y) * layerStride + (left - x) * 4
+                                    for _ in left..<right {
+                                        if canvas[d + 3] == 255
+                                            && base.loadUnaligned(fromByteOffset: s, as: UInt32.self) == repeated
+                                        {
+                                            canvas[d] = table[Int(canvas[d]) &* 4]
+                                            canvas[d + 1] = table[Int(canvas[d + 1]) &* 4 &+ 1]
+                                            canvas[d + 2] = table[Int(canvas[d + 2]) &* 4 &+ 2]
+                                            canvas[d + 3] = table[3]
+                                        } else {
+                                            Self.blendPixel(canvas, d, source, s, coverage, mode)
+                                        }
+                                        d += 4
+                                        s += 4
+                                    }
+                                }
+                            }
+                            return
+                        }
                         for row in top..<bottom {
                             let layerRow = row - y
                             var d = row * canvasStride + left * 4
                             var s = layerRow * layerStride + (left - x) * 4
                             for column in left..<right {
-                                var m = coverage
-                                if let maskRaster {
-                                    let mx = column - x
-                                    if mx >= maskRaster.width || layerRow >= maskRaster.height {
-                                        m = 0
-                                    } else {
-                                        let o = layerRow * maskRaster.stride + mx * 4
-                                        let value: UInt32 =
-                                            maskChannel == .alpha
-                                            ? UInt32(maskBuffer[o + 3])
-                                            : (77 &* UInt32(maskBuffer[o]) &+ 150 &* UInt32(maskBuffer[o + 1])
-                                                &+ 29 &* UInt32(maskBuffer[o + 2]) &+ 128) >> 8
-                                        m = UInt32(div255(coverage &* value))
-                                    }
-                                }
+                                let m = maskRaster.map { masked($0, column - x, layerRow) } ?? coverage
                                 Self.blendPixel(canvas, d, source, s, m, mode)
                                 d += 4
                                 s += 4
@@ -111,42 +176,88 @@ extension Raster {
     ) {
         typealias Lanes = SIMD8<UInt16>
         let coverage = Lanes(repeating: UInt16(m))
-        @inline(__always) func div255(_ x: Lanes) -> Lanes {
-            let t = x &+ 128
-            return (t &+ (t &>> 8)) &>> 8
-        }
-        // From the odd channels (g, α per pixel): each pixel's alpha in both of its lanes.
-        @inline(__always) func alphas(_ odd: Lanes) -> Lanes {
-            let a = unsafeBitCast(odd, to: SIMD4<UInt32>.self) &>> 16
-            return unsafeBitCast(a | (a &<< 16), to: Lanes.self)
-        }
         var index = 0
         while index + 4 <= pixels {
             let offset = index * 4
             let packed = UnsafeRawPointer(source + offset).loadUnaligned(as: Lanes.self)
-            // Four fully transparent source pixels leave the canvas as it is (no load or store of it).
-            if unsafeBitCast(packed, to: SIMD2<UInt64>.self) & 0xFF00_0000_FF00_0000 != .zero {
+            let alphaBits = unsafeBitCast(packed, to: SIMD2<UInt64>.self) & 0xFF00_0000_FF00_0000
+            if m == 255 && alphaBits == SIMD2(repeating: 0xFF00_0000_FF00_0000) {
+                // Four opaque source pixels at full coverage replace the canvas's (blendPixel's first exit).
+                UnsafeMutableRawPointer(canvas + offset).storeBytes(of: packed, as: Lanes.self)
+            } else if alphaBits != .zero {
+                // (Four fully transparent source pixels leave the canvas as it is: no load or store of it.)
                 let target = UnsafeMutableRawPointer(canvas + offset)
                 let backdrop = target.loadUnaligned(as: Lanes.self)
                 var (evenS, oddS) = (packed & 0xFF, packed &>> 8)
                 if m != 255 {
-                    evenS = div255(evenS &* coverage)
-                    oddS = div255(oddS &* coverage)
+                    evenS = Lanes.div255(evenS &* coverage)
+                    oddS = Lanes.div255(oddS &* coverage)
                 }
-                let inverse = 255 &- alphas(oddS)
-                let odd = oddS &+ div255((backdrop &>> 8) &* inverse)
-                let alpha = alphas(odd)
-                let even = pointwiseMin(evenS &+ div255((backdrop & 0xFF) &* inverse), alpha)
+                let inverse = 255 &- Lanes.alphas(oddS)
+                let odd = oddS &+ Lanes.div255((backdrop &>> 8) &* inverse)
+                let alpha = Lanes.alphas(odd)
+                let even = pointwiseMin(evenS &+ Lanes.div255((backdrop & 0xFF) &* inverse), alpha)
                 target.storeBytes(of: even | (pointwiseMin(odd, alpha) &<< 8), as: Lanes.self)
             }
             index += 4
         }
-        if index < pixels {
-            let target = UnsafeMutableBufferPointer(start: canvas + index * 4, count: (pixels - index) * 4)
-            let from = UnsafeBufferPointer(start: source + index * 4, count: (pixels - index) * 4)
-            for offset in Swift.stride(from: 0, to: target.count, by: 4) {
-                blendPixel(target, offset, from, offset, m, .normal)
-            }
+        blendTail(canvas, source, from: index, to: pixels, .normal) { _ in m }
+    }
+
+    /// Screen of one row of `pixels` source pixels, each scaled by its own coverage (0…255), onto the canvas, four
+    /// pixels per step, giving exactly `blendPixel`'s bytes.
+    ///
+    /// `blendPixel` computes a screened colour as `min(div255(cs·(255 − αb) + cb·(255 − αs) + cs·αb + cb·αs −
+    /// cs·cb), αo)` = `min(div255(255·(cs + cb) − cs·cb), αo)`, and since 255 is odd no quotient is ever a half, so
+    /// `div255(255·k − p)` is `k − div255(p)`: the colour is `cs + cb − div255(cs·cb)`; the alpha
+    /// `αs + div255(αb·(255 − αs))` is `αs + αb − div255(αs·αb)`, the same form. Every product is of two bytes, so
+    /// 16-bit lanes hold it, split even (r, b) and odd (g, α) as in `normalRow`. A source pixel that the coverage
+    /// leaves transparent changes nothing either way (`cs = αs = 0`: the backdrop's own bytes, `cb ≤ αb`).
+    /// `CompositeTests` checks the equality against `blendPixel` for every pair of alphas.
+    @inline(__always)
+    static func screenRow(
+        _ canvas: UnsafeMutablePointer<UInt8>,
+        _ source: UnsafePointer<UInt8>,
+        coverages: UnsafePointer<UInt16>,
+        pixels: Int
+    ) {
+        typealias Lanes = SIMD8<UInt16>
+        var index = 0
+        while index + 4 <= pixels {
+            let offset = index * 4
+            let four = UnsafeRawPointer(coverages + index).loadUnaligned(as: SIMD4<UInt16>.self)
+            let m = Lanes(four[0], four[0], four[1], four[1], four[2], four[2], four[3], four[3])
+            let packed = UnsafeRawPointer(source + offset).loadUnaligned(as: Lanes.self)
+            let evenS = Lanes.div255((packed & 0xFF) &* m), oddS = Lanes.div255((packed &>> 8) &* m)
+            let target = UnsafeMutableRawPointer(canvas + offset)
+            let backdrop = target.loadUnaligned(as: Lanes.self)
+            let evenB = backdrop & 0xFF, oddB = backdrop &>> 8
+            let odd = oddS &+ oddB &- Lanes.div255(oddS &* oddB)
+            let alpha = Lanes.alphas(odd)
+            let even = pointwiseMin(evenS &+ evenB &- Lanes.div255(evenS &* evenB), alpha)
+            target.storeBytes(of: even | (pointwiseMin(odd, alpha) &<< 8), as: Lanes.self)
+            index += 4
+        }
+        blendTail(canvas, source, from: index, to: pixels, .screen) { UInt32(coverages[$0]) }
+    }
+
+    /// The pixels of a row after its 4-pixel steps (`index..<pixels`), one at a time by `blendPixel`; `coverage`
+    /// gives each one's.
+    @inline(__always)
+    static func blendTail(
+        _ canvas: UnsafeMutablePointer<UInt8>,
+        _ source: UnsafePointer<UInt8>,
+        from index: Int,
+        to pixels: Int,
+        _ mode: BlendMode,
+        coverage: (Int) -> UInt32
+    ) {
+        guard index < pixels else { return }
+        let target = UnsafeMutableBufferPointer(start: canvas + index * 4, count: (pixels - index) * 4)
+        let from = UnsafeBufferPointer(start: source + index * 4, count: (pixels - index) * 4)
+        for pixel in index..<pixels {
+            let offset = (pixel - index) * 4
+            blendPixel(target, offset, from, offset, coverage(pixel), mode)
         }
     }
 
@@ -203,5 +314,21 @@ extension Raster {
         canvas[d + 1] = channel(sg, UInt32(canvas[d + 1]))
         canvas[d + 2] = channel(sb, UInt32(canvas[d + 2]))
         canvas[d + 3] = UInt8(outAlpha)
+    }
+}
+
+/// Eight 16-bit lanes holding the even (r, b) or the odd (g, α) channels of four premultiplied pixels, as
+/// ``Raster/normalRow(_:_:pixels:coverage:)`` and ``Raster/screenRow(_:_:coverages:pixels:)`` split them.
+extension SIMD8 where Scalar == UInt16 {
+    /// `div255` in every lane: x / 255 rounded, exact for x ≤ 255 · 255.
+    @inline(__always) fileprivate static func div255(_ x: Self) -> Self {
+        let t = x &+ 128
+        return (t &+ (t &>> 8)) &>> 8
+    }
+
+    /// From the odd channels (g, α per pixel): each pixel's alpha in both of its lanes.
+    @inline(__always) fileprivate static func alphas(_ odd: Self) -> Self {
+        let a = unsafeBitCast(odd, to: SIMD4<UInt32>.self) &>> 16
+        return unsafeBitCast(a | (a &<< 16), to: Self.self)
     }
 }
