@@ -85,6 +85,21 @@ struct QuorumTests {
         )
     }
 
+    /// A round hashes an output once and compares the others with it: an output with other bytes, or claimed under
+    /// another hash, is still hashed and refused when it does not match.
+    @Test func anOutputCheckedOnceIsComparedNotTrusted() {
+        let checked = CheckedOutputs()
+        let output = Array("an output".utf8), other = Array("an outpuT".utf8)
+        let hash = Keccak256.hash(output)
+        #expect(!checked.hashes(other, to: hash), "nothing checked yet: hashed, and refused")
+        #expect(checked.hashes(output, to: hash))
+        #expect(checked.hashes(output, to: hash), "the same bytes again")
+        #expect(!checked.hashes(other, to: hash), "other bytes under the checked hash")
+        #expect(!checked.hashes(Array(output.dropLast()), to: hash), "a prefix of the checked bytes")
+        #expect(!checked.hashes(output, to: Keccak256.hash(other)), "the checked bytes under another hash")
+        #expect(checked.hashes(other, to: Keccak256.hash(other)))
+    }
+
     @Test func faultyNodesAreIgnoredAndReported() async throws {
         let cluster = try await Cluster(faults: [nil, .badSignature, .http500, nil])
         defer { cluster.stop() }
