@@ -27,6 +27,7 @@ struct PipelineOptions: ParsableArguments {
     /// console, and the runner opened (with a loud warning when a test crash point is armed).
     func start(concurrency: Int?, longRunning: Bool = false) async throws -> (Configuration, Console, BatchRunner) {
         output.bootstrap()
+        Allocator.keepRenderBuffers()
         let configuration = try self.configuration(concurrency: concurrency)
         let console = Console(format: output.format)
         if CrashPoint.isArmed { console.warn("\(CrashPoint.variable) is set: this run will kill itself (tests only)") }
