@@ -3,6 +3,7 @@
 # Starts four local operator nodes (stakes 40/30/20/10, the 10 one dishonest: it returns a wrong output) and
 # writes DIR/operators.yml for `kiln infer`. Keys are generated fresh in DIR (mode 0600) and never leave it.
 #   scripts/demo/local-operators.sh [DIR]        # default: ./kiln-operators
+# KILN_NODE_ARGS adds options to every `kiln node serve` (the batch benchmark raises --rate-limit with it).
 # Stop the nodes with: kill $(cat DIR/pids)
 set -euo pipefail
 dir="${1:-kiln-operators}"
@@ -25,8 +26,9 @@ for i in 0 1 2 3; do
     fault=()
     [ "$i" = 3 ] && fault=(--test-fault wrong-output)
     port=$((18101 + i))
+    # shellcheck disable=SC2086 # KILN_NODE_ARGS is a list of options
     "$kiln" node serve --key "$key" --port "$port" --chain-id 31337 --verifying-contract "$contract" "${fault[@]}" \
-        > "$dir/node-$i.log" 2>&1 &
+        ${KILN_NODE_ARGS:-} > "$dir/node-$i.log" 2>&1 &
     echo $! >> "$dir/pids"
     address=$("$kiln" key address "$key")
     echo "  - {address: \"$address\", endpoint: \"http://127.0.0.1:$port\", stake: \"${stakes[$i]}000000000000000000\"}" >> "$dir/operators.yml"
