@@ -188,7 +188,7 @@ public struct QuorumRound: Sendable {
     }
 
     /// One node: ask (with retries), then verify the answer against the request and the registry.
-    func ask(_ op: Operator, _ request: JobRequest, _ table: StakeTable, checked: CheckedOutputs? = nil) async -> (
+    func ask(_ op: Operator, _ request: JobRequest, _ table: StakeTable, checked: CheckedOutputs) async -> (
         Operator, Outcome, SignedAnswer?
     ) {
         let started = ContinuousClock.now
@@ -212,7 +212,7 @@ public struct QuorumRound: Sendable {
         return answer
     }
 
-    private func askOnce(_ op: Operator, _ request: JobRequest, _ table: StakeTable, checked: CheckedOutputs?) async
+    private func askOnce(_ op: Operator, _ request: JobRequest, _ table: StakeTable, checked: CheckedOutputs) async
         -> (
             Operator, Outcome, SignedAnswer?
         )

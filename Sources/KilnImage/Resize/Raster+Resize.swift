@@ -76,8 +76,6 @@ extension Raster {
         var row = [Sum](repeating: half, count: sumStride)
         // Each tap's byte offset in a source row and its weight, side by side: no array look-ups per pixel.
         let taps = zip(columns.index, columns.weight).map { (offset: $0 * 4, weight: $1) }
-        // Whether every horizontal sum (≤ 255 · an output column's weights) fits 16 bits.
-        let narrow = (0..<width).allSatisfy { columns.range($0).reduce(0) { $0 + Int(columns.weight[$1]) } <= 257 }
         // Every byte is written below.
         return [UInt8](unsafeUninitializedCapacity: width * height * 4) { target, count in
             pixels.withUnsafeBytes { source in
@@ -96,8 +94,7 @@ extension Raster {
                                                 into: UnsafeMutableRawPointer(sums.baseAddress! + slot * sumStride),
                                                 taps: taps,
                                                 starts: starts,
-                                                width: width,
-                                                narrow: narrow
+                                                width: width
                                             )
                                             ringRow[slot] = sourceRow
                                         }
@@ -249,26 +246,8 @@ extension Raster {
         into sumRow: UnsafeMutableRawPointer,
         taps: UnsafeBufferPointer<(offset: Int, weight: UInt32)>,
         starts: UnsafeBufferPointer<Int>,
-        width: Int,
-        narrow: Bool
+        width: Int
     ) {
-        if narrow {
-            // Every sum below 2^16: 16-bit products (one SSE2 multiply; a 32-bit one is emulated by two and
-            // shuffles), widened once per output pixel.
-            for output in 0..<width {
-                var sum = SIMD4<UInt16>()
-                for tap in starts[output]..<starts[output + 1] {
-                    let pixel = sourceRow.loadUnaligned(fromByteOffset: taps[tap].offset, as: SIMD4<UInt8>.self)
-                    sum &+= SIMD4(truncatingIfNeeded: pixel) &* UInt16(truncatingIfNeeded: taps[tap].weight)
-                }
-                sumRow.storeBytes(
-                    of: SIMD4<UInt32>(truncatingIfNeeded: sum),
-                    toByteOffset: output * 16,
-                    as: SIMD4<UInt32>.self
-                )
-            }
-            return
-        }
         for output in 0..<width {
             var sum = SIMD4<UInt32>()
             for tap in starts[output]..<starts[output + 1] {

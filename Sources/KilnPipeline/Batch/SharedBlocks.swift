@@ -84,7 +84,7 @@ public enum SharedBlocks {
             }
             level = next
         }
-        if copied > 0 { try local.sync() }
+        if copied > 0 { try await local.syncOffThePool() }
         return copied
     }
 
