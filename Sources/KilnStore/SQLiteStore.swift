@@ -430,12 +430,12 @@ public final class SQLiteStore: Store, PublicationCounting {
                 return []
             }
             var filter = ""
-            var arguments: StatementArguments = [owner, now + seconds, batch, now, batch, batch]
+            var arguments: StatementArguments = [owner, now + seconds, batch, now, limit]
             if let only {
-                filter = " AND id IN (\(only.map { _ in "?" }.joined(separator: ",")))"
+                // Numbered, as the query's other parameters: the same list in each of its three searches.
+                filter = " AND id IN (\(only.indices.map { "?\($0 + 6)" }.joined(separator: ",")))"
                 arguments += StatementArguments(only)
             }
-            arguments += [limit]
             // The usual lease (no `only`) by a statement the connection keeps; a list of ids varies.
             return try Row.fetchAll(
                 db,

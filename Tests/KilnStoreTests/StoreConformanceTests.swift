@@ -337,6 +337,57 @@ struct JobStoreTests {
         )
     }
 
+    /// A lease takes the lowest ids among expired leases, queued jobs and jobs without quorum together (each status
+    /// is its own index search; the union is ordered and cut to the limit), and `only` narrows every one of them.
+    @Test(arguments: StoreKind.allCases) func aLeaseTakesTheLowestIdsOfEveryStatus(kind: StoreKind) async throws {
+        let store = try await kind.make().store
+        var ids: [Int64] = []
+        for index in 0..<6 {
+            ids.append(
+                try await store.enqueue(
+                    TokenKey(chainId: 1, contract: contract, tokenId: String(index)),
+                    stateVersion: 1,
+                    stateHash: Bytes32(word: UInt64(index + 1)),
+                    templateHash: .zero
+                )
+                .job.id
+            )
+        }
+        #expect(try await store.lease(owner: "a", limit: 3, seconds: 100, now: 0).map(\.id) == Array(ids[0..<3]))
+        try await store.finish(jobId: ids[1], owner: "a", status: .noQuorum, error: "40 %")
+        try await store.finish(jobId: ids[2], owner: "a", status: .done, error: nil)
+        // 0: leased to a until 100; 1: no quorum; 2: done; 3, 4, 5: queued.
+        #expect(
+            try await store.lease(owner: "b", limit: 3, seconds: 100, now: 150).map(\.id) == [ids[0], ids[1], ids[3]],
+            "an expired lease, a job without quorum and a queued one, by id"
+        )
+        // 0 and 1 are b's until 250; of 5, 0 and 2 only 5 is runnable.
+        let narrowed = try await store.lease(
+            owner: "c",
+            limit: 3,
+            seconds: 100,
+            now: 200,
+            batch: nil,
+            only: [ids[5], ids[0], ids[2]]
+        )
+        #expect(narrowed.map(\.id) == [ids[5]])
+        #expect(try await store.lease(owner: "d", limit: 1, seconds: 100, now: 300).map(\.id) == [ids[0]])
+    }
+
+    /// SQLite leases by one index search per status, in id order, stopping at the limit — not by reading every
+    /// runnable job and sorting them (one condition with an OR: a lease at the start of a 10 000-job batch read and
+    /// sorted 10 000 rows).
+    @Test func sqliteLeasesWithoutSortingEveryRunnableJob() async throws {
+        let store = try #require(try await StoreKind.sqlite.make().store as? SQLiteStore)
+        let lease = try #require(try await store.queryPlans().first { $0.name == "leaseJobs" })
+        let text = lease.plan.joined(separator: "\n")
+        #expect(!text.contains("MULTI-INDEX OR"), "\(text)")
+        #expect(
+            lease.plan.filter { $0.hasPrefix("SEARCH jobs USING INDEX jobs_by_status (status=?)") }.count == 3,
+            "\(text)"
+        )
+    }
+
     @Test(arguments: StoreKind.allCases) func twoWorkersOnOneFileNeverShareAJob(kind: StoreKind) async throws {
         let (setup, another) = try await kind.make()
         for index in 0..<200 {
