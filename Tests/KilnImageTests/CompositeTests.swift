@@ -122,6 +122,56 @@ struct CompositeTests {
         }
     }
 
+    /// A layer composited over its drawn part only (`drawn:`, as the renderer does for cached assets) gives the bytes
+    /// of compositing it whole, in every mode, masked or not, at any place; and the drawn part is the smallest
+    /// rectangle holding every pixel with a nonzero alpha.
+    @Test func compositingTheDrawnPartGivesTheBytesOfTheWholeLayer() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
+        #expect(try Raster(width: 5, height: 3).drawnBounds().isEmpty)
+        for round in 0..<400 {
+            let canvas = Self.randomRaster(&generator, maxSide: 40)
+            // A layer transparent outside a random rectangle (itself with some transparent pixels).
+            var layer = Self.randomRaster(&generator, maxSide: 40)
+            let left = Int.random(in: 0..<layer.width, using: &generator)
+            let top = Int.random(in: 0..<layer.height, using: &generator)
+            let right = Int.random(in: left..<layer.width, using: &generator)
+            let bottom = Int.random(in: top..<layer.height, using: &generator)
+            for y in 0..<layer.height {
+                for x in 0..<layer.width where !(left...right).contains(x) || !(top...bottom).contains(y) {
+                    for channel in 0..<4 { layer.pixels[(y * layer.width + x) * 4 + channel] = 0 }
+                }
+            }
+            let drawn = layer.drawnBounds()
+            let alphas = (0..<layer.width * layer.height).filter { layer.pixels[$0 * 4 + 3] != 0 }
+            if alphas.isEmpty {
+                #expect(drawn.isEmpty, "seed \(seed), round \(round)")
+            } else {
+                let xs = alphas.map { $0 % layer.width }, ys = alphas.map { $0 / layer.width }
+                #expect(
+                    drawn
+                        == PixelRect(
+                            x: xs.min()!,
+                            y: ys.min()!,
+                            width: xs.max()! - xs.min()! + 1,
+                            height: ys.max()! - ys.min()! + 1
+                        ),
+                    "seed \(seed), round \(round)"
+                )
+            }
+            let x = Int.random(in: -layer.width...canvas.width, using: &generator)
+            let y = Int.random(in: -layer.height...canvas.height, using: &generator)
+            let mode = BlendMode.allCases[round % BlendMode.allCases.count]
+            let opacity = [1, Double.random(in: 0...1, using: &generator)][Int.random(in: 0..<2, using: &generator)]
+            let mask = Bool.random(using: &generator) ? Mask(Self.randomRaster(&generator), channel: .luminance) : nil
+            var (whole, part) = (canvas, canvas)
+            try whole.composite(layer, x: x, y: y, mode: mode, opacity: opacity, mask: mask)
+            try part.composite(layer, x: x, y: y, mode: mode, opacity: opacity, mask: mask, drawn: drawn)
+            #expect(part == whole, "seed \(seed), round \(round): \(mode) at (\(x), \(y)), drawn \(drawn)")
+            if part != whole { break }
+        }
+    }
+
     /// Calls `row(start, pixels)` over `count` pixels in rows of 1…7 pixels, so each tail length after the 4-pixel
     /// steps comes up.
     static func inRows(of count: Int, _ row: (Int, Int) -> Void) {

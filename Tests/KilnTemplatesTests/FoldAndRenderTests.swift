@@ -194,8 +194,9 @@ struct RenderTests {
         #expect(fresh.renderCache.count == 0)
         let first = try Self.render(level: 6, owner: 0x11, id: 3, with: fresh)
         #expect(first.png == (try Self.render(level: 6, owner: 0x11, id: 3)).png, "a cold cache renders as a warm one")
-        // The background gradient, forge, mask, banner, body, armour, helm, sword and frame.
-        #expect(fresh.renderCache.count == 9)
+        // The background gradient, the gradient with forge drawn on it (the layers below the first that a state
+        // changes), forge, mask, banner, body, armour, helm, sword and frame.
+        #expect(fresh.renderCache.count == 10)
         try FileManager.default.removeItem(at: copy.appendingPathComponent("assets"))
         #expect(try Self.render(level: 6, owner: 0x11, id: 3, with: fresh).png == first.png)
         // An asset no render has used yet is still read when needed: gone, it is a clear error.

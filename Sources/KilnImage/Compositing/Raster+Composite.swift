@@ -6,6 +6,9 @@ extension Raster {
     ///
     /// - Parameters:
     ///   - opacity: 0…1; it becomes the integer `round(opacity · 255)` before any pixel is touched.
+    ///   - drawn: the part of `layer` outside which every pixel is fully transparent (``drawnBounds()``, which a
+    ///     caller drawing the same layer many times keeps): only that part is read. The bytes are the same either
+    ///     way, since a transparent source pixel leaves the canvas as it is in every mode.
     /// - Throws: ``ImageError/Code/invalidArgument`` for an opacity outside 0…1 (or not a number).
     public mutating func composite(
         _ layer: Raster,
@@ -13,17 +16,19 @@ extension Raster {
         y: Int,
         mode: BlendMode = .normal,
         opacity: Double = 1,
-        mask: Mask? = nil
+        mask: Mask? = nil,
+        drawn: PixelRect? = nil
     ) throws(ImageError) {
         guard opacity >= 0, opacity <= 1 else {
             throw ImageError(.invalidArgument, "Unable to composite: opacity \(opacity) is outside 0…1")
         }
         let coverage = UInt32((opacity * 255).rounded())
-        // The part of the layer that lands on the canvas.
-        let left = max(0, x)
-        let top = max(0, y)
-        let right = min(width, x + layer.width)
-        let bottom = min(height, y + layer.height)
+        // The part of the layer that lands on the canvas (of its drawn part, when given).
+        let part = drawn ?? PixelRect(x: 0, y: 0, width: layer.width, height: layer.height)
+        let left = max(0, x + max(0, part.x))
+        let top = max(0, y + max(0, part.y))
+        let right = min(width, x + min(layer.width, part.x + part.width))
+        let bottom = min(height, y + min(layer.height, part.y + part.height))
         guard left < right, top < bottom, coverage > 0 else { return }
 
         let canvasStride = stride

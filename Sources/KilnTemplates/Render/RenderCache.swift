@@ -17,13 +17,44 @@ public final class RenderCache: Sendable {
     enum Key: Hashable {
         case asset(folder: String, path: String, width: Int?, height: Int?, limits: ImageLimits)
         case fill(Template.Fill, width: Int, height: Int)
+        /// The background with the template's leading static layers drawn on it.
+        case base(
+            folder: String,
+            width: Int,
+            height: Int,
+            background: Template.Fill?,
+            layers: [StaticLayer],
+            limits: ImageLimits
+        )
+    }
+
+    /// What decides the pixels of a layer that no state changes (an image or a fill, its place, size, blend,
+    /// opacity and mask).
+    struct StaticLayer: Hashable {
+        var image: String?
+        var fill: Template.Fill?
+        var x: Int
+        var y: Int
+        var width: Int?
+        var height: Int?
+        var blend: BlendMode
+        var opacity: Double
+        var mask: String?
+        var maskChannel: MaskChannel?
     }
 
     /// The most pixel bytes kept (a template's assets are a few MiB; this bounds a pathological one).
     public static let limit = 256 << 20
 
+    /// A kept raster and the part of it that is not fully transparent (``Raster/drawnBounds()``, found once).
+    struct Entry {
+        let raster: Raster
+        /// `nil` for a raster made past ``limit`` (not kept, so not worth a scan).
+        let drawn: PixelRect?
+    }
+
     private struct State {
-        var rasters: [Key: Raster] = [:]
+        var entries: [Key: Entry] = [:]
         var bytes = 0
     }
     private let state = Mutex(State())
@@ -32,16 +63,26 @@ public final class RenderCache: Sendable {
 
     /// The raster for `key`, made by `make` the first time (two renders racing may both make it; one is kept).
     func raster<Failure: Error>(_ key: Key, make: () throws(Failure) -> Raster) throws(Failure) -> Raster {
-        if let cached = state.withLock({ $0.rasters[key] }) { return cached }
+        try entry(key, make: make).raster
+    }
+
+    /// ``raster(_:make:)`` with its drawn part.
+    func entry<Failure: Error>(_ key: Key, make: () throws(Failure) -> Raster) throws(Failure) -> Entry {
+        if let cached = state.withLock({ $0.entries[key] }) { return cached }
         let raster = try make()
-        state.withLock { state in
-            guard state.rasters[key] == nil, state.bytes + raster.pixels.count <= Self.limit else { return }
-            state.rasters[key] = raster
-            state.bytes += raster.pixels.count
+        guard state.withLock({ $0.bytes + raster.pixels.count <= Self.limit }) else {
+            return Entry(raster: raster, drawn: nil)
         }
-        return raster
+        let entry = Entry(raster: raster, drawn: raster.drawnBounds())
+        return state.withLock { state in
+            if let kept = state.entries[key] { return kept }
+            guard state.bytes + raster.pixels.count <= Self.limit else { return entry }
+            state.entries[key] = entry
+            state.bytes += raster.pixels.count
+            return entry
+        }
     }
 
     /// How many rasters are kept (for tests).
-    var count: Int { state.withLock { $0.rasters.count } }
+    var count: Int { state.withLock { $0.entries.count } }
 }

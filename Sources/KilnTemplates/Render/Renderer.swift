@@ -31,22 +31,96 @@ public struct Renderer: Sendable {
             throw TemplateError(rule.location, "token \(token.id) breaks the rule '\(rule)'")
         }
         let env = Environment(tokenId: token.id, contract: token.contract.lowercased, state: state)
-        var canvas: Raster
-        do {
-            if let background = template.background {
-                canvas = try fill(background, width: template.width, height: template.height)
-            } else {
-                canvas = try Raster(width: template.width, height: template.height)
-            }
-        } catch {
-            // Template.load checks the size; a template built in code may not have.
-            throw TemplateError(
-                SourceLocation(file: template.folder + "/" + Template.fileName, line: 1, column: 1),
-                error.message
-            )
-        }
+        // The background and the leading layers that no state changes are drawn once per loaded template.
+        let (count, key) = staticPrefix()
         var usedPlaceholder = false
+        var canvas = try template.renderCache.raster(key) { () throws(TemplateError) in
+            var canvas: Raster
+            do throws(ImageError) {
+                if let background = template.background {
+                    canvas = try fill(background, width: template.width, height: template.height)
+                } else {
+                    canvas = try Raster(width: template.width, height: template.height)
+                }
+            } catch {
+                // Template.load checks the size; a template built in code may not have.
+                throw TemplateError(
+                    SourceLocation(file: template.folder + "/" + Template.fileName, line: 1, column: 1),
+                    error.message
+                )
+            }
+            var unused = false
+            try draw(template.layers.prefix(count), on: &canvas, env: env, inference: nil, usedPlaceholder: &unused)
+            return canvas
+        }
+        try draw(
+            template.layers.dropFirst(count),
+            on: &canvas,
+            env: env,
+            inference: inference,
+            usedPlaceholder: &usedPlaceholder
+        )
+        return Output(raster: canvas, usedPlaceholder: usedPlaceholder)
+    }
+
+    /// How many layers at the bottom of the template draw the same pixels for every token (no `when`, an image or
+    /// mask path without `{{ }}`, or a fill), and the cache's key for the background with them drawn on it: what
+    /// decides those pixels.
+    private func staticPrefix() -> (count: Int, key: RenderCache.Key) {
+        func constant(_ text: Interpolation) -> String? {
+            var out = ""
+            for part in text.parts {
+                guard case .text(let literal) = part else { return nil }
+                out += literal
+            }
+            return out
+        }
+        var layers: [RenderCache.StaticLayer] = []
         for layer in template.layers {
+            guard layer.when == nil else { break }
+            var drawn = RenderCache.StaticLayer(
+                x: layer.x,
+                y: layer.y,
+                width: layer.width,
+                height: layer.height,
+                blend: layer.blend,
+                opacity: layer.opacity
+            )
+            switch layer.kind {
+            case .image(let path):
+                guard let path = constant(path) else { break }
+                drawn.image = path
+            case .fill(let fill): drawn.fill = fill
+            case .inference, .text: break
+            }
+            guard drawn.image != nil || drawn.fill != nil else { break }
+            if let (path, channel) = layer.mask {
+                guard let path = constant(path) else { break }
+                drawn.mask = path
+                drawn.maskChannel = channel
+            }
+            layers.append(drawn)
+        }
+        let key = RenderCache.Key.base(
+            folder: template.folder,
+            width: template.width,
+            height: template.height,
+            background: template.background,
+            layers: layers,
+            limits: limits
+        )
+        return (layers.count, key)
+    }
+
+    /// Draws `layers` in order (those whose `when` is false skipped), each error naming its layer.
+    private func draw(
+        _ layers: ArraySlice<Template.Layer>,
+        on canvas: inout Raster,
+        env: Environment,
+        inference: RGBAImage?,
+        usedPlaceholder: inout Bool
+    ) throws(TemplateError) {
+        for layer in layers {
             if let when = layer.when, case .bool(false) = try when.evaluate(in: env) { continue }
             do {
                 try draw(layer, on: &canvas, env: env, inference: inference, usedPlaceholder: &usedPlaceholder)
@@ -58,7 +132,6 @@ public struct Renderer: Sendable {
                 throw TemplateError(layer.location, "\(error)", cause: error)
             }
         }
-        return Output(raster: canvas, usedPlaceholder: usedPlaceholder)
     }
 
     private func draw(
@@ -70,12 +143,20 @@ public struct Renderer: Sendable {
     ) throws {
         var mask: Mask?
         if let (path, channel) = layer.mask {
-            mask = Mask(try asset(try path.evaluate(in: env), layer: layer), channel: channel)
+            mask = Mask(try asset(try path.evaluate(in: env), layer: layer).raster, channel: channel)
         }
         switch layer.kind {
         case .image(let path):
             let image = try asset(try path.evaluate(in: env), layer: layer)
-            try canvas.composite(image, x: layer.x, y: layer.y, mode: layer.blend, opacity: layer.opacity, mask: mask)
+            try canvas.composite(
+                image.raster,
+                x: layer.x,
+                y: layer.y,
+                mode: layer.blend,
+                opacity: layer.opacity,
+                mask: mask,
+                drawn: image.drawn
+            )
         case .inference:
             let spec = template.inference!
             let w = layer.width ?? spec.width, h = layer.height ?? spec.height
@@ -115,10 +196,10 @@ public struct Renderer: Sendable {
     }
 
     /// The asset at `path` (relative to the template), scaled to the layer's size when it gives one: read and
-    /// decoded once per loaded template (``RenderCache``).
-    private func asset(_ path: String, layer: Template.Layer) throws -> Raster {
+    /// decoded once per loaded template (``RenderCache``), with the part of it that is not fully transparent.
+    private func asset(_ path: String, layer: Template.Layer) throws -> RenderCache.Entry {
         let (folder, limits) = (template.folder, self.limits)
-        let decoded = try template.renderCache.raster(
+        let decoded = try template.renderCache.entry(
             .asset(folder: folder, path: path, width: nil, height: nil, limits: limits)
         ) {
             let full: String
@@ -129,12 +210,11 @@ public struct Renderer: Sendable {
             }
             return Raster(try ImageFile.decode(try ImageFile.readBytes(full), source: path, limits: limits))
         }
-        guard let w = layer.width, let h = layer.height, (decoded.width, decoded.height) != (w, h) else {
+        guard let w = layer.width, let h = layer.height, (decoded.raster.width, decoded.raster.height) != (w, h) else {
             return decoded
         }
-        return try template.renderCache.raster(.asset(folder: folder, path: path, width: w, height: h, limits: limits))
-        {
-            try decoded.scaled(width: w, height: h)
+        return try template.renderCache.entry(.asset(folder: folder, path: path, width: w, height: h, limits: limits)) {
+            try decoded.raster.scaled(width: w, height: h)
         }
     }
 
