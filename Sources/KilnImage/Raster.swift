@@ -127,6 +127,9 @@ public struct Raster: Hashable, Sendable {
         return RGBAImage(unchecked: width, height, out)
     }
 
+    /// Whether every pixel has alpha 255.
+    public var isOpaque: Bool { pixels.withUnsafeBytes(allAlphasOpaque) }
+
     /// The premultiplied pixel at `(x, y)`: `(r, g, b, a)`.
     public func premultipliedPixel(x: Int, y: Int) -> (UInt8, UInt8, UInt8, UInt8) {
         let offset = y * stride + x * 4

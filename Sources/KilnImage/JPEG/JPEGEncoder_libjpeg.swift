@@ -21,16 +21,16 @@ public struct JPEGEncoder: Hashable, Sendable {
         guard (1...100).contains(quality) else {
             throw ImageError(.invalidArgument, "Unable to encode JPEG: quality \(quality) is outside 1…100")
         }
-        var flat = Raster(
-            checkedWidth: raster.width,
-            height: raster.height,
-            color: Color(
-                red: background.red,
-                green: background.green,
-                blue: background.blue
+        // An opaque raster is what flattening it would give (each opaque pixel replaces the background's).
+        var flat = raster
+        if !raster.isOpaque {
+            flat = Raster(
+                checkedWidth: raster.width,
+                height: raster.height,
+                color: Color(red: background.red, green: background.green, blue: background.blue)
             )
-        )
-        try flat.composite(raster, x: 0, y: 0)
+            try flat.composite(raster, x: 0, y: 0)
+        }
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
         var message = [CChar](repeating: 0, count: Int(CKILNSHIMS_MESSAGE_SIZE))

@@ -33,10 +33,23 @@ enum PNGRowFilters {
                 if channels == 4 {
                     (row.baseAddress! + 4).update(from: source, count: rowBytes)
                 } else {
-                    for x in 0..<width {
+                    var x = 0
+                    #if _endian(little)
+                        // Two pixels at a time: their eight bytes loaded as one word, the two alpha bytes squeezed
+                        // out, six bytes kept (stored as eight; the next pair overwrites the two extra).
+                        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(row.baseAddress! + 3)
+                        while x * 3 + 8 <= rowBytes {
+                            let pair = from.loadUnaligned(fromByteOffset: x * 4, as: UInt64.self)
+                            let packed = (pair & 0x00FF_FFFF) | ((pair >> 8) & 0xFFFF_FF00_0000)
+                            to.storeBytes(of: packed, toByteOffset: x * 3, as: UInt64.self)
+                            x += 2
+                        }
+                    #endif
+                    while x < width {
                         row[3 + x * 3] = source[x * 4]
                         row[4 + x * 3] = source[x * 4 + 1]
                         row[5 + x * 3] = source[x * 4 + 2]
+                        x += 1
                     }
                 }
             }
