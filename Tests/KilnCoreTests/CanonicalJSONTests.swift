@@ -142,6 +142,25 @@ struct JSONParseTests {
         #expect(throws: Never.self) { try JSONValue.parse(fine) }
     }
 
+    /// Long plain runs are read sixteen bytes at a time: an escape, a closing quote or a control character at any
+    /// offset of a run (and UTF-8 bytes beside them) ends it where it is.
+    @Test func longStringsStopAtEveryOffset() throws {
+        let alphabet = Array("abcdefghé0123456789+/=")
+        let plain = (0..<70).map { alphabet[$0 % alphabet.count] }
+        for offset in 0..<70 {
+            let head = String(plain[..<offset]), tail = String(plain[offset...])
+            #expect(try JSONValue.parse("\"\(head)\\n\(tail)\"") == .string(head + "\n" + tail), "escape at \(offset)")
+            #expect(
+                try JSONValue.parse("[\"\(head)\", \"\(tail)\"]") == [.string(head), .string(tail)],
+                "quote at \(offset)"
+            )
+            #expect(throws: FormatError.self, "control character at \(offset)") {
+                try JSONValue.parse("\"\(head)\u{1f}\(tail)\"")
+            }
+            #expect(throws: FormatError.self, "unterminated at \(offset)") { try JSONValue.parse("\"\(head)") }
+        }
+    }
+
     @Test func rejectsInvalidUTF8() {
         #expect(throws: FormatError(.invalidJSON, "Unable to parse JSON at 1:1: string is not valid UTF-8")) {
             try JSONValue.parse(bytes: [0x22, 0xC3, 0x28, 0x22])
