@@ -38,6 +38,12 @@ public struct Interpolation: Hashable, Sendable {
         self.parts = parts
     }
 
+    /// The text when it has no `{{ }}` hole (the parser keeps it as one part).
+    public var literal: String? {
+        if parts.count == 1, case .text(let text) = parts[0] { return text }
+        return nil
+    }
+
     /// The one expression when the text is exactly `{{ expression }}` (its value keeps its type).
     public var soleExpression: Expression? {
         if parts.count == 1, case .expression(let e) = parts[0] { return e }

@@ -67,14 +67,6 @@ public struct Renderer: Sendable {
     /// mask path without `{{ }}`, or a fill), and the cache's key for the background with them drawn on it: what
     /// decides those pixels.
     private func staticPrefix() -> (count: Int, key: RenderCache.Key) {
-        func constant(_ text: Interpolation) -> String? {
-            var out = ""
-            for part in text.parts {
-                guard case .text(let literal) = part else { return nil }
-                out += literal
-            }
-            return out
-        }
         var layers: [RenderCache.StaticLayer] = []
         for layer in template.layers {
             guard layer.when == nil else { break }
@@ -88,14 +80,14 @@ public struct Renderer: Sendable {
             )
             switch layer.kind {
             case .image(let path):
-                guard let path = constant(path) else { break }
+                guard let path = path.literal else { break }
                 drawn.image = path
             case .fill(let fill): drawn.fill = fill
             case .inference, .text: break
             }
             guard drawn.image != nil || drawn.fill != nil else { break }
             if let (path, channel) = layer.mask {
-                guard let path = constant(path) else { break }
+                guard let path = path.literal else { break }
                 drawn.mask = path
                 drawn.maskChannel = channel
             }

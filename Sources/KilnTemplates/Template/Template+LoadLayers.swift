@@ -170,8 +170,7 @@ extension TemplateLoader {
         for key in Self.metadataKeys.dropLast() {
             guard let valueNode = spec[key], let value = interpolation(valueNode, "metadata.\(key)", scope: scope)
             else { continue }
-            if key == "background_color", value.soleExpression == nil,
-                case .text(let text)? = value.parts.first, value.parts.count == 1,
+            if key == "background_color", let text = value.literal,
                 !(text.count == 6 && text.allSatisfy(\.isHexDigit))
             {
                 report(
