@@ -243,6 +243,142 @@ int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height
     return 0;
 }
 
+// MARK: - Encoding filtered rows
+
+// libpng 1.6.39 pngwutil.c, png_image_size: the bytes of a non-interlaced image's IDAT data (filter bytes included),
+// or 0xffffffff where rows or height reach 32768 (it only needs to be exact below 16384).
+static size_t idat_data_size(size_t row_bytes, uint32_t height) {
+    return row_bytes < 32768 && height < 32768 ? (row_bytes + 1) * height : 0xffffffffU;
+}
+
+#ifdef PNG_WRITE_OPTIMIZE_CMF_SUPPORTED
+// libpng 1.6.39 pngwutil.c, optimize_cmf: the first IDAT's zlib header states the smallest window that holds the
+// image's data (the data is the same; only the header's CINFO and check bits change).
+static void optimize_zlib_header(uint8_t *data, size_t data_size) {
+    if (data_size > 16384) return;
+    unsigned int cmf = data[0];
+    if ((cmf & 0x0f) != 8 || (cmf & 0xf0) > 0x70) return;
+    unsigned int cinfo = cmf >> 4;
+    unsigned int half_window = 1U << (cinfo + 7);
+    if (data_size > half_window) return;
+    do {
+        half_window >>= 1;
+        --cinfo;
+    } while (cinfo > 0 && data_size <= half_window);
+    cmf = (cmf & 0x0f) | (cinfo << 4);
+    data[0] = (uint8_t)cmf;
+    unsigned int flg = data[1] & 0xe0;
+    flg += 0x1f - ((cmf << 8) + flg) % 0x1f;
+    data[1] = (uint8_t)flg;
+}
+#endif
+
+int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint32_t height, int channels, int level,
+                                   int strategy, uint8_t **out, size_t *out_size, char *message) {
+    write_buffer buffer = {NULL, 0, 0, message};
+    write_buffer *volatile held = &buffer;
+    z_stream zstream;
+    memset(&zstream, 0, sizeof zstream);
+    z_stream *volatile deflating = NULL;
+    uint8_t *volatile chunk = NULL;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &buffer, encoder_error, encoder_warning);
+    if (!png) {
+        copy_message(message, "out of memory");
+        return -1;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_write_struct(&png, NULL);
+        copy_message(message, "out of memory");
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        if (deflating) deflateEnd(deflating);
+        free(chunk);
+        free(held->data);
+        png_destroy_write_struct(&png, &info);
+        return -1;
+    }
+    png_set_write_fn(png, &buffer, write_to_memory, flush_memory);
+    png_set_IHDR(png, info, width, height, 8, channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_compression_level(png, level);
+    png_set_compression_strategy(png, strategy);
+    png_write_info(png, info);
+
+    // png_deflate_claim: libpng's defaults (method 8, 15 window bits, memory level 8), the window made smaller for
+    // data of at most 16384 bytes.
+    size_t row_bytes = (size_t)width * (size_t)channels;
+    size_t data_size = idat_data_size(row_bytes, height);
+    int window_bits = 15;
+    if (data_size <= 16384) {
+        unsigned int half_window = 1U << (window_bits - 1);
+        while (data_size + 262 <= half_window) {
+            half_window >>= 1;
+            --window_bits;
+        }
+    }
+    if (deflateInit2(&zstream, level, Z_DEFLATED, window_bits, 8, strategy) != Z_OK) {
+        png_error(png, zstream.msg ? zstream.msg : "zlib failed to start");
+    }
+    deflating = &zstream;
+    size_t chunk_size = png_get_compression_buffer_size(png);
+    chunk = malloc(chunk_size);
+    if (!chunk) png_error(png, "out of memory");
+    zstream.next_out = chunk;
+    zstream.avail_out = (uInt)chunk_size;
+    int first = 1;
+    // png_compress_IDAT, called by png_write_row with each filtered row (Z_NO_FLUSH), then by png_write_end with
+    // no input (Z_FINISH): a full chunk is written as an IDAT whenever zlib fills it.
+    for (uint32_t y = 0; y <= height; y++) {
+        int flush = y < height ? Z_NO_FLUSH : Z_FINISH;
+        size_t input_length = y < height ? row_bytes + 1 : 0;
+        zstream.next_in = (Bytef *)(y < height ? filtered + (size_t)y * (row_bytes + 1) : NULL);
+        for (;;) {
+            uInt avail = input_length > (size_t)(uInt)-1 ? (uInt)-1 : (uInt)input_length;
+            zstream.avail_in = avail;
+            input_length -= avail;
+            int ret = deflate(&zstream, input_length > 0 ? Z_NO_FLUSH : flush);
+            input_length += zstream.avail_in;
+            zstream.avail_in = 0;
+            if (zstream.avail_out == 0) {
+#ifdef PNG_WRITE_OPTIMIZE_CMF_SUPPORTED
+                if (first) optimize_zlib_header(chunk, data_size);
+#endif
+                png_write_chunk(png, (png_const_bytep) "IDAT", chunk, chunk_size);
+                first = 0;
+                zstream.next_out = chunk;
+                zstream.avail_out = (uInt)chunk_size;
+                if (ret == Z_OK && flush != Z_NO_FLUSH) continue;
+            }
+            if (ret == Z_OK) {
+                if (input_length == 0) {
+                    if (flush == Z_FINISH) png_error(png, "Z_OK on Z_FINISH with output space");
+                    break;
+                }
+            } else if (ret == Z_STREAM_END && flush == Z_FINISH) {
+                size_t size = chunk_size - zstream.avail_out;
+#ifdef PNG_WRITE_OPTIMIZE_CMF_SUPPORTED
+                if (first) optimize_zlib_header(chunk, data_size);
+#endif
+                if (size > 0) png_write_chunk(png, (png_const_bytep) "IDAT", chunk, size);
+                break;
+            } else {
+                png_error(png, zstream.msg ? zstream.msg : "zlib failed");
+            }
+        }
+    }
+    deflating = NULL;
+    deflateEnd(&zstream);
+    free(chunk);
+    chunk = NULL;
+    png_write_chunk(png, (png_const_bytep) "IEND", NULL, 0);
+    png_destroy_write_struct(&png, &info);
+    *out = buffer.data;
+    *out_size = buffer.size;
+    return 0;
+}
+
 // MARK: - Encoding in strips
 
 struct CKilnShims_png_stream {

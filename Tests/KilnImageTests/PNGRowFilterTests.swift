@@ -27,11 +27,15 @@ struct PNGRowFilterTests {
         return try RGBAImage(width: width, height: height, pixels: pixels)
     }
 
-    static func expectLibpngBytes(_ image: RGBAImage, _ label: String) throws {
-        var libpng = PNGEncoder()
+    /// Kiln's filtered rows, deflated as libpng does, against libpng's own adaptive encode: the same file.
+    static func expectLibpngBytes(_ image: RGBAImage, _ label: String, encoder: PNGEncoder = PNGEncoder()) throws {
+        var libpng = encoder
         libpng.choosesRowFilters = false
-        let kiln = try PNGEncoder().encode(image)
-        #expect(kiln == (try libpng.encode(image)), "\(label): \(image.width)×\(image.height)")
+        let kiln = try encoder.encode(image)
+        #expect(
+            kiln == (try libpng.encode(image)),
+            "\(label): \(image.width)×\(image.height), level \(encoder.level), \(encoder.strategy)"
+        )
         #expect(try PNGDecoder().decode(kiln).pixels == image.pixels)
     }
 
@@ -44,6 +48,15 @@ struct PNGRowFilterTests {
             let opaque = round % 2 == 0
             let label = "seed \(seed), round \(round)"
             try Self.expectLibpngBytes(randomImage(width: width, height: height, opaque: opaque, &generator), label)
+            // Any level and strategy (level 0 stores: its blocks follow how the input was handed to zlib).
+            try Self.expectLibpngBytes(
+                randomImage(width: width, height: height, opaque: opaque, &generator),
+                label + " (any level)",
+                encoder: PNGEncoder(
+                    level: Int.random(in: 0...9, using: &generator),
+                    strategy: PNGEncoder.Strategy.allCases.randomElement(using: &generator)!
+                )
+            )
             // Few distinct values: many equal sums.
             let levels = Int.random(in: 1...4, using: &generator)
             let noise = generator.bytes(width * height * 4)
@@ -125,6 +138,18 @@ struct PNGRowFilterTests {
                 return inside ? Int(noise[(y * 384 + x) * 4 + c]) : (x + y) / 3 + c * 20
             }
             try Self.expectLibpngBytes(image, "384², opaque \(opaque)")
+            // Data of several IDAT chunks with a zlib stream that is not RLE's; stored blocks across chunks.
+            try Self.expectLibpngBytes(
+                image,
+                "384², opaque \(opaque)",
+                encoder: PNGEncoder(level: 9, strategy: .default)
+            )
+            try Self.expectLibpngBytes(image, "384², opaque \(opaque)", encoder: PNGEncoder(level: 0))
+        }
+        // Between 16384 bytes of data (a smaller zlib window below) and libpng's 32768-byte row limit.
+        for (width, height, opaque) in [(41, 132, true), (43, 127, true), (8191, 2, false), (8192, 2, false)] {
+            let image = randomImage(width: width, height: height, opaque: opaque, &generator)
+            try Self.expectLibpngBytes(image, "edges")
         }
     }
 
@@ -136,6 +161,7 @@ struct PNGRowFilterTests {
                 let row = [UInt8](repeating: 0, count: bpp) + generator.bytes(count)
                 let above = [UInt8](repeating: 0, count: bpp) + generator.bytes(count)
                 var expected = [Int](repeating: 0, count: 5)
+                var filteredRows = [UInt8](repeating: 0, count: 4 * count)
                 for i in 0..<count {
                     let x = Int(row[bpp + i]), a = Int(row[i]), b = Int(above[bpp + i]), c = Int(above[i])
                     let p = a + b - c
@@ -144,12 +170,16 @@ struct PNGRowFilterTests {
                     for (filter, predicted) in [0, a, b, (a + b) / 2, paeth].enumerated() {
                         let v = (x - predicted) & 0xFF
                         expected[filter] += v < 128 ? v : 256 - v
+                        if filter > 0 { filteredRows[(filter - 1) * count + i] = UInt8(v) }
                     }
                 }
+                var candidates = [UInt8](repeating: 0, count: 4 * count)
                 #expect(
-                    PNGRowFilters.sums(row, above, bpp: bpp, count: count) == SIMD8(expected + [0, 0, 0]),
+                    PNGRowFilters.sums(row, above, bpp: bpp, count: count, candidates: &candidates)
+                        == SIMD8(expected + [0, 0, 0]),
                     "\(count) bytes, bpp \(bpp)"
                 )
+                #expect(candidates == filteredRows, "\(count) bytes, bpp \(bpp): filtered bytes")
             }
         }
     }

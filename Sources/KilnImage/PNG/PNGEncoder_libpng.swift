@@ -58,8 +58,9 @@ public struct PNGEncoder: Hashable, Sendable {
         self.strategy = strategy
     }
 
-    /// Whether Kiln chooses each row's filter for `.adaptive` (``PNGRowFilters``: libpng's rule, the same bytes,
-    /// libpng then applies one filter per row) rather than libpng itself (five per row). Tests compare the two.
+    /// Whether Kiln chooses and applies each row's filter for `.adaptive` (``PNGRowFilters``: libpng's rule, the same
+    /// bytes; libpng then writes the chunks of the rows Kiln filtered and deflated as libpng does) rather than libpng
+    /// itself (five filters per row, a byte at a time). Tests compare the two files.
     var choosesRowFilters = true
 
     /// Encodes `image`; RGB when every pixel is opaque.
@@ -78,25 +79,37 @@ public struct PNGEncoder: Hashable, Sendable {
         let channels = image.isOpaque ? 3 : 4
         // libpng itself drops the filters that need a row above or a pixel to the left from a 1-pixel-high or
         // -wide image; those are written as libpng chooses.
-        let rowFilters =
+        let status =
             filter == .adaptive && choosesRowFilters && image.width > 1 && image.height > 1
-            ? PNGRowFilters.choose(image, channels: channels) : nil
-        let status = image.pixels.withUnsafeBufferPointer { pixels in
-            CKilnShims_png_encode(
-                pixels.baseAddress,
-                UInt32(image.width),
-                UInt32(image.height),
-                image.width * 4,
-                Int32(channels),
-                Int32(level),
-                filter.mask,
-                rowFilters,
-                strategy.value,
-                &out,
-                &size,
-                &message
-            )
-        }
+            ? PNGRowFilters.filtered(image, channels: channels).withUnsafeBufferPointer { rows in
+                CKilnShims_png_encode_filtered(
+                    rows.baseAddress,
+                    UInt32(image.width),
+                    UInt32(image.height),
+                    Int32(channels),
+                    Int32(level),
+                    strategy.value,
+                    &out,
+                    &size,
+                    &message
+                )
+            }
+            : image.pixels.withUnsafeBufferPointer { pixels in
+                CKilnShims_png_encode(
+                    pixels.baseAddress,
+                    UInt32(image.width),
+                    UInt32(image.height),
+                    image.width * 4,
+                    Int32(channels),
+                    Int32(level),
+                    filter.mask,
+                    nil,
+                    strategy.value,
+                    &out,
+                    &size,
+                    &message
+                )
+            }
         guard status == 0, let out else {
             let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             throw ImageError(.encodeFailed, "Unable to encode PNG: \(reason)")

@@ -21,9 +21,51 @@ enum PNGRowFilters {
     /// `above`: for a strip of a larger image, the RGBA pixels of the row before the strip (its first row is then
     /// chosen against it, as in the whole image).
     static func choose(_ image: RGBAImage, channels: Int, above: [UInt8]? = nil) -> [UInt8] {
+        var choices = [UInt8](repeating: all, count: image.height)
+        eachRow(of: image, channels: channels, above: above, candidates: nil) { y, best, _, _ in
+            if y > 0 || above != nil { choices[y] = masks[best] }
+        }
+        return choices
+    }
+
+    /// The bytes libpng deflates into IDAT for `image` with adaptive filtering: each row's filter type (0 none,
+    /// 1 sub, 2 up, 3 average, 4 Paeth: the one ``choose(_:channels:above:)`` picks, the first row against a row of
+    /// zeros as libpng's zeroed `prev_row`) followed by the row filtered by it (`channels` 3: RGB, 4: RGBA).
+    ///
+    /// libpng 1.6 applies write filters a byte at a time (`png_setup_paeth_row_only` and its siblings, 6 % of a
+    /// batch's CPU); here every filter is computed sixteen bytes at a time while the sums are made, and the chosen
+    /// one is copied.
+    static func filtered(_ image: RGBAImage, channels: Int) -> [UInt8] {
+        let rowBytes = image.width * channels, rowLength = 1 + image.width * channels
+        var candidates = [UInt8](repeating: 0, count: 4 * rowBytes)
+        return [UInt8](unsafeUninitializedCapacity: rowLength * image.height) { out, initialized in
+            candidates.withUnsafeMutableBufferPointer { candidates in
+                let filteredRows = candidates.baseAddress!
+                eachRow(of: image, channels: channels, above: nil, candidates: filteredRows) { y, best, row, _ in
+                    let target = out.baseAddress! + y * rowLength
+                    target.initialize(to: UInt8(best))
+                    // Filter 0 is the row itself; 1…4 were written by the sums.
+                    let source = best == 0 ? row : UnsafePointer(filteredRows + (best - 1) * rowBytes)
+                    (target + 1).initialize(from: source, count: rowBytes)
+                }
+            }
+            initialized = rowLength * image.height
+        }
+    }
+
+    /// Walks `image`'s rows as libpng writes them (`channels` 3: the alpha byte dropped), calling `body` with each
+    /// row's index, the filter libpng would choose (0…4), and the row's bytes and those of the row above (each after
+    /// `channels` zero bytes). The first row is chosen against `above` (RGBA; nil: zeros). With `candidates`
+    /// (4 × the row's bytes), the row filtered by sub, up, average and Paeth is written there before `body` runs.
+    private static func eachRow(
+        of image: RGBAImage,
+        channels: Int,
+        above: [UInt8]?,
+        candidates: UnsafeMutablePointer<UInt8>?,
+        _ body: (_ y: Int, _ best: Int, _ row: UnsafePointer<UInt8>, _ above: UnsafePointer<UInt8>) -> Void
+    ) {
         let width = image.width, height = image.height
         let rowBytes = width * channels
-        var choices = [UInt8](repeating: all, count: height)
         // Two rows, each after `channels` zero bytes: the left neighbour of a row's first pixel is zero, and so
         // is every byte of the row above the first.
         var previous = [UInt8](repeating: 0, count: channels + rowBytes)
@@ -60,28 +102,38 @@ enum PNGRowFilters {
         image.pixels.withUnsafeBufferPointer { pixels in
             for y in 0..<height {
                 load(pixels.baseAddress! + y * width * 4, into: &current)
-                if y > 0 || above != nil {
-                    let sums = current.withUnsafeBufferPointer { row in
-                        previous.withUnsafeBufferPointer { above in
-                            Self.sums(row.baseAddress!, above.baseAddress!, bpp: channels, count: rowBytes)
-                        }
+                current.withUnsafeBufferPointer { row in
+                    previous.withUnsafeBufferPointer { above in
+                        let sums = Self.sums(
+                            row.baseAddress!,
+                            above.baseAddress!,
+                            bpp: channels,
+                            count: rowBytes,
+                            candidates: candidates
+                        )
+                        var best = 0
+                        for filter in 1..<5 where sums[filter] < sums[best] { best = filter }
+                        body(y, best, row.baseAddress! + channels, above.baseAddress! + channels)
                     }
-                    var best = 0
-                    for filter in 1..<5 where sums[filter] < sums[best] { best = filter }
-                    choices[y] = masks[best]
                 }
                 swap(&previous, &current)
             }
         }
-        return choices
     }
 
     /// libpng's sum for each filter (none, sub, up, average, Paeth: lanes 0…4) of one row: `row` and `above` each
-    /// start with `bpp` zero bytes, then `count` bytes of the row.
+    /// start with `bpp` zero bytes, then `count` bytes of the row. With `candidates` (4 × `count` bytes), the row
+    /// filtered by sub, up, average and Paeth is written there, one after the other.
     ///
     /// Every byte `v` of a filtered row counts as `min(v, 256 − v)`. Sixteen bytes are read as eight 16-bit lanes
     /// and split into even and odd bytes (each byte in a lane of its own: no widening), as the compositor does.
-    static func sums(_ row: UnsafePointer<UInt8>, _ above: UnsafePointer<UInt8>, bpp: Int, count: Int) -> SIMD8<Int> {
+    static func sums(
+        _ row: UnsafePointer<UInt8>,
+        _ above: UnsafePointer<UInt8>,
+        bpp: Int,
+        count: Int,
+        candidates: UnsafeMutablePointer<UInt8>? = nil
+    ) -> SIMD8<Int> {
         typealias Lanes = SIMD8<UInt16>
         typealias Signed = SIMD8<Int16>
         var totals = SIMD8<Int>()
@@ -96,11 +148,8 @@ enum PNGRowFilters {
             let sign = v &>> 15
             return (v ^ sign) &- sign
         }
-        @inline(__always) func add(_ x: Lanes, _ a: Lanes, _ b: Lanes, _ c: Lanes) {
-            none &+= cost(x)
-            sub &+= cost(filtered(x, a))
-            up &+= cost(filtered(x, b))
-            average &+= cost(filtered(x, (a &+ b) &>> 1))
+        /// The bytes of one lane set (even or odd) filtered by sub, up, average and Paeth.
+        @inline(__always) func filters(_ x: Lanes, _ a: Lanes, _ b: Lanes, _ c: Lanes) -> (Lanes, Lanes, Lanes, Lanes) {
             let (sa, sb, sc) = (
                 Signed(truncatingIfNeeded: a), Signed(truncatingIfNeeded: b), Signed(truncatingIfNeeded: c)
             )
@@ -108,7 +157,7 @@ enum PNGRowFilters {
             var predicted = c
             predicted.replace(with: b, where: pb .<= pc)
             predicted.replace(with: a, where: (pa .<= pb) .& (pa .<= pc))
-            paeth &+= cost(filtered(x, predicted))
+            return (filtered(x, a), filtered(x, b), filtered(x, (a &+ b) &>> 1), filtered(x, predicted))
         }
         @inline(__always) func total(_ lanes: Lanes) -> Int {
             Int(SIMD8<UInt32>(truncatingIfNeeded: lanes).wrappedSum())
@@ -123,8 +172,21 @@ enum PNGRowFilters {
             let a = UnsafeRawPointer(row + index).loadUnaligned(as: Lanes.self)
             let b = UnsafeRawPointer(above + bpp + index).loadUnaligned(as: Lanes.self)
             let c = UnsafeRawPointer(above + index).loadUnaligned(as: Lanes.self)
-            add(x & 0xFF, a & 0xFF, b & 0xFF, c & 0xFF)
-            add(x &>> 8, a &>> 8, b &>> 8, c &>> 8)
+            let even = filters(x & 0xFF, a & 0xFF, b & 0xFF, c & 0xFF)
+            let odd = filters(x &>> 8, a &>> 8, b &>> 8, c &>> 8)
+            none &+= cost(x & 0xFF) &+ cost(x &>> 8)
+            sub &+= cost(even.0) &+ cost(odd.0)
+            up &+= cost(even.1) &+ cost(odd.1)
+            average &+= cost(even.2) &+ cost(odd.2)
+            paeth &+= cost(even.3) &+ cost(odd.3)
+            if let candidates {
+                // Each lane's low byte is the even byte, its high byte the odd one: the sixteen bytes in order.
+                let out = UnsafeMutableRawPointer(candidates + index)
+                out.storeBytes(of: even.0 | odd.0 &<< 8, as: Lanes.self)
+                out.storeBytes(of: even.1 | odd.1 &<< 8, toByteOffset: count, as: Lanes.self)
+                out.storeBytes(of: even.2 | odd.2 &<< 8, toByteOffset: 2 * count, as: Lanes.self)
+                out.storeBytes(of: even.3 | odd.3 &<< 8, toByteOffset: 3 * count, as: Lanes.self)
+            }
             index += 16
             steps += 1
             // Each step adds at most 2 × 128 to a lane.
@@ -138,11 +200,11 @@ enum PNGRowFilters {
             let x = Int(row[bpp + index]), a = Int(row[index]), b = Int(above[bpp + index]), c = Int(above[index])
             let pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c)
             let predicted = pa <= pb && pa <= pc ? a : pb <= pc ? b : c
-            @inline(__always) func cost(_ p: Int) -> Int {
-                let v = (x - p) & 0xFF
-                return min(v, 256 - v)
+            let bytes = SIMD8(x, x - a, x - b, x - (a + b) / 2, x - predicted, 0, 0, 0) & 0xFF
+            totals &+= bytes.replacing(with: 256 &- bytes, where: bytes .> 128)
+            if let candidates {
+                for filter in 1..<5 { candidates[(filter - 1) * count + index] = UInt8(bytes[filter]) }
             }
-            totals &+= SIMD8(cost(0), cost(a), cost(b), cost((a + b) / 2), cost(predicted), 0, 0, 0)
             index += 1
         }
         return totals
