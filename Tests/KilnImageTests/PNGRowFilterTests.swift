@@ -156,10 +156,15 @@ struct PNGRowFilterTests {
     /// The SIMD sums against a scalar reading of libpng's loops, over row lengths with and without a tail.
     @Test func theSumsAreLibpngsSums() {
         var generator = SeededGenerator(seed: 7)
+        // Bytes at the ends and the middle of the range: equal distances, sums past 255, wrap-around.
+        let extremes: [UInt8] = [0, 1, 2, 126, 127, 128, 129, 130, 253, 254, 255]
+        func bytes(_ count: Int, extreme: Bool) -> [UInt8] {
+            extreme ? (0..<count).map { _ in extremes.randomElement(using: &generator)! } : generator.bytes(count)
+        }
         for count in [1, 3, 15, 16, 17, 48, 100, 1536, 4099] {
-            for bpp in [3, 4] {
-                let row = [UInt8](repeating: 0, count: bpp) + generator.bytes(count)
-                let above = [UInt8](repeating: 0, count: bpp) + generator.bytes(count)
+            for (bpp, extreme) in [(3, false), (4, false), (3, true), (4, true)] {
+                let row = [UInt8](repeating: 0, count: bpp) + bytes(count, extreme: extreme)
+                let above = [UInt8](repeating: 0, count: bpp) + bytes(count, extreme: extreme)
                 var expected = [Int](repeating: 0, count: 5)
                 var filteredRows = [UInt8](repeating: 0, count: 4 * count)
                 for i in 0..<count {

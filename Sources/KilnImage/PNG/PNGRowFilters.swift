@@ -125,8 +125,11 @@ enum PNGRowFilters {
     /// start with `bpp` zero bytes, then `count` bytes of the row. With `candidates` (4 × `count` bytes), the row
     /// filtered by sub, up, average and Paeth is written there, one after the other.
     ///
-    /// Every byte `v` of a filtered row counts as `min(v, 256 − v)`. Sixteen bytes are read as eight 16-bit lanes
-    /// and split into even and odd bytes (each byte in a lane of its own: no widening), as the compositor does.
+    /// Sixteen bytes at a time in 8-bit lanes. Every byte `v` of a filtered row counts as `min(v, 256 − v)`, which
+    /// is `min(v, 0 &- v)` in a byte; those are added into 16-bit lanes (a byte pair's two costs at a time).
+    /// Paeth's predictor is chosen without leaving 8 bits (as fpnge does): with `pa = |b − c|` and `pb = |a − c|`,
+    /// `pc = |a + b − 2c|` is `pa + pb` when `a` and `b` are on the same side of `c` and `|pa − pb|` otherwise; the
+    /// sum is saturated at 255, which changes no comparison (`pa` and `pb` are both at most that sum).
     static func sums(
         _ row: UnsafePointer<UInt8>,
         _ above: UnsafePointer<UInt8>,
@@ -134,31 +137,16 @@ enum PNGRowFilters {
         count: Int,
         candidates: UnsafeMutablePointer<UInt8>? = nil
     ) -> SIMD8<Int> {
+        typealias Bytes = SIMD16<UInt8>
         typealias Lanes = SIMD8<UInt16>
-        typealias Signed = SIMD8<Int16>
         var totals = SIMD8<Int>()
         var none = Lanes(), sub = Lanes(), up = Lanes(), average = Lanes(), paeth = Lanes()
-        // min(v, 256 − v) without a comparison: for v ≥ 128, (v ^ 0xFF) + 1.
-        @inline(__always) func cost(_ v: Lanes) -> Lanes {
-            let high = v &>> 7
-            return (v ^ (high &* 0xFF)) &+ high
+        /// Each byte's cost, the two of each byte pair added in a 16-bit lane.
+        @inline(__always) func cost(_ v: Bytes) -> Lanes {
+            let pairs = unsafeBitCast(pointwiseMin(v, 0 &- v), to: Lanes.self)
+            return (pairs & 0xFF) &+ (pairs &>> 8)
         }
-        @inline(__always) func filtered(_ x: Lanes, _ predicted: Lanes) -> Lanes { (x &- predicted) & 0xFF }
-        @inline(__always) func magnitude(_ v: Signed) -> Signed {
-            let sign = v &>> 15
-            return (v ^ sign) &- sign
-        }
-        /// The bytes of one lane set (even or odd) filtered by sub, up, average and Paeth.
-        @inline(__always) func filters(_ x: Lanes, _ a: Lanes, _ b: Lanes, _ c: Lanes) -> (Lanes, Lanes, Lanes, Lanes) {
-            let (sa, sb, sc) = (
-                Signed(truncatingIfNeeded: a), Signed(truncatingIfNeeded: b), Signed(truncatingIfNeeded: c)
-            )
-            let pa = magnitude(sb &- sc), pb = magnitude(sa &- sc), pc = magnitude(sa &+ sb &- sc &- sc)
-            var predicted = c
-            predicted.replace(with: b, where: pb .<= pc)
-            predicted.replace(with: a, where: (pa .<= pb) .& (pa .<= pc))
-            return (filtered(x, a), filtered(x, b), filtered(x, (a &+ b) &>> 1), filtered(x, predicted))
-        }
+        @inline(__always) func distance(_ p: Bytes, _ q: Bytes) -> Bytes { pointwiseMax(p, q) &- pointwiseMin(p, q) }
         @inline(__always) func total(_ lanes: Lanes) -> Int {
             Int(SIMD8<UInt32>(truncatingIfNeeded: lanes).wrappedSum())
         }
@@ -168,24 +156,30 @@ enum PNGRowFilters {
         }
         var index = 0, steps = 0
         while index + 16 <= count {
-            let x = UnsafeRawPointer(row + bpp + index).loadUnaligned(as: Lanes.self)
-            let a = UnsafeRawPointer(row + index).loadUnaligned(as: Lanes.self)
-            let b = UnsafeRawPointer(above + bpp + index).loadUnaligned(as: Lanes.self)
-            let c = UnsafeRawPointer(above + index).loadUnaligned(as: Lanes.self)
-            let even = filters(x & 0xFF, a & 0xFF, b & 0xFF, c & 0xFF)
-            let odd = filters(x &>> 8, a &>> 8, b &>> 8, c &>> 8)
-            none &+= cost(x & 0xFF) &+ cost(x &>> 8)
-            sub &+= cost(even.0) &+ cost(odd.0)
-            up &+= cost(even.1) &+ cost(odd.1)
-            average &+= cost(even.2) &+ cost(odd.2)
-            paeth &+= cost(even.3) &+ cost(odd.3)
+            let x = UnsafeRawPointer(row + bpp + index).loadUnaligned(as: Bytes.self)
+            let a = UnsafeRawPointer(row + index).loadUnaligned(as: Bytes.self)
+            let b = UnsafeRawPointer(above + bpp + index).loadUnaligned(as: Bytes.self)
+            let c = UnsafeRawPointer(above + index).loadUnaligned(as: Bytes.self)
+            let pa = distance(b, c), pb = distance(a, c)
+            // pa + pb saturated at 255: pa + min(pb, 255 − pa).
+            var pc = pa &+ pointwiseMin(pb, ~pa)
+            pc.replace(with: distance(pa, pb), where: (a .< c) .^ (b .< c))
+            var predicted = c
+            predicted.replace(with: b, where: pb .<= pc)
+            predicted.replace(with: a, where: (pa .<= pb) .& (pa .<= pc))
+            // ⌊(a + b) / 2⌋ without leaving 8 bits.
+            let filtered = (x &- a, x &- b, x &- ((a & b) &+ ((a ^ b) &>> 1)), x &- predicted)
+            none &+= cost(x)
+            sub &+= cost(filtered.0)
+            up &+= cost(filtered.1)
+            average &+= cost(filtered.2)
+            paeth &+= cost(filtered.3)
             if let candidates {
-                // Each lane's low byte is the even byte, its high byte the odd one: the sixteen bytes in order.
                 let out = UnsafeMutableRawPointer(candidates + index)
-                out.storeBytes(of: even.0 | odd.0 &<< 8, as: Lanes.self)
-                out.storeBytes(of: even.1 | odd.1 &<< 8, toByteOffset: count, as: Lanes.self)
-                out.storeBytes(of: even.2 | odd.2 &<< 8, toByteOffset: 2 * count, as: Lanes.self)
-                out.storeBytes(of: even.3 | odd.3 &<< 8, toByteOffset: 3 * count, as: Lanes.self)
+                out.storeBytes(of: filtered.0, as: Bytes.self)
+                out.storeBytes(of: filtered.1, toByteOffset: count, as: Bytes.self)
+                out.storeBytes(of: filtered.2, toByteOffset: 2 * count, as: Bytes.self)
+                out.storeBytes(of: filtered.3, toByteOffset: 3 * count, as: Bytes.self)
             }
             index += 16
             steps += 1
