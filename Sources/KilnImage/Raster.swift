@@ -8,7 +8,7 @@
 /// ```swift
 /// var canvas = try Raster(width: 512, height: 512, color: try Color(hex: "#202030"))
 /// try canvas.composite(layer, at: (x: 64, y: 64), mode: .screen, opacity: 0.8)
-/// let png = try PNGEncoder().encode(canvas.rgbaImage)
+/// let png = try PNGEncoder().encode(canvas)
 /// ```
 public struct Raster: Hashable, Sendable {
     public let width: Int

@@ -117,6 +117,18 @@ struct PNGRowFilterTests {
         }
     }
 
+    /// A raster encodes as its straight RGBA image does: an opaque one from its own buffer, others converted.
+    @Test func aRasterEncodesAsItsImage() throws {
+        var generator = SeededGenerator(seed: 11)
+        for opaque in [true, false] {
+            let raster = Raster(randomImage(width: 37, height: 23, opaque: opaque, &generator))
+            #expect(raster.isOpaque == opaque)
+            let png = try PNGEncoder().encode(raster)
+            #expect(png == (try PNGEncoder().encode(raster.rgbaImage)), "opaque \(opaque)")
+            #expect(try PNGDecoder().decode(png).pixels == raster.rgbaImage.pixels)
+        }
+    }
+
     @Test func aStripEncoderRefusesWhatDoesNotFit() throws {
         let strip = try Self.image(4, 3, opaque: true) { x, _, _ in x * 40 }
         let encoder = try PNGStripEncoder(width: 4, height: 5, opaque: true)

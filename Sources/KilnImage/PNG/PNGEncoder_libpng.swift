@@ -63,10 +63,22 @@ public struct PNGEncoder: Hashable, Sendable {
     /// itself (five filters per row, a byte at a time). Tests compare the two files.
     var choosesRowFilters = true
 
+    /// Encodes `raster` as ``encode(_:)`` encodes its ``Raster/rgbaImage``. An opaque raster's premultiplied pixels
+    /// are their straight values, so its buffer is encoded as it is (no converted copy, no second opacity scan).
+    public func encode(_ raster: Raster) throws(ImageError) -> [UInt8] {
+        guard raster.width > 0, raster.height > 0, raster.isOpaque else { return try encode(raster.rgbaImage) }
+        return try encode(RGBAImage(width: raster.width, height: raster.height, pixels: raster.pixels), opaque: true)
+    }
+
     /// Encodes `image`; RGB when every pixel is opaque.
     /// - Throws: ``ImageError/Code/invalidArgument`` for a level outside 0…9 or an empty image,
     ///   ``ImageError/Code/encodeFailed`` with libpng's reason.
     public func encode(_ image: RGBAImage) throws(ImageError) -> [UInt8] {
+        try encode(image, opaque: image.isOpaque)
+    }
+
+    /// Encodes `image`, RGB when `opaque` (every alpha 255, already known).
+    func encode(_ image: RGBAImage, opaque: Bool) throws(ImageError) -> [UInt8] {
         guard (0...9).contains(level) else {
             throw ImageError(.invalidArgument, "Unable to encode PNG: zlib level \(level) is outside 0…9")
         }
@@ -76,7 +88,7 @@ public struct PNGEncoder: Hashable, Sendable {
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
         var message = [CChar](repeating: 0, count: Int(CKILNSHIMS_MESSAGE_SIZE))
-        let channels = image.isOpaque ? 3 : 4
+        let channels = opaque ? 3 : 4
         // libpng itself drops the filters that need a row above or a pixel to the left from a 1-pixel-high or
         // -wide image; those are written as libpng chooses.
         let status =

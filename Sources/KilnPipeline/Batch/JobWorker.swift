@@ -214,7 +214,7 @@ struct JobWorker: Sendable {
         // Render.
         let image = try output.map { try ImageFile.decode($0, source: "the accepted inference output of \(job.token)") }
         let rendered = try Renderer(template: template).render(state: state, token: token, inference: image)
-        let png = try PNGEncoder().encode(rendered.raster.rgbaImage)
+        let png = try PNGEncoder().encode(rendered.raster)
 
         // Publish: provenance first, then the token directory whose metadata names it.
         let importer = Importer(profile: profile)

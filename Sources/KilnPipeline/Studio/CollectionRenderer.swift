@@ -81,7 +81,7 @@ public struct CollectionRenderer: Sendable {
         var picture = inference
         if picture == nil { picture = try await inferencePicture(id: id, traits: traits) }
         let raster = try Renderer(template: template).render(state: full, token: key, inference: picture).raster
-        let png = try PNGEncoder().encode(raster.rgbaImage)
+        let png = try PNGEncoder().encode(raster)
         let entry = try Importer(profile: profile).add(bytes: png)
         let metadata = try template.metadata(state: full, token: key, imageURI: "ipfs://\(entry.cid)")
         return Token(

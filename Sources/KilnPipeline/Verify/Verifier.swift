@@ -204,7 +204,7 @@ public struct Verifier: Sendable {
         // Render and compare, byte for byte, then pixel for pixel when the bytes differ.
         let image = try output.map { try ImageFile.decode($0, source: "the attested output") }
         let rendered = try Renderer(template: template).render(state: state, token: token, inference: image)
-        let png = try PNGEncoder().encode(rendered.raster.rgbaImage)
+        let png = try PNGEncoder().encode(rendered.raster)
         let imageURI = metadata["image"]?.stringValue ?? ""
         guard imageURI.hasPrefix("ipfs://"), let imageCID = try? CID(String(imageURI.dropFirst(7))) else {
             throw PipelineError("metadata 'image' is not ipfs://<cid>")

@@ -54,7 +54,7 @@ struct RenderCommand: ParsableCommand {
         let full = try loaded.derive(traits, token: token)
         let inferenceImage = try inference.map { try ImageFile.decode(try ImageFile.readBytes($0), source: $0) }
         let result = try Renderer(template: loaded).render(state: full, token: token, inference: inferenceImage)
-        let png = try PNGEncoder().encode(result.raster.rgbaImage)
+        let png = try PNGEncoder().encode(result.raster)
         try AtomicFile.write(png, to: output)
         let cid = try Importer(profile: .kuboV1).add(bytes: png).cid
         print("\(output): \(result.raster.width)×\(result.raster.height), \(png.count) bytes, \(cid)")
