@@ -274,7 +274,7 @@ static void optimize_zlib_header(uint8_t *data, size_t data_size) {
 #endif
 
 int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint32_t height, int channels, int level,
-                                   int strategy, uint8_t **out, size_t *out_size, char *message) {
+                                   int strategy, uint32_t adler, uint8_t **out, size_t *out_size, char *message) {
     write_buffer buffer = {NULL, 0, 0, message};
     write_buffer *volatile held = &buffer;
     z_stream zstream;
@@ -318,15 +318,25 @@ int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint
             --window_bits;
         }
     }
-    if (deflateInit2(&zstream, level, Z_DEFLATED, window_bits, 8, strategy) != Z_OK) {
+    // A raw deflate stream, so zlib does not sum the data a byte at a time (the caller's `adler` is that sum); its
+    // header and checksum are written here as zlib 1.2.13's deflate() writes them (deflate.c, INIT_STATE and
+    // FINISH_STATE), the header before the first block, so every deflate() call sees the output space it would have.
+    if (deflateInit2(&zstream, level, Z_DEFLATED, -window_bits, 8, strategy) != Z_OK) {
         png_error(png, zstream.msg ? zstream.msg : "zlib failed to start");
     }
     deflating = &zstream;
     size_t chunk_size = png_get_compression_buffer_size(png);
+    if (chunk_size < 2) png_error(png, "compression buffer too small");
     chunk = malloc(chunk_size);
     if (!chunk) png_error(png, "out of memory");
-    zstream.next_out = chunk;
-    zstream.avail_out = (uInt)chunk_size;
+    unsigned int header = (Z_DEFLATED + ((unsigned int)(window_bits - 8) << 4)) << 8;
+    unsigned int level_flags = strategy >= Z_HUFFMAN_ONLY || level < 2 ? 0 : level < 6 ? 1 : level == 6 ? 2 : 3;
+    header |= level_flags << 6;
+    header += 31 - (header % 31);
+    chunk[0] = (uint8_t)(header >> 8);
+    chunk[1] = (uint8_t)header;
+    zstream.next_out = chunk + 2;
+    zstream.avail_out = (uInt)(chunk_size - 2);
     int first = 1;
     // png_compress_IDAT, called by png_write_row with each filtered row (Z_NO_FLUSH), then by png_write_end with
     // no input (Z_FINISH): a full chunk is written as an IDAT whenever zlib fills it.
@@ -357,6 +367,21 @@ int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint
                     break;
                 }
             } else if (ret == Z_STREAM_END && flush == Z_FINISH) {
+                // The checksum, most significant byte first, where zlib would have put it: a chunk filled by it
+                // is written as zlib's pending output would have filled it.
+                for (int shift = 24; shift >= 0; shift -= 8) {
+                    if (zstream.avail_out == 0) {
+#ifdef PNG_WRITE_OPTIMIZE_CMF_SUPPORTED
+                        if (first) optimize_zlib_header(chunk, data_size);
+#endif
+                        png_write_chunk(png, (png_const_bytep) "IDAT", chunk, chunk_size);
+                        first = 0;
+                        zstream.next_out = chunk;
+                        zstream.avail_out = (uInt)chunk_size;
+                    }
+                    *zstream.next_out++ = (uint8_t)(adler >> shift);
+                    zstream.avail_out--;
+                }
                 size_t size = chunk_size - zstream.avail_out;
 #ifdef PNG_WRITE_OPTIMIZE_CMF_SUPPORTED
                 if (first) optimize_zlib_header(chunk, data_size);

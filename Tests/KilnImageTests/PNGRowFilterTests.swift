@@ -117,6 +117,27 @@ struct PNGRowFilterTests {
         }
     }
 
+    /// The zlib stream's checksum split across two IDAT chunks (the last chunk holding 1, 2 or 3 of its bytes) is
+    /// split where libpng splits it. Stored (level 0), a file's length depends on the image's size only; these sizes
+    /// were found by a search.
+    @Test func aChecksumAcrossTwoChunks() throws {
+        var generator = SeededGenerator(seed: 1951)
+        var libpng = PNGEncoder(level: 0)
+        libpng.choosesRowFilters = false
+        for (width, height, last) in [(47, 173, 1), (60, 362, 2), (41, 66, 3)] {
+            let image = randomImage(width: width, height: height, opaque: true, &generator)
+            let file = try libpng.encode(image)
+            // The chunks' lengths, after the 8-byte signature; the last IDAT's is before IEND's.
+            var lengths: [Int] = [], offset = 8
+            while offset + 8 <= file.count {
+                lengths.append(file[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) })
+                offset += 12 + lengths.last!
+            }
+            #expect(lengths.suffix(2) == [last, 0], "\(width)×\(height)")
+            #expect(try PNGEncoder(level: 0).encode(image) == file, "\(width)×\(height): \(last) bytes")
+        }
+    }
+
     /// A raster encodes as its straight RGBA image does: an opaque one from its own buffer, others converted.
     @Test func aRasterEncodesAsItsImage() throws {
         var generator = SeededGenerator(seed: 11)

@@ -55,9 +55,10 @@ int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height
 /// signature, IHDR, IDAT and IEND chunks; the IDAT data is deflated here exactly as libpng 1.6's
 /// png_compress_IDAT does (the same zlib parameters, the same calls row by row, chunks of libpng's compression
 /// buffer size, the first chunk's zlib header fixed as optimize_cmf does). `level` 0…9, `strategy` a zlib
-/// strategy. Returns 0 on success; `*out` as above.
+/// strategy; `adler` the Adler-32 of `filtered` (all of it), the zlib stream's checksum. Returns 0 on success;
+/// `*out` as above.
 int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint32_t height, int channels, int level,
-                                   int strategy, uint8_t **out, size_t *out_size, char *message);
+                                   int strategy, uint32_t adler, uint8_t **out, size_t *out_size, char *message);
 
 /// The same encoder, fed a strip of rows at a time (a large image never whole in memory). `create` writes the
 /// header; `rows` writes the next `rows` rows (`row_filters` as above, one per row of the strip; the image's first

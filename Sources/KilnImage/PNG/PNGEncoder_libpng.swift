@@ -101,6 +101,7 @@ public struct PNGEncoder: Hashable, Sendable {
                     Int32(channels),
                     Int32(level),
                     strategy.value,
+                    Adler32.checksum(UnsafeRawBufferPointer(rows)),
                     &out,
                     &size,
                     &message
