@@ -203,39 +203,46 @@ static void write_to_memory(png_structp png, png_bytep bytes, size_t count) {
 
 static void flush_memory(png_structp png) { (void)png; }
 
-int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride, int channels,
-                          int level, int filters, const uint8_t *row_filters, int strategy, uint8_t **out,
-                          size_t *out_size, char *message) {
-    write_buffer buffer = {NULL, 0, 0, message};
-    write_buffer *volatile held = &buffer;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &buffer, encoder_error, encoder_warning);
-    if (!png) {
+// A libpng writer into `buffer` (its errors go to `buffer->message`), or NULL with `message` saying why.
+static png_structp create_writer(write_buffer *buffer, png_infop *info, char *message) {
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, buffer, encoder_error, encoder_warning);
+    *info = png ? png_create_info_struct(png) : NULL;
+    if (!*info) {
+        if (png) png_destroy_write_struct(&png, NULL);
         copy_message(message, "out of memory");
-        return -1;
+        return NULL;
     }
-    png_infop info = png_create_info_struct(png);
-    if (!info) {
-        png_destroy_write_struct(&png, NULL);
-        copy_message(message, "out of memory");
-        return -1;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        free(held->data);
-        png_destroy_write_struct(&png, &info);
-        return -1;
-    }
-    png_set_write_fn(png, &buffer, write_to_memory, flush_memory);
+    png_set_write_fn(png, buffer, write_to_memory, flush_memory);
+    return png;
+}
+
+// The signature and IHDR of an 8-bit RGB (`channels` 3) or RGBA image, not interlaced, with the filter set and the
+// zlib level and strategy libpng's own row writing uses. libpng may longjmp: call it under the caller's setjmp.
+static void write_header(png_structp png, png_infop info, uint32_t width, uint32_t height, int channels, int filters,
+                         int level, int strategy) {
     png_set_IHDR(png, info, width, height, 8, channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);
     png_set_compression_level(png, level);
     png_set_compression_strategy(png, strategy);
     png_write_info(png, info);
-    if (channels == 3) png_set_filler(png, 0, PNG_FILLER_AFTER);  // on write: drop the 4th byte of each pixel
-    for (uint32_t y = 0; y < height; y++) {
-        if (row_filters && y > 0) png_set_filter(png, PNG_FILTER_TYPE_BASE, row_filters[y]);
-        png_write_row(png, pixels + (size_t)y * stride);
+}
+
+int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride, int channels,
+                          int level, int filters, int strategy, uint8_t **out, size_t *out_size, char *message) {
+    write_buffer buffer = {NULL, 0, 0, message};
+    write_buffer *volatile held = &buffer;
+    png_infop info;
+    png_structp png = create_writer(&buffer, &info, message);
+    if (!png) return -1;
+    if (setjmp(png_jmpbuf(png))) {
+        free(held->data);
+        png_destroy_write_struct(&png, &info);
+        return -1;
     }
+    write_header(png, info, width, height, channels, filters, level, strategy);
+    if (channels == 3) png_set_filler(png, 0, PNG_FILLER_AFTER);  // on write: drop the 4th byte of each pixel
+    for (uint32_t y = 0; y < height; y++) png_write_row(png, pixels + (size_t)y * stride);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     *out = buffer.data;
@@ -281,17 +288,9 @@ int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint
     memset(&zstream, 0, sizeof zstream);
     z_stream *volatile deflating = NULL;
     uint8_t *volatile chunk = NULL;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &buffer, encoder_error, encoder_warning);
-    if (!png) {
-        copy_message(message, "out of memory");
-        return -1;
-    }
-    png_infop info = png_create_info_struct(png);
-    if (!info) {
-        png_destroy_write_struct(&png, NULL);
-        copy_message(message, "out of memory");
-        return -1;
-    }
+    png_infop info;
+    png_structp png = create_writer(&buffer, &info, message);
+    if (!png) return -1;
     if (setjmp(png_jmpbuf(png))) {
         if (deflating) deflateEnd(deflating);
         free(chunk);
@@ -299,12 +298,8 @@ int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint
         png_destroy_write_struct(&png, &info);
         return -1;
     }
-    png_set_write_fn(png, &buffer, write_to_memory, flush_memory);
-    png_set_IHDR(png, info, width, height, 8, channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(png, level);
-    png_set_compression_strategy(png, strategy);
-    png_write_info(png, info);
+    // The filter set is not used (no row goes through libpng): all five, which the rows were chosen from.
+    write_header(png, info, width, height, channels, PNG_ALL_FILTERS, level, strategy);
 
     // png_deflate_claim: libpng's defaults (method 8, 15 window bits, memory level 8), the window made smaller for
     // data of at most 16384 bytes.
@@ -425,11 +420,9 @@ CKilnShims_png_stream *CKilnShims_png_stream_create(uint32_t width, uint32_t hei
     }
     stream->buffer.message = stream->message;
     stream->height = height;
-    stream->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &stream->buffer, encoder_error, encoder_warning);
-    if (stream->png) stream->info = png_create_info_struct(stream->png);
-    if (!stream->png || !stream->info) {
+    stream->png = create_writer(&stream->buffer, &stream->info, message);
+    if (!stream->png) {
         CKilnShims_png_stream_destroy(stream);
-        copy_message(message, "out of memory");
         return NULL;
     }
     if (setjmp(png_jmpbuf(stream->png))) {
@@ -437,14 +430,7 @@ CKilnShims_png_stream *CKilnShims_png_stream_create(uint32_t width, uint32_t hei
         CKilnShims_png_stream_destroy(stream);
         return NULL;
     }
-    png_set_write_fn(stream->png, &stream->buffer, write_to_memory, flush_memory);
-    png_set_IHDR(stream->png, stream->info, width, height, 8,
-                 channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_filter(stream->png, PNG_FILTER_TYPE_BASE, filters);
-    png_set_compression_level(stream->png, level);
-    png_set_compression_strategy(stream->png, strategy);
-    png_write_info(stream->png, stream->info);
+    write_header(stream->png, stream->info, width, height, channels, filters, level, strategy);
     if (channels == 3) png_set_filler(stream->png, 0, PNG_FILLER_AFTER);
     return stream;
 }

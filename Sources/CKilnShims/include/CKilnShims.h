@@ -42,13 +42,10 @@ void CKilnShims_png_decoder_destroy(CKilnShims_png_decoder *decoder);
 
 /// Encodes 8-bit pixels, 4 bytes each (straight RGBA). With `channels` 3 the fourth byte is dropped and
 /// an RGB PNG is written. `filters` is a mask of PNG_FILTER_* values; `level` 0…9; `strategy` a zlib
-/// strategy. `row_filters`, when not NULL, holds a filter mask for each row, set before that row is written
-/// (libpng allows changing the set between rows once the first row was written with every filter it will use).
-/// No tIME, text or other ancillary chunks are written. On success `*out` holds `*out_size` bytes to release
-/// with CKilnShims_free. Returns 0 on success.
+/// strategy. No tIME, text or other ancillary chunks are written. On success `*out` holds `*out_size` bytes to
+/// release with CKilnShims_free. Returns 0 on success.
 int CKilnShims_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride, int channels,
-                          int level, int filters, const uint8_t *row_filters, int strategy, uint8_t **out,
-                          size_t *out_size, char *message);
+                          int level, int filters, int strategy, uint8_t **out, size_t *out_size, char *message);
 
 /// The same file from rows already filtered (`filtered`: for each of the `height` rows, its PNG filter type 0…4
 /// and then its `width` × `channels` filtered bytes), as libpng writes it with those filters: libpng writes the
@@ -61,8 +58,9 @@ int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint
                                    int strategy, uint32_t adler, uint8_t **out, size_t *out_size, char *message);
 
 /// The same encoder, fed a strip of rows at a time (a large image never whole in memory). `create` writes the
-/// header; `rows` writes the next `rows` rows (`row_filters` as above, one per row of the strip; the image's first
-/// row keeps `filters`); `finish`, after exactly `height` rows, hands over the file's bytes (release them with
+/// header; `rows` writes the next `rows` rows (`row_filters`, when not NULL, a filter mask for each row of the
+/// strip, set before that row is written — libpng allows changing the set between rows once the first row was
+/// written with every filter it will use; the image's first row keeps `filters`); `finish`, after exactly `height` rows, hands over the file's bytes (release them with
 /// CKilnShims_free). After an error, `message` says why and every later call fails; `destroy` in every case.
 typedef struct CKilnShims_png_stream CKilnShims_png_stream;
 CKilnShims_png_stream *CKilnShims_png_stream_create(uint32_t width, uint32_t height, int channels, int level,

@@ -66,7 +66,11 @@ public struct PNGEncoder: Hashable, Sendable {
     /// Encodes `raster` as ``encode(_:)`` encodes its ``Raster/rgbaImage``. An opaque raster's premultiplied pixels
     /// are their straight values, so its buffer is encoded as it is (no converted copy, no second opacity scan).
     public func encode(_ raster: Raster) throws(ImageError) -> [UInt8] {
-        guard raster.width > 0, raster.height > 0, raster.isOpaque else { return try encode(raster.rgbaImage) }
+        // A pixel's alpha is the same in both forms: the opacity found here holds for the converted image too.
+        let opaque = raster.isOpaque
+        guard opaque, raster.width > 0, raster.height > 0 else {
+            return try encode(raster.rgbaImage, opaque: opaque)
+        }
         return try encode(RGBAImage(width: raster.width, height: raster.height, pixels: raster.pixels), opaque: true)
     }
 
@@ -116,7 +120,6 @@ public struct PNGEncoder: Hashable, Sendable {
                     Int32(channels),
                     Int32(level),
                     filter.mask,
-                    nil,
                     strategy.value,
                     &out,
                     &size,

@@ -1,16 +1,16 @@
 // Kiln — Apache-2.0. See LICENSE.
 
-/// libpng's adaptive row-filter choice, made ahead of libpng so that it applies only the chosen filter.
+/// libpng's adaptive row-filter choice, made ahead of libpng, and the rows filtered by it.
 ///
 /// With all five filters enabled, libpng (`png_write_find_filter`, 1.6) filters every row five ways into scratch
 /// rows and keeps the one whose bytes, read as signed, have the smallest sum of absolute values ("minimum sum of
 /// absolute differences"; the first of equal sums in the order none, sub, up, average, Paeth). That scalar C is most
-/// of a token image's PNG encode. libpng lets an application change the filter set between rows (`png_set_filter`
-/// after the first row: its buffers exist, as the first row was written with all five); so Kiln computes the same
-/// sums here, 16 bytes at a time and without writing any filtered row, and hands libpng one filter per row. The
-/// choice is libpng's own rule, so the bytes are those of libpng's adaptive encode: `PNGRowFilterTests` encodes
-/// images both ways and compares the files. Hand-written because libpng has no API for "the filter you would
-/// choose", only for applying one.
+/// of a token image's PNG encode. Kiln computes the same sums here, 16 bytes at a time. A whole image's rows are
+/// filtered in the same pass (``filtered(_:channels:)``) and handed to libpng to frame; a strip encoder hands libpng
+/// one filter per row instead (``choose(_:channels:above:)``: libpng lets an application change the filter set
+/// between rows, once the first row was written with all five). The choice is libpng's own rule, so the bytes are
+/// those of libpng's adaptive encode: `PNGRowFilterTests` encodes images both ways and compares the files.
+/// Hand-written because libpng has no API for "the filter you would choose", and applies filters a byte at a time.
 enum PNGRowFilters {
     /// libpng's masks for one filter each (`PNG_FILTER_NONE` … `PNG_FILTER_PAETH`), and all five.
     static let masks: [UInt8] = [0x08, 0x10, 0x20, 0x40, 0x80]
