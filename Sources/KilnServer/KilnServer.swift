@@ -2,6 +2,7 @@
 
 internal import Foundation
 public import Hummingbird
+internal import HummingbirdCore
 internal import KilnContent
 internal import KilnCore
 internal import KilnPipeline
@@ -114,11 +115,11 @@ public enum KilnServer {
         _ = try? (site.store as? any PublicationCounting)?.countPublicationsNow()
         return Application(
             router: router,
-            server: .http1(
-                configuration: .init(additionalChannelHandlers: [
+            server: HTTPServerBuilder { responder in
+                KilnHTTPChannel(responder: responder) {
                     HotPath(site: site, serverName: serverName, logger: logger)
-                ])
-            ),
+                }
+            },
             configuration: .init(address: .hostname(host, port: port), serverName: serverName),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
@@ -202,7 +203,28 @@ struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
         metrics: ServerMetrics,
         logger: Logger
     ) {
-        metrics.request(route: route, status: Int(status.code), seconds: start.duration(to: .now).inSeconds)
+        answered(
+            method,
+            path(),
+            route: route,
+            status: status,
+            since: start,
+            series: metrics.series(route: route, status: Int(status.code)),
+            logger: logger
+        )
+    }
+
+    /// The same, into the series of `route` and `status`, found before.
+    static func answered(
+        _ method: HTTPRequest.Method,
+        _ path: @autoclosure () -> String,
+        route: String,
+        status: HTTPResponse.Status,
+        since start: ContinuousClock.Instant,
+        series: ServerMetrics.RequestSeries.Series,
+        logger: Logger
+    ) {
+        series.record(seconds: start.duration(to: .now).inSeconds)
         logger.debug("\(method) \(path()) → \(status.code)", metadata: ["route": "\(route)"])
     }
 

@@ -3,6 +3,7 @@
 internal import HTTPTypes
 internal import KilnCore
 internal import KilnStore
+internal import NIOCore
 internal import Synchronization
 
 /// What the metadata API reads for each request — the token's latest publication — kept while the store has
@@ -33,8 +34,22 @@ final class LatestCache: Sendable {
         }
     }
 
+    /// The metadata API's answer to one request target (a token's `metadata.json` or image), made from its entry
+    /// and its file for ``HotPath`` to write as it is (with a `Date` and `Server` of its own).
+    struct TokenAnswer: Sendable {
+        /// The file's entity tag, quoted (the answer's `ETag`).
+        let etag: String
+        /// The `200` answer's status line and header fields, `Content-Length` last, and its body.
+        let ok: EncodedHead
+        let body: ByteBuffer
+        /// The `304` answer's to a request whose `If-None-Match` names `etag`.
+        let notModified: EncodedHead
+    }
+
     /// Tokens kept at most (about 300 bytes each); past it, all are dropped and kept again as asked for.
     let capacity: Int
+    /// Bytes of kept answers at most; past it, all are dropped and made again as asked for.
+    static let answerCapacity = 16 << 20
     private let state = Mutex(State())
 
     private struct State {
@@ -42,6 +57,9 @@ final class LatestCache: Sendable {
         var generation: Int?
         /// `.some(nil)`: the token has no publication.
         var entries: [TokenKey: Entry?] = [:]
+        /// Answers made from `entries`, by request target, and their bytes.
+        var answers: [String: TokenAnswer] = [:]
+        var answerBytes = 0
         /// Requests waiting for a check, and whether one runs.
         var queue = CheckQueue()
 
@@ -50,6 +68,8 @@ final class LatestCache: Sendable {
             guard generation != self.generation else { return }
             self.generation = generation
             entries.removeAll(keepingCapacity: true)
+            answers.removeAll(keepingCapacity: true)
+            answerBytes = 0
         }
     }
 
@@ -117,6 +137,25 @@ final class LatestCache: Sendable {
             guard state.generation == generation else { return }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
             state.entries[token] = .some(entry)
+        }
+    }
+
+    /// The answer kept for the request target `path` at `generation`: nil when none is.
+    func answer(_ path: String, at generation: Int) -> TokenAnswer? {
+        state.withLock { state in state.generation == generation ? state.answers[path] : nil }
+    }
+
+    /// Keeps the answer to `path` made from what was read at `generation` — unless a later check has moved on.
+    func keep(_ answer: TokenAnswer, for path: String, at generation: Int) {
+        let bytes = answer.body.readableBytes + answer.ok.bytes.readableBytes + path.utf8.count + 256
+        guard bytes <= Self.answerCapacity / 32 else { return }  // a large image would push out many small answers
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.answerBytes + bytes > Self.answerCapacity {
+                state.answers.removeAll(keepingCapacity: true)
+                state.answerBytes = 0
+            }
+            if state.answers.updateValue(answer, forKey: path) == nil { state.answerBytes += bytes }
         }
     }
 

@@ -32,16 +32,33 @@ public struct ServerMetrics: Sendable {
     /// One answered request: `route` is the route's pattern (`/ipfs`, `/tokens`, `/collections`, …), never the
     /// URL, so the number of series stays bounded.
     func request(route: String, status: Int, seconds: Double) {
+        series(route: route, status: status).record(seconds: seconds)
+    }
+
+    /// The counter and timer ``request(route:status:seconds:)`` records an answer of `route` with `status` in, for a
+    /// caller that records many (``HotPath`` keeps its few for each connection).
+    func series(route: String, status: Int) -> RequestSeries.Series {
         let (counter, timer) = requests.series(route: route, status: status)
-        counter.increment()
-        timer.recordNanoseconds(Int64(seconds * 1e9))
+        return RequestSeries.Series(counter: counter, timer: timer)
     }
 
     /// One answer of those counted by ``request(route:status:seconds:)`` written from memory on the event loop
     /// (``HotPath``).
     func answerFromMemory() { answeredFromMemory.increment() }
 
-    private final class RequestSeries: Sendable {
+    final class RequestSeries: Sendable {
+        /// One route's and status's counter, and the route's timer.
+        struct Series: Sendable {
+            let counter: Metrics.Counter
+            let timer: Metrics.Timer
+
+            /// One answer, `seconds` after its request came.
+            func record(seconds: Double) {
+                counter.increment()
+                timer.recordNanoseconds(Int64(seconds * 1e9))
+            }
+        }
+
         private struct Key: Hashable {
             let route: String
             let status: Int

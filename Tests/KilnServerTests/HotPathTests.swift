@@ -55,6 +55,8 @@ import Testing
                         "\(path) \(fields)"
                     )
                     #expect(hot.body == routed.body, "\(path) \(fields)")
+                    // Byte for byte: the status line, each field's name and value and their separators.
+                    #expect(hot.headButDate == routed.headButDate, "\(path) \(fields)")
                     let date = try #require(hot.fields.first { $0.name == "Date" }?.value)
                     #expect(Self.imfFixdate.date(from: date) != nil, "\(date) is RFC 9110's IMF-fixdate")
                 }
@@ -158,7 +160,14 @@ import Testing
         struct Answer: Sendable {
             var status = 0
             var fields: [(name: String, value: String)] = []
+            /// The status line and fields as they came, each line with its CRLF.
+            var head: [UInt8] = []
             var body: [UInt8] = []
+            /// `head` without its `Date` line.
+            var headButDate: String {
+                String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")
+                    .filter { !$0.hasPrefix("Date: ") }.joined(separator: "\r\n")
+            }
             var text: String { String(decoding: body, as: UTF8.self) }
         }
 
@@ -194,6 +203,7 @@ import Testing
                     }
                     let lines = String(decoding: buffer[..<end], as: UTF8.self).components(separatedBy: "\r\n")
                     var answer = Answer()
+                    answer.head = Array(buffer[..<(end + 2)])
                     answer.status = Int(lines[0].split(separator: " ")[1]) ?? 0
                     for line in lines.dropFirst() {
                         let parts = line.split(separator: ":", maxSplits: 1)

@@ -23,8 +23,10 @@ struct Gateway: Sendable {
     /// Answers `GET` or `HEAD /ipfs/…`; keeps a whole `200` answer to a plain `GET` (``KeptAnswer/key(_:)``).
     func respond(_ request: Request) async -> Response {
         let (response, kept) = await answer(request)
-        if let answers, let kept, response.status == .ok, let key = KeptAnswer.key(request.head) {
-            answers.put(key, KeptAnswer(headers: response.headers, body: kept.body, blocks: kept.blocks))
+        if let answers, let kept, response.status == .ok, let key = KeptAnswer.key(request.head),
+            let answer = KeptAnswer(headers: response.headers, body: kept.body, blocks: kept.blocks)
+        {
+            answers.put(key, answer)
         }
         return response
     }
@@ -84,6 +86,8 @@ struct Gateway: Sendable {
     /// `W/"x"` matches `"x"`). On the header's bytes: it is read on every revalidation, and Foundation's trimming
     /// and replacing were a tenth of the 304 answer's CPU.
     static func matches(_ ifNoneMatch: String, etag: String) -> Bool {
+        // Most clients send back the one tag they were given: compared as it is, it needs no splitting.
+        if ifNoneMatch == etag { return true }
         let tag = strong(etag.utf8[...])
         return ifNoneMatch.utf8.split(separator: UInt8(ascii: ",")).contains { member in
             let member = strong(member)
@@ -475,20 +479,32 @@ struct Gateway: Sendable {
 /// event loop: everything under `/ipfs/{cid}` is named by hashes, so an answer to the same request never changes.
 /// Only `200` answers are kept.
 struct KeptAnswer: Sendable {
-    /// Its header fields, without the `Date` and `Server` Hummingbird adds.
-    let headers: HTTPFields
+    /// Its status line and header fields, without the `Date` and `Server` Hummingbird adds.
+    let head: EncodedHead
     let body: ByteBuffer
     /// The blocks the answer counts as served (a raw block: 1; a file: 0).
     let blocks: Int
 
+    /// A `200` answer with `headers` and `body`; nil when its fields do not frame it by `Content-Length`.
+    init?(headers: HTTPFields, body: ByteBuffer, blocks: Int) {
+        guard let head = EncodedHead(.ok, headers) else { return nil }
+        self.head = head
+        self.body = body
+        self.blocks = blocks
+    }
+
     /// The key of a request whose answer may be kept: a `GET` of `/ipfs/…` without `Range`, `If-None-Match` or
     /// `Cache-Control` (the fields that change the answer, besides `Accept`) — its target and its `Accept`.
     static func key(_ head: HTTPRequest) -> String? {
-        guard head.method == .get, let path = head.path, path.hasPrefix("/ipfs/"),
-            path.utf8.count <= KilnServer.maxURILength, head.headerFields[.range] == nil,
-            head.headerFields[.ifNoneMatch] == nil, head.headerFields[.cacheControl] == nil
+        key(get: head.method == .get, path: head.path) { head.headerFields[$0] }
+    }
+
+    /// The same from what a field's value is (joined as Swift HTTP Types joins a field given more than once).
+    static func key(get: Bool, path: String?, field: (HTTPField.Name) -> String?) -> String? {
+        guard get, let path, path.hasPrefix("/ipfs/"), path.utf8.count <= KilnServer.maxURILength,
+            field(.range) == nil, field(.ifNoneMatch) == nil, field(.cacheControl) == nil
         else { return nil }
-        return path + "\n" + (head.headerFields[.accept] ?? "")
+        return path + "\n" + (field(.accept) ?? "")
     }
 }
 
