@@ -280,6 +280,22 @@ static void optimize_zlib_header(uint8_t *data, size_t data_size) {
 }
 #endif
 
+// png_compress_IDAT's output step: what zlib wrote into `chunk` is written as an IDAT (the first with its zlib header
+// fixed as optimize_cmf fixes it), then zlib's output space is the whole chunk again. libpng may longjmp.
+static void write_idat(png_structp png, z_stream *zstream, uint8_t *chunk, size_t chunk_size, int *first,
+                       size_t data_size) {
+    size_t size = chunk_size - zstream->avail_out;
+#ifdef PNG_WRITE_OPTIMIZE_CMF_SUPPORTED
+    if (*first) optimize_zlib_header(chunk, data_size);
+#else
+    (void)data_size;
+#endif
+    *first = 0;
+    if (size > 0) png_write_chunk(png, (png_const_bytep) "IDAT", chunk, size);
+    zstream->next_out = chunk;
+    zstream->avail_out = (uInt)chunk_size;
+}
+
 int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint32_t height, int channels, int level,
                                    int strategy, uint32_t adler, uint8_t **out, size_t *out_size, char *message) {
     write_buffer buffer = {NULL, 0, 0, message};
@@ -347,13 +363,7 @@ int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint
             input_length += zstream.avail_in;
             zstream.avail_in = 0;
             if (zstream.avail_out == 0) {
-#ifdef PNG_WRITE_OPTIMIZE_CMF_SUPPORTED
-                if (first) optimize_zlib_header(chunk, data_size);
-#endif
-                png_write_chunk(png, (png_const_bytep) "IDAT", chunk, chunk_size);
-                first = 0;
-                zstream.next_out = chunk;
-                zstream.avail_out = (uInt)chunk_size;
+                write_idat(png, &zstream, chunk, chunk_size, &first, data_size);
                 if (ret == Z_OK && flush != Z_NO_FLUSH) continue;
             }
             if (ret == Z_OK) {
@@ -365,23 +375,11 @@ int CKilnShims_png_encode_filtered(const uint8_t *filtered, uint32_t width, uint
                 // The checksum, most significant byte first, where zlib would have put it: a chunk filled by it
                 // is written as zlib's pending output would have filled it.
                 for (int shift = 24; shift >= 0; shift -= 8) {
-                    if (zstream.avail_out == 0) {
-#ifdef PNG_WRITE_OPTIMIZE_CMF_SUPPORTED
-                        if (first) optimize_zlib_header(chunk, data_size);
-#endif
-                        png_write_chunk(png, (png_const_bytep) "IDAT", chunk, chunk_size);
-                        first = 0;
-                        zstream.next_out = chunk;
-                        zstream.avail_out = (uInt)chunk_size;
-                    }
+                    if (zstream.avail_out == 0) write_idat(png, &zstream, chunk, chunk_size, &first, data_size);
                     *zstream.next_out++ = (uint8_t)(adler >> shift);
                     zstream.avail_out--;
                 }
-                size_t size = chunk_size - zstream.avail_out;
-#ifdef PNG_WRITE_OPTIMIZE_CMF_SUPPORTED
-                if (first) optimize_zlib_header(chunk, data_size);
-#endif
-                if (size > 0) png_write_chunk(png, (png_const_bytep) "IDAT", chunk, size);
+                write_idat(png, &zstream, chunk, chunk_size, &first, data_size);
                 break;
             } else {
                 png_error(png, zstream.msg ? zstream.msg : "zlib failed");

@@ -187,34 +187,14 @@ struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
             route: route,
             status: response.status,
             since: start,
-            metrics: metrics,
+            series: metrics.series(route: route, status: Int(response.status.code)),
             logger: logger
         )
         return response
     }
 
-    /// Counts and times one answer and logs its line at debug — for the routes' answers and ``HotPath``'s alike.
-    static func answered(
-        _ method: HTTPRequest.Method,
-        _ path: @autoclosure () -> String,
-        route: String,
-        status: HTTPResponse.Status,
-        since start: ContinuousClock.Instant,
-        metrics: ServerMetrics,
-        logger: Logger
-    ) {
-        answered(
-            method,
-            path(),
-            route: route,
-            status: status,
-            since: start,
-            series: metrics.series(route: route, status: Int(status.code)),
-            logger: logger
-        )
-    }
-
-    /// The same, into the series of `route` and `status`, found before.
+    /// Counts and times one answer in the series of its route and status (``ServerMetrics/series(route:status:)``)
+    /// and logs its line at debug — for the routes' answers and ``HotPath``'s alike.
     static func answered(
         _ method: HTTPRequest.Method,
         _ path: @autoclosure () -> String,
