@@ -163,6 +163,21 @@ public final class ServiceProcess: @unchecked Sendable {
         return result ?? (false, false)
     }
 
+    /// Waits (on a thread of its own) until what it printed contains `text`, at most `timeout` seconds; false
+    /// once it has exited without printing it, or at the timeout. For a second line after ``firstLine``.
+    public func waitForOutput(_ text: String, timeout: TimeInterval = 60) async -> Bool {
+        let result = try? await offPool { [self] () -> Bool in
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if printed.text.contains(text) { return true }
+                if !process.isRunning { return printed.text.contains(text) }
+                usleep(20_000)
+            }
+            return false
+        }
+        return result ?? false
+    }
+
     deinit { stop() }
 }
 

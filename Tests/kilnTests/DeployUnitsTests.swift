@@ -77,7 +77,8 @@ struct DeployUnitsTests {
                     URL(fileURLWithPath: node[0]),
                     Array(node.dropFirst()),
                     name: "kiln-node.service",
-                    directory: folder
+                    directory: folder,
+                    accept: { $0.hasPrefix("listening on ") || $0.hasPrefix("metrics on ") }
                 )
             )
         }

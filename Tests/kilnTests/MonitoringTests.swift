@@ -99,14 +99,18 @@ struct MonitoringTests {
         for (index, port) in nodePorts.enumerated() {
             // The first node serves its metrics on a port of their own; the others on the node's port.
             let metrics = index == 0 ? ["--metrics-port", "\(nodeMetrics)"] : []
-            processes.append(
-                try await ServiceProcess.start(
-                    KilnProcess.executable,
-                    ["node", "serve", "--key", "site/keys/operator-\(index + 1).key", "--port", "\(port)"] + metrics,
-                    name: "node",
-                    directory: folder
-                )
+            let node = try await ServiceProcess.start(
+                KilnProcess.executable,
+                ["node", "serve", "--key", "site/keys/operator-\(index + 1).key", "--port", "\(port)"] + metrics,
+                name: "node",
+                directory: folder,
+                accept: { $0.hasPrefix("listening on ") || $0.hasPrefix("metrics on ") }
             )
+            processes.append(node)
+            // Both of its ports bound (a node that could not bind one exits).
+            for line in ["listening on ", index == 0 ? "metrics on " : nil].compactMap({ $0 }) {
+                #expect(await node.waitForOutput(line), "node \(index + 1): \(node.output)")
+            }
         }
         processes.append(
             try await ServiceProcess.start(
@@ -122,16 +126,18 @@ struct MonitoringTests {
                 KilnProcess.executable,
                 ["serve", "--port", "\(servePort)"] + config,
                 name: "kiln serve",
-                directory: folder
+                directory: folder,
+                accept: { $0.hasPrefix("listening on ") }
             )
         )
 
-        // Prometheus with the shipped rules, every `for:` cut to 0 s and every interval to 1 s, so a test sees
-        // in seconds what an operator sees in minutes.
+        // Prometheus with the shipped rules, every `for:` cut to 3 s and every interval to 1 s, so a test sees
+        // in seconds what an operator sees in minutes (3 s: one scrape that timed out under the parallel suite's
+        // load is no alert, as an operator's minutes mean).
         let rules = try String(
             contentsOf: Self.deploy.appendingPathComponent("prometheus/kiln-alerts.yml"),
             encoding: .utf8
-        ).replacingOccurrences(of: #"for: \d+m"#, with: "for: 0s", options: .regularExpression)
+        ).replacingOccurrences(of: #"for: \d+m"#, with: "for: 3s", options: .regularExpression)
         try rules.write(to: folder.appendingPathComponent("rules.yml"), atomically: true, encoding: .utf8)
         let targets = (nodePorts.dropFirst().map { "127.0.0.1:\($0)" } + ["127.0.0.1:\(nodeMetrics)"])
             .map { "\"\($0)\"" }.joined(separator: ", ")
@@ -196,7 +202,12 @@ struct MonitoringTests {
             missing = still
         }
         #expect(missing.isEmpty, "series Prometheus did not get: \(missing)")
-        #expect(try await count(#"up{job="kiln-node"} == 1"#) == 3)
+        var up = 0
+        for _ in 0..<20 where up != 3 {
+            up = try await count(#"up{job="kiln-node"} == 1"#)
+            if up != 3 { try await Task.sleep(for: .milliseconds(500)) }
+        }
+        #expect(up == 3, "nodes up")
 
         // Every rule's and panel's query parses and runs.
         for promql in try Self.queries() {
@@ -208,7 +219,7 @@ struct MonitoringTests {
         let killed = processes[1]
         killed.stop()
         var firing: [String] = []
-        for _ in 0..<60 where firing.isEmpty {
+        for _ in 0..<60 where !firing.contains("127.0.0.1:\(nodePorts[1])") {
             try await Task.sleep(for: .milliseconds(500))
             guard case .array(let alerts)? = try await get("/api/v1/alerts")?["data"]?["alerts"] else { continue }
             firing = alerts.filter {

@@ -29,7 +29,8 @@ struct StatusCheckTests {
                     KilnProcess.executable,
                     ["node", "serve", "--key", "site/keys/operator-\(index + 1).key", "--port", "\(port)"],
                     name: "node",
-                    directory: folder
+                    directory: folder,
+                    accept: { $0.hasPrefix("listening on ") }
                 )
             )
         }

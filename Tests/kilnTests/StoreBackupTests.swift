@@ -26,7 +26,8 @@ struct StoreBackupTests {
                         "--test-fault", "slow", "--slow-seconds", "1",
                     ],
                     name: "node",
-                    directory: folder
+                    directory: folder,
+                    accept: { $0.hasPrefix("listening on ") }
                 )
             )
         }

@@ -68,31 +68,50 @@ import Testing
         // jobs table and what each worker printed.
         async let coordinator = site.kiln("batch", ["--no-work"], environment: leases, timeout: 600)
         let death = await doomed.waitForExit(timeout: 120)
-        #expect(death.exited && death.signaled, "the first worker should have killed itself mid-job")
+        #expect(
+            death.exited && death.signaled,
+            "the first worker should have killed itself mid-job: \(doomed.firstLine)\n\(doomed.output)"
+        )
         let workers = [
             try await worker(site, "w1", environment: leases), try await worker(site, "w2", environment: leases),
             try await worker(site, "w3", environment: leases),
         ]
         let batch = try await coordinator
         try await Self.explainFailure(of: batch, url: url, workers: workers)
-        #expect(batch.summary?["batch"] as? Int == 1 && batch.summary?["published"] as? Int == 0)
+        // The jobs table as the batch left it, for the messages below.
+        let jobs = try await PostgresTestServer.psql(
+            url,
+            "SELECT id, status, lease_owner, lease_until, attempts, leased_batch, last_error FROM jobs ORDER BY id"
+        )
+        #expect(
+            batch.summary?["batch"] as? Int == 1 && batch.summary?["published"] as? Int == 0,
+            "\(batch.transcript)"
+        )
         #expect(batch.summary?["publishedByWorkers"] as? Int == Self.tokens.count, "\(batch.transcript)")
-        #expect(batch.events.contains { $0["event"] as? String == "waiting" }, "the coordinator waited for workers")
+        #expect(
+            batch.events.contains { $0["event"] as? String == "waiting" },
+            "the coordinator waited for workers: \(batch.transcript)"
+        )
 
         // Every job published exactly once; the killed worker's job was taken over after its lease expired.
         #expect(
-            try await PostgresTestServer.psql(url, "SELECT count(*), count(DISTINCT job_id) FROM publications") == "6|6"
+            try await PostgresTestServer.psql(url, "SELECT count(*), count(DISTINCT job_id) FROM publications")
+                == "6|6",
+            "jobs:\n\(jobs)"
         )
-        #expect(try await PostgresTestServer.psql(url, "SELECT status, count(*) FROM jobs GROUP BY status") == "done|6")
+        #expect(
+            try await PostgresTestServer.psql(url, "SELECT status, count(*) FROM jobs GROUP BY status") == "done|6",
+            "jobs:\n\(jobs)"
+        )
         let attempts = try await PostgresTestServer.psql(url, "SELECT attempts FROM jobs ORDER BY id")
         // The killed worker's jobs were taken over (at least a second attempt). Under CI's load a survivor's lease
         // can lapse too and its job be taken once more (seen: 4 attempts); each job is still published once (above).
         #expect(
             attempts.split(separator: "\n").contains { Int($0).map { $0 >= 2 } == true },
-            "a job was taken over: \(attempts)"
+            "a job was taken over: \(attempts)\njobs:\n\(jobs)"
         )
         let owners = try await PostgresTestServer.psql(url, "SELECT count(DISTINCT lease_owner) FROM jobs")
-        #expect(owners == "0", "no lease left behind")
+        #expect(owners == "0", "no lease left behind:\n\(jobs)")
 
         // The coordinator's CAR, sheet and manifest are byte for byte those of the single SQLite batch.
         let mine = try await site.outputs(), theirs = try await reference.outputs()
@@ -102,7 +121,7 @@ import Testing
         // No orphan block: every block the database keeps is in the batch's CAR (the killed job left none).
         let car = try MemoryBlockstore(car: site.out.appendingPathComponent("batch-1.car").path)
         let kept = try await PostgresTestServer.psql(url, "SELECT cid FROM blocks").split(separator: "\n")
-        #expect(!kept.isEmpty)
+        #expect(!kept.isEmpty, "blocks in the database")
         for cid in kept { #expect(car.has(try CID(String(cid))), "block \(cid) is in no publication") }
 
         // `kiln status` shows the workers and that no lease is held; `kiln verify` by token works from the store.
@@ -110,7 +129,7 @@ import Testing
         let record = try #require(status.events.first { $0["event"] as? String == "status" })
         let names = Set(((record["workers"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String })
         #expect(names == ["w0", "w1", "w2", "w3"], "\(status.transcript)")
-        #expect((record["leases"] as? [Any])?.isEmpty == true)
+        #expect((record["leases"] as? [Any])?.isEmpty == true, "\(status.transcript)")
         let verified = try await KilnProcess.run(
             ["verify", "--config", "kiln.yml", "\(BatchBench.contractA):3"],
             in: site.dir,
