@@ -33,8 +33,14 @@ import Testing
             name: "kiln worker \(name)",
             environment: environment,
             directory: site.dir,
+            errors: site.dir.appendingPathComponent("\(name).stderr"),
             accept: { $0.contains("worker-started") }
         )
+    }
+
+    /// What worker `name` of `site` wrote on stderr (its logs), for a failure message.
+    static func stderr(of name: String, in site: Site) -> String {
+        (try? String(contentsOf: site.dir.appendingPathComponent("\(name).stderr"), encoding: .utf8)) ?? ""
     }
 
     /// When the coordinator failed (or was killed at its timeout): the jobs table and what each worker printed.
@@ -68,10 +74,11 @@ import Testing
         // jobs table and what each worker printed.
         async let coordinator = site.kiln("batch", ["--no-work"], environment: leases, timeout: 600)
         let death = await doomed.waitForExit(timeout: 120)
-        #expect(
-            death.exited && death.signaled,
-            "the first worker should have killed itself mid-job: \(doomed.firstLine)\n\(doomed.output)"
-        )
+        let left = [
+            doomed.exitStatus.map { "exit \($0)" } ?? "running", doomed.firstLine, doomed.output,
+            Self.stderr(of: "w0", in: site),
+        ].joined(separator: "\n")
+        #expect(death.exited && death.signaled, "the first worker should have killed itself mid-job: \(left)")
         let workers = [
             try await worker(site, "w1", environment: leases), try await worker(site, "w2", environment: leases),
             try await worker(site, "w3", environment: leases),
