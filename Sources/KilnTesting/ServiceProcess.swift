@@ -15,7 +15,8 @@ public final class ServiceProcess: @unchecked Sendable {
     public var output: String { printed.text }
 
     /// Starts `executable` and waits (at most `timeout` seconds) for its first line; `accept` decides whether
-    /// that line means it started; `errors` receives its stderr (else discarded). The wait runs on a thread of its
+    /// that line means it started (by default any line but an empty one: a child that exited, or closed its stdout,
+    /// without a word did not start); `errors` receives its stderr (else discarded). The wait runs on a thread of its
     /// own (see ``offPool(_:)``).
     public static func start(
         _ executable: URL,
@@ -25,7 +26,7 @@ public final class ServiceProcess: @unchecked Sendable {
         environment: [String: String] = [:],
         directory: URL? = nil,
         errors: URL? = nil,
-        accept: @escaping @Sendable (String) -> Bool = { _ in true }
+        accept: @escaping @Sendable (String) -> Bool = { !$0.isEmpty }
     ) async throws -> ServiceProcess {
         try await offPool {
             try ServiceProcess(
@@ -50,7 +51,7 @@ public final class ServiceProcess: @unchecked Sendable {
         environment: [String: String] = [:],
         directory: URL? = nil,
         errors: URL? = nil,
-        accept: (String) -> Bool = { _ in true }
+        accept: (String) -> Bool = { !$0.isEmpty }
     ) throws {
         process.executableURL = executable
         process.arguments = arguments

@@ -16,28 +16,21 @@ func freeLoopbackPort() throws -> Int {
         .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
     let ephemeralLow = range?.first ?? 32_768
     let low = 10_000
-    guard ephemeralLow - low >= 1_000 else { return try kernelChosenPort() }
-    for _ in 0..<200 {
-        let port = Int.random(in: low..<ephemeralLow)
-        let fresh = handedOut.withLock { $0.insert(port).inserted }
-        if fresh, try bindable(port) { return port }
+    if ephemeralLow - low >= 1_000 {
+        for _ in 0..<200 {
+            let port = Int.random(in: low..<ephemeralLow)
+            let fresh = handedOut.withLock { $0.insert(port).inserted }
+            if fresh, try boundLoopbackPort(port) != nil { return port }
+        }
     }
-    return try kernelChosenPort()
-}
-
-/// Whether 127.0.0.1:`port` can be bound now (bound and released at once).
-private func bindable(_ port: Int) throws -> Bool {
-    try withLoopbackSocket(port: port) { _ in true } ?? false
-}
-
-/// A port the kernel chooses (bind to port 0), for a machine whose ephemeral range leaves no room below it.
-private func kernelChosenPort() throws -> Int {
-    guard let port = try withLoopbackSocket(port: 0, { $0 }) else { throw CocoaError(.fileWriteUnknown) }
+    // Else one the kernel chooses: a machine whose ephemeral range leaves no room below it.
+    guard let port = try boundLoopbackPort(0) else { throw CocoaError(.fileWriteUnknown) }
     return port
 }
 
-/// Binds a TCP socket to 127.0.0.1:`port` and gives `body` the port bound, or nil when the bind failed.
-private func withLoopbackSocket<T>(port: Int, _ body: (Int) -> T) throws -> T? {
+/// Binds a TCP socket to 127.0.0.1:`port` (0: one the kernel chooses) and releases it at once: the port bound, or
+/// nil when the bind failed.
+private func boundLoopbackPort(_ port: Int) throws -> Int? {
     let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socket >= 0 else { throw CocoaError(.fileWriteUnknown) }
     defer { close(socket) }
@@ -51,5 +44,5 @@ private func withLoopbackSocket<T>(port: Int, _ body: (Int) -> T) throws -> T? {
             bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0
         }
     }
-    return bound ? body(Int(UInt16(bigEndian: address.sin_port))) : nil
+    return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
 }

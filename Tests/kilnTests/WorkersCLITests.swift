@@ -46,12 +46,17 @@ import Testing
     /// When the coordinator failed (or was killed at its timeout): the jobs table and what each worker printed.
     static func explainFailure(of batch: Outcome, url: String, workers: [ServiceProcess]) async throws {
         guard batch.status != 0 else { return }
-        let jobs = try await PostgresTestServer.psql(
+        let jobs = try await jobsTable(url)
+        let printed = workers.map { "\($0.firstLine)\n\($0.output)" }.joined(separator: "\n---\n")
+        Issue.record("the coordinator failed:\n\(batch.transcript)\njobs:\n\(jobs)\nworkers:\n\(printed)")
+    }
+
+    /// The jobs table, a row per job, for a failure message.
+    static func jobsTable(_ url: String) async throws -> String {
+        try await PostgresTestServer.psql(
             url,
             "SELECT id, status, lease_owner, lease_until, attempts, leased_batch, last_error FROM jobs ORDER BY id"
         )
-        let printed = workers.map { "\($0.firstLine)\n\($0.output)" }.joined(separator: "\n---\n")
-        Issue.record("the coordinator failed:\n\(batch.transcript)\njobs:\n\(jobs)\nworkers:\n\(printed)")
     }
 
     @Test func threeWorkersPublishEveryJobOnceAndTheBatchEqualsOneSQLiteBatch() async throws {
@@ -86,10 +91,7 @@ import Testing
         let batch = try await coordinator
         try await Self.explainFailure(of: batch, url: url, workers: workers)
         // The jobs table as the batch left it, for the messages below.
-        let jobs = try await PostgresTestServer.psql(
-            url,
-            "SELECT id, status, lease_owner, lease_until, attempts, leased_batch, last_error FROM jobs ORDER BY id"
-        )
+        let jobs = try await Self.jobsTable(url)
         #expect(
             batch.summary?["batch"] as? Int == 1 && batch.summary?["published"] as? Int == 0,
             "\(batch.transcript)"
